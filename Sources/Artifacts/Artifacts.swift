@@ -1,0 +1,1 @@
+// Artifacts module (work in progress: see issues).

@@ -1,0 +1,24 @@
+#include <hdf5.h>
+/* HDF5's type and flag "constants" are comma-expression macros that Swift cannot import;
+   each is wrapped in a static inline function (DESIGN.md §7). */
+static inline hid_t ch5_native_float(void)  { return H5T_NATIVE_FLOAT; }
+static inline hid_t ch5_native_double(void) { return H5T_NATIVE_DOUBLE; }
+static inline hid_t ch5_native_int32(void)  { return H5T_NATIVE_INT32; }
+static inline hid_t ch5_native_int64(void)  { return H5T_NATIVE_INT64; }
+static inline hid_t ch5_native_uint8(void)  { return H5T_NATIVE_UINT8; }
+static inline hid_t ch5_c_s1(void)          { return H5T_C_S1; }
+static inline hid_t ch5_ieee_f32le(void)    { return H5T_IEEE_F32LE; }
+static inline hid_t ch5_ieee_f64le(void)    { return H5T_IEEE_F64LE; }
+static inline hid_t ch5_std_i32le(void)     { return H5T_STD_I32LE; }
+static inline hid_t ch5_std_i64le(void)     { return H5T_STD_I64LE; }
+static inline hid_t ch5_std_u8le(void)      { return H5T_STD_U8LE; }
+static inline hid_t ch5_p_default(void)     { return H5P_DEFAULT; }
+static inline hid_t ch5_p_dataset_create(void) { return H5P_DATASET_CREATE; }
+static inline hid_t ch5_s_all(void)         { return H5S_ALL; }
+static inline unsigned ch5_f_acc_trunc(void) { return H5F_ACC_TRUNC; }
+static inline unsigned ch5_f_acc_excl(void)  { return H5F_ACC_EXCL; }
+static inline unsigned ch5_f_acc_rdonly(void) { return H5F_ACC_RDONLY; }
+static inline unsigned ch5_f_acc_rdwr(void)  { return H5F_ACC_RDWR; }
+static inline hsize_t ch5_s_unlimited(void) { return H5S_UNLIMITED; }
+/* Silence HDF5's automatic error-stack printing; the Swift wrapper reports errors itself. */
+static inline void ch5_silence_errors(void) { H5Eset_auto2(H5E_DEFAULT, NULL, NULL); }

@@ -1,0 +1,1 @@
+// Data module (work in progress: see issues).

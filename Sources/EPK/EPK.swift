@@ -1,0 +1,1 @@
+// EPK module (work in progress: see issues).

@@ -1,0 +1,1 @@
+// ExperimentKit module (work in progress: see issues).

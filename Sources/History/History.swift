@@ -1,0 +1,1 @@
+// History module (work in progress: see issues).

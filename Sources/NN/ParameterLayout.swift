@@ -1,0 +1,50 @@
+/// Where each parameter tensor ("component", spec §1.1) of a model lives inside one flat Float32 vector θ.
+///
+/// Components keep the PyTorch state-dict names and order of the original models, so histories, attributions and
+/// plots refer to the same names as the paper (e.g. `linear1.weight`, `2.module.0.0.weight`).
+/// θ is always one contiguous `[Float]` of length `count`: optimizers, snapshots and straight-path interpolation
+/// `(1−α)θ₀ + αθ₁` then work on a single vector.
+public struct ParameterLayout: Equatable, Sendable {
+    /// One parameter tensor: its name, shape, and slice `offset..<offset+count` of θ.
+    public struct Component: Equatable, Sendable {
+        public let name: String
+        public let shape: [Int]
+        public let offset: Int
+        public var count: Int { shape.reduce(1, *) }
+        public var range: Range<Int> { offset..<(offset + count) }
+    }
+
+    public private(set) var components: [Component] = []
+    /// Total number of scalars P.
+    public private(set) var count: Int = 0
+
+    public init() {}
+
+    /// Appends a component and returns it (its offset is the current end of θ).
+    @discardableResult
+    public mutating func add(_ name: String, _ shape: [Int]) -> Component {
+        precondition(!components.contains { $0.name == name }, "ParameterLayout: duplicate component \(name)")
+        let c = Component(name: name, shape: shape, offset: count)
+        components.append(c)
+        count += c.count
+        return c
+    }
+
+    /// The component with this name, if any.
+    public func component(named name: String) -> Component? { components.first { $0.name == name } }
+
+    /// Component names in order.
+    public var names: [String] { components.map(\.name) }
+}
+
+/// Where a backward pass puts parameter gradients.
+///
+/// Both cases **accumulate** (`+=`); the caller zeroes the destination first. A parameter used at several places
+/// (e.g. the modulo model's shared Q=K=V projection) therefore receives the sum of its contributions.
+public enum GradientSink {
+    /// Σ over samples of the per-sample gradients, into one flat vector of length P (the batch gradient).
+    case sum(UnsafeMutablePointer<Float>)
+    /// The gradient of sample i into row i of an (n × rowStride) matrix, each row laid out like θ
+    /// (component k at `row + offset_k`). `rowStride ≥ P`.
+    case perSample(UnsafeMutablePointer<Float>, rowStride: Int)
+}

@@ -1,0 +1,1 @@
+// Optim module (work in progress: see issues).

@@ -1,0 +1,1 @@
+// Plot module (work in progress: see issues).

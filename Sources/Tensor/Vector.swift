@@ -1,0 +1,70 @@
+/// Element-wise kernels on raw buffers, written so the compiler vectorises them (wrapping index arithmetic,
+/// no bounds checks in the inner loop). `count` is always explicit; nothing here allocates.
+public enum Vector {
+    /// `y[i] += x[i]`
+    @inlinable public static func add(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, count: Int) {
+        var i = 0
+        while i < count { y[i] += x[i]; i &+= 1 }
+    }
+
+    /// `y[i] += a * x[i]`
+    @inlinable public static func addScaled(_ x: UnsafePointer<Float>, _ a: Float, into y: UnsafeMutablePointer<Float>, count: Int) {
+        var i = 0
+        while i < count { y[i] += a * x[i]; i &+= 1 }
+    }
+
+    /// `x[i] *= a`
+    @inlinable public static func scale(_ x: UnsafeMutablePointer<Float>, by a: Float, count: Int) {
+        var i = 0
+        while i < count { x[i] *= a; i &+= 1 }
+    }
+
+    /// `out[i] = max(x[i], 0)`
+    @inlinable public static func relu(_ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, count: Int) {
+        var i = 0
+        while i < count { out[i] = x[i] > 0 ? x[i] : 0; i &+= 1 }
+    }
+
+    /// `dx[i] (+)= x[i] > 0 ? dy[i] : 0` — the ReLU backward, written or accumulated.
+    @inlinable public static func reluBackward(input x: UnsafePointer<Float>, gradOutput dy: UnsafePointer<Float>,
+                                               gradInput dx: UnsafeMutablePointer<Float>, count: Int, accumulate: Bool) {
+        var i = 0
+        if accumulate { while i < count { dx[i] += x[i] > 0 ? dy[i] : 0; i &+= 1 } }
+        else { while i < count { dx[i] = x[i] > 0 ? dy[i] : 0; i &+= 1 } }
+    }
+
+    /// `out[i] = (1 - a) * x0[i] + a * x1[i]` — the straight path between two parameter vectors.
+    @inlinable public static func interpolate(_ x0: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ a: Float,
+                                              _ out: UnsafeMutablePointer<Float>, count: Int) {
+        var i = 0
+        let b = 1 - a
+        while i < count { out[i] = b * x0[i] + a * x1[i]; i &+= 1 }
+    }
+
+    /// Sum accumulated in Float64.
+    @inlinable public static func sum(_ x: UnsafePointer<Float>, count: Int) -> Double {
+        var s = 0.0
+        var i = 0
+        while i < count { s += Double(x[i]); i &+= 1 }
+        return s
+    }
+
+    /// Euclidean norm accumulated in Float64.
+    @inlinable public static func norm(_ x: UnsafePointer<Float>, count: Int) -> Double {
+        var s = 0.0
+        var i = 0
+        while i < count { let v = Double(x[i]); s += v * v; i &+= 1 }
+        return s.squareRoot()
+    }
+}
+
+extension Array where Element == Float {
+    /// Calls `body` with a mutable pointer to the first element (non-nil even when empty is not needed here).
+    @inlinable public mutating func withMutablePointer<R>(_ body: (UnsafeMutablePointer<Float>) throws -> R) rethrows -> R {
+        try withUnsafeMutableBufferPointer { try body($0.baseAddress!) }
+    }
+    /// Calls `body` with a pointer to the first element.
+    @inlinable public func withPointer<R>(_ body: (UnsafePointer<Float>) throws -> R) rethrows -> R {
+        try withUnsafeBufferPointer { try body($0.baseAddress!) }
+    }
+}
