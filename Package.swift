@@ -40,6 +40,7 @@ var targets: [Target] = [
     .testTarget(name: "DataTests", dependencies: ["Data", "Tensor"]),
     .testTarget(name: "ArtifactsTests", dependencies: ["Artifacts", "Tensor"]),
     .testTarget(name: "PlotTests", dependencies: ["Plot", "CPNG"]),
+    .testTarget(name: "EPKTests", dependencies: ["EPK", "History", "NN", "Tensor"]),
 ]
 
 for name in experimentNames {

@@ -1,1 +1,0 @@
-// EPK module (work in progress: see issues).

@@ -1,0 +1,414 @@
+import Foundation
+import History
+import NN
+import Tensor
+
+/// The exact-path-kernel engine (spec §1–2, DESIGN §4): replays a recorded history so that
+/// f(x; θ_T) = f(x; θ₀) + Σ_t Σ_k [kernel_t,k(x) + reg_t,k(x)], and slices that sum into data, component and
+/// training-step attributions.
+///
+/// Per step t (spec §1.5), with Δθ_t = θ_{t+1} − θ_t and φ_t = ∫ J(x; θ_t + αΔθ_t) dα (quadrature):
+/// - the regularisation feature ρ_t is λθ_t (AdamW) or the recorded decay buffer R_t (SGD);
+/// - reg_t,k = −η_t φ_t[k]·ρ_t[k], and since Δθ_t = (η_t/B) Σ_j F_{j,t} − η_t ρ_t exactly,
+///   the kernel part is kernel_t,k = φ_t[k]·(Δθ_t[k] + η_t ρ_t[k]) — no per-sample buffer is needed for it.
+///
+/// Data attribution uses **reverse accumulation** over steps (spec §4 item 2): sweeping t = T−1 … 0 with
+/// Q_t = η_t ψ_t + β Q_{t+1} (ψ = φ for SGD with β = μ; ψ = φ ⊘ D_t for AdamW with β = β1),
+/// I(x, c, j) += (coef/B) ⟨g_{j,t}, Q_t⟩ for j ∈ B_t (coef = 1 for SGD, 1 − β1 for AdamW). The state is O(rows·P);
+/// there is no N × P per-sample buffer, and the training per-sample gradients of a step are computed once per
+/// step for all test points of a chunk. `EPKReference` is the forward formulation with per-sample buffers.
+public final class EPKEngine {
+    public let model: Model
+    public let history: TrainingHistory
+    public let data: ReplayData
+    public let options: EPKOptions
+
+    public init(model: Model, history: TrainingHistory, data: ReplayData, options: EPKOptions) throws {
+        self.model = model; self.history = history; self.data = data; self.options = options
+        try EPKEngine.check(model: model, history: history, data: data)
+    }
+
+    /// Refuses a history that does not belong to this model or dataset (one line naming the difference).
+    public static func check(model: Model, history: TrainingHistory, data: ReplayData) throws {
+        let a = model.layout.components, b = history.layout.components
+        if a.count != b.count {
+            throw EPKError.historyMismatch("model \(model.name) has \(a.count) components, the history \(b.count); pass the history recorded for this model")
+        }
+        for (m, h) in zip(a, b) where m.name != h.name || m.shape != h.shape {
+            throw EPKError.historyMismatch("component \(m.name) \(m.shape) vs history \(h.name) \(h.shape); pass the history recorded for this model")
+        }
+        if history.trainingCount != data.trainingCount {
+            throw EPKError.historyMismatch("history was recorded on \(history.trainingCount) training samples, the data has \(data.trainingCount); use the same dataset and subset")
+        }
+    }
+
+    /// Runs the decomposition for the given test inputs (n × sample shape) and optional labels.
+    public func run(testInputs: Tensor, testLabels: [Int]?) throws -> EPKResult {
+        let T = history.stepCount
+        let steps = options.steps ?? 0..<T
+        let dataGroups = try resolveGroups(options.dataAttributionGroups)
+        if steps.lowerBound < 0 || steps.upperBound > T || steps.isEmpty {
+            throw EPKError.invalidOptions("steps \(steps) outside the history's 0..<\(T)")
+        }
+        if !dataGroups.isEmpty && steps != 0..<T {
+            throw EPKError.invalidOptions("data attribution needs the full step range (reverse accumulation couples all steps); shard over test points instead")
+        }
+        if let problem = options.quadrature.problem() { throw EPKError.invalidOptions(problem) }
+        let n = testInputs.shape[0], C = model.classCount
+        if let labels = testLabels, labels.count != n {
+            throw EPKError.invalidOptions("\(labels.count) test labels for \(n) test inputs")
+        }
+        if options.classes == .target && testLabels == nil {
+            throw EPKError.invalidOptions("classes = target needs test labels")
+        }
+        let paramGroup = try options.parameterAttribution.map { try resolveGroups([ComponentGroup(name: "parameters", components: $0.components)])[0] }
+
+        // Outputs at both ends of the processed range.
+        let thetaFirst = try loadParameters(steps.lowerBound)
+        let thetaLast = try loadParameters(steps.upperBound)
+        let initial = model.forward(parameters: thetaFirst, inputs: testInputs).storage
+        let final = model.forward(parameters: thetaLast, inputs: testInputs).storage
+        let predicted = (0..<n).map { a in argmax(final, row: a, width: C) }
+        let focus = testLabels ?? predicted
+        let S: Int
+        var rowClasses: [Int] = []
+        switch options.classes {
+        case .all: S = C; for _ in 0..<n { rowClasses += Array(0..<C) }
+        case .target: S = 1; rowClasses = testLabels!
+        case .predicted: S = 1; rowClasses = predicted
+        }
+
+        let K = model.layout.components.count, P = model.parameterCount, N = history.trainingCount
+        let Ts = steps.count
+        var result = EPKResult(
+            testCount: n, classCount: C, classesPerTest: S, rowClasses: rowClasses, focusClasses: focus,
+            componentNames: model.layout.names, steps: steps, initialOutputs: initial, finalOutputs: final,
+            kernelByComponent: [Double](repeating: 0, count: n * S * K),
+            regularizationByComponent: [Double](repeating: 0, count: n * S * K),
+            stepPredicted: [Float](repeating: 0, count: Ts * n * S), stepTruth: [Float](repeating: 0, count: Ts * n * S),
+            stepKernelFocus: [Float](repeating: 0, count: Ts * n * K),
+            stepRegularizationFocus: [Float](repeating: 0, count: Ts * n * K),
+            dataAttribution: dataGroups.map { ($0.name, [Float](repeating: 0, count: n * S * N)) },
+            parameterAttribution: nil)
+        if let pa = options.parameterAttribution, let g = paramGroup {
+            let interval = pa.snapshotInterval
+            let snapshotSteps = interval.map { iv in Array(stride(from: (steps.lowerBound / iv) * iv, to: steps.upperBound, by: iv)) } ?? []
+            result.parameterAttribution = .init(
+                components: pa.components, parameterCount: g.count,
+                kernelTotal: [Float](repeating: 0, count: n * g.count), regularizationTotal: [Float](repeating: 0, count: n * g.count),
+                snapshotInterval: interval, snapshotSteps: snapshotSteps,
+                kernelSnapshots: [Float](repeating: 0, count: snapshotSteps.count * n * g.count),
+                regularizationSnapshots: [Float](repeating: 0, count: snapshotSteps.count * n * g.count))
+        }
+
+        // Memory plan: chunk the test points so φ, Q and the parameter accumulators fit the budget.
+        let plan = MemoryPlan(testCount: n, rowsPerTest: S, parameterCount: P, trainingCount: N,
+                              batchSize: maxBatchSize(steps), dataGroups: dataGroups.count,
+                              parameterGroupCount: paramGroup?.count ?? 0, budget: options.memoryBudgetBytes)
+        let chunks = stride(from: 0, to: n, by: plan.testChunk).map { $0..<min(n, $0 + plan.testChunk) }
+        var done = 0
+        for chunk in chunks {
+            try sweep(chunk: chunk, testInputs: testInputs, rowClasses: rowClasses, S: S, focus: focus, steps: steps,
+                      dataGroups: dataGroups, paramGroup: paramGroup, trainChunk: plan.trainChunk,
+                      result: &result) {
+                done += 1
+                self.options.progress?(done, chunks.count * Ts)
+            }
+        }
+        return result
+    }
+
+    /// The working-memory plan; `description` is what the executables log.
+    public struct MemoryPlan: CustomStringConvertible {
+        public let testChunk: Int
+        public let trainChunk: Int
+        public let bytesPerTestPoint: Int
+        public let fixedBytes: Int
+
+        public init(testCount: Int, rowsPerTest: Int, parameterCount P: Int, trainingCount N: Int, batchSize: Int,
+                    dataGroups: Int, parameterGroupCount: Int, budget: Int) {
+            // Per test point: φ (S·P) and, with data attribution, Q (S·P); parameter accumulators (3·P_g: total,
+            // current interval, reg); data attribution output rows (groups·S·N).
+            let perRow = P * 4 * (dataGroups > 0 ? 2 : 1) + dataGroups * N * 4
+            bytesPerTestPoint = rowsPerTest * perRow + 3 * parameterGroupCount * 4
+            // Training per-sample gradients: at most a quarter of the budget, at least one row.
+            trainChunk = dataGroups > 0 ? max(1, min(batchSize, budget / 4 / max(1, P * 4))) : 0
+            fixedBytes = trainChunk * P * 4 + 4 * P * 4
+            testChunk = max(1, min(testCount, (budget - fixedBytes) / max(1, bytesPerTestPoint)))
+        }
+
+        public var description: String {
+            let mb = { (b: Int) in String(format: "%.1f MiB", Double(b) / 1_048_576) }
+            return "memory plan: \(testChunk) test points per chunk (\(mb(bytesPerTestPoint)) each), training gradients in chunks of \(trainChunk) (\(mb(fixedBytes)) fixed)"
+        }
+    }
+
+    // MARK: - One reverse sweep over the steps for a chunk of test points
+
+    private func sweep(chunk: Range<Int>, testInputs: Tensor, rowClasses: [Int], S: Int, focus: [Int], steps: Range<Int>,
+                       dataGroups: [ResolvedGroup], paramGroup: ResolvedGroup?, trainChunk: Int,
+                       result: inout EPKResult, stepDone: () -> Void) throws {
+        let P = model.parameterCount, C = model.classCount, K = model.layout.components.count
+        let N = history.trainingCount
+        let nc = chunk.count, R = nc * S
+        let rowOffset = chunk.lowerBound * S
+        let chunkInputs = testInputs.rows(chunk)
+        // Replicated inputs: row r is test point r / S with class rowClasses[rowOffset + r].
+        let repeated = chunkInputs.gatherRows((0..<R).map { $0 / S })
+        let classes = Array(rowClasses[rowOffset..<(rowOffset + R)])
+        let focusRow = (0..<nc).map { a -> Int in
+            if S == 1 { return a }
+            return a * S + focus[chunk.lowerBound + a]
+        }
+        let components = model.layout.components
+        let active = history.activeMask()
+
+        var phi = [Float](repeating: 0, count: R * P)      // (R, P) test features φ_t
+        var Q = dataGroups.isEmpty ? [] : [Float](repeating: 0, count: R * P)  // (R, P) reverse accumulator
+        var delta = [Float](repeating: 0, count: P)        // (P) Δθ_t
+        var rho = [Float](repeating: 0, count: P)          // (P) regularisation feature ρ_t
+        var theta = [Float](repeating: 0, count: P)        // (P) θ_t + αΔθ_t
+        var invD = [Float](repeating: 0, count: P)         // (P) 1/D_t (AdamW) or 1 (SGD) on active entries
+        var temp = [Float](repeating: 0, count: R * max(1, trainChunk))
+        var paramCurrent = paramGroup.map { [Float](repeating: 0, count: nc * $0.count) } ?? []
+        var paramCurrentReg = paramCurrent
+
+        var thetaNext = try loadParameters(steps.upperBound)
+        var outputNext = model.forward(parameters: thetaNext, inputs: chunkInputs).storage
+        for t in steps.reversed() {
+            let thetaT = try loadParameters(t)
+            let eta = try history.learningRate(step: t)
+            let lambda = try history.weightDecay(step: t)
+            thetaNext.withPointer { t1 in thetaT.withPointer { t0 in delta.withMutablePointer { d in
+                for p in 0..<P { d[p] = t1[p] - t0[p] }
+            } } }
+            try fillRegularizationFeature(step: t, thetaT: thetaT, lambda: lambda, active: active, rho: &rho, invD: &invD)
+
+            // φ_t = Σ_i w_i J(θ_t + α_i Δθ_t), rows of the chosen classes, accumulated in place.
+            for i in phi.indices { phi[i] = 0 }
+            let nodes = options.quadrature.nodes(forStep: t)
+            for (alpha, weight) in zip(nodes.nodes, nodes.weights) {
+                thetaT.withPointer { t0 in thetaNext.withPointer { t1 in theta.withMutablePointer {
+                    Vector.interpolate(t0, t1, Float(alpha), $0, count: P) } } }
+                var cot = Tensor(shape: [R, C])
+                for r in 0..<R { cot.storage[r * C + classes[r]] = Float(weight) }
+                phi.withMutablePointer { _ = model.backward(parameters: theta, inputs: repeated, outputGradients: cot, into: .perSample($0, rowStride: P)) }
+            }
+
+            // Ground truth and the per-component split of the predicted step.
+            let outputT = model.forward(parameters: thetaT, inputs: chunkInputs).storage
+            let stepIndex = t - steps.lowerBound
+            var kernelRK = [Double](repeating: 0, count: R * K), regRK = [Double](repeating: 0, count: R * K)
+            phi.withPointer { ph in delta.withPointer { d in rho.withPointer { rh in
+                kernelRK.withUnsafeMutableBufferPointer { kb in regRK.withUnsafeMutableBufferPointer { rb in
+                    let kp = kb.baseAddress!, rp = rb.baseAddress!
+                    Parallel.forEachRange(R) { range in
+                        for r in range {
+                            for (k, comp) in components.enumerated() {
+                                let row = ph + r * P + comp.offset
+                                let total = BLAS.dot(count: comp.count, row, d + comp.offset)
+                                let reg = -Double(eta) * BLAS.dot(count: comp.count, row, rh + comp.offset)
+                                kp[r * K + k] = total - reg
+                                rp[r * K + k] = reg
+                            }
+                        }
+                    }
+                } }
+            } } }
+            for r in 0..<R {
+                let a = r / S, c = classes[r]
+                var predictedStep = 0.0
+                for k in 0..<K {
+                    result.kernelByComponent[(rowOffset + r) * K + k] += kernelRK[r * K + k]
+                    result.regularizationByComponent[(rowOffset + r) * K + k] += regRK[r * K + k]
+                    predictedStep += kernelRK[r * K + k] + regRK[r * K + k]
+                }
+                let at = (stepIndex * result.rowCount) + rowOffset + r
+                result.stepPredicted[at] = Float(predictedStep)
+                result.stepTruth[at] = outputNext[a * C + c] - outputT[a * C + c]
+            }
+            let n = result.testCount
+            for a in 0..<nc {
+                let r = focusRow[a]
+                for k in 0..<K {
+                    let at = (stepIndex * n + chunk.lowerBound + a) * K + k
+                    result.stepKernelFocus[at] = Float(kernelRK[r * K + k])
+                    result.stepRegularizationFocus[at] = Float(regRK[r * K + k])
+                }
+            }
+
+            // Parameter-level attribution: φ ⊙ (Δθ + ηρ) and −η φ ⊙ ρ, summed over the selected classes.
+            if let g = paramGroup {
+                accumulateParameterAttribution(group: g, phi: phi, delta: delta, rho: rho, eta: eta, R: R, S: S,
+                                               kernel: &paramCurrent, reg: &paramCurrentReg)
+                let interval = options.parameterAttribution?.snapshotInterval
+                let closes = interval.map { t % $0 == 0 } ?? false
+                if closes || t == steps.lowerBound {
+                    flushParameterAttribution(chunk: chunk, step: t, kernel: &paramCurrent, reg: &paramCurrentReg, result: &result)
+                }
+            }
+
+            // Reverse accumulation of the data attribution.
+            if !dataGroups.isEmpty {
+                let (beta, coef) = momentumAndCoefficient(step: t)
+                Q.withMutablePointer { q in phi.withPointer { ph in invD.withPointer { inv in
+                    Parallel.forEachRange(R) { range in
+                        for r in range {
+                            let qr = q + r * P, pr = ph + r * P
+                            var p = 0
+                            while p < P { qr[p] = eta * pr[p] * inv[p] + beta * qr[p]; p &+= 1 }
+                        }
+                    }
+                } } }
+                let indices = try history.batchIndices(step: t)
+                let flips = try history.flips(step: t)
+                let B = indices.count
+                let batch = data.trainingBatch(indices: indices, flips: flips)
+                for lo in stride(from: 0, to: B, by: trainChunk) {
+                    let hi = min(B, lo + trainChunk), b = hi - lo
+                    let sub = batch.inputs.rows(lo..<hi)
+                    let G = model.perSampleGradients(parameters: thetaT, inputs: sub, classes: Array(batch.labels[lo..<hi]))
+                    for (gi, group) in dataGroups.enumerated() {
+                        Q.withPointer { q in G.withPointer { gp in temp.withMutablePointer { tp in
+                            for (ci, range) in group.ranges.enumerated() {
+                                // temp (R, b) (+)= Q[:, range] (R, P_k) · G[:, range]ᵀ (P_k, b)
+                                BLAS.sgemm(transB: true, m: R, n: b, k: range.count, a: q + range.lowerBound, lda: P,
+                                           b: gp + range.lowerBound, ldb: P, beta: ci == 0 ? 0 : 1, c: tp, ldc: b)
+                            }
+                        } } }
+                        let scale = Float(coef) / Float(B)
+                        result.dataAttribution[gi].values.withMutablePointer { da in
+                            for r in 0..<R {
+                                let dst = da + (rowOffset + r) * N
+                                for j in 0..<b { dst[indices[lo + j]] += scale * temp[r * b + j] }
+                            }
+                        }
+                    }
+                }
+            }
+
+            thetaNext = thetaT
+            outputNext = outputT
+            stepDone()
+        }
+    }
+
+    // MARK: - Pieces
+
+    /// ρ_t and 1/D_t for step t. AdamW: ρ = λθ_t, D_t = (1 − β1^τ)(√(v_t/(1 − β2^τ)) + ε) with τ = t + 1.
+    /// SGD: ρ = R_t from the history, 1/D = 1. Inactive components (no gradient, no optimizer state) get 0.
+    private func fillRegularizationFeature(step t: Int, thetaT: [Float], lambda: Float, active: [Bool],
+                                           rho: inout [Float], invD: inout [Float]) throws {
+        let P = rho.count
+        let quantity = try history.optimizerQuantity(step: t)
+        guard quantity.count == P else {
+            throw EPKError.historyMismatch("optimizer quantity of step \(t) has \(quantity.count) values, the model \(P)")
+        }
+        switch history.optimizer {
+        case .sgd:
+            for p in 0..<P { rho[p] = active[p] ? quantity[p] : 0; invD[p] = active[p] ? 1 : 0 }
+        case .adamw(let b1, let b2, let eps, _):
+            let tau = Double(t + 1)
+            let c1 = 1 - Foundation.pow(b1, tau), c2 = 1 - Foundation.pow(b2, tau)
+            for p in 0..<P {
+                guard active[p] else { rho[p] = 0; invD[p] = 0; continue }
+                rho[p] = lambda * thetaT[p]
+                let d = c1 * ((Double(quantity[p]) / c2).squareRoot() + eps)
+                invD[p] = Float(1 / d)
+            }
+        }
+    }
+
+    /// (β, coef_t) of the reverse recursion: SGD (μ, 1 − dampening, but 1 at step 0 where PyTorch initialises the
+    /// buffer with the undampened gradient), AdamW (β1, 1 − β1).
+    private func momentumAndCoefficient(step t: Int) -> (Float, Double) {
+        switch history.optimizer {
+        case .sgd(let mu, let dampening, _): return (Float(mu), t == 0 ? 1 : 1 - dampening)
+        case .adamw(let b1, _, _, _): return (Float(b1), 1 - b1)
+        }
+    }
+
+    private func accumulateParameterAttribution(group: ResolvedGroup, phi: [Float], delta: [Float], rho: [Float], eta: Float,
+                                                R: Int, S: Int, kernel: inout [Float], reg: inout [Float]) {
+        let P = model.parameterCount, Pg = group.count
+        phi.withPointer { ph in delta.withPointer { d in rho.withPointer { rh in
+            kernel.withMutablePointer { kp in reg.withMutablePointer { rp in
+                Parallel.forEachRange(R / S) { tests in
+                    for a in tests {
+                        for s in 0..<S {
+                            let row = ph + (a * S + s) * P
+                            var q = 0
+                            for range in group.ranges {
+                                let kdst = kp + a * Pg + q, rdst = rp + a * Pg + q
+                                let src = row + range.lowerBound, dd = d + range.lowerBound, rr = rh + range.lowerBound
+                                var p = 0
+                                let count = range.count
+                                while p < count {
+                                    kdst[p] += src[p] * (dd[p] + eta * rr[p])
+                                    rdst[p] -= eta * src[p] * rr[p]
+                                    p &+= 1
+                                }
+                                q += count
+                            }
+                        }
+                    }
+                }
+            } }
+        } } }
+    }
+
+    private func flushParameterAttribution(chunk: Range<Int>, step t: Int, kernel: inout [Float], reg: inout [Float],
+                                           result: inout EPKResult) {
+        guard var pa = result.parameterAttribution else { return }
+        let Pg = pa.parameterCount, n = result.testCount
+        let base = chunk.lowerBound * Pg
+        for i in 0..<kernel.count {
+            pa.kernelTotal[base + i] += kernel[i]
+            pa.regularizationTotal[base + i] += reg[i]
+        }
+        if let interval = pa.snapshotInterval, let s = pa.snapshotSteps.firstIndex(of: (t / interval) * interval) {
+            let off = s * n * Pg + base
+            for i in 0..<kernel.count {
+                pa.kernelSnapshots[off + i] += kernel[i]
+                pa.regularizationSnapshots[off + i] += reg[i]
+            }
+        }
+        result.parameterAttribution = pa
+        for i in kernel.indices { kernel[i] = 0; reg[i] = 0 }
+    }
+
+    struct ResolvedGroup {
+        let name: String
+        let ranges: [Range<Int>]
+        var count: Int { ranges.reduce(0) { $0 + $1.count } }
+    }
+
+    private func resolveGroups(_ groups: [ComponentGroup]) throws -> [ResolvedGroup] {
+        try groups.map { g in
+            ResolvedGroup(name: g.name, ranges: try g.components.map { name in
+                guard let c = model.layout.component(named: name) else {
+                    throw EPKError.invalidOptions("group \(g.name): unknown component \(name) (model components: \(model.layout.names.joined(separator: ", ")))")
+                }
+                return c.range
+            })
+        }
+    }
+
+    private func loadParameters(_ checkpoint: Int) throws -> [Float] {
+        let theta = try history.parameters(at: checkpoint)
+        guard theta.count == model.parameterCount else {
+            throw EPKError.historyMismatch("checkpoint \(checkpoint) has \(theta.count) parameters, the model \(model.parameterCount)")
+        }
+        return theta
+    }
+
+    private func maxBatchSize(_ steps: Range<Int>) -> Int {
+        (try? history.batchIndices(step: steps.lowerBound).count) ?? 1
+    }
+}
+
+func argmax(_ values: [Float], row: Int, width: Int) -> Int {
+    var best = 0
+    for c in 1..<width where values[row * width + c] > values[row * width + best] { best = c }
+    return best
+}

@@ -1,0 +1,69 @@
+import NN
+
+/// Which output classes get test features (DESIGN §4 item 5). Reconstructing and validating the full output needs
+/// `all`; attribution studies usually need only the `target` (label) or the final model's `predicted` class.
+public enum ClassSelection: String, Codable, Sendable {
+    case all, target, predicted
+}
+
+/// A named set of components whose attributions are reported together (spec §3.6 layer groups).
+public struct ComponentGroup: Codable, Equatable, Sendable {
+    public var name: String
+    public var components: [String]
+    public init(name: String, components: [String]) { self.name = name; self.components = components }
+}
+
+/// Parameter-level (test × parameter) component attribution for one group, optionally in interval snapshots
+/// (spec §2.2, with the original's bugs fixed: every snapshot holds exactly the steps of its interval, the
+/// accumulated total is kept as well, and the regularisation part carries its −η factor).
+public struct ParameterAttributionOptions: Codable, Equatable, Sendable {
+    /// The components whose scalars are attributed, concatenated in this order.
+    public var components: [String]
+    /// Steps per snapshot; `nil` keeps only the total over all steps.
+    public var snapshotInterval: Int?
+    public init(components: [String], snapshotInterval: Int? = nil) {
+        self.components = components; self.snapshotInterval = snapshotInterval
+    }
+}
+
+/// Everything the EPK engine needs to know besides the model, history and data.
+public struct EPKOptions: Sendable {
+    /// Integration rule per step (issue 8).
+    public var quadrature: QuadratureConfig
+    /// Classes that receive test features.
+    public var classes: ClassSelection
+    /// Groups for data attribution (test × class × train sample); empty disables data attribution and its
+    /// reverse-accumulation state entirely.
+    public var dataAttributionGroups: [ComponentGroup]
+    /// Optional test × parameter attribution.
+    public var parameterAttribution: ParameterAttributionOptions?
+    /// Approximate upper bound on the engine's working memory; test points are processed in chunks to stay below it.
+    public var memoryBudgetBytes: Int
+    /// Steps to process (all by default). A step range is only allowed without data attribution, because the
+    /// reverse accumulation couples every step to all later ones.
+    public var steps: Range<Int>?
+    /// Called after each processed step with (done, total) over all chunks.
+    public var progress: (@Sendable (Int, Int) -> Void)?
+
+    public init(quadrature: QuadratureConfig = QuadratureConfig(), classes: ClassSelection = .all,
+                dataAttributionGroups: [ComponentGroup] = [], parameterAttribution: ParameterAttributionOptions? = nil,
+                memoryBudgetBytes: Int = 4 << 30, steps: Range<Int>? = nil,
+                progress: (@Sendable (Int, Int) -> Void)? = nil) {
+        self.quadrature = quadrature; self.classes = classes; self.dataAttributionGroups = dataAttributionGroups
+        self.parameterAttribution = parameterAttribution; self.memoryBudgetBytes = memoryBudgetBytes
+        self.steps = steps; self.progress = progress
+    }
+}
+
+/// Errors the engine reports before doing any work, each one line with the fix.
+public enum EPKError: Error, CustomStringConvertible, Equatable {
+    case historyMismatch(String)
+    case invalidOptions(String)
+
+    public var description: String {
+        switch self {
+        case .historyMismatch(let s): return "history does not match the model: \(s)"
+        case .invalidOptions(let s): return "invalid EPK options: \(s)"
+        }
+    }
+}

@@ -1,0 +1,87 @@
+import NN
+
+/// Everything one EPK pass produces (spec §2, DESIGN §4 item 7). Axes:
+/// - n test points, C classes, S = selected classes per test point, rows = n·S (row `a·S + s` is test point a,
+///   class `rowClasses[a·S + s]`), K components (in layout order), N training samples, T' = steps processed.
+public struct EPKResult: Sendable {
+    public var testCount: Int
+    public var classCount: Int
+    public var classesPerTest: Int
+    /// (n·S) class of each row.
+    public var rowClasses: [Int]
+    /// (n) the class whose step × component attribution is kept: the label when given, else the final model's argmax.
+    public var focusClasses: [Int]
+    /// (K) component names, in layout order.
+    public var componentNames: [String]
+    /// The steps processed (first…last+1).
+    public var steps: Range<Int>
+    /// (n, C) f(x; θ_{first}) — the model's output at the start of the processed range (θ₀ for a full run).
+    public var initialOutputs: [Float]
+    /// (n, C) f(x; θ_{last+1}) — the model's own final output.
+    public var finalOutputs: [Float]
+    /// (rows, K) Σ_t kernel part of the output change, per component (component attribution, spec §2.2).
+    public var kernelByComponent: [Double]
+    /// (rows, K) Σ_t regularisation (weight-decay) part, per component (spec §2.4, η applied once).
+    public var regularizationByComponent: [Double]
+    /// (T', rows) predicted output change of each step, kernel + regularisation (spec §2.3).
+    public var stepPredicted: [Float]
+    /// (T', rows) ground-truth change f(θ_{t+1}) − f(θ_t) at each row's class.
+    public var stepTruth: [Float]
+    /// (T', n, K) kernel part per step and component, for each test point's focus class (training-step attribution).
+    public var stepKernelFocus: [Float]
+    /// (T', n, K) regularisation part per step and component, for the focus class.
+    public var stepRegularizationFocus: [Float]
+    /// Data attribution per group: (rows, N), I(x, c, j) = (1/B) Σ_t η_t Σ_{k∈group} K_t[k][x, c, j] (spec §2.1,
+    /// scattered by dataset index — the full-batch scatter bug of spec §5.2 is not reproduced).
+    public var dataAttribution: [(group: String, values: [Float])]
+    /// Test × parameter attribution (summed over the selected classes), when requested.
+    public var parameterAttribution: ParameterAttribution?
+
+    /// Per-parameter attribution of one component group.
+    public struct ParameterAttribution: Sendable {
+        public var components: [String]
+        /// Scalars in the group P_g (components concatenated in `components` order).
+        public var parameterCount: Int
+        /// (n, P_g) kernel part summed over all processed steps.
+        public var kernelTotal: [Float]
+        /// (n, P_g) regularisation part summed over all processed steps.
+        public var regularizationTotal: [Float]
+        /// Steps per snapshot, if snapshots were requested.
+        public var snapshotInterval: Int?
+        /// First step of each snapshot interval.
+        public var snapshotSteps: [Int]
+        /// (snapshots, n, P_g) kernel part of each interval [s, s + interval).
+        public var kernelSnapshots: [Float]
+        /// (snapshots, n, P_g) regularisation part of each interval.
+        public var regularizationSnapshots: [Float]
+    }
+
+    public var rowCount: Int { testCount * classesPerTest }
+    public var componentCount: Int { componentNames.count }
+
+    /// (rows) the EPK's reconstruction of f at each row: initial output + Σ over steps and components.
+    public var predictedRows: [Double] {
+        (0..<rowCount).map { r in
+            let a = r / classesPerTest, c = rowClasses[r]
+            var s = Double(initialOutputs[a * classCount + c])
+            for k in 0..<componentCount { s += kernelByComponent[r * componentCount + k] + regularizationByComponent[r * componentCount + k] }
+            return s
+        }
+    }
+
+    /// (rows) the model's own final output at each row.
+    public var finalRows: [Double] {
+        (0..<rowCount).map { r in Double(finalOutputs[(r / classesPerTest) * classCount + rowClasses[r]]) }
+    }
+
+    /// (rows) Σ over training samples of each group's data attribution, summed over groups.
+    public var dataAttributionRowSums: [Double] {
+        var sums = [Double](repeating: 0, count: rowCount)
+        guard let first = dataAttribution.first else { return sums }
+        let n = first.values.count / max(rowCount, 1)
+        for (_, values) in dataAttribution {
+            for r in 0..<rowCount { for j in 0..<n { sums[r] += Double(values[r * n + j]) } }
+        }
+        return sums
+    }
+}

@@ -1,1 +1,0 @@
-// History module (work in progress: see issues).

@@ -1,0 +1,137 @@
+import XCTest
+import History
+import NN
+import Tensor
+@testable import EPK
+
+final class EPKEngineTests: XCTestCase {
+    /// Reverse accumulation (default engine) and the forward per-sample-buffer reference agree.
+    func testReverseAccumulationMatchesForwardReference() throws {
+        for kind in ["sgd", "adamw"] {
+            let problem = TinyProblem.make(kind)
+            let q = QuadratureConfig(rule: .gaussLegendre, points: 3)
+            let fast = try problem.engine(q).run(testInputs: problem.tests, testLabels: nil)
+            let reference = try EPKReference.run(model: problem.model, history: problem.history, data: problem.data,
+                                                 testInputs: problem.tests, quadrature: q,
+                                                 groups: [ComponentGroup(name: "fc1", components: ["fc1.weight"]),
+                                                          ComponentGroup(name: "fc2", components: ["fc2.weight"])])
+            for g in 0..<2 {
+                let a = fast.dataAttribution[g].values.map(Double.init), b = reference.dataAttribution[g].values.map(Double.init)
+                let rel = zip(a, b).map { ($0 - $1) * ($0 - $1) }.reduce(0, +).squareRoot()
+                    / b.map { $0 * $0 }.reduce(0, +).squareRoot()
+                XCTAssertLessThan(rel, 1e-5, "\(kind) group \(g): data attribution differs from the reference")
+            }
+            // Component attributions: kernel (via Δθ) and the reference's kernel (via buffers), and the reg terms.
+            XCTAssertLessThan(maxAbsDifference(fast.kernelByComponent, reference.kernelByComponent), 1e-5, kind)
+            XCTAssertLessThan(maxAbsDifference(fast.regularizationByComponent, reference.regularizationByComponent), 1e-6, kind)
+        }
+    }
+
+    /// Σ components = Σ training samples = kernel part of f(θ_T) − f(θ₀), and the reconstruction matches the model.
+    func testComponentSumsEqualDataSumsAndReconstructTheModel() throws {
+        for kind in ["sgd", "adamw"] {
+            let problem = TinyProblem.make(kind)
+            let result = try problem.engine(QuadratureConfig(rule: .gaussLegendre, points: 4)).run(testInputs: problem.tests, testLabels: nil)
+            let K = result.componentCount
+            let componentSums = (0..<result.rowCount).map { r in (0..<K).map { result.kernelByComponent[r * K + $0] }.reduce(0, +) }
+            let dataSums = result.dataAttributionRowSums
+            XCTAssertLessThan(maxAbsDifference(componentSums, dataSums), 2e-5, "\(kind): Σ components ≠ Σ samples")
+            let regSums = (0..<result.rowCount).map { r in (0..<K).map { result.regularizationByComponent[r * K + $0] }.reduce(0, +) }
+            let kernelPartOfChange = zip(result.finalRows, result.rowClasses.indices).map { final, r in
+                final - Double(result.initialOutputs[(r / result.classesPerTest) * result.classCount + result.rowClasses[r]]) - regSums[r]
+            }
+            XCTAssertLessThan(maxAbsDifference(dataSums, kernelPartOfChange), 1e-4, "\(kind): Σ samples ≠ kernel part of f(θ_T) − f(θ₀)")
+            XCTAssertLessThan(maxAbsDifference(result.predictedRows, result.finalRows), 1e-4, kind)
+        }
+    }
+
+    /// Midpoint error falls as O(n⁻²): about 4× per doubling of the points (1, 2, 4, 8); Gauss–Legendre with
+    /// 2 points beats the midpoint rule with 8 (issue 8).
+    func testQuadratureErrorConvergence() throws {
+        for kind in ["sgd", "adamw"] {
+            let problem = TinyProblem.make(kind)
+            func error(_ rule: QuadratureRule, _ n: Int) throws -> Double {
+                let r = try problem.engine(QuadratureConfig(rule: rule, points: n), dataAttribution: false)
+                    .run(testInputs: problem.tests, testLabels: nil)
+                return maxAbsDifference(r.predictedRows, r.finalRows)
+            }
+            let midpoint = try [1, 2, 4, 8].map { try error(.midpoint, $0) }
+            for i in 1..<midpoint.count {
+                let ratio = midpoint[i - 1] / midpoint[i]
+                XCTAssertGreaterThan(ratio, 2.8, "\(kind) midpoint \(midpoint)")
+                XCTAssertLessThan(ratio, 5.5, "\(kind) midpoint \(midpoint)")
+            }
+            XCTAssertLessThan(try error(.gaussLegendre, 2), midpoint[3], "\(kind): GL-2 should beat midpoint-8")
+        }
+    }
+
+    /// With the scatter-by-dataset-index rule, permuting the batch order within a step changes nothing (spec §5.2).
+    func testBatchOrderWithinAStepDoesNotChangeDataAttribution() throws {
+        let problem = TinyProblem.make("adamw")
+        let q = QuadratureConfig(rule: .gaussLegendre, points: 2)
+        let base = try problem.engine(q).run(testInputs: problem.tests, testLabels: nil)
+        let h = problem.history
+        let permuted = InMemoryHistory(layout: h.layout, trainingCount: h.trainingCount, optimizer: h.optimizer,
+                                       activeComponents: h.activeComponents, initialParameters: h.checkpoints[0])
+        for t in 0..<h.stepCount {
+            permuted.record(parameters: h.checkpoints[t + 1], learningRate: h.learningRates[t], weightDecay: h.weightDecays[t],
+                            indices: h.batches[t].reversed(), flips: nil, optimizerQuantity: h.quantities[t])
+        }
+        let other = try EPKEngine(model: problem.model, history: permuted, data: problem.data,
+                                  options: EPKOptions(quadrature: q, dataAttributionGroups: [
+                                    ComponentGroup(name: "fc1", components: ["fc1.weight"]),
+                                    ComponentGroup(name: "fc2", components: ["fc2.weight"])]))
+            .run(testInputs: problem.tests, testLabels: nil)
+        for g in 0..<2 {
+            XCTAssertLessThan(maxAbsDifference(base.dataAttribution[g].values.map(Double.init), other.dataAttribution[g].values.map(Double.init)), 1e-6)
+        }
+    }
+
+    /// Chunking test points under a tiny memory budget changes nothing; target-class rows equal the all-class rows.
+    func testChunkingAndClassSelectionAreConsistent() throws {
+        let problem = TinyProblem.make("sgd")
+        let q = QuadratureConfig(rule: .gaussLegendre, points: 2)
+        let whole = try problem.engine(q).run(testInputs: problem.tests, testLabels: nil)
+        let chunked = try problem.engine(q, budget: 1).run(testInputs: problem.tests, testLabels: nil)
+        XCTAssertEqual(whole.kernelByComponent, chunked.kernelByComponent)
+        XCTAssertEqual(whole.dataAttribution[1].values, chunked.dataAttribution[1].values)
+        let labels = [2, 0, 1]
+        let target = try problem.engine(q, classes: .target).run(testInputs: problem.tests, testLabels: labels)
+        let K = whole.componentCount
+        for a in 0..<3 {
+            for k in 0..<K {
+                XCTAssertEqual(target.kernelByComponent[a * K + k], whole.kernelByComponent[(a * 3 + labels[a]) * K + k], accuracy: 1e-9)
+            }
+            XCTAssertEqual(target.stepKernelFocus, target.stepKernelFocus)
+        }
+    }
+
+    /// Parameter attribution sums to the component attribution; snapshots partition the total.
+    func testParameterAttributionSumsToComponents() throws {
+        let problem = TinyProblem.make("adamw")
+        let options = ParameterAttributionOptions(components: ["fc1.weight", "fc2.weight"], snapshotInterval: 5)
+        let result = try problem.engine(QuadratureConfig(rule: .gaussLegendre, points: 2), parameterAttribution: options)
+            .run(testInputs: problem.tests, testLabels: nil)
+        let pa = try XCTUnwrap(result.parameterAttribution)
+        XCTAssertEqual(pa.snapshotSteps, [0, 5, 10])
+        let K = result.componentCount, S = result.classesPerTest, Pg = pa.parameterCount
+        for a in 0..<result.testCount {
+            let kernel = (0..<S).map { s in (0..<K).map { result.kernelByComponent[(a * S + s) * K + $0] }.reduce(0, +) }.reduce(0, +)
+            let fromParameters = (0..<Pg).map { Double(pa.kernelTotal[a * Pg + $0]) }.reduce(0, +)
+            XCTAssertEqual(kernel, fromParameters, accuracy: 1e-5)
+            for p in 0..<Pg {
+                let snapshots = (0..<3).map { pa.kernelSnapshots[($0 * result.testCount + a) * Pg + p] }.reduce(0, +)
+                XCTAssertEqual(snapshots, pa.kernelTotal[a * Pg + p], accuracy: 1e-6)
+            }
+        }
+    }
+
+    /// A history that does not belong to the model is refused with a clear message.
+    func testMismatchedHistoryIsRefused() throws {
+        let problem = TinyProblem.make("sgd", steps: 2)
+        let other = TinyTanhMLP(inputs: 5, hidden: 4, classes: 3)
+        XCTAssertThrowsError(try EPKEngine(model: other, history: problem.history, data: problem.data, options: EPKOptions())) { error in
+            XCTAssertTrue("\(error)".contains("fc1.weight"), "\(error)")
+        }
+    }
+}
