@@ -40,6 +40,7 @@ public enum CIFAR10 {
         public let labels: [UInt8]
         /// `imageLength` bytes per record, records back to back.
         public let pixels: [UInt8]
+        /// Number of records.
         public var count: Int { labels.count }
     }
 

@@ -11,6 +11,7 @@ public enum DataError: Error, Equatable, CustomStringConvertible, LocalizedError
     /// How to obtain a good copy of the data.
     public static let remedy = "run `make data` (needs internet) or set EXPLAIND_DATA to a folder with mnist/ and cifar10/"
 
+    /// One line: what is wrong with which file, then `remedy`.
     public var description: String {
         switch self {
         case .missingFile(let path):
@@ -20,5 +21,6 @@ public enum DataError: Error, Equatable, CustomStringConvertible, LocalizedError
         }
     }
 
+    /// Same as `description`.
     public var errorDescription: String? { description }
 }

@@ -19,6 +19,7 @@ public struct DataLocation: Equatable, Sendable {
     /// Which rule chose `root`.
     public let source: Source
 
+    /// A location with an already resolved root.
     public init(root: String, source: Source) {
         self.root = root
         self.source = source

@@ -5,6 +5,7 @@ public struct FNV1a: Sendable {
     public private(set) var value: UInt64 = 0xcbf2_9ce4_8422_2325
     private static let prime: UInt64 = 0x0000_0100_0000_01b3
 
+    /// A hash of no bytes yet.
     public init() {}
 
     /// Mixes in `bytes` one at a time: `h = (h XOR byte) · prime`.

@@ -14,6 +14,7 @@ public struct LabeledDataset: Equatable, Sendable {
     /// Number of classes C (the model's output width).
     public var classCount: Int
 
+    /// A data set; `inputs.shape[0]` must equal `labels.count` and labels must lie in `0..<classCount`.
     public init(name: String, inputs: Tensor, labels: [Int], classCount: Int) {
         precondition(inputs.rank >= 1 && inputs.shape[0] == labels.count,
                      "LabeledDataset \(name): \(labels.count) labels for inputs of shape \(inputs.shape)")

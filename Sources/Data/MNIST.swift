@@ -33,10 +33,23 @@ public enum MNIST {
 
     /// Images as stored: N × rows × columns bytes, row-major.
     public struct RawImages: Equatable, Sendable {
+        /// Number of images N.
         public let count: Int
+        /// Image height (28).
         public let rows: Int
+        /// Image width (28).
         public let columns: Int
+        /// N·rows·columns bytes, 0 = background, 255 = ink.
         public let pixels: [UInt8]
+
+        /// Images as read from a file (no checks beyond the pixel count).
+        public init(count: Int, rows: Int, columns: Int, pixels: [UInt8]) {
+            precondition(pixels.count == count * rows * columns, "MNIST.RawImages: pixel count does not match the shape")
+            self.count = count
+            self.rows = rows
+            self.columns = columns
+            self.pixels = pixels
+        }
     }
 
     /// Reads an image IDX file, checking its magic and that its size matches the header.

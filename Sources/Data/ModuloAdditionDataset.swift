@@ -11,7 +11,9 @@ import Tensor
 public struct ModuloAdditionDataset: Sendable {
     /// One example's operands.
     public struct Pair: Equatable, Sendable {
+        /// First operand (0 ≤ b ≤ a < p).
         public let a: Int
+        /// Second operand.
         public let b: Int
     }
 

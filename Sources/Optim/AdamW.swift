@@ -39,10 +39,12 @@ public struct AdamW: Optimizer {
         self.activeRanges = activeRanges
     }
 
+    /// The hyper-parameters on one line, for logs and history attributes.
     public var description: String {
         "AdamW(beta1: \(beta1), beta2: \(beta2), epsilon: \(epsilon), weightDecay: \(weightDecay))"
     }
 
+    /// One AdamW update of the active entries of `parameters` (spec §1.4); increments the step count first.
     public mutating func step(parameters: inout [Float], gradient: [Float], learningRate: Double) {
         let count = parameters.count
         precondition(gradient.count == count, "AdamW.step: gradient has \(gradient.count) entries, θ has \(count)")

@@ -13,8 +13,11 @@ public enum LearningRateSchedule: Equatable, Sendable {
 
     /// One knot (step, multiplier) of a piecewise-linear schedule.
     public struct SchedulePoint: Equatable, Sendable {
+        /// Optimizer step index (0-based).
         public let step: Int
+        /// Multiplier s at that step.
         public let multiplier: Double
+        /// A knot at `step` with multiplier `multiplier`.
         public init(step: Int, multiplier: Double) {
             self.step = step
             self.multiplier = multiplier

@@ -36,10 +36,12 @@ public struct SGD: Optimizer {
         self.activeRanges = activeRanges
     }
 
+    /// The hyper-parameters on one line, for logs and history attributes.
     public var description: String {
         "SGD(momentum: \(momentum), dampening: \(dampening), weightDecay: \(weightDecay), nesterov: \(nesterov))"
     }
 
+    /// One SGD update of the active entries of `parameters` (spec §1.3); `learningRate` is η_t.
     public mutating func step(parameters: inout [Float], gradient: [Float], learningRate: Double) {
         let count = parameters.count
         precondition(gradient.count == count, "SGD.step: gradient has \(gradient.count) entries, θ has \(count)")
