@@ -7,7 +7,7 @@ DEB_PACKAGES := libopenblas-dev libhdf5-dev libpng-dev libcairo2-dev zlib1g-dev 
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 RELEASE      := -c release -Xswiftc -enable-testing
 
-.PHONY: setup build test bench clean
+.PHONY: setup build test bench clean data
 
 ## Install the Debian packages that are missing (nothing is done when all are present).
 setup:
@@ -31,6 +31,10 @@ test: setup
 ## Benchmarks (numbers go into the README; never timed in tests).
 bench: build
 	$(SWIFT) run $(RELEASE) bench
+
+## Download MNIST and CIFAR-10 into data/ and verify their checksums (needs internet; see scripts/fetch-data.sh).
+data:
+	bash scripts/fetch-data.sh data
 
 clean:
 	rm -rf .build

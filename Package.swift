@@ -37,7 +37,7 @@ var targets: [Target] = [
     .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
     .testTarget(name: "NNTests", dependencies: ["NN", "Tensor"]),
     .testTarget(name: "OptimTests", dependencies: ["Optim", "Tensor"]),
-    .testTarget(name: "DataTests", dependencies: ["Data", "Tensor"]),
+    .testTarget(name: "DataTests", dependencies: ["Data", "Tensor", "CZlib"]),  // CZlib: writes .gz fixtures
     .testTarget(name: "ArtifactsTests", dependencies: ["Artifacts", "Tensor"]),
     .testTarget(name: "PlotTests", dependencies: ["Plot", "CPNG"]),
     .testTarget(name: "EPKTests", dependencies: ["EPK", "History", "NN", "Tensor"]),

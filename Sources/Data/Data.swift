@@ -1,1 +1,0 @@
-// Data module (work in progress: see issues).

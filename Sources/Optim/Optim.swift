@@ -1,1 +1,0 @@
-// Optim module (work in progress: see issues).
