@@ -24,6 +24,7 @@ public struct ParameterAttributionOptions: Codable, Equatable, Sendable {
     public init(components: [String], snapshotInterval: Int? = nil) {
         self.components = components; self.snapshotInterval = snapshotInterval
     }
+    enum CodingKeys: String, CodingKey { case components, snapshotInterval = "snapshot_interval" }
 }
 
 /// Everything the EPK engine needs to know besides the model, history and data.

@@ -26,6 +26,19 @@ public struct RNG: Sendable {
         spareNormal = nil
     }
 
+    /// The complete generator state (four words, plus the cached second Box–Muller value as its bit pattern
+    /// with a presence flag), for bit-identical resume of a killed run.
+    public var state: [UInt64] {
+        [s0, s1, s2, s3, spareNormal == nil ? 0 : 1, spareNormal?.bitPattern ?? 0]
+    }
+
+    /// Restores a generator from `state`.
+    public init(state: [UInt64]) {
+        precondition(state.count == 6, "RNG(state:) needs the 6 words produced by `state`")
+        s0 = state[0]; s1 = state[1]; s2 = state[2]; s3 = state[3]
+        spareNormal = state[4] == 0 ? nil : Double(bitPattern: state[5])
+    }
+
     /// Next raw 64-bit output.
     @inlinable public mutating func next() -> UInt64 {
         let result = ((s1 &* 5) << 7 | (s1 &* 5) >> 57) &* 9

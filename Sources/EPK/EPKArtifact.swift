@@ -1,0 +1,160 @@
+import Artifacts
+import Foundation
+
+/// `epk.h5` (kind "epk"): one EPK pass, self-describing (every dataset has an `axes` attribute). Layout:
+///
+/// | path | shape | meaning |
+/// |---|---|---|
+/// | `/outputs/initial`, `/outputs/final` | (n, C) f32 | f(x; θ₀), f(x; θ_T) |
+/// | `/outputs/epk` | (n, S) f64 | EPK reconstruction at the selected classes |
+/// | `/outputs/row_classes` | (n, S) i32 | class of each selected row |
+/// | `/outputs/focus_classes` | (n) i32 | class used for step × component attribution |
+/// | `/outputs/labels`, `/outputs/test_indices` | (n) i32 | labels (−1 if none) and indices into the evaluation split |
+/// | `/components/kernel`, `/components/regularization` | (n, S, K) f64 | component attribution |
+/// | `/steps/predicted`, `/steps/truth` | (T, n, S) f32 | predicted and ground-truth change per step |
+/// | `/steps/kernel_focus`, `/steps/regularization_focus` | (T, n, K) f32 | step × component attribution |
+/// | `/steps/index` | (T) i32 | step numbers |
+/// | `/data/<group>` | (n, S, N) f32 | data attribution per component group |
+/// | `/parameters/...` | | optional test × parameter attribution (totals and interval snapshots) |
+/// | `/validation` | attributes | mean_abs_error, max_abs_error, argmax_agreement, epk_accuracy, model_accuracy, kl_model_epk, mean_step_error |
+///
+/// Root attributes: `kind`, `components` (JSON), `classes`, `quadrature` (JSON), `config`, `history`, `step_first`,
+/// `step_end`, `test_count`, `class_count`, `training_count`, and provenance.
+public enum EPKArtifact {
+    public static let kind = "epk"
+
+    /// Extra facts stored with the result.
+    public struct Context: Sendable {
+        public var labels: [Int]?
+        public var testIndices: [Int]
+        public var configJSON: String
+        public var historyPath: String
+        public var quadrature: QuadratureConfig
+        public var classes: ClassSelection
+        public init(labels: [Int]?, testIndices: [Int], configJSON: String, historyPath: String,
+                    quadrature: QuadratureConfig, classes: ClassSelection) {
+            self.labels = labels; self.testIndices = testIndices; self.configJSON = configJSON
+            self.historyPath = historyPath; self.quadrature = quadrature; self.classes = classes
+        }
+    }
+
+    /// Writes atomically (temporary name, then rename).
+    public static func write(_ r: EPKResult, context: Context, to path: String) throws {
+        let validation = ValidationStatistics.compute(r, labels: context.labels)
+        try AtomicFile.write(to: path) { tmp in
+            let file = try HDF5File(path: tmp, mode: .create)
+            defer { file.close() }
+            let root = file.root
+            let n = r.testCount, S = r.classesPerTest, K = r.componentCount, C = r.classCount, T = r.steps.count
+            try root.setAttribute("kind", kind)
+            try root.setJSONAttribute("components", r.componentNames)
+            try root.setAttribute("classes", context.classes.rawValue)
+            try root.setJSONAttribute("quadrature", context.quadrature)
+            try root.setAttribute("config", context.configJSON)
+            try root.setAttribute("history", context.historyPath)
+            try root.setAttribute("step_first", r.steps.lowerBound)
+            try root.setAttribute("step_end", r.steps.upperBound)
+            try root.setAttribute("test_count", n)
+            try root.setAttribute("class_count", C)
+            try Provenance.current().attach(to: root)
+            func put<T: HDF5Scalar>(_ g: HDF5Group, _ name: String, _ v: [T], _ shape: [Int], _ axes: String) throws {
+                try g.write(name, v, shape: shape).setAttribute("axes", axes)
+            }
+            let out = try root.createGroup("outputs")
+            try put(out, "initial", r.initialOutputs, [n, C], "test, class; log-probabilities at the first checkpoint")
+            try put(out, "final", r.finalOutputs, [n, C], "test, class; log-probabilities of the model at the last checkpoint")
+            try put(out, "epk", r.predictedRows, [n, S], "test, selected class; EPK reconstruction")
+            try put(out, "row_classes", r.rowClasses.map { Int32($0) }, [n, S], "test, selected class; class index")
+            try put(out, "focus_classes", r.focusClasses.map { Int32($0) }, [n], "test; class of the step attribution")
+            try put(out, "labels", (context.labels ?? [Int](repeating: -1, count: n)).map { Int32($0) }, [n], "test; label or -1")
+            try put(out, "test_indices", context.testIndices.map { Int32($0) }, [n], "test; index into the evaluation split")
+            let comp = try root.createGroup("components")
+            try put(comp, "kernel", r.kernelByComponent, [n, S, K], "test, selected class, component; Σ_t kernel part")
+            try put(comp, "regularization", r.regularizationByComponent, [n, S, K], "test, selected class, component; Σ_t weight-decay part")
+            let steps = try root.createGroup("steps")
+            try put(steps, "index", r.steps.map { Int32($0) }, [T], "step")
+            try put(steps, "predicted", r.stepPredicted, [T, n, S], "step, test, selected class; kernel + regularisation change")
+            try put(steps, "truth", r.stepTruth, [T, n, S], "step, test, selected class; f(θ_{t+1}) − f(θ_t)")
+            try put(steps, "kernel_focus", r.stepKernelFocus, [T, n, K], "step, test, component; kernel part at the focus class")
+            try put(steps, "regularization_focus", r.stepRegularizationFocus, [T, n, K], "step, test, component; weight-decay part at the focus class")
+            if !r.dataAttribution.isEmpty {
+                let data = try root.createGroup("data")
+                try data.setJSONAttribute("groups", r.dataAttribution.map(\.group))
+                let N = r.dataAttribution[0].values.count / max(1, n * S)
+                try root.setAttribute("training_count", N)
+                for (g, v) in r.dataAttribution {
+                    try put(data, g, v, [n, S, N], "test, selected class, training sample; I(x, c, j)")
+                }
+            }
+            if let pa = r.parameterAttribution {
+                let g = try root.createGroup("parameters")
+                try g.setJSONAttribute("components", pa.components)
+                try g.setAttribute("snapshot_interval", pa.snapshotInterval ?? 0)
+                try put(g, "kernel_total", pa.kernelTotal, [n, pa.parameterCount], "test, parameter; Σ_t Σ_selected classes kernel part")
+                try put(g, "regularization_total", pa.regularizationTotal, [n, pa.parameterCount], "test, parameter; weight-decay part")
+                try put(g, "snapshot_steps", pa.snapshotSteps.map { Int32($0) }, [pa.snapshotSteps.count], "snapshot; first step of the interval")
+                try put(g, "kernel_snapshots", pa.kernelSnapshots, [pa.snapshotSteps.count, n, pa.parameterCount], "snapshot, test, parameter")
+                try put(g, "regularization_snapshots", pa.regularizationSnapshots, [pa.snapshotSteps.count, n, pa.parameterCount], "snapshot, test, parameter")
+            }
+            let v = try root.createGroup("validation")
+            for (name, value) in validation.fields { try v.setAttribute(name, value) }
+            try file.flush()
+        }
+    }
+
+    /// Reads an artifact back into a result and its context.
+    public static func read(_ path: String) throws -> (result: EPKResult, context: Context) {
+        let file = try HDF5File(path: path, mode: .read)
+        defer { file.close() }
+        let root = file.root
+        guard root.hasAttribute("kind"), try root.stringAttribute("kind") == kind else {
+            throw ArtifactError(.corrupt, file: path, problem: "not an EPK artifact (kind ≠ epk)", fix: "pass an epk.h5 written by validate-epk")
+        }
+        let components = try root.jsonAttribute("components", as: [String].self)
+        let n = try root.intAttribute("test_count"), C = try root.intAttribute("class_count")
+        let steps = (try root.intAttribute("step_first"))..<(try root.intAttribute("step_end"))
+        let rowClasses = try root.read("outputs/row_classes", as: Int32.self)
+        let S = rowClasses.shape[1]
+        func f(_ p: String) throws -> [Float] { try root.read(p, as: Float.self).values }
+        func d(_ p: String) throws -> [Double] { try root.read(p, as: Double.self).values }
+        var data: [(String, [Float])] = []
+        if root.contains("data") {
+            for g in try root.group("data").jsonAttribute("groups", as: [String].self) { data.append((g, try f("data/\(g)"))) }
+        }
+        var pa: EPKResult.ParameterAttribution? = nil
+        if root.contains("parameters") {
+            let g = try root.group("parameters")
+            let total = try g.read("kernel_total", as: Float.self)
+            let interval = try g.intAttribute("snapshot_interval")
+            pa = .init(components: try g.jsonAttribute("components", as: [String].self), parameterCount: total.shape[1],
+                       kernelTotal: total.values, regularizationTotal: try f("parameters/regularization_total"),
+                       snapshotInterval: interval == 0 ? nil : interval,
+                       snapshotSteps: try root.read("parameters/snapshot_steps", as: Int32.self).values.map { Int($0) },
+                       kernelSnapshots: try f("parameters/kernel_snapshots"), regularizationSnapshots: try f("parameters/regularization_snapshots"))
+        }
+        let labels = try root.read("outputs/labels", as: Int32.self).values.map { Int($0) }
+        let result = EPKResult(testCount: n, classCount: C, classesPerTest: S, rowClasses: rowClasses.values.map { Int($0) },
+                               focusClasses: try root.read("outputs/focus_classes", as: Int32.self).values.map { Int($0) },
+                               componentNames: components, steps: steps,
+                               initialOutputs: try f("outputs/initial"), finalOutputs: try f("outputs/final"),
+                               kernelByComponent: try d("components/kernel"), regularizationByComponent: try d("components/regularization"),
+                               stepPredicted: try f("steps/predicted"), stepTruth: try f("steps/truth"),
+                               stepKernelFocus: try f("steps/kernel_focus"), stepRegularizationFocus: try f("steps/regularization_focus"),
+                               dataAttribution: data, parameterAttribution: pa)
+        let context = Context(labels: labels.contains(-1) ? nil : labels,
+                              testIndices: try root.read("outputs/test_indices", as: Int32.self).values.map { Int($0) },
+                              configJSON: try root.stringAttribute("config"), historyPath: try root.stringAttribute("history"),
+                              quadrature: try root.jsonAttribute("quadrature", as: QuadratureConfig.self),
+                              classes: ClassSelection(rawValue: try root.stringAttribute("classes")) ?? .all)
+        return (result, context)
+    }
+}
+
+extension ValidationStatistics {
+    /// (attribute name, value) pairs as stored under `/validation`.
+    public var fields: [(String, Double)] {
+        [("mean_abs_error", meanAbsoluteError), ("max_abs_error", maxAbsoluteError), ("argmax_agreement", argmaxAgreement),
+         ("epk_accuracy", epkAccuracy), ("model_accuracy", modelAccuracy), ("kl_model_epk", klModelToEPK),
+         ("mean_step_error", meanStepError)]
+    }
+}

@@ -1,0 +1,50 @@
+import Artifacts
+import EPK
+
+/// A validate-epk config (`Configs/<experiment>-epk.json` and `-quick` variants).
+public struct EPKConfig: Codable, Equatable, Sendable, ValidatableConfig {
+    /// "modulo", "cifar2" or "mnist".
+    public var experiment: String
+    /// Output run name: `results/<experiment>-epk/<run>/` unless `--out` is given.
+    public var run: String
+    /// The training history to replay (`--history` overrides it).
+    public var history: String
+    /// Test points: `test_count` consecutive samples of the evaluation split from `test_offset`.
+    public var testCount: Int
+    public var testOffset: Int?
+    /// "all", "target" or "predicted" (DESIGN §4 item 5).
+    public var classes: ClassSelection
+    /// The integration rule (issue 8).
+    public var quadrature: QuadratureConfig
+    /// Data attribution on/off, and its grouping: "model" (the model's layer groups) or "components".
+    public var dataAttribution: Bool
+    public var groups: String?
+    /// Optional test × parameter attribution.
+    public var parameterAttribution: ParameterAttributionOptions?
+    /// Working-memory budget of the engine in GiB.
+    public var memoryBudgetGb: Double
+
+    enum CodingKeys: String, CodingKey {
+        case experiment, run, history, testCount = "test_count", testOffset = "test_offset", classes, quadrature
+        case dataAttribution = "data_attribution", groups, parameterAttribution = "parameter_attribution"
+        case memoryBudgetGb = "memory_budget_gb"
+    }
+
+    public func validate() throws {
+        if !["modulo", "cifar2", "mnist"].contains(experiment) {
+            throw ConfigError.outOfRange(keyPath: "experiment", expected: "'modulo', 'cifar2' or 'mnist'", found: experiment)
+        }
+        try ConfigError.require(testCount >= 1, keyPath: "test_count", expected: "a positive integer", found: testCount)
+        try ConfigError.require((testOffset ?? 0) >= 0, keyPath: "test_offset", expected: "a non-negative integer", found: testOffset ?? 0)
+        try ConfigError.require(quadrature.points >= 1, keyPath: "quadrature.points", expected: "an integer ≥ 1", found: quadrature.points)
+        try ConfigError.require(quadrature.earlyPoints >= 1, keyPath: "quadrature.early_points", expected: "an integer ≥ 1", found: quadrature.earlyPoints)
+        try ConfigError.require(quadrature.earlySteps >= 0, keyPath: "quadrature.early_steps", expected: "an integer ≥ 0", found: quadrature.earlySteps)
+        try ConfigError.require(memoryBudgetGb > 0, keyPath: "memory_budget_gb", expected: "a positive number", found: memoryBudgetGb)
+        if let g = groups, !["model", "components"].contains(g) {
+            throw ConfigError.outOfRange(keyPath: "groups", expected: "'model' or 'components'", found: g)
+        }
+        if let s = parameterAttribution?.snapshotInterval {
+            try ConfigError.require(s >= 1, keyPath: "parameter_attribution.snapshot_interval", expected: "a positive integer", found: s)
+        }
+    }
+}

@@ -1,1 +1,0 @@
-// ExperimentKit module (work in progress: see issues).

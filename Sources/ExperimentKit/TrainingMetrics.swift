@@ -1,0 +1,47 @@
+import Artifacts
+import Foundation
+import History
+
+/// `metrics.h5`: the small, committed summary of a training run (kind "training-metrics").
+///
+/// | path | shape | meaning |
+/// |---|---|---|
+/// | `/epoch/{epoch, step, train_loss, train_acc, val_loss, val_acc, param_norm}` | (E) f64 | per-epoch metrics; "val" is the held-out evaluation split |
+/// | `/step/loss` | (T) f64 | batch loss of each step (at θ_t) |
+/// | `/step/learning_rate` | (T) f64 | η_t |
+///
+/// Root attributes: `kind`, `experiment`, `data`, `train_count`, `evaluation_count`, `steps`, `wall_seconds`,
+/// `config` (the run's JSON) and provenance.
+public enum TrainingMetrics {
+    public static let kind = "training-metrics"
+
+    public static func write(history: HistoryFileReader, experiment: String, summary: String, trainCount: Int,
+                             evaluationCount: Int, seconds: Double, to path: String) throws {
+        let metrics = try history.metrics()
+        let loss = try history.file.root.read("batches/loss", as: Double.self).values
+        let lr = try history.file.root.read("optimizer/learning_rate", as: Float.self).values.map(Double.init)
+        try AtomicFile.write(to: path) { tmp in
+            let file = try HDF5File(path: tmp, mode: .create)
+            defer { file.close() }
+            let root = file.root
+            try root.setAttribute("kind", kind)
+            try root.setAttribute("experiment", experiment)
+            try root.setAttribute("data", summary)
+            try root.setAttribute("train_count", trainCount)
+            try root.setAttribute("evaluation_count", evaluationCount)
+            try root.setAttribute("steps", history.stepCount)
+            try root.setAttribute("wall_seconds", seconds)
+            try root.setAttribute("config", history.configJSON)
+            try Provenance.current().attach(to: root)
+            let epoch = try root.createGroup("epoch")
+            for (name, values) in metrics.sorted(by: { $0.key < $1.key }) {
+                let d = try epoch.write(name, values, shape: [values.count])
+                try d.setAttribute("axis", "epoch")
+            }
+            let step = try root.createGroup("step")
+            try step.write("loss", loss, shape: [loss.count]).setAttribute("axis", "step")
+            try step.write("learning_rate", lr, shape: [lr.count]).setAttribute("axis", "step")
+            try file.flush()
+        }
+    }
+}

@@ -1,0 +1,51 @@
+import Tensor
+
+/// Optional facts a model can state about itself.
+public protocol ModelDescription {
+    /// Components that never receive a gradient (PyTorch leaves their `.grad` as None, so optimizers skip them:
+    /// no state, no weight decay — spec §1.4, §5 item 7).
+    var unusedComponents: [String] { get }
+    /// Named groups of components for attribution plots (spec §3.6).
+    var componentGroups: [(name: String, components: [String])] { get }
+}
+
+extension Model {
+    /// Components the optimizer updates: all but the model's declared unused ones.
+    public var activeComponents: [String] {
+        let unused = Set((self as? ModelDescription)?.unusedComponents ?? [])
+        return layout.names.filter { !unused.contains($0) }
+    }
+
+    /// Attribution groups: the model's own, else one group per component.
+    public var attributionGroups: [(name: String, components: [String])] {
+        (self as? ModelDescription)?.componentGroups ?? layout.names.map { ($0, [$0]) }
+    }
+
+    /// Log-probabilities for many inputs, computed in chunks of `chunk` rows to bound memory. (n, C)
+    public func forwardChunked(parameters: [Float], inputs: Tensor, chunk: Int = 500) -> Tensor {
+        let n = inputs.shape[0]
+        if n <= chunk { return forward(parameters: parameters, inputs: inputs) }
+        var out = Tensor(shape: [n, classCount])
+        for lo in stride(from: 0, to: n, by: chunk) {
+            let hi = min(n, lo + chunk)
+            let part = forward(parameters: parameters, inputs: inputs.rows(lo..<hi))
+            out.storage.replaceSubrange((lo * classCount)..<(hi * classCount), with: part.storage)
+        }
+        return out
+    }
+
+    /// Mean NLL and accuracy of the model on a labelled set.
+    public func evaluate(parameters: [Float], inputs: Tensor, labels: [Int]) -> (loss: Double, accuracy: Double) {
+        let f = forwardChunked(parameters: parameters, inputs: inputs)
+        let C = classCount
+        var loss = 0.0, correct = 0
+        for (i, y) in labels.enumerated() {
+            loss -= Double(f.storage[i * C + y])
+            var best = 0
+            for c in 1..<C where f.storage[i * C + c] > f.storage[i * C + best] { best = c }
+            if best == y { correct += 1 }
+        }
+        let n = Double(max(labels.count, 1))
+        return (loss / n, Double(correct) / n)
+    }
+}
