@@ -49,3 +49,10 @@ extension Model {
         return (loss / n, Double(correct) / n)
     }
 }
+
+extension ModuloTransformer: ModelDescription {
+    /// The positional table exists but is never used (spec §3.1, §5 item 7): no gradient, so no optimizer state.
+    public var unusedComponents: [String] { ["positional_encoding.pe"] }
+    /// The spec §3.6 layer groups without the "model" union.
+    public var componentGroups: [(name: String, components: [String])] { Self.componentGroups.filter { $0.name != "model" } }
+}

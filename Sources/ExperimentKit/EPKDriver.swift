@@ -1,0 +1,157 @@
+import Artifacts
+import EPK
+import Foundation
+import History
+import NN
+import Tensor
+
+/// A test-point shard `i/n` (1-based on the command line: `--shard 2/4`).
+public struct Shard: Equatable, Sendable {
+    public let index: Int
+    public let count: Int
+    public init(index: Int, count: Int) { self.index = index; self.count = count }
+    /// Parses "i/n" with 1 ≤ i ≤ n.
+    public init?(_ text: String) {
+        let parts = text.split(separator: "/").compactMap { Int($0) }
+        guard parts.count == 2, parts[1] >= 1, parts[0] >= 1, parts[0] <= parts[1] else { return nil }
+        index = parts[0] - 1; count = parts[1]
+    }
+    /// The slice of `0..<n` this shard covers (contiguous, sizes differ by at most one).
+    public func range(of n: Int) -> Range<Int> { (n * index / count)..<(n * (index + 1) / count) }
+    public var fileSuffix: String { "shard-\(index + 1)-of-\(count)" }
+}
+
+/// What a history was trained on, rebuilt from the config stored inside it, and checked against its checksum.
+public struct ReplaySetup {
+    public let history: HistoryFileReader
+    public let trainConfig: TrainConfig
+    public let model: Model
+    public let data: ExperimentData
+
+    public init(historyPath: String, dataDirectory: String?) throws {
+        history = try HistoryFileReader(path: historyPath)
+        trainConfig = try StrictConfig.decode(TrainConfig.self, from: Data(history.configJSON.utf8), source: historyPath + " (stored config)")
+        model = ExperimentModel.make(trainConfig.experiment)
+        data = try ExperimentData.load(trainConfig, dataDirectory: dataDirectory)
+        if data.train.checksum != history.datasetChecksum {
+            throw ArtifactError(.invalidArgument, file: historyPath, problem: "recorded on training data with checksum \(history.datasetChecksum), but the data found now has \(data.train.checksum) (\(data.summary))",
+                                fix: "point --data at the data the history was trained on")
+        }
+        try EPKEngine.check(model: model, history: history, data: DatasetReplay(data.train))
+    }
+}
+
+/// `validate-epk`: replays a history as an exact path kernel, writes `epk.h5` with every attribution and the
+/// validation statistics, and renders the EPK figures.
+public enum EPKDriver {
+    public static func run(configPath: String, historyOverride: String?, outputDirectory: String?, dataDirectory: String?,
+                           shard: Shard?) throws -> (path: String, statistics: ValidationStatistics) {
+        let config = try StrictConfig.load(EPKConfig.self, from: configPath)
+        let historyPath = historyOverride ?? config.history
+        guard FileManager.default.fileExists(atPath: historyPath) else {
+            throw ArtifactError(.notFound, file: historyPath, problem: "no such history", fix: "train first (e.g. `swift run -c release train-\(config.experiment) --config Configs/\(config.experiment).json`) or pass --history")
+        }
+        let setup = try ReplaySetup(historyPath: historyPath, dataDirectory: dataDirectory)
+        if setup.trainConfig.experiment != config.experiment {
+            throw ArtifactError(.config, "\(configPath): key 'experiment' is '\(config.experiment)' but \(historyPath) is a \(setup.trainConfig.experiment) history; pass the matching --history")
+        }
+        let out = outputDirectory ?? "results/\(config.experiment)-epk/\(config.run)"
+        let evaluation = setup.data.evaluation
+        let offset = config.testOffset ?? 0
+        guard offset + config.testCount <= evaluation.count else {
+            throw ArtifactError(.config, "\(configPath): key 'test_count': expected at most \(evaluation.count - offset) test points from offset \(offset), found \(config.testCount)")
+        }
+        var testIndices = Array(offset..<(offset + config.testCount))
+        if let s = shard { testIndices = Array(testIndices[s.range(of: testIndices.count)]) }
+        let inputs = evaluation.inputs.gatherRows(testIndices)
+        let labels = testIndices.map { evaluation.labels[$0] }
+
+        let model = setup.model
+        let groupList = (config.groups ?? "model") == "model" ? model.attributionGroups : model.layout.names.map { ($0, [$0]) }
+        let groups = config.dataAttribution ? groupList.map { ComponentGroup(name: $0.name, components: $0.components) } : []
+        let budget = Int(config.memoryBudgetGb * 1_073_741_824)
+        let total = setup.history.stepCount
+        let progress = Progress(label: "epk \(config.experiment)", total: total)
+        var options = EPKOptions(quadrature: config.quadrature, classes: config.classes, dataAttributionGroups: groups,
+                                 parameterAttribution: config.parameterAttribution, memoryBudgetBytes: budget)
+        options.progress = { done, all in progress.advance(status: "step \(done)/\(all)") }
+        let engine = try EPKEngine(model: model, history: setup.history, data: DatasetReplay(setup.data.train), options: options)
+        let plan = EPKEngine.MemoryPlan(testCount: testIndices.count, rowsPerTest: config.classes == .all ? model.classCount : 1,
+                                        parameterCount: model.parameterCount, trainingCount: setup.history.trainingCount,
+                                        batchSize: setup.history.batchSize, dataGroups: groups.count,
+                                        parameterGroupCount: 0, budget: budget)
+        Log.info("\(model.name), \(total) steps, \(testIndices.count) test points × \(config.classes.rawValue) classes, \(config.quadrature.rule.rawValue) with \(config.quadrature.points) points; \(plan)")
+        let start = Date()
+        let result = try engine.run(testInputs: inputs, testLabels: labels)
+        progress.finish()
+        let seconds = Date().timeIntervalSince(start)
+        let name = shard.map { "epk-\($0.fileSuffix).h5" } ?? "epk.h5"
+        let path = out + "/" + name
+        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        let context = EPKArtifact.Context(labels: labels, testIndices: testIndices,
+                                          configJSON: try String(contentsOfFile: configPath, encoding: .utf8),
+                                          historyPath: historyPath, quadrature: config.quadrature, classes: config.classes)
+        try EPKArtifact.write(result, context: context, to: path)
+        try annotate(path, seconds: seconds, experiment: config.experiment, setup: setup, testIndices: testIndices)
+        let stats = ValidationStatistics.compute(result, labels: labels)
+        Log.info(String(format: "EPK in %.1f s (%.3f s/step): mean |EPK − model| %.3g, max %.3g, argmax agreement %.4f, KL %.3g → %@",
+                        seconds, seconds / Double(max(1, total)), stats.meanAbsoluteError, stats.maxAbsoluteError,
+                        stats.argmaxAgreement, stats.klModelToEPK, path))
+        if shard == nil { renderFigures(path, directory: out) }
+        return (path, stats)
+    }
+
+    /// Adds timing and sort keys (modulo: a+b; otherwise the label) used by the attribution heatmaps.
+    static func annotate(_ path: String, seconds: Double, experiment: String, setup: ReplaySetup, testIndices: [Int]) throws {
+        let file = try HDF5File(path: path, mode: .readWrite)
+        defer { file.close() }
+        try file.root.setAttribute("wall_seconds", seconds)
+        try file.root.setAttribute("experiment", experiment)
+        func keys(_ set: LabeledDataset, _ idx: [Int]) -> [Double] {
+            if experiment == "modulo" { return idx.map { Double(set.inputs.storage[$0 * 4] + set.inputs.storage[$0 * 4 + 2]) } }
+            return idx.map { Double(set.labels[$0]) }
+        }
+        let g = try file.root.openOrCreateGroup("sort_keys")
+        try g.setAttribute("meaning", experiment == "modulo" ? "a + b" : "label")
+        _ = try g.write("test", keys(setup.data.evaluation, testIndices), shape: [testIndices.count])
+        let all = Array(0..<setup.data.train.count)
+        _ = try g.write("train", keys(setup.data.train, all), shape: [all.count])
+        try file.flush()
+    }
+
+    /// Merges shard files into `epk.h5` beside them and renders the figures.
+    public static func merge(shardPaths: [String], output: String) throws -> ValidationStatistics {
+        let parts = try shardPaths.map { try EPKArtifact.read($0) }
+        let merged = try EPKMerge.merge(parts)
+        try EPKArtifact.write(merged.result, context: merged.context, to: output)
+        let first = try HDF5File(path: shardPaths[0], mode: .read)
+        let experiment = (try? first.root.stringAttribute("experiment")) ?? ""
+        var keys: [(String, [Double])] = []
+        if first.root.contains("sort_keys/train") { keys.append(("train", try first.root.read("sort_keys/train", as: Double.self).values)) }
+        first.close()
+        let file = try HDF5File(path: output, mode: .readWrite)
+        try file.root.setAttribute("experiment", experiment)
+        if !keys.isEmpty {
+            var test: [Double] = []
+            for p in shardPaths.sorted() {
+                let f = try HDF5File(path: p, mode: .read)
+                test += try f.root.read("sort_keys/test", as: Double.self).values
+                f.close()
+            }
+            let g = try file.root.openOrCreateGroup("sort_keys")
+            _ = try g.write("train", keys[0].1, shape: [keys[0].1.count])
+            _ = try g.write("test", test, shape: [test.count])
+        }
+        file.close()
+        renderFigures(output, directory: (output as NSString).deletingLastPathComponent)
+        return ValidationStatistics.compute(merged.result, labels: merged.context.labels)
+    }
+
+    static func renderFigures(_ artifact: String, directory: String) {
+        do {
+            for (name, result) in try FigureRenderer.renderAll(artifact: artifact, directory: directory) {
+                if case .failure(let e) = result { Log.warn("figure \(name): \(e)") }
+            }
+        } catch { Log.warn("figures: \(error)") }
+    }
+}
