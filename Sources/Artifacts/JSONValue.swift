@@ -1,7 +1,7 @@
 import Foundation
 
-/// A parsed JSON document, used by `StrictConfig` to compare key sets and to describe the value found at a key.
-enum JSONValue: Decodable, Equatable {
+/// A parsed JSON document (see `JSONParser`); decoded into config types by `JSONValueDecoder`.
+enum JSONValue: Equatable {
     case null
     case bool(Bool)
     case integer(Int64)
@@ -9,27 +9,6 @@ enum JSONValue: Decodable, Equatable {
     case string(String)
     case array([JSONValue])
     case object([String: JSONValue])
-
-    init(from decoder: Decoder) throws {
-        if var array = try? decoder.unkeyedContainer() {
-            var elements: [JSONValue] = []
-            while !array.isAtEnd { elements.append(try array.decode(JSONValue.self)) }
-            self = .array(elements)
-            return
-        }
-        if let object = try? decoder.container(keyedBy: AnyKey.self) {
-            var members: [String: JSONValue] = [:]
-            for key in object.allKeys { members[key.stringValue] = try object.decode(JSONValue.self, forKey: key) }
-            self = .object(members)
-            return
-        }
-        let single = try decoder.singleValueContainer()
-        if single.decodeNil() { self = .null }
-        else if let value = try? single.decode(Bool.self) { self = .bool(value) }
-        else if let value = try? single.decode(String.self) { self = .string(value) }
-        else if let value = try? single.decode(Int64.self) { self = .integer(value) }
-        else { self = .number(try single.decode(Double.self)) }
-    }
 
     /// "a string", "an integer (3)", "a number (1.5)", "null", ... for messages.
     var kindDescription: String {

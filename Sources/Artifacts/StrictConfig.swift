@@ -7,22 +7,23 @@ import Foundation
 /// - Keys: JSON keys are exactly the `CodingKey` string values; no key strategy is applied. Multi-word properties
 ///   declare snake_case keys explicitly (`case weightDecay = "weight_decay"`), so key paths in messages are the ones
 ///   written in the file.
-/// - Unknown keys: the decoded value is re-encoded with `JSONEncoder`; any input key absent from the re-encoding is
-///   reported with the keys that are known at that level. An optional property is known whenever it is present
-///   with a value (it is re-encoded); when it is absent nothing is checked. An explicit `null` that the type does not
-///   re-encode is refused ("null is not accepted"), since it cannot be told apart from a misspelt optional key:
-///   omit an optional key to leave it unset.
+/// - Parsing: a strict RFC 8259 parser (`JSONParser`) with line and column in its errors; duplicate keys are refused.
+/// - Unknown keys: decoding goes through `JSONValueDecoder`, which records every key the type asks for (required and
+///   optional alike, via `decode`, `decodeIfPresent` or `contains`). A key in an object that the type never asked for
+///   is unknown and is reported with the keys the type did ask for at that level. So an optional key is accepted
+///   when absent, present with a value, or explicitly `null`, while a misspelt key is refused even when `null`.
+/// - Numbers: integer properties accept only integral values in range (`2.0` and `1e3` are fine, `19.5` is not).
 /// - Range checks: types conforming to `ValidatableConfig` are validated after decoding.
 /// - Messages:
 ///   - `Configs/x.json: no such file; pass --config with an existing JSON file`
-///   - `Configs/x.json: malformed JSON (<parser detail with line and column>)`
+///   - `Configs/x.json: malformed JSON at line 3, column 18: expected a value`
 ///   - `Configs/x.json: unknown key 'optimizer.lrr' (expected one of: lr, momentum, weight_decay)`
 ///   - `Configs/x.json: key 'train.steps': expected an integer, found a string`
 ///   - `Configs/x.json: missing required key 'optimizer.lr' (the object has keys: lrr, momentum)`
 ///   - `Configs/x.json: key 'lr': expected a positive number, found -1`
 public enum StrictConfig {
     /// Reads and decodes the config at `path` (see the type's documentation for the checks and messages).
-    public static func load<T: Codable>(_ type: T.Type, from path: String) throws -> T {
+    public static func load<T: Decodable>(_ type: T.Type, from path: String) throws -> T {
         guard FileManager.default.fileExists(atPath: path) else {
             throw ArtifactError(.notFound, file: path, problem: "no such file",
                                 fix: "pass --config with an existing JSON file")
@@ -35,26 +36,24 @@ public enum StrictConfig {
     }
 
     /// Decodes config bytes; `source` names them in messages (usually the file path).
-    public static func decode<T: Codable>(_ type: T.Type, from data: Data, source: String) throws -> T {
+    public static func decode<T: Decodable>(_ type: T.Type, from data: Data, source: String) throws -> T {
         func failure(_ message: String) -> ArtifactError { ArtifactError(.config, "\(source): \(message)") }
 
         let document: JSONValue
-        do { document = try JSONDecoder().decode(JSONValue.self, from: data) } catch {
-            throw failure("malformed JSON (\(parserDetail(error)))")
+        do { document = try JSONParser.parse(data) } catch let error as JSONParser.SyntaxError {
+            throw failure("malformed JSON at \(error)")
         }
 
+        let recorder = KeyRecorder()
         let value: T
-        do { value = try JSONDecoder().decode(T.self, from: data) } catch let error as DecodingError {
-            throw failure(describe(error, in: document))
-        }
-
-        let reencoded: JSONValue
         do {
-            reencoded = try JSONDecoder().decode(JSONValue.self, from: try JSONEncoder().encode(value))
-        } catch {
-            throw failure("cannot re-encode \(T.self) to check for unknown keys (\(error))")
+            value = try T(from: JSONValueDecoder(value: document, codingPath: [], recorder: recorder))
+        } catch let error as DecodingError {
+            throw failure(describe(error, in: document))
+        } catch let error as ConfigError {
+            throw failure(error.description)
         }
-        if let problem = unknownKeyProblem(input: document, known: reencoded, path: "") {
+        if let problem = unknownKeyProblem(document, path: [], recorder: recorder) {
             throw failure(problem)
         }
 
@@ -79,28 +78,23 @@ public enum StrictConfig {
         return text
     }
 
-    private static func append(_ path: String, _ key: String) -> String { path.isEmpty ? key : path + "." + key }
-
-    /// The first input key (in sorted order, depth first) that the re-encoded value does not have.
-    private static func unknownKeyProblem(input: JSONValue, known: JSONValue, path: String) -> String? {
-        switch (input, known) {
-        case (.object(let inputMembers), .object(let knownMembers)):
-            for key in inputMembers.keys.sorted() {
-                let member = inputMembers[key]!
-                guard let knownMember = knownMembers[key] else {
-                    if member == .null {
-                        return "key '\(append(path, key))': null is not accepted (omit an optional key to leave it unset)"
-                    }
-                    let expected = knownMembers.keys.sorted().joined(separator: ", ")
-                    return "unknown key '\(append(path, key))' (expected one of: \(expected.isEmpty ? "no keys" : expected))"
+    /// The first key (sorted, depth first) of an object the type opened but never asked for that key.
+    private static func unknownKeyProblem(_ value: JSONValue, path: [CodingKey], recorder: KeyRecorder) -> String? {
+        switch value {
+        case .object(let members):
+            let known = recorder.requested[keyPath(path)] ?? []
+            let opened = recorder.requested[keyPath(path)] != nil
+            for key in members.keys.sorted() {
+                let memberPath = path + [AnyKey(stringValue: key)]
+                if opened && !known.contains(key) {
+                    let expected = known.sorted().joined(separator: ", ")
+                    return "unknown key '\(keyPath(memberPath))' (expected one of: \(expected.isEmpty ? "no keys" : expected))"
                 }
-                if let problem = unknownKeyProblem(input: member, known: knownMember, path: append(path, key)) {
-                    return problem
-                }
+                if let problem = unknownKeyProblem(members[key]!, path: memberPath, recorder: recorder) { return problem }
             }
-        case (.array(let inputElements), .array(let knownElements)):
-            for (index, (element, knownElement)) in zip(inputElements, knownElements).enumerated() {
-                if let problem = unknownKeyProblem(input: element, known: knownElement, path: path + "[\(index)]") {
+        case .array(let elements):
+            for (index, element) in elements.enumerated() {
+                if let problem = unknownKeyProblem(element, path: path + [AnyKey(intValue: index)], recorder: recorder) {
                     return problem
                 }
             }
@@ -126,9 +120,6 @@ public enum StrictConfig {
             return message
         case .dataCorrupted(let context):
             let path = keyPath(context.codingPath)
-            if let found = document.value(at: context.codingPath), !context.codingPath.isEmpty {
-                return "key '\(path)': invalid value \(found.kindDescription): \(context.debugDescription)"
-            }
             return path.isEmpty ? context.debugDescription : "key '\(path)': \(context.debugDescription)"
         @unknown default:
             return "\(error)"
@@ -156,21 +147,5 @@ public enum StrictConfig {
             if name.hasPrefix("Dictionary") { return "an object" }
             return "a value of type \(name)"
         }
-    }
-
-    /// The innermost parser message (which carries line and column), on one line.
-    private static func parserDetail(_ error: Error) -> String {
-        var current: Error = error
-        var text = "\(error)"
-        while true {
-            if case .dataCorrupted(let context) = current as? DecodingError {
-                text = context.debugDescription
-                if let underlying = context.underlyingError { current = underlying; continue }
-            } else if let nsError = current as NSError?, let detail = nsError.userInfo[NSDebugDescriptionErrorKey] as? String {
-                text = detail
-            }
-            break
-        }
-        return text.replacingOccurrences(of: "\n", with: " ")
     }
 }
