@@ -1,1 +1,0 @@
-// Artifacts module (work in progress: see issues).
