@@ -44,7 +44,7 @@ public enum EPKArtifact {
         try AtomicFile.write(to: path) { tmp in
             let file = try HDF5File(path: tmp, mode: .create)
             defer { file.close() }
-            let root = file.root
+            let root = try file.root
             let n = r.testCount, S = r.classesPerTest, K = r.componentCount, C = r.classCount, T = r.steps.count
             try root.setAttribute("kind", kind)
             try root.setJSONAttribute("components", r.componentNames)
@@ -106,7 +106,7 @@ public enum EPKArtifact {
     public static func read(_ path: String) throws -> (result: EPKResult, context: Context) {
         let file = try HDF5File(path: path, mode: .read)
         defer { file.close() }
-        let root = file.root
+        let root = try file.root
         guard root.hasAttribute("kind"), try root.stringAttribute("kind") == kind else {
             throw ArtifactError(.corrupt, file: path, problem: "not an EPK artifact (kind ≠ epk)", fix: "pass an epk.h5 written by validate-epk")
         }

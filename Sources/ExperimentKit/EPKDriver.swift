@@ -1,4 +1,5 @@
 import Artifacts
+import Data
 import EPK
 import Foundation
 import History
@@ -127,7 +128,7 @@ public enum EPKDriver {
         let first = try HDF5File(path: shardPaths[0], mode: .read)
         let experiment = (try? first.root.stringAttribute("experiment")) ?? ""
         var keys: [(String, [Double])] = []
-        if first.root.contains("sort_keys/train") { keys.append(("train", try first.root.read("sort_keys/train", as: Double.self).values)) }
+        if try first.root.contains("sort_keys/train") { keys.append(("train", try first.root.read("sort_keys/train", as: Double.self).values)) }
         first.close()
         let file = try HDF5File(path: output, mode: .readWrite)
         try file.root.setAttribute("experiment", experiment)

@@ -31,7 +31,7 @@ public enum FigureRenderer {
     public static func kind(of path: String) throws -> String {
         let file = try HDF5File(path: path, mode: .read)
         defer { file.close() }
-        guard file.root.hasAttribute("kind") else {
+        guard try file.root.hasAttribute("kind") else {
             throw ArtifactError(.corrupt, file: path, problem: "no 'kind' attribute, so no figure applies", fix: "pass an artifact written by an explaind executable")
         }
         return try file.root.stringAttribute("kind")
@@ -42,13 +42,13 @@ public enum FigureRenderer {
     public static func render(_ recipe: FigureRecipe, artifact: String, directory: String, format: OutputFormat = .png) throws -> String {
         let file = try HDF5File(path: artifact, mode: .read)
         defer { file.close() }
-        for d in recipe.datasets where !file.root.contains(d) {
+        for d in recipe.datasets where !(try file.root.contains(d)) {
             throw ArtifactError(.notFound, file: artifact, object: "/" + d, problem: "missing dataset needed by figure '\(recipe.name)'",
                                 fix: "re-run the step that writes this artifact")
         }
         let figure = try recipe.build(file)
         var metadata = ["Source": artifact, "Figure": recipe.name, "Software": Provenance.softwareVersionString]
-        if file.root.hasAttribute("config") {
+        if try file.root.hasAttribute("config") {
             metadata["ConfigHash"] = ConfigHash.of(data: Data(try file.root.stringAttribute("config").utf8))
         }
         if let p = try? Provenance.read(from: file.root) { metadata["GitCommit"] = p.gitCommit }

@@ -35,6 +35,6 @@ public enum TrainingFigures {
     ]
 
     static func experimentName(_ file: HDF5File) throws -> String {
-        file.root.hasAttribute("experiment") ? try file.root.stringAttribute("experiment") : "run"
+        try file.root.hasAttribute("experiment") ? try file.root.stringAttribute("experiment") : "run"
     }
 }

@@ -18,12 +18,12 @@ public enum TrainingMetrics {
     public static func write(history: HistoryFileReader, experiment: String, summary: String, trainCount: Int,
                              evaluationCount: Int, seconds: Double, to path: String) throws {
         let metrics = try history.metrics()
-        let loss = try history.file.root.read("batches/loss", as: Double.self).values
-        let lr = try history.file.root.read("optimizer/learning_rate", as: Float.self).values.map(Double.init)
+        let loss = try try history.file.root.read("batches/loss", as: Double.self).values
+        let lr = try try history.file.root.read("optimizer/learning_rate", as: Float.self).values.map(Double.init)
         try AtomicFile.write(to: path) { tmp in
             let file = try HDF5File(path: tmp, mode: .create)
             defer { file.close() }
-            let root = file.root
+            let root = try file.root
             try root.setAttribute("kind", kind)
             try root.setAttribute("experiment", experiment)
             try root.setAttribute("data", summary)

@@ -52,7 +52,7 @@ public final class HistoryFileWriter: HistoryWriter {
         layout = model.layout; batchSize = plan.batchSize; quantityGroup = HistoryFormat.quantityGroup(plan.optimizer)
         hasFlips = plan.flipProbability > 0
         steps = 0
-        let root = file.root
+        let root = try file.root
         try root.setAttribute("format", HistoryFormat.version)
         try root.setAttribute("model", model.name)
         try root.setJSONAttribute("optimizer", plan.optimizer)
@@ -93,7 +93,7 @@ public final class HistoryFileWriter: HistoryWriter {
         let reader = try HistoryFileReader(file: file)
         layout = reader.layout; batchSize = reader.batchSize
         quantityGroup = HistoryFormat.quantityGroup(reader.optimizer)
-        hasFlips = file.root.contains("batches/flips")
+        hasFlips = try file.root.contains("batches/flips")
         let state = try HistoryFileWriter.readResume(file.root, parameterCount: layout.count)
         steps = state.step
         try truncate(steps: state.step, epochs: state.epoch)
@@ -104,7 +104,7 @@ public final class HistoryFileWriter: HistoryWriter {
     public private(set) var resumeState: ResumeState?
 
     public func appendStep(_ s: RecordedStep) throws {
-        let root = file.root
+        let root = try file.root
         try appendParameters(s.parameters)
         let quantity = try root.group("optimizer/\(quantityGroup)")
         for c in layout.components {
@@ -130,7 +130,7 @@ public final class HistoryFileWriter: HistoryWriter {
     }
 
     public func checkpoint(_ state: ResumeState) throws {
-        let root = file.root
+        let root = try file.root
         if root.contains("resume") { try root.remove("resume") }
         let g = try root.createGroup("resume")
         try g.setAttribute("step", state.step)
@@ -162,7 +162,7 @@ public final class HistoryFileWriter: HistoryWriter {
     }
 
     private func truncate(steps T: Int, epochs: Int) throws {
-        let root = file.root
+        let root = try file.root
         for c in layout.components {
             try root.dataset("params/\(c.name)").truncate(rows: T + 1)
             try root.dataset("optimizer/\(quantityGroup)/\(c.name)").truncate(rows: T)
@@ -215,7 +215,7 @@ public final class HistoryFileReader: TrainingHistory {
 
     init(file: HDF5File) throws {
         self.file = file
-        let root = file.root
+        let root = try file.root
         let path = file.path
         guard root.hasAttribute("format"), try root.stringAttribute("format") == HistoryFormat.version else {
             throw ArtifactError(.corrupt, "\(path): not an explaind history (no format attribute \(HistoryFormat.version)); pass a history.h5 written by train-*")
@@ -251,7 +251,7 @@ public final class HistoryFileReader: TrainingHistory {
         return try file.root.dataset("batches/indices").readRows(t..<(t + 1), as: Int32.self).filter { $0 >= 0 }.map { Int($0) }
     }
     public func flips(step t: Int) throws -> [Bool]? {
-        guard file.root.contains("batches/flips") else { return nil }
+        guard try file.root.contains("batches/flips") else { return nil }
         let count = try batchIndices(step: t).count
         return Array(try file.root.dataset("batches/flips").readRows(t..<(t + 1), as: UInt8.self).prefix(count).map { $0 != 0 })
     }
