@@ -96,6 +96,7 @@ public final class ResNet9: Model {
     }
 
     public func forward(parameters: [Float], inputs: Tensor) -> Tensor {
+        checkShapes(parameters: parameters, inputs: inputs)
         let state = ResNet9Activations(self, samples: inputs.shape[0])
         parameters.withPointer { theta in inputs.storage.withPointer { x in runForward(theta, inputs: x, state) } }
         return state.logProbabilities()
@@ -103,6 +104,7 @@ public final class ResNet9: Model {
 
     @discardableResult
     public func backward(parameters: [Float], inputs: Tensor, outputGradients: Tensor, into sink: GradientSink) -> Tensor {
+        checkShapes(parameters: parameters, inputs: inputs)
         let n = inputs.shape[0]
         precondition(outputGradients.shape == [n, classCount], "ResNet9.backward: cotangent shape \(outputGradients.shape)")
         let state = ResNet9Activations(self, samples: n)
@@ -111,6 +113,12 @@ public final class ResNet9: Model {
             outputGradients.storage.withPointer { df in runBackward(theta, outputGradients: df, state, sink: sink) }
         }
         return state.logProbabilities()
+    }
+
+    func checkShapes(parameters: [Float], inputs: Tensor) {
+        precondition(parameters.count == layout.count, "ResNet9: \(parameters.count) parameters, expected \(layout.count)")
+        precondition(inputs.rank == 4 && Array(inputs.shape.dropFirst()) == inputShape,
+                     "ResNet9: input shape \(inputs.shape), expected [n] + \(inputShape)")
     }
 
     /// Column workspace (floats) for the largest convolution at batch size n.
