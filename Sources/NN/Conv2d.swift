@@ -1,0 +1,153 @@
+import Foundation
+import Tensor
+
+/// Bias-free 2-D convolution (PyTorch `nn.Conv2d(bias: false)`), square kernel, equal stride and padding on both axes.
+///
+/// Activations are channel-major batches (see `Conv2dLayout`): x (C, n, H, W) → y (Cout, n, OH, OW).
+/// The batch is processed in chunks of samples whose column matrix (C·k·k, chunk·OH·OW) fits in
+/// `columnBudget` floats (default 32 MiB); each chunk costs one im2col (parallel over samples) and one large GEMM.
+/// Weight W has the PyTorch shape (Cout, C, k, k), read as the matrix (Cout, C·k·k).
+/// Initialisation (PyTorch default, spec §3.2): W ~ U(±1/√(C·k·k)).
+public struct Conv2d: Sendable {
+    public let inChannels: Int
+    public let outChannels: Int
+    public let kernel: Int
+    public let stride: Int
+    public let padding: Int
+    /// W, shape (Cout, C, k, k).
+    public let weight: ParameterLayout.Component
+    /// Largest column workspace (in floats) one chunk may use.
+    public let columnBudget: Int
+
+    /// Default column budget: 8 Mi floats = 32 MiB, enough for GEMMs with N in the thousands on every ResNet-9 layer.
+    public static let defaultColumnBudget = 1 << 23
+
+    /// Adds the component `"\(name).weight"` to `layout`. `columnBudget` bounds the column workspace (tests pass a
+    /// small one to exercise the chunking).
+    public init(_ layout: inout ParameterLayout, name: String, inChannels: Int, outChannels: Int,
+                kernel: Int, stride: Int = 1, padding: Int = 0, columnBudget: Int = Conv2d.defaultColumnBudget) {
+        self.columnBudget = columnBudget
+        self.inChannels = inChannels
+        self.outChannels = outChannels
+        self.kernel = kernel
+        self.stride = stride
+        self.padding = padding
+        self.weight = layout.add("\(name).weight", [outChannels, inChannels, kernel, kernel])
+    }
+
+    /// PyTorch-default initialisation into θ.
+    public func initialize(_ parameters: inout [Float], rng: inout RNG) {
+        let bound = Float(1 / Double(inChannels * kernel * kernel).squareRoot())
+        parameters.withUnsafeMutableBufferPointer { p in
+            rng.fillUniform(UnsafeMutableBufferPointer(rebasing: p[weight.range]), -bound, bound)
+        }
+    }
+
+    /// The im2col geometry of one input image of size H × W.
+    public func geometry(height: Int, width: Int) -> ConvGeometry {
+        ConvGeometry(channels: inChannels, height: height, width: width, kernel: kernel, stride: stride, padding: padding)
+    }
+
+    /// Samples per chunk for a batch of `n` images of size H × W: as many as fit in `columnBudget`,
+    /// balanced so that all chunks have nearly equal size.
+    public func samplesPerChunk(samples n: Int, height: Int, width: Int) -> Int {
+        let g = geometry(height: height, width: width)
+        let perSample = max(1, g.columnRows * g.columnCount)
+        let most = max(1, min(n, columnBudget / perSample))
+        let chunks = (n + most - 1) / most
+        return max(1, (n + chunks - 1) / max(chunks, 1))
+    }
+
+    /// Floats of workspace that `forward` and `backward` need for a batch of `n` images of size H × W.
+    public func workspaceCount(samples n: Int, height: Int, width: Int) -> Int {
+        let g = geometry(height: height, width: width)
+        return g.columnRows * g.columnCount * samplesPerChunk(samples: n, height: height, width: width)
+    }
+
+    /// im2col of samples `first ..< first + count` of x (C, n, H, W) into cols (C·k·k, count·OH·OW).
+    @inlinable
+    func gatherChunk(_ g: ConvGeometry, x: UnsafePointer<Float>, samples n: Int, first: Int, count: Int,
+                     cols: UnsafeMutablePointer<Float>) {
+        let plane = g.height * g.width, positions = g.columnCount, rowStride = count * positions
+        Parallel.forEachRange(count) { range in
+            for j in range {
+                Conv2dColumns.gather(g, image: x + (first + j) * plane, channelStride: n * plane,
+                                     cols: cols + j * positions, rowStride: rowStride)
+            }
+        }
+    }
+
+    /// Forward: x (C, n, H, W) → y (Cout, n, OH, OW), overwritten. `workspace` holds `workspaceCount(…)` floats.
+    @inlinable
+    public func forward(_ theta: UnsafePointer<Float>, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>,
+                        samples n: Int, height: Int, width: Int, workspace cols: UnsafeMutablePointer<Float>) {
+        let g = geometry(height: height, width: width)
+        let positions = g.columnCount, rows = g.columnRows
+        let chunk = samplesPerChunk(samples: n, height: height, width: width)
+        var first = 0
+        while first < n {
+            let count = min(chunk, n - first)
+            // cols (C·k·k, count·OH·OW) = im2col(x[:, first..<first+count])
+            gatherChunk(g, x: x, samples: n, first: first, count: count, cols: cols)
+            // y[:, first..<first+count] (Cout, count·OH·OW) = W (Cout, C·k·k) · cols
+            BLAS.sgemm(m: outChannels, n: count * positions, k: rows, a: theta + weight.offset,
+                       b: cols, c: y + first * positions, ldc: n * positions)
+            first += count
+        }
+    }
+
+    /// Backward of `y = W ⋆ x`.
+    /// - dx (C, n, H, W): `dx += col2im(Wᵀ · dY)`, skipped when nil (the network input).
+    /// - weights: `dW += dY · colsᵀ`, either summed over the samples (one GEMM over the chunk's columns side by side)
+    ///   or per sample, `dW_i += dY_i (Cout, OH·OW) · cols_iᵀ (OH·OW, C·k·k)`, one GEMM per sample in parallel.
+    /// The columns are recomputed from x here (cheaper than keeping them for the whole batch).
+    @inlinable
+    public func backward(_ theta: UnsafePointer<Float>, x: UnsafePointer<Float>, dy: UnsafePointer<Float>,
+                         dx: UnsafeMutablePointer<Float>?, samples n: Int, height: Int, width: Int,
+                         workspace cols: UnsafeMutablePointer<Float>, sink: GradientSink) {
+        let g = geometry(height: height, width: width)
+        let positions = g.columnCount, rows = g.columnRows, plane = height * width
+        let chunk = samplesPerChunk(samples: n, height: height, width: width)
+        let cout = outChannels, w = weight
+        var first = 0
+        while first < n {
+            let count = min(chunk, n - first)
+            let dyChunk = dy + first * positions          // (Cout, count·OH·OW), row stride n·OH·OW
+            // cols (C·k·k, count·OH·OW) = im2col(x[:, first..<first+count])
+            gatherChunk(g, x: x, samples: n, first: first, count: count, cols: cols)
+            switch sink {
+            case .sum(let gradient):
+                // dW (Cout, C·k·k) += dY (Cout, count·OH·OW) · colsᵀ
+                BLAS.sgemm(transB: true, m: cout, n: rows, k: count * positions, a: dyChunk, lda: n * positions,
+                           b: cols, ldb: count * positions, beta: 1, c: gradient + w.offset)
+            case .perSample(let base, let rowStride):
+                let firstSample = first
+                let colsView = UnsafePointer(cols)
+                Parallel.forEachRange(count) { range in
+                    for j in range {
+                        // dW_i (Cout, C·k·k) += dY_i (Cout, OH·OW) · cols_iᵀ
+                        BLAS.sgemm(transB: true, m: cout, n: rows, k: positions,
+                                   a: dyChunk + j * positions, lda: n * positions,
+                                   b: colsView + j * positions, ldb: count * positions,
+                                   beta: 1, c: base + (firstSample + j) * rowStride + w.offset)
+                    }
+                }
+            }
+            if let dx {
+                // dcols (C·k·k, count·OH·OW) = Wᵀ (C·k·k, Cout) · dY, reusing the column workspace
+                BLAS.sgemm(transA: true, m: rows, n: count * positions, k: cout, a: theta + w.offset,
+                           b: dyChunk, ldb: n * positions, c: cols)
+                // dx[:, first..<first+count] += col2im(dcols)
+                let firstSample = first
+                let dcols = UnsafePointer(cols)
+                Parallel.forEachRange(count) { range in
+                    for j in range {
+                        Conv2dColumns.scatter(g, cols: dcols + j * positions, rowStride: count * positions,
+                                              image: dx + (firstSample + j) * plane, channelStride: n * plane)
+                    }
+                }
+            }
+            first += count
+        }
+    }
+}
