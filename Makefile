@@ -7,7 +7,7 @@ DEB_PACKAGES := libopenblas-dev libhdf5-dev libpng-dev libcairo2-dev zlib1g-dev 
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 RELEASE      := -c release -Xswiftc -enable-testing
 
-.PHONY: setup build test bench clean
+.PHONY: setup build test bench gallery clean
 
 ## Install the Debian packages that are missing (nothing is done when all are present).
 setup:
@@ -31,6 +31,10 @@ test: setup
 ## Benchmarks (numbers go into the README; never timed in tests).
 bench: build
 	$(SWIFT) run $(RELEASE) bench
+
+## Every figure kind of the Plot module from synthetic data, into results/gallery (PNG, plus one PDF and SVG).
+gallery: setup
+	$(SWIFT) run $(RELEASE) gallery results/gallery
 
 clean:
 	rm -rf .build

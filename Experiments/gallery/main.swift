@@ -172,6 +172,16 @@ save(Figure(title: "Integration error against midpoints", panel:
            references: [ReferenceLine(.powerLaw(coefficient: 0.3, exponent: -2), label: "O(n⁻²)")])),
      "error_vs_midpoints")
 
+// 13. Edge cases: gaps from NaN/±inf, constant data, an empty series, a log axis with values ≤ 0.
+save(Figure(title: "Edge cases", width: 900, height: 600, columns: 2, panels: [
+    .lines(title: "NaN and ±inf break the line", x: Axis("x"), y: Axis("y"),
+           series: [Series("gaps", x: [0, 1, 2, 3, 4, 5, 6], y: [1, 2, .nan, 3, .infinity, 2, 1], marker: .circle)]),
+    .lines(title: "constant data", x: Axis("x"), y: Axis("y"), series: [Series("constant", x: [0, 1, 2], y: [5, 5, 5])]),
+    .lines(title: "empty series", x: Axis("x"), y: Axis("y"), series: [Series("empty", x: [], y: [])]),
+    .lines(title: "log axis with values ≤ 0", x: Axis("x"), y: .log("y"),
+           series: [Series("log", x: [1, 2, 3, 4, 5], y: [0, -1, 10, 100, 30], marker: .diamond)]),
+]), "edge_cases")
+
 // Vector output of one figure.
 do {
     let figure = Figure(title: "Integration error against midpoints", panel:

@@ -22,7 +22,7 @@ extension PanelRenderer {
     /// Chooses ticks for an axis of `length` pixels over [lower, upper]. Automatic linear ticks take the most
     /// nice-number ticks whose labels do not collide; `integersOnly` keeps steps ≥ 1 (matrix indices).
     func chooseTicks(axis: Axis, lower: Double, upper: Double, length: Double, horizontal: Bool,
-                     integersOnly: Bool = false) -> AxisTicks {
+                     integersOnly: Bool = false, minimumSpacing: Double? = nil) -> AxisTicks {
         let font = Font(size: style.tickSize)
         let low = min(lower, upper), high = max(lower, upper)
         if let explicit = axis.ticks {
@@ -35,11 +35,8 @@ extension PanelRenderer {
             let every = max(1, Int(ceil(lineHeight / max(minimumGap, 1e-9))))
             return AxisTicks(major: inside.enumerated().filter { $0.offset % every == 0 }.map(\.element), minor: [])
         }
-        func labelled(_ values: [Double], step: Double?) -> [Tick] {
-            values.map { v in
-                let s = step ?? (axis.scale == .logarithmic ? v : 1)
-                return Tick(v, Ticks.label(for: v, step: s))
-            }
+        func labelled(_ values: [Double], decades: Bool = false) -> [Tick] {
+            zip(values, Ticks.labels(for: values, logarithmicDecades: decades)).map { Tick($0, $1) }
         }
         func fits(_ ticks: [Tick], mapping: (Double) -> Double) -> Bool {
             guard ticks.count >= 2 else { return true }
@@ -48,7 +45,7 @@ extension PanelRenderer {
                 if horizontal {
                     let a = canvas.measure(ticks[i - 1].label, font).width, b = canvas.measure(ticks[i].label, font).width
                     if distance < (a + b) / 2 + 10 { return false }
-                } else if distance < canvas.measure("0", font).height + 3 { return false }
+                } else if distance < (minimumSpacing ?? canvas.measure("0", font).height + 3) { return false }
             }
             return true
         }
@@ -59,8 +56,7 @@ extension PanelRenderer {
             while true {
                 let values = Ticks.logarithmic(lower: low, upper: high, maxCount: maxCount)
                 let decades = values.count >= 2 && values.allSatisfy { abs(log10($0) - log10($0).rounded()) < 1e-9 }
-                let step: Double? = decades ? nil : (values.count >= 2 && !values.allSatisfy({ isOneTwoFive($0) }) ? values[1] - values[0] : nil)
-                let ticks = labelled(values, step: step)
+                let ticks = labelled(values, decades: decades)
                 if fits(ticks, mapping: mapping) || maxCount <= 2 {
                     var minor: [Double] = []
                     let consecutive = decades && zip(values, values.dropFirst()).allSatisfy { abs($1 / $0 - 10) < 1e-6 }
@@ -78,23 +74,18 @@ extension PanelRenderer {
             }
         }
         let mapping: (Double) -> Double = { ($0 - low) / (high - low) * length }
-        let maxTarget = min(10, max(2, Int(length / (horizontal ? 55 : 32))))
+        let maxTarget = minimumSpacing.map { max(2, min(8, Int(length / $0))) }
+            ?? min(10, max(2, Int(length / (horizontal ? 55 : 32))))
         var chosen: [Tick] = []
         for target in stride(from: maxTarget, through: 1, by: -1) {
             var values = Ticks.linear(lower: low, upper: high, targetCount: target)
             if integersOnly, values.count >= 2, values[1] - values[0] < 1 {
                 values = Ticks.multiples(of: 1, lower: low, upper: high)
             }
-            let step = values.count >= 2 ? values[1] - values[0] : nil
-            chosen = labelled(values, step: step ?? max(abs(values.first ?? 1), 1e-12))
+            chosen = labelled(values)
             if fits(chosen, mapping: mapping) { break }
         }
         return AxisTicks(major: chosen, minor: [])
-    }
-
-    private func isOneTwoFive(_ v: Double) -> Bool {
-        let m = v / Ticks.decade(Int(floor(log10(v) + 1e-9)))
-        return [1.0, 2.0, 5.0].contains { abs(m - $0) < 1e-6 }
     }
 
     /// Plans the labels under a horizontal axis whose ticks sit at `positions` (pixels). Labels that collide are
@@ -107,12 +98,16 @@ extension PanelRenderer {
         var gaps: [Double] = []
         for i in 1..<max(1, positions.count) { gaps.append(abs(positions[i] - positions[i - 1])) }
         func widths(_ font: Font, _ texts: [String]) -> [Double] { texts.map { canvas.measure($0, font).width } }
-        // Upright, at full or slightly reduced size.
+        // Upright on one line, else on two lines broken at the space nearest the middle; full size, then 85 %.
+        let wrapped = labels.map(wrapInTwo)
         for scale in [1.0, 0.85] {
             let font = Font(size: base.size * scale)
-            let w = widths(font, labels)
-            if gaps.indices.allSatisfy({ gaps[$0] >= (w[$0] + w[$0 + 1]) / 2 + 6 }) {
-                return LabelPlan(font: font, labels: labels, footprint: canvas.measure("0", font).height)
+            let lineHeight = canvas.measure("0", font).height
+            for (candidate, lines) in [(labels, 1.0), (wrapped, 2.0)] where lines == 1 || wrapped != labels {
+                let w = candidate.map { labelWidth($0, font) }
+                if gaps.indices.allSatisfy({ gaps[$0] >= (w[$0] + w[$0 + 1]) / 2 + 6 }) && lines * lineHeight <= maxFootprint {
+                    return LabelPlan(font: font, labels: candidate, footprint: lines * lineHeight)
+                }
             }
         }
         // Rotated by 45°: neighbours must be one line height apart perpendicular to the text.
@@ -142,5 +137,18 @@ extension PanelRenderer {
         var characters = Array(text)
         while !characters.isEmpty && canvas.measure(String(characters) + "…", font).width > maxWidth { characters.removeLast() }
         return String(characters) + "…"
+    }
+
+    /// Width of a possibly multi-line label (the widest line).
+    func labelWidth(_ text: String, _ font: Font) -> Double {
+        text.split(separator: "\n", omittingEmptySubsequences: false).map { canvas.measure(String($0), font).width }.max() ?? 0
+    }
+
+    /// `text` broken into two lines at the space nearest its middle (unchanged when it has no space).
+    func wrapInTwo(_ text: String) -> String {
+        let characters = Array(text)
+        let spaces = characters.indices.filter { characters[$0] == " " }
+        guard let split = spaces.min(by: { abs($0 * 2 - characters.count) < abs($1 * 2 - characters.count) }) else { return text }
+        return String(characters[..<split]) + "\n" + String(characters[(split + 1)...])
     }
 }

@@ -86,7 +86,7 @@ extension PanelRenderer {
             if let (scale, range) = domains.colorBar {
                 let bar = Rect(x: plot.maxX + Self.colorBarGap, y: plot.minY, width: Self.colorBarWidth, height: plot.height)
                 let ticks = chooseTicks(axis: Axis(), lower: range.lowerBound, upper: range.upperBound, length: plot.height,
-                                        horizontal: false).major
+                                        horizontal: false, minimumSpacing: 4 * tickHeight).major
                 let widest = ticks.map { canvas.measure($0.label, tickFont).width }.max() ?? 0
                 colorBar = ColorBarLayout(bar: bar, scale: scale, range: range, ticks: ticks, labelWidth: widest)
                 colorBarWidth = Self.colorBarGap + Self.colorBarWidth + tick + gap + widest
@@ -96,7 +96,7 @@ extension PanelRenderer {
             // Labels that stick out past the plot's left or right edge.
             var overhangLeft = 0.0, overhangRight = 0.0
             for index in xTicks.major.indices where index % xLabels.stride == 0 {
-                let w = canvas.measure(xLabels.labels[index], xLabels.font).width
+                let w = labelWidth(xLabels.labels[index], xLabels.font)
                 let p = positions[index]
                 if xLabels.angle == 0 {
                     overhangLeft = max(overhangLeft, plot.minX - (p - w / 2))

@@ -81,10 +81,10 @@ struct PanelRenderer {
         canvas.stroke()
         let tickFont = Font(size: style.tickSize)
         for v in layout.xTicks.minor {
-            if let p = layout.x.pixel(v) { let x = canvas.crisp(p); canvas.line(x, plot.maxY, x, plot.maxY + tick / 2) }
+            if let p = layout.x.pixel(v) { let x = canvas.crisp(p); canvas.line(x, plot.maxY, x, plot.maxY + tick * 0.6) }
         }
         for v in layout.yTicks.minor {
-            if let p = layout.y.pixel(v) { let y = canvas.crisp(p); canvas.line(plot.minX - tick / 2, y, plot.minX, y) }
+            if let p = layout.y.pixel(v) { let y = canvas.crisp(p); canvas.line(plot.minX - tick * 0.6, y, plot.minX, y) }
         }
         for (index, t) in layout.xTicks.major.enumerated() {
             guard let p = layout.x.pixel(t.value) else { continue }
@@ -93,8 +93,11 @@ struct PanelRenderer {
             guard index % layout.xLabels.stride == 0 else { continue }
             let label = layout.xLabels.labels[index]
             if layout.xLabels.angle == 0 {
-                canvas.text(label, x: p, y: plot.maxY + tick + gap, font: layout.xLabels.font, color: style.foreground,
-                            horizontal: .center, vertical: .top)
+                let lineHeight = canvas.measure("0", layout.xLabels.font).height
+                for (line, text) in label.split(separator: "\n").enumerated() {
+                    canvas.text(String(text), x: p, y: plot.maxY + tick + gap + Double(line) * lineHeight, font: layout.xLabels.font,
+                                color: style.foreground, horizontal: .center, vertical: .top)
+                }
             } else {
                 let h = canvas.measure("0", layout.xLabels.font).height
                 canvas.text(label, x: p + h * 0.25, y: plot.maxY + tick + gap + h * 0.35, font: layout.xLabels.font,

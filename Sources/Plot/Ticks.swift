@@ -71,17 +71,50 @@ public enum Ticks {
 
     /// A compact label for a tick value on an axis whose tick spacing is `step`.
     ///
-    /// Examples: 0.5 → "0.5", 0.0001 → "1e-4", 2000 (step 1000) → "2k", 1.5e6 (step 5e5) → "1.5M", −0 → "0".
+    /// Examples: 0.5 → "0.5", 0.0001 → "1e-4", 20000 (step 5000) → "20k", 1.5e6 (step 5e5) → "1.5M", −0 → "0".
     /// The number of decimals follows the step, so all labels of one axis have the same precision.
     public static func label(for value: Double, step: Double) -> String {
+        format(value, step: step, magnitude: abs(value))
+    }
+
+    /// Labels for all ticks of one axis in one common style (same suffix, same decimals).
+    ///
+    /// Linear axes: suffix "k" from 10 000 and "M" from 10⁶ (when the step allows), scientific below 10⁻³ or from
+    /// 10⁹, fixed decimals otherwise. Logarithmic decades (`logarithmicDecades`): plain numbers when every decade
+    /// lies in [0.001, 1000], else powers of ten written with superscripts ("10⁻⁵").
+    public static func labels(for values: [Double], logarithmicDecades: Bool = false) -> [String] {
+        let finite = values.filter(\.isFinite)
+        if logarithmicDecades {
+            if finite.allSatisfy({ $0 >= 1e-3 * (1 - 1e-9) && $0 <= 1e3 * (1 + 1e-9) }) {
+                return values.map { format($0, step: $0, magnitude: abs($0)) }
+            }
+            return values.map { v in
+                guard v > 0, v.isFinite else { return format(v, step: 1, magnitude: 1) }
+                return "10" + superscript(Int(log10(v).rounded()))
+            }
+        }
+        var step = Double.infinity
+        let sorted = finite.sorted()
+        for (a, b) in zip(sorted, sorted.dropFirst()) where b > a { step = min(step, b - a) }
+        let magnitude = finite.map { abs($0) }.max() ?? 0
+        if !step.isFinite { step = magnitude > 0 ? magnitude : 1 }
+        return values.map { format($0, step: step, magnitude: magnitude) }
+    }
+
+    static func format(_ value: Double, step rawStep: Double, magnitude: Double) -> String {
         guard value.isFinite else { return value.isNaN ? "NaN" : (value > 0 ? "∞" : "−∞") }
         if value == 0 { return "0" }
-        let magnitude = abs(value)
-        let step = step > 0 && step.isFinite ? step : magnitude
+        let step = rawStep > 0 && rawStep.isFinite ? rawStep : abs(value)
         if magnitude >= 1e9 || magnitude < 1e-3 { return scientific(value) }
         if magnitude >= 1e6 && step >= 1e5 { return fixed(value / 1e6, decimals: decimals(for: step / 1e6)) + "M" }
-        if magnitude >= 1e3 && step >= 100 { return fixed(value / 1e3, decimals: decimals(for: step / 1e3)) + "k" }
+        if magnitude >= 1e4 && step >= 100 { return fixed(value / 1e3, decimals: decimals(for: step / 1e3)) + "k" }
         return fixed(value, decimals: decimals(for: step))
+    }
+
+    /// An integer written with Unicode superscript digits and minus sign.
+    static func superscript(_ n: Int) -> String {
+        let digits: [Character] = ["⁰", "¹", "²", "³", "⁴", "⁵", "⁶", "⁷", "⁸", "⁹"]
+        return (n < 0 ? "⁻" : "") + String(String(abs(n)).map { digits[Int(String($0))!] })
     }
 
     /// The fewest decimals (0…10) that represent multiples of `step` exactly enough.
