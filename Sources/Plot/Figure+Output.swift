@@ -76,14 +76,15 @@ enum SVGMetadata {
             .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
     }
 
-    /// Inserts `<metadata><entry key="…">value</entry>…</metadata>` right after the opening `<svg …>` tag.
+    /// Inserts `<metadata><provenance xmlns="urn:explaind-swift:provenance"><entry key="…">value</entry>…` right after
+    /// the opening `<svg …>` tag.
     static func insert(_ metadata: [String: String], intoFileAt path: String) throws {
         guard let data = FileManager.default.contents(atPath: path), var text = String(data: data, encoding: .utf8),
               let svgStart = text.range(of: "<svg"), let tagEnd = text.range(of: ">", range: svgStart.upperBound..<text.endIndex) else {
             throw PlotError.file("cannot read the SVG written by Cairo at \(path)")
         }
         let entries = metadata.keys.sorted().map { "<entry key=\"\(escape($0))\">\(escape(metadata[$0]!))</entry>" }.joined()
-        text.insert(contentsOf: "\n<metadata>\(entries)</metadata>", at: tagEnd.upperBound)
+        text.insert(contentsOf: "\n<metadata><provenance xmlns=\"urn:explaind-swift:provenance\">\(entries)</provenance></metadata>", at: tagEnd.upperBound)
         guard FileManager.default.createFile(atPath: path, contents: Data(text.utf8)) else {
             throw PlotError.file("cannot rewrite \(path)")
         }

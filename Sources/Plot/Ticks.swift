@@ -4,8 +4,8 @@ import Foundation
 ///
 /// - Linear axes use "nice numbers": the step is 1, 2 or 5 × 10^k, chosen so that about `targetCount` intervals
 ///   cover the range, and ticks are the multiples of the step inside [lower, upper].
-/// - Logarithmic axes use whole decades (every k-th decade when there are too many); a range narrower than two
-///   decades falls back to 1-2-5 multiples, then to linear nice ticks.
+/// - Logarithmic axes use whole decades (every k-th decade when there are too many); a range holding fewer than
+///   three decades uses 1-2-5 multiples, then linear nice ticks.
 public enum Ticks {
     /// The nice step (1, 2 or 5 × 10^k) nearest to `rawStep`. Non-positive or non-finite input gives 1.
     public static func niceStep(_ rawStep: Double) -> Double {
@@ -47,14 +47,14 @@ public enum Ticks {
     public static func logarithmic(lower: Double, upper: Double, maxCount: Int = 8) -> [Double] {
         guard lower > 0, upper >= lower, lower.isFinite, upper.isFinite else { return [] }
         let firstExponent = Int(ceil(log10(lower) - 1e-9)), lastExponent = Int(floor(log10(upper) + 1e-9))
-        if lastExponent - firstExponent >= 1 {
+        if lastExponent - firstExponent >= 2 {
             let count = lastExponent - firstExponent + 1
             var every = 1
             while (count + every - 1) / every > max(2, maxCount) { every += 1 }
             return stride(from: firstExponent, through: lastExponent, by: 1)
                 .filter { ($0 - firstExponent) % every == 0 }.map { decade($0) }
         }
-        // Narrow range: 1, 2, 5 × 10^k, then plain linear nice ticks.
+        // Two decades or fewer: 1, 2, 5 × 10^k (plain decades when those are too many), then linear nice ticks.
         var candidates: [Double] = []
         for exponent in (firstExponent - 1)...(lastExponent + 1) {
             for mantissa in [1.0, 2.0, 5.0] {
@@ -62,7 +62,8 @@ public enum Ticks {
                 if v >= lower * (1 - 1e-9) && v <= upper * (1 + 1e-9) { candidates.append(v) }
             }
         }
-        if candidates.count >= 3 { return candidates }
+        if candidates.count >= 3 && candidates.count <= max(3, maxCount) { return candidates }
+        if lastExponent > firstExponent { return [decade(firstExponent), decade(lastExponent)] }
         return linear(lower: lower, upper: upper, targetCount: 4)
     }
 

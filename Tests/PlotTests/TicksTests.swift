@@ -34,6 +34,7 @@ final class TicksTests: XCTestCase {
         XCTAssertEqual(Ticks.logarithmic(lower: 1e-10, upper: 1, maxCount: 6), [1e-10, 1e-8, 1e-6, 1e-4, 1e-2, 1])
         // Narrow range: 1-2-5 multiples.
         XCTAssertEqual(Ticks.logarithmic(lower: 1.5, upper: 60), [2, 5, 10, 20, 50])
+        XCTAssertEqual(Ticks.logarithmic(lower: 8, upper: 120), [10, 20, 50, 100])
         XCTAssertEqual(Ticks.logarithmic(lower: -1, upper: 10), [])
     }
 
