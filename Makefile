@@ -7,7 +7,7 @@ DEB_PACKAGES := libopenblas-dev libhdf5-dev libpng-dev libcairo2-dev zlib1g-dev 
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 RELEASE      := -c release -Xswiftc -enable-testing
 
-.PHONY: setup build test bench clean data
+.PHONY: setup build test bench gallery clean data
 
 ## Install the Debian packages that are missing (nothing is done when all are present).
 setup:
@@ -35,6 +35,10 @@ bench: build
 ## Download MNIST and CIFAR-10 into data/ and verify their checksums (needs internet; see scripts/fetch-data.sh).
 data:
 	bash scripts/fetch-data.sh data
+
+## Every figure kind of the Plot module from synthetic data, into results/gallery (PNG, plus one PDF and SVG).
+gallery: setup
+	$(SWIFT) run $(RELEASE) gallery results/gallery
 
 clean:
 	rm -rf .build

@@ -9,6 +9,12 @@ let optimized: [SwiftSetting] = []
 /// One executable per paper experiment; each is a thin swift-argument-parser front over ExperimentKit.
 let experimentNames: [String] = [
     "bench",
+    "gallery",
+]
+
+/// Executables that need less than ExperimentKit (the gallery only draws synthetic data).
+let experimentDependencies: [String: [Target.Dependency]] = [
+    "gallery": ["Plot"],
 ]
 
 var targets: [Target] = [
@@ -44,7 +50,7 @@ var targets: [Target] = [
 ]
 
 for name in experimentNames {
-    targets.append(.executableTarget(name: name, dependencies: ["ExperimentKit"],
+    targets.append(.executableTarget(name: name, dependencies: experimentDependencies[name] ?? ["ExperimentKit"],
                                      path: "Experiments/\(name)", swiftSettings: optimized))
 }
 

@@ -1,1 +1,0 @@
-// Plot module (work in progress: see issues).

@@ -1,3 +1,0 @@
-import XCTest
-// Replaced by the module's real tests.
-final class PlotTestsPlaceholder: XCTestCase {}
