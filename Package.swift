@@ -10,6 +10,11 @@ let optimized: [SwiftSetting] = []
 let experimentNames: [String] = [
     "bench",
     "gallery",
+    "train-modulo",
+    "train-cifar2",
+    "train-mnist",
+    "validate-epk",
+    "plot",
 ]
 
 /// Executables that need less than ExperimentKit (the gallery only draws synthetic data).

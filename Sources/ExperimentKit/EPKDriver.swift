@@ -108,6 +108,7 @@ public enum EPKDriver {
         defer { file.close() }
         try file.root.setAttribute("wall_seconds", seconds)
         try file.root.setAttribute("experiment", experiment)
+        try file.root.setJSONAttribute("component_groups", setup.model.attributionGroups.map { [$0.name: $0.components] })
         func keys(_ set: LabeledDataset, _ idx: [Int]) -> [Double] {
             if experiment == "modulo" { return idx.map { Double(set.inputs.storage[$0 * 4] + set.inputs.storage[$0 * 4 + 2]) } }
             return idx.map { Double(set.labels[$0]) }

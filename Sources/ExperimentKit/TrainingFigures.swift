@@ -9,7 +9,7 @@ public enum TrainingFigures {
             let step = try file.doubles("epoch/step")
             let batch = try file.doubles("step/loss")
             let series = [
-                Series("batch loss", x: (1...max(1, batch.count)).map(Double.init).prefix(batch.count).map { $0 }, y: batch,
+                Series("batch loss (at θ_t)", x: batch.indices.map(Double.init), y: batch,
                        color: Color.gray.withAlpha(0.6), lineWidth: 1),
                 Series("train (epoch end)", x: step, y: try file.doubles("epoch/train_loss"), color: .blue, marker: step.count < 60 ? .circle : .none),
                 Series("held-out (epoch end)", x: step, y: try file.doubles("epoch/val_loss"), color: .vermillion, marker: step.count < 60 ? .circle : .none),

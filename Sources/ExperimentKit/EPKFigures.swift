@@ -1,0 +1,149 @@
+import Artifacts
+import EPK
+import Foundation
+import Plot
+
+/// Figures from `epk.h5` (spec §2.3, §3.4, §3.6–3.7): step-wise validation, kernel-vs-regularisation balance,
+/// component attribution and data attribution.
+public enum EPKFigures {
+    public static let all: [FigureRecipe] = [stepChange, stepError, balance, components, dataHeatmap]
+
+    /// Predicted vs ground-truth output change of every step and row (subsampled to 20,000 points), with y = x.
+    static let stepChange = FigureRecipe(name: "epk-step-change", artifactKind: EPKArtifact.kind,
+                                         datasets: ["steps/predicted", "steps/truth"]) { file in
+        let predicted = try file.root.read("steps/predicted", as: Float.self).values
+        let truth = try file.root.read("steps/truth", as: Float.self).values
+        let stride = max(1, predicted.count / 20_000)
+        let idx = Swift.stride(from: 0, to: predicted.count, by: stride)
+        let x = idx.map { Double(truth[$0]) }, y = idx.map { Double(predicted[$0]) }
+        let series = [Series.scatter("steps × test points × classes", x: x, y: y, color: Color.blue.withAlpha(0.5))]
+        return Figure(title: "\(try title(file)): predicted vs ground-truth step change",
+                      panel: .scatter(x: Axis("ground truth f(θ_{t+1}) − f(θ_t)"), y: Axis("EPK prediction φ_t·Δθ_t"),
+                                      series: series, references: [ReferenceLine(.straight(slope: 1, intercept: 0), label: "y = x")]))
+    }
+
+    /// Mean |ground truth − predicted| per step, next to the mean |ground truth| for scale (log y).
+    static let stepError = FigureRecipe(name: "epk-step-error", artifactKind: EPKArtifact.kind,
+                                        datasets: ["steps/predicted", "steps/truth", "steps/index"]) { file in
+        let predicted = try file.root.read("steps/predicted", as: Float.self)
+        let truth = try file.root.read("steps/truth", as: Float.self).values
+        let steps = try file.root.read("steps/index", as: Int32.self).values.map(Double.init)
+        let T = predicted.shape[0], rows = predicted.values.count / max(1, T)
+        var error = [Double](repeating: 0, count: T), scale = error
+        for t in 0..<T {
+            for r in 0..<rows {
+                let i = t * rows + r
+                error[t] += Double(abs(truth[i] - predicted.values[i])) / Double(rows)
+                scale[t] += Double(abs(truth[i])) / Double(rows)
+            }
+        }
+        let floor = 1e-12
+        return Figure(title: "\(try title(file)): replication error per step",
+                      panel: .lines(x: Axis("optimizer step"), y: .log("mean absolute value"),
+                                    series: [Series("|ground truth − EPK|", x: steps, y: error.map { max($0, floor) }, color: .vermillion),
+                                             Series("|ground-truth change|", x: steps, y: scale.map { max($0, floor) }, color: .gray)]))
+    }
+
+    /// Kernel vs regularisation L1 per step and layer group at the focus class (spec §3.7 Ψ), log y.
+    static let balance = FigureRecipe(name: "epk-kernel-vs-regularization", artifactKind: EPKArtifact.kind,
+                                      datasets: ["steps/kernel_focus", "steps/regularization_focus", "steps/index"]) { file in
+        let kernel = try file.root.read("steps/kernel_focus", as: Float.self)
+        let reg = try file.root.read("steps/regularization_focus", as: Float.self).values
+        let steps = try file.root.read("steps/index", as: Int32.self).values.map(Double.init)
+        let groups = try componentGroups(file)
+        let T = kernel.shape[0], n = kernel.shape[1], K = kernel.shape[2]
+        var series: [Series] = []
+        for (gi, g) in groups.enumerated() {
+            var ratio = [Double](repeating: .nan, count: T)
+            for t in 0..<T {
+                var k = 0.0, r = 0.0
+                for a in 0..<n {
+                    var sk = 0.0, sr = 0.0
+                    for c in g.indices { sk += Double(kernel.values[(t * n + a) * K + c]); sr += Double(reg[(t * n + a) * K + c]) }
+                    k += abs(sk); r += abs(sr)
+                }
+                if r > 0 && k > 0 { ratio[t] = k / r }
+            }
+            series.append(Series(g.name, x: steps, y: ratio, color: Palette.color(at: gi), lineWidth: 1.25))
+        }
+        return Figure(title: "\(try title(file)): kernel vs weight-decay balance",
+                      panel: .lines(x: Axis("optimizer step"), y: .log("Σ_x |kernel| / Σ_x |regularisation|"), series: series,
+                                    references: [ReferenceLine(.horizontal(1), label: "balance")]))
+    }
+
+    /// Mean |component attribution| at the focus class, kernel and regularisation, per component.
+    static let components = FigureRecipe(name: "epk-component-attribution", artifactKind: EPKArtifact.kind,
+                                         datasets: ["components/kernel", "components/regularization", "outputs/row_classes", "outputs/focus_classes"]) { file in
+        let kernel = try file.root.read("components/kernel", as: Double.self)
+        let reg = try file.root.read("components/regularization", as: Double.self).values
+        let rowClasses = try file.root.read("outputs/row_classes", as: Int32.self).values
+        let focus = try file.root.read("outputs/focus_classes", as: Int32.self).values
+        let names = try file.root.jsonAttribute("components", as: [String].self)
+        let n = kernel.shape[0], S = kernel.shape[1], K = kernel.shape[2]
+        var k = [Double](repeating: 0, count: K), r = k
+        for a in 0..<n {
+            guard let s = (0..<S).first(where: { rowClasses[a * S + $0] == focus[a] }) else { continue }
+            for c in 0..<K { k[c] += abs(kernel.values[(a * S + s) * K + c]) / Double(n); r[c] += abs(reg[(a * S + s) * K + c]) / Double(n) }
+        }
+        let chart = BarChart(categories: names, series: [BarSeries("kernel", values: k, color: .blue),
+                                                          BarSeries("weight decay", values: r, color: .orange)])
+        return Figure(title: "\(try title(file)): component attribution (focus class)", width: 900,
+                      panel: .bars(x: Axis("component"), y: Axis("mean |Σ_t contribution| (log-prob)"), chart: chart))
+    }
+
+    /// Test × training-sample data attribution at the focus class, summed over groups, rows and columns ordered by
+    /// the artifact's sort keys (a+b for modulo, label otherwise).
+    static let dataHeatmap = FigureRecipe(name: "epk-data-attribution", artifactKind: EPKArtifact.kind,
+                                          datasets: ["data", "outputs/row_classes", "outputs/focus_classes"]) { file in
+        let groups = try file.root.group("data").jsonAttribute("groups", as: [String].self)
+        let rowClasses = try file.root.read("outputs/row_classes", as: Int32.self)
+        let focus = try file.root.read("outputs/focus_classes", as: Int32.self).values
+        let n = rowClasses.shape[0], S = rowClasses.shape[1]
+        var total: [Double] = []
+        var N = 0
+        for g in groups {
+            let d = try file.root.read("data/\(g)", as: Float.self)
+            N = d.shape[2]
+            if total.isEmpty { total = [Double](repeating: 0, count: n * N) }
+            for a in 0..<n {
+                guard let s = (0..<S).first(where: { rowClasses.values[a * S + $0] == focus[a] }) else { continue }
+                for j in 0..<N { total[a * N + j] += Double(d.values[(a * S + s) * N + j]) }
+            }
+        }
+        var testOrder = Array(0..<n), trainOrder = Array(0..<N)
+        var keyName = "index"
+        if try file.root.contains("sort_keys/test") {
+            let tk = try file.root.read("sort_keys/test", as: Double.self).values
+            let rk = try file.root.read("sort_keys/train", as: Double.self).values
+            testOrder.sort { (tk[$0], $0) < (tk[$1], $1) }
+            trainOrder.sort { (rk[$0], $0) < (rk[$1], $1) }
+            keyName = try file.root.group("sort_keys").stringAttribute("meaning")
+        }
+        var values = [Double](repeating: 0, count: n * N)
+        for (i, a) in testOrder.enumerated() { for (j, b) in trainOrder.enumerated() { values[i * N + j] = total[a * N + b] } }
+        // Clip the colour range at the 99th percentile of |value| so a few large entries do not wash out the map.
+        let mags = values.map(abs).sorted()
+        let clip = max(mags[min(mags.count - 1, Int(Double(mags.count) * 0.99))], 1e-12)
+        let heatmap = Heatmap(values: values, rows: n, columns: N,
+                              colorScale: ColorScale(map: .redBlue, range: -clip...clip, label: "I(x, y_x, j)"))
+        return Figure(title: "\(try title(file)): data attribution (correct class)",
+                      panel: .heatmap(x: Axis("training sample (sorted by \(keyName))"), y: Axis("test point (sorted by \(keyName))"), heatmap: heatmap))
+    }
+
+    static func title(_ file: HDF5File) throws -> String {
+        try file.root.hasAttribute("experiment") ? try file.root.stringAttribute("experiment") : "EPK"
+    }
+
+    /// Component groups stored with the artifact (`groups` attribute), else one group per component.
+    static func componentGroups(_ file: HDF5File) throws -> [(name: String, indices: [Int])] {
+        let names = try file.root.jsonAttribute("components", as: [String].self)
+        if try file.root.hasAttribute("component_groups") {
+            let groups = try file.root.jsonAttribute("component_groups", as: [[String: [String]]].self)
+            return groups.compactMap { g in
+                guard let (name, members) = g.first else { return nil }
+                return (name, members.compactMap { names.firstIndex(of: $0) })
+            }
+        }
+        return names.enumerated().map { ($1, [$0]) }
+    }
+}
