@@ -129,7 +129,9 @@ public final class EPKEngine {
                     dataGroups: Int, parameterGroupCount: Int, budget: Int) {
             // Per test point: φ (S·P) and, with data attribution, Q (S·P); parameter accumulators (3·P_g: total,
             // current interval, reg); data attribution output rows (groups·S·N).
-            let perRow = P * 4 * (dataGroups > 0 ? 2 : 1) + dataGroups * N * 4
+            // Without data or parameter attribution φ is never materialised (per-sample dot products instead).
+            let featureBytes = dataGroups > 0 ? 2 * P * 4 : (parameterGroupCount > 0 ? P * 4 : 0)
+            let perRow = featureBytes + dataGroups * N * 4 + 64
             bytesPerTestPoint = rowsPerTest * perRow + 3 * parameterGroupCount * 4
             // Training per-sample gradients: at most a quarter of the budget, at least one row.
             trainChunk = dataGroups > 0 ? max(1, min(batchSize, budget / 4 / max(1, P * 4))) : 0
@@ -163,7 +165,11 @@ public final class EPKEngine {
         let components = model.layout.components
         let active = history.activeMask()
 
-        var phi = [Float](repeating: 0, count: R * P)      // (R, P) test features φ_t
+        let needsFeatures = !dataGroups.isEmpty || paramGroup != nil
+        // Rows per backward call bound the activation memory of the replicated inputs.
+        let inputSize = max(1, model.inputShape.reduce(1, *))
+        let rowsPerCall = max(8, min(4096, 500_000 / inputSize))
+        var phi = [Float](repeating: 0, count: needsFeatures ? R * P : 0)  // (R, P) test features φ_t
         var Q = dataGroups.isEmpty ? [] : [Float](repeating: 0, count: R * P)  // (R, P) reverse accumulator
         var delta = [Float](repeating: 0, count: P)        // (P) Δθ_t
         var rho = [Float](repeating: 0, count: P)          // (P) regularisation feature ρ_t
@@ -184,37 +190,66 @@ public final class EPKEngine {
             } } }
             try fillRegularizationFeature(step: t, thetaT: thetaT, lambda: lambda, active: active, rho: &rho, invD: &invD)
 
-            // φ_t = Σ_i w_i J(θ_t + α_i Δθ_t), rows of the chosen classes, accumulated in place.
-            for i in phi.indices { phi[i] = 0 }
+            // Per-component splits of the predicted step: total_k = φ_t[k]·Δθ_t[k], reg_k = −η_t φ_t[k]·ρ_t[k],
+            // kernel_k = total_k − reg_k, with φ_t = Σ_i w_i J(θ_t + α_i Δθ_t) over the chosen classes' rows.
             let nodes = options.quadrature.nodes(forStep: t)
-            for (alpha, weight) in zip(nodes.nodes, nodes.weights) {
-                thetaT.withPointer { t0 in thetaNext.withPointer { t1 in theta.withMutablePointer {
-                    Vector.interpolate(t0, t1, Float(alpha), $0, count: P) } } }
-                var cot = Tensor(shape: [R, C])
-                for r in 0..<R { cot.storage[r * C + classes[r]] = Float(weight) }
-                phi.withMutablePointer { _ = model.backward(parameters: theta, inputs: repeated, outputGradients: cot, into: .perSample($0, rowStride: P)) }
-            }
-
-            // Ground truth and the per-component split of the predicted step.
-            let outputT = model.forward(parameters: thetaT, inputs: chunkInputs).storage
-            let stepIndex = t - steps.lowerBound
             var kernelRK = [Double](repeating: 0, count: R * K), regRK = [Double](repeating: 0, count: R * K)
-            phi.withPointer { ph in delta.withPointer { d in rho.withPointer { rh in
-                kernelRK.withUnsafeMutableBufferPointer { kb in regRK.withUnsafeMutableBufferPointer { rb in
-                    let kp = kb.baseAddress!, rp = rb.baseAddress!
-                    Parallel.forEachRange(R) { range in
-                        for r in range {
-                            for (k, comp) in components.enumerated() {
-                                let row = ph + r * P + comp.offset
-                                let total = BLAS.dot(count: comp.count, row, d + comp.offset)
-                                let reg = -Double(eta) * BLAS.dot(count: comp.count, row, rh + comp.offset)
-                                kp[r * K + k] = total - reg
-                                rp[r * K + k] = reg
+            if needsFeatures {
+                // Materialise φ_t (R, P): data and parameter attribution need it.
+                for i in phi.indices { phi[i] = 0 }
+                for (alpha, weight) in zip(nodes.nodes, nodes.weights) {
+                    thetaT.withPointer { t0 in thetaNext.withPointer { t1 in theta.withMutablePointer {
+                        Vector.interpolate(t0, t1, Float(alpha), $0, count: P) } } }
+                    for rows in stride(from: 0, to: R, by: rowsPerCall).map({ $0..<min(R, $0 + rowsPerCall) }) {
+                        let cot = cotangent(rows, classes: classes, weight: weight)
+                        phi.withMutablePointer { _ = model.backward(parameters: theta, inputs: repeated.rows(rows), outputGradients: cot,
+                                                                    into: .perSample($0 + rows.lowerBound * P, rowStride: P)) }
+                    }
+                }
+                phi.withPointer { ph in delta.withPointer { d in rho.withPointer { rh in
+                    kernelRK.withUnsafeMutableBufferPointer { kb in regRK.withUnsafeMutableBufferPointer { rb in
+                        let kp = kb.baseAddress!, rp = rb.baseAddress!
+                        Parallel.forEachRange(R) { range in
+                            for r in range {
+                                for (k, comp) in components.enumerated() {
+                                    let row = ph + r * P + comp.offset
+                                    let total = BLAS.dot(count: comp.count, row, d + comp.offset)
+                                    let reg = -Double(eta) * BLAS.dot(count: comp.count, row, rh + comp.offset)
+                                    kp[r * K + k] = total - reg
+                                    rp[r * K + k] = reg
+                                }
                             }
                         }
+                    } }
+                } } }
+            } else {
+                // Only the two contractions are needed: per-sample dot products with [Δθ_t; ρ_t], never forming φ_t.
+                var directions = delta + rho                              // (2, P)
+                var dots = [Double](repeating: 0, count: R * 2 * K)       // (R, 2, K)
+                for (alpha, weight) in zip(nodes.nodes, nodes.weights) {
+                    thetaT.withPointer { t0 in thetaNext.withPointer { t1 in theta.withMutablePointer {
+                        Vector.interpolate(t0, t1, Float(alpha), $0, count: P) } } }
+                    for rows in stride(from: 0, to: R, by: rowsPerCall).map({ $0..<min(R, $0 + rowsPerCall) }) {
+                        let cot = cotangent(rows, classes: classes, weight: weight)
+                        directions.withMutablePointer { v in dots.withUnsafeMutableBufferPointer { out in
+                            _ = model.backward(parameters: theta, inputs: repeated.rows(rows), outputGradients: cot,
+                                               into: .perSampleDot(PerSampleDot(directions: v, directionCount: 2, parameterCount: P,
+                                                                                out: out.baseAddress! + rows.lowerBound * 2 * K, componentCount: K)))
+                        } }
                     }
-                } }
-            } } }
+                }
+                for r in 0..<R {
+                    for k in 0..<K {
+                        let reg = -Double(eta) * dots[(r * 2 + 1) * K + k]
+                        kernelRK[r * K + k] = dots[r * 2 * K + k] - reg
+                        regRK[r * K + k] = reg
+                    }
+                }
+            }
+
+            // Ground truth.
+            let outputT = model.forward(parameters: thetaT, inputs: chunkInputs).storage
+            let stepIndex = t - steps.lowerBound
             for r in 0..<R {
                 let a = r / S, c = classes[r]
                 var predictedStep = 0.0
@@ -294,6 +329,14 @@ public final class EPKEngine {
     }
 
     // MARK: - Pieces
+
+    /// (rows, C) one-hot cotangent at each row's class, scaled by the quadrature weight.
+    private func cotangent(_ rows: Range<Int>, classes: [Int], weight: Double) -> Tensor {
+        let C = model.classCount
+        var cot = Tensor(shape: [rows.count, C])
+        for (i, r) in rows.enumerated() { cot.storage[i * C + classes[r]] = Float(weight) }
+        return cot
+    }
 
     /// ρ_t and 1/D_t for step t. AdamW: ρ = λθ_t, D_t = (1 − β1^τ)(√(v_t/(1 − β2^τ)) + ε) with τ = t + 1.
     /// SGD: ρ = R_t from the history, 1/D = 1. Inactive components (no gradient, no optimizer state) get 0.

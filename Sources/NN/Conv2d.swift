@@ -132,6 +132,26 @@ public struct Conv2d: Sendable {
                                    beta: 1, c: base + (firstSample + j) * rowStride + w.offset)
                     }
                 }
+            case .perSampleDot(let dot):
+                // ⟨dY_i cols_iᵀ, V⟩ = Σ dY_i ⊙ (V cols_i): Z = V (Cout, C·k·k) · cols (one GEMM for the chunk),
+                // then per-sample sums of dY ⊙ Z — the per-sample weight gradient is never formed.
+                let width = count * positions
+                let z = UnsafeMutablePointer<Float>.allocate(capacity: cout * width)
+                defer { z.deallocate() }
+                for dir in 0..<dot.directionCount {
+                    BLAS.sgemm(m: cout, n: width, k: rows, a: dot.direction(dir, w), b: cols, c: z)
+                    let firstSample = first
+                    let zView = UnsafePointer(z)
+                    Parallel.forEachRange(count) { range in
+                        for j in range {
+                            var acc = 0.0
+                            for o in 0..<cout {
+                                acc += BLAS.dot(count: positions, dyChunk + o * n * positions + j * positions, zView + o * width + j * positions)
+                            }
+                            dot.add(acc, sample: firstSample + j, direction: dir, component: w)
+                        }
+                    }
+                }
             }
             if let dx {
                 // dcols (C·k·k, count·OH·OW) = Wᵀ (C·k·k, Cout) · dY, reusing the column workspace

@@ -71,6 +71,22 @@ public struct Embedding: Sendable {
                     }
                 }
             }
+        case .perSampleDot(let dot):
+            // ⟨dE_s, V⟩ = Σ_p scale · dy[s, p] · V[token_{s,p}]
+            let pps = positionsPerSample, samples = rows / positionsPerSample, w = weight
+            Parallel.forEachRange(samples) { range in
+                for s in range {
+                    for dir in 0..<dot.directionCount {
+                        let v = dot.direction(dir, w)
+                        var acc = 0.0
+                        for p in 0..<pps {
+                            let r = s * pps + p
+                            acc += Double(scale) * BLAS.dot(count: d, dy + r * d, v + tokenIndex(tokens[r]) * d)
+                        }
+                        dot.add(acc, sample: s, direction: dir, component: w)
+                    }
+                }
+            }
         }
     }
 }

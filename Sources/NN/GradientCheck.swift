@@ -59,4 +59,30 @@ public enum GradientCheck {
         }
         return (diff2 / max(ref2, 1e-30)).squareRoot()
     }
+
+    /// Largest error of the `.perSampleDot` sink against materialised per-sample rows dotted with the same random
+    /// directions, component by component, relative to the largest inner product.
+    public static func perSampleDotError(_ model: Model, parameters: [Float], inputs: Tensor, outputGradients w: Tensor,
+                                         directions D: Int = 2, seed: UInt64 = 11) -> Double {
+        let n = inputs.shape[0], P = model.parameterCount, K = model.layout.components.count
+        var rng = RNG(seed: seed)
+        var v = [Float](repeating: 0, count: D * P)
+        v.withUnsafeMutableBufferPointer { rng.fillNormal($0) }
+        var rows = [Float](repeating: 0, count: n * P)
+        rows.withMutablePointer { _ = model.backward(parameters: parameters, inputs: inputs, outputGradients: w, into: .perSample($0, rowStride: P)) }
+        var dots = [Double](repeating: 0, count: n * D * K)
+        v.withPointer { vp in dots.withUnsafeMutableBufferPointer { out in
+            _ = model.backward(parameters: parameters, inputs: inputs, outputGradients: w,
+                               into: .perSampleDot(PerSampleDot(directions: vp, directionCount: D, parameterCount: P,
+                                                                out: out.baseAddress!, componentCount: K)))
+        } }
+        var worst = 0.0, scale = 1e-12
+        for i in 0..<n { for d in 0..<D { for c in model.layout.components {
+            var ref = 0.0
+            for p in c.range { ref += Double(rows[i * P + p]) * Double(v[d * P + p]) }
+            scale = max(scale, abs(ref))
+            worst = max(worst, abs(ref - dots[(i * D + d) * K + c.index]))
+        } } }
+        return worst / scale
+    }
 }

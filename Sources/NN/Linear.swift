@@ -81,6 +81,29 @@ public struct Linear: Sendable {
                     }
                 }
             }
+        case .perSampleDot(let dot):
+            // ⟨Σ_p dy_{s,p} x_{s,p}ᵀ, V⟩ = Σ_p dy_{s,p} · (V x_{s,p}): one GEMM Y = x Vᵀ (rows, out) per direction,
+            // then row-wise dots with dy — the (out × in) per-sample gradient is never formed.
+            let samples = rows / positionsPerSample
+            let pps = positionsPerSample, out = outFeatures
+            let projected = UnsafeMutablePointer<Float>.allocate(capacity: rows * out)
+            defer { projected.deallocate() }
+            for d in 0..<dot.directionCount {
+                BLAS.sgemm(transB: true, m: rows, n: out, k: inFeatures, a: x, b: dot.direction(d, weight), c: projected)
+                let w = weight, bComp = bias
+                Parallel.forEachRange(samples) { range in
+                    for s in range {
+                        var sw = 0.0, sb = 0.0
+                        for p in 0..<pps {
+                            let r = s * pps + p
+                            sw += BLAS.dot(count: out, dy + r * out, projected + r * out)
+                            if let b = bComp { sb += BLAS.dot(count: out, dy + r * out, dot.direction(d, b)) }
+                        }
+                        dot.add(sw, sample: s, direction: d, component: w)
+                        if let b = bComp { dot.add(sb, sample: s, direction: d, component: b) }
+                    }
+                }
+            }
         }
     }
 }

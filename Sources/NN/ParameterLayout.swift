@@ -10,6 +10,8 @@ public struct ParameterLayout: Equatable, Sendable {
         public let name: String
         public let shape: [Int]
         public let offset: Int
+        /// Position of the component in the layout (0-based).
+        public let index: Int
         public var count: Int { shape.reduce(1, *) }
         public var range: Range<Int> { offset..<(offset + count) }
     }
@@ -24,7 +26,7 @@ public struct ParameterLayout: Equatable, Sendable {
     @discardableResult
     public mutating func add(_ name: String, _ shape: [Int]) -> Component {
         precondition(!components.contains { $0.name == name }, "ParameterLayout: duplicate component \(name)")
-        let c = Component(name: name, shape: shape, offset: count)
+        let c = Component(name: name, shape: shape, offset: count, index: components.count)
         components.append(c)
         count += c.count
         return c
@@ -47,4 +49,38 @@ public enum GradientSink {
     /// The gradient of sample i into row i of an (n × rowStride) matrix, each row laid out like θ
     /// (component k at `row + offset_k`). `rowStride ≥ P`.
     case perSample(UnsafeMutablePointer<Float>, rowStride: Int)
+    /// Inner products of each per-sample gradient with D fixed directions, per component, without ever forming the
+    /// P-sized gradient rows: `out[(i·D + d)·K + k] += ⟨g_i[k], v_d[k]⟩`, where `directions` is (D × P) row-major
+    /// (laid out like θ) and K is the number of components. This is what the EPK needs to split φ_t·Δθ_t and
+    /// φ_t·ρ_t by component (spec §1.5 steps 5–6) at a fraction of the memory traffic.
+    case perSampleDot(PerSampleDot)
+}
+
+/// Destination of a `.perSampleDot` backward.
+public struct PerSampleDot {
+    /// (D × P) directions, each laid out like θ.
+    public let directions: UnsafePointer<Float>
+    public let directionCount: Int
+    /// P, the row length of `directions`.
+    public let parameterCount: Int
+    /// (n × D × K) accumulated inner products.
+    public let out: UnsafeMutablePointer<Double>
+    /// K, the number of components.
+    public let componentCount: Int
+
+    public init(directions: UnsafePointer<Float>, directionCount: Int, parameterCount: Int,
+                out: UnsafeMutablePointer<Double>, componentCount: Int) {
+        self.directions = directions; self.directionCount = directionCount; self.parameterCount = parameterCount
+        self.out = out; self.componentCount = componentCount
+    }
+
+    /// Direction d restricted to a component: pointer to v_d[k].
+    @inlinable public func direction(_ d: Int, _ component: ParameterLayout.Component) -> UnsafePointer<Float> {
+        directions + d * parameterCount + component.offset
+    }
+
+    /// Adds `value` to out[sample, d, component].
+    @inlinable public func add(_ value: Double, sample: Int, direction d: Int, component: ParameterLayout.Component) {
+        out[(sample * directionCount + d) * componentCount + component.index] += value
+    }
 }

@@ -134,6 +134,20 @@ public struct SharedProjectionAttention: Sendable {
                     }
                 }
             }
+        case .perSampleDot(let dot):
+            // ⟨dU_s ⊗ O_h,s, V_h⟩ = dU_s · (V_h O_h,s): Y = O_h V_hᵀ (n, d) per head and direction, then row dots.
+            let projectedDecoder = UnsafeMutablePointer<Float>.allocate(capacity: max(n * d, 1))
+            defer { projectedDecoder.deallocate() }
+            for dir in 0..<dot.directionCount {
+                for h in 0..<H {
+                    let comp = decoders[h]
+                    BLAS.sgemm(transB: true, m: n, n: d, k: hd, a: mixed + h * hd, lda: W, b: dot.direction(dir, comp),
+                               c: projectedDecoder)
+                    for s in 0..<n {
+                        dot.add(BLAS.dot(count: d, dy + s * d, projectedDecoder + s * d), sample: s, direction: dir, component: comp)
+                    }
+                }
+            }
         }
 
         // Attention core, per sample and head, into dH (written).
@@ -187,6 +201,25 @@ public struct SharedProjectionAttention: Sendable {
                             let c = dhs[t * W + r]
                             if c != 0 { Vector.addScaled(xs + t * d, c, into: gW + r * d, count: d) }
                         }
+                    }
+                }
+            }
+        case .perSampleDot(let dot):
+            // ⟨Σ_t dH_s[t] ⊗ X_s[t], V⟩ per head: Y = X V_allᵀ (n·T, W) per direction (the encoders are contiguous
+            // in θ), then Σ_t dH_s[t, head block] · Y_s[t, head block].
+            let projectedEncoder = UnsafeMutablePointer<Float>.allocate(capacity: max(n * T * W, 1))
+            defer { projectedEncoder.deallocate() }
+            let dH = UnsafePointer(dProjected)
+            for dir in 0..<dot.directionCount {
+                BLAS.sgemm(transB: true, m: n * T, n: W, k: d, a: x, b: dot.direction(dir, encoders[0]), c: projectedEncoder)
+                for s in 0..<n {
+                    for h in 0..<H {
+                        var acc = 0.0
+                        for t in 0..<T {
+                            let o = (s * T + t) * W + h * hd
+                            acc += BLAS.dot(count: hd, dH + o, projectedEncoder + o)
+                        }
+                        dot.add(acc, sample: s, direction: dir, component: encoders[h])
                     }
                 }
             }

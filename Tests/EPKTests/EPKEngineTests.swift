@@ -135,3 +135,18 @@ final class EPKEngineTests: XCTestCase {
         }
     }
 }
+
+final class EPKFastPathTests: XCTestCase {
+    /// The dot-product path (no φ materialised) gives the same component split as the φ path.
+    func testDotProductPathMatchesMaterialisedFeatures() throws {
+        for kind in ["sgd", "adamw"] {
+            let problem = TinyProblem.make(kind)
+            let q = QuadratureConfig(rule: .midpoint, points: 3)
+            let withFeatures = try problem.engine(q, dataAttribution: true).run(testInputs: problem.tests, testLabels: nil)
+            let dots = try problem.engine(q, dataAttribution: false).run(testInputs: problem.tests, testLabels: nil)
+            XCTAssertLessThan(maxAbsDifference(withFeatures.kernelByComponent, dots.kernelByComponent), 1e-6, kind)
+            XCTAssertLessThan(maxAbsDifference(withFeatures.regularizationByComponent, dots.regularizationByComponent), 1e-7, kind)
+            XCTAssertEqual(withFeatures.stepTruth, dots.stepTruth)
+        }
+    }
+}
