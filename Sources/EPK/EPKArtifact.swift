@@ -8,13 +8,14 @@ import Foundation
 /// | `/outputs/initial`, `/outputs/final` | (n, C) f32 | f(x; θ₀), f(x; θ_T) |
 /// | `/outputs/epk` | (n, S) f64 | EPK reconstruction at the selected classes |
 /// | `/outputs/row_classes` | (n, S) i32 | class of each selected row |
+/// | `/outputs/attribution_classes` | (n, Sa) i32 | class of each data/parameter attribution row |
 /// | `/outputs/focus_classes` | (n) i32 | class used for step × component attribution |
 /// | `/outputs/labels`, `/outputs/test_indices` | (n) i32 | labels (−1 if none) and indices into the evaluation split |
 /// | `/components/kernel`, `/components/regularization` | (n, S, K) f64 | component attribution |
 /// | `/steps/predicted`, `/steps/truth` | (T, n, S) f32 | predicted and ground-truth change per step |
 /// | `/steps/kernel_focus`, `/steps/regularization_focus` | (T, n, K) f32 | step × component attribution |
 /// | `/steps/index` | (T) i32 | step numbers |
-/// | `/data/<group>` | (n, S, N) f32 | data attribution per component group |
+/// | `/data/<group>` | (n, Sa, N) f32 | data attribution per component group |
 /// | `/parameters/...` | | optional test × parameter attribution (totals and interval snapshots) |
 /// | `/validation` | attributes | mean_abs_error, max_abs_error, argmax_agreement, epk_accuracy, model_accuracy, kl_model_epk, mean_step_error |
 ///
@@ -65,6 +66,7 @@ public enum EPKArtifact {
             try put(out, "final", r.finalOutputs, [n, C], "test, class; log-probabilities of the model at the last checkpoint")
             try put(out, "epk", r.predictedRows, [n, S], "test, selected class; EPK reconstruction")
             try put(out, "row_classes", r.rowClasses.map { Int32($0) }, [n, S], "test, selected class; class index")
+            try put(out, "attribution_classes", r.attributionRowClasses.map { Int32($0) }, [n, r.attributionClassesPerTest], "test, attribution row; class of the data/parameter attribution rows")
             try put(out, "focus_classes", r.focusClasses.map { Int32($0) }, [n], "test; class of the step attribution")
             try put(out, "labels", (context.labels ?? [Int](repeating: -1, count: n)).map { Int32($0) }, [n], "test; label or -1")
             try put(out, "test_indices", context.testIndices.map { Int32($0) }, [n], "test; index into the evaluation split")
@@ -80,10 +82,11 @@ public enum EPKArtifact {
             if !r.dataAttribution.isEmpty {
                 let data = try root.createGroup("data")
                 try data.setJSONAttribute("groups", r.dataAttribution.map(\.group))
-                let N = r.dataAttribution[0].values.count / max(1, n * S)
+                let Sa = r.attributionClassesPerTest
+                let N = r.dataAttribution[0].values.count / max(1, n * Sa)
                 try root.setAttribute("training_count", N)
                 for (g, v) in r.dataAttribution {
-                    try put(data, g, v, [n, S, N], "test, selected class, training sample; I(x, c, j)")
+                    try put(data, g, v, [n, Sa, N], "test, attribution row, training sample; I(x, c, j)")
                 }
             }
             if let pa = r.parameterAttribution {
@@ -115,6 +118,7 @@ public enum EPKArtifact {
         let steps = (try root.intAttribute("step_first"))..<(try root.intAttribute("step_end"))
         let rowClasses = try root.read("outputs/row_classes", as: Int32.self)
         let S = rowClasses.shape[1]
+        let attribution = try root.read("outputs/attribution_classes", as: Int32.self)
         func f(_ p: String) throws -> [Float] { try root.read(p, as: Float.self).values }
         func d(_ p: String) throws -> [Double] { try root.read(p, as: Double.self).values }
         var data: [(String, [Float])] = []
@@ -134,6 +138,7 @@ public enum EPKArtifact {
         }
         let labels = try root.read("outputs/labels", as: Int32.self).values.map { Int($0) }
         let result = EPKResult(testCount: n, classCount: C, classesPerTest: S, rowClasses: rowClasses.values.map { Int($0) },
+                               attributionClassesPerTest: attribution.shape[1], attributionRowClasses: attribution.values.map { Int($0) },
                                focusClasses: try root.read("outputs/focus_classes", as: Int32.self).values.map { Int($0) },
                                componentNames: components, steps: steps,
                                initialOutputs: try f("outputs/initial"), finalOutputs: try f("outputs/final"),

@@ -80,15 +80,18 @@ public final class EPKEngine {
 
         let K = model.layout.components.count, P = model.parameterCount, N = history.trainingCount
         let Ts = steps.count
+        let Sa = options.attributionClasses == .focus ? 1 : S
+        let attributionClasses = options.attributionClasses == .focus ? focus : rowClasses
         var result = EPKResult(
-            testCount: n, classCount: C, classesPerTest: S, rowClasses: rowClasses, focusClasses: focus,
+            testCount: n, classCount: C, classesPerTest: S, rowClasses: rowClasses,
+            attributionClassesPerTest: Sa, attributionRowClasses: attributionClasses, focusClasses: focus,
             componentNames: model.layout.names, steps: steps, initialOutputs: initial, finalOutputs: final,
             kernelByComponent: [Double](repeating: 0, count: n * S * K),
             regularizationByComponent: [Double](repeating: 0, count: n * S * K),
             stepPredicted: [Float](repeating: 0, count: Ts * n * S), stepTruth: [Float](repeating: 0, count: Ts * n * S),
             stepKernelFocus: [Float](repeating: 0, count: Ts * n * K),
             stepRegularizationFocus: [Float](repeating: 0, count: Ts * n * K),
-            dataAttribution: dataGroups.map { ($0.name, [Float](repeating: 0, count: n * S * N)) },
+            dataAttribution: dataGroups.map { ($0.name, [Float](repeating: 0, count: n * Sa * N)) },
             parameterAttribution: nil)
         if let pa = options.parameterAttribution, let g = paramGroup {
             let interval = pa.snapshotInterval
@@ -102,13 +105,14 @@ public final class EPKEngine {
         }
 
         // Memory plan: chunk the test points so φ, Q and the parameter accumulators fit the budget.
-        let plan = MemoryPlan(testCount: n, rowsPerTest: S, parameterCount: P, trainingCount: N,
+        let plan = MemoryPlan(testCount: n, rowsPerTest: Sa, parameterCount: P, trainingCount: N,
                               batchSize: maxBatchSize(steps), dataGroups: dataGroups.count,
                               parameterGroupCount: paramGroup?.count ?? 0, budget: options.memoryBudgetBytes)
         let chunks = stride(from: 0, to: n, by: plan.testChunk).map { $0..<min(n, $0 + plan.testChunk) }
         var done = 0
         for chunk in chunks {
-            try sweep(chunk: chunk, testInputs: testInputs, rowClasses: rowClasses, S: S, focus: focus, steps: steps,
+            try sweep(chunk: chunk, testInputs: testInputs, rowClasses: rowClasses, S: S, attributionClasses: attributionClasses,
+                      Sa: Sa, focus: focus, steps: steps,
                       dataGroups: dataGroups, paramGroup: paramGroup, trainChunk: plan.trainChunk,
                       result: &result) {
                 done += 1
@@ -147,35 +151,43 @@ public final class EPKEngine {
 
     // MARK: - One reverse sweep over the steps for a chunk of test points
 
-    private func sweep(chunk: Range<Int>, testInputs: Tensor, rowClasses: [Int], S: Int, focus: [Int], steps: Range<Int>,
-                       dataGroups: [ResolvedGroup], paramGroup: ResolvedGroup?, trainChunk: Int,
-                       result: inout EPKResult, stepDone: () -> Void) throws {
+    /// Rows of one chunk: validation rows (every selected class, contracted by dot products) and attribution rows
+    /// (the classes whose test features φ are materialised for data and parameter attribution).
+    private struct ChunkRows {
+        let inputs: Tensor          // (nc, ...) test inputs of the chunk
+        let rowInputs: Tensor       // (R, ...) inputs replicated per validation row
+        let rowClasses: [Int]       // (R)
+        let attributionInputs: Tensor // (Ra, ...)
+        let attributionClasses: [Int] // (Ra)
+        let focusRow: [Int]         // (nc) validation row of each test point's focus class
+    }
+
+    private func sweep(chunk: Range<Int>, testInputs: Tensor, rowClasses: [Int], S: Int, attributionClasses allAttribution: [Int],
+                       Sa: Int, focus: [Int], steps: Range<Int>, dataGroups: [ResolvedGroup], paramGroup: ResolvedGroup?,
+                       trainChunk: Int, result: inout EPKResult, stepDone: () -> Void) throws {
         let P = model.parameterCount, C = model.classCount, K = model.layout.components.count
         let N = history.trainingCount
-        let nc = chunk.count, R = nc * S
-        let rowOffset = chunk.lowerBound * S
+        let nc = chunk.count, R = nc * S, Ra = nc * Sa
+        let rowOffset = chunk.lowerBound * S, attributionOffset = chunk.lowerBound * Sa
         let chunkInputs = testInputs.rows(chunk)
-        // Replicated inputs: row r is test point r / S with class rowClasses[rowOffset + r].
-        let repeated = chunkInputs.gatherRows((0..<R).map { $0 / S })
-        let classes = Array(rowClasses[rowOffset..<(rowOffset + R)])
-        let focusRow = (0..<nc).map { a -> Int in
-            if S == 1 { return a }
-            return a * S + focus[chunk.lowerBound + a]
-        }
+        let rows = ChunkRows(inputs: chunkInputs, rowInputs: chunkInputs.gatherRows((0..<R).map { $0 / S }),
+                             rowClasses: Array(rowClasses[rowOffset..<(rowOffset + R)]),
+                             attributionInputs: chunkInputs.gatherRows((0..<Ra).map { $0 / Sa }),
+                             attributionClasses: Array(allAttribution[attributionOffset..<(attributionOffset + Ra)]),
+                             focusRow: (0..<nc).map { a in S == 1 ? a : a * S + focus[chunk.lowerBound + a] })
         let components = model.layout.components
         let active = history.activeMask()
-
         let needsFeatures = !dataGroups.isEmpty || paramGroup != nil
         // Rows per backward call bound the activation memory of the replicated inputs.
-        let inputSize = max(1, model.inputShape.reduce(1, *))
-        let rowsPerCall = max(8, min(4096, 500_000 / inputSize))
-        var phi = [Float](repeating: 0, count: needsFeatures ? R * P : 0)  // (R, P) test features φ_t
-        var Q = dataGroups.isEmpty ? [] : [Float](repeating: 0, count: R * P)  // (R, P) reverse accumulator
+        let rowsPerCall = max(8, min(4096, 500_000 / max(1, model.inputShape.reduce(1, *))))
+
+        var phi = [Float](repeating: 0, count: needsFeatures ? Ra * P : 0)     // (Ra, P) test features φ_t
+        var Q = dataGroups.isEmpty ? [] : [Float](repeating: 0, count: Ra * P) // (Ra, P) reverse accumulator
         var delta = [Float](repeating: 0, count: P)        // (P) Δθ_t
         var rho = [Float](repeating: 0, count: P)          // (P) regularisation feature ρ_t
         var theta = [Float](repeating: 0, count: P)        // (P) θ_t + αΔθ_t
         var invD = [Float](repeating: 0, count: P)         // (P) 1/D_t (AdamW) or 1 (SGD) on active entries
-        var temp = [Float](repeating: 0, count: R * max(1, trainChunk))
+        var temp = [Float](repeating: 0, count: Ra * max(1, trainChunk))
         var paramCurrent = paramGroup.map { [Float](repeating: 0, count: nc * $0.count) } ?? []
         var paramCurrentReg = paramCurrent
 
@@ -189,92 +201,61 @@ public final class EPKEngine {
                 for p in 0..<P { d[p] = t1[p] - t0[p] }
             } } }
             try fillRegularizationFeature(step: t, thetaT: thetaT, lambda: lambda, active: active, rho: &rho, invD: &invD)
-
-            // Per-component splits of the predicted step: total_k = φ_t[k]·Δθ_t[k], reg_k = −η_t φ_t[k]·ρ_t[k],
-            // kernel_k = total_k − reg_k, with φ_t = Σ_i w_i J(θ_t + α_i Δθ_t) over the chosen classes' rows.
             let nodes = options.quadrature.nodes(forStep: t)
-            var kernelRK = [Double](repeating: 0, count: R * K), regRK = [Double](repeating: 0, count: R * K)
-            if needsFeatures {
-                // Materialise φ_t (R, P): data and parameter attribution need it.
-                for i in phi.indices { phi[i] = 0 }
-                for (alpha, weight) in zip(nodes.nodes, nodes.weights) {
-                    thetaT.withPointer { t0 in thetaNext.withPointer { t1 in theta.withMutablePointer {
-                        Vector.interpolate(t0, t1, Float(alpha), $0, count: P) } } }
-                    for rows in stride(from: 0, to: R, by: rowsPerCall).map({ $0..<min(R, $0 + rowsPerCall) }) {
-                        let cot = cotangent(rows, classes: classes, weight: weight)
-                        phi.withMutablePointer { _ = model.backward(parameters: theta, inputs: repeated.rows(rows), outputGradients: cot,
-                                                                    into: .perSample($0 + rows.lowerBound * P, rowStride: P)) }
-                    }
-                }
-                phi.withPointer { ph in delta.withPointer { d in rho.withPointer { rh in
-                    kernelRK.withUnsafeMutableBufferPointer { kb in regRK.withUnsafeMutableBufferPointer { rb in
-                        let kp = kb.baseAddress!, rp = rb.baseAddress!
-                        Parallel.forEachRange(R) { range in
-                            for r in range {
-                                for (k, comp) in components.enumerated() {
-                                    let row = ph + r * P + comp.offset
-                                    let total = BLAS.dot(count: comp.count, row, d + comp.offset)
-                                    let reg = -Double(eta) * BLAS.dot(count: comp.count, row, rh + comp.offset)
-                                    kp[r * K + k] = total - reg
-                                    rp[r * K + k] = reg
-                                }
-                            }
-                        }
+
+            // Validation rows: total_k = φ_t[k]·Δθ_t[k] and reg_k = −η_t φ_t[k]·ρ_t[k] as per-sample dot products with
+            // [Δθ_t; ρ_t] (φ_t = Σ_i w_i J(θ_t + α_i Δθ_t) is never formed); kernel_k = total_k − reg_k.
+            var directions = delta + rho                              // (2, P)
+            var dots = [Double](repeating: 0, count: R * 2 * K)       // (R, 2, K)
+            for (alpha, weight) in zip(nodes.nodes, nodes.weights) {
+                thetaT.withPointer { t0 in thetaNext.withPointer { t1 in theta.withMutablePointer {
+                    Vector.interpolate(t0, t1, Float(alpha), $0, count: P) } } }
+                for part in stride(from: 0, to: R, by: rowsPerCall).map({ $0..<min(R, $0 + rowsPerCall) }) {
+                    let cot = cotangent(part, classes: rows.rowClasses, weight: weight)
+                    directions.withMutablePointer { v in dots.withUnsafeMutableBufferPointer { out in
+                        _ = model.backward(parameters: theta, inputs: rows.rowInputs.rows(part), outputGradients: cot,
+                                           into: .perSampleDot(PerSampleDot(directions: v, directionCount: 2, parameterCount: P,
+                                                                            out: out.baseAddress! + part.lowerBound * 2 * K, componentCount: K)))
                     } }
-                } } }
-            } else {
-                // Only the two contractions are needed: per-sample dot products with [Δθ_t; ρ_t], never forming φ_t.
-                var directions = delta + rho                              // (2, P)
-                var dots = [Double](repeating: 0, count: R * 2 * K)       // (R, 2, K)
-                for (alpha, weight) in zip(nodes.nodes, nodes.weights) {
-                    thetaT.withPointer { t0 in thetaNext.withPointer { t1 in theta.withMutablePointer {
-                        Vector.interpolate(t0, t1, Float(alpha), $0, count: P) } } }
-                    for rows in stride(from: 0, to: R, by: rowsPerCall).map({ $0..<min(R, $0 + rowsPerCall) }) {
-                        let cot = cotangent(rows, classes: classes, weight: weight)
-                        directions.withMutablePointer { v in dots.withUnsafeMutableBufferPointer { out in
-                            _ = model.backward(parameters: theta, inputs: repeated.rows(rows), outputGradients: cot,
-                                               into: .perSampleDot(PerSampleDot(directions: v, directionCount: 2, parameterCount: P,
-                                                                                out: out.baseAddress! + rows.lowerBound * 2 * K, componentCount: K)))
-                        } }
-                    }
                 }
-                for r in 0..<R {
-                    for k in 0..<K {
-                        let reg = -Double(eta) * dots[(r * 2 + 1) * K + k]
-                        kernelRK[r * K + k] = dots[r * 2 * K + k] - reg
-                        regRK[r * K + k] = reg
+                // Attribution rows: materialise φ_t (Ra, P) for data and parameter attribution.
+                if needsFeatures {
+                    if alpha == nodes.nodes[0] { for i in phi.indices { phi[i] = 0 } }
+                    for part in stride(from: 0, to: Ra, by: rowsPerCall).map({ $0..<min(Ra, $0 + rowsPerCall) }) {
+                        let cot = cotangent(part, classes: rows.attributionClasses, weight: weight)
+                        phi.withMutablePointer { _ = model.backward(parameters: theta, inputs: rows.attributionInputs.rows(part),
+                                                                    outputGradients: cot, into: .perSample($0 + part.lowerBound * P, rowStride: P)) }
                     }
                 }
             }
 
-            // Ground truth.
+            // Ground truth and the per-component split of the predicted step.
             let outputT = model.forward(parameters: thetaT, inputs: chunkInputs).storage
             let stepIndex = t - steps.lowerBound
+            let n = result.testCount
             for r in 0..<R {
-                let a = r / S, c = classes[r]
+                let a = r / S, c = rows.rowClasses[r]
                 var predictedStep = 0.0
                 for k in 0..<K {
-                    result.kernelByComponent[(rowOffset + r) * K + k] += kernelRK[r * K + k]
-                    result.regularizationByComponent[(rowOffset + r) * K + k] += regRK[r * K + k]
-                    predictedStep += kernelRK[r * K + k] + regRK[r * K + k]
+                    let reg = -Double(eta) * dots[(r * 2 + 1) * K + k]
+                    let kernel = dots[r * 2 * K + k] - reg
+                    result.kernelByComponent[(rowOffset + r) * K + k] += kernel
+                    result.regularizationByComponent[(rowOffset + r) * K + k] += reg
+                    predictedStep += kernel + reg
+                    if r == rows.focusRow[a] {
+                        let at = (stepIndex * n + chunk.lowerBound + a) * K + k
+                        result.stepKernelFocus[at] = Float(kernel)
+                        result.stepRegularizationFocus[at] = Float(reg)
+                    }
                 }
                 let at = (stepIndex * result.rowCount) + rowOffset + r
                 result.stepPredicted[at] = Float(predictedStep)
                 result.stepTruth[at] = outputNext[a * C + c] - outputT[a * C + c]
             }
-            let n = result.testCount
-            for a in 0..<nc {
-                let r = focusRow[a]
-                for k in 0..<K {
-                    let at = (stepIndex * n + chunk.lowerBound + a) * K + k
-                    result.stepKernelFocus[at] = Float(kernelRK[r * K + k])
-                    result.stepRegularizationFocus[at] = Float(regRK[r * K + k])
-                }
-            }
 
-            // Parameter-level attribution: φ ⊙ (Δθ + ηρ) and −η φ ⊙ ρ, summed over the selected classes.
+            // Parameter-level attribution: φ ⊙ (Δθ + ηρ) and −η φ ⊙ ρ, summed over the attribution rows.
             if let g = paramGroup {
-                accumulateParameterAttribution(group: g, phi: phi, delta: delta, rho: rho, eta: eta, R: R, S: S,
+                accumulateParameterAttribution(group: g, phi: phi, delta: delta, rho: rho, eta: eta, R: Ra, S: Sa,
                                                kernel: &paramCurrent, reg: &paramCurrentReg)
                 let interval = options.parameterAttribution?.snapshotInterval
                 let closes = interval.map { t % $0 == 0 } ?? false
@@ -283,11 +264,11 @@ public final class EPKEngine {
                 }
             }
 
-            // Reverse accumulation of the data attribution.
+            // Reverse accumulation of the data attribution: Q_t = η_t ψ_t + β Q_{t+1}; I += (coef/B) Q_t · g_j.
             if !dataGroups.isEmpty {
                 let (beta, coef) = momentumAndCoefficient(step: t)
                 Q.withMutablePointer { q in phi.withPointer { ph in invD.withPointer { inv in
-                    Parallel.forEachRange(R) { range in
+                    Parallel.forEachRange(Ra) { range in
                         for r in range {
                             let qr = q + r * P, pr = ph + r * P
                             var p = 0
@@ -296,25 +277,24 @@ public final class EPKEngine {
                     }
                 } } }
                 let indices = try history.batchIndices(step: t)
-                let flips = try history.flips(step: t)
                 let B = indices.count
-                let batch = data.trainingBatch(indices: indices, flips: flips)
+                let batch = data.trainingBatch(indices: indices, flips: try history.flips(step: t))
                 for lo in stride(from: 0, to: B, by: trainChunk) {
                     let hi = min(B, lo + trainChunk), b = hi - lo
-                    let sub = batch.inputs.rows(lo..<hi)
-                    let G = model.perSampleGradients(parameters: thetaT, inputs: sub, classes: Array(batch.labels[lo..<hi]))
+                    let G = model.perSampleGradients(parameters: thetaT, inputs: batch.inputs.rows(lo..<hi),
+                                                     classes: Array(batch.labels[lo..<hi]))
                     for (gi, group) in dataGroups.enumerated() {
                         Q.withPointer { q in G.withPointer { gp in temp.withMutablePointer { tp in
                             for (ci, range) in group.ranges.enumerated() {
-                                // temp (R, b) (+)= Q[:, range] (R, P_k) · G[:, range]ᵀ (P_k, b)
-                                BLAS.sgemm(transB: true, m: R, n: b, k: range.count, a: q + range.lowerBound, lda: P,
+                                // temp (Ra, b) (+)= Q[:, range] (Ra, P_k) · G[:, range]ᵀ (P_k, b)
+                                BLAS.sgemm(transB: true, m: Ra, n: b, k: range.count, a: q + range.lowerBound, lda: P,
                                            b: gp + range.lowerBound, ldb: P, beta: ci == 0 ? 0 : 1, c: tp, ldc: b)
                             }
                         } } }
                         let scale = Float(coef) / Float(B)
                         result.dataAttribution[gi].values.withMutablePointer { da in
-                            for r in 0..<R {
-                                let dst = da + (rowOffset + r) * N
+                            for r in 0..<Ra {
+                                let dst = da + (attributionOffset + r) * N
                                 for j in 0..<b { dst[indices[lo + j]] += scale * temp[r * b + j] }
                             }
                         }

@@ -34,6 +34,7 @@ public enum EPKMerge {
         let T = r.steps.count
         r.testCount = rs.reduce(0) { $0 + $1.testCount }
         r.rowClasses = rs.flatMap(\.rowClasses)
+        r.attributionRowClasses = rs.flatMap(\.attributionRowClasses)
         r.focusClasses = rs.flatMap(\.focusClasses)
         r.initialOutputs = rs.flatMap(\.initialOutputs)
         r.finalOutputs = rs.flatMap(\.finalOutputs)

@@ -6,6 +6,14 @@ public enum ClassSelection: String, Codable, Sendable {
     case all, target, predicted
 }
 
+/// Which rows get materialised test features for data and parameter attribution: the same classes as the
+/// validation rows (`selected`), or only each test point's focus class (`focus`: the label when given, else the
+/// final model's prediction). `focus` keeps all-class validation (cheap per-sample dot products) while attribution
+/// costs one row per test point instead of C.
+public enum AttributionRows: String, Codable, Sendable {
+    case selected, focus
+}
+
 /// A named set of components whose attributions are reported together (spec §3.6 layer groups).
 public struct ComponentGroup: Codable, Equatable, Sendable {
     public var name: String
@@ -33,6 +41,8 @@ public struct EPKOptions: Sendable {
     public var quadrature: QuadratureConfig
     /// Classes that receive test features.
     public var classes: ClassSelection
+    /// Rows that carry data and parameter attribution.
+    public var attributionClasses: AttributionRows
     /// Groups for data attribution (test × class × train sample); empty disables data attribution and its
     /// reverse-accumulation state entirely.
     public var dataAttributionGroups: [ComponentGroup]
@@ -47,10 +57,11 @@ public struct EPKOptions: Sendable {
     public var progress: (@Sendable (Int, Int) -> Void)?
 
     public init(quadrature: QuadratureConfig = QuadratureConfig(), classes: ClassSelection = .all,
-                dataAttributionGroups: [ComponentGroup] = [], parameterAttribution: ParameterAttributionOptions? = nil,
+                attributionClasses: AttributionRows = .selected, dataAttributionGroups: [ComponentGroup] = [], parameterAttribution: ParameterAttributionOptions? = nil,
                 memoryBudgetBytes: Int = 4 << 30, steps: Range<Int>? = nil,
                 progress: (@Sendable (Int, Int) -> Void)? = nil) {
-        self.quadrature = quadrature; self.classes = classes; self.dataAttributionGroups = dataAttributionGroups
+        self.quadrature = quadrature; self.classes = classes; self.attributionClasses = attributionClasses
+        self.dataAttributionGroups = dataAttributionGroups
         self.parameterAttribution = parameterAttribution; self.memoryBudgetBytes = memoryBudgetBytes
         self.steps = steps; self.progress = progress
     }

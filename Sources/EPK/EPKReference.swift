@@ -91,7 +91,8 @@ public enum EPKReference {
             }
         }
         return EPKResult(testCount: n, classCount: C, classesPerTest: C,
-                         rowClasses: (0..<R).map { $0 % C }, focusClasses: [Int](repeating: 0, count: n),
+                         rowClasses: (0..<R).map { $0 % C }, attributionClassesPerTest: C,
+                         attributionRowClasses: (0..<R).map { $0 % C }, focusClasses: [Int](repeating: 0, count: n),
                          componentNames: model.layout.names, steps: 0..<T, initialOutputs: initial, finalOutputs: final,
                          kernelByComponent: kernel, regularizationByComponent: reg,
                          stepPredicted: stepPredicted, stepTruth: [], stepKernelFocus: [], stepRegularizationFocus: [],

@@ -9,6 +9,10 @@ public struct EPKResult: Sendable {
     public var classesPerTest: Int
     /// (n·S) class of each row.
     public var rowClasses: [Int]
+    /// Attribution rows per test point Sa (S, or 1 with `AttributionRows.focus`).
+    public var attributionClassesPerTest: Int
+    /// (n·Sa) class of each attribution row (the rows of `dataAttribution` and `parameterAttribution`).
+    public var attributionRowClasses: [Int]
     /// (n) the class whose step × component attribution is kept: the label when given, else the final model's argmax.
     public var focusClasses: [Int]
     /// (K) component names, in layout order.
@@ -31,7 +35,7 @@ public struct EPKResult: Sendable {
     public var stepKernelFocus: [Float]
     /// (T', n, K) regularisation part per step and component, for the focus class.
     public var stepRegularizationFocus: [Float]
-    /// Data attribution per group: (rows, N), I(x, c, j) = (1/B) Σ_t η_t Σ_{k∈group} K_t[k][x, c, j] (spec §2.1,
+    /// Data attribution per group: (n·Sa, N) over the attribution rows, I(x, c, j) = (1/B) Σ_t η_t Σ_{k∈group} K_t[k][x, c, j] (spec §2.1,
     /// scattered by dataset index — the full-batch scatter bug of spec §5.2 is not reproduced).
     public var dataAttribution: [(group: String, values: [Float])]
     /// Test × parameter attribution (summed over the selected classes), when requested.
@@ -74,13 +78,14 @@ public struct EPKResult: Sendable {
         (0..<rowCount).map { r in Double(finalOutputs[(r / classesPerTest) * classCount + rowClasses[r]]) }
     }
 
-    /// (rows) Σ over training samples of each group's data attribution, summed over groups.
+    /// (n·Sa) Σ over training samples of each group's data attribution, summed over groups.
     public var dataAttributionRowSums: [Double] {
-        var sums = [Double](repeating: 0, count: rowCount)
+        let rows = testCount * attributionClassesPerTest
+        var sums = [Double](repeating: 0, count: rows)
         guard let first = dataAttribution.first else { return sums }
-        let n = first.values.count / max(rowCount, 1)
+        let n = first.values.count / max(rows, 1)
         for (_, values) in dataAttribution {
-            for r in 0..<rowCount { for j in 0..<n { sums[r] += Double(values[r * n + j]) } }
+            for r in 0..<rows { for j in 0..<n { sums[r] += Double(values[r * n + j]) } }
         }
         return sums
     }

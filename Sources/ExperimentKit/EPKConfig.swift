@@ -16,6 +16,8 @@ public struct EPKConfig: Codable, Equatable, Sendable, ValidatableConfig {
     public var classes: ClassSelection
     /// The integration rule (issue 8).
     public var quadrature: QuadratureConfig
+    /// Rows of the data/parameter attribution: "selected" (the `classes` rows) or "focus" (the label's row only).
+    public var attributionClasses: AttributionRows?
     /// Data attribution on/off, and its grouping: "model" (the model's layer groups) or "components".
     public var dataAttribution: Bool
     public var groups: String?
@@ -26,6 +28,7 @@ public struct EPKConfig: Codable, Equatable, Sendable, ValidatableConfig {
 
     enum CodingKeys: String, CodingKey {
         case experiment, run, history, testCount = "test_count", testOffset = "test_offset", classes, quadrature
+        case attributionClasses = "attribution_classes"
         case dataAttribution = "data_attribution", groups, parameterAttribution = "parameter_attribution"
         case memoryBudgetGb = "memory_budget_gb"
     }

@@ -73,11 +73,13 @@ public enum EPKDriver {
         let budget = Int(config.memoryBudgetGb * 1_073_741_824)
         let total = setup.history.stepCount
         let progress = Progress(label: "epk \(config.experiment)", total: total)
-        var options = EPKOptions(quadrature: config.quadrature, classes: config.classes, dataAttributionGroups: groups,
+        var options = EPKOptions(quadrature: config.quadrature, classes: config.classes,
+                                 attributionClasses: config.attributionClasses ?? .selected, dataAttributionGroups: groups,
                                  parameterAttribution: config.parameterAttribution, memoryBudgetBytes: budget)
         options.progress = { done, all in progress.advance(status: "step \(done)/\(all)") }
         let engine = try EPKEngine(model: model, history: setup.history, data: DatasetReplay(setup.data.train), options: options)
-        let plan = EPKEngine.MemoryPlan(testCount: testIndices.count, rowsPerTest: config.classes == .all ? model.classCount : 1,
+        let plan = EPKEngine.MemoryPlan(testCount: testIndices.count,
+                                        rowsPerTest: config.classes == .all && config.attributionClasses != .focus ? model.classCount : 1,
                                         parameterCount: model.parameterCount, trainingCount: setup.history.trainingCount,
                                         batchSize: setup.history.batchSize, dataGroups: groups.count,
                                         parameterGroupCount: 0, budget: budget)

@@ -94,9 +94,9 @@ public enum EPKFigures {
     /// Test × training-sample data attribution at the focus class, summed over groups, rows and columns ordered by
     /// the artifact's sort keys (a+b for modulo, label otherwise).
     static let dataHeatmap = FigureRecipe(name: "epk-data-attribution", artifactKind: EPKArtifact.kind,
-                                          datasets: ["data", "outputs/row_classes", "outputs/focus_classes"]) { file in
+                                          datasets: ["data", "outputs/attribution_classes", "outputs/focus_classes"]) { file in
         let groups = try file.root.group("data").jsonAttribute("groups", as: [String].self)
-        let rowClasses = try file.root.read("outputs/row_classes", as: Int32.self)
+        let rowClasses = try file.root.read("outputs/attribution_classes", as: Int32.self)
         let focus = try file.root.read("outputs/focus_classes", as: Int32.self).values
         let n = rowClasses.shape[0], S = rowClasses.shape[1]
         var total: [Double] = []

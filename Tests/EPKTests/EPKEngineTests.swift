@@ -149,4 +149,27 @@ final class EPKFastPathTests: XCTestCase {
             XCTAssertEqual(withFeatures.stepTruth, dots.stepTruth)
         }
     }
+
+    /// Attribution on the focus rows only equals the all-class attribution restricted to those rows.
+    func testFocusAttributionRowsMatchAllClassRows() throws {
+        let problem = TinyProblem.make("adamw")
+        let labels = [1, 2, 0]
+        let groups = [ComponentGroup(name: "all", components: ["fc1.weight", "fc2.weight"])]
+        let q = QuadratureConfig(rule: .gaussLegendre, points: 2)
+        let all = try EPKEngine(model: problem.model, history: problem.history, data: problem.data,
+                                options: EPKOptions(quadrature: q, dataAttributionGroups: groups))
+            .run(testInputs: problem.tests, testLabels: labels)
+        let focus = try EPKEngine(model: problem.model, history: problem.history, data: problem.data,
+                                  options: EPKOptions(quadrature: q, attributionClasses: .focus, dataAttributionGroups: groups))
+            .run(testInputs: problem.tests, testLabels: labels)
+        XCTAssertEqual(focus.attributionClassesPerTest, 1)
+        XCTAssertEqual(focus.attributionRowClasses, labels)
+        let N = problem.data.trainingCount
+        for a in 0..<3 {
+            for j in 0..<N {
+                XCTAssertEqual(focus.dataAttribution[0].values[a * N + j], all.dataAttribution[0].values[(a * 3 + labels[a]) * N + j], accuracy: 1e-7)
+            }
+        }
+        XCTAssertEqual(focus.kernelByComponent, all.kernelByComponent)
+    }
 }
