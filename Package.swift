@@ -51,7 +51,9 @@ var targets: [Target] = [
     .testTarget(name: "DataTests", dependencies: ["Data", "Tensor", "CZlib"]),  // CZlib: writes .gz fixtures
     .testTarget(name: "ArtifactsTests", dependencies: ["Artifacts", "Tensor"]),
     .testTarget(name: "PlotTests", dependencies: ["Plot", "CPNG"]),
-    .testTarget(name: "EPKTests", dependencies: ["EPK", "History", "NN", "Tensor"]),
+    .testTarget(name: "EPKTests", dependencies: ["EPK", "History", "NN", "Tensor", "Artifacts"]),
+    .testTarget(name: "HistoryTests", dependencies: ["History", "NN", "Optim", "Data", "Artifacts", "Tensor"]),
+    .testTarget(name: "ExperimentTests", dependencies: ["ExperimentKit", "EPK", "History", "NN", "Data", "Artifacts", "Plot", "Tensor"]),
 ]
 
 for name in experimentNames {

@@ -1,0 +1,55 @@
+import XCTest
+import Artifacts
+import EPK
+import Foundation
+@testable import ExperimentKit
+
+/// The quick configs end to end (issues 3 and 9): train with history, then replay it as an EPK.
+/// Acceptance: argmax agreement 100% and mean |EPK − model| < 1e-3 on log-probabilities.
+final class QuickPipelineTests: XCTestCase {
+    static let root: String = {
+        // Package root from this file's path, so the tests run from any working directory.
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+    }()
+    var directory: String!
+
+    override func setUp() {
+        Log.quiet = true
+        FileManager.default.changeCurrentDirectoryPath(Self.root)
+        directory = NSTemporaryDirectory() + "explaind-quick-\(UUID().uuidString)"
+    }
+    override func tearDown() { try? FileManager.default.removeItem(atPath: directory) }
+
+    private func pipeline(_ experiment: String) throws -> ValidationStatistics {
+        let trained = try TrainingDriver.run(configPath: "Configs/\(experiment)-quick.json", outputDirectory: directory + "/train",
+                                             dataDirectory: nil, resume: false, expectedExperiment: experiment)
+        XCTAssertGreaterThan(trained.steps, 0)
+        for file in ["history.h5", "metrics.h5", "training-loss.png", "training-accuracy.png", "parameter-norm.png"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: directory + "/train/" + file), file)
+        }
+        let (path, stats) = try EPKDriver.run(configPath: "Configs/\(experiment)-epk-quick.json", historyOverride: directory + "/train/history.h5",
+                                              outputDirectory: directory + "/epk", dataDirectory: nil, shard: nil)
+        // The statistics stored in the artifact are the ones computed here.
+        let file = try HDF5File(path: path, mode: .read)
+        defer { file.close() }
+        XCTAssertEqual(try file.root.group("validation").doubleAttribute("mean_abs_error"), stats.meanAbsoluteError)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: directory + "/epk/epk-step-error.png"))
+        return stats
+    }
+
+    private func assertReplicates(_ stats: ValidationStatistics, _ experiment: String) {
+        XCTAssertEqual(stats.argmaxAgreement, 1, "\(experiment): argmax agreement")
+        XCTAssertLessThan(stats.meanAbsoluteError, 1e-3, "\(experiment): mean |EPK − model|")
+        XCTAssertLessThan(stats.klModelToEPK, 1e-4, experiment)
+    }
+
+    func testModuloQuickPipelineReplicatesTheModel() throws { assertReplicates(try pipeline("modulo"), "modulo") }
+    func testMNISTQuickPipelineReplicatesTheModel() throws {
+        try XCTSkipUnless(FileManager.default.fileExists(atPath: "../shared/data/mnist"), "needs ../shared/data/mnist (or make data)")
+        assertReplicates(try pipeline("mnist"), "mnist")
+    }
+    func testCIFAR2QuickPipelineReplicatesTheModel() throws {
+        try XCTSkipUnless(FileManager.default.fileExists(atPath: "../shared/data/cifar10"), "needs ../shared/data/cifar10 (or make data)")
+        assertReplicates(try pipeline("cifar2"), "cifar2")
+    }
+}

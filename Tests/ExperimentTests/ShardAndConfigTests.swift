@@ -1,0 +1,136 @@
+import XCTest
+import Artifacts
+import EPK
+import Foundation
+import History
+import NN
+import Tensor
+@testable import ExperimentKit
+
+final class ShardAndConfigTests: XCTestCase {
+    var directory: String!
+    override func setUp() {
+        Log.quiet = true
+        FileManager.default.changeCurrentDirectoryPath(QuickPipelineTests.root)
+        directory = NSTemporaryDirectory() + "explaind-shards-\(UUID().uuidString)"
+        try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    }
+    override func tearDown() { try? FileManager.default.removeItem(atPath: directory) }
+
+    /// validate-epk over 3 test shards, merged through the files, equals the unsharded run.
+    func testShardedAndMergedEqualsUnsharded() throws {
+        _ = try TrainingDriver.run(configPath: "Configs/mnist-quick.json", outputDirectory: directory + "/train",
+                                   dataDirectory: nil, resume: false, expectedExperiment: "mnist")
+        // A cheaper EPK config: 7 test points, 2 points per step, data attribution on the focus class.
+        var config = try StrictConfig.load(EPKConfig.self, from: "Configs/mnist-epk-quick.json")
+        config.testCount = 7
+        config.attributionClasses = .focus
+        config.quadrature = QuadratureConfig(rule: .midpoint, points: 2)
+        let configPath = directory + "/epk.json"
+        try JSONEncoder().encode(config).write(to: URL(fileURLWithPath: configPath))
+        let history = directory + "/train/history.h5"
+        let whole = try EPKDriver.run(configPath: configPath, historyOverride: history, outputDirectory: directory + "/whole",
+                                      dataDirectory: nil, shard: nil).path
+        var shards: [String] = []
+        for i in 1...3 {
+            shards.append(try EPKDriver.run(configPath: configPath, historyOverride: history, outputDirectory: directory + "/shards",
+                                            dataDirectory: nil, shard: Shard("\(i)/3")).path)
+        }
+        XCTAssertEqual(shards.last!, directory + "/shards/epk-shard-3-of-3.h5")
+        _ = try EPKDriver.merge(shardPaths: shards.reversed(), output: directory + "/merged.h5")
+        let a = try EPKArtifact.read(whole), b = try EPKArtifact.read(directory + "/merged.h5")
+        // Shards run fewer rows per backward call, so BLAS rounds differently: equal to Float32 precision.
+        XCTAssertEqual(a.context.testIndices, b.context.testIndices)
+        XCTAssertEqual(a.result.rowClasses, b.result.rowClasses)
+        XCTAssertLessThan(relativeDifference(a.result.kernelByComponent, b.result.kernelByComponent), 1e-5)
+        XCTAssertLessThan(relativeDifference(a.result.stepPredicted.map(Double.init), b.result.stepPredicted.map(Double.init)), 1e-5)
+        XCTAssertLessThan(relativeDifference(a.result.stepKernelFocus.map(Double.init), b.result.stepKernelFocus.map(Double.init)), 1e-5)
+        XCTAssertLessThan(relativeDifference(a.result.finalOutputs.map(Double.init), b.result.finalOutputs.map(Double.init)), 1e-6)
+        XCTAssertEqual(a.result.dataAttribution.map(\.group), b.result.dataAttribution.map(\.group))
+        for (x, y) in zip(a.result.dataAttribution, b.result.dataAttribution) {
+            XCTAssertEqual(x.values.count, y.values.count)
+            XCTAssertLessThan(relativeDifference(x.values.map(Double.init), y.values.map(Double.init)), 1e-5)
+        }
+    }
+
+    /// Step shards (no data attribution) merge to the unsharded result.
+    func testStepShardsMergeToTheWholeRun() throws {
+        _ = try TrainingDriver.run(configPath: "Configs/mnist-quick.json", outputDirectory: directory + "/train",
+                                   dataDirectory: nil, resume: false, expectedExperiment: "mnist")
+        let setup = try ReplaySetup(historyPath: directory + "/train/history.h5", dataDirectory: nil)
+        let tests = setup.data.evaluation.inputs.rows(0..<5)
+        func run(_ steps: Range<Int>?) throws -> EPKResult {
+            try EPKEngine(model: setup.model, history: setup.history, data: DatasetReplay(setup.data.train),
+                          options: EPKOptions(quadrature: QuadratureConfig(rule: .midpoint, points: 2), steps: steps))
+                .run(testInputs: tests, testLabels: nil)
+        }
+        let context = EPKArtifact.Context(labels: nil, testIndices: Array(0..<5), configJSON: "{}", historyPath: "",
+                                          quadrature: QuadratureConfig(rule: .midpoint, points: 2), classes: .all)
+        let whole = try run(nil)
+        let merged = try EPKMerge.merge([(try run(7..<20), context), (try run(0..<7), context)]).result
+        XCTAssertEqual(merged.steps, 0..<20)
+        XCTAssertEqual(merged.initialOutputs, whole.initialOutputs)
+        XCTAssertEqual(merged.stepPredicted, whole.stepPredicted)
+        XCTAssertLessThan(relativeDifference(merged.kernelByComponent, whole.kernelByComponent), 1e-12)
+    }
+
+    /// Bad configs fail with one line naming the file, the key and what was expected.
+    func testBadConfigsGiveOneLineErrors() throws {
+        func message(_ json: String) -> String {
+            let path = directory + "/bad.json"
+            try? json.write(toFile: path, atomically: true, encoding: .utf8)
+            do { _ = try StrictConfig.load(TrainConfig.self, from: path); return "no error" } catch { return "\(error)" }
+        }
+        let good = try String(contentsOfFile: "Configs/mnist-quick.json", encoding: .utf8)
+        let unknown = message(good.replacingOccurrences(of: "\"lr\": 0.01", with: "\"lr\": 0.01, \"lrr\": 0.1"))
+        XCTAssertTrue(unknown.contains("bad.json") && unknown.contains("unknown key 'optimizer.lrr'"), unknown)
+        let wrongType = message(good.replacingOccurrences(of: "\"batch_size\": 100", with: "\"batch_size\": \"100\""))
+        XCTAssertTrue(wrongType.contains("'training.batch_size'") && wrongType.contains("expected an integer"), wrongType)
+        let range = message(good.replacingOccurrences(of: "\"lr\": 0.01", with: "\"lr\": -1"))
+        XCTAssertTrue(range.contains("'optimizer.lr'") && range.contains("non-negative"), range)
+        for m in [unknown, wrongType, range] { XCTAssertFalse(m.contains("\n")) }
+        XCTAssertThrowsError(try StrictConfig.load(TrainConfig.self, from: directory + "/missing.json")) { e in
+            XCTAssertTrue("\(e)".contains("missing.json") && "\(e)".contains("no such file"), "\(e)")
+        }
+        // An EPK run on a history of another experiment is refused.
+        XCTAssertThrowsError(try EPKDriver.run(configPath: "Configs/modulo-epk-quick.json", historyOverride: directory + "/none.h5",
+                                               outputDirectory: directory, dataDirectory: nil, shard: nil)) { e in
+            XCTAssertTrue("\(e)".contains("no such history"), "\(e)")
+        }
+    }
+
+    /// A history is refused by a model it does not belong to, naming the first differing component.
+    func testMismatchedHistoryIsRefused() throws {
+        _ = try TrainingDriver.run(configPath: "Configs/mnist-quick.json", outputDirectory: directory + "/train",
+                                   dataDirectory: nil, resume: false, expectedExperiment: "mnist")
+        let setup = try ReplaySetup(historyPath: directory + "/train/history.h5", dataDirectory: nil)
+        XCTAssertThrowsError(try EPKEngine.check(model: ModuloTransformer(), history: setup.history, data: DatasetReplay(setup.data.train))) { e in
+            XCTAssertTrue("\(e)".contains("history does not match the model"), "\(e)")
+        }
+    }
+
+    /// `plot` draws every figure of an artifact; a missing dataset gives one line naming it and the rest still render.
+    func testPlotRegeneratesFiguresAndReportsMissingDatasets() throws {
+        _ = try TrainingDriver.run(configPath: "Configs/mnist-quick.json", outputDirectory: directory + "/train",
+                                   dataDirectory: nil, resume: false, expectedExperiment: "mnist")
+        let metrics = directory + "/train/metrics.h5"
+        let file = try HDF5File(path: metrics, mode: .readWrite)
+        try file.root.group("epoch").remove("val_acc")
+        file.close()
+        let results = try FigureRenderer.renderAll(artifact: metrics, directory: directory + "/figures")
+        XCTAssertEqual(results.count, 3)
+        let failures = results.compactMap { r -> String? in if case .failure(let e) = r.result { return "\(e)" }; return nil }
+        XCTAssertEqual(failures.count, 1)
+        XCTAssertTrue(failures[0].contains("/epoch/val_acc") && failures[0].contains("training-accuracy"), failures[0])
+        XCTAssertTrue(FileManager.default.fileExists(atPath: directory + "/figures/training-loss.png"))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: directory + "/figures/training-accuracy.png"))
+    }
+}
+
+/// ‖a − b‖ / ‖b‖ (0 when both vanish).
+func relativeDifference(_ a: [Double], _ b: [Double]) -> Double {
+    precondition(a.count == b.count, "relativeDifference: \(a.count) vs \(b.count) values")
+    var d = 0.0, n = 0.0
+    for (x, y) in zip(a, b) { d += (x - y) * (x - y); n += y * y }
+    return n == 0 ? d.squareRoot() : (d / n).squareRoot()
+}
