@@ -7,7 +7,7 @@ DEB_PACKAGES := libopenblas-dev libhdf5-dev libpng-dev libcairo2-dev zlib1g-dev 
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 RELEASE      := -c release -Xswiftc -enable-testing
 
-.PHONY: setup build test bench gallery clean data
+.PHONY: setup build test bench gallery clean data reproduce-quick plots
 
 ## Install the Debian packages that are missing (nothing is done when all are present).
 setup:
@@ -39,6 +39,22 @@ data:
 ## Every figure kind of the Plot module from synthetic data, into results/gallery (PNG, plus one PDF and SVG).
 gallery: setup
 	$(SWIFT) run $(RELEASE) gallery results/gallery
+
+BIN := .build/release
+
+## The main job: every quick config end to end (train with history → EPK → figures) into results/.
+reproduce-quick: build
+	$(BIN)/train-modulo --config Configs/modulo-quick.json
+	$(BIN)/validate-epk --config Configs/modulo-epk-quick.json
+	$(BIN)/train-mnist --config Configs/mnist-quick.json
+	$(BIN)/validate-epk --config Configs/mnist-epk-quick.json
+	$(BIN)/train-cifar2 --config Configs/cifar2-quick.json
+	$(BIN)/validate-epk --config Configs/cifar2-epk-quick.json
+	@echo "reproduce-quick: figures and artifacts are in results/ (start with results/modulo-epk/quick/epk-step-error.png)"
+
+## Regenerate every figure from the artifacts under results/ alone.
+plots: build
+	$(BIN)/plot results
 
 clean:
 	rm -rf .build
