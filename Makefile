@@ -7,7 +7,7 @@ DEB_PACKAGES := libopenblas-dev libhdf5-dev libpng-dev libcairo2-dev zlib1g-dev 
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 RELEASE      := -c release -Xswiftc -enable-testing
 
-.PHONY: setup build test bench gallery clean data reproduce-quick plots
+.PHONY: setup build test bench gallery clean data reproduce-quick reproduce-all plots
 
 ## Install the Debian packages that are missing (nothing is done when all are present).
 setup:
@@ -42,15 +42,14 @@ gallery: setup
 
 BIN := .build/release
 
-## The main job: every quick config end to end (train with history → EPK → figures) into results/.
+## The main job: every quick config end to end (train with history → EPK → experiments → figures → report),
+## skipping stages whose artifacts are valid and made from the current config. Report: results/REPORT.md.
 reproduce-quick: build
-	$(BIN)/train-modulo --config Configs/modulo-quick.json
-	$(BIN)/validate-epk --config Configs/modulo-epk-quick.json
-	$(BIN)/train-mnist --config Configs/mnist-quick.json
-	$(BIN)/validate-epk --config Configs/mnist-epk-quick.json
-	$(BIN)/train-cifar2 --config Configs/cifar2-quick.json
-	$(BIN)/validate-epk --config Configs/cifar2-epk-quick.json
-	@echo "reproduce-quick: figures and artifacts are in results/ (start with results/modulo-epk/quick/epk-step-error.png)"
+	$(BIN)/reproduce --config Configs/pipeline-quick.json
+
+## The paper-scale configs in dependency order (hours on 2 cores; see README for the time of each stage).
+reproduce-all: build
+	$(BIN)/reproduce --config Configs/pipeline-all.json
 
 ## Regenerate every figure from the artifacts under results/ alone.
 plots: build

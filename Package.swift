@@ -15,6 +15,7 @@ let experimentNames: [String] = [
     "train-mnist",
     "validate-epk",
     "plot",
+    "reproduce",
 ]
 
 /// Executables that need less than ExperimentKit (the gallery only draws synthetic data).

@@ -1,0 +1,30 @@
+import ArgumentParser
+import Artifacts
+import ExperimentKit
+import Foundation
+
+/// Runs a reproduction pipeline (issue 7): every stage of Configs/pipeline-*.json in dependency order, skipping
+/// stages whose artifacts are complete, valid and made from the current config.
+struct Reproduce: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "reproduce",
+        abstract: "Run a pipeline of experiment stages, skipping those that are up to date; then write results/REPORT.md.")
+    @Option(help: "Pipeline file, e.g. Configs/pipeline-quick.json.") var config: String
+    @Flag(help: "Run every stage even if it is up to date.") var force = false
+    @Flag(help: "Only print each stage's status.") var dryRun = false
+    @Option(help: "Where REPORT.md goes.") var report: String = "results/REPORT.md"
+
+    func run() throws {
+        try runReportingErrors {
+            let pipeline = try StrictConfig.load(PipelineConfig.self, from: config)
+            if dryRun {
+                for s in pipeline.stages { print("\(s.name): \(Pipeline.status(of: s, in: pipeline))") }
+                return
+            }
+            let bin = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent().path
+            let timings = try Pipeline.run(pipeline, force: force) { try Pipeline.runProcess($0, binDirectory: bin) }
+            try ReportWriter.write(pipeline: pipeline, timings: timings, to: report)
+            print("reproduce: \(pipeline.name) done; report at \(report)")
+        }
+    }
+}
+Reproduce.main()

@@ -1,0 +1,121 @@
+import Artifacts
+import Foundation
+
+/// One step of a reproduction pipeline: an executable run on a config, producing one artifact.
+public struct Stage: Codable, Equatable, Sendable {
+    /// Unique name, e.g. "train-modulo-quick".
+    public var name: String
+    /// Executable (a sibling of `reproduce` in the build folder), e.g. "train-modulo".
+    public var executable: String
+    /// Its config (passed as `--config`).
+    public var config: String
+    /// The artifact whose presence and validity mean the stage is done.
+    public var artifact: String
+    /// Stages that must run first; a stage re-runs when one of them produced a newer artifact.
+    public var after: [String]?
+    /// Extra arguments after `--config`.
+    public var arguments: [String]?
+}
+
+/// `Configs/pipeline-quick.json`, `Configs/pipeline-all.json`: the stages in dependency order.
+public struct PipelineConfig: Codable, Equatable, Sendable, ValidatableConfig {
+    public var name: String
+    public var stages: [Stage]
+
+    public func validate() throws {
+        var seen = Set<String>()
+        for (i, s) in stages.enumerated() {
+            if seen.contains(s.name) {
+                throw ConfigError(keyPath: "stages[\(i)].name", message: "duplicate stage name '\(s.name)'")
+            }
+            for d in s.after ?? [] where !seen.contains(d) {
+                throw ConfigError(keyPath: "stages[\(i)].after", message: "'\(d)' must be an earlier stage")
+            }
+            seen.insert(s.name)
+        }
+    }
+}
+
+/// Why a stage runs or is skipped.
+public enum StageStatus: Equatable, Sendable, CustomStringConvertible {
+    case upToDate
+    case missing
+    case invalid(String)
+    case configChanged
+    case dependencyNewer(String)
+
+    public var needsRun: Bool { self != .upToDate }
+
+    public var description: String {
+        switch self {
+        case .upToDate: return "up to date"
+        case .missing: return "artifact missing"
+        case .invalid(let why): return "artifact unreadable (\(why))"
+        case .configChanged: return "config changed since the artifact was written"
+        case .dependencyNewer(let d): return "depends on '\(d)', which is newer"
+        }
+    }
+}
+
+/// Skip/re-run logic of `make reproduce-*` (issue 7): a stage is skipped when its artifact exists, opens as HDF5,
+/// stores exactly the current config text (root attribute `config`, compared by SHA-256), and is newer than the
+/// artifacts of the stages it depends on.
+public enum Pipeline {
+    public static func status(of stage: Stage, in pipeline: PipelineConfig) -> StageStatus {
+        guard FileManager.default.fileExists(atPath: stage.artifact) else { return .missing }
+        let stored: String
+        do {
+            let file = try HDF5File(path: stage.artifact, mode: .read)
+            defer { file.close() }
+            guard try file.root.hasAttribute("config") else { return .invalid("no config attribute") }
+            stored = try file.root.stringAttribute("config")
+        } catch {
+            return .invalid("\(error)")
+        }
+        guard let current = try? ConfigHash.of(file: stage.config),
+              ConfigHash.of(data: Data(stored.utf8)) == current else { return .configChanged }
+        let mine = modificationDate(stage.artifact)
+        for d in stage.after ?? [] {
+            guard let dep = pipeline.stages.first(where: { $0.name == d }) else { continue }
+            if modificationDate(dep.artifact) > mine { return .dependencyNewer(d) }
+        }
+        return .upToDate
+    }
+
+    /// Runs the stages in order, skipping those that are up to date; a stage whose dependency ran is re-checked
+    /// after it (its artifact is then older, so it runs too). Returns (stage, status before, seconds) per stage.
+    @discardableResult
+    public static func run(_ pipeline: PipelineConfig, force: Bool = false,
+                           runner: (Stage) throws -> Void) throws -> [(stage: String, status: StageStatus, seconds: Double)] {
+        var log: [(String, StageStatus, Double)] = []
+        for stage in pipeline.stages {
+            let status = force ? .missing : self.status(of: stage, in: pipeline)
+            guard status.needsRun else {
+                Log.info("[\(pipeline.name)] \(stage.name): skipped (\(status))")
+                log.append((stage.name, status, 0))
+                continue
+            }
+            Log.info("[\(pipeline.name)] \(stage.name): running (\(status))")
+            let start = Date()
+            try runner(stage)
+            log.append((stage.name, status, Date().timeIntervalSince(start)))
+        }
+        return log
+    }
+
+    static func modificationDate(_ path: String) -> Date {
+        ((try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date) ?? .distantPast
+    }
+
+    /// Runs a stage's executable from `binDirectory` as a child process; a nonzero exit is an error naming the stage.
+    public static func runProcess(_ stage: Stage, binDirectory: String) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binDirectory + "/" + stage.executable)
+        process.arguments = ["--config", stage.config] + (stage.arguments ?? [])
+        try process.run()
+        process.waitUntilExit()
+        if process.terminationStatus != 0 {
+            throw ArtifactError(.io, "stage '\(stage.name)' (\(stage.executable) --config \(stage.config)) exited with status \(process.terminationStatus); see its error line above")
+        }
+    }
+}

@@ -1,0 +1,72 @@
+import XCTest
+import Artifacts
+import Foundation
+@testable import ExperimentKit
+
+/// Skip/re-run logic of the reproduction pipeline (issue 7).
+final class PipelineTests: XCTestCase {
+    var directory: String!
+    override func setUp() {
+        Log.quiet = true
+        directory = NSTemporaryDirectory() + "explaind-pipeline-\(UUID().uuidString)"
+        try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    }
+    override func tearDown() { try? FileManager.default.removeItem(atPath: directory) }
+
+    /// A fake stage runner: writes an artifact whose `config` attribute is the config file's text.
+    private func produce(_ stage: Stage) throws {
+        let text = try String(contentsOfFile: stage.config, encoding: .utf8)
+        try AtomicFile.write(to: stage.artifact) { tmp in
+            let f = try HDF5File(path: tmp, mode: .create)
+            try f.root.setAttribute("config", text)
+            f.close()
+        }
+    }
+
+    func testValidArtifactsAreSkippedAndChangedConfigsRerun() throws {
+        let a = directory + "/a.json", b = directory + "/b.json"
+        try "{\"x\": 1}".write(toFile: a, atomically: true, encoding: .utf8)
+        try "{\"y\": 2}".write(toFile: b, atomically: true, encoding: .utf8)
+        let pipeline = PipelineConfig(name: "test", stages: [
+            Stage(name: "first", executable: "none", config: a, artifact: directory + "/a.h5", after: nil, arguments: nil),
+            Stage(name: "second", executable: "none", config: b, artifact: directory + "/b.h5", after: ["first"], arguments: nil),
+        ])
+        var ran: [String] = []
+        try Pipeline.run(pipeline) { ran.append($0.name); try self.produce($0) }
+        XCTAssertEqual(ran, ["first", "second"])
+
+        ran = []
+        let log = try Pipeline.run(pipeline) { ran.append($0.name); try self.produce($0) }
+        XCTAssertEqual(ran, [], "everything is up to date")
+        XCTAssertEqual(log.map(\.status), [.upToDate, .upToDate])
+
+        // Changing the first config re-runs it, and then the second (its dependency is newer).
+        Thread.sleep(forTimeInterval: 1.1)
+        try "{\"x\": 3}".write(toFile: a, atomically: true, encoding: .utf8)
+        XCTAssertEqual(Pipeline.status(of: pipeline.stages[0], in: pipeline), .configChanged)
+        ran = []
+        try Pipeline.run(pipeline) { ran.append($0.name); try self.produce($0) }
+        XCTAssertEqual(ran, ["first", "second"])
+
+        // A corrupt artifact is re-run too.
+        try Data("not hdf5".utf8).write(to: URL(fileURLWithPath: directory + "/b.h5"))
+        if case .invalid = Pipeline.status(of: pipeline.stages[1], in: pipeline) {} else { XCTFail("corrupt artifact not detected") }
+        ran = []
+        try Pipeline.run(pipeline) { ran.append($0.name); try self.produce($0) }
+        XCTAssertEqual(ran, ["second"])
+    }
+
+    func testPipelineConfigsAreValid() throws {
+        FileManager.default.changeCurrentDirectoryPath(QuickPipelineTests.root)
+        for name in ["Configs/pipeline-quick.json", "Configs/pipeline-all.json"] {
+            let p = try StrictConfig.load(PipelineConfig.self, from: name)
+            for s in p.stages { XCTAssertTrue(FileManager.default.fileExists(atPath: s.config), "\(name): \(s.config)") }
+        }
+        let bad = directory + "/bad.json"
+        try "{\"name\": \"x\", \"stages\": [{\"name\": \"a\", \"executable\": \"e\", \"config\": \"c\", \"artifact\": \"a\", \"after\": [\"b\"]}]}"
+            .write(toFile: bad, atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try StrictConfig.load(PipelineConfig.self, from: bad)) { e in
+            XCTAssertTrue("\(e)".contains("stages[0].after"), "\(e)")
+        }
+    }
+}
