@@ -19,6 +19,7 @@ public enum PruneFigures {
         FigureRecipe(name: "prune-\(name)", artifactKind: PruneDriver.kind, datasets: ["\(name)/fractions"]) { file in
             let methods = try file.root.jsonAttribute("methods", as: [String].self)
             let n = try file.root.intAttribute("test_count")
+            let scoringCount = try file.root.hasAttribute("scoring_count") ? try file.root.intAttribute("scoring_count") : 0
             var panels: [Panel] = []
             for (metric, label, log) in [("accuracy", "test accuracy (held-out split)", false),
                                          ("agreement", "agreement with unpruned model", false),
@@ -37,7 +38,7 @@ public enum PruneFigures {
                                      y: log ? .log(metric == "kl" ? "mean KL (nats)" : label) : Axis(label, limits: 0...1),
                                      series: series, legend: metric == "accuracy" ? .bottomLeft : .hidden))
             }
-            return Figure(title: "CIFAR-2 ResNet-9 one-shot pruning (\(name) grid; mean ± std over seeds, \(n) test images)",
+            return Figure(title: "CIFAR-2 ResNet-9 one-shot pruning (\(name) grid): mean ± std over split seeds; \(scoringCount) scoring / \(n - scoringCount) held-out test images per seed",
                           width: 1800, height: 600, columns: 3, panels: panels)
         }
     }
