@@ -57,3 +57,18 @@ plots: build
 
 clean:
 	rm -rf .build
+
+## Pruning with EPK component scores vs magnitude/Taylor/random (spec §3.5); quick: on the quick CIFAR-2 history.
+.PHONY: prune prune-quick sensitivity sensitivity-quick
+prune-quick: build
+	@test -f results/cifar2/quick/history.h5 || $(SWIFT) run $(RELEASE) train-cifar2 --config Configs/cifar2-quick.json
+	$(SWIFT) run $(RELEASE) prune --config Configs/prune-quick.json
+prune: build
+	$(SWIFT) run $(RELEASE) prune --config Configs/prune.json
+
+## EPK replication error vs quadrature rule, points, early rule and history precision (spec §3.11, issue 8).
+sensitivity-quick: build
+	@test -f results/cifar2/quick/history.h5 || $(SWIFT) run $(RELEASE) train-cifar2 --config Configs/cifar2-quick.json
+	$(SWIFT) run $(RELEASE) sensitivity --config Configs/sensitivity-quick.json
+sensitivity: build
+	$(SWIFT) run $(RELEASE) sensitivity --config Configs/sensitivity.json

@@ -16,6 +16,8 @@ let experimentNames: [String] = [
     "validate-epk",
     "plot",
     "reproduce",
+    "prune",
+    "sensitivity",
 ]
 
 /// Executables that need less than ExperimentKit (the gallery only draws synthetic data).
@@ -55,6 +57,7 @@ var targets: [Target] = [
     .testTarget(name: "EPKTests", dependencies: ["EPK", "History", "NN", "Tensor", "Artifacts"]),
     .testTarget(name: "HistoryTests", dependencies: ["History", "NN", "Optim", "Data", "Artifacts", "Tensor"]),
     .testTarget(name: "ExperimentTests", dependencies: ["ExperimentKit", "EPK", "History", "NN", "Data", "Artifacts", "Plot", "Tensor"]),
+    .testTarget(name: "PruneTests", dependencies: ["ExperimentKit", "EPK", "History", "NN", "Tensor", "Artifacts"]),
 ]
 
 for name in experimentNames {

@@ -178,6 +178,7 @@ public final class EPKEngine {
         let components = model.layout.components
         let active = history.activeMask()
         let needsFeatures = !dataGroups.isEmpty || paramGroup != nil
+        let dotsFromFeatures = needsFeatures && rows.attributionClasses == rows.rowClasses
         // Rows per backward call bound the activation memory of the replicated inputs.
         let rowsPerCall = max(8, min(4096, 500_000 / max(1, model.inputShape.reduce(1, *))))
 
@@ -210,7 +211,7 @@ public final class EPKEngine {
             for (alpha, weight) in zip(nodes.nodes, nodes.weights) {
                 thetaT.withPointer { t0 in thetaNext.withPointer { t1 in theta.withMutablePointer {
                     Vector.interpolate(t0, t1, Float(alpha), $0, count: P) } } }
-                for part in stride(from: 0, to: R, by: rowsPerCall).map({ $0..<min(R, $0 + rowsPerCall) }) {
+                for part in stride(from: 0, to: dotsFromFeatures ? 0 : R, by: rowsPerCall).map({ $0..<min(R, $0 + rowsPerCall) }) {
                     let cot = cotangent(part, classes: rows.rowClasses, weight: weight)
                     directions.withMutablePointer { v in dots.withUnsafeMutableBufferPointer { out in
                         _ = model.backward(parameters: theta, inputs: rows.rowInputs.rows(part), outputGradients: cot,
@@ -227,6 +228,24 @@ public final class EPKEngine {
                                                                     outputGradients: cot, into: .perSample($0 + part.lowerBound * P, rowStride: P)) }
                     }
                 }
+            }
+
+            // When the attribution rows are the validation rows, φ_t is already materialised: contract it with
+            // Δθ_t and ρ_t directly (saves one backward pass per row and node).
+            if dotsFromFeatures {
+                phi.withPointer { ph in delta.withPointer { d in rho.withPointer { rh in dots.withUnsafeMutableBufferPointer { out in
+                    Parallel.forEachRange(R) { range in
+                        for r in range {
+                            let row = ph + r * P
+                            for (k, component) in components.enumerated() {
+                                var sd = 0.0, sr = 0.0
+                                for p in component.range { sd += Double(row[p] * d[p]); sr += Double(row[p] * rh[p]) }
+                                out[(r * 2) * K + k] = sd
+                                out[(r * 2 + 1) * K + k] = sr
+                            }
+                        }
+                    }
+                } } } }
             }
 
             // Ground truth and the per-component split of the predicted step.

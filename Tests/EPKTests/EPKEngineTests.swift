@@ -170,6 +170,9 @@ final class EPKFastPathTests: XCTestCase {
                 XCTAssertEqual(focus.dataAttribution[0].values[a * N + j], all.dataAttribution[0].values[(a * 3 + labels[a]) * N + j], accuracy: 1e-7)
             }
         }
-        XCTAssertEqual(focus.kernelByComponent, all.kernelByComponent)
+        // The all-class run contracts its materialised φ with Δθ and ρ directly (no second backward), the focus run
+        // uses per-sample dot products: equal up to float32 summation order.
+        XCTAssertEqual(focus.kernelByComponent.count, all.kernelByComponent.count)
+        for (x, y) in zip(focus.kernelByComponent, all.kernelByComponent) { XCTAssertEqual(x, y, accuracy: 1e-6 * max(1, abs(y))) }
     }
 }
