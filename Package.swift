@@ -15,6 +15,8 @@ let experimentNames: [String] = [
     "train-mnist",
     "validate-epk",
     "plot",
+    "train-lm",
+    "step-explainer",
 ]
 
 /// Executables that need less than ExperimentKit (the gallery only draws synthetic data).
@@ -52,6 +54,8 @@ var targets: [Target] = [
     .testTarget(name: "ArtifactsTests", dependencies: ["Artifacts", "Tensor"]),
     .testTarget(name: "PlotTests", dependencies: ["Plot", "CPNG"]),
     .testTarget(name: "EPKTests", dependencies: ["EPK", "History", "NN", "Tensor"]),
+    .testTarget(name: "LMTests", dependencies: ["NN", "Tensor"]),
+    .testTarget(name: "StepExplainerTests", dependencies: ["ExperimentKit", "EPK", "History", "NN", "Tensor", "Artifacts"]),
 ]
 
 for name in experimentNames {
