@@ -105,6 +105,7 @@ public enum StepExplainerFigures {
         if name.hasSuffix("attn") { return Color(red: 0.1, green: 0.3 + 0.12 * l, blue: 0.9 - 0.1 * l) }
         if name.hasSuffix("mlp") { return Color(red: 0.95 - 0.08 * l, green: 0.55 - 0.1 * l, blue: 0.1) }
         if name.hasSuffix("norms") { return Color(red: 0.55 + 0.08 * l, green: 0.55 + 0.08 * l, blue: 0.55 + 0.08 * l) }
+        if name == "unembedding" { return .black }
         return Palette.color(at: index + 2)
     }
 }
