@@ -72,3 +72,14 @@ sensitivity-quick: build
 	$(SWIFT) run $(RELEASE) sensitivity --config Configs/sensitivity-quick.json
 sensitivity: build
 	$(SWIFT) run $(RELEASE) sensitivity --config Configs/sensitivity.json
+## Issue 10: character-level TransformerLM with a sparse history, and the step explainer (spec §3.12).
+.PHONY: train-lm step-explainer step-explainer-quick
+train-lm: build
+	$(SWIFT) run $(RELEASE) train-lm --config Configs/lm.json
+step-explainer: train-lm
+	$(SWIFT) run $(RELEASE) step-explainer --config Configs/step-explainer-lm.json
+step-explainer-quick: build
+	$(SWIFT) run $(RELEASE) train-lm --config Configs/lm-quick.json
+	$(SWIFT) run $(RELEASE) step-explainer --config Configs/step-explainer-lm-quick.json
+	$(SWIFT) run $(RELEASE) train-modulo --config Configs/modulo-quick.json
+	$(SWIFT) run $(RELEASE) step-explainer --config Configs/step-explainer-modulo-quick.json

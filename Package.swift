@@ -18,6 +18,8 @@ let experimentNames: [String] = [
     "reproduce",
     "prune",
     "sensitivity",
+    "train-lm",
+    "step-explainer",
 ]
 
 /// Executables that need less than ExperimentKit (the gallery only draws synthetic data).
@@ -58,6 +60,8 @@ var targets: [Target] = [
     .testTarget(name: "HistoryTests", dependencies: ["History", "NN", "Optim", "Data", "Artifacts", "Tensor"]),
     .testTarget(name: "ExperimentTests", dependencies: ["ExperimentKit", "EPK", "History", "NN", "Data", "Artifacts", "Plot", "Tensor"]),
     .testTarget(name: "PruneTests", dependencies: ["ExperimentKit", "EPK", "History", "NN", "Tensor", "Artifacts"]),
+    .testTarget(name: "LMTests", dependencies: ["NN", "Tensor"]),
+    .testTarget(name: "StepExplainerTests", dependencies: ["ExperimentKit", "EPK", "History", "NN", "Tensor", "Artifacts"]),
 ]
 
 for name in experimentNames {

@@ -23,6 +23,8 @@ public struct FigureRecipe: Sendable {
 public enum FigureRenderer {
     /// Every known recipe.
     public static var catalog: [FigureRecipe] { TrainingFigures.all + EPKFigures.all + PruneFigures.all + SensitivityFigures.all }
+    public static var catalog: [FigureRecipe] { TrainingFigures.all + EPKFigures.all
+        + StepExplainerFigures.all }
 
     /// Recipes that apply to an artifact kind.
     public static func recipes(forKind kind: String) -> [FigureRecipe] { catalog.filter { $0.artifactKind == kind } }
