@@ -15,6 +15,7 @@ let experimentNames: [String] = [
     "train-mnist",
     "validate-epk",
     "plot",
+    "lds",
 ]
 
 /// Executables that need less than ExperimentKit (the gallery only draws synthetic data).
@@ -52,6 +53,7 @@ var targets: [Target] = [
     .testTarget(name: "ArtifactsTests", dependencies: ["Artifacts", "Tensor"]),
     .testTarget(name: "PlotTests", dependencies: ["Plot", "CPNG"]),
     .testTarget(name: "EPKTests", dependencies: ["EPK", "History", "NN", "Tensor"]),
+    .testTarget(name: "LDSTests", dependencies: ["ExperimentKit", "EPK", "History", "NN", "Data", "Artifacts", "Tensor"]),
 ]
 
 for name in experimentNames {
