@@ -42,3 +42,11 @@ gallery: setup
 
 clean:
 	rm -rf .build
+
+## Linear datamodeling score of ExPLAIND and baselines on MNIST (spec §3.10): 100 subset retrains + attributions.
+.PHONY: lds lds-quick
+lds: build
+	.build/release/lds --config Configs/lds-mnist.json
+
+lds-quick: build
+	.build/release/lds --config Configs/lds-mnist-quick.json

@@ -1,5 +1,6 @@
 import XCTest
 @testable import ExperimentKit
+import Tensor
 
 /// Spearman with average ranks and the bootstrap interval (spec §3.10 step 5), on hand-computed values.
 final class RankStatisticsTests: XCTestCase {
@@ -42,5 +43,11 @@ final class RankStatisticsTests: XCTestCase {
         XCTAssertEqual(Margin.fromLogProbability(log(0.01)), log(0.01 / 0.99), accuracy: 1e-12)
         // p = 1 − 1e-10: log p ≈ −1e-10, margin ≈ log(1e10) — the naive log(1 − exp(log p)) loses this.
         XCTAssertEqual(Margin.fromLogProbability(-1e-10), log(1e10), accuracy: 1e-5)
+        // From a log-probability row: 1 − p_y is the sum of the other classes, finite even when p_y rounds to 1.
+        var t = Tensor(shape: [2, 3])
+        t.storage = [log(0.7), log(0.2), log(0.1), 0, -30, -31].map(Float.init)
+        let m = Margin.margins(logProbs: t, labels: [0, 0])
+        XCTAssertEqual(m[0], log(0.7 / 0.3), accuracy: 1e-6)
+        XCTAssertEqual(m[1], 30 - log(1 + exp(-1.0)), accuracy: 1e-4)
     }
 }

@@ -24,10 +24,17 @@ public enum Margin {
         return l - logOneMinus
     }
 
-    /// (n) margins of the rows of `logProbs` (n, C) at `labels`.
+    /// (n) margins of the rows of `logProbs` (n, C) at `labels`. Uses 1 − p_y = Σ_{c≠y} p_c, i.e.
+    /// log(1 − p_y) = logsumexp_{c≠y} log p_c, which stays finite when p_y rounds to 1 in float32.
     public static func margins(logProbs: Tensor, labels: [Int]) -> [Double] {
         let C = logProbs.shape[1]
-        return labels.enumerated().map { fromLogProbability(Double(logProbs.storage[$0.offset * C + $0.element])) }
+        return labels.enumerated().map { a, y in
+            let row = (0..<C).map { Double(logProbs.storage[a * C + $0]) }
+            let others = row.enumerated().filter { $0.offset != y }.map(\.element)
+            guard let top = others.max(), top.isFinite else { return fromLogProbability(row[y]) }
+            let logRest = top + Foundation.log(others.reduce(0.0) { $0 + Foundation.exp($1 - top) })
+            return row[y] - logRest
+        }
     }
 }
 

@@ -18,7 +18,7 @@ public enum LDSFigures {
             BarSeries("mean LDS (95% bootstrap CI)", values: mean, color: .blue, intervals: zip(lo, hi).map { Interval($0, $1) }),
         ])
         return Figure(title: "Linear datamodeling score: \(shape[0]) subsets, \(shape[1]) test examples", width: 1000, height: 600,
-                      panel: .bars(x: Axis("attribution method"), y: Axis("LDS (Spearman ρ, mean over test examples)"), chart: chart,
+                      panel: .bars(x: Axis("attribution method"), y: Axis("mean LDS (Spearman ρ); whiskers: 95% bootstrap CI"), chart: chart,
                                    legend: .hidden))
     }
 
@@ -33,7 +33,7 @@ public enum LDSFigures {
         let panels = (0..<min(6, n)).map { a -> Panel in
             let x = (0..<M).map { predicted.values[$0 * n + a] }, y = (0..<M).map { actual[$0 * n + a] }
             return .scatter(title: String(format: "test %d (label %d): ρ = %.2f", a, labels[a], lds[a]),
-                            x: Axis("predicted Σ_{j∈S} τ_j"), y: Axis("retrained margin"),
+                            x: Axis("predicted: Σ of τ_j over the subset"), y: Axis("retrained margin (log-odds of y)"),
                             series: [Series.scatter("subsets", x: x, y: y, color: Color.blue.withAlpha(0.6))], legend: .hidden)
         }
         return Figure(title: "ExPLAIND: predicted vs actual margins of the subset models", width: 1200, height: 750,
