@@ -83,3 +83,9 @@ step-explainer-quick: build
 	$(SWIFT) run $(RELEASE) step-explainer --config Configs/step-explainer-lm-quick.json
 	$(SWIFT) run $(RELEASE) train-modulo --config Configs/modulo-quick.json
 	$(SWIFT) run $(RELEASE) step-explainer --config Configs/step-explainer-modulo-quick.json
+## Linear datamodeling score of ExPLAIND and baselines on MNIST (spec §3.10): 100 subset retrains + attributions.
+.PHONY: lds lds-quick
+lds: build
+	.build/release/lds --config Configs/lds-mnist.json
+lds-quick: build
+	.build/release/lds --config Configs/lds-mnist-quick.json

@@ -20,6 +20,7 @@ let experimentNames: [String] = [
     "sensitivity",
     "train-lm",
     "step-explainer",
+    "lds",
 ]
 
 /// Executables that need less than ExperimentKit (the gallery only draws synthetic data).
@@ -62,6 +63,7 @@ var targets: [Target] = [
     .testTarget(name: "PruneTests", dependencies: ["ExperimentKit", "EPK", "History", "NN", "Tensor", "Artifacts"]),
     .testTarget(name: "LMTests", dependencies: ["NN", "Tensor"]),
     .testTarget(name: "StepExplainerTests", dependencies: ["ExperimentKit", "EPK", "History", "NN", "Tensor", "Artifacts"]),
+    .testTarget(name: "LDSTests", dependencies: ["ExperimentKit", "EPK", "History", "NN", "Data", "Artifacts", "Tensor"]),
 ]
 
 for name in experimentNames {

@@ -25,6 +25,7 @@ public enum FigureRenderer {
     public static var catalog: [FigureRecipe] { TrainingFigures.all + EPKFigures.all + PruneFigures.all + SensitivityFigures.all }
     public static var catalog: [FigureRecipe] { TrainingFigures.all + EPKFigures.all
         + StepExplainerFigures.all }
+    public static var catalog: [FigureRecipe] { TrainingFigures.all + EPKFigures.all + LDSFigures.all }
 
     /// Recipes that apply to an artifact kind.
     public static func recipes(forKind kind: String) -> [FigureRecipe] { catalog.filter { $0.artifactKind == kind } }

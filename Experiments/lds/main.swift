@@ -1,0 +1,14 @@
+import ArgumentParser
+import ExperimentKit
+
+/// Linear datamodeling score of ExPLAIND and baselines (spec §3.10, issue 6).
+struct LDS: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "lds",
+        abstract: "Retrain on random subsets and score attribution methods by their linear datamodeling score (lds.h5, figures).")
+    @OptionGroup var options: CommonOptions
+    func run() throws {
+        options.apply()
+        try runReportingErrors { _ = try LDSDriver.run(configPath: options.config, outputDirectory: options.out, dataDirectory: options.data) }
+    }
+}
+LDS.main()

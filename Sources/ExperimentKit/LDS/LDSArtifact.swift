@@ -1,0 +1,146 @@
+import Artifacts
+import Foundation
+
+/// Everything one LDS evaluation produces (spec §3.10), before it is written to `lds.h5`.
+public struct LDSOutcome {
+    public var subsets: [[Int]]
+    public var testIndices: [Int]
+    public var testLabels: [Int]
+    /// (M, n) margins of the retrained subset models.
+    public var margins: [Double]
+    public var subsetAccuracies: [Double]
+    public var subsetSeconds: [Double]
+    /// (n) margins of the full-data model.
+    public var fullMargins: [Double]
+    public var fullAccuracy: Double
+    public var trainingCount: Int
+    public var methods: [MethodScores]
+    public var scores: [LinearDatamodelScore]
+    /// EPK reconstruction error max |f̂_y − f_y(θ_T)| of the ExPLAIND run.
+    public var reconstructionError: Double
+    public var seconds: [String: Double]
+}
+
+/// `lds.h5` (kind "lds"):
+///
+/// | path | shape | meaning |
+/// |---|---|---|
+/// | `/subsets/indices` | (M, k) i32 | training-set indices of each subset S_m (sorted) |
+/// | `/test/indices`, `/test/labels` | (n) i32 | evaluation-split indices and labels of the test examples |
+/// | `/ground_truth/margins` | (M, n) f64 | o_m(z) = log p_y − log(1 − p_y) of the model retrained on S_m |
+/// | `/ground_truth/accuracy`, `/ground_truth/seconds` | (M) f64 | test accuracy and retraining time per subset |
+/// | `/full_model/margins` | (n) f64 | margins of the full-data model θ_T |
+/// | `/methods/<name>/scores` | (n, N) f32 | τ(z)_j (omitted with `includeScores: false`) |
+/// | `/methods/<name>/predicted` | (M, n) f64 | ĝ_m(z) = Σ_{j∈S_m} τ(z)_j |
+/// | `/methods/<name>/lds` | (n) f64 | LDS(z) (NaN where undefined); attributes `mean`, `ci_lower`, `ci_upper`, `undefined`, `description`, `seconds` |
+/// | `/summary/{mean, ci_lower, ci_upper}` | (K) f64 | per method, in the order of the root attribute `methods` |
+///
+/// Root attributes: `kind`, `config` (the LDS config), `train_config`, `history`, `training_count`, `subset_size`,
+/// `full_model_accuracy`, `explaind_reconstruction_error`, `seconds` (JSON), `methods` (JSON) and provenance.
+public enum LDSArtifact {
+    public static let kind = "lds"
+
+    public static func write(_ o: LDSOutcome, configJSON: String, trainConfigJSON: String, historyPath: String,
+                             includeScores: Bool = true, to path: String) throws {
+        let M = o.subsets.count, n = o.testIndices.count, N = o.trainingCount
+        try AtomicFile.write(to: path) { tmp in
+            let file = try HDF5File(path: tmp, mode: .create)
+            defer { file.close() }
+            let root = try file.root
+            try root.setAttribute("kind", kind)
+            try root.setAttribute("config", configJSON)
+            try root.setAttribute("train_config", trainConfigJSON)
+            try root.setAttribute("history", historyPath)
+            try root.setAttribute("training_count", N)
+            try root.setAttribute("subset_size", o.subsets.first?.count ?? 0)
+            try root.setAttribute("full_model_accuracy", o.fullAccuracy)
+            try root.setAttribute("explaind_reconstruction_error", o.reconstructionError)
+            try root.setJSONAttribute("seconds", o.seconds)
+            try root.setJSONAttribute("methods", o.methods.map(\.name))
+            try Provenance.current().attach(to: root)
+
+            let k = o.subsets.first?.count ?? 0
+            _ = try root.createGroup("subsets").write("indices", o.subsets.flatMap { $0.map(Int32.init) }, shape: [M, k])
+            let test = try root.createGroup("test")
+            _ = try test.write("indices", o.testIndices.map(Int32.init), shape: [n])
+            _ = try test.write("labels", o.testLabels.map(Int32.init), shape: [n])
+            let truth = try root.createGroup("ground_truth")
+            _ = try truth.write("margins", o.margins, shape: [M, n])
+            _ = try truth.write("accuracy", o.subsetAccuracies, shape: [M])
+            _ = try truth.write("seconds", o.subsetSeconds, shape: [M])
+            _ = try root.createGroup("full_model").write("margins", o.fullMargins, shape: [n])
+
+            let methods = try root.createGroup("methods")
+            for (m, s) in zip(o.methods, o.scores) {
+                let g = try methods.createGroup(m.name)
+                if includeScores { _ = try g.write("scores", m.scores, shape: [n, N]) }
+                var predicted = [Double](repeating: 0, count: M * n)
+                for a in 0..<n {
+                    let sums = LinearDatamodelScore.subsetSums(m.scores[(a * N)..<((a + 1) * N)], subsets: o.subsets)
+                    for i in 0..<M { predicted[i * n + a] = sums[i] }
+                }
+                _ = try g.write("predicted", predicted, shape: [M, n])
+                let d = try g.write("lds", s.perExample, shape: [n])
+                try d.setAttribute("mean", s.mean)
+                try d.setAttribute("ci_lower", s.lower)
+                try d.setAttribute("ci_upper", s.upper)
+                try d.setAttribute("undefined", s.undefinedCount)
+                try g.setAttribute("description", m.description)
+                try g.setAttribute("seconds", m.seconds)
+            }
+            let summary = try root.createGroup("summary")
+            _ = try summary.write("mean", o.scores.map(\.mean), shape: [o.scores.count])
+            _ = try summary.write("ci_lower", o.scores.map(\.lower), shape: [o.scores.count])
+            _ = try summary.write("ci_upper", o.scores.map(\.upper), shape: [o.scores.count])
+            try file.flush()
+        }
+    }
+
+    /// The small, committable summary (`lds-summary.json`): the LDS table and the run's scale and timing.
+    public struct Summary: Codable {
+        public struct Row: Codable {
+            public var method: String
+            public var description: String
+            public var ldsMean: Double
+            public var ciLower: Double
+            public var ciUpper: Double
+            public var undefined: Int
+            public var seconds: Double
+            enum CodingKeys: String, CodingKey {
+                case method, description, ldsMean = "lds_mean", ciLower = "ci_lower", ciUpper = "ci_upper", undefined, seconds
+            }
+        }
+        public var subsetCount: Int
+        public var subsetSize: Int
+        public var trainingCount: Int
+        public var testCount: Int
+        public var fullModelAccuracy: Double
+        public var subsetModelAccuracyMean: Double
+        public var explaindReconstructionError: Double
+        public var seconds: [String: Double]
+        public var methods: [Row]
+        enum CodingKeys: String, CodingKey {
+            case subsetCount = "subset_count", subsetSize = "subset_size", trainingCount = "training_count", testCount = "test_count"
+            case fullModelAccuracy = "full_model_accuracy", subsetModelAccuracyMean = "subset_model_accuracy_mean"
+            case explaindReconstructionError = "explaind_reconstruction_error", seconds, methods
+        }
+    }
+
+    public static func summary(_ o: LDSOutcome) -> Summary {
+        Summary(subsetCount: o.subsets.count, subsetSize: o.subsets.first?.count ?? 0, trainingCount: o.trainingCount,
+                testCount: o.testIndices.count, fullModelAccuracy: o.fullAccuracy,
+                subsetModelAccuracyMean: o.subsetAccuracies.reduce(0, +) / Double(max(1, o.subsetAccuracies.count)),
+                explaindReconstructionError: o.reconstructionError, seconds: o.seconds,
+                methods: zip(o.methods, o.scores).map { m, s in
+                    Summary.Row(method: m.name, description: m.description, ldsMean: s.mean, ciLower: s.lower, ciUpper: s.upper,
+                                undefined: s.undefinedCount, seconds: m.seconds)
+                })
+    }
+
+    public static func writeSummary(_ o: LDSOutcome, to path: String) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        try AtomicFile.write(data: try encoder.encode(summary(o)), to: path)
+    }
+}

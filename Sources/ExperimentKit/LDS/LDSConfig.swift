@@ -1,0 +1,63 @@
+import Artifacts
+import EPK
+
+/// An `lds` config (`Configs/lds-mnist.json`, `Configs/lds-mnist-quick.json`; spec §3.10).
+///
+/// ```json
+/// {"run": "paper", "train_config": "Configs/mnist.json", "history": "results/mnist/paper/history.h5",
+///  "subset_count": 100, "subset_fraction": 0.5, "subset_seed": 1, "test_count": 200,
+///  "quadrature": {"rule": "midpoint", "points": 8}, "early_cut": 100, "tracin_interval": 25,
+///  "bootstrap_resamples": 1000, "bootstrap_seed": 0, "random_seed": 0, "memory_budget_gb": 2}
+/// ```
+public struct LDSConfig: Codable, Equatable, Sendable, ValidatableConfig {
+    /// Output run name: `results/lds/<run>/` unless `--out` is given.
+    public var run: String
+    /// The training recipe (a `TrainConfig`); every subset model is retrained with it on its subset.
+    public var trainConfig: String
+    /// History of the full-data run trained with `train_config` (trained there first when missing).
+    public var history: String
+    /// M subsets of ⌊αN⌋ training samples each, drawn without replacement from a seeded stream.
+    public var subsetCount: Int
+    public var subsetFraction: Double
+    public var subsetSeed: Int
+    /// Retrain subset m with seed `training.seed + m` instead of the recipe's seed (default false: same seed).
+    public var seedPerSubset: Bool?
+    /// Test examples: `test_count` consecutive samples of the evaluation split from `test_offset`.
+    public var testCount: Int
+    public var testOffset: Int?
+    /// ExPLAIND's integration rule (ReLU MLP: midpoint, spec §1.2).
+    public var quadrature: QuadratureConfig
+    /// Step separating the early (0..<cut) and late (cut..<T) ExPLAIND variants.
+    public var earlyCut: Int
+    /// TracIn checkpoints every this many steps (θ_k, θ_2k, …, θ_T).
+    public var tracinInterval: Int
+    public var bootstrapResamples: Int
+    public var bootstrapSeed: Int
+    /// Seed of the random-score baseline.
+    public var randomSeed: Int
+    /// Working-memory budget of the EPK engine in GiB.
+    public var memoryBudgetGb: Double
+
+    enum CodingKeys: String, CodingKey {
+        case run, trainConfig = "train_config", history, subsetCount = "subset_count", subsetFraction = "subset_fraction"
+        case subsetSeed = "subset_seed", seedPerSubset = "seed_per_subset", testCount = "test_count", testOffset = "test_offset"
+        case quadrature, earlyCut = "early_cut", tracinInterval = "tracin_interval"
+        case bootstrapResamples = "bootstrap_resamples", bootstrapSeed = "bootstrap_seed", randomSeed = "random_seed"
+        case memoryBudgetGb = "memory_budget_gb"
+    }
+
+    public func validate() throws {
+        try ConfigError.require(subsetCount >= 3, keyPath: "subset_count", expected: "an integer ≥ 3", found: subsetCount)
+        try ConfigError.require(subsetFraction > 0 && subsetFraction < 1, keyPath: "subset_fraction", expected: "a number in (0, 1)", found: subsetFraction)
+        try ConfigError.require(subsetSeed >= 0, keyPath: "subset_seed", expected: "a non-negative integer", found: subsetSeed)
+        try ConfigError.require(testCount >= 1, keyPath: "test_count", expected: "a positive integer", found: testCount)
+        try ConfigError.require((testOffset ?? 0) >= 0, keyPath: "test_offset", expected: "a non-negative integer", found: testOffset ?? 0)
+        if let problem = quadrature.problem() { throw ConfigError(keyPath: "quadrature", message: problem) }
+        try ConfigError.require(earlyCut >= 1, keyPath: "early_cut", expected: "a positive integer", found: earlyCut)
+        try ConfigError.require(tracinInterval >= 1, keyPath: "tracin_interval", expected: "a positive integer", found: tracinInterval)
+        try ConfigError.require(bootstrapResamples >= 1, keyPath: "bootstrap_resamples", expected: "a positive integer", found: bootstrapResamples)
+        try ConfigError.require(bootstrapSeed >= 0, keyPath: "bootstrap_seed", expected: "a non-negative integer", found: bootstrapSeed)
+        try ConfigError.require(randomSeed >= 0, keyPath: "random_seed", expected: "a non-negative integer", found: randomSeed)
+        try ConfigError.require(memoryBudgetGb > 0, keyPath: "memory_budget_gb", expected: "a positive number", found: memoryBudgetGb)
+    }
+}
