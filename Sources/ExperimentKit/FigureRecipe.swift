@@ -22,10 +22,10 @@ public struct FigureRecipe: Sendable {
 /// Renders recipes from artifacts, with provenance (source artifact, config hash, git commit) in the PNG tEXt chunks.
 public enum FigureRenderer {
     /// Every known recipe.
-    public static var catalog: [FigureRecipe] { TrainingFigures.all + EPKFigures.all + PruneFigures.all + SensitivityFigures.all }
-    public static var catalog: [FigureRecipe] { TrainingFigures.all + EPKFigures.all
-        + StepExplainerFigures.all }
-    public static var catalog: [FigureRecipe] { TrainingFigures.all + EPKFigures.all + LDSFigures.all }
+    public static var catalog: [FigureRecipe] {
+        TrainingFigures.all + EPKFigures.all + PruneFigures.all + SensitivityFigures.all + StepExplainerFigures.all
+            + LDSFigures.all
+    }
 
     /// Recipes that apply to an artifact kind.
     public static func recipes(forKind kind: String) -> [FigureRecipe] { catalog.filter { $0.artifactKind == kind } }
