@@ -28,9 +28,9 @@ test: setup
 	$(SWIFT) build $(RELEASE) --build-tests
 	$(SWIFT) test $(RELEASE) --skip-build
 
-## Benchmarks (numbers go into the README; never timed in tests).
+## Benchmarks (numbers go into the README; never timed in tests). One workload: make bench BENCH_ARGS="--workload P2".
 bench: build
-	$(SWIFT) run $(RELEASE) bench
+	$(SWIFT) run $(RELEASE) bench $(BENCH_ARGS)
 
 ## Download MNIST and CIFAR-10 into data/ and verify their checksums (needs internet; see scripts/fetch-data.sh).
 data:

@@ -1,0 +1,255 @@
+import EPK
+import Foundation
+import NN
+import Optim
+import Tensor
+import Data
+import History
+
+/// What every workload gets from the command line.
+struct BenchContext {
+    var threads: Int
+    var repeats: Int
+    /// Folder for cached histories (P1 → P2, P3 → P4, quick configs → epk-*).
+    var cacheDirectory: String
+    /// Run P2a over the whole 200-step history instead of its first steps.
+    var full: Bool
+    /// EPK memory budget override (GiB).
+    var budgetGiB: Double?
+    /// Steps of the truncated histories for P2a and P2b (nil = defaults).
+    var p2aSteps: Int?
+    var p2bSteps: Int?
+    /// Rows are collected here (or discarded when the workload only prepares a cached history).
+    var rows: [Row] = []
+
+    mutating func add(_ row: Row) { rows.append(row) }
+}
+
+/// Shapes and helpers shared by the workloads.
+enum Fixtures {
+    /// Seeded uniform floats in [-1, 1).
+    static func random(_ count: Int, seed: UInt64) -> [Float] {
+        var rng = RNG(seed: seed)
+        var v = [Float](repeating: 0, count: count)
+        v.withUnsafeMutableBufferPointer { rng.fillUniform($0, -1, 1) }
+        return v
+    }
+
+    /// Synthetic CIFAR-shaped images (n, 3, 32, 32), roughly unit scale, with seeded labels in 0..<2.
+    static func cifarLike(_ n: Int, seed: UInt64, name: String) -> LabeledDataset {
+        var rng = RNG(seed: seed)
+        var x = [Float](repeating: 0, count: n * 3 * 32 * 32)
+        x.withUnsafeMutableBufferPointer { rng.fillNormal($0) }
+        let labels = (0..<n).map { _ in rng.int(below: 2) }
+        return LabeledDataset(name: name, inputs: Tensor(shape: [n, 3, 32, 32], storage: x), labels: labels, classCount: 2)
+    }
+
+    /// Synthetic MNIST-shaped inputs (n, 784) with labels in 0..<10.
+    static func mnistLike(_ n: Int, seed: UInt64) -> LabeledDataset {
+        var rng = RNG(seed: seed)
+        var x = [Float](repeating: 0, count: n * 784)
+        x.withUnsafeMutableBufferPointer { rng.fillUniform($0, 0, 1) }
+        let labels = (0..<n).map { _ in rng.int(below: 10) }
+        return LabeledDataset(name: "synthetic-mnist\(n)", inputs: Tensor(shape: [n, 784], storage: x), labels: labels, classCount: 10)
+    }
+
+    /// sgemm GFLOP/s at n³ with `threads` BLAS threads (best of `repeats`).
+    static func sgemmGFLOPS(n: Int = 1024, threads: Int, repeats: Int) -> Double {
+        let a = random(n * n, seed: 1), b = random(n * n, seed: 2)
+        var c = [Float](repeating: 0, count: n * n)
+        let saved = BLAS.threads
+        BLAS.threads = threads
+        defer { BLAS.threads = saved }
+        let run = {
+            a.withPointer { ap in b.withPointer { bp in c.withMutablePointer { cp in
+                BLAS.sgemm(m: n, n: n, k: n, a: ap, b: bp, c: cp)
+            } } }
+        }
+        run()  // warm-up: thread pool and pages
+        let seconds = Clock.best(max(repeats, 5), run)
+        return 2 * Double(n) * Double(n) * Double(n) / seconds / 1e9
+    }
+
+    /// Conv layers of the standard ResNet-9: (in channels, out channels, kernel, output side).
+    static let resnetConvs: [(cin: Int, cout: Int, k: Int, out: Int)] = [
+        (3, 64, 3, 32), (64, 128, 5, 16), (128, 128, 3, 16), (128, 128, 3, 16), (128, 256, 3, 16),
+        (256, 256, 3, 8), (256, 256, 3, 8), (256, 128, 3, 6),
+    ]
+
+    /// Forward conv FLOPs per image, 2·Cout·Cin·k²·OH·OW summed over the layers.
+    static var resnetForwardFLOPs: Double {
+        resnetConvs.reduce(0) { $0 + 2 * Double($1.cout * $1.cin * $1.k * $1.k * $1.out * $1.out) }
+    }
+}
+
+enum MicroWorkloads {
+    // MARK: sgemm
+
+    static func sgemm(_ ctx: inout BenchContext) {
+        let one = Fixtures.sgemmGFLOPS(threads: 1, repeats: ctx.repeats)
+        ctx.add(Row("sgemm", "1024³, 1 thread", one, "GFLOP/s", note: "DESIGN §7: ≈70 idle"))
+        if ctx.threads > 1 {
+            let all = Fixtures.sgemmGFLOPS(threads: ctx.threads, repeats: ctx.repeats)
+            ctx.add(Row("sgemm", "1024³, \(ctx.threads) threads", all, "GFLOP/s", note: "DESIGN §7: ≈140 on 2 idle; the roofline"))
+        }
+    }
+
+    // MARK: ResNet-9 forward + backward
+
+    static func resnetTrain(_ ctx: inout BenchContext) {
+        let peak = Fixtures.sgemmGFLOPS(threads: ctx.threads, repeats: 3)
+        let model = ResNet9()
+        var rng = RNG(seed: 7)
+        let theta = model.initialParameters(rng: &rng)
+        let batch = Fixtures.cifarLike(256, seed: 11, name: "synthetic")
+        _ = model.lossAndGradient(parameters: theta, inputs: batch.inputs.rows(0..<8), labels: Array(batch.labels[0..<8]))
+        let seconds = Clock.best(ctx.repeats) {
+            _ = model.lossAndGradient(parameters: theta, inputs: batch.inputs, labels: batch.labels)
+        }
+        let images = 256 / seconds
+        let gflops = 3 * Fixtures.resnetForwardFLOPs * 256 / seconds / 1e9
+        ctx.add(Row("resnet-train", "fwd+bwd, batch 256", images, "images/s", note: String(format: "%.3f s per batch", seconds)))
+        ctx.add(Row("resnet-train", "conv GFLOP/s (over total time)", gflops, "GFLOP/s",
+                    note: String(format: "%.2f GFLOP/image (fwd ×3)", 3 * Fixtures.resnetForwardFLOPs / 1e9)))
+        ctx.add(Row("resnet-train", "fraction of sgemm peak", 100 * gflops / peak, "%", target: 50,
+                    note: String(format: "peak %.0f GFLOP/s measured here", peak)))
+    }
+
+    // MARK: per-sample gradients and dot products
+
+    static func perSample(_ ctx: inout BenchContext) {
+        // Modulo transformer, n = 4000 (the paper's training set), rows in chunks of 1000 (358 MB each).
+        let modulo = ModuloTransformer()
+        var rng = RNG(seed: 3)
+        let mTheta = modulo.initialParameters(rng: &rng)
+        let mData = ModuloAdditionDataset(prime: 113, seed: 0, validationCount: 2000, trainCount: 4000).train
+        let chunk = 1000
+        let mSeconds = Clock.best(ctx.repeats) {
+            for lo in stride(from: 0, to: 4000, by: chunk) {
+                _ = modulo.perSampleGradients(parameters: mTheta, inputs: mData.inputs.rows(lo..<(lo + chunk)),
+                                              classes: Array(mData.labels[lo..<(lo + chunk)]))
+            }
+        }
+        ctx.add(Row("per-sample", "modulo per-sample grads (n 4000)", 4000 / mSeconds, "rows/s",
+                    note: String(format: "%.3f s; P = %d", mSeconds, modulo.parameterCount)))
+        let mDot = dotSeconds(modulo, theta: mTheta, inputs: mData.inputs, labels: mData.labels, repeats: ctx.repeats)
+        ctx.add(Row("per-sample", "modulo per-sample dot, D = 2 (n 4000)", 4000 / mDot, "rows/s", note: String(format: "%.3f s", mDot)))
+        let mSum = Clock.best(ctx.repeats) { _ = modulo.lossAndGradient(parameters: mTheta, inputs: mData.inputs, labels: mData.labels) }
+        ctx.add(Row("per-sample", "modulo batch gradient (reference, n 4000)", 4000 / mSum, "rows/s", note: String(format: "%.3f s", mSum)))
+
+        // ResNet-9, batch 64 (581 MB of per-sample rows).
+        let resnet = ResNet9()
+        let rTheta = resnet.initialParameters(rng: &rng)
+        let rData = Fixtures.cifarLike(64, seed: 12, name: "synthetic")
+        _ = resnet.lossAndGradient(parameters: rTheta, inputs: rData.inputs.rows(0..<4), labels: Array(rData.labels[0..<4]))
+        let rSeconds = Clock.best(ctx.repeats) {
+            _ = resnet.perSampleGradients(parameters: rTheta, inputs: rData.inputs, classes: rData.labels)
+        }
+        ctx.add(Row("per-sample", "ResNet-9 per-sample grads (batch 64)", 64 / rSeconds, "rows/s",
+                    note: String(format: "%.3f s; P = %d", rSeconds, resnet.parameterCount)))
+        let rDot = dotSeconds(resnet, theta: rTheta, inputs: rData.inputs, labels: rData.labels, repeats: ctx.repeats)
+        ctx.add(Row("per-sample", "ResNet-9 per-sample dot, D = 2 (batch 64)", 64 / rDot, "rows/s", note: String(format: "%.3f s", rDot)))
+        let rSum = Clock.best(ctx.repeats) { _ = resnet.lossAndGradient(parameters: rTheta, inputs: rData.inputs, labels: rData.labels) }
+        ctx.add(Row("per-sample", "ResNet-9 batch gradient (reference, batch 64)", 64 / rSum, "rows/s", note: String(format: "%.3f s", rSum)))
+    }
+
+    /// Seconds for one `.perSampleDot` backward with two random directions over all rows.
+    private static func dotSeconds(_ model: Model, theta: [Float], inputs: Tensor, labels: [Int], repeats: Int) -> Double {
+        let n = inputs.shape[0], C = model.classCount, P = model.parameterCount, K = model.layout.components.count
+        var cot = Tensor(shape: [n, C])
+        for i in 0..<n { cot.storage[i * C + labels[i]] = 1 }
+        let directions = Fixtures.random(2 * P, seed: 5)
+        var out = [Double](repeating: 0, count: n * 2 * K)
+        return Clock.best(repeats) {
+            directions.withPointer { v in out.withUnsafeMutableBufferPointer { o in
+                _ = model.backward(parameters: theta, inputs: inputs, outputGradients: cot,
+                                   into: .perSampleDot(PerSampleDot(directions: v, directionCount: 2, parameterCount: P,
+                                                                    out: o.baseAddress!, componentCount: K)))
+            } }
+        }
+    }
+
+    // MARK: training steps
+
+    static func trainSteps(_ ctx: inout BenchContext) throws {
+        var rng = RNG(seed: 9)
+        func measure(_ label: String, model: Model, data: LabeledDataset, batch: Int, steps: Int,
+                     optimizer: inout some Optimizer, lr: Double) -> Double {
+            var theta = model.initialParameters(rng: &rng)
+            let inputs = data.inputs.rows(0..<batch), labels = Array(data.labels[0..<batch])
+            var o = optimizer
+            let one = {
+                let g = model.lossAndGradient(parameters: theta, inputs: inputs, labels: labels).gradient
+                o.step(parameters: &theta, gradient: g, learningRate: lr)
+            }
+            one()  // warm-up (creates the optimizer state)
+            let seconds = Clock.best(ctx.repeats) { for _ in 0..<steps { one() } } / Double(steps)
+            ctx.add(Row("train-steps", label, 1 / seconds, "steps/s", note: String(format: "%.4f s/step", seconds)))
+            return seconds
+        }
+        let modulo = ModuloTransformer()
+        let mData = ModuloAdditionDataset(prime: 113, seed: 0, validationCount: 2000, trainCount: 4000).train
+        var adam = AdamW(beta1: 0.9, beta2: 0.98, epsilon: 1e-8, weightDecay: 4, activeRanges: activeRanges(modulo))
+        _ = measure("modulo, full batch 4000, AdamW", model: modulo, data: mData, batch: 4000, steps: 3, optimizer: &adam, lr: 1e-3)
+
+        let resnet = ResNet9()
+        let cData = Fixtures.cifarLike(256, seed: 13, name: "synthetic")
+        var sgd = SGD(momentum: 0.9, dampening: 0, weightDecay: 5e-3, activeRanges: activeRanges(resnet))
+        _ = measure("CIFAR-2 ResNet-9, batch 64, SGD-momentum", model: resnet, data: cData, batch: 64, steps: 2, optimizer: &sgd, lr: 0.02)
+        var sgd256 = SGD(momentum: 0.9, dampening: 0, weightDecay: 5e-3, activeRanges: activeRanges(resnet))
+        _ = measure("CIFAR-2 ResNet-9, batch 256, SGD-momentum", model: resnet, data: cData, batch: 256, steps: 1, optimizer: &sgd256, lr: 0.02)
+
+        let mlp = MNISTMLP()
+        let nData = Fixtures.mnistLike(100, seed: 14)
+        var sgdM = SGD(momentum: 0.9, dampening: 0, weightDecay: 5e-4, activeRanges: activeRanges(mlp))
+        _ = measure("MNIST MLP, batch 100, SGD-momentum", model: mlp, data: nData, batch: 100, steps: 20, optimizer: &sgdM, lr: 0.01)
+
+    }
+
+    static func activeRanges(_ model: Model) -> [Range<Int>] {
+        model.activeComponents.map { model.layout.component(named: $0)!.range }
+    }
+
+    // MARK: kernel GEMMs
+
+    /// The data-attribution GEMMs temp (Ra × b) += Q[:, range] (Ra × P_k) · G[:, range]ᵀ over every group's ranges,
+    /// at the shapes the engine's memory plan picks for P2a, P2b and P4.
+    static func kernelGEMM(_ ctx: inout BenchContext) {
+        let peak = Fixtures.sgemmGFLOPS(threads: ctx.threads, repeats: 3)
+        let modulo = ModuloTransformer(), resnet = ResNet9()
+        let cases: [(String, Model, Int, Int, Int, Double)] = [
+            // (label, model, test points, rows per test, batch B, budget GiB)
+            ("P2a (focus rows)", modulo, 50, 1, 1000, PaperWorkloads.p2BudgetGiB),
+            ("P2b (115 rows/test)", modulo, 50, 115, 1000, PaperWorkloads.p2BudgetGiB),
+            ("P4 (2 rows/test)", resnet, 20, 2, 64, PaperWorkloads.p4BudgetGiB),
+        ]
+        for (label, model, tests, rowsPerTest, B, budgetGiB) in cases {
+            let budget = Int((ctx.budgetGiB ?? budgetGiB) * 1_073_741_824)
+            let groups = model.attributionGroups.map { g in g.components.map { model.layout.component(named: $0)!.range } }
+            let P = model.parameterCount
+            let plan = EPKEngine.MemoryPlan(testCount: tests, rowsPerTest: rowsPerTest, parameterCount: P, trainingCount: 1000,
+                                            batchSize: B, dataGroups: groups.count, parameterGroupCount: 0, budget: budget)
+            let Ra = plan.testChunk * rowsPerTest, b = plan.trainChunk
+            let Q = Fixtures.random(Ra * P, seed: 21), G = Fixtures.random(b * P, seed: 22)
+            var temp = [Float](repeating: 0, count: Ra * b)
+            let run = {
+                Q.withPointer { q in G.withPointer { gp in temp.withMutablePointer { tp in
+                    for ranges in groups {
+                        for (ci, range) in ranges.enumerated() {
+                            BLAS.sgemm(transB: true, m: Ra, n: b, k: range.count, a: q + range.lowerBound, lda: P,
+                                       b: gp + range.lowerBound, ldb: P, beta: ci == 0 ? 0 : 1, c: tp, ldc: b)
+                        }
+                    }
+                } } }
+            }
+            run()
+            let seconds = Clock.best(max(ctx.repeats, 3), run)
+            let flops = 2 * Double(Ra) * Double(b) * Double(groups.reduce(0) { $0 + $1.reduce(0) { $0 + $1.count } })
+            let gflops = flops / seconds / 1e9
+            ctx.add(Row("kernel-gemm", label, gflops, "GFLOP/s",
+                        note: String(format: "(%d × P_k)·(P_k × %d) over %d groups, %.3f s", Ra, b, groups.count, seconds)))
+            ctx.add(Row("kernel-gemm", label + " vs sgemm peak", 100 * gflops / peak, "%", target: 60,
+                        note: String(format: "peak %.0f GFLOP/s measured here", peak)))
+        }
+    }
+}
