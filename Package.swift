@@ -15,6 +15,9 @@ let experimentNames: [String] = [
     "train-mnist",
     "validate-epk",
     "plot",
+    "component-attribution",
+    "swap-aligned",
+    "retrain-pipeline",
 ]
 
 /// Executables that need less than ExperimentKit (the gallery only draws synthetic data).
@@ -52,6 +55,7 @@ var targets: [Target] = [
     .testTarget(name: "ArtifactsTests", dependencies: ["Artifacts", "Tensor"]),
     .testTarget(name: "PlotTests", dependencies: ["Plot", "CPNG"]),
     .testTarget(name: "EPKTests", dependencies: ["EPK", "History", "NN", "Tensor"]),
+    .testTarget(name: "GrokkingTests", dependencies: ["ExperimentKit", "EPK", "History", "NN", "Tensor", "Data", "Artifacts"]),
 ]
 
 for name in experimentNames {

@@ -22,7 +22,7 @@ public struct FigureRecipe: Sendable {
 /// Renders recipes from artifacts, with provenance (source artifact, config hash, git commit) in the PNG tEXt chunks.
 public enum FigureRenderer {
     /// Every known recipe.
-    public static var catalog: [FigureRecipe] { TrainingFigures.all + EPKFigures.all }
+    public static var catalog: [FigureRecipe] { TrainingFigures.all + EPKFigures.all + GrokkingFigures.all }
 
     /// Recipes that apply to an artifact kind.
     public static func recipes(forKind kind: String) -> [FigureRecipe] { catalog.filter { $0.artifactKind == kind } }
