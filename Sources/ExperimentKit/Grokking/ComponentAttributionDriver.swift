@@ -261,6 +261,25 @@ public enum ComponentAttributionDriver {
             let rp = try root.createGroup("replication")
             _ = try rp.write("mean_step_error", replicationError, shape: [I])
         }
+        func perGroup(_ v: [Double]) -> [String: [Double]] {
+            Dictionary(uniqueKeysWithValues: groups.enumerated().map { g, grp in (grp.name, (0..<I).map { (v[$0 * G + g] * 1e4).rounded() / 1e4 }) })
+        }
+        let topPeriods = SimilarityAnalysis.top(l2Periods, count: 8), topFreqs = SimilarityAnalysis.top(l2Freqs, count: 8)
+        try writeSummary([
+            "validation_points": nv, "training_points": nt, "step_count": T, "interval_starts": starts,
+            "key_frequencies_embedding": keyFrequencies,
+            "key_frequencies_decoder": SimilarityAnalysis.top(decoderPower, count: config.keyFrequencyCount).map { $0 + 1 },
+            "embedding_power_fraction_top": SimilarityAnalysis.top(embeddingPower, count: 8).map { ["k": $0 + 1, "fraction": embeddingPower[$0] / embeddingPower.reduce(0, +)] },
+            "linear2_whole_history_top_periods": topPeriods.map { ["period": Int(periods[$0]), "r2": l2Periods[$0]] },
+            "linear2_whole_history_top_frequencies": topFreqs.map { ["k": $0 + 1, "r2": l2Freqs[$0]] },
+            "whole_history_key_frequency_correlation": Dictionary(uniqueKeysWithValues: zip(groups.map(\.name), totalKeyCorr).map { ($0, $1) }),
+            "whole_history_reference_correlation": Dictionary(uniqueKeysWithValues: groups.indices.map { g in
+                (groups[g].name, SimilarityAnalysis.referenceCorrelation(cosValTotal[g].map(Double.init), keys: sortedValSum, periods: referencePeriods)) }),
+            "key_frequency_correlation": perGroup(keyCorr), "reference_correlation": perGroup(refCorr),
+            "kernel_over_reg_l1": perGroup((0..<(I * G)).map { kernelL1[$0] / max(regL1[$0], 1e-300) }),
+            "difference_D": perGroup(difference),
+            "mean_step_error": replicationError,
+        ], to: out + "/summary.json")
         renderFigures(path, directory: out)
         return path
     }

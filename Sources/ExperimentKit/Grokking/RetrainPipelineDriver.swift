@@ -74,8 +74,15 @@ public enum RetrainPipelineDriver {
             _ = try root.write("validation_accuracy", valAcc, shape: [G, S, R, E + 1])
             _ = try root.write("epochs_trained", epochsTrained, shape: [G, S, R])
         }
+        var summary: [[String: Any]] = []
         for (gi, c) in configurations.enumerated() {
             for (si, step) in startSteps.enumerated() {
+                let o = (gi * S + si) * R
+                summary.append(["configuration": c.label, "start_step": step,
+                                "epochs_trained": (0..<R).map { Int(epochsTrained[o + $0]) },
+                                "initial_validation_accuracy": (0..<R).map { valAcc[(o + $0) * (E + 1)] },
+                                "final_validation_accuracy": (0..<R).map { valAcc[(o + $0) * (E + 1) + E] },
+                                "final_train_accuracy": (0..<R).map { trainAcc[(o + $0) * (E + 1) + E] }])
                 let e = (0..<R).map { Double(epochsTrained[(gi * S + si) * R + $0]) }
                 let last = (0..<R).map { valAcc[((gi * S + si) * R + $0) * (E + 1) + E] }
                 Log.info(String(format: "%@ from step %d: epochs to 100%%/100%% %@ (mean %.1f); final val acc %@", c.label, step,
@@ -83,6 +90,7 @@ public enum RetrainPipelineDriver {
                                 last.map { String(format: "%.3f", $0) }.joined(separator: ",")))
             }
         }
+        try writeSummary(["max_epochs": E, "seeds": config.seeds, "runs": summary], to: out + "/summary.json")
         renderFigures(path, directory: out)
         return path
     }

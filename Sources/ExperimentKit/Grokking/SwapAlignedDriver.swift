@@ -97,6 +97,17 @@ public enum SwapAlignedDriver {
             Log.info(String(format: "%@: spliced accuracy ≥ 0.99 from step %@; at step %d spliced %.3f vs step-i %.3f", variants[v].label, first,
                             steps[S / 2], splicedAccuracy[v * S + S / 2], stepAccuracy[S / 2]))
         }
+        var rows: [[String: Any]] = []
+        for (si, i) in steps.enumerated() {
+            var row: [String: Any] = ["step": i, "step_accuracy": stepAccuracy[si], "step_kl": stepKL[si]]
+            for v in 0..<V { row["spliced_accuracy " + variants[v].label] = splicedAccuracy[v * S + si]; row["spliced_kl " + variants[v].label] = splicedKL[v * S + si] }
+            rows.append(row)
+        }
+        try writeSummary(["final_accuracy": finalAccuracy, "keep_lists": Dictionary(uniqueKeysWithValues: variants.map { ($0.label, $0.keep) }),
+                          "first_step_spliced_accuracy_at_least_0.99": Dictionary(uniqueKeysWithValues: (0..<V).map { v in
+                              (variants[v].label, (0..<S).first { splicedAccuracy[v * S + $0] >= 0.99 }.map { steps[$0] } ?? -1) }),
+                          "first_step_step_accuracy_at_least_0.99": (0..<S).first { stepAccuracy[$0] >= 0.99 }.map { steps[$0] } ?? -1,
+                          "rows": rows], to: out + "/summary.json")
         renderFigures(path, directory: out)
         return path
     }
@@ -106,6 +117,12 @@ public enum SwapAlignedDriver {
             throw ArtifactError(.config, "\(path) is a \(setup.trainConfig.experiment) history; this experiment needs a modulo history (train-modulo)")
         }
     }
+}
+
+/// Writes a small, human-readable JSON summary of a run (sorted keys) beside its artifact.
+func writeSummary(_ object: [String: Any], to path: String) throws {
+    let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
+    try AtomicFile.write(data: data, to: path)
 }
 
 /// Renders every recipe of an artifact's kind into `directory`, warning about (not failing on) a broken figure.
