@@ -223,7 +223,7 @@ public enum GrokkingFigures {
                                              datasets: ["spliced_accuracy", "step_accuracy"]) { file in
         let stepAcc = try file.doubles("step_accuracy")
         let series = try swapSeries(file, "spliced_accuracy") { a, s in a - stepAcc[s] }
-        return Figure(title: "final outer layers around the step-i model: accuracy(spliced) − accuracy(step i)", width: 800, height: 420,
+        return Figure(title: "final outer layers around step i: acc(spliced) − acc(step i)", width: 800, height: 420,
                       panel: .lines(x: Axis("step i"), y: Axis("validation accuracy difference"), series: series,
                                     references: [ReferenceLine(.horizontal(0))], legend: .outsideRight))
     }
@@ -234,7 +234,7 @@ public enum GrokkingFigures {
         var series = try swapSeries(file, "spliced_accuracy") { a, _ in a }
         series.append(Series("step-i model", x: steps, y: try file.doubles("step_accuracy"), color: .black, line: .dashed, lineWidth: 2))
         let finalAcc = try file.root.doubleAttribute("final_accuracy")
-        return Figure(title: String(format: "validation accuracy of spliced and step-i models (final model %.3f)", finalAcc), width: 800, height: 420,
+        return Figure(title: String(format: "validation accuracy, spliced vs step i (final %.3f)", finalAcc), width: 800, height: 420,
                       panel: .lines(x: Axis("step i"), y: Axis("validation accuracy", limits: 0...1.02), series: series, legend: .outsideRight))
     }
 
