@@ -146,13 +146,13 @@ public enum GrokkingFigures {
         let power = try file.doubles("fourier/embedding_power"), decoder = try file.doubles("fourier/decoder_power")
         let ks = (1...F).map(Double.init)
         let panels: [Panel] = [
-            .lines(title: "linear2: R² of cos/sin fit per integer period (original's periods dashed)", x: Axis("period f of cos(2π(s_i − s_j)/f)"), y: Axis("R²"),
+            .lines(title: "linear2: R² per period f (grey: original's f)", x: Axis("period f of cos(2π(s_i − s_j)/f)"), y: Axis("R²"),
                    series: [Series("linear2", x: periods, y: (0..<P).map { pr2[g * P + $0] }, color: .blue, marker: .circle, markerSize: 3)],
                    references: ref.map { ReferenceLine(.vertical(Double($0)), color: .gray) }),
-            .lines(title: "linear2: R² per frequency k, cos(2πk(s_i − s_j)/113) (key frequencies dashed)", x: Axis("frequency k"), y: Axis("R²"),
+            .lines(title: "linear2: R² per frequency k (red: key k)", x: Axis("frequency k of cos(2πk(s_i − s_j)/113)"), y: Axis("R²"),
                    series: [Series("linear2", x: ks, y: (0..<F).map { fr2[g * F + $0] }, color: .blue, marker: .circle, markerSize: 3)],
                    references: keys.map { ReferenceLine(.vertical(Double($0)), color: .vermillion) }),
-            .lines(title: "Fourier power of the final embedding and decoder over tokens 0…112", x: Axis("frequency k"), y: Axis("fraction of power"),
+            .lines(title: "final embedding / decoder Fourier power", x: Axis("frequency k over tokens 0…112"), y: Axis("fraction of power"),
                    series: [Series("embedding", x: ks, y: power.map { $0 / power.reduce(0, +) }, color: .green),
                             Series("decoder", x: ks, y: decoder.map { $0 / decoder.reduce(0, +) }, color: .orange)]),
         ]
@@ -167,7 +167,7 @@ public enum GrokkingFigures {
         let a = try perGroupLines(file, "fourier/key_correlation") { v, g, rows in (0..<rows).map { v[$0 * (v.count / rows) + g] } }
         let b = try perGroupLines(file, "fourier/reference_correlation") { v, g, rows in (0..<rows).map { v[$0 * (v.count / rows) + g] } }
         return Figure(title: "structure of attribution similarity over training", width: 1400, height: 480, columns: 2, panels: [
-            .lines(title: "corr. with mean_k cos(2πk(s_i − s_j)/113), k ∈ \(keys) (run's key frequencies)", x: Axis("interval start step"),
+            .lines(title: "corr. with mean_k cos(2πk(s_i − s_j)/113), k ∈ \(keys)", x: Axis("interval start step"),
                    y: Axis("Pearson correlation"), series: a, references: [ReferenceLine(.horizontal(0))], legend: .hidden),
             .lines(title: "corr. with mean_f cos(2π(s_i − s_j)/f), f ∈ \(ref) (original)", x: Axis("interval start step"),
                    y: Axis("Pearson correlation"), series: b, references: [ReferenceLine(.horizontal(0))], legend: .outsideRight),
@@ -300,7 +300,7 @@ public enum GrokkingFigures {
                 ], legend: g == 0 && s == 0 ? .automatic : .hidden))
             }
         }
-        return Figure(title: "retraining around kept components: accuracy vs epoch (mean ± std over \(R) seeds)",
-                      width: 380 * S, height: 300 * G + 50, columns: S, panels: panels)
+        return Figure(title: "retraining: accuracy vs epoch (mean ± std, \(R) seeds)",
+                      width: max(800, 380 * S), height: 300 * G + 50, columns: S, panels: panels)
     }
 }
