@@ -89,3 +89,15 @@ lds: build
 	.build/release/lds --config Configs/lds-mnist.json
 lds-quick: build
 	.build/release/lds --config Configs/lds-mnist-quick.json
+## Grokking analyses on the modulo history (spec §3.6–3.9); the -quick targets use results/modulo/quick/history.h5.
+.PHONY: component-attribution swap-aligned retrain-pipeline grokking-quick
+component-attribution: build
+	$(SWIFT) run $(RELEASE) component-attribution --config Configs/component-attribution.json
+swap-aligned: build
+	$(SWIFT) run $(RELEASE) swap-aligned --config Configs/swap-aligned.json
+retrain-pipeline: build
+	$(SWIFT) run $(RELEASE) retrain-pipeline --config Configs/retrain-pipeline.json
+grokking-quick: build
+	$(SWIFT) run $(RELEASE) component-attribution --config Configs/component-attribution-quick.json
+	$(SWIFT) run $(RELEASE) swap-aligned --config Configs/swap-aligned-quick.json
+	$(SWIFT) run $(RELEASE) retrain-pipeline --config Configs/retrain-pipeline-quick.json

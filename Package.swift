@@ -21,6 +21,9 @@ let experimentNames: [String] = [
     "train-lm",
     "step-explainer",
     "lds",
+    "component-attribution",
+    "swap-aligned",
+    "retrain-pipeline",
 ]
 
 /// Executables that need less than ExperimentKit (the gallery only draws synthetic data).
@@ -64,6 +67,7 @@ var targets: [Target] = [
     .testTarget(name: "LMTests", dependencies: ["NN", "Tensor"]),
     .testTarget(name: "StepExplainerTests", dependencies: ["ExperimentKit", "EPK", "History", "NN", "Tensor", "Artifacts"]),
     .testTarget(name: "LDSTests", dependencies: ["ExperimentKit", "EPK", "History", "NN", "Data", "Artifacts", "Tensor"]),
+    .testTarget(name: "GrokkingTests", dependencies: ["ExperimentKit", "EPK", "History", "NN", "Tensor", "Data", "Artifacts"]),
 ]
 
 for name in experimentNames {

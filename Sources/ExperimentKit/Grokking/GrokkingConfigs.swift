@@ -1,0 +1,93 @@
+import Artifacts
+import EPK
+
+/// `component-attribution` config (spec §3.6–3.7): `Configs/component-attribution.json` and `-quick`.
+public struct ComponentAttributionConfig: Codable, Equatable, Sendable, ValidatableConfig {
+    /// Output run name: `results/component-attribution/<run>/` unless `--out` is given.
+    public var run: String
+    /// The modulo history to analyse.
+    public var history: String
+    /// Validation points (the first `validation_count` of the validation split) and training points (the first
+    /// `train_count` of the training split, explained through the ordinary test path, spec §1.5).
+    public var validationCount: Int
+    public var trainCount: Int
+    /// Steps per parameter-attribution interval (the original used 50 with T = 1939).
+    public var snapshotInterval: Int
+    /// Integration rule per step (use the early-step rule: the first modulo steps are very non-linear).
+    public var quadrature: QuadratureConfig
+    /// Snapshot start steps drawn as heatmaps and PCA (each is rounded down to its interval).
+    public var figureSteps: [Int]
+    /// Periods of the original's reference matrix (spec §3.6, "Nanda's key frequencies" 14, 35, 41, 42, 52).
+    public var referencePeriods: [Int]
+    /// How many dominant embedding frequencies to call the run's own key frequencies.
+    public var keyFrequencyCount: Int
+    public var memoryBudgetGb: Double
+
+    enum CodingKeys: String, CodingKey {
+        case run, history, validationCount = "validation_count", trainCount = "train_count"
+        case snapshotInterval = "snapshot_interval", quadrature, figureSteps = "figure_steps"
+        case referencePeriods = "reference_periods", keyFrequencyCount = "key_frequency_count"
+        case memoryBudgetGb = "memory_budget_gb"
+    }
+
+    public func validate() throws {
+        try ConfigError.require(validationCount >= 2, keyPath: "validation_count", expected: "an integer ≥ 2", found: validationCount)
+        try ConfigError.require(trainCount >= 1, keyPath: "train_count", expected: "a positive integer", found: trainCount)
+        try ConfigError.require(snapshotInterval >= 1, keyPath: "snapshot_interval", expected: "a positive integer", found: snapshotInterval)
+        try ConfigError.require(quadrature.points >= 1, keyPath: "quadrature.points", expected: "an integer ≥ 1", found: quadrature.points)
+        try ConfigError.require(!referencePeriods.isEmpty && referencePeriods.allSatisfy { $0 >= 2 }, keyPath: "reference_periods",
+                                expected: "periods ≥ 2", found: referencePeriods.min() ?? 0)
+        try ConfigError.require(keyFrequencyCount >= 1 && keyFrequencyCount <= 56, keyPath: "key_frequency_count", expected: "an integer in 1…56", found: keyFrequencyCount)
+        try ConfigError.require(memoryBudgetGb > 0, keyPath: "memory_budget_gb", expected: "a positive number", found: memoryBudgetGb)
+    }
+}
+
+/// `swap-aligned` config (spec §3.9).
+public struct SwapAlignedConfig: Codable, Equatable, Sendable, ValidatableConfig {
+    public var run: String
+    public var history: String
+    /// Steps i = 0, every, 2·every, … < T.
+    public var stepEvery: Int
+    /// Steps whose confusion matrices are drawn.
+    public var confusionSteps: [Int]
+    /// Fix the "Emb." keep-list to the embedding alone (the original also keeps linear2.weight).
+    public var embeddingOnly: Bool
+
+    enum CodingKeys: String, CodingKey {
+        case run, history, stepEvery = "step_every", confusionSteps = "confusion_steps", embeddingOnly = "embedding_only"
+    }
+
+    public func validate() throws {
+        try ConfigError.require(stepEvery >= 1, keyPath: "step_every", expected: "a positive integer", found: stepEvery)
+        try ConfigError.require(confusionSteps.allSatisfy { $0 >= 0 }, keyPath: "confusion_steps", expected: "non-negative steps", found: confusionSteps.min() ?? 0)
+    }
+}
+
+/// `retrain-pipeline` config (spec §3.8).
+public struct RetrainPipelineConfig: Codable, Equatable, Sendable, ValidatableConfig {
+    public var run: String
+    public var history: String
+    /// Checkpoints `step_to` whose kept components seed the retraining.
+    public var startSteps: [Int]
+    public var seeds: [Int]
+    /// Labels from "att.+lin1", "emb.+lin2+dec.", "att." (all three when absent).
+    public var configurations: [String]?
+    public var maxEpochs: Int
+    /// Standard deviation of the re-initialisation (0.1 in the original).
+    public var initStd: Double
+
+    enum CodingKeys: String, CodingKey {
+        case run, history, startSteps = "start_steps", seeds, configurations, maxEpochs = "max_epochs", initStd = "init_std"
+    }
+
+    public func validate() throws {
+        try ConfigError.require(!startSteps.isEmpty && startSteps.allSatisfy { $0 >= 0 }, keyPath: "start_steps", expected: "non-negative steps", found: startSteps.min() ?? -1)
+        try ConfigError.require(!seeds.isEmpty && seeds.allSatisfy { $0 >= 0 }, keyPath: "seeds", expected: "non-negative seeds", found: seeds.min() ?? -1)
+        try ConfigError.require(maxEpochs >= 0, keyPath: "max_epochs", expected: "a non-negative integer", found: maxEpochs)
+        try ConfigError.require(initStd > 0, keyPath: "init_std", expected: "a positive number", found: initStd)
+        let known = ParameterSurgery.retrainConfigurations.map(\.label)
+        for c in configurations ?? [] where !known.contains(c) {
+            throw ConfigError.outOfRange(keyPath: "configurations", expected: known.map { "'\($0)'" }.joined(separator: ", "), found: c)
+        }
+    }
+}
