@@ -24,9 +24,8 @@ public enum FigureRenderer {
     /// Every known recipe.
     public static var catalog: [FigureRecipe] {
         TrainingFigures.all + EPKFigures.all + PruneFigures.all + SensitivityFigures.all + StepExplainerFigures.all
-            + LDSFigures.all
+            + LDSFigures.all + GrokkingFigures.all
     }
-    public static var catalog: [FigureRecipe] { TrainingFigures.all + EPKFigures.all + GrokkingFigures.all }
 
     /// Recipes that apply to an artifact kind.
     public static func recipes(forKind kind: String) -> [FigureRecipe] { catalog.filter { $0.artifactKind == kind } }
