@@ -42,22 +42,16 @@ public enum EPKArtifact {
     /// Writes atomically (temporary name, then rename).
     public static func write(_ r: EPKResult, context: Context, to path: String) throws {
         let validation = ValidationStatistics.compute(r, labels: context.labels)
-        try AtomicFile.write(to: path) { tmp in
-            let file = try HDF5File(path: tmp, mode: .create)
-            defer { file.close() }
-            let root = try file.root
+        try ArtifactFile.write(to: path, kind: kind, config: context.configJSON) { root in
             let n = r.testCount, S = r.classesPerTest, K = r.componentCount, C = r.classCount, T = r.steps.count
-            try root.setAttribute("kind", kind)
             try root.setJSONAttribute("components", r.componentNames)
             try root.setAttribute("classes", context.classes.rawValue)
             try root.setJSONAttribute("quadrature", context.quadrature)
-            try root.setAttribute("config", context.configJSON)
             try root.setAttribute("history", context.historyPath)
             try root.setAttribute("step_first", r.steps.lowerBound)
             try root.setAttribute("step_end", r.steps.upperBound)
             try root.setAttribute("test_count", n)
             try root.setAttribute("class_count", C)
-            try Provenance.current().attach(to: root)
             func put<T: HDF5Scalar>(_ g: HDF5Group, _ name: String, _ v: [T], _ shape: [Int], _ axes: String) throws {
                 try g.write(name, v, shape: shape).setAttribute("axes", axes)
             }
@@ -101,7 +95,6 @@ public enum EPKArtifact {
             }
             let v = try root.createGroup("validation")
             for (name, value) in validation.fields { try v.setAttribute(name, value) }
-            try file.flush()
         }
     }
 

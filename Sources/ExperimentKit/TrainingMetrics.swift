@@ -20,19 +20,13 @@ public enum TrainingMetrics {
         let metrics = try history.metrics()
         let loss = try try history.file.root.read("batches/loss", as: Double.self).values
         let lr = try try history.file.root.read("optimizer/learning_rate", as: Float.self).values.map(Double.init)
-        try AtomicFile.write(to: path) { tmp in
-            let file = try HDF5File(path: tmp, mode: .create)
-            defer { file.close() }
-            let root = try file.root
-            try root.setAttribute("kind", kind)
+        try ArtifactFile.write(to: path, kind: kind, config: history.configJSON) { root in
             try root.setAttribute("experiment", experiment)
             try root.setAttribute("data", summary)
             try root.setAttribute("train_count", trainCount)
             try root.setAttribute("evaluation_count", evaluationCount)
             try root.setAttribute("steps", history.stepCount)
             try root.setAttribute("wall_seconds", seconds)
-            try root.setAttribute("config", history.configJSON)
-            try Provenance.current().attach(to: root)
             let epoch = try root.createGroup("epoch")
             for (name, values) in metrics.sorted(by: { $0.key < $1.key }) {
                 let d = try epoch.write(name, values, shape: [values.count])
@@ -41,7 +35,6 @@ public enum TrainingMetrics {
             let step = try root.createGroup("step")
             try step.write("loss", loss, shape: [loss.count]).setAttribute("axis", "step")
             try step.write("learning_rate", lr, shape: [lr.count]).setAttribute("axis", "step")
-            try file.flush()
         }
     }
 }

@@ -202,14 +202,8 @@ public enum ComponentAttributionDriver {
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
         let path = out + "/attribution.h5"
         let configJSON = try String(contentsOfFile: configPath, encoding: .utf8)
-        try AtomicFile.write(to: path) { tmp in
-            let file = try HDF5File(path: tmp, mode: .create)
-            defer { file.close() }
-            let root = try file.root
-            try root.setAttribute("kind", kind)
-            try root.setAttribute("config", configJSON)
+        try ArtifactFile.write(to: path, kind: kind, config: configJSON) { root in
             try root.setAttribute("history", config.history)
-            try Provenance.current().attach(to: root)
             try root.setJSONAttribute("groups", groups.map(\.name))
             try root.setJSONAttribute("group_slugs", groups.map { slug($0.name) })
             try root.setJSONAttribute("group_components", groups.map(\.components))

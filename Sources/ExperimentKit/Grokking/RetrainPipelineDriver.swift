@@ -56,14 +56,8 @@ public enum RetrainPipelineDriver {
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
         let path = out + "/retrain.h5"
         let configJSON = try String(contentsOfFile: configPath, encoding: .utf8)
-        try AtomicFile.write(to: path) { tmp in
-            let file = try HDF5File(path: tmp, mode: .create)
-            defer { file.close() }
-            let root = try file.root
-            try root.setAttribute("kind", kind)
-            try root.setAttribute("config", configJSON)
+        try ArtifactFile.write(to: path, kind: kind, config: configJSON) { root in
             try root.setAttribute("history", config.history)
-            try Provenance.current().attach(to: root)
             try root.setJSONAttribute("configurations", configurations.map(\.label))
             try root.setJSONAttribute("randomised", configurations.map(\.randomise))
             try root.setAttribute("max_epochs", E)

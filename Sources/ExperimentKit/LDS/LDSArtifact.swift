@@ -43,12 +43,7 @@ public enum LDSArtifact {
     public static func write(_ o: LDSOutcome, configJSON: String, trainConfigJSON: String, historyPath: String,
                              includeScores: Bool = true, to path: String) throws {
         let M = o.subsets.count, n = o.testIndices.count, N = o.trainingCount
-        try AtomicFile.write(to: path) { tmp in
-            let file = try HDF5File(path: tmp, mode: .create)
-            defer { file.close() }
-            let root = try file.root
-            try root.setAttribute("kind", kind)
-            try root.setAttribute("config", configJSON)
+        try ArtifactFile.write(to: path, kind: kind, config: configJSON) { root in
             try root.setAttribute("train_config", trainConfigJSON)
             try root.setAttribute("history", historyPath)
             try root.setAttribute("training_count", N)
@@ -57,7 +52,6 @@ public enum LDSArtifact {
             try root.setAttribute("explaind_reconstruction_error", o.reconstructionError)
             try root.setJSONAttribute("seconds", o.seconds)
             try root.setJSONAttribute("methods", o.methods.map(\.name))
-            try Provenance.current().attach(to: root)
 
             let k = o.subsets.first?.count ?? 0
             _ = try root.createGroup("subsets").write("indices", o.subsets.flatMap { $0.map(Int32.init) }, shape: [M, k])
@@ -92,7 +86,6 @@ public enum LDSArtifact {
             _ = try summary.write("mean", o.scores.map(\.mean), shape: [o.scores.count])
             _ = try summary.write("ci_lower", o.scores.map(\.lower), shape: [o.scores.count])
             _ = try summary.write("ci_upper", o.scores.map(\.upper), shape: [o.scores.count])
-            try file.flush()
         }
     }
 

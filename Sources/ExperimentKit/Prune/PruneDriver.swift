@@ -145,12 +145,7 @@ public enum PruneDriver {
 
         let path = out + "/prune.h5"
         let configJSON = try String(contentsOfFile: configPath, encoding: .utf8)
-        try AtomicFile.write(to: path) { tmp in
-            let file = try HDF5File(path: tmp, mode: .create)
-            defer { file.close() }
-            let root = try file.root
-            try root.setAttribute("kind", kind)
-            try root.setAttribute("config", configJSON)
+        try ArtifactFile.write(to: path, kind: kind, config: configJSON) { root in
             try root.setAttribute("history", historyPath)
             try root.setAttribute("experiment", "cifar2")
             try root.setJSONAttribute("methods", methods.map { $0.rawValue })
@@ -167,7 +162,6 @@ public enum PruneDriver {
             try root.setAttribute("epk_max_abs_error", epk?.maxAbsoluteError ?? .nan)
             try root.setAttribute("epk_seconds", epk?.seconds ?? .nan)
             try root.setAttribute("kl_definition", "mean over examples of sum over classes p_unpruned (log p_unpruned - log p_pruned)")
-            try Provenance.current().attach(to: root)
             let splits = try root.createGroup("splits")
             try splits.write("scoring", scoring.flatMap { $0.map { Int32($0) } }, shape: [S, scoringCount]).setAttribute("axes", "seed, test index")
             try splits.write("evaluation", heldOut.flatMap { $0.map { Int32($0) } }, shape: [S, n - scoringCount]).setAttribute("axes", "seed, test index")

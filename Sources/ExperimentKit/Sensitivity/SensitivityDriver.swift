@@ -108,14 +108,8 @@ public enum SensitivityDriver {
         }
         let path = out + "/sensitivity.h5"
         let configJSON = try String(contentsOfFile: configPath, encoding: .utf8)
-        try AtomicFile.write(to: path) { tmp in
-            let file = try HDF5File(path: tmp, mode: .create)
-            defer { file.close() }
-            let root = try file.root
-            try root.setAttribute("kind", kind)
-            try root.setAttribute("config", configJSON)
+        try ArtifactFile.write(to: path, kind: kind, config: configJSON) { root in
             try root.setJSONAttribute("cases", all.map { $0.0.name })
-            try Provenance.current().attach(to: root)
             let cases = try root.createGroup("cases")
             for (c, m, scale, modelName) in all {
                 let g = try cases.createGroup(c.name)

@@ -27,7 +27,6 @@ public enum StepExplainerArtifact {
             try root.setAttribute("history", historyPath)
             try root.setAttribute("config", configJSON)
             try root.setAttribute("wall_seconds", seconds)
-            try Provenance.current().attach(to: root)
             let G = r.groups.count
             for (name, list) in [("windows", r.windows), ("steps", r.steps)] where !list.isEmpty {
                 let g = try root.createGroup(name)
@@ -73,22 +72,15 @@ public enum LMTrainingMetrics {
     public static func write(history: LMHistoryReader, to path: String) throws {
         let m = try history.metrics()
         let lr = (0..<history.stepCount).map { history.config.learningRate(step: $0) }
-        try AtomicFile.write(to: path) { tmp in
-            let file = try HDF5File(path: tmp, mode: .create)
-            defer { file.close() }
-            let root = try file.root
-            try root.setAttribute("kind", kind)
-            try root.setAttribute("config", history.configJSON)
+        try ArtifactFile.write(to: path, kind: kind, config: history.configJSON) { root in
             try root.setAttribute("parameter_count", history.layout.count)
             try root.setAttribute("wall_seconds", (try? history.file.root.doubleAttribute("wall_seconds")) ?? .nan)
-            try Provenance.current().attach(to: root)
             let s = try root.createGroup("step")
             _ = try s.write("loss", m.stepLoss, shape: [m.stepLoss.count])
             _ = try s.write("learning_rate", lr, shape: [lr.count])
             let e = try root.createGroup("eval")
             _ = try e.write("step", m.evalStep, shape: [m.evalStep.count])
             _ = try e.write("loss", m.evalLoss, shape: [m.evalLoss.count])
-            try file.flush()
         }
     }
 }
