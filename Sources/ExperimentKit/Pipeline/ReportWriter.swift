@@ -86,8 +86,11 @@ public enum ReportWriter {
         var claims: [Claim] = []
         if try root.stringAttribute("experiment") == "modulo", let last = step.indices.last {
             let first = valAcc.firstIndex { $0 >= 0.99 }
-            claims.append(Claim(statement: "the modulo transformer groks (validation accuracy ≥ 99 %)", holds: valAcc[last] >= 0.99,
-                                evidence: first.map { "validation accuracy ≥ 99 % from step \(Int(step[$0]))" } ?? String(format: "final validation accuracy %.3f", valAcc[last])))
+            // Grokking needs hundreds of full-batch steps; a short (quick) run that never got there decides nothing.
+            let decided = valAcc[last] >= 0.99 || step[last] >= 1000
+            claims.append(Claim(statement: "the modulo transformer groks (validation accuracy ≥ 99 %)", holds: decided ? valAcc[last] >= 0.99 : nil,
+                                evidence: first.map { "validation accuracy ≥ 99 % from step \(Int(step[$0]))" }
+                                    ?? String(format: "final validation accuracy %.3f after %d steps%@", valAcc[last], Int(step[last]), decided ? "" : " (too short to grok)")))
         }
         return ReportSummary(rows: rows, claims: claims)
     }
