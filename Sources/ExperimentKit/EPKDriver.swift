@@ -120,6 +120,8 @@ public enum EPKDriver {
         _ = try g.write("test", keys(setup.data.evaluation, testIndices), shape: [testIndices.count])
         let all = Array(0..<setup.data.train.count)
         _ = try g.write("train", keys(setup.data.train, all), shape: [all.count])
+        _ = try g.write("test_label", testIndices.map { Double(setup.data.evaluation.labels[$0]) }, shape: [testIndices.count])
+        _ = try g.write("train_label", setup.data.train.labels.map(Double.init), shape: [all.count])
         try file.flush()
     }
 
@@ -128,23 +130,32 @@ public enum EPKDriver {
         let parts = try shardPaths.map { try EPKArtifact.read($0) }
         let merged = try EPKMerge.merge(parts)
         try EPKArtifact.write(merged.result, context: merged.context, to: output)
-        let first = try HDF5File(path: shardPaths[0], mode: .read)
+        // Shards in test order; per-test sort keys are concatenated, per-training-sample keys taken once.
+        let ordered = zip(shardPaths, parts).sorted { ($0.1.context.testIndices.first ?? 0) < ($1.1.context.testIndices.first ?? 0) }.map(\.0)
+        let first = try HDF5File(path: ordered[0], mode: .read)
         let experiment = (try? first.root.stringAttribute("experiment")) ?? ""
-        var keys: [(String, [Double])] = []
-        if try first.root.contains("sort_keys/train") { keys.append(("train", try first.root.read("sort_keys/train", as: Double.self).values)) }
+        let meaning = (try? first.root.group("sort_keys").stringAttribute("meaning")) ?? "index"
+        var trainKeys: [(String, [Double])] = []
+        for name in ["train", "train_label"] where try first.root.contains("sort_keys/\(name)") {
+            trainKeys.append((name, try first.root.read("sort_keys/\(name)", as: Double.self).values))
+        }
         first.close()
-        let file = try HDF5File(path: output, mode: .readWrite)
-        try file.root.setAttribute("experiment", experiment)
-        if !keys.isEmpty {
-            var test: [Double] = []
-            for p in shardPaths.sorted() {
+        var testKeys: [(String, [Double])] = []
+        for name in ["test", "test_label"] {
+            var values: [Double] = []
+            for p in ordered {
                 let f = try HDF5File(path: p, mode: .read)
-                test += try f.root.read("sort_keys/test", as: Double.self).values
+                if try f.root.contains("sort_keys/\(name)") { values += try f.root.read("sort_keys/\(name)", as: Double.self).values }
                 f.close()
             }
+            if !values.isEmpty { testKeys.append((name, values)) }
+        }
+        let file = try HDF5File(path: output, mode: .readWrite)
+        try file.root.setAttribute("experiment", experiment)
+        if !trainKeys.isEmpty {
             let g = try file.root.openOrCreateGroup("sort_keys")
-            _ = try g.write("train", keys[0].1, shape: [keys[0].1.count])
-            _ = try g.write("test", test, shape: [test.count])
+            try g.setAttribute("meaning", meaning)
+            for (name, values) in trainKeys + testKeys { _ = try g.write(name, values, shape: [values.count]) }
         }
         file.close()
         renderFigures(output, directory: (output as NSString).deletingLastPathComponent)

@@ -6,7 +6,7 @@ import Plot
 /// Figures from `epk.h5` (spec §2.3, §3.4, §3.6–3.7): step-wise validation, kernel-vs-regularisation balance,
 /// component attribution and data attribution.
 public enum EPKFigures {
-    public static let all: [FigureRecipe] = [stepChange, stepError, balance, components, dataHeatmap]
+    public static let all: [FigureRecipe] = [stepChange, stepError, balance, components, dataHeatmap, dataHeatmapByLabel]
 
     /// Predicted vs ground-truth output change of every step and row (subsampled to 20,000 points), with y = x.
     static let stepChange = FigureRecipe(name: "epk-step-change", artifactKind: EPKArtifact.kind,
@@ -93,8 +93,14 @@ public enum EPKFigures {
 
     /// Test × training-sample data attribution at the focus class, summed over groups, rows and columns ordered by
     /// the artifact's sort keys (a+b for modulo, label otherwise).
-    static let dataHeatmap = FigureRecipe(name: "epk-data-attribution", artifactKind: EPKArtifact.kind,
-                                          datasets: ["data", "outputs/attribution_classes", "outputs/focus_classes"]) { file in
+    static let dataHeatmap = dataAttributionHeatmap(name: "epk-data-attribution", test: "sort_keys/test", train: "sort_keys/train", meaning: nil)
+    /// The same, ordered by the label (the target (a+b) mod 113 for modulo; spec §3.6 "sorted by target").
+    static let dataHeatmapByLabel = dataAttributionHeatmap(name: "epk-data-attribution-by-label", test: "sort_keys/test_label",
+                                                           train: "sort_keys/train_label", meaning: "label")
+
+    static func dataAttributionHeatmap(name: String, test testKey: String, train trainKey: String, meaning: String?) -> FigureRecipe {
+        FigureRecipe(name: name, artifactKind: EPKArtifact.kind,
+                     datasets: ["data", "outputs/attribution_classes", "outputs/focus_classes", testKey, trainKey]) { file in
         let groups = try file.root.group("data").jsonAttribute("groups", as: [String].self)
         let rowClasses = try file.root.read("outputs/attribution_classes", as: Int32.self)
         let focus = try file.root.read("outputs/focus_classes", as: Int32.self).values
@@ -111,14 +117,12 @@ public enum EPKFigures {
             }
         }
         var testOrder = Array(0..<n), trainOrder = Array(0..<N)
-        var keyName = "index"
-        if try file.root.contains("sort_keys/test") {
-            let tk = try file.root.read("sort_keys/test", as: Double.self).values
-            let rk = try file.root.read("sort_keys/train", as: Double.self).values
-            testOrder.sort { (tk[$0], $0) < (tk[$1], $1) }
-            trainOrder.sort { (rk[$0], $0) < (rk[$1], $1) }
-            keyName = try file.root.group("sort_keys").stringAttribute("meaning")
-        }
+        var keyName: String
+        let tk = try file.root.read(testKey, as: Double.self).values
+        let rk = try file.root.read(trainKey, as: Double.self).values
+        testOrder.sort { (tk[$0], $0) < (tk[$1], $1) }
+        trainOrder.sort { (rk[$0], $0) < (rk[$1], $1) }
+        keyName = try meaning ?? file.root.group("sort_keys").stringAttribute("meaning")
         var values = [Double](repeating: 0, count: n * N)
         for (i, a) in testOrder.enumerated() { for (j, b) in trainOrder.enumerated() { values[i * N + j] = total[a * N + b] } }
         // Clip the colour range at the 99th percentile of |value| so a few large entries do not wash out the map.
@@ -128,6 +132,7 @@ public enum EPKFigures {
                               colorScale: ColorScale(map: .redBlue, range: -clip...clip, label: "I(x, y_x, j)"))
         return Figure(title: "\(try title(file)): data attribution (correct class)",
                       panel: .heatmap(x: Axis("training sample (sorted by \(keyName))"), y: Axis("test point (sorted by \(keyName))"), heatmap: heatmap))
+        }
     }
 
     static func title(_ file: HDF5File) throws -> String {
