@@ -117,12 +117,7 @@ enum PaperWorkloads {
     static func epk(model: Model, history: TrainingHistory, train: LabeledDataset, test: LabeledDataset,
                     options: EPKOptions) throws -> (perStep: Double, seconds: Double, plan: EPKEngine.MemoryPlan) {
         let engine = try EPKEngine(model: model, history: history, data: DatasetReplay(train), options: options)
-        let Sa = options.attributionClasses == .focus ? 1 : (options.classes == .all ? model.classCount : 1)
-        let batch = try history.batchIndices(step: 0).count
-        let plan = EPKEngine.MemoryPlan(testCount: test.count, rowsPerTest: Sa, parameterCount: model.parameterCount,
-                                        trainingCount: history.trainingCount, batchSize: batch,
-                                        dataGroups: options.dataAttributionGroups.count, parameterGroupCount: 0,
-                                        budget: options.memoryBudgetBytes)
+        let plan = try engine.memoryPlan(testCount: test.count)
         Log.info("bench: \(model.name), \(history.stepCount) steps; \(plan)")
         let seconds = try Clock.time { _ = try engine.run(testInputs: test.inputs, testLabels: test.labels) }
         return (seconds / Double(history.stepCount), seconds, plan)

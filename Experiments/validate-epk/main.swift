@@ -10,20 +10,23 @@ struct ValidateEPK: ParsableCommand {
         subcommands: [Run.self, Merge.self], defaultSubcommand: Run.self)
 
     struct Run: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Run the EPK (optionally one test-point shard).")
+        static let configuration = CommandConfiguration(abstract: "Run the EPK (optionally one test-point or step-range shard).")
         @OptionGroup var options: CommonOptions
         @Option(help: "History to replay (overrides the config's `history`).") var history: String?
         @Option(help: "Compute only test-point shard i of n (e.g. 2/4); merge the shard files afterwards.") var shard: String?
+        @Option(help: "Compute only step-range shard i of n (needs data_attribution false); merge sums the shards.") var stepShard: String?
 
         func validate() throws {
             if let s = shard, Shard(s) == nil { throw ValidationError("--shard expects i/n with 1 ≤ i ≤ n, e.g. 2/4") }
+            if let s = stepShard, Shard(s) == nil { throw ValidationError("--step-shard expects i/n with 1 ≤ i ≤ n, e.g. 2/4") }
         }
 
         func run() throws {
             options.apply()
             try runReportingErrors {
                 _ = try EPKDriver.run(configPath: options.config, historyOverride: history, outputDirectory: options.out,
-                                      dataDirectory: options.data, shard: shard.flatMap(Shard.init))
+                                      dataDirectory: options.data, shard: shard.flatMap(Shard.init),
+                                      stepShard: stepShard.flatMap(Shard.init))
             }
         }
     }

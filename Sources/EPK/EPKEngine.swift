@@ -105,9 +105,7 @@ public final class EPKEngine {
         }
 
         // Memory plan: chunk the test points so φ, Q and the parameter accumulators fit the budget.
-        let plan = MemoryPlan(testCount: n, rowsPerTest: Sa, parameterCount: P, trainingCount: N,
-                              batchSize: maxBatchSize(steps), dataGroups: dataGroups.count,
-                              parameterGroupCount: paramGroup?.count ?? 0, budget: options.memoryBudgetBytes)
+        let plan = try memoryPlan(testCount: n)
         let chunks = stride(from: 0, to: n, by: plan.testChunk).map { $0..<min(n, $0 + plan.testChunk) }
         var done = 0
         for chunk in chunks {
@@ -122,6 +120,20 @@ public final class EPKEngine {
         return result
     }
 
+    /// The plan `run` follows for `testCount` test points under these options (executables log it up front).
+    public func memoryPlan(testCount n: Int) throws -> MemoryPlan {
+        let dataGroups = try resolveGroups(options.dataAttributionGroups)
+        let paramCount = try options.parameterAttribution.map { try resolveGroups([ComponentGroup(name: "parameters", components: $0.components)])[0].count } ?? 0
+        let S = options.classes == .all ? model.classCount : 1
+        let Sa = options.attributionClasses == .focus ? 1 : S
+        let needsFeatures = !dataGroups.isEmpty || paramCount > 0
+        return MemoryPlan(testCount: n, rowsPerTest: Sa, parameterCount: model.parameterCount, trainingCount: history.trainingCount,
+                          batchSize: maxBatchSize(options.steps ?? 0..<history.stepCount), dataGroups: dataGroups.count,
+                          parameterGroupCount: paramCount,
+                          basisRowsPerTest: needsFeatures && usesSoftmaxBasis(rowsPerTest: Sa) ? model.classCount - 1 : 0,
+                          budget: options.memoryBudgetBytes)
+    }
+
     /// The working-memory plan; `description` is what the executables log.
     public struct MemoryPlan: CustomStringConvertible {
         public let testChunk: Int
@@ -130,13 +142,14 @@ public final class EPKEngine {
         public let fixedBytes: Int
 
         public init(testCount: Int, rowsPerTest: Int, parameterCount P: Int, trainingCount N: Int, batchSize: Int,
-                    dataGroups: Int, parameterGroupCount: Int, budget: Int) {
+                    dataGroups: Int, parameterGroupCount: Int, basisRowsPerTest: Int = 0, budget: Int) {
             // Per test point: φ (S·P) and, with data attribution, Q (S·P); parameter accumulators (3·P_g: total,
             // current interval, reg); data attribution output rows (groups·S·N).
             // Without data or parameter attribution φ is never materialised (per-sample dot products instead).
             let featureBytes = dataGroups > 0 ? 2 * P * 4 : (parameterGroupCount > 0 ? P * 4 : 0)
             let perRow = featureBytes + dataGroups * N * 4 + 64
-            bytesPerTestPoint = rowsPerTest * perRow + 3 * parameterGroupCount * 4
+            // Materialised features through the softmax basis also hold the C − 1 basis gradients of each node.
+            bytesPerTestPoint = rowsPerTest * perRow + 3 * parameterGroupCount * 4 + basisRowsPerTest * P * 4
             // Training per-sample gradients: at most a quarter of the budget, at least one row.
             trainChunk = dataGroups > 0 ? max(1, min(batchSize, budget / 4 / max(1, P * 4))) : 0
             fixedBytes = trainChunk * P * 4 + 4 * P * 4
@@ -208,20 +221,32 @@ public final class EPKEngine {
             // [Δθ_t; ρ_t] (φ_t = Σ_i w_i J(θ_t + α_i Δθ_t) is never formed); kernel_k = total_k − reg_k.
             var directions = delta + rho                              // (2, P)
             var dots = [Double](repeating: 0, count: R * 2 * K)       // (R, 2, K)
+            let basisForDots = !dotsFromFeatures && usesSoftmaxBasis(rowsPerTest: S)
+            let basisForFeatures = needsFeatures && usesSoftmaxBasis(rowsPerTest: Sa)
+            if needsFeatures { for i in phi.indices { phi[i] = 0 } }
             for (alpha, weight) in zip(nodes.nodes, nodes.weights) {
                 thetaT.withPointer { t0 in thetaNext.withPointer { t1 in theta.withMutablePointer {
                     Vector.interpolate(t0, t1, Float(alpha), $0, count: P) } } }
-                for part in stride(from: 0, to: dotsFromFeatures ? 0 : R, by: rowsPerCall).map({ $0..<min(R, $0 + rowsPerCall) }) {
-                    let cot = cotangent(part, classes: rows.rowClasses, weight: weight)
-                    directions.withMutablePointer { v in dots.withUnsafeMutableBufferPointer { out in
-                        _ = model.backward(parameters: theta, inputs: rows.rowInputs.rows(part), outputGradients: cot,
-                                           into: .perSampleDot(PerSampleDot(directions: v, directionCount: 2, parameterCount: P,
-                                                                            out: out.baseAddress! + part.lowerBound * 2 * K, componentCount: K)))
-                    } }
+                let basis = basisForDots || basisForFeatures
+                    ? SoftmaxBasis(logProbabilities: model.forward(parameters: theta, inputs: chunkInputs).storage, classes: C) : nil
+                if basisForDots, let basis {
+                    basisDots(basis, parameters: theta, inputs: chunkInputs, weight: weight, directions: &directions, rowsPerCall: rowsPerCall,
+                              rowClasses: rows.rowClasses, rowsPerTest: S, into: &dots)
+                } else if !dotsFromFeatures {
+                    for part in stride(from: 0, to: R, by: rowsPerCall).map({ $0..<min(R, $0 + rowsPerCall) }) {
+                        let cot = cotangent(part, classes: rows.rowClasses, weight: weight)
+                        directions.withMutablePointer { v in dots.withUnsafeMutableBufferPointer { out in
+                            _ = model.backward(parameters: theta, inputs: rows.rowInputs.rows(part), outputGradients: cot,
+                                               into: .perSampleDot(PerSampleDot(directions: v, directionCount: 2, parameterCount: P,
+                                                                                out: out.baseAddress! + part.lowerBound * 2 * K, componentCount: K)))
+                        } }
+                    }
                 }
                 // Attribution rows: materialise φ_t (Ra, P) for data and parameter attribution.
-                if needsFeatures {
-                    if alpha == nodes.nodes[0] { for i in phi.indices { phi[i] = 0 } }
+                if basisForFeatures, let basis {
+                    basisFeatures(basis, parameters: theta, inputs: chunkInputs, weight: weight, rowsPerCall: rowsPerCall,
+                                  rowClasses: rows.attributionClasses, rowsPerTest: Sa, into: &phi)
+                } else if needsFeatures {
                     for part in stride(from: 0, to: Ra, by: rowsPerCall).map({ $0..<min(Ra, $0 + rowsPerCall) }) {
                         let cot = cotangent(part, classes: rows.attributionClasses, weight: weight)
                         phi.withMutablePointer { _ = model.backward(parameters: theta, inputs: rows.attributionInputs.rows(part),
@@ -325,6 +350,121 @@ public final class EPKEngine {
             outputNext = outputT
             stepDone()
         }
+    }
+
+    // MARK: - Rank-(C−1) softmax basis
+
+    /// Whether a test point's rows are cheaper through the softmax basis: C − 1 backward rows instead of one per
+    /// requested class. Internal so tests can compare both paths.
+    var softmaxBasisEnabled = true
+
+    func usesSoftmaxBasis(rowsPerTest: Int) -> Bool {
+        softmaxBasisEnabled && model.classCount >= 2 && rowsPerTest > model.classCount - 1
+    }
+
+    /// The log-softmax Jacobian has rank C − 1, so the C rows ∇_θ log p_c of a test point are combinations of C − 1
+    /// backward passes. A cotangent u on the log-probabilities reaches the logits as u − p·Σu, so the basis seed
+    /// u_c = e_c − e_m (Σ = 0) is the logit seed e_c − e_m, and the wanted logit seed e_c − p is
+    /// (e_c − e_m) − Σ_{k≠m} p_k (e_k − e_m). Hence, with D_c the backward result of seed u_c (D_m = 0),
+    ///     row_c = D_c − Σ_{k≠m} p_k D_k,
+    /// which holds for per-sample gradients and per-sample dot products alike because both are linear in the seed.
+    /// The reference class m is the most probable one at the quadrature node, so no coefficient 1 − p_m ≈ 0 is
+    /// formed by cancellation. For C = 2 this halves the backward passes of all-class rows.
+    struct SoftmaxBasis {
+        let classCount: Int
+        let probabilities: [Float] // (nc, C) at the quadrature node
+        let reference: [Int]       // (nc) m_a, the most probable class
+        let rowTest: [Int]         // (nc·(C−1)) test point of each basis row
+        let rowClass: [Int]        // (nc·(C−1)) class c ≠ m_a of each basis row
+
+        init(logProbabilities logp: [Float], classes C: Int) {
+            classCount = C
+            let nc = logp.count / C
+            probabilities = logp.map { Foundation.exp($0) }
+            reference = (0..<nc).map { argmax(logp, row: $0, width: C) }
+            var tests: [Int] = [], classes: [Int] = []
+            for a in 0..<nc { for c in 0..<C where c != reference[a] { tests.append(a); classes.append(c) } }
+            rowTest = tests; rowClass = classes
+        }
+
+        var rowCount: Int { rowTest.count }
+
+        /// Basis row of (test a, class c ≠ m_a).
+        func row(test a: Int, class c: Int) -> Int { a * (classCount - 1) + (c < reference[a] ? c : c - 1) }
+
+        /// (rows, C) cotangents weight·(e_c − e_m) of the given basis rows.
+        func cotangent(_ rows: Range<Int>, weight: Double) -> Tensor {
+            let C = classCount
+            var cot = Tensor(shape: [rows.count, C])
+            for (i, r) in rows.enumerated() {
+                cot.storage[i * C + rowClass[r]] = Float(weight)
+                cot.storage[i * C + reference[rowTest[r]]] = -Float(weight)
+            }
+            return cot
+        }
+    }
+
+    /// Adds one node's per-sample dot products of the requested rows (R = nc·S, classes `rowClasses`) to `dots`
+    /// (R, 2, K) through the softmax basis.
+    private func basisDots(_ basis: SoftmaxBasis, parameters theta: [Float], inputs: Tensor, weight: Double,
+                           directions: inout [Float], rowsPerCall: Int, rowClasses: [Int], rowsPerTest S: Int,
+                           into dots: inout [Double]) {
+        let P = model.parameterCount, K = model.layout.components.count, C = model.classCount
+        let Rb = basis.rowCount, width = 2 * K
+        var basisDots = [Double](repeating: 0, count: Rb * width)   // (Rb, 2, K)
+        for part in stride(from: 0, to: Rb, by: rowsPerCall).map({ $0..<min(Rb, $0 + rowsPerCall) }) {
+            let cot = basis.cotangent(part, weight: weight)
+            directions.withMutablePointer { v in basisDots.withUnsafeMutableBufferPointer { out in
+                _ = model.backward(parameters: theta, inputs: inputs.gatherRows(Array(basis.rowTest[part])), outputGradients: cot,
+                                   into: .perSampleDot(PerSampleDot(directions: v, directionCount: 2, parameterCount: P,
+                                                                    out: out.baseAddress! + part.lowerBound * width, componentCount: K)))
+            } }
+        }
+        let nc = inputs.shape[0]
+        var mixed = [Double](repeating: 0, count: width)          // Σ_{k≠m} p_k D_k
+        for a in 0..<nc {
+            for j in 0..<width { mixed[j] = 0 }
+            for c in 0..<C where c != basis.reference[a] {
+                let pk = Double(basis.probabilities[a * C + c]), src = basis.row(test: a, class: c) * width
+                for j in 0..<width { mixed[j] += pk * basisDots[src + j] }
+            }
+            for s in 0..<S {
+                let r = a * S + s, c = rowClasses[r]
+                let src = c == basis.reference[a] ? nil : basis.row(test: a, class: c) * width
+                for j in 0..<width { dots[r * width + j] += (src.map { basisDots[$0 + j] } ?? 0) - mixed[j] }
+            }
+        }
+    }
+
+    /// Adds one node's test features of the requested rows (Ra = nc·Sa, classes `rowClasses`) to `phi` (Ra, P)
+    /// through the softmax basis.
+    private func basisFeatures(_ basis: SoftmaxBasis, parameters theta: [Float], inputs: Tensor, weight: Double,
+                               rowsPerCall: Int, rowClasses: [Int], rowsPerTest S: Int, into phi: inout [Float]) {
+        let P = model.parameterCount, C = model.classCount, Rb = basis.rowCount
+        var rows = [Float](repeating: 0, count: Rb * P)             // (Rb, P) basis gradients D
+        for part in stride(from: 0, to: Rb, by: rowsPerCall).map({ $0..<min(Rb, $0 + rowsPerCall) }) {
+            let cot = basis.cotangent(part, weight: weight)
+            rows.withMutablePointer { _ = model.backward(parameters: theta, inputs: inputs.gatherRows(Array(basis.rowTest[part])),
+                                                         outputGradients: cot, into: .perSample($0 + part.lowerBound * P, rowStride: P)) }
+        }
+        let nc = inputs.shape[0]
+        rows.withPointer { d in phi.withMutablePointer { ph in
+            Parallel.forEachRange(nc) { tests in
+                let mixed = UnsafeMutablePointer<Float>.allocate(capacity: P)   // Σ_{k≠m} p_k D_k
+                defer { mixed.deallocate() }
+                for a in tests {
+                    mixed.initialize(repeating: 0, count: P)
+                    for c in 0..<C where c != basis.reference[a] {
+                        Vector.addScaled(d + basis.row(test: a, class: c) * P, basis.probabilities[a * C + c], into: mixed, count: P)
+                    }
+                    for s in 0..<S {
+                        let r = a * S + s, c = rowClasses[r], dst = ph + r * P
+                        if c != basis.reference[a] { Vector.addScaled(d + basis.row(test: a, class: c) * P, 1, into: dst, count: P) }
+                        Vector.addScaled(mixed, -1, into: dst, count: P)
+                    }
+                }
+            }
+        } }
     }
 
     // MARK: - Pieces

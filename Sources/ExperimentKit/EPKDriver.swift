@@ -46,7 +46,7 @@ public struct ReplaySetup {
 /// validation statistics, and renders the EPK figures.
 public enum EPKDriver {
     public static func run(configPath: String, historyOverride: String?, outputDirectory: String?, dataDirectory: String?,
-                           shard: Shard?) throws -> (path: String, statistics: ValidationStatistics) {
+                           shard: Shard?, stepShard: Shard? = nil) throws -> (path: String, statistics: ValidationStatistics) {
         let config = try StrictConfig.load(EPKConfig.self, from: configPath)
         let historyPath = historyOverride ?? config.history
         guard FileManager.default.fileExists(atPath: historyPath) else {
@@ -75,20 +75,18 @@ public enum EPKDriver {
         let progress = Progress(label: "epk \(config.experiment)", total: total)
         var options = EPKOptions(quadrature: config.quadrature, classes: config.classes,
                                  attributionClasses: config.attributionClasses ?? .selected, dataAttributionGroups: groups,
-                                 parameterAttribution: config.parameterAttribution, memoryBudgetBytes: budget)
+                                 parameterAttribution: config.parameterAttribution, memoryBudgetBytes: budget,
+                                 steps: stepShard?.range(of: total))
         options.progress = { done, all in progress.advance(status: "step \(done)/\(all)") }
         let engine = try EPKEngine(model: model, history: setup.history, data: DatasetReplay(setup.data.train), options: options)
-        let plan = EPKEngine.MemoryPlan(testCount: testIndices.count,
-                                        rowsPerTest: config.classes == .all && config.attributionClasses != .focus ? model.classCount : 1,
-                                        parameterCount: model.parameterCount, trainingCount: setup.history.trainingCount,
-                                        batchSize: setup.history.batchSize, dataGroups: groups.count,
-                                        parameterGroupCount: 0, budget: budget)
+        let plan = try engine.memoryPlan(testCount: testIndices.count)
         Log.info("\(model.name), \(total) steps, \(testIndices.count) test points × \(config.classes.rawValue) classes, \(config.quadrature.rule.rawValue) with \(config.quadrature.points) points; \(plan)")
         let start = Date()
         let result = try engine.run(testInputs: inputs, testLabels: labels)
         progress.finish()
         let seconds = Date().timeIntervalSince(start)
-        let name = shard.map { "epk-\($0.fileSuffix).h5" } ?? "epk.h5"
+        let suffix = [shard.map { $0.fileSuffix }, stepShard.map { "steps-\($0.fileSuffix)" }].compactMap { $0 }
+        let name = suffix.isEmpty ? "epk.h5" : "epk-\(suffix.joined(separator: "-")).h5"
         let path = out + "/" + name
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
         let context = EPKArtifact.Context(labels: labels, testIndices: testIndices,
@@ -100,7 +98,7 @@ public enum EPKDriver {
         Log.info(String(format: "EPK in %.1f s (%.3f s/step): mean |EPK − model| %.3g, max %.3g, argmax agreement %.4f, KL %.3g → %@",
                         seconds, seconds / Double(max(1, total)), stats.meanAbsoluteError, stats.maxAbsoluteError,
                         stats.argmaxAgreement, stats.klModelToEPK, path))
-        if shard == nil { renderFigures(path, directory: out) }
+        if shard == nil && stepShard == nil { renderFigures(path, directory: out) }
         return (path, stats)
     }
 

@@ -100,7 +100,8 @@ final class EPKEngineTests: XCTestCase {
         let K = whole.componentCount
         for a in 0..<3 {
             for k in 0..<K {
-                XCTAssertEqual(target.kernelByComponent[a * K + k], whole.kernelByComponent[(a * 3 + labels[a]) * K + k], accuracy: 1e-9)
+                // All-class rows go through the softmax basis (float combinations), target rows do not.
+                XCTAssertEqual(target.kernelByComponent[a * K + k], whole.kernelByComponent[(a * 3 + labels[a]) * K + k], accuracy: 1e-6)
             }
             XCTAssertEqual(target.stepKernelFocus, target.stepKernelFocus)
         }
@@ -122,6 +123,36 @@ final class EPKEngineTests: XCTestCase {
             for p in 0..<Pg {
                 let snapshots = (0..<3).map { pa.kernelSnapshots[($0 * result.testCount + a) * Pg + p] }.reduce(0, +)
                 XCTAssertEqual(snapshots, pa.kernelTotal[a * Pg + p], accuracy: 1e-6)
+            }
+        }
+    }
+
+    /// All-class rows through the rank-(C−1) softmax basis equal the direct one-row-per-class backward passes,
+    /// for the validation dot products, the materialised features (data and parameter attribution) and C = 2, 3, 5.
+    func testSoftmaxBasisMatchesDirectRows() throws {
+        for (kind, classes) in [("sgd", 2), ("adamw", 3), ("adamw", 5)] {
+            let problem = TinyProblem.make(kind, classes: classes)
+            let q = QuadratureConfig(rule: .gaussLegendre, points: 2)
+            for dataAttribution in [false, true] {
+                let basis = try problem.engine(q, dataAttribution: dataAttribution,
+                                               parameterAttribution: ParameterAttributionOptions(components: ["fc2.weight"]))
+                let direct = try problem.engine(q, dataAttribution: dataAttribution,
+                                                parameterAttribution: ParameterAttributionOptions(components: ["fc2.weight"]))
+                XCTAssertTrue(basis.usesSoftmaxBasis(rowsPerTest: classes))
+                direct.softmaxBasisEnabled = false
+                let a = try basis.run(testInputs: problem.tests, testLabels: nil)
+                let b = try direct.run(testInputs: problem.tests, testLabels: nil)
+                let scale = b.kernelByComponent.map(abs).max() ?? 1
+                let label = "\(kind) C=\(classes) data attribution \(dataAttribution)"
+                XCTAssertLessThan(maxAbsDifference(a.kernelByComponent, b.kernelByComponent) / scale, 1e-5, label)
+                XCTAssertLessThan(maxAbsDifference(a.regularizationByComponent, b.regularizationByComponent) / scale, 1e-5, label)
+                let pa = try XCTUnwrap(a.parameterAttribution), pb = try XCTUnwrap(b.parameterAttribution)
+                XCTAssertLessThan(maxAbsDifference(pa.kernelTotal.map(Double.init), pb.kernelTotal.map(Double.init)) / scale, 1e-5, label)
+                for g in a.dataAttribution.indices {
+                    XCTAssertLessThan(maxAbsDifference(a.dataAttribution[g].values.map(Double.init),
+                                                       b.dataAttribution[g].values.map(Double.init)) / scale, 1e-5, label)
+                }
+                XCTAssertLessThan(maxAbsDifference(a.predictedRows, a.finalRows), 1e-4, label)
             }
         }
     }

@@ -118,10 +118,10 @@ struct TinyProblem {
     let history: InMemoryHistory
     let tests: Tensor
 
-    static func make(_ kind: String, steps: Int = 12, seed: UInt64 = 0) -> TinyProblem {
+    static func make(_ kind: String, steps: Int = 12, seed: UInt64 = 0, classes: Int = 3) -> TinyProblem {
         var rng = RNG(seed: seed + 100)
-        let model = TinyTanhMLP()
-        let data = TinyData(count: 24, dimension: 5, classes: 3, rng: &rng)
+        let model = TinyTanhMLP(classes: classes)
+        let data = TinyData(count: 24, dimension: 5, classes: classes, rng: &rng)
         let spec: OptimizerSpec = kind == "sgd" ? .sgd(momentum: 0.9, dampening: 0, weightDecay: 5e-3)
             : .adamw(beta1: 0.9, beta2: 0.98, epsilon: 1e-8, weightDecay: 0.5)
         let peak: Float = kind == "sgd" ? 0.2 : 0.05

@@ -72,6 +72,34 @@ final class ShardAndConfigTests: XCTestCase {
         XCTAssertEqual(merged.initialOutputs, whole.initialOutputs)
         XCTAssertEqual(merged.stepPredicted, whole.stepPredicted)
         XCTAssertLessThan(relativeDifference(merged.kernelByComponent, whole.kernelByComponent), 1e-12)
+
+        // The same through `validate-epk --step-shard i/n` files and `validate-epk merge`.
+        var config = try StrictConfig.load(EPKConfig.self, from: "Configs/mnist-epk-quick.json")
+        config.testCount = 5
+        config.dataAttribution = false
+        config.quadrature = QuadratureConfig(rule: .midpoint, points: 2)
+        let configPath = directory + "/epk-steps.json"
+        try JSONEncoder().encode(config).write(to: URL(fileURLWithPath: configPath))
+        let history = directory + "/train/history.h5"
+        let wholeFile = try EPKDriver.run(configPath: configPath, historyOverride: history, outputDirectory: directory + "/whole-steps",
+                                          dataDirectory: nil, shard: nil).path
+        let stepFiles = try (1...2).map {
+            try EPKDriver.run(configPath: configPath, historyOverride: history, outputDirectory: directory + "/step-shards",
+                              dataDirectory: nil, shard: nil, stepShard: Shard("\($0)/2")).path
+        }
+        XCTAssertEqual(stepFiles[1], directory + "/step-shards/epk-steps-shard-2-of-2.h5")
+        _ = try EPKDriver.merge(shardPaths: stepFiles, output: directory + "/merged-steps.h5")
+        let a = try EPKArtifact.read(wholeFile).result, b = try EPKArtifact.read(directory + "/merged-steps.h5").result
+        XCTAssertEqual(b.steps, a.steps)
+        XCTAssertLessThan(relativeDifference(a.kernelByComponent, b.kernelByComponent), 1e-5)
+        XCTAssertLessThan(relativeDifference(a.stepTruth.map(Double.init), b.stepTruth.map(Double.init)), 1e-6)
+        // Data attribution couples all steps, so a step shard with it is refused in one line.
+        config.dataAttribution = true
+        try JSONEncoder().encode(config).write(to: URL(fileURLWithPath: configPath))
+        XCTAssertThrowsError(try EPKDriver.run(configPath: configPath, historyOverride: history, outputDirectory: directory + "/bad",
+                                               dataDirectory: nil, shard: nil, stepShard: Shard("1/2"))) { e in
+            XCTAssertTrue("\(e)".contains("full step range"), "\(e)")
+        }
     }
 
     /// Bad configs fail with one line naming the file, the key and what was expected.

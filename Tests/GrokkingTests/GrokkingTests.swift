@@ -85,6 +85,23 @@ final class GrokkingTests: XCTestCase {
         XCTAssertGreaterThan(pca.explained[0] + pca.explained[1], 0.999)
     }
 
+    /// The text report lists the true nearest and farthest neighbours in order, never the query itself, and
+    /// histograms the tokens and targets of the nearest ones.
+    func testNeighbourReportRanksBySimilarity() {
+        let samples = (0..<5).map { SimilarityAnalysis.Sample(a: $0, b: 10 + $0, target: ($0 * 7) % 3) }
+        // Similarity to sample 0 falls with the index; sample 2 is the most similar to 0 by construction.
+        var m = [Double](repeating: 0, count: 25)
+        for i in 0..<5 { for j in 0..<5 { m[i * 5 + j] = i == j ? 1 : 1 - 0.1 * Double(abs(i - j)) } }
+        m[0 * 5 + 2] = 0.95
+        let text = SimilarityAnalysis.neighbourReport(title: "linear2", cosine: m, samples: samples, queries: [0], count: 2)
+        let rows = text.split(separator: "\n").filter { $0.hasPrefix("| 1 ") || $0.hasPrefix("| 2 ") }
+        XCTAssertEqual(rows.count, 2)
+        XCTAssertTrue(rows[0].contains("| 2 + 12 = 2 | 0.950 | 4 + 14 = 1 | 0.600 |"), String(rows[0]))
+        XCTAssertTrue(rows[1].contains("| 1 + 11 = 1 | 0.900 | 3 + 13 = 0 | 0.700 |"), String(rows[1]))
+        XCTAssertFalse(rows.joined().contains("0 + 10 = 0"))
+        XCTAssertTrue(text.contains("Targets: 1×1, 2×1."), text)
+    }
+
     /// Zero epochs: kept components bit-identical, re-initialised ones N(0, 0.1²); the same seed gives the same draws.
     func testRetrainWithZeroEpochsKeepsComponentsAndReinitialisesWithTheRightStd() throws {
         let (model, start, _) = twoParameterVectors()
@@ -160,6 +177,8 @@ final class GrokkingTests: XCTestCase {
         XCTAssertTrue(try af.doubles("steps/kernel_l1").allSatisfy { $0 > 0 })
         XCTAssertTrue(try af.doubles("balance/reg_l1").allSatisfy { $0 > 0 })
         af.close()
+        let report = try String(contentsOfFile: tmp + "/attr/similar-samples.md", encoding: .utf8)
+        XCTAssertEqual(report.components(separatedBy: "## ").count - 1, ModuloTransformer.componentGroups.count)
         for f in ["cosine-val-linear2", "cosine-train-val", "balance-ratio", "balance-difference", "fourier-linear2", "fourier-over-steps", "pca-linear2", "pca-groups"] {
             XCTAssertTrue(FileManager.default.fileExists(atPath: tmp + "/attr/\(f).png"), f)
         }

@@ -33,6 +33,9 @@ import Tensor
 /// | `pca/<g>` | (I, nv, 2) f64 | 2-D PCA scores of the validation vectors |
 /// | `pca/explained` | (I, G, 2) | explained-variance fractions |
 /// | `replication/mean_step_error` | (I) | mean |truth − EPK| of the per-step change over the interval |
+///
+/// Beside it: `summary.json` (key numbers) and `similar-samples.md` (spec §3.6 text report: the first 10 validation
+/// points with their 10 most and least similar samples per group, and token/target histograms).
 public enum ComponentAttributionDriver {
     public static let kind = "component-attribution"
     static let prime = 113
@@ -274,6 +277,19 @@ public enum ComponentAttributionDriver {
             "difference_D": perGroup(difference),
             "mean_step_error": replicationError,
         ], to: out + "/summary.json")
+        // Text report (spec §3.6): the first 10 validation points (dataset order) and their nearest and farthest
+        // neighbours by whole-history attribution similarity, per layer group.
+        let sortedSamples = valOrder.map { i in
+            SimilarityAnalysis.Sample(a: Int(valSet.inputs.storage[i * 4]), b: Int(valSet.inputs.storage[i * 4 + 2]), target: valSet.labels[i])
+        }
+        let queries = (0..<min(10, nv)).map { i in valOrder.firstIndex(of: i)! }
+        var report = ["# Most and least similar validation samples by whole-history attribution (cosine)", "",
+                      "History \(config.history), \(nv) validation points, steps 0..<\(T); kernel part at each point's target class.", ""]
+        for g in 0..<G {
+            report.append(SimilarityAnalysis.neighbourReport(title: groups[g].name, cosine: cosValTotal[g].map(Double.init),
+                                                             samples: sortedSamples, queries: queries, count: min(10, nv - 1)))
+        }
+        try AtomicFile.write(data: Data(report.joined(separator: "\n").utf8), to: out + "/similar-samples.md")
         renderFigures(path, directory: out)
         return path
     }

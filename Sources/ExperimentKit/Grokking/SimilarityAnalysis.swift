@@ -36,6 +36,42 @@ public enum SimilarityAnalysis {
         return out
     }
 
+    /// A modular-addition sample as the text report shows it.
+    public struct Sample {
+        public let a: Int, b: Int, target: Int
+        public init(a: Int, b: Int, target: Int) { self.a = a; self.b = b; self.target = target }
+        var text: String { "\(a) + \(b) = \(target)" }
+    }
+
+    /// The spec §3.6 text report for one cosine matrix (n × n, rows in the order of `samples`): for each query row,
+    /// its `count` most and `count` least similar other samples with inputs, targets and similarities, then the
+    /// histograms of the operand tokens and of the targets among the most similar ones (Markdown).
+    public static func neighbourReport(title: String, cosine: [Double], samples: [Sample], queries: [Int], count: Int) -> String {
+        let n = samples.count
+        var lines = ["## \(title)", ""]
+        for q in queries {
+            let others = (0..<n).filter { $0 != q }.sorted { (cosine[q * n + $0], -$0) > (cosine[q * n + $1], -$1) }
+            let most = Array(others.prefix(count)), least = Array(others.suffix(count).reversed())
+            lines.append("**\(samples[q].text)**  (a+b = \(samples[q].a + samples[q].b))")
+            lines.append("")
+            lines.append("| rank | most similar | cos | least similar | cos |")
+            lines.append("|---:|---|---:|---|---:|")
+            for i in 0..<min(most.count, least.count) {
+                lines.append(String(format: "| %d | %@ | %.3f | %@ | %.3f |", i + 1, samples[most[i]].text, cosine[q * n + most[i]],
+                                    samples[least[i]].text, cosine[q * n + least[i]]))
+            }
+            func histogram(_ values: [Int]) -> String {
+                Dictionary(grouping: values, by: { $0 }).map { ($0.key, $0.value.count) }
+                    .sorted { ($0.1, -$0.0) > ($1.1, -$1.0) }.map { "\($0.0)×\($0.1)" }.joined(separator: ", ")
+            }
+            lines.append("")
+            lines.append("Tokens among the most similar: \(histogram(most.flatMap { [samples[$0].a, samples[$0].b] })). " +
+                         "Targets: \(histogram(most.map { samples[$0].target })).")
+            lines.append("")
+        }
+        return lines.joined(separator: "\n")
+    }
+
     /// The order that sorts samples by `key` (a+b for modulo), ties by `tieBreak` (the target), then by index.
     public static func order(key: [Double], tieBreak: [Double]) -> [Int] {
         Array(key.indices).sorted { (key[$0], tieBreak[$0], $0) < (key[$1], tieBreak[$1], $1) }
