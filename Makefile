@@ -7,7 +7,7 @@ DEB_PACKAGES := libopenblas-dev libhdf5-dev libpng-dev libcairo2-dev zlib1g-dev 
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 RELEASE      := -c release -Xswiftc -enable-testing
 
-.PHONY: setup build test bench gallery clean data reproduce-quick reproduce-all plots
+.PHONY: setup build test bench gallery clean data reproduce-quick reproduce-all plots report
 
 ## Install the Debian packages that are missing (nothing is done when all are present).
 setup:
@@ -54,6 +54,12 @@ reproduce-all: build
 ## Regenerate every figure from the artifacts under results/ alone.
 plots: build
 	$(BIN)/plot results
+
+## Rewrite results/REPORT.md from the artifacts that exist, running no stage (PIPELINE=Configs/pipeline-all.json
+## for the paper-scale stages).
+PIPELINE ?= Configs/pipeline-quick.json
+report: build
+	$(BIN)/report --config $(PIPELINE) --out results/REPORT.md
 
 clean:
 	rm -rf .build

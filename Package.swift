@@ -16,6 +16,7 @@ let experimentNames: [String] = [
     "validate-epk",
     "plot",
     "reproduce",
+    "report",
     "prune",
     "sensitivity",
     "train-lm",

@@ -1,0 +1,487 @@
+import XCTest
+import Artifacts
+import EPK
+import Foundation
+import NN
+@testable import ExperimentKit
+
+/// The report's summaries (issue 7, item 2): key-number rows and claim verdicts per artifact kind, on small
+/// artifacts written with each driver's documented layout, for a case that holds, one that does not and one the
+/// run is too small to decide; plus defensive reading and the report file itself.
+final class ReportWriterTests: XCTestCase {
+    var directory: String!
+    override func setUp() {
+        Log.quiet = true
+        directory = NSTemporaryDirectory() + "explaind-report-\(UUID().uuidString)"
+        try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    }
+    override func tearDown() { try? FileManager.default.removeItem(atPath: directory) }
+
+    // MARK: - Helpers
+
+    /// Writes an artifact of `kind` whose contents `body` fills in; returns its path.
+    private func artifact(_ name: String, kind: String, _ body: (HDF5Group) throws -> Void) throws -> String {
+        let path = directory + "/" + name + ".h5"
+        try ArtifactFile.write(to: path, kind: kind, config: "{}", body)
+        return path
+    }
+
+    /// A dataset at a nested path "a/b/c", creating the groups on the way.
+    @discardableResult
+    private func put<T: HDF5Scalar>(_ root: HDF5Group, _ path: String, _ values: [T], _ shape: [Int]) throws -> HDF5Dataset {
+        var parts = path.split(separator: "/").map(String.init)
+        let name = parts.removeLast()
+        var g = root
+        for p in parts { g = try g.openOrCreateGroup(p) }
+        return try g.write(name, values, shape: shape)
+    }
+
+    private func value(_ s: ReportSummary, _ key: String, file: StaticString = #filePath, line: UInt = #line) -> String {
+        guard let v = s.rows.first(where: { $0.0 == key })?.1 else {
+            XCTFail("no row '\(key)' in \(s.rows.map(\.0))", file: file, line: line)
+            return ""
+        }
+        return v
+    }
+
+    private func claim(_ s: ReportSummary, _ prefix: String, file: StaticString = #filePath, line: UInt = #line) -> Claim {
+        guard let c = s.claims.first(where: { $0.statement.hasPrefix(prefix) }) else {
+            XCTFail("no claim '\(prefix)…' in \(s.claims.map(\.statement))", file: file, line: line)
+            return Claim(statement: "", holds: nil, evidence: "")
+        }
+        return c
+    }
+
+    // MARK: - prune
+
+    /// Coarse 70/90/97/99 % and fine 97/99/99.9 % pruned: 7 fractions, so the 2/3 rule needs 5.
+    private func pruneArtifact(_ name: String, explaind: [Double], magnitude: Double, random: Double, heldOut: Int = 84,
+                               omitFineRandom: Bool = false) throws -> String {
+        let grids: [(String, [Double])] = [("coarse", [0.70, 0.90, 0.97, 0.99]), ("fine", [0.97, 0.99, 0.999])]
+        return try artifact(name, kind: PruneDriver.kind) { root in
+            try root.setJSONAttribute("methods", ["explaind", "explaind-module", "magnitude", "random"])
+            try root.setAttribute("evaluation_count", heldOut)
+            try root.setAttribute("seeds", [1, 2, 3])
+            try root.setAttribute("epk_mean_abs_error", 0.433)
+            try root.setAttribute("epk_max_abs_error", 1.14)
+            try put(root, "unpruned/accuracy", [0.66, 0.67, 0.68], [3])
+            var offset = 0
+            for (grid, fractions) in grids {
+                let G = fractions.count
+                try put(root, "\(grid)/fractions", fractions, [G])
+                for method in ["explaind", "explaind-module", "magnitude", "random"] {
+                    if omitFineRandom && grid == "fine" && method == "random" { continue }
+                    // Seeds × fractions; explaind varies over seeds by ±0.05 around its per-fraction mean.
+                    var agreement = [Double](), accuracy = [Double](), kl = [Double]()
+                    for s in 0..<3 {
+                        for g in 0..<G {
+                            switch method {
+                            case "explaind": agreement.append(explaind[offset + g] + [-0.05, 0, 0.05][s])
+                            case "explaind-module": agreement.append(0.5)
+                            case "magnitude": agreement.append(magnitude)
+                            default: agreement.append(random)
+                            }
+                            accuracy.append(method == "explaind" ? 0.7 : 0.6)
+                            kl.append(method == "explaind" ? 0.01 : 0.5)
+                        }
+                    }
+                    try put(root, "\(grid)/\(method)/agreement", agreement, [3, G])
+                    try put(root, "\(grid)/\(method)/accuracy", accuracy, [3, G])
+                    try put(root, "\(grid)/\(method)/kl", kl, [3, G])
+                }
+                offset += G
+            }
+        }
+    }
+
+    func testPruneRowsAndTheTwoThirdsRule() throws {
+        // Close to magnitude (≥ 0.95 − 0.02) at 5 of 7 fractions: holds.
+        let holds = try ReportWriter.summarize(artifact: pruneArtifact("holds", explaind: [0.96, 0.96, 0.96, 0.96, 0.96, 0.90, 0.90], magnitude: 0.95, random: 0.6))
+        XCTAssertEqual(value(holds, "held-out images per seed × seeds"), "84 × 3")
+        XCTAssertEqual(value(holds, "unpruned held-out accuracy"), "0.670 ± 0.010")
+        XCTAssertEqual(value(holds, "explaind at 90.0 % pruned"), "agreement 0.960 ± 0.050 · accuracy 0.700 ± 0.000 · KL 0.01 ± 0")
+        XCTAssertEqual(value(holds, "explaind at 99.0 % pruned"), "agreement 0.960 ± 0.050 · accuracy 0.700 ± 0.000 · KL 0.01 ± 0")
+        XCTAssertEqual(value(holds, "magnitude at 97.0 % pruned"), "agreement 0.950 ± 0.000 · accuracy 0.600 ± 0.000 · KL 0.5 ± 0")
+        XCTAssertEqual(holds.rows.filter { $0.0.contains("% pruned") }.count, 12, "3 fractions × 4 methods")
+        let c = claim(holds, "ExPLAIND pruning")
+        XCTAssertEqual(c.holds, true, c.evidence)
+        XCTAssertTrue(c.evidence.contains("explaind ≥ magnitude − 0.02 at 5/7 fractions (needs 5)"), c.evidence)
+
+        // At 4 of 7 only: does not hold.
+        let fails = try ReportWriter.summarize(artifact: pruneArtifact("fails", explaind: [0.96, 0.96, 0.96, 0.96, 0.90, 0.90, 0.90], magnitude: 0.95, random: 0.6))
+        XCTAssertEqual(claim(fails, "ExPLAIND pruning").holds, false)
+        XCTAssertTrue(claim(fails, "ExPLAIND pruning").evidence.contains("at 4/7 fractions"))
+        // Close to magnitude everywhere but less than 0.1 above random: does not hold.
+        let nearRandom = try ReportWriter.summarize(artifact: pruneArtifact("random", explaind: Array(repeating: 0.96, count: 7), magnitude: 0.95, random: 0.9))
+        XCTAssertEqual(claim(nearRandom, "ExPLAIND pruning").holds, false)
+        // The quick run's 6 held-out images per seed cannot decide.
+        let small = try ReportWriter.summarize(artifact: pruneArtifact("small", explaind: Array(repeating: 0.96, count: 7), magnitude: 0.95, random: 0.6, heldOut: 6))
+        XCTAssertNil(claim(small, "ExPLAIND pruning").holds)
+        XCTAssertTrue(claim(small, "ExPLAIND pruning").evidence.contains("only 6 held-out images"))
+        // A missing dataset leaves the other rows and makes the claim undecided, naming it.
+        let partial = try ReportWriter.summarize(artifact: pruneArtifact("partial", explaind: Array(repeating: 0.96, count: 7), magnitude: 0.95, random: 0.6, omitFineRandom: true))
+        XCTAssertEqual(value(partial, "explaind at 97.0 % pruned"), "agreement 0.960 ± 0.050 · accuracy 0.700 ± 0.000 · KL 0.01 ± 0")
+        XCTAssertNil(claim(partial, "ExPLAIND pruning").holds)
+        XCTAssertTrue(claim(partial, "ExPLAIND pruning").evidence.contains("/fine/random/agreement"), claim(partial, "ExPLAIND pruning").evidence)
+    }
+
+    // MARK: - lds
+
+    private func ldsArtifact(_ name: String, subsets M: Int, tests n: Int, table: [(String, Double, Double, Double)]) throws -> String {
+        try artifact(name, kind: LDSArtifact.kind) { root in
+            try root.setJSONAttribute("methods", table.map(\.0))
+            try root.setAttribute("subset_size", 4)
+            try root.setAttribute("training_count", 8)
+            try root.setAttribute("full_model_accuracy", 0.956)
+            try root.setAttribute("explaind_reconstruction_error", 0.03)
+            try put(root, "subsets/indices", [Int32](repeating: 0, count: M * 4), [M, 4])
+            try put(root, "test/indices", (0..<n).map(Int32.init), [n])
+            try put(root, "ground_truth/accuracy", [Double](repeating: 0.9, count: M), [M])
+            try put(root, "summary/mean", table.map(\.1), [table.count])
+            try put(root, "summary/ci_lower", table.map(\.2), [table.count])
+            try put(root, "summary/ci_upper", table.map(\.3), [table.count])
+            let d = try put(root, "methods/explaind/lds", [Double](repeating: 0.1, count: n), [n])
+            try d.setAttribute("undefined", 2)
+        }
+    }
+
+    func testLDSRowsAndClaims() throws {
+        let paper: [(String, Double, Double, Double)] = [("explaind", 0.146, 0.132, 0.161), ("explaind-fc1", 0.177, 0.161, 0.194),
+                                                        ("grad-dot", 0.145, 0.124, 0.166), ("grad-cos", 0.136, 0.123, 0.148),
+                                                        ("tracin", 0.166, 0.151, 0.181), ("random", -0.005, -0.019, 0.009)]
+        let holds = try ReportWriter.summarize(artifact: ldsArtifact("holds", subsets: 100, tests: 200, table: paper))
+        XCTAssertEqual(value(holds, "LDS explaind"), "0.146 [0.132, 0.161] (2 undefined)")
+        XCTAssertEqual(value(holds, "LDS random"), "-0.005 [-0.019, 0.009]")
+        XCTAssertEqual(value(holds, "subsets M × subset size / training samples"), "100 × 4 / 8")
+        XCTAssertEqual(value(holds, "full-data / mean subset-model accuracy"), "0.9560 / 0.9000")
+        XCTAssertEqual(claim(holds, "ExPLAIND data attribution predicts").holds, true)
+        let comparable = claim(holds, "ExPLAIND data attribution is comparable")
+        XCTAssertEqual(comparable.holds, true, comparable.evidence)
+        XCTAssertTrue(comparable.evidence.contains("best baseline tracin 0.166"), comparable.evidence)
+
+        // ExPLAIND 0.05 [0.00, 0.10]: its interval overlaps random's, and it is more than 0.05 below TracIn.
+        var weak = paper
+        weak[0] = ("explaind", 0.05, 0.0, 0.10)
+        weak[5] = ("random", 0.0, -0.02, 0.02)
+        let fails = try ReportWriter.summarize(artifact: ldsArtifact("fails", subsets: 100, tests: 200, table: weak))
+        XCTAssertEqual(claim(fails, "ExPLAIND data attribution predicts").holds, false)
+        XCTAssertEqual(claim(fails, "ExPLAIND data attribution is comparable").holds, false)
+        // 20 subsets (the quick run) decide nothing.
+        let small = try ReportWriter.summarize(artifact: ldsArtifact("small", subsets: 20, tests: 50, table: paper))
+        XCTAssertNil(claim(small, "ExPLAIND data attribution predicts").holds)
+        XCTAssertNil(claim(small, "ExPLAIND data attribution is comparable").holds)
+        XCTAssertTrue(claim(small, "ExPLAIND data attribution is comparable").evidence.contains("20 subsets × 50 test examples"))
+    }
+
+    // MARK: - sensitivity
+
+    /// Float32 midpoint settings 1, 2, 4 (and 8 when `midpointErrors` has four entries) with the given per-step
+    /// errors, plus Gauss–Legendre, early-rule and bf16 settings with tiny errors that the order claim must ignore.
+    private func sensitivityArtifact(_ name: String, midpointErrors: [Double]) throws -> String {
+        let midpoints = [1, 2, 4, 8].prefix(midpointErrors.count).map { SensitivityStudy.Setting(rule: .midpoint, points: $0) }
+        let settings: [SensitivityStudy.Setting] = midpoints + [.init(rule: .gaussLegendre, points: 2),
+                                                    .init(rule: .midpoint, points: 1, earlySteps: 2, earlyPoints: 4),
+                                                    .init(rule: .midpoint, points: 2, precision: .bfloat16)]
+        let step = midpointErrors + [1e-9, 1e-9, 1e-9]
+        return try artifact(name, kind: SensitivityDriver.kind) { root in
+            try root.setJSONAttribute("cases", ["tiny"])
+            let g = try root.createGroup("cases").createGroup("tiny")
+            try g.setAttribute("model", "mlp")
+            try g.setAttribute("test_count", 2)
+            try g.setJSONAttribute("settings", settings)
+            try g.setJSONAttribute("labels", settings.map(\.label))
+            let S = settings.count
+            _ = try g.write("step_error", step, shape: [S])
+            _ = try g.write("final_error", step.map { $0 * 10 }, shape: [S])
+            _ = try g.write("final_max_error", step.map { $0 * 30 }, shape: [S])
+            _ = try g.write("agreement", [Double](repeating: 1, count: S), shape: [S])
+            _ = try g.write("evaluations_per_step", settings.map { Double($0.points) }, shape: [S])
+            _ = try g.write("per_step_error", [Double](repeating: 0, count: S * 5), shape: [S, 5])
+        }
+    }
+
+    func testSensitivityRowsAndOrderClaim() throws {
+        // Errors falling 4× per doubling: slope −2 (the float32 midpoint settings only; the others are outliers).
+        let holds = try ReportWriter.summarize(artifact: sensitivityArtifact("holds", midpointErrors: [1e-2, 2.5e-3, 6.25e-4, 1.5625e-4]))
+        XCTAssertEqual(value(holds, "tiny"), "mlp, 2 test points, 5 steps")
+        XCTAssertEqual(value(holds, "tiny: midpoint 2"), "step error 0.0025 · final error 0.025 (max 0.075) · agreement 1.000 · 2.0 evaluations/step")
+        XCTAssertNotNil(holds.rows.first { $0.0 == "tiny: midpoint 2 [bfloat16]" })
+        let c = claim(holds, "the per-step replication error falls")
+        XCTAssertEqual(c.holds, true, c.evidence)
+        XCTAssertTrue(c.evidence.contains("-2.00 (tiny, points 1, 2, 4, 8)"), c.evidence)
+        // Halving per doubling: slope −1, slower than O(n⁻²).
+        let fails = try ReportWriter.summarize(artifact: sensitivityArtifact("fails", midpointErrors: [1e-2, 5e-3, 2.5e-3, 1.25e-3]))
+        XCTAssertEqual(claim(fails, "the per-step replication error falls").holds, false)
+        XCTAssertTrue(claim(fails, "the per-step replication error falls").evidence.contains("-1.00"))
+        // 1, 2, 4 midpoints (the quick config) span only 4×: undecided.
+        let quick = try ReportWriter.summarize(artifact: sensitivityArtifact("quick", midpointErrors: [1e-2, 5e-3, 2.5e-3]))
+        XCTAssertNil(claim(quick, "the per-step replication error falls").holds)
+    }
+
+    // MARK: - component-attribution
+
+    private func componentArtifact(_ name: String, topFrequencies: [Int], keyPower: Bool = true, linear2Correlation: Double = 0.148) throws -> String {
+        let groups = ModuloTransformer.componentGroups.map(\.name)
+        let G = groups.count, l2 = groups.firstIndex(of: "linear2")!, I = 3, nv = 200
+        return try artifact(name, kind: ComponentAttributionDriver.kind) { root in
+            try root.setJSONAttribute("groups", groups)
+            try root.setAttribute("step_count", 957)
+            try root.setAttribute("snapshot_interval", 400)
+            try put(root, "snapshots/start", [0, 400, 800] as [Int32], [I])
+            try put(root, "snapshots/end", [400, 800, 957] as [Int32], [I])
+            try put(root, "keys/val_sum", (0..<nv).map(Double.init), [nv])
+            try put(root, "keys/train_sum", (0..<10).map(Double.init), [10])
+            let f = try root.createGroup("fourier")
+            try f.setAttribute("key_frequencies", [16, 55, 24, 32, 48])
+            try f.setAttribute("decoder_key_frequencies", [55, 16, 24, 3, 32])
+            var power = [Double](repeating: 1, count: 56)
+            if keyPower { for k in [16, 55, 24, 32, 48] { power[k - 1] = 40 } }
+            _ = try f.write("embedding_power", power, shape: [56])
+            var total = [Double](repeating: 0.05, count: G); total[l2] = linear2Correlation
+            _ = try f.write("total_key_correlation", total, shape: [G])
+            var r2 = [Double](repeating: 0.001, count: G * 56)
+            for (rank, k) in topFrequencies.enumerated() { r2[l2 * 56 + k - 1] = 0.03 - 0.005 * Double(rank) }
+            _ = try f.write("total_frequency_r2", r2, shape: [G, 56])
+            var perInterval = [Double](repeating: 0, count: I * G)
+            for (i, v) in [0.123, 0.218, 0.204].enumerated() { perInterval[i * G + l2] = v }
+            _ = try f.write("key_correlation", perInterval, shape: [I, G])
+            try put(root, "replication/mean_step_error", [1e-4, 2.7e-4, 1e-6], [I])
+            try put(root, "balance/kernel_l1", [Double](repeating: 2, count: I * G), [I, G])
+            try put(root, "balance/reg_l1", [Double](repeating: 1, count: I * G), [I, G])
+        }
+    }
+
+    func testComponentAttributionRowsAndKeyFrequencyClaim() throws {
+        let holds = try ReportWriter.summarize(artifact: componentArtifact("holds", topFrequencies: [55, 24, 43]))
+        XCTAssertEqual(value(holds, "key frequencies (final embedding)"), "16, 55, 24, 32, 48 (79.7 % of its Fourier power)")
+        XCTAssertEqual(value(holds, "linear2 best-fitting frequencies, whole history (R²)"), "55 (0.030), 24 (0.025), 43 (0.020)")
+        XCTAssertEqual(value(holds, "linear2 key-frequency correlation per interval"), "0.123 (steps 0–400) → 0.204 (steps 800–957); max 0.218 (steps 400–800)")
+        XCTAssertEqual(value(holds, "points and intervals"), "200 validation + 10 training points; 3 intervals of 400 steps (T = 957)")
+        XCTAssertTrue(value(holds, "whole-history key-frequency correlation by group").contains("linear2 0.148"))
+        XCTAssertEqual(value(holds, "kernel / regularisation L1 (model), first → last interval"), "2 → 2")
+        let c = claim(holds, "the linear2 attribution similarity")
+        XCTAssertEqual(c.holds, true, c.evidence)
+        // Only one of the three best-fitting frequencies is a key frequency.
+        let fails = try ReportWriter.summarize(artifact: componentArtifact("fails", topFrequencies: [43, 44, 24]))
+        XCTAssertEqual(claim(fails, "the linear2 attribution similarity").holds, false)
+        // Weak correlation with the key-frequency reference.
+        let weak = try ReportWriter.summarize(artifact: componentArtifact("weak", topFrequencies: [55, 24, 43], linear2Correlation: 0.05))
+        XCTAssertEqual(claim(weak, "the linear2 attribution similarity").holds, false)
+        // No Fourier circuit (flat embedding spectrum, 5/56 of the power): undecided.
+        let flat = try ReportWriter.summarize(artifact: componentArtifact("flat", topFrequencies: [55, 24, 43], keyPower: false))
+        XCTAssertNil(claim(flat, "the linear2 attribution similarity").holds)
+        XCTAssertTrue(claim(flat, "the linear2 attribution similarity").evidence.contains("8.9 %"))
+    }
+
+    // MARK: - swap-aligned
+
+    /// Steps 0, 10, …, 950; accuracy jumps from 0.01 to 1 at `splicedFrom` (Emb.+Lin2+Dec.) and `stepFrom` (step-i).
+    private func swapArtifact(_ name: String, splicedFrom: Int, stepFrom: Int, final: Double = 1) throws -> String {
+        let steps = Array(stride(from: 0, to: 960, by: 10)), S = steps.count
+        let variants = ParameterSurgery.swapKeepLists().map(\.label)
+        return try artifact(name, kind: SwapAlignedDriver.kind) { root in
+            try root.setJSONAttribute("variants", variants)
+            try root.setAttribute("final_accuracy", final)
+            try root.setAttribute("step_count", 957)
+            _ = try root.write("steps", steps.map(Int32.init), shape: [S])
+            _ = try root.write("step_accuracy", steps.map { $0 >= stepFrom ? 1.0 : 0.01 }, shape: [S])
+            var spliced: [Double] = []
+            for v in variants.indices { spliced += steps.map { $0 >= (v == 0 ? splicedFrom : 900) ? 1.0 : 0.02 } }
+            _ = try root.write("spliced_accuracy", spliced, shape: [variants.count, S])
+        }
+    }
+
+    func testSwapAlignedRowsAndClaims() throws {
+        // The outer layers make an earlier pipeline usable at step 600, the model itself gets there at 800.
+        let holds = try ReportWriter.summarize(artifact: swapArtifact("holds", splicedFrom: 600, stepFrom: 800))
+        XCTAssertEqual(value(holds, "step-i model reaches 90 %"), "at step 800")
+        XCTAssertEqual(value(holds, "steps i"), "96 steps, 0 … 950")
+        XCTAssertEqual(value(holds, "kept from final: Emb.+Lin2+Dec."),
+                       "90 % from step 600; largest gain over the step-i model +0.990 at step 600 (1.000 vs 0.010); 0.020 at step 0")
+        XCTAssertEqual(claim(holds, "swapping in the final outer layers").holds, true)
+        XCTAssertEqual(claim(holds, "final outer layers around an earlier pipeline").holds, true)
+        // Spliced recovers only after the model itself (as in our paper-scale run): the second claim fails.
+        let late = try ReportWriter.summarize(artifact: swapArtifact("late", splicedFrom: 850, stepFrom: 800))
+        XCTAssertEqual(claim(late, "swapping in the final outer layers").holds, true)
+        let usable = claim(late, "final outer layers around an earlier pipeline")
+        XCTAssertEqual(usable.holds, false)
+        XCTAssertTrue(usable.evidence.contains("Emb.+Lin2+Dec. reaches 90 % at step 850; the step-i model reaches 90 % at step 800"), usable.evidence)
+        // Spliced accurate from the start: not "only late".
+        let early = try ReportWriter.summarize(artifact: swapArtifact("early", splicedFrom: 0, stepFrom: 800))
+        XCTAssertEqual(claim(early, "swapping in the final outer layers").holds, false)
+        // A run that did not grok decides nothing.
+        let quick = try ReportWriter.summarize(artifact: swapArtifact("quick", splicedFrom: 600, stepFrom: 800, final: 0.3))
+        XCTAssertNil(claim(quick, "swapping in the final outer layers").holds)
+        XCTAssertNil(claim(quick, "final outer layers around an earlier pipeline").holds)
+    }
+
+    // MARK: - retrain-pipeline
+
+    /// Configurations att.+lin1, emb.+lin2+dec., att.; start steps 937 and 537; 2 seeds; accuracy ramps linearly
+    /// from 0.01 to the given final value per (configuration, start step).
+    private func retrainArtifact(_ name: String, attLin1: (late: Double, early: Double), epochs E: Int = 150) throws -> String {
+        let configurations = ParameterSurgery.retrainConfigurations.map(\.label)
+        let G = configurations.count, S = 2, R = 2
+        var val = [Double](), train = [Double]()
+        for g in 0..<G {
+            for s in 0..<S {
+                let target = g == 0 ? (s == 0 ? attLin1.late : attLin1.early) : 0.003
+                for seed in 0..<R {
+                    let end = target + (seed == 0 ? -0.001 : 0.001)
+                    val += (0...E).map { 0.01 + (end - 0.01) * Double($0) / Double(E) }
+                    train += [Double](repeating: 1, count: E + 1)
+                }
+            }
+        }
+        return try artifact(name, kind: RetrainPipelineDriver.kind) { root in
+            try root.setJSONAttribute("configurations", configurations)
+            try root.setAttribute("max_epochs", E)
+            _ = try root.write("start_steps", [937, 537] as [Int32], shape: [S])
+            _ = try root.write("seeds", [0, 1] as [Int32], shape: [R])
+            _ = try root.write("validation_accuracy", val, shape: [G, S, R, E + 1])
+            _ = try root.write("train_accuracy", train, shape: [G, S, R, E + 1])
+            _ = try root.write("epochs_trained", [Int32](repeating: Int32(E), count: G * S * R), shape: [G, S, R])
+        }
+    }
+
+    func testRetrainPipelineRowsAndAlignmentClaim() throws {
+        let holds = try ReportWriter.summarize(artifact: retrainArtifact("holds", attLin1: (1.0, 0.3)))
+        XCTAssertEqual(value(holds, "grid"), "2 start steps × 2 seeds, ≤ 150 epochs")
+        XCTAssertEqual(value(holds, "att.+lin1 re-initialised, from step 937"), "validation 0.010 → 1.000 ± 0.001 (train 1.000 ± 0.000); epochs 150, 150 (cap 150)")
+        XCTAssertEqual(value(holds, "att.+lin1 re-initialised, from step 537"), "validation 0.010 → 0.300 ± 0.001 (train 1.000 ± 0.000); epochs 150, 150 (cap 150)")
+        let c = claim(holds, "the outer layers")
+        XCTAssertEqual(c.holds, true, c.evidence)
+        XCTAssertTrue(c.evidence.contains("re-learned to 1.000 from step 937, 0.300 from step 537"), c.evidence)
+        XCTAssertTrue(c.evidence.contains("control emb.+lin2+dec. from step 937: 0.003"), c.evidence)
+        // The early start step re-learns too: no late alignment.
+        XCTAssertEqual(claim(try ReportWriter.summarize(artifact: retrainArtifact("fails", attLin1: (1.0, 0.95))), "the outer layers").holds, false)
+        // Neither re-learns.
+        XCTAssertEqual(claim(try ReportWriter.summarize(artifact: retrainArtifact("none", attLin1: (0.6, 0.3))), "the outer layers").holds, false)
+        // 4 epochs (the quick config) decide nothing.
+        XCTAssertNil(claim(try ReportWriter.summarize(artifact: retrainArtifact("quick", attLin1: (1.0, 0.3), epochs: 4)), "the outer layers").holds)
+    }
+
+    // MARK: - step-explainer
+
+    /// A 4-layer LM explainer run with 6 windows; `firstHalfLeader` gets influence 0.5 in windows 0–2, intermediate
+    /// attention (L1, L2) 0.02 each there and `lateAttention` each in windows 3–5.
+    private func stepExplainerArtifact(_ name: String, firstHalfLeader: String, lateAttention: Double, residualScale: Double,
+                                       convergenceFactor: Double) throws -> String {
+        var groups = ["embedding", "pos. embedding"]
+        for l in 0..<4 { groups += ["L\(l) attn", "L\(l) mlp", "L\(l) norms"] }
+        groups += ["final norm", "unembedding"]
+        let G = groups.count, W = 6
+        var influence = [Double](repeating: 0, count: W * G)
+        for w in 0..<W {
+            if w < 3 { influence[w * G + groups.firstIndex(of: firstHalfLeader)!] = 0.5 }
+            else { influence[w * G + groups.firstIndex(of: "L0 mlp")!] = 0.4 }
+            for a in ["L1 attn", "L2 attn"] { influence[w * G + groups.firstIndex(of: a)!] = w < 3 ? 0.02 : lateAttention }
+        }
+        return try artifact(name, kind: StepExplainerDriver.kind) { root in
+            try root.setJSONAttribute("groups", groups)
+            try root.setAttribute("summary", "TransformerLM (P = 1000), 360 steps")
+            let measured = [-1.8, -0.5, -0.2, -0.1, -0.05, -0.04]
+            try put(root, "windows/start", (0..<W).map { Double($0 * 60) }, [W])
+            try put(root, "windows/end", (0..<W).map { Double($0 * 60 + 60) }, [W])
+            try put(root, "windows/measured", measured, [W])
+            try put(root, "windows/residual", measured.enumerated().map { $0.offset == 1 ? 0.02 * abs($0.element) : residualScale * abs($0.element) }, [W])
+            try put(root, "windows/relative_influence", influence, [W, G])
+            try put(root, "steps/start", [0.0, 200], [2])
+            try put(root, "steps/end", [1.0, 201], [2])
+            try put(root, "steps/measured", [-0.01, -0.001], [2])
+            try put(root, "steps/residual", [1e-6, 2e-7], [2])
+            try put(root, "convergence/points", [1.0, 2, 4, 8], [4])
+            let first = 1e-3
+            let d = try put(root, "convergence/residual", (0..<4).map { first / pow(convergenceFactor, Double($0)) }, [1, 4])
+            try d.setJSONAttribute("labels", ["step 10"])
+            try put(root, "convergence/measured", [-0.01], [1])
+        }
+    }
+
+    func testStepExplainerRowsAndClaims() throws {
+        let holds = try ReportWriter.summarize(artifact: stepExplainerArtifact("holds", firstHalfLeader: "L0 mlp", lateAttention: 0.06,
+                                                                               residualScale: 0.004, convergenceFactor: 4))
+        XCTAssertEqual(value(holds, "windows"), "6 segments; |Σ s_p − ΔL_E| / |ΔL_E| median 0.004, max 0.02 (steps 60–120); max |residual| 0.01")
+        XCTAssertEqual(value(holds, "steps"), "2 segments; |Σ s_p − ΔL_E| / |ΔL_E| median 0.00015, max 0.0002 (steps 200–201); max |residual| 1e-06")
+        XCTAssertEqual(value(holds, "convergence, step 10"), "|residual| 0.001 → 1.6e-05 from 1 to 8 midpoints (order -2.00)")
+        XCTAssertEqual(value(holds, "dominant module, steps 0–180"), "L0 mlp 0.50, then L1 attn 0.02 (mean relative influence)")
+        XCTAssertEqual(value(holds, "dominant module, steps 180–360"), "L0 mlp 0.40, then L1 attn 0.06 (mean relative influence)")
+        XCTAssertEqual(claim(holds, "the step-wise loss decomposition").holds, true)
+        XCTAssertEqual(claim(holds, "the decomposition residual").holds, true)
+        let phases = claim(holds, "two phases")
+        XCTAssertEqual(phases.holds, true, phases.evidence)
+        XCTAssertTrue(phases.evidence.contains("intermediate attention 0.040 → 0.120"), phases.evidence)
+
+        // Unembedding first (as in our LM run), residuals of 10 %, residual halving per doubling: nothing holds.
+        let fails = try ReportWriter.summarize(artifact: stepExplainerArtifact("fails", firstHalfLeader: "unembedding", lateAttention: 0.06,
+                                                                               residualScale: 0.1, convergenceFactor: 2))
+        XCTAssertEqual(claim(fails, "the step-wise loss decomposition").holds, false)
+        XCTAssertEqual(claim(fails, "the decomposition residual").holds, false)
+        XCTAssertEqual(claim(fails, "two phases").holds, false)
+        XCTAssertTrue(claim(fails, "two phases").evidence.contains("dominated by unembedding (0.50)"))
+        // Intermediate attention falling: no second phase.
+        let flat = try ReportWriter.summarize(artifact: stepExplainerArtifact("flat", firstHalfLeader: "L3 mlp", lateAttention: 0.01,
+                                                                              residualScale: 0.004, convergenceFactor: 4))
+        XCTAssertEqual(claim(flat, "two phases").holds, false)
+    }
+
+    // MARK: - lm-training, defensive reading, the report file
+
+    func testLMTrainingRows() throws {
+        let path = try artifact("lm", kind: LMTrainingMetrics.kind) { root in
+            try root.setAttribute("parameter_count", 817_664)
+            try root.setAttribute("wall_seconds", 837.0)
+            try put(root, "step/loss", (0..<20).map { 4.0 - 0.1 * Double($0) }, [20])
+            try put(root, "eval/step", [0.0, 19], [2])
+            try put(root, "eval/loss", [4.17, 1.338], [2])
+        }
+        let s = try ReportWriter.summarize(artifact: path)
+        XCTAssertEqual(value(s, "parameters"), "817664")
+        XCTAssertEqual(value(s, "batch loss, first → mean of the last 10 steps"), "4.000 → 2.550 nats/char")
+        XCTAssertEqual(value(s, "held-out loss, first → last evaluation"), "4.170 (step 0) → 1.338 (step 19) nats/char")
+        XCTAssertEqual(value(s, "wall time"), "837.0 s")
+        XCTAssertTrue(s.claims.isEmpty)
+    }
+
+    /// An artifact holding nothing but its kind: every row says what is missing, every claim is undecided.
+    func testEmptyArtifactsGiveMissingRowsNotErrors() throws {
+        for kind in [PruneDriver.kind, LDSArtifact.kind, SensitivityDriver.kind, ComponentAttributionDriver.kind, SwapAlignedDriver.kind,
+                     RetrainPipelineDriver.kind, StepExplainerDriver.kind, LMTrainingMetrics.kind] {
+            let s = try ReportWriter.summarize(artifact: artifact("empty-" + kind, kind: kind) { _ in })
+            XCTAssertFalse(s.rows.isEmpty, kind)
+            XCTAssertTrue(s.rows.contains { $0.1.hasPrefix("missing: no ") }, "\(kind): \(s.rows)")
+            for c in s.claims { XCTAssertNil(c.holds, "\(kind): \(c.statement)"); XCTAssertFalse(c.evidence.isEmpty, c.statement) }
+            if kind != StepExplainerDriver.kind, let c = s.claims.first { XCTAssertTrue(c.evidence.hasPrefix("cannot decide: no "), c.evidence) }
+        }
+        let s = try ReportWriter.summarize(artifact: artifact("empty-swap2", kind: SwapAlignedDriver.kind) { _ in })
+        XCTAssertEqual(value(s, "final model validation accuracy"), "missing: no attribute 'final_accuracy' on /")
+    }
+
+    /// `report`: every stage listed with its status and "—" for no time, missing artifacts as not run, rows and
+    /// claims of the present ones; `reproduce`: times of the stages that ran.
+    func testReportFileFromArtifactsAndAfterARun() throws {
+        let config = directory + "/prune.json"
+        try "{}".write(toFile: config, atomically: true, encoding: .utf8)
+        let prune = try pruneArtifact("prune", explaind: Array(repeating: 0.96, count: 7), magnitude: 0.95, random: 0.6)
+        let pipeline = PipelineConfig(name: "test", stages: [
+            Stage(name: "prune", executable: "prune", config: config, artifact: prune, after: nil, arguments: nil),
+            Stage(name: "lds", executable: "lds", config: config, artifact: directory + "/none/lds.h5", after: nil, arguments: nil),
+        ])
+        let out = directory + "/REPORT.md"
+        try ReportWriter.writeFromArtifacts(pipeline: pipeline, to: out)
+        var md = try String(contentsOfFile: out, encoding: .utf8)
+        XCTAssertTrue(md.contains("Generated by `report`"))
+        XCTAssertTrue(md.contains("| prune | up to date (not re-run) | — |"), md)
+        XCTAssertTrue(md.contains("| lds | not run | — |"), md)
+        XCTAssertTrue(md.contains("Not run: no artifact at `\(directory!)/none/lds.h5`."), md)
+        XCTAssertTrue(md.contains("| explaind at 97.0 % pruned | agreement 0.960 ± 0.050 · accuracy 0.700 ± 0.000 · KL 0.01 ± 0 |"), md)
+        XCTAssertTrue(md.contains("| ExPLAIND pruning is comparable to or better than magnitude pruning and far better than random | prune | holds |"), md)
+        XCTAssertTrue(md.contains("Not run (no claims checked): lds."), md)
+
+        try ReportWriter.write(pipeline: pipeline, timings: [("prune", .missing, 12.34), ("lds", .upToDate, 0)], to: out)
+        md = try String(contentsOfFile: out, encoding: .utf8)
+        XCTAssertTrue(md.contains("Generated by `reproduce`"))
+        XCTAssertTrue(md.contains("| prune | ran: artifact missing | 12.3 |"), md)
+        XCTAssertTrue(md.contains("| lds | up to date (not re-run) | — |"), md)
+    }
+}
