@@ -223,12 +223,12 @@ public final class EPKEngine {
             var dots = [Double](repeating: 0, count: R * 2 * K)       // (R, 2, K)
             let basisForDots = !dotsFromFeatures && usesSoftmaxBasis(rowsPerTest: S)
             let basisForFeatures = needsFeatures && usesSoftmaxBasis(rowsPerTest: Sa)
+            let outputT = model.forward(parameters: thetaT, inputs: chunkInputs).storage   // (nc, C)
+            let basis = basisForDots || basisForFeatures ? SoftmaxBasis(referenceOutputs: outputT, classes: C) : nil
             if needsFeatures { for i in phi.indices { phi[i] = 0 } }
             for (alpha, weight) in zip(nodes.nodes, nodes.weights) {
                 thetaT.withPointer { t0 in thetaNext.withPointer { t1 in theta.withMutablePointer {
                     Vector.interpolate(t0, t1, Float(alpha), $0, count: P) } } }
-                let basis = basisForDots || basisForFeatures
-                    ? SoftmaxBasis(logProbabilities: model.forward(parameters: theta, inputs: chunkInputs).storage, classes: C) : nil
                 if basisForDots, let basis {
                     basisDots(basis, parameters: theta, inputs: chunkInputs, weight: weight, directions: &directions, rowsPerCall: rowsPerCall,
                               rowClasses: rows.rowClasses, rowsPerTest: S, into: &dots)
@@ -274,7 +274,6 @@ public final class EPKEngine {
             }
 
             // Ground truth and the per-component split of the predicted step.
-            let outputT = model.forward(parameters: thetaT, inputs: chunkInputs).storage
             let stepIndex = t - steps.lowerBound
             let n = result.testCount
             for r in 0..<R {
@@ -368,23 +367,35 @@ public final class EPKEngine {
     /// (e_c − e_m) − Σ_{k≠m} p_k (e_k − e_m). Hence, with D_c the backward result of seed u_c (D_m = 0),
     ///     row_c = D_c − Σ_{k≠m} p_k D_k,
     /// which holds for per-sample gradients and per-sample dot products alike because both are linear in the seed.
-    /// The reference class m is the most probable one at the quadrature node, so no coefficient 1 − p_m ≈ 0 is
-    /// formed by cancellation. For C = 2 this halves the backward passes of all-class rows.
+    /// The reference class m is the most probable one at the step's start, so no coefficient 1 − p_m ≈ 0 is
+    /// formed by cancellation; p at each node comes from the basis rows' own forward passes. For C = 2 this halves
+    /// the backward passes of all-class rows.
     struct SoftmaxBasis {
         let classCount: Int
-        let probabilities: [Float] // (nc, C) at the quadrature node
-        let reference: [Int]       // (nc) m_a, the most probable class
+        let reference: [Int]       // (nc) m_a
         let rowTest: [Int]         // (nc·(C−1)) test point of each basis row
         let rowClass: [Int]        // (nc·(C−1)) class c ≠ m_a of each basis row
 
-        init(logProbabilities logp: [Float], classes C: Int) {
+        /// Basis rows with m_a = the most probable class at the step's start θ_t (`referenceOutputs`, (nc, C)
+        /// log-probabilities). Within one step the top class rarely changes; where it does, no class is near
+        /// probability 1, so the combination cannot cancel badly.
+        init(referenceOutputs logp: [Float], classes C: Int) {
             classCount = C
             let nc = logp.count / C
-            probabilities = logp.map { Foundation.exp($0) }
             reference = (0..<nc).map { argmax(logp, row: $0, width: C) }
             var tests: [Int] = [], classes: [Int] = []
             for a in 0..<nc { for c in 0..<C where c != reference[a] { tests.append(a); classes.append(c) } }
             rowTest = tests; rowClass = classes
+        }
+
+        /// (nc, C) probabilities at the node from the log-probabilities the backward passes of the basis rows
+        /// return ((Rb, C)): every basis row of test a carries the same forward pass, so its first row is used
+        /// (no separate forward pass at the node).
+        func probabilities(fromRowOutputs logp: [Float], testCount nc: Int) -> [Float] {
+            let C = classCount
+            var p = [Float](repeating: 0, count: nc * C)
+            for a in 0..<nc { for c in 0..<C { p[a * C + c] = Foundation.exp(logp[a * (C - 1) * C + c]) } }
+            return p
         }
 
         var rowCount: Int { rowTest.count }
@@ -412,20 +423,23 @@ public final class EPKEngine {
         let P = model.parameterCount, K = model.layout.components.count, C = model.classCount
         let Rb = basis.rowCount, width = 2 * K
         var basisDots = [Double](repeating: 0, count: Rb * width)   // (Rb, 2, K)
+        var rowOutputs = [Float](repeating: 0, count: Rb * C)        // (Rb, C) log-probabilities at the node
         for part in stride(from: 0, to: Rb, by: rowsPerCall).map({ $0..<min(Rb, $0 + rowsPerCall) }) {
             let cot = basis.cotangent(part, weight: weight)
-            directions.withMutablePointer { v in basisDots.withUnsafeMutableBufferPointer { out in
-                _ = model.backward(parameters: theta, inputs: inputs.gatherRows(Array(basis.rowTest[part])), outputGradients: cot,
-                                   into: .perSampleDot(PerSampleDot(directions: v, directionCount: 2, parameterCount: P,
-                                                                    out: out.baseAddress! + part.lowerBound * width, componentCount: K)))
+            let logp = directions.withMutablePointer { v in basisDots.withUnsafeMutableBufferPointer { out in
+                model.backward(parameters: theta, inputs: inputs.gatherRows(Array(basis.rowTest[part])), outputGradients: cot,
+                               into: .perSampleDot(PerSampleDot(directions: v, directionCount: 2, parameterCount: P,
+                                                                out: out.baseAddress! + part.lowerBound * width, componentCount: K)))
             } }
+            rowOutputs.replaceSubrange((part.lowerBound * C)..<(part.upperBound * C), with: logp.storage)
         }
         let nc = inputs.shape[0]
+        let probabilities = basis.probabilities(fromRowOutputs: rowOutputs, testCount: nc)
         var mixed = [Double](repeating: 0, count: width)          // Σ_{k≠m} p_k D_k
         for a in 0..<nc {
             for j in 0..<width { mixed[j] = 0 }
             for c in 0..<C where c != basis.reference[a] {
-                let pk = Double(basis.probabilities[a * C + c]), src = basis.row(test: a, class: c) * width
+                let pk = Double(probabilities[a * C + c]), src = basis.row(test: a, class: c) * width
                 for j in 0..<width { mixed[j] += pk * basisDots[src + j] }
             }
             for s in 0..<S {
@@ -442,12 +456,15 @@ public final class EPKEngine {
                                rowsPerCall: Int, rowClasses: [Int], rowsPerTest S: Int, into phi: inout [Float]) {
         let P = model.parameterCount, C = model.classCount, Rb = basis.rowCount
         var rows = [Float](repeating: 0, count: Rb * P)             // (Rb, P) basis gradients D
+        var rowOutputs = [Float](repeating: 0, count: Rb * C)       // (Rb, C) log-probabilities at the node
         for part in stride(from: 0, to: Rb, by: rowsPerCall).map({ $0..<min(Rb, $0 + rowsPerCall) }) {
             let cot = basis.cotangent(part, weight: weight)
-            rows.withMutablePointer { _ = model.backward(parameters: theta, inputs: inputs.gatherRows(Array(basis.rowTest[part])),
-                                                         outputGradients: cot, into: .perSample($0 + part.lowerBound * P, rowStride: P)) }
+            let logp = rows.withMutablePointer { model.backward(parameters: theta, inputs: inputs.gatherRows(Array(basis.rowTest[part])),
+                                                                outputGradients: cot, into: .perSample($0 + part.lowerBound * P, rowStride: P)) }
+            rowOutputs.replaceSubrange((part.lowerBound * C)..<(part.upperBound * C), with: logp.storage)
         }
         let nc = inputs.shape[0]
+        let probabilities = basis.probabilities(fromRowOutputs: rowOutputs, testCount: nc)
         rows.withPointer { d in phi.withMutablePointer { ph in
             Parallel.forEachRange(nc) { tests in
                 let mixed = UnsafeMutablePointer<Float>.allocate(capacity: P)   // Σ_{k≠m} p_k D_k
@@ -455,7 +472,7 @@ public final class EPKEngine {
                 for a in tests {
                     mixed.initialize(repeating: 0, count: P)
                     for c in 0..<C where c != basis.reference[a] {
-                        Vector.addScaled(d + basis.row(test: a, class: c) * P, basis.probabilities[a * C + c], into: mixed, count: P)
+                        Vector.addScaled(d + basis.row(test: a, class: c) * P, probabilities[a * C + c], into: mixed, count: P)
                     }
                     for s in 0..<S {
                         let r = a * S + s, c = rowClasses[r], dst = ph + r * P
