@@ -71,16 +71,17 @@ public enum EPKDriver {
         let groupList = (config.groups ?? "model") == "model" ? model.attributionGroups : model.layout.names.map { ($0, [$0]) }
         let groups = config.dataAttribution ? groupList.map { ComponentGroup(name: $0.name, components: $0.components) } : []
         let budget = Int(config.memoryBudgetGb * 1_073_741_824)
-        let total = setup.history.stepCount
+        let steps = stepShard?.range(of: setup.history.stepCount) ?? 0..<setup.history.stepCount
+        let total = steps.count
         let progress = Progress(label: "epk \(config.experiment)", total: total)
         var options = EPKOptions(quadrature: config.quadrature, classes: config.classes,
                                  attributionClasses: config.attributionClasses ?? .selected, dataAttributionGroups: groups,
                                  parameterAttribution: config.parameterAttribution, memoryBudgetBytes: budget,
-                                 steps: stepShard?.range(of: total))
+                                 steps: stepShard == nil ? nil : steps)
         options.progress = { done, all in progress.advance(status: "step \(done)/\(all)") }
         let engine = try EPKEngine(model: model, history: setup.history, data: DatasetReplay(setup.data.train), options: options)
         let plan = try engine.memoryPlan(testCount: testIndices.count)
-        Log.info("\(model.name), \(total) steps, \(testIndices.count) test points × \(config.classes.rawValue) classes, \(config.quadrature.rule.rawValue) with \(config.quadrature.points) points; \(plan)")
+        Log.info("\(model.name), steps \(steps.lowerBound)..<\(steps.upperBound), \(testIndices.count) test points × \(config.classes.rawValue) classes, \(config.quadrature.rule.rawValue) with \(config.quadrature.points) points; \(plan)")
         let start = Date()
         let result = try engine.run(testInputs: inputs, testLabels: labels)
         progress.finish()
