@@ -68,14 +68,10 @@ public final class MNISTMLP: Model {
 
     public func forward(parameters: [Float], inputs: Tensor) -> Tensor {
         let n = checkInputs(inputs, parameters), C = classCount
-        var out = [Float](repeating: 0, count: n * C)
-        parameters.withPointer { theta in
-            inputs.storage.withPointer { x in
-                let act = runForward(theta, x: x, samples: n)
-                withExtendedLifetime(act.arena) { out.withMutablePointer { $0.update(from: act.logProbs, count: n * C) } }
-            }
+        return logProbabilities(samples: n, classes: C, parameters: parameters, inputs: inputs) { theta, x in
+            let act = runForward(theta, x: x, samples: n)
+            return (act.arena, UnsafePointer(act.logProbs))
         }
-        return Tensor(shape: [n, C], storage: out)
     }
 
     @discardableResult

@@ -133,14 +133,10 @@ public final class ModuloTransformer: Model {
     public func forward(parameters: [Float], inputs: Tensor) -> Tensor {
         let n = checkInputs(inputs), C = classCount
         precondition(parameters.count == layout.count, "ModuloTransformer: θ has \(parameters.count) values, expected \(layout.count)")
-        var out = [Float](repeating: 0, count: n * C)
-        parameters.withPointer { theta in
-            inputs.storage.withPointer { tokens in
-                let act = runForward(theta, tokens: tokens, samples: n)
-                withExtendedLifetime(act.arena) { out.withMutablePointer { $0.update(from: act.logProbs, count: n * C) } }
-            }
+        return logProbabilities(samples: n, classes: C, parameters: parameters, inputs: inputs) { theta, tokens in
+            let act = runForward(theta, tokens: tokens, samples: n)
+            return (act.arena, UnsafePointer(act.logProbs))
         }
-        return Tensor(shape: [n, C], storage: out)
     }
 
     @discardableResult

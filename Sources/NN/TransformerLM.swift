@@ -184,14 +184,10 @@ public final class TransformerLM: Model, ModelDescription {
     /// Log-probabilities (n, T·V): row i, class p·V + v = log P(next token after position p is v).
     public func forward(parameters: [Float], inputs: Tensor) -> Tensor {
         let n = checkInputs(inputs, parameters), C = classCount
-        var out = [Float](repeating: 0, count: n * C)
-        parameters.withPointer { theta in
-            inputs.storage.withPointer { tokens in
-                let act = runForward(theta, tokens: tokens, samples: n)
-                withExtendedLifetime(act.arena) { out.withMutablePointer { $0.update(from: act.logProbs, count: n * C) } }
-            }
+        return logProbabilities(samples: n, classes: C, parameters: parameters, inputs: inputs) { theta, tokens in
+            let act = runForward(theta, tokens: tokens, samples: n)
+            return (act.arena, UnsafePointer(act.logProbs))
         }
-        return Tensor(shape: [n, C], storage: out)
     }
 
     @discardableResult

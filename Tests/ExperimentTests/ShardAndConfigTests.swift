@@ -17,17 +17,22 @@ final class ShardAndConfigTests: XCTestCase {
     }
     override func tearDown() { try? FileManager.default.removeItem(atPath: directory) }
 
+    /// `Configs/mnist-epk-quick.json` with 2 midpoints per step and `edit` applied, written to `name` in the test folder.
+    private func writeMNISTEPKConfig(_ name: String, _ edit: (inout EPKConfig) -> Void) throws -> String {
+        var config = try StrictConfig.load(EPKConfig.self, from: "Configs/mnist-epk-quick.json")
+        config.quadrature = QuadratureConfig(rule: .midpoint, points: 2)
+        edit(&config)
+        let path = directory + "/" + name
+        try JSONEncoder().encode(config).write(to: URL(fileURLWithPath: path))
+        return path
+    }
+
     /// validate-epk over 3 test shards, merged through the files, equals the unsharded run.
     func testShardedAndMergedEqualsUnsharded() throws {
         _ = try TrainingDriver.run(configPath: "Configs/mnist-quick.json", outputDirectory: directory + "/train",
                                    dataDirectory: nil, resume: false, expectedExperiment: "mnist")
         // A cheaper EPK config: 7 test points, 2 points per step, data attribution on the focus class.
-        var config = try StrictConfig.load(EPKConfig.self, from: "Configs/mnist-epk-quick.json")
-        config.testCount = 7
-        config.attributionClasses = .focus
-        config.quadrature = QuadratureConfig(rule: .midpoint, points: 2)
-        let configPath = directory + "/epk.json"
-        try JSONEncoder().encode(config).write(to: URL(fileURLWithPath: configPath))
+        let configPath = try writeMNISTEPKConfig("epk.json") { $0.testCount = 7; $0.attributionClasses = .focus }
         let history = directory + "/train/history.h5"
         let whole = try EPKDriver.run(configPath: configPath, historyOverride: history, outputDirectory: directory + "/whole",
                                       dataDirectory: nil, shard: nil).path
@@ -74,12 +79,7 @@ final class ShardAndConfigTests: XCTestCase {
         XCTAssertLessThan(relativeDifference(merged.kernelByComponent, whole.kernelByComponent), 1e-12)
 
         // The same through `validate-epk --step-shard i/n` files and `validate-epk merge`.
-        var config = try StrictConfig.load(EPKConfig.self, from: "Configs/mnist-epk-quick.json")
-        config.testCount = 5
-        config.dataAttribution = false
-        config.quadrature = QuadratureConfig(rule: .midpoint, points: 2)
-        let configPath = directory + "/epk-steps.json"
-        try JSONEncoder().encode(config).write(to: URL(fileURLWithPath: configPath))
+        let configPath = try writeMNISTEPKConfig("epk-steps.json") { $0.testCount = 5; $0.dataAttribution = false }
         let history = directory + "/train/history.h5"
         let wholeFile = try EPKDriver.run(configPath: configPath, historyOverride: history, outputDirectory: directory + "/whole-steps",
                                           dataDirectory: nil, shard: nil).path
@@ -94,8 +94,7 @@ final class ShardAndConfigTests: XCTestCase {
         XCTAssertLessThan(relativeDifference(a.kernelByComponent, b.kernelByComponent), 1e-5)
         XCTAssertLessThan(relativeDifference(a.stepTruth.map(Double.init), b.stepTruth.map(Double.init)), 1e-6)
         // Data attribution couples all steps, so a step shard with it is refused in one line.
-        config.dataAttribution = true
-        try JSONEncoder().encode(config).write(to: URL(fileURLWithPath: configPath))
+        _ = try writeMNISTEPKConfig("epk-steps.json") { $0.testCount = 5; $0.dataAttribution = true }
         XCTAssertThrowsError(try EPKDriver.run(configPath: configPath, historyOverride: history, outputDirectory: directory + "/bad",
                                                dataDirectory: nil, shard: nil, stepShard: Shard("1/2"))) { e in
             XCTAssertTrue("\(e)".contains("full step range"), "\(e)")
