@@ -100,7 +100,7 @@ public enum EPKFigures {
 
     static func dataAttributionHeatmap(name: String, test testKey: String, train trainKey: String, meaning: String?) -> FigureRecipe {
         FigureRecipe(name: name, artifactKind: EPKArtifact.kind,
-                     datasets: ["data", "outputs/attribution_classes", "outputs/focus_classes", testKey, trainKey]) { file in
+                     datasets: ["data", "outputs/attribution_classes", "outputs/focus_classes", testKey, trainKey], optionalPart: "data") { file in
         let groups = try file.root.group("data").jsonAttribute("groups", as: [String].self)
         let rowClasses = try file.root.read("outputs/attribution_classes", as: Int32.self)
         let focus = try file.root.read("outputs/focus_classes", as: Int32.self).values

@@ -11,11 +11,16 @@ public struct FigureRecipe: Sendable {
     public let artifactKind: String
     /// Datasets it reads; a missing one gives a one-line error naming it, and the other figures are still drawn.
     public let datasets: [String]
+    /// An optional part of the artifact (e.g. `data`, written only when the run computed data attribution): when it
+    /// is absent the figure does not apply to the artifact and rendering all figures skips it without an error.
+    public let optionalPart: String?
     /// Builds the figure from the open artifact.
     public let build: @Sendable (HDF5File) throws -> Figure
 
-    public init(name: String, artifactKind: String, datasets: [String], build: @escaping @Sendable (HDF5File) throws -> Figure) {
-        self.name = name; self.artifactKind = artifactKind; self.datasets = datasets; self.build = build
+    public init(name: String, artifactKind: String, datasets: [String], optionalPart: String? = nil,
+                build: @escaping @Sendable (HDF5File) throws -> Figure) {
+        self.name = name; self.artifactKind = artifactKind; self.datasets = datasets; self.optionalPart = optionalPart
+        self.build = build
     }
 }
 
@@ -40,6 +45,13 @@ public enum FigureRenderer {
         return try file.root.stringAttribute("kind")
     }
 
+    /// The optional parts (`FigureRecipe.optionalPart`) present in an artifact.
+    static func presentOptionalParts(_ artifact: String) throws -> Set<String> {
+        let file = try HDF5File(path: artifact, mode: .read)
+        defer { file.close() }
+        return Set(try Set(catalog.compactMap(\.optionalPart)).filter { try file.root.contains($0) })
+    }
+
     /// Renders one recipe from `artifact` into `directory/<name>.<format>` and returns the path.
     @discardableResult
     public static func render(_ recipe: FigureRecipe, artifact: String, directory: String, format: OutputFormat = .png) throws -> String {
@@ -62,10 +74,13 @@ public enum FigureRenderer {
     }
 
     /// Renders every applicable recipe (or only `name`) for an artifact; failures are returned, not thrown, so one
-    /// missing dataset does not stop the other figures.
+    /// missing dataset does not stop the other figures. Without `name`, recipes whose optional part the artifact
+    /// does not have are skipped (asking for one by name still reports the missing dataset).
     public static func renderAll(artifact: String, directory: String, only name: String? = nil,
                                  format: OutputFormat = .png) throws -> [(name: String, result: Result<String, Error>)] {
-        let recipes = recipes(forKind: try kind(of: artifact)).filter { name == nil || $0.name == name }
+        let parts = try presentOptionalParts(artifact)
+        let recipes = recipes(forKind: try kind(of: artifact))
+            .filter { name == nil ? ($0.optionalPart.map(parts.contains) ?? true) : $0.name == name }
         return recipes.map { r in (r.name, Result { try render(r, artifact: artifact, directory: directory, format: format) }) }
     }
 }

@@ -83,6 +83,14 @@ final class ShardAndConfigTests: XCTestCase {
         let history = directory + "/train/history.h5"
         let wholeFile = try EPKDriver.run(configPath: configPath, historyOverride: history, outputDirectory: directory + "/whole-steps",
                                           dataDirectory: nil, shard: nil).path
+        // Without data attribution the data-attribution figures do not apply: rendering all skips them, asking for
+        // one by name names the missing dataset.
+        let rendered = try FigureRenderer.renderAll(artifact: wholeFile, directory: directory + "/figs")
+        XCTAssertFalse(rendered.contains { $0.name.hasPrefix("epk-data-attribution") })
+        XCTAssertTrue(rendered.contains { $0.name == "epk-step-error" })
+        let asked = try FigureRenderer.renderAll(artifact: wholeFile, directory: directory + "/figs", only: "epk-data-attribution")
+        XCTAssertEqual(asked.count, 1)
+        if case .failure(let e) = asked[0].result { XCTAssertTrue("\(e)".contains("/data"), "\(e)") } else { XCTFail("rendered without /data") }
         let stepFiles = try (1...2).map {
             try EPKDriver.run(configPath: configPath, historyOverride: history, outputDirectory: directory + "/step-shards",
                               dataDirectory: nil, shard: nil, stepShard: Shard("\($0)/2")).path
