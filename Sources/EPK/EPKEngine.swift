@@ -112,6 +112,7 @@ public final class EPKEngine {
             try sweep(chunk: chunk, testInputs: testInputs, rowClasses: rowClasses, S: S, attributionClasses: attributionClasses,
                       Sa: Sa, focus: focus, steps: steps,
                       dataGroups: dataGroups, paramGroup: paramGroup, trainChunk: plan.trainChunk,
+                      basisForFeatures: plan.basisRowsPerTest > 0,
                       result: &result) {
                 done += 1
                 self.options.progress?(done, chunks.count * Ts)
@@ -127,11 +128,18 @@ public final class EPKEngine {
         let S = options.classes == .all ? model.classCount : 1
         let Sa = options.attributionClasses == .focus ? 1 : S
         let needsFeatures = !dataGroups.isEmpty || paramCount > 0
-        return MemoryPlan(testCount: n, rowsPerTest: Sa, parameterCount: model.parameterCount, trainingCount: history.trainingCount,
-                          batchSize: maxBatchSize(options.steps ?? 0..<history.stepCount), dataGroups: dataGroups.count,
-                          parameterGroupCount: paramCount,
-                          basisRowsPerTest: needsFeatures && usesSoftmaxBasis(rowsPerTest: Sa) ? model.classCount - 1 : 0,
-                          budget: options.memoryBudgetBytes)
+        func plan(basisRows: Int) -> MemoryPlan {
+            MemoryPlan(testCount: n, rowsPerTest: Sa, parameterCount: model.parameterCount, trainingCount: history.trainingCount,
+                       batchSize: maxBatchSize(options.steps ?? 0..<history.stepCount), dataGroups: dataGroups.count,
+                       parameterGroupCount: paramCount, basisRowsPerTest: basisRows, budget: options.memoryBudgetBytes)
+        }
+        let direct = plan(basisRows: 0)
+        guard needsFeatures && usesSoftmaxBasis(rowsPerTest: Sa) else { return direct }
+        // The basis gradients of materialised rows cost (C − 1)·P floats per test point. They are worth it only when
+        // they do not split the test points into more chunks: every chunk recomputes the training per-sample gradients.
+        let basis = plan(basisRows: model.classCount - 1)
+        func chunks(_ p: MemoryPlan) -> Int { (n + p.testChunk - 1) / p.testChunk }
+        return chunks(basis) <= chunks(direct) ? basis : direct
     }
 
     /// The working-memory plan; `description` is what the executables log.
@@ -140,12 +148,15 @@ public final class EPKEngine {
         public let trainChunk: Int
         public let bytesPerTestPoint: Int
         public let fixedBytes: Int
+        /// C − 1 when materialised rows go through the softmax basis, else 0.
+        public let basisRowsPerTest: Int
 
         public init(testCount: Int, rowsPerTest: Int, parameterCount P: Int, trainingCount N: Int, batchSize: Int,
                     dataGroups: Int, parameterGroupCount: Int, basisRowsPerTest: Int = 0, budget: Int) {
             // Per test point: φ (S·P) and, with data attribution, Q (S·P); parameter accumulators (3·P_g: total,
             // current interval, reg); data attribution output rows (groups·S·N).
             // Without data or parameter attribution φ is never materialised (per-sample dot products instead).
+            self.basisRowsPerTest = basisRowsPerTest
             let featureBytes = dataGroups > 0 ? 2 * P * 4 : (parameterGroupCount > 0 ? P * 4 : 0)
             let perRow = featureBytes + dataGroups * N * 4 + 64
             // Materialised features through the softmax basis also hold the C − 1 basis gradients of each node.
@@ -177,7 +188,7 @@ public final class EPKEngine {
 
     private func sweep(chunk: Range<Int>, testInputs: Tensor, rowClasses: [Int], S: Int, attributionClasses allAttribution: [Int],
                        Sa: Int, focus: [Int], steps: Range<Int>, dataGroups: [ResolvedGroup], paramGroup: ResolvedGroup?,
-                       trainChunk: Int, result: inout EPKResult, stepDone: () -> Void) throws {
+                       trainChunk: Int, basisForFeatures: Bool, result: inout EPKResult, stepDone: () -> Void) throws {
         let P = model.parameterCount, C = model.classCount, K = model.layout.components.count
         let N = history.trainingCount
         let nc = chunk.count, R = nc * S, Ra = nc * Sa
@@ -222,7 +233,6 @@ public final class EPKEngine {
             var directions = delta + rho                              // (2, P)
             var dots = [Double](repeating: 0, count: R * 2 * K)       // (R, 2, K)
             let basisForDots = !dotsFromFeatures && usesSoftmaxBasis(rowsPerTest: S)
-            let basisForFeatures = needsFeatures && usesSoftmaxBasis(rowsPerTest: Sa)
             let outputT = model.forward(parameters: thetaT, inputs: chunkInputs).storage   // (nc, C)
             let basis = basisForDots || basisForFeatures ? SoftmaxBasis(referenceOutputs: outputT, classes: C) : nil
             if needsFeatures { for i in phi.indices { phi[i] = 0 } }

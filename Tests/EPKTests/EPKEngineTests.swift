@@ -88,11 +88,15 @@ final class EPKEngineTests: XCTestCase {
     }
 
     /// Chunking test points under a tiny memory budget changes nothing; target-class rows equal the all-class rows.
+    /// The basis gradients of materialised rows are dropped when they would force more chunks.
     func testChunkingAndClassSelectionAreConsistent() throws {
         let problem = TinyProblem.make("sgd")
         let q = QuadratureConfig(rule: .gaussLegendre, points: 2)
         let whole = try problem.engine(q).run(testInputs: problem.tests, testLabels: nil)
-        let chunked = try problem.engine(q, budget: 1).run(testInputs: problem.tests, testLabels: nil)
+        let tiny = try problem.engine(q, budget: 1)
+        XCTAssertEqual(try tiny.memoryPlan(testCount: 3).testChunk, 1)
+        XCTAssertEqual(try tiny.memoryPlan(testCount: 3).basisRowsPerTest, 2, "one test per chunk either way: the basis costs no chunk")
+        let chunked = try tiny.run(testInputs: problem.tests, testLabels: nil)
         XCTAssertEqual(whole.kernelByComponent, chunked.kernelByComponent)
         XCTAssertEqual(whole.dataAttribution[1].values, chunked.dataAttribution[1].values)
         let labels = [2, 0, 1]
@@ -139,6 +143,7 @@ final class EPKEngineTests: XCTestCase {
                 let direct = try problem.engine(q, dataAttribution: dataAttribution,
                                                 parameterAttribution: ParameterAttributionOptions(components: ["fc2.weight"]))
                 XCTAssertTrue(basis.usesSoftmaxBasis(rowsPerTest: classes))
+                XCTAssertEqual(try basis.memoryPlan(testCount: 3).basisRowsPerTest, classes - 1)
                 direct.softmaxBasisEnabled = false
                 let a = try basis.run(testInputs: problem.tests, testLabels: nil)
                 let b = try direct.run(testInputs: problem.tests, testLabels: nil)
