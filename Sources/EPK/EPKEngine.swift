@@ -78,7 +78,7 @@ public final class EPKEngine {
         case .predicted: S = 1; rowClasses = predicted
         }
 
-        let K = model.layout.components.count, P = model.parameterCount, N = history.trainingCount
+        let K = model.layout.components.count, N = history.trainingCount
         let Ts = steps.count
         let Sa = options.attributionClasses == .focus ? 1 : S
         let attributionClasses = options.attributionClasses == .focus ? focus : rowClasses
@@ -425,6 +425,20 @@ public final class EPKEngine {
         }
     }
 
+    /// Runs the backward passes of all basis rows at one node, `rowsPerCall` rows per call, each part into the sink
+    /// `sink(part)`, and returns the node's (nc, C) probabilities from the log-probabilities those passes return.
+    private func backwardBasisRows(_ basis: SoftmaxBasis, parameters theta: [Float], inputs: Tensor, weight: Double,
+                                   rowsPerCall: Int, sink: (Range<Int>) -> GradientSink) -> [Float] {
+        let C = model.classCount, Rb = basis.rowCount
+        var rowOutputs = [Float](repeating: 0, count: Rb * C)       // (Rb, C) log-probabilities at the node
+        for part in stride(from: 0, to: Rb, by: rowsPerCall).map({ $0..<min(Rb, $0 + rowsPerCall) }) {
+            let logp = model.backward(parameters: theta, inputs: inputs.gatherRows(Array(basis.rowTest[part])),
+                                      outputGradients: basis.cotangent(part, weight: weight), into: sink(part))
+            rowOutputs.replaceSubrange((part.lowerBound * C)..<(part.upperBound * C), with: logp.storage)
+        }
+        return basis.probabilities(fromRowOutputs: rowOutputs, testCount: inputs.shape[0])
+    }
+
     /// Adds one node's per-sample dot products of the requested rows (R = nc·S, classes `rowClasses`) to `dots`
     /// (R, 2, K) through the softmax basis.
     private func basisDots(_ basis: SoftmaxBasis, parameters theta: [Float], inputs: Tensor, weight: Double,
@@ -433,18 +447,13 @@ public final class EPKEngine {
         let P = model.parameterCount, K = model.layout.components.count, C = model.classCount
         let Rb = basis.rowCount, width = 2 * K
         var basisDots = [Double](repeating: 0, count: Rb * width)   // (Rb, 2, K)
-        var rowOutputs = [Float](repeating: 0, count: Rb * C)        // (Rb, C) log-probabilities at the node
-        for part in stride(from: 0, to: Rb, by: rowsPerCall).map({ $0..<min(Rb, $0 + rowsPerCall) }) {
-            let cot = basis.cotangent(part, weight: weight)
-            let logp = directions.withMutablePointer { v in basisDots.withUnsafeMutableBufferPointer { out in
-                model.backward(parameters: theta, inputs: inputs.gatherRows(Array(basis.rowTest[part])), outputGradients: cot,
-                               into: .perSampleDot(PerSampleDot(directions: v, directionCount: 2, parameterCount: P,
-                                                                out: out.baseAddress! + part.lowerBound * width, componentCount: K)))
-            } }
-            rowOutputs.replaceSubrange((part.lowerBound * C)..<(part.upperBound * C), with: logp.storage)
-        }
+        let probabilities = directions.withMutablePointer { v in basisDots.withUnsafeMutableBufferPointer { out in
+            backwardBasisRows(basis, parameters: theta, inputs: inputs, weight: weight, rowsPerCall: rowsPerCall) { part in
+                .perSampleDot(PerSampleDot(directions: v, directionCount: 2, parameterCount: P,
+                                           out: out.baseAddress! + part.lowerBound * width, componentCount: K))
+            }
+        } }
         let nc = inputs.shape[0]
-        let probabilities = basis.probabilities(fromRowOutputs: rowOutputs, testCount: nc)
         var mixed = [Double](repeating: 0, count: width)          // Σ_{k≠m} p_k D_k
         for a in 0..<nc {
             for j in 0..<width { mixed[j] = 0 }
@@ -466,15 +475,12 @@ public final class EPKEngine {
                                rowsPerCall: Int, rowClasses: [Int], rowsPerTest S: Int, into phi: inout [Float]) {
         let P = model.parameterCount, C = model.classCount, Rb = basis.rowCount
         var rows = [Float](repeating: 0, count: Rb * P)             // (Rb, P) basis gradients D
-        var rowOutputs = [Float](repeating: 0, count: Rb * C)       // (Rb, C) log-probabilities at the node
-        for part in stride(from: 0, to: Rb, by: rowsPerCall).map({ $0..<min(Rb, $0 + rowsPerCall) }) {
-            let cot = basis.cotangent(part, weight: weight)
-            let logp = rows.withMutablePointer { model.backward(parameters: theta, inputs: inputs.gatherRows(Array(basis.rowTest[part])),
-                                                                outputGradients: cot, into: .perSample($0 + part.lowerBound * P, rowStride: P)) }
-            rowOutputs.replaceSubrange((part.lowerBound * C)..<(part.upperBound * C), with: logp.storage)
+        let probabilities = rows.withMutablePointer { d in
+            backwardBasisRows(basis, parameters: theta, inputs: inputs, weight: weight, rowsPerCall: rowsPerCall) { part in
+                .perSample(d + part.lowerBound * P, rowStride: P)
+            }
         }
         let nc = inputs.shape[0]
-        let probabilities = basis.probabilities(fromRowOutputs: rowOutputs, testCount: nc)
         rows.withPointer { d in phi.withMutablePointer { ph in
             Parallel.forEachRange(nc) { tests in
                 let mixed = UnsafeMutablePointer<Float>.allocate(capacity: P)   // Σ_{k≠m} p_k D_k
