@@ -1,10 +1,23 @@
 import CBLAS
+import Dispatch
 
 /// Thin, checked wrappers over OpenBLAS (CBLAS, row-major). All hot matrix products in the project go through these.
 ///
 /// Shapes are given in the usual row-major convention: `C[m×n] = alpha · op(A)[m×k] · op(B)[k×n] + beta · C`.
 /// Leading dimensions default to the dense row length of each (un-transposed) operand.
+///
+/// Threading: OpenBLAS itself always runs single-threaded. A large `sgemm` is split into `threads` column (or row)
+/// blocks of C computed concurrently, each by one single-threaded OpenBLAS call. OpenBLAS's own worker threads
+/// busy-wait with `sched_yield` for about 0.1 s after every threaded call; the EPK alternates threaded products with
+/// `Parallel` regions every few milliseconds, so those spinning workers took a third of the CPU time (measured with
+/// perf on the CIFAR-2 replay). Each entry of C is still summed over k by one call; OpenBLAS may pick a different
+/// kernel for a smaller block, so results can differ from the single call in the last bits.
 public enum BLAS {
+    /// Products smaller than this many multiply-adds run in one call (a split would cost more than it saves).
+    @usableFromInline static let splitThreshold = 1 << 21
+
+    /// Makes OpenBLAS single-threaded once, before the first product.
+    @usableFromInline static let singleThreadedOpenBLAS: Void = { openblas_set_num_threads(1) }()
     /// Single-precision general matrix multiply on raw pointers.
     /// - Parameters:
     ///   - transA: use Aᵀ (A is stored k×m) instead of A (stored m×k).
@@ -27,8 +40,34 @@ public enum BLAS {
             for i in 0..<m { let row = c + i * ldc; for j in 0..<n { row[j] = beta == 0 ? 0 : beta * row[j] } }
             return
         }
-        cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
-                    Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+        _ = singleThreadedOpenBLAS
+        let call = { (m: Int, n: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>) in
+            cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+                        Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+        }
+        let parts = threads > 1 && m * n * k >= splitThreshold ? min(threads, max(m, n) / blockAlignment) : 1
+        if parts <= 1 { call(m, n, a, b, c); return }
+        if n >= m {
+            // Column blocks: C[:, j0..<j1] = op(A) · op(B)[:, j0..<j1].
+            DispatchQueue.concurrentPerform(iterations: parts) { p in
+                let j0 = blockBoundary(p, parts, n), j1 = blockBoundary(p + 1, parts, n)
+                call(m, j1 - j0, a, b + (transB ? j0 * ldb : j0), c + j0)
+            }
+        } else {
+            // Row blocks: C[i0..<i1, :] = op(A)[i0..<i1, :] · op(B).
+            DispatchQueue.concurrentPerform(iterations: parts) { p in
+                let i0 = blockBoundary(p, parts, m), i1 = blockBoundary(p + 1, parts, m)
+                call(i1 - i0, n, a + (transA ? i0 : i0 * lda), b, c + i0 * ldc)
+            }
+        }
+    }
+
+    /// Split blocks are multiples of this many rows or columns (the sgemm kernels' register-block width).
+    @usableFromInline static let blockAlignment = 16
+
+    /// Start of block `p` of `parts` over `0..<count`, rounded to `blockAlignment`; block `parts` ends at `count`.
+    @usableFromInline static func blockBoundary(_ p: Int, _ parts: Int, _ count: Int) -> Int {
+        p >= parts ? count : (count * p / parts) / blockAlignment * blockAlignment
     }
 
     /// Double-precision general matrix multiply (used by float64 reference paths in tests and the EPK reference).
@@ -43,6 +82,7 @@ public enum BLAS {
         let lda = lda ?? (transA ? m : k)
         let ldb = ldb ?? (transB ? k : n)
         let ldc = ldc ?? n
+        _ = singleThreadedOpenBLAS
         cblas_dgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
                     Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
@@ -53,6 +93,7 @@ public enum BLAS {
                              a: UnsafePointer<Float>, lda: Int? = nil,
                              x: UnsafePointer<Float>, beta: Float = 0, y: UnsafeMutablePointer<Float>) {
         if m == 0 || n == 0 { return }
+        _ = singleThreadedOpenBLAS
         cblas_sgemv(CblasRowMajor, trans ? CblasTrans : CblasNoTrans, Int32(m), Int32(n), alpha, a,
                     Int32(lda ?? n), x, 1, beta, y, 1)
     }
@@ -61,6 +102,7 @@ public enum BLAS {
     @inlinable
     public static func saxpy(count: Int, alpha: Float, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>) {
         if count == 0 { return }
+        _ = singleThreadedOpenBLAS
         cblas_saxpy(Int32(count), alpha, x, 1, y, 1)
     }
 
@@ -68,12 +110,12 @@ public enum BLAS {
     @inlinable
     public static func dot(count: Int, _ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>) -> Double {
         if count == 0 { return 0 }
+        _ = singleThreadedOpenBLAS
         return cblas_dsdot(Int32(count), x, 1, y, 1)
     }
 
-    /// Number of threads OpenBLAS uses for one call.
-    public static var threads: Int {
-        get { Int(openblas_get_num_threads()) }
-        set { openblas_set_num_threads(Int32(max(1, newValue))) }
+    /// Number of threads one `sgemm` may use (set to 1 inside `Parallel` regions, whose workers each call BLAS).
+    public static var threads: Int = Parallel.workers {
+        didSet { threads = max(1, threads) }
     }
 }

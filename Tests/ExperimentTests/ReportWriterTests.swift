@@ -206,16 +206,24 @@ final class ReportWriterTests: XCTestCase {
         XCTAssertEqual(value(holds, "tiny"), "mlp, 2 test points, 5 steps")
         XCTAssertEqual(value(holds, "tiny: midpoint 2"), "step error 0.0025 · final error 0.025 (max 0.075) · agreement 1.000 · 2.0 evaluations/step")
         XCTAssertNotNil(holds.rows.first { $0.0 == "tiny: midpoint 2 [bfloat16]" })
-        let c = claim(holds, "the per-step replication error falls")
+        let second = "the per-step replication error falls as O(n⁻²)", first = "the per-step replication error falls at least as O(n⁻¹)"
+        let c = claim(holds, second)
         XCTAssertEqual(c.holds, true, c.evidence)
         XCTAssertTrue(c.evidence.contains("-2.00 (tiny, points 1, 2, 4, 8)"), c.evidence)
-        // Halving per doubling: slope −1, slower than O(n⁻²).
-        let fails = try ReportWriter.summarize(artifact: sensitivityArtifact("fails", midpointErrors: [1e-2, 5e-3, 2.5e-3, 1.25e-3]))
-        XCTAssertEqual(claim(fails, "the per-step replication error falls").holds, false)
-        XCTAssertTrue(claim(fails, "the per-step replication error falls").evidence.contains("-1.00"))
+        XCTAssertEqual(claim(holds, first).holds, true)
+        // Halving per doubling (the ReLU rate): slope −1, slower than O(n⁻²) but O(n⁻¹).
+        let relu = try ReportWriter.summarize(artifact: sensitivityArtifact("relu", midpointErrors: [1e-2, 5e-3, 2.5e-3, 1.25e-3]))
+        XCTAssertEqual(claim(relu, second).holds, false)
+        XCTAssertTrue(claim(relu, second).evidence.contains("-1.00"))
+        XCTAssertEqual(claim(relu, first).holds, true, claim(relu, first).evidence)
+        XCTAssertTrue(claim(relu, first).evidence.contains("O(n⁻¹) needs ≤ -0.8"), claim(relu, first).evidence)
+        // Falling by a quarter per doubling (slope −0.42): neither rate.
+        let slow = try ReportWriter.summarize(artifact: sensitivityArtifact("slow", midpointErrors: [1e-2, 7.5e-3, 5.625e-3, 4.22e-3]))
+        XCTAssertEqual(claim(slow, first).holds, false)
         // 1, 2, 4 midpoints (the quick config) span only 4×: undecided.
         let quick = try ReportWriter.summarize(artifact: sensitivityArtifact("quick", midpointErrors: [1e-2, 5e-3, 2.5e-3]))
-        XCTAssertNil(claim(quick, "the per-step replication error falls").holds)
+        XCTAssertNil(claim(quick, second).holds)
+        XCTAssertNil(claim(quick, first).holds)
     }
 
     // MARK: - component-attribution

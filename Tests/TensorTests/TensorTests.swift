@@ -24,6 +24,38 @@ final class TensorTests: XCTestCase {
         for i in 0..<(m * n) { XCTAssertEqual(Double(c2[i]), ref[i], accuracy: 1e-4) }
     }
 
+    /// A product large enough to be split over threads gives the single-call result (to float rounding: OpenBLAS may
+    /// pick a different kernel for the smaller blocks), for both split
+    /// directions (wide C: column blocks, tall C: row blocks), every transpose combination, padded leading dimensions
+    /// and a nonzero beta.
+    func testSplitSgemmEqualsSingleCall() {
+        var rng = RNG(seed: 3)
+        let saved = BLAS.threads
+        defer { BLAS.threads = saved }
+        for (m, n, k) in [(40, 700, 96), (700, 40, 96)] {
+            XCTAssertGreaterThanOrEqual(m * n * k, BLAS.splitThreshold, "the product must be large enough to split")
+            for transA in [false, true] { for transB in [false, true] {
+                let lda = (transA ? m : k) + 3, ldb = (transB ? k : n) + 5, ldc = n + 2
+                var a = [Float](repeating: 0, count: (transA ? k : m) * lda), b = [Float](repeating: 0, count: (transB ? n : k) * ldb)
+                var c0 = [Float](repeating: 0, count: m * ldc)
+                a.withUnsafeMutableBufferPointer { rng.fillNormal($0) }
+                b.withUnsafeMutableBufferPointer { rng.fillNormal($0) }
+                c0.withUnsafeMutableBufferPointer { rng.fillNormal($0) }
+                func product(threads: Int) -> [Float] {
+                    BLAS.threads = threads
+                    var c = c0
+                    c.withMutablePointer { cp in a.withPointer { ap in b.withPointer { bp in
+                        BLAS.sgemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: 0.5, a: ap, lda: lda,
+                                   b: bp, ldb: ldb, beta: 2, c: cp, ldc: ldc) } } }
+                    return c
+                }
+                let split = product(threads: 3), single = product(threads: 1)
+                let worst = zip(split, single).map { abs($0 - $1) / max(1, abs($1)) }.max() ?? 0
+                XCTAssertLessThanOrEqual(worst, 2e-5, "m \(m) n \(n) transA \(transA) transB \(transB)")
+            } }
+        }
+    }
+
     func testRNGIsDeterministicAndWellFormed() {
         var a = RNG(seed: 42), b = RNG(seed: 42), c = RNG(seed: 43)
         let xa = (0..<100).map { _ in a.next() }, xb = (0..<100).map { _ in b.next() }, xc = (0..<100).map { _ in c.next() }

@@ -5,8 +5,8 @@ import Plot
 
 /// Figures from `sensitivity.h5` (spec §3.11, §7): replication error against gradient evaluations per step on
 /// log–log axes, one curve per rule (solid: plain, dashed: with the early-step rule; markers: reduced storage
-/// precision), with an O(n⁻²) reference line through the 1-point midpoint error; and the per-step error over the
-/// history for the plain settings.
+/// precision), with O(n⁻²) (smooth models) and O(n⁻¹) (ReLU models) reference lines through the 1-point midpoint
+/// error; and the per-step error over the history for the plain settings.
 public enum SensitivityFigures {
     public static let all: [FigureRecipe] = [errorVersusPoints, perStep]
 
@@ -49,6 +49,7 @@ public enum SensitivityFigures {
                         if rule == .midpoint && !early {
                             let n0 = c.evaluations[idx[0]], e0 = values[idx[0]]
                             references.append(ReferenceLine(.powerLaw(coefficient: e0 * n0 * n0, exponent: -2), label: "O(n⁻²)"))
+                            references.append(ReferenceLine(.powerLaw(coefficient: e0 * n0, exponent: -1), label: "O(n⁻¹)", style: .dotted))
                         }
                     }
                 }
