@@ -13,6 +13,15 @@ final class PipelineTests: XCTestCase {
     }
     override func tearDown() { try? FileManager.default.removeItem(atPath: directory) }
 
+    /// Every string value stored under `key` anywhere in a parsed JSON document.
+    static func values(ofKey key: String, in json: Any) -> [String] {
+        if let d = json as? [String: Any] {
+            return d.flatMap { k, v in (k == key ? [v as? String].compactMap { $0 } : []) + values(ofKey: key, in: v) }
+        }
+        if let a = json as? [Any] { return a.flatMap { values(ofKey: key, in: $0) } }
+        return []
+    }
+
     /// A fake stage runner: writes an artifact whose `config` attribute is the config file's text.
     private func produce(_ stage: Stage) throws {
         let text = try String(contentsOfFile: stage.config, encoding: .utf8)
@@ -61,6 +70,24 @@ final class PipelineTests: XCTestCase {
         for name in ["Configs/pipeline-quick.json", "Configs/pipeline-all.json"] {
             let p = try StrictConfig.load(PipelineConfig.self, from: name)
             for s in p.stages { XCTAssertTrue(FileManager.default.fileExists(atPath: s.config), "\(name): \(s.config)") }
+        }
+        // Every history a stage's config reads is written by a stage it runs after (directly or transitively): the
+        // producer is the upstream stage whose artifact sits in the history's folder. (reproduce-all once read the
+        // quick histories in `sensitivity` without training them.)
+        for name in ["Configs/pipeline-quick.json", "Configs/pipeline-all.json"] {
+            let p = try StrictConfig.load(PipelineConfig.self, from: name)
+            var upstream: [String: Set<String>] = [:]
+            for s in p.stages { upstream[s.name] = (s.after ?? []).reduce(into: Set<String>()) { $0.insert($1); $0.formUnion(upstream[$1] ?? []) } }
+            let folder = { (path: String) in (path as NSString).deletingLastPathComponent }
+            for s in p.stages {
+                let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: s.config)))
+                for history in Self.values(ofKey: "history", in: json) {
+                    let producers = p.stages.filter { folder($0.artifact) == folder(history) }.map(\.name)
+                    XCTAssertFalse(producers.isEmpty, "\(name): stage \(s.name) reads \(history), which no stage writes")
+                    XCTAssertTrue(producers.contains { upstream[s.name]!.contains($0) },
+                                  "\(name): stage \(s.name) reads \(history) but does not run after its producer \(producers)")
+                }
+            }
         }
         let bad = directory + "/bad.json"
         try "{\"name\": \"x\", \"stages\": [{\"name\": \"a\", \"executable\": \"e\", \"config\": \"c\", \"artifact\": \"a\", \"after\": [\"b\"]}]}"
