@@ -1,16 +1,15 @@
 import CBLAS
-import Dispatch
 
 /// Thin, checked wrappers over OpenBLAS (CBLAS, row-major). All hot matrix products in the project go through these.
 ///
 /// Shapes are given in the usual row-major convention: `C[m×n] = alpha · op(A)[m×k] · op(B)[k×n] + beta · C`.
 /// Leading dimensions default to the dense row length of each (un-transposed) operand.
 ///
-/// Threading: OpenBLAS itself always runs single-threaded. A large `sgemm` is split into `threads` column (or row)
-/// blocks of C computed concurrently, each by one single-threaded OpenBLAS call. OpenBLAS's own worker threads
-/// busy-wait with `sched_yield` for about 0.1 s after every threaded call; the EPK alternates threaded products with
-/// `Parallel` regions every few milliseconds, so those spinning workers took a third of the CPU time (measured with
-/// perf on the CIFAR-2 replay). Each entry of C is still summed over k by one call; OpenBLAS may pick a different
+/// Threading: OpenBLAS itself always runs single-threaded. When `threads` > 1, a large `sgemm` is split into column
+/// (or row) blocks of C over the `Parallel` workers, each block computed by one single-threaded OpenBLAS call.
+/// OpenBLAS's own worker threads busy-wait with `sched_yield` for about 0.1 s after every threaded call; the EPK
+/// alternates threaded products with `Parallel` regions every few milliseconds, so those spinning workers took a third
+/// of the CPU time (measured with perf on the CIFAR-2 replay). Each entry of C is still summed over k by one call; OpenBLAS may pick a different
 /// kernel for a smaller block, so results can differ from the single call in the last bits.
 public enum BLAS {
     /// Products smaller than this many multiply-adds run in one call (a split would cost more than it saves).
@@ -45,30 +44,19 @@ public enum BLAS {
             cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
                         Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
         }
-        let parts = threads > 1 && m * n * k >= splitThreshold ? min(threads, max(m, n) / blockAlignment) : 1
-        if parts <= 1 { call(m, n, a, b, c); return }
-        if n >= m {
-            // Column blocks: C[:, j0..<j1] = op(A) · op(B)[:, j0..<j1].
-            DispatchQueue.concurrentPerform(iterations: parts) { p in
-                let j0 = blockBoundary(p, parts, n), j1 = blockBoundary(p + 1, parts, n)
-                call(m, j1 - j0, a, b + (transB ? j0 * ldb : j0), c + j0)
-            }
-        } else {
-            // Row blocks: C[i0..<i1, :] = op(A)[i0..<i1, :] · op(B).
-            DispatchQueue.concurrentPerform(iterations: parts) { p in
-                let i0 = blockBoundary(p, parts, m), i1 = blockBoundary(p + 1, parts, m)
-                call(i1 - i0, n, a + (transA ? i0 : i0 * lda), b, c + i0 * ldc)
-            }
+        if threads <= 1 || m * n * k < splitThreshold { call(m, n, a, b, c); return }
+        // Split the longer side of C into blocks of whole `blockAlignment`-wide slabs, one range per `Parallel` worker:
+        // column blocks C[:, j0..<j1] = op(A) · op(B)[:, j0..<j1], or row blocks C[i0..<i1, :] = op(A)[i0..<i1, :] · op(B).
+        let columns = n >= m, count = columns ? n : m
+        Parallel.forEachRange((count + blockAlignment - 1) / blockAlignment) { slabs in
+            let lo = slabs.lowerBound * blockAlignment, hi = min(count, slabs.upperBound * blockAlignment)
+            if columns { call(m, hi - lo, a, b + (transB ? lo * ldb : lo), c + lo) }
+            else { call(hi - lo, n, a + (transA ? lo : lo * lda), b, c + lo * ldc) }
         }
     }
 
     /// Split blocks are multiples of this many rows or columns (the sgemm kernels' register-block width).
     @usableFromInline static let blockAlignment = 16
-
-    /// Start of block `p` of `parts` over `0..<count`, rounded to `blockAlignment`; block `parts` ends at `count`.
-    @usableFromInline static func blockBoundary(_ p: Int, _ parts: Int, _ count: Int) -> Int {
-        p >= parts ? count : (count * p / parts) / blockAlignment * blockAlignment
-    }
 
     /// Double-precision general matrix multiply (used by float64 reference paths in tests and the EPK reference).
     @inlinable
@@ -114,7 +102,8 @@ public enum BLAS {
         return cblas_dsdot(Int32(count), x, 1, y, 1)
     }
 
-    /// Number of threads one `sgemm` may use (set to 1 inside `Parallel` regions, whose workers each call BLAS).
+    /// Threads one `sgemm` may use: above 1 it splits over the `Parallel` workers (set to 1 inside `Parallel` regions,
+    /// whose workers each call BLAS).
     public static var threads: Int = Parallel.workers {
         didSet { threads = max(1, threads) }
     }

@@ -70,12 +70,9 @@ final class PipelineTests: XCTestCase {
         for name in ["Configs/pipeline-quick.json", "Configs/pipeline-all.json"] {
             let p = try StrictConfig.load(PipelineConfig.self, from: name)
             for s in p.stages { XCTAssertTrue(FileManager.default.fileExists(atPath: s.config), "\(name): \(s.config)") }
-        }
-        // Every history a stage's config reads is written by a stage it runs after (directly or transitively): the
-        // producer is the upstream stage whose artifact sits in the history's folder. (reproduce-all once read the
-        // quick histories in `sensitivity` without training them.)
-        for name in ["Configs/pipeline-quick.json", "Configs/pipeline-all.json"] {
-            let p = try StrictConfig.load(PipelineConfig.self, from: name)
+            // Every history a stage's config reads is written by a stage it runs after (directly or transitively): the
+            // producer is the upstream stage whose artifact sits in the history's folder. (reproduce-all once read the
+            // quick histories in `sensitivity` without training them.)
             var upstream: [String: Set<String>] = [:]
             for s in p.stages { upstream[s.name] = (s.after ?? []).reduce(into: Set<String>()) { $0.insert($1); $0.formUnion(upstream[$1] ?? []) } }
             let folder = { (path: String) in (path as NSString).deletingLastPathComponent }

@@ -25,13 +25,12 @@ final class TensorTests: XCTestCase {
     }
 
     /// A product large enough to be split over threads gives the single-call result (to float rounding: OpenBLAS may
-    /// pick a different kernel for the smaller blocks), for both split
-    /// directions (wide C: column blocks, tall C: row blocks), every transpose combination, padded leading dimensions
-    /// and a nonzero beta.
+    /// pick a different kernel for the smaller blocks), for both split directions (wide C: column blocks, tall C: row
+    /// blocks), every transpose combination, padded leading dimensions and a nonzero beta.
     func testSplitSgemmEqualsSingleCall() {
         var rng = RNG(seed: 3)
-        let saved = BLAS.threads
-        defer { BLAS.threads = saved }
+        let saved = Parallel.workers
+        defer { Parallel.configure(threads: saved) }
         for (m, n, k) in [(40, 700, 96), (700, 40, 96)] {
             XCTAssertGreaterThanOrEqual(m * n * k, BLAS.splitThreshold, "the product must be large enough to split")
             for transA in [false, true] { for transB in [false, true] {
@@ -42,7 +41,7 @@ final class TensorTests: XCTestCase {
                 b.withUnsafeMutableBufferPointer { rng.fillNormal($0) }
                 c0.withUnsafeMutableBufferPointer { rng.fillNormal($0) }
                 func product(threads: Int) -> [Float] {
-                    BLAS.threads = threads
+                    Parallel.configure(threads: threads)
                     var c = c0
                     c.withMutablePointer { cp in a.withPointer { ap in b.withPointer { bp in
                         BLAS.sgemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: 0.5, a: ap, lda: lda,
