@@ -9,8 +9,9 @@ import CBLAS
 /// (or row) blocks of C over the `Parallel` workers, each block computed by one single-threaded OpenBLAS call.
 /// OpenBLAS's own worker threads busy-wait with `sched_yield` for about 0.1 s after every threaded call; the EPK
 /// alternates threaded products with `Parallel` regions every few milliseconds, so those spinning workers took a third
-/// of the CPU time (measured with perf on the CIFAR-2 replay). Each entry of C is still summed over k by one call; OpenBLAS may pick a different
-/// kernel for a smaller block, so results can differ from the single call in the last bits.
+/// of the CPU time (measured with perf on the CIFAR-2 replay). Each entry of C is still summed over k by one call;
+/// OpenBLAS may pick a different kernel for a smaller block, so results can differ from the single call in the last
+/// bits.
 public enum BLAS {
     /// Products smaller than this many multiply-adds run in one call (a split would cost more than it saves).
     @usableFromInline static let splitThreshold = 1 << 21
