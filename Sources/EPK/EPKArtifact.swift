@@ -15,6 +15,7 @@ import Foundation
 /// | `/steps/predicted`, `/steps/truth` | (T, n, S) f32 | predicted and ground-truth change per step |
 /// | `/steps/kernel_focus`, `/steps/regularization_focus` | (T, n, K) f32 | step × component attribution |
 /// | `/steps/index` | (T) i32 | step numbers |
+/// | `/steps/points` | (T, n) i32 | quadrature points of each step's integral per test point (> configured where refined) |
 /// | `/data/<group>` | (n, Sa, N) f32 | data attribution per component group |
 /// | `/parameters/...` | | optional test × parameter attribution (totals and interval snapshots) |
 /// | `/validation` | attributes | mean_abs_error, max_abs_error, argmax_agreement, epk_accuracy, model_accuracy, kl_model_epk, mean_step_error |
@@ -73,6 +74,9 @@ public enum EPKArtifact {
             try put(steps, "truth", r.stepTruth, [T, n, S], "step, test, selected class; f(θ_{t+1}) − f(θ_t)")
             try put(steps, "kernel_focus", r.stepKernelFocus, [T, n, K], "step, test, component; kernel part at the focus class")
             try put(steps, "regularization_focus", r.stepRegularizationFocus, [T, n, K], "step, test, component; weight-decay part at the focus class")
+            if !r.stepPoints.isEmpty {
+                try put(steps, "points", r.stepPoints, [T, n], "step, test; quadrature points of the step's integral (refined where > configured)")
+            }
             if !r.dataAttribution.isEmpty {
                 let data = try root.createGroup("data")
                 try data.setJSONAttribute("groups", r.dataAttribution.map(\.group))
@@ -138,6 +142,7 @@ public enum EPKArtifact {
                                kernelByComponent: try d("components/kernel"), regularizationByComponent: try d("components/regularization"),
                                stepPredicted: try f("steps/predicted"), stepTruth: try f("steps/truth"),
                                stepKernelFocus: try f("steps/kernel_focus"), stepRegularizationFocus: try f("steps/regularization_focus"),
+                               stepPoints: root.contains("steps/points") ? try root.read("steps/points", as: Int32.self).values : [],
                                dataAttribution: data, parameterAttribution: pa)
         let context = Context(labels: labels.contains(-1) ? nil : labels,
                               testIndices: try root.read("outputs/test_indices", as: Int32.self).values.map { Int($0) },

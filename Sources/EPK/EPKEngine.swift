@@ -91,6 +91,7 @@ public final class EPKEngine {
             stepPredicted: [Float](repeating: 0, count: Ts * n * S), stepTruth: [Float](repeating: 0, count: Ts * n * S),
             stepKernelFocus: [Float](repeating: 0, count: Ts * n * K),
             stepRegularizationFocus: [Float](repeating: 0, count: Ts * n * K),
+            stepPoints: [Int32](repeating: 0, count: Ts * n),
             dataAttribution: dataGroups.map { ($0.name, [Float](repeating: 0, count: n * Sa * N)) },
             parameterAttribution: nil)
         if let pa = options.parameterAttribution, let g = paramGroup {
@@ -107,12 +108,13 @@ public final class EPKEngine {
         // Memory plan: chunk the test points so φ, Q and the parameter accumulators fit the budget.
         let plan = try memoryPlan(testCount: n)
         let chunks = stride(from: 0, to: n, by: plan.testChunk).map { $0..<min(n, $0 + plan.testChunk) }
+        let tolerances = options.quadrature.refine?.tolerances(finalOutputs: final, classes: C, steps: Ts) ?? []
         var done = 0
         for chunk in chunks {
             try sweep(chunk: chunk, testInputs: testInputs, rowClasses: rowClasses, S: S, attributionClasses: attributionClasses,
                       Sa: Sa, focus: focus, steps: steps,
                       dataGroups: dataGroups, paramGroup: paramGroup, trainChunk: plan.trainChunk,
-                      basisForFeatures: plan.basisRowsPerTest > 0,
+                      basisForFeatures: plan.basisRowsPerTest > 0, tolerances: tolerances,
                       result: &result) {
                 done += 1
                 self.options.progress?(done, chunks.count * Ts)
@@ -131,7 +133,8 @@ public final class EPKEngine {
         func plan(basisRows: Int) -> MemoryPlan {
             MemoryPlan(testCount: n, rowsPerTest: Sa, parameterCount: model.parameterCount, trainingCount: history.trainingCount,
                        batchSize: maxBatchSize(options.steps ?? 0..<history.stepCount), dataGroups: dataGroups.count,
-                       parameterGroupCount: paramCount, basisRowsPerTest: basisRows, budget: options.memoryBudgetBytes)
+                       parameterGroupCount: paramCount, basisRowsPerTest: basisRows, refinement: options.quadrature.refine != nil,
+                       budget: options.memoryBudgetBytes)
         }
         let direct = plan(basisRows: 0)
         guard needsFeatures && usesSoftmaxBasis(rowsPerTest: Sa) else { return direct }
@@ -152,12 +155,14 @@ public final class EPKEngine {
         public let basisRowsPerTest: Int
 
         public init(testCount: Int, rowsPerTest: Int, parameterCount P: Int, trainingCount N: Int, batchSize: Int,
-                    dataGroups: Int, parameterGroupCount: Int, basisRowsPerTest: Int = 0, budget: Int) {
+                    dataGroups: Int, parameterGroupCount: Int, basisRowsPerTest: Int = 0, refinement: Bool = false, budget: Int) {
             // Per test point: φ (S·P) and, with data attribution, Q (S·P); parameter accumulators (3·P_g: total,
             // current interval, reg); data attribution output rows (groups·S·N).
             // Without data or parameter attribution φ is never materialised (per-sample dot products instead).
             self.basisRowsPerTest = basisRowsPerTest
-            let featureBytes = dataGroups > 0 ? 2 * P * 4 : (parameterGroupCount > 0 ? P * 4 : 0)
+            // Refinement recomputes φ of the refined test points into a second buffer (at most P more per row).
+            let phiBytes = parameterGroupCount > 0 || dataGroups > 0 ? P * 4 * (refinement ? 2 : 1) : 0
+            let featureBytes = phiBytes + (dataGroups > 0 ? P * 4 : 0)
             let perRow = featureBytes + dataGroups * N * 4 + 64
             // Materialised features through the softmax basis also hold the C − 1 basis gradients of each node.
             bytesPerTestPoint = rowsPerTest * perRow + 3 * parameterGroupCount * 4 + basisRowsPerTest * P * 4
@@ -180,26 +185,54 @@ public final class EPKEngine {
     private struct ChunkRows {
         let inputs: Tensor          // (nc, ...) test inputs of the chunk
         let rowInputs: Tensor       // (R, ...) inputs replicated per validation row
-        let rowClasses: [Int]       // (R)
+        let rowClasses: [Int]       // (R) R = nc·S
+        let rowsPerTest: Int        // S
         let attributionInputs: Tensor // (Ra, ...)
-        let attributionClasses: [Int] // (Ra)
+        let attributionClasses: [Int] // (Ra) Ra = nc·Sa
+        let attributionRowsPerTest: Int // Sa
         let focusRow: [Int]         // (nc) validation row of each test point's focus class
+
+        init(inputs: Tensor, rowClasses: [Int], rowsPerTest S: Int, attributionClasses: [Int], attributionRowsPerTest Sa: Int,
+             focusRow: [Int]) {
+            self.inputs = inputs; self.rowClasses = rowClasses; rowsPerTest = S
+            self.attributionClasses = attributionClasses; attributionRowsPerTest = Sa; self.focusRow = focusRow
+            rowInputs = inputs.gatherRows((0..<rowClasses.count).map { $0 / S })
+            attributionInputs = inputs.gatherRows((0..<attributionClasses.count).map { $0 / Sa })
+        }
+
+        /// The rows of the given test points (chunk-local indices), in that order.
+        func subset(_ tests: [Int]) -> ChunkRows {
+            let S = rowsPerTest, Sa = attributionRowsPerTest
+            return ChunkRows(inputs: inputs.gatherRows(tests), rowClasses: tests.flatMap { rowClasses[($0 * S)..<($0 * S + S)] },
+                             rowsPerTest: S, attributionClasses: tests.flatMap { attributionClasses[($0 * Sa)..<($0 * Sa + Sa)] },
+                             attributionRowsPerTest: Sa, focusRow: [])
+        }
+    }
+
+    /// One step's fixed quantities for its integral: the endpoints θ_t, θ_{t+1}, the directions Δθ_t and ρ_t, and
+    /// how the rows are formed.
+    private struct StepIntegral {
+        let thetaT: [Float], thetaNext: [Float]
+        let delta: [Float], rho: [Float]     // (P) Δθ_t, ρ_t
+        let needsFeatures: Bool              // materialise φ_t for the attribution rows
+        let dotsFromFeatures: Bool           // validation rows = attribution rows: contract φ_t instead of dot products
+        let basisForFeatures: Bool
+        let rowsPerCall: Int
     }
 
     private func sweep(chunk: Range<Int>, testInputs: Tensor, rowClasses: [Int], S: Int, attributionClasses allAttribution: [Int],
                        Sa: Int, focus: [Int], steps: Range<Int>, dataGroups: [ResolvedGroup], paramGroup: ResolvedGroup?,
-                       trainChunk: Int, basisForFeatures: Bool, result: inout EPKResult, stepDone: () -> Void) throws {
+                       trainChunk: Int, basisForFeatures: Bool, tolerances: [Double], result: inout EPKResult,
+                       stepDone: () -> Void) throws {
         let P = model.parameterCount, C = model.classCount, K = model.layout.components.count
         let N = history.trainingCount
         let nc = chunk.count, R = nc * S, Ra = nc * Sa
         let rowOffset = chunk.lowerBound * S, attributionOffset = chunk.lowerBound * Sa
         let chunkInputs = testInputs.rows(chunk)
-        let rows = ChunkRows(inputs: chunkInputs, rowInputs: chunkInputs.gatherRows((0..<R).map { $0 / S }),
-                             rowClasses: Array(rowClasses[rowOffset..<(rowOffset + R)]),
-                             attributionInputs: chunkInputs.gatherRows((0..<Ra).map { $0 / Sa }),
+        let rows = ChunkRows(inputs: chunkInputs, rowClasses: Array(rowClasses[rowOffset..<(rowOffset + R)]), rowsPerTest: S,
                              attributionClasses: Array(allAttribution[attributionOffset..<(attributionOffset + Ra)]),
+                             attributionRowsPerTest: Sa,
                              focusRow: (0..<nc).map { a in S == 1 ? a : a * S + focus[chunk.lowerBound + a] })
-        let components = model.layout.components
         let active = history.activeMask()
         let needsFeatures = !dataGroups.isEmpty || paramGroup != nil
         let dotsFromFeatures = needsFeatures && rows.attributionClasses == rows.rowClasses
@@ -210,7 +243,6 @@ public final class EPKEngine {
         var Q = dataGroups.isEmpty ? [] : [Float](repeating: 0, count: Ra * P) // (Ra, P) reverse accumulator
         var delta = [Float](repeating: 0, count: P)        // (P) Δθ_t
         var rho = [Float](repeating: 0, count: P)          // (P) regularisation feature ρ_t
-        var theta = [Float](repeating: 0, count: P)        // (P) θ_t + αΔθ_t
         var invD = [Float](repeating: 0, count: P)         // (P) 1/D_t (AdamW) or 1 (SGD) on active entries
         var temp = [Float](repeating: 0, count: Ra * max(1, trainChunk))
         var paramCurrent = paramGroup.map { [Float](repeating: 0, count: nc * $0.count) } ?? []
@@ -227,67 +259,32 @@ public final class EPKEngine {
             } } }
             try fillRegularizationFeature(step: t, thetaT: thetaT, lambda: lambda, active: active, rho: &rho, invD: &invD)
             let nodes = options.quadrature.nodes(forStep: t)
-
-            // Validation rows: total_k = φ_t[k]·Δθ_t[k] and reg_k = −η_t φ_t[k]·ρ_t[k] as per-sample dot products with
-            // [Δθ_t; ρ_t] (φ_t = Σ_i w_i J(θ_t + α_i Δθ_t) is never formed); kernel_k = total_k − reg_k.
-            var directions = delta + rho                              // (2, P)
-            var dots = [Double](repeating: 0, count: R * 2 * K)       // (R, 2, K)
-            let basisForDots = !dotsFromFeatures && usesSoftmaxBasis(rowsPerTest: S)
             let outputT = model.forward(parameters: thetaT, inputs: chunkInputs).storage   // (nc, C)
-            let basis = basisForDots || basisForFeatures ? SoftmaxBasis(referenceOutputs: outputT, classes: C) : nil
+            let step = StepIntegral(thetaT: thetaT, thetaNext: thetaNext, delta: delta, rho: rho,
+                                    needsFeatures: needsFeatures, dotsFromFeatures: dotsFromFeatures,
+                                    basisForFeatures: basisForFeatures, rowsPerCall: rowsPerCall)
+            var directions = delta + rho                              // (2, P)
+            var dots = [Double](repeating: 0, count: R * 2 * K)       // (R, 2, K) per-row [φ·Δθ; φ·ρ] per component
             if needsFeatures { for i in phi.indices { phi[i] = 0 } }
-            for (alpha, weight) in zip(nodes.nodes, nodes.weights) {
-                thetaT.withPointer { t0 in thetaNext.withPointer { t1 in theta.withMutablePointer {
-                    Vector.interpolate(t0, t1, Float(alpha), $0, count: P) } } }
-                if basisForDots, let basis {
-                    basisDots(basis, parameters: theta, inputs: chunkInputs, weight: weight, directions: &directions, rowsPerCall: rowsPerCall,
-                              rowClasses: rows.rowClasses, rowsPerTest: S, into: &dots)
-                } else if !dotsFromFeatures {
-                    for part in stride(from: 0, to: R, by: rowsPerCall).map({ $0..<min(R, $0 + rowsPerCall) }) {
-                        let cot = cotangent(part, classes: rows.rowClasses, weight: weight)
-                        directions.withMutablePointer { v in dots.withUnsafeMutableBufferPointer { out in
-                            _ = model.backward(parameters: theta, inputs: rows.rowInputs.rows(part), outputGradients: cot,
-                                               into: .perSampleDot(PerSampleDot(directions: v, directionCount: 2, parameterCount: P,
-                                                                                out: out.baseAddress! + part.lowerBound * 2 * K, componentCount: K)))
-                        } }
-                    }
-                }
-                // Attribution rows: materialise φ_t (Ra, P) for data and parameter attribution.
-                if basisForFeatures, let basis {
-                    basisFeatures(basis, parameters: theta, inputs: chunkInputs, weight: weight, rowsPerCall: rowsPerCall,
-                                  rowClasses: rows.attributionClasses, rowsPerTest: Sa, into: &phi)
-                } else if needsFeatures {
-                    for part in stride(from: 0, to: Ra, by: rowsPerCall).map({ $0..<min(Ra, $0 + rowsPerCall) }) {
-                        let cot = cotangent(part, classes: rows.attributionClasses, weight: weight)
-                        phi.withMutablePointer { _ = model.backward(parameters: theta, inputs: rows.attributionInputs.rows(part),
-                                                                    outputGradients: cot, into: .perSample($0 + part.lowerBound * P, rowStride: P)) }
-                    }
-                }
+            integrate(step, rows: rows, outputs: outputT, nodes: nodes, directions: &directions, dots: &dots, phi: &phi)
+
+            // Ground truth f(θ_{t+1}) − f(θ_t) of every row; where it shows a (step, test point) integral off by more
+            // than the tolerance, that integral is refined.
+            let truth = (0..<R).map { r in outputNext[(r / S) * C + rows.rowClasses[r]] - outputT[(r / S) * C + rows.rowClasses[r]] }
+            var points = [Int32](repeating: Int32(nodes.nodes.count), count: nc)
+            if let refinement = options.quadrature.refine {
+                refine(step, maxPoints: refinement.maxPoints, tolerances: Array(tolerances[chunk]), rows: rows, outputs: outputT,
+                       basePoints: nodes.nodes.count, truth: truth, directions: &directions, dots: &dots, phi: &phi, points: &points)
             }
 
-            // When the attribution rows are the validation rows, φ_t is already materialised: contract it with
-            // Δθ_t and ρ_t directly (saves one backward pass per row and node).
-            if dotsFromFeatures {
-                phi.withPointer { ph in delta.withPointer { d in rho.withPointer { rh in dots.withUnsafeMutableBufferPointer { out in
-                    Parallel.forEachRange(R) { range in
-                        for r in range {
-                            let row = ph + r * P
-                            for (k, component) in components.enumerated() {
-                                var sd = 0.0, sr = 0.0
-                                for p in component.range { sd += Double(row[p] * d[p]); sr += Double(row[p] * rh[p]) }
-                                out[(r * 2) * K + k] = sd
-                                out[(r * 2 + 1) * K + k] = sr
-                            }
-                        }
-                    }
-                } } } }
-            }
-
-            // Ground truth and the per-component split of the predicted step.
+            // Totals and the per-component split of the predicted step.
             let stepIndex = t - steps.lowerBound
             let n = result.testCount
+            if !result.stepPoints.isEmpty {
+                for a in 0..<nc { result.stepPoints[stepIndex * n + chunk.lowerBound + a] = points[a] }
+            }
             for r in 0..<R {
-                let a = r / S, c = rows.rowClasses[r]
+                let a = r / S
                 var predictedStep = 0.0
                 for k in 0..<K {
                     let reg = -Double(eta) * dots[(r * 2 + 1) * K + k]
@@ -303,7 +300,7 @@ public final class EPKEngine {
                 }
                 let at = (stepIndex * result.rowCount) + rowOffset + r
                 result.stepPredicted[at] = Float(predictedStep)
-                result.stepTruth[at] = outputNext[a * C + c] - outputT[a * C + c]
+                result.stepTruth[at] = truth[r]
             }
 
             // Parameter-level attribution: φ ⊙ (Δθ + ηρ) and −η φ ⊙ ρ, summed over the attribution rows.
@@ -358,6 +355,108 @@ public final class EPKEngine {
             thetaNext = thetaT
             outputNext = outputT
             stepDone()
+        }
+    }
+
+    // MARK: - One step's integral
+
+    /// Adds the integral of one step over `nodes` for the test points of `rows` (their step-start outputs `outputs`,
+    /// (nc, C)): the per-row dot products of φ_t with [Δθ_t; ρ_t] into `dots` (R, 2, K), and φ_t itself into `phi`
+    /// (Ra, P) when features are needed. φ_t = Σ_i w_i J(θ_t + α_i Δθ_t) is formed only for the attribution rows.
+    private func integrate(_ step: StepIntegral, rows: ChunkRows, outputs: [Float], nodes: QuadratureNodes,
+                           directions: inout [Float], dots: inout [Double], phi: inout [Float]) {
+        let P = model.parameterCount, C = model.classCount, K = model.layout.components.count
+        let S = rows.rowsPerTest, R = rows.rowClasses.count, Ra = rows.attributionClasses.count
+        let basisForDots = !step.dotsFromFeatures && usesSoftmaxBasis(rowsPerTest: S)
+        let basis = basisForDots || step.basisForFeatures ? SoftmaxBasis(referenceOutputs: outputs, classes: C) : nil
+        let rowsPerCall = step.rowsPerCall
+        var theta = [Float](repeating: 0, count: P)        // (P) θ_t + αΔθ_t
+        for (alpha, weight) in zip(nodes.nodes, nodes.weights) {
+            step.thetaT.withPointer { t0 in step.thetaNext.withPointer { t1 in theta.withMutablePointer {
+                Vector.interpolate(t0, t1, Float(alpha), $0, count: P) } } }
+            // Validation rows: total_k = φ_t[k]·Δθ_t[k] and reg_k = −η_t φ_t[k]·ρ_t[k] as per-sample dot products with
+            // [Δθ_t; ρ_t] (φ_t is never formed for them).
+            if basisForDots, let basis {
+                basisDots(basis, parameters: theta, inputs: rows.inputs, weight: weight, directions: &directions, rowsPerCall: rowsPerCall,
+                          rowClasses: rows.rowClasses, rowsPerTest: S, into: &dots)
+            } else if !step.dotsFromFeatures {
+                for part in stride(from: 0, to: R, by: rowsPerCall).map({ $0..<min(R, $0 + rowsPerCall) }) {
+                    let cot = cotangent(part, classes: rows.rowClasses, weight: weight)
+                    directions.withMutablePointer { v in dots.withUnsafeMutableBufferPointer { out in
+                        _ = model.backward(parameters: theta, inputs: rows.rowInputs.rows(part), outputGradients: cot,
+                                           into: .perSampleDot(PerSampleDot(directions: v, directionCount: 2, parameterCount: P,
+                                                                            out: out.baseAddress! + part.lowerBound * 2 * K, componentCount: K)))
+                    } }
+                }
+            }
+            // Attribution rows: materialise φ_t (Ra, P) for data and parameter attribution.
+            if step.basisForFeatures, let basis {
+                basisFeatures(basis, parameters: theta, inputs: rows.inputs, weight: weight, rowsPerCall: rowsPerCall,
+                              rowClasses: rows.attributionClasses, rowsPerTest: rows.attributionRowsPerTest, into: &phi)
+            } else if step.needsFeatures {
+                for part in stride(from: 0, to: Ra, by: rowsPerCall).map({ $0..<min(Ra, $0 + rowsPerCall) }) {
+                    let cot = cotangent(part, classes: rows.attributionClasses, weight: weight)
+                    phi.withMutablePointer { _ = model.backward(parameters: theta, inputs: rows.attributionInputs.rows(part),
+                                                                outputGradients: cot, into: .perSample($0 + part.lowerBound * P, rowStride: P)) }
+                }
+            }
+        }
+
+        // When the attribution rows are the validation rows, φ_t is already materialised: contract it with
+        // Δθ_t and ρ_t directly (saves one backward pass per row and node).
+        if step.dotsFromFeatures {
+            let components = model.layout.components
+            phi.withPointer { ph in step.delta.withPointer { d in step.rho.withPointer { rh in dots.withUnsafeMutableBufferPointer { out in
+                Parallel.forEachRange(R) { range in
+                    for r in range {
+                        let row = ph + r * P
+                        for (k, component) in components.enumerated() {
+                            var sd = 0.0, sr = 0.0
+                            for p in component.range { sd += Double(row[p] * d[p]); sr += Double(row[p] * rh[p]) }
+                            out[(r * 2) * K + k] += sd
+                            out[(r * 2 + 1) * K + k] += sr
+                        }
+                    }
+                }
+            } } } }
+        }
+    }
+
+    /// Residual-driven refinement (`QuadratureRefinement`): while a test point's step residual
+    /// max_s |Σ_k φ_t[k]·Δθ_t[k] − truth| exceeds its tolerance (`tolerances`, (nc)), its integral for this step is
+    /// recomputed with three times the points (Σ_{3n} = keep·Σ_n + Σ_added), replacing its rows of `dots` and `phi`;
+    /// `points` (nc) records the rule each test point ends with. Stops at the last rule within `maxPoints`.
+    private func refine(_ step: StepIntegral, maxPoints: Int, tolerances: [Double], rows: ChunkRows, outputs: [Float], basePoints: Int,
+                        truth: [Float], directions: inout [Float], dots: inout [Double], phi: inout [Float], points: inout [Int32]) {
+        let P = model.parameterCount, C = model.classCount, K = model.layout.components.count
+        let S = rows.rowsPerTest, Sa = rows.attributionRowsPerTest, width = 2 * K
+        func residual(_ a: Int) -> Double {
+            (0..<S).map { s in
+                let r = a * S + s
+                return abs((0..<K).reduce(0.0) { $0 + dots[r * width + $1] } - Double(truth[r]))
+            }.max() ?? 0
+        }
+        var n = basePoints
+        var pending = (0..<(rows.rowClasses.count / S)).filter { residual($0) > tolerances[$0] }
+        while !pending.isEmpty && 3 * n <= maxPoints {
+            let (keep, added) = QuadratureNodes.tripling(rule: options.quadrature.rule, points: n)
+            let sub = rows.subset(pending)
+            var subDots = [Double](repeating: 0, count: pending.count * S * width)
+            var subPhi = [Float](repeating: 0, count: step.needsFeatures ? pending.count * Sa * P : 0)
+            let subOutputs = pending.flatMap { outputs[($0 * C)..<($0 * C + C)] }
+            integrate(step, rows: sub, outputs: subOutputs, nodes: added, directions: &directions, dots: &subDots, phi: &subPhi)
+            n *= 3
+            for (i, a) in pending.enumerated() {
+                for j in 0..<(S * width) { dots[a * S * width + j] = keep * dots[a * S * width + j] + subDots[i * S * width + j] }
+                if step.needsFeatures {
+                    phi.withMutablePointer { ph in subPhi.withPointer { sp in
+                        let dst = ph + a * Sa * P, src = sp + i * Sa * P
+                        for p in 0..<(Sa * P) { dst[p] = Float(keep) * dst[p] + src[p] }
+                    } }
+                }
+                points[a] = Int32(n)
+            }
+            pending = pending.filter { residual($0) > tolerances[$0] }
         }
     }
 

@@ -44,6 +44,7 @@ public enum EPKMerge {
         r.stepTruth = concat(rs.map(\.stepTruth), outer: T)
         r.stepKernelFocus = concat(rs.map(\.stepKernelFocus), outer: T)
         r.stepRegularizationFocus = concat(rs.map(\.stepRegularizationFocus), outer: T)
+        r.stepPoints = rs.allSatisfy({ !$0.stepPoints.isEmpty }) ? concat(rs.map(\.stepPoints), outer: T) : []
         r.dataAttribution = r.dataAttribution.indices.map { g in (r.dataAttribution[g].group, rs.flatMap { $0.dataAttribution[g].values }) }
         if var pa = r.parameterAttribution {
             let pas = rs.compactMap(\.parameterAttribution)
@@ -81,6 +82,7 @@ public enum EPKMerge {
         r.stepTruth = rs.flatMap(\.stepTruth)
         r.stepKernelFocus = rs.flatMap(\.stepKernelFocus)
         r.stepRegularizationFocus = rs.flatMap(\.stepRegularizationFocus)
+        r.stepPoints = rs.allSatisfy({ !$0.stepPoints.isEmpty }) ? rs.flatMap(\.stepPoints) : []
         if var pa = r.parameterAttribution {
             let pas = rs.compactMap(\.parameterAttribution)
             let block = r.testCount * pa.parameterCount

@@ -15,6 +15,9 @@ public enum EPKReference {
     public static func run(model: Model, history: TrainingHistory, data: ReplayData, testInputs: Tensor,
                            quadrature: QuadratureConfig, groups: [ComponentGroup]? = nil) throws -> EPKResult {
         try EPKEngine.check(model: model, history: history, data: data)
+        if quadrature.refine != nil {
+            throw EPKError.invalidOptions("the forward reference uses fixed rules; drop quadrature.refine (the engine supports it)")
+        }
         let n = testInputs.shape[0], C = model.classCount, P = model.parameterCount, N = history.trainingCount
         let comps = model.layout.components, K = comps.count, T = history.stepCount, R = n * C
         let groups = groups ?? [ComponentGroup(name: "all", components: model.layout.names)]

@@ -58,6 +58,63 @@ public struct QuadratureNodes: Equatable, Sendable {
         }
         return (nodes, weights)
     }
+
+    /// The three times finer rule after an n-point one, for adaptive refinement: `keep` scales the n-point sum and
+    /// `added` holds the nodes to evaluate with their final weights, so that Σ_{3n} = keep·Σ_n + Σ_added. Midpoint
+    /// nodes nest under tripling ((i + ½)/n = (3i + 1 + ½)/(3n)), so only the 2n new nodes are evaluated (keep = ⅓);
+    /// Gauss–Legendre nodes do not nest, so the 3n-point rule is evaluated in full (keep = 0).
+    public static func tripling(rule: QuadratureRule, points n: Int) -> (keep: Double, added: QuadratureNodes) {
+        switch rule {
+        case .midpoint:
+            let fine = (0..<(3 * n)).filter { $0 % 3 != 1 }.map { (Double($0) + 0.5) / Double(3 * n) }
+            return (1.0 / 3, QuadratureNodes(nodes: fine, weights: [Double](repeating: 1 / Double(3 * n), count: fine.count)))
+        case .gaussLegendre:
+            return (0, QuadratureNodes(rule: .gaussLegendre, points: 3 * n))
+        }
+    }
+
+    init(nodes: [Double], weights: [Double]) { self.nodes = nodes; self.weights = weights }
+}
+
+/// Residual-driven refinement of single (step, test point) integrals
+/// (`"refine": {"tolerance": τ, "max_points": m, "margin_fraction": f}`).
+///
+/// The ground-truth change f(θ_{t+1}) − f(θ_t) of every step is known, so the quadrature error of each step and test
+/// point is known exactly: the residual r = max over the point's rows of |Σ_k φ_t[k]·Δθ_t[k] − (f(θ_{t+1}) − f(θ_t))|.
+/// Where r exceeds the point's tolerance, the step's integral for that point is recomputed with three times the
+/// points (nested for the midpoint rule), and again, until r is within tolerance or the next rule would exceed m
+/// points. Every refined value is still the path integral of spec §1.2 by a finer rule, so all attributions stay
+/// consistent (components sum to data); only where the points go depends on the residual. On ReLU models the error
+/// of a step falls as O(n⁻¹) because the integrand jumps where activations flip, so uniform refinement is expensive
+/// and a few steps carry most of the error.
+///
+/// The tolerance of test point a is τ, or, with a margin fraction f, min(τ, f·m_a / (2T)) where m_a is the gap between
+/// the final model's two largest log-probabilities and T the number of steps. The EPK margin error is at most
+/// Σ_t 2·r_t, so with f < 1 the accumulated quadrature error cannot flip the model's decision unless the m-point cap
+/// stops a refinement; larger f trades that guarantee for speed, because step errors partly cancel. This puts the
+/// points where the validation's argmax agreement is decided: near-ties of the model.
+public struct QuadratureRefinement: Codable, Equatable, Sendable {
+    /// Residual above which a (step, test point) integral is refined, in output units (log-probability).
+    public var tolerance: Double
+    /// Largest number of points one refined integral may use.
+    public var maxPoints: Int
+    /// Optional f: tightens each test point's tolerance to f·(its final top-2 log-probability gap)/(2·steps).
+    public var marginFraction: Double?
+
+    public init(tolerance: Double, maxPoints: Int, marginFraction: Double? = nil) {
+        self.tolerance = tolerance; self.maxPoints = maxPoints; self.marginFraction = marginFraction
+    }
+
+    enum CodingKeys: String, CodingKey { case tolerance, maxPoints = "max_points", marginFraction = "margin_fraction" }
+
+    /// The tolerance of each test point, from the final outputs (n, C) and the number of steps.
+    public func tolerances(finalOutputs: [Float], classes C: Int, steps T: Int) -> [Double] {
+        (0..<(finalOutputs.count / C)).map { a in
+            guard let f = marginFraction, C >= 2 else { return tolerance }
+            let row = finalOutputs[(a * C)..<(a * C + C)].map(Double.init).sorted(by: >)
+            return min(tolerance, f * (row[0] - row[1]) / Double(2 * max(1, T)))
+        }
+    }
 }
 
 /// Which rule and how many points each training step uses (issue 8's config block):
@@ -69,13 +126,17 @@ public struct QuadratureConfig: Codable, Equatable, Sendable {
     public var points: Int
     public var earlyPoints: Int
     public var earlySteps: Int
+    /// Optional residual-driven refinement (EPK engine only).
+    public var refine: QuadratureRefinement?
 
-    public init(rule: QuadratureRule = .gaussLegendre, points: Int = 2, earlyPoints: Int? = nil, earlySteps: Int = 0) {
+    public init(rule: QuadratureRule = .gaussLegendre, points: Int = 2, earlyPoints: Int? = nil, earlySteps: Int = 0,
+                refine: QuadratureRefinement? = nil) {
         self.rule = rule; self.points = points; self.earlyPoints = earlyPoints ?? points; self.earlySteps = earlySteps
+        self.refine = refine
     }
 
     enum CodingKeys: String, CodingKey {
-        case rule, points, earlyPoints = "early_points", earlySteps = "early_steps"
+        case rule, points, earlyPoints = "early_points", earlySteps = "early_steps", refine
     }
 
     public init(from decoder: Decoder) throws {
@@ -84,6 +145,7 @@ public struct QuadratureConfig: Codable, Equatable, Sendable {
         points = try c.decode(Int.self, forKey: .points)
         earlyPoints = try c.decodeIfPresent(Int.self, forKey: .earlyPoints) ?? points
         earlySteps = try c.decodeIfPresent(Int.self, forKey: .earlySteps) ?? 0
+        refine = try c.decodeIfPresent(QuadratureRefinement.self, forKey: .refine)
     }
 
     /// The rule for training step t.
@@ -99,6 +161,13 @@ public struct QuadratureConfig: Codable, Equatable, Sendable {
         if points < 1 { return "quadrature.points: expected an integer ≥ 1, found \(points)" }
         if earlyPoints < 1 { return "quadrature.early_points: expected an integer ≥ 1, found \(earlyPoints)" }
         if earlySteps < 0 { return "quadrature.early_steps: expected an integer ≥ 0, found \(earlySteps)" }
+        if let r = refine {
+            if !(r.tolerance > 0) { return "quadrature.refine.tolerance: expected a positive number, found \(r.tolerance)" }
+            if let f = r.marginFraction, !(f > 0) { return "quadrature.refine.margin_fraction: expected a positive number, found \(f)" }
+            if r.maxPoints < 3 * max(points, earlyPoints) {
+                return "quadrature.refine.max_points: expected at least 3 × points = \(3 * max(points, earlyPoints)) (one refinement), found \(r.maxPoints)"
+            }
+        }
         return nil
     }
 }

@@ -42,6 +42,7 @@ public struct EPKConfig: Codable, Equatable, Sendable, ValidatableConfig {
         try ConfigError.require(quadrature.points >= 1, keyPath: "quadrature.points", expected: "an integer ≥ 1", found: quadrature.points)
         try ConfigError.require(quadrature.earlyPoints >= 1, keyPath: "quadrature.early_points", expected: "an integer ≥ 1", found: quadrature.earlyPoints)
         try ConfigError.require(quadrature.earlySteps >= 0, keyPath: "quadrature.early_steps", expected: "an integer ≥ 0", found: quadrature.earlySteps)
+        if let p = quadrature.problem() { throw ConfigError(keyPath: "quadrature", message: p) }
         try ConfigError.require(memoryBudgetGb > 0, keyPath: "memory_budget_gb", expected: "a positive number", found: memoryBudgetGb)
         if let g = groups, !["model", "components"].contains(g) {
             throw ConfigError.outOfRange(keyPath: "groups", expected: "'model' or 'components'", found: g)

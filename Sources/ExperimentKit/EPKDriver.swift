@@ -81,7 +81,7 @@ public enum EPKDriver {
         options.progress = { done, all in progress.advance(status: "step \(done)/\(all)") }
         let engine = try EPKEngine(model: model, history: setup.history, data: DatasetReplay(setup.data.train), options: options)
         let plan = try engine.memoryPlan(testCount: testIndices.count)
-        Log.info("\(model.name), steps \(steps.lowerBound)..<\(steps.upperBound), \(testIndices.count) test points × \(config.classes.rawValue) classes, \(config.quadrature.rule.rawValue) with \(config.quadrature.points) points; \(plan)")
+        Log.info("\(model.name), steps \(steps.lowerBound)..<\(steps.upperBound), \(testIndices.count) test points × \(config.classes.rawValue) classes, \(config.quadrature.rule.rawValue) with \(config.quadrature.points) points\(config.quadrature.refine.map { String(format: ", refined ×3 up to %d points where a step's residual exceeds %g", $0.maxPoints, $0.tolerance) + ($0.marginFraction.map { String(format: " or %g × the test point's final margin / (2 × steps)", $0) } ?? "") } ?? ""); \(plan)")
         let start = Date()
         let result = try engine.run(testInputs: inputs, testLabels: labels)
         progress.finish()
@@ -99,6 +99,13 @@ public enum EPKDriver {
         Log.info(String(format: "EPK in %.1f s (%.3f s/step): mean |EPK − model| %.3g, max %.3g, argmax agreement %.4f, KL %.3g → %@",
                         seconds, seconds / Double(max(1, total)), stats.meanAbsoluteError, stats.maxAbsoluteError,
                         stats.argmaxAgreement, stats.klModelToEPK, path))
+        if config.quadrature.refine != nil, !result.stepPoints.isEmpty {
+            let base = (0..<total).reduce(0) { $0 + config.quadrature.pointCount(forStep: steps.lowerBound + $1) } * testIndices.count
+            let refined = (0..<result.stepPoints.count).filter { result.stepPoints[$0] > Int32(config.quadrature.pointCount(forStep: steps.lowerBound + $0 / testIndices.count)) }.count
+            let used = result.stepPoints.reduce(0) { $0 + Int($1) }
+            Log.info(String(format: "refinement: %d of %d (step, test point) integrals refined (%.2f %%); %.2f× the points of the fixed rule",
+                            refined, result.stepPoints.count, 100 * Double(refined) / Double(max(1, result.stepPoints.count)), Double(used) / Double(max(1, base))))
+        }
         if shard == nil && stepShard == nil { renderFigures(path, directory: out) }
         return (path, stats)
     }

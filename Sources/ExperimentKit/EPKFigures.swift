@@ -6,7 +6,7 @@ import Plot
 /// Figures from `epk.h5` (spec §2.3, §3.4, §3.6–3.7): step-wise validation, kernel-vs-regularisation balance,
 /// component attribution and data attribution.
 public enum EPKFigures {
-    public static let all: [FigureRecipe] = [stepChange, stepError, balance, components, dataHeatmap, dataHeatmapByLabel]
+    public static let all: [FigureRecipe] = [stepChange, stepError, refinement, balance, components, dataHeatmap, dataHeatmapByLabel]
 
     /// Predicted vs ground-truth output change of every step and row (subsampled to 20,000 points), with y = x.
     static let stepChange = FigureRecipe(name: "epk-step-change", artifactKind: EPKArtifact.kind,
@@ -42,6 +42,19 @@ public enum EPKFigures {
                       panel: .lines(x: Axis("optimizer step"), y: .log("mean absolute value"),
                                     series: [Series("|ground truth − EPK|", x: steps, y: error.map { max($0, floor) }, color: .vermillion),
                                              Series("|ground-truth change|", x: steps, y: scale.map { max($0, floor) }, color: .gray)]))
+    }
+
+    /// Quadrature points per step under residual-driven refinement: mean and largest over the test points (log y).
+    static let refinement = FigureRecipe(name: "epk-refinement", artifactKind: EPKArtifact.kind,
+                                         datasets: ["steps/points", "steps/index"]) { file in
+        let points = try file.root.read("steps/points", as: Int32.self)
+        let steps = try file.root.read("steps/index", as: Int32.self).values.map(Double.init)
+        let T = points.shape[0], n = points.shape[1]
+        let rows = (0..<T).map { t in points.values[(t * n)..<(t * n + n)].map(Double.init) }
+        return Figure(title: "\(try title(file)): quadrature points per step (residual-driven refinement)",
+                      panel: .lines(x: Axis("optimizer step"), y: .log("points per (step, test point) integral"),
+                                    series: [Series("mean over test points", x: steps, y: rows.map { $0.reduce(0, +) / Double(max(1, n)) }, color: .blue),
+                                             Series("largest", x: steps, y: rows.map { $0.max() ?? 0 }, color: .vermillion)]))
     }
 
     /// Kernel vs regularisation L1 per step and layer group at the focus class (spec §3.7 Ψ), log y.

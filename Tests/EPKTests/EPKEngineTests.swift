@@ -162,6 +162,86 @@ final class EPKEngineTests: XCTestCase {
         }
     }
 
+    /// Refinement with a tolerance every integral exceeds, stopped at 3n points, equals the fixed 3n-point rule:
+    /// nested midpoints (only the 2n new nodes evaluated) and Gauss–Legendre (the 3n rule evaluated in full), on
+    /// the dot-product path and the materialised-feature path with data attribution.
+    func testRefinementToTheTripledRuleEqualsThatRule() throws {
+        for (kind, rule) in [("sgd", QuadratureRule.midpoint), ("adamw", .gaussLegendre)] {
+            let problem = TinyProblem.make(kind)
+            for dataAttribution in [false, true] {
+                let refined = try problem.engine(QuadratureConfig(rule: rule, points: 2, refine: QuadratureRefinement(tolerance: 1e-12, maxPoints: 6)),
+                                                 dataAttribution: dataAttribution).run(testInputs: problem.tests, testLabels: nil)
+                let fixed = try problem.engine(QuadratureConfig(rule: rule, points: 6), dataAttribution: dataAttribution)
+                    .run(testInputs: problem.tests, testLabels: nil)
+                let label = "\(kind) \(rule) data attribution \(dataAttribution)"
+                // Step 0 has learning rate 0 (triangular schedule): Δθ = 0, residual 0, nothing to refine.
+                XCTAssertEqual(refined.stepPoints, [Int32](repeating: 2, count: 3) + [Int32](repeating: 6, count: 11 * 3), label)
+                XCTAssertEqual(fixed.stepPoints, [Int32](repeating: 6, count: 12 * 3), label)
+                let scale = fixed.kernelByComponent.map(abs).max() ?? 1
+                XCTAssertLessThan(maxAbsDifference(refined.kernelByComponent, fixed.kernelByComponent) / scale, 1e-5, label)
+                XCTAssertLessThan(maxAbsDifference(refined.regularizationByComponent, fixed.regularizationByComponent) / scale, 1e-5, label)
+                for g in fixed.dataAttribution.indices {
+                    XCTAssertLessThan(maxAbsDifference(refined.dataAttribution[g].values.map(Double.init),
+                                                       fixed.dataAttribution[g].values.map(Double.init)) / scale, 1e-5, label)
+                }
+            }
+        }
+    }
+
+    /// Refinement goes exactly where a step's residual exceeds the tolerance, lowers the reconstruction error,
+    /// and keeps Σ components = Σ training samples.
+    func testRefinementFollowsTheResidual() throws {
+        let problem = TinyProblem.make("sgd")
+        let base = QuadratureConfig(rule: .midpoint, points: 1)
+        let coarse = try problem.engine(base).run(testInputs: problem.tests, testLabels: nil)
+        let S = coarse.classesPerTest, n = coarse.testCount
+        // Residual of each (step, test point): the largest |predicted − truth| over its rows.
+        let residuals = (0..<(12 * n)).map { i in
+            (0..<S).map { s in abs(Double(coarse.stepPredicted[i * S + s]) - Double(coarse.stepTruth[i * S + s])) }.max()!
+        }
+        let sorted = residuals.sorted()
+        let tolerance = (sorted[residuals.count / 2] + sorted[residuals.count / 2 + 1]) / 2
+        var options = base
+        options.refine = QuadratureRefinement(tolerance: tolerance, maxPoints: 27)
+        let refined = try problem.engine(options).run(testInputs: problem.tests, testLabels: nil)
+        for (i, r) in residuals.enumerated() {
+            XCTAssertEqual(refined.stepPoints[i] > 1, r > tolerance, "pair \(i): residual \(r), tolerance \(tolerance)")
+        }
+        XCTAssertTrue(refined.stepPoints.contains(27) || refined.stepPoints.contains(9) || refined.stepPoints.contains(3))
+        // Every refined integral ends within the tolerance or at max_points.
+        for i in 0..<(12 * n) where refined.stepPoints[i] < 27 {
+            let r = (0..<S).map { s in abs(Double(refined.stepPredicted[i * S + s]) - Double(refined.stepTruth[i * S + s])) }.max()!
+            XCTAssertLessThanOrEqual(r, tolerance * 1.001, "pair \(i) stopped at \(refined.stepPoints[i]) points")
+        }
+        let before = maxAbsDifference(coarse.predictedRows, coarse.finalRows)
+        let after = maxAbsDifference(refined.predictedRows, refined.finalRows)
+        XCTAssertLessThan(after, before / 3, "refinement should cut the reconstruction error")
+        let K = refined.componentCount
+        let componentSums = (0..<refined.rowCount).map { r in (0..<K).map { refined.kernelByComponent[r * K + $0] }.reduce(0, +) }
+        XCTAssertLessThan(maxAbsDifference(componentSums, refined.dataAttributionRowSums), 2e-5)
+        // With a margin fraction, each test point's tolerance is f·(final top-2 gap)/(2T), here below τ = 1.
+        let C = coarse.classCount
+        let gaps = (0..<n).map { a -> Double in
+            let row = coarse.finalOutputs[(a * C)..<(a * C + C)].map(Double.init).sorted(by: >)
+            return row[0] - row[1]
+        }
+        let f = tolerance * 24 / gaps.reduce(0, +) * Double(n)      // tolerances around the median residual
+        let byMargin = QuadratureRefinement(tolerance: 1, maxPoints: 27, marginFraction: f)
+        let perTest = byMargin.tolerances(finalOutputs: coarse.finalOutputs, classes: C, steps: 12)
+        for a in 0..<n { XCTAssertEqual(perTest[a], f * gaps[a] / 24, accuracy: 1e-12 * f) }
+        var marginOptions = base
+        marginOptions.refine = byMargin
+        let byMarginRun = try problem.engine(marginOptions).run(testInputs: problem.tests, testLabels: nil)
+        for (i, r) in residuals.enumerated() {
+            XCTAssertEqual(byMarginRun.stepPoints[i] > 1, r > perTest[i % n], "pair \(i): residual \(r), tolerance \(perTest[i % n])")
+        }
+        // The forward reference has fixed rules only and says so.
+        XCTAssertThrowsError(try EPKReference.run(model: problem.model, history: problem.history, data: problem.data,
+                                                  testInputs: problem.tests, quadrature: options)) { e in
+            XCTAssertTrue("\(e)".contains("quadrature.refine"), "\(e)")
+        }
+    }
+
     /// A history that does not belong to the model is refused with a clear message.
     func testMismatchedHistoryIsRefused() throws {
         let problem = TinyProblem.make("sgd", steps: 2)

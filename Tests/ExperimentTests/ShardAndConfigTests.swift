@@ -32,7 +32,11 @@ final class ShardAndConfigTests: XCTestCase {
         _ = try TrainingDriver.run(configPath: "Configs/mnist-quick.json", outputDirectory: directory + "/train",
                                    dataDirectory: nil, resume: false, expectedExperiment: "mnist")
         // A cheaper EPK config: 7 test points, 2 points per step, data attribution on the focus class.
-        let configPath = try writeMNISTEPKConfig("epk.json") { $0.testCount = 7; $0.attributionClasses = .focus }
+        // Residual-driven refinement on: each shard refines its own test points, so the merged points must match.
+        let configPath = try writeMNISTEPKConfig("epk.json") {
+            $0.testCount = 7; $0.attributionClasses = .focus
+            $0.quadrature.refine = QuadratureRefinement(tolerance: 2e-4, maxPoints: 18)
+        }
         let history = directory + "/train/history.h5"
         let whole = try EPKDriver.run(configPath: configPath, historyOverride: history, outputDirectory: directory + "/whole",
                                       dataDirectory: nil, shard: nil).path
@@ -47,6 +51,15 @@ final class ShardAndConfigTests: XCTestCase {
         // Shards run fewer rows per backward call, so BLAS rounds differently: equal to Float32 precision.
         XCTAssertEqual(a.context.testIndices, b.context.testIndices)
         XCTAssertEqual(a.result.rowClasses, b.result.rowClasses)
+        XCTAssertEqual(a.result.stepPoints, b.result.stepPoints)
+        XCTAssertTrue(a.result.stepPoints.contains { $0 > 2 }, "no integral was refined at tolerance 2e-4")
+        XCTAssertTrue(a.result.stepPoints.contains(2), "every integral was refined at tolerance 2e-4")
+        // The report states how much was refined.
+        let file = try HDF5File(path: whole, mode: .read)
+        defer { file.close() }
+        let row = try XCTUnwrap(ReportWriter.summarizeEPK(file).rows.first { $0.0 == "refinement" })
+        XCTAssertTrue(row.1.contains("residual > 0.0002") && row.1.contains("up to 18 points"), row.1)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: directory + "/whole/epk-refinement.png"))
         XCTAssertLessThan(relativeDifference(a.result.kernelByComponent, b.result.kernelByComponent), 1e-5)
         XCTAssertLessThan(relativeDifference(a.result.stepPredicted.map(Double.init), b.result.stepPredicted.map(Double.init)), 1e-5)
         XCTAssertLessThan(relativeDifference(a.result.stepKernelFocus.map(Double.init), b.result.stepKernelFocus.map(Double.init)), 1e-5)
@@ -107,6 +120,25 @@ final class ShardAndConfigTests: XCTestCase {
                                                dataDirectory: nil, shard: nil, stepShard: Shard("1/2"))) { e in
             XCTAssertTrue("\(e)".contains("full step range"), "\(e)")
         }
+    }
+
+    /// The refinement block of an EPK config is checked like every other key.
+    func testRefinementConfigErrors() throws {
+        let good = try String(contentsOfFile: "Configs/mnist-epk-quick.json", encoding: .utf8)
+        func message(_ refine: String) -> String {
+            let path = directory + "/refine.json"
+            let json = good.replacingOccurrences(of: "\"quadrature\": {", with: "\"quadrature\": {\n    \"refine\": \(refine),")
+            try? json.write(toFile: path, atomically: true, encoding: .utf8)
+            do { _ = try StrictConfig.load(EPKConfig.self, from: path); return "no error" } catch { return "\(error)" }
+        }
+        XCTAssertEqual(message("{\"tolerance\": 1e-3, \"max_points\": 100}"), "no error")
+        let unknown = message("{\"tol\": 1e-3, \"max_points\": 100}")
+        XCTAssertTrue(unknown.contains("refine.tol"), unknown)
+        let negative = message("{\"tolerance\": -1, \"max_points\": 100}")
+        XCTAssertTrue(negative.contains("quadrature.refine.tolerance") && negative.contains("positive"), negative)
+        let tooFew = message("{\"tolerance\": 1e-3, \"max_points\": 2}")
+        XCTAssertTrue(tooFew.contains("quadrature.refine.max_points"), tooFew)
+        for m in [unknown, negative, tooFew] { XCTAssertFalse(m.contains("\n"), m) }
     }
 
     /// Bad configs fail with one line naming the file, the key and what was expected.

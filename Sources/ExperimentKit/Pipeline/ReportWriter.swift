@@ -164,7 +164,7 @@ public enum ReportWriter {
         func value(_ n: String) throws -> Double { try v.doubleAttribute(n) }
         let mean = try value("mean_abs_error"), agreement = try value("argmax_agreement")
         let quadrature = try root.jsonAttribute("quadrature", as: QuadratureConfig.self)
-        let rows: [(String, String)] = [
+        var rows: [(String, String)] = [
             ("test points × classes", "\(try root.intAttribute("test_count")) × \(try root.stringAttribute("classes"))"),
             ("steps", "\(try root.intAttribute("step_end") - root.intAttribute("step_first"))"),
             ("quadrature", "\(quadrature.rule.rawValue), \(quadrature.points) points (\(quadrature.earlyPoints) for the first \(quadrature.earlySteps) steps)"),
@@ -175,6 +175,16 @@ public enum ReportWriter {
             ("model accuracy / EPK accuracy", String(format: "%.4f / %.4f", try value("model_accuracy"), try value("epk_accuracy"))),
             ("wall time", (try? root.doubleAttribute("wall_seconds")).map { String(format: "%.1f s", $0) } ?? "—"),
         ]
+        if let refine = quadrature.refine, root.contains("steps/points") {
+            let points = try root.read("steps/points", as: Int32.self)
+            let first = try root.intAttribute("step_first"), n = points.shape[1]
+            let fixed = (0..<points.values.count).map { quadrature.pointCount(forStep: first + $0 / n) }
+            let refined = zip(points.values, fixed).filter { Int($0) > $1 }.count
+            let ratio = Double(points.values.reduce(0) { $0 + Int($1) }) / Double(max(1, fixed.reduce(0, +)))
+            rows.insert(("refinement", String(format: "residual > %g%@, ×3 up to %d points: %.1f %% of (step, test point) integrals refined, %.2f× the fixed rule's points",
+                                                refine.tolerance, refine.marginFraction.map { String(format: " or %g × margin / 2T", $0) } ?? "",
+                                                refine.maxPoints, 100 * Double(refined) / Double(max(1, fixed.count)), ratio)), at: 3)
+        }
         let claim = Claim(statement: "the EPK replicates the model (argmax agreement ≥ 99 %, mean error < 1e-2)",
                           holds: agreement.isNaN ? nil : (agreement >= 0.99 && mean < 1e-2),
                           evidence: String(format: "argmax agreement %.4f, mean |EPK − model| %.2g", agreement, mean))
