@@ -15,7 +15,7 @@ import Foundation
 /// | `/steps/predicted`, `/steps/truth` | (T, n, S) f32 | predicted and ground-truth change per step |
 /// | `/steps/kernel_focus`, `/steps/regularization_focus` | (T, n, K) f32 | step × component attribution |
 /// | `/steps/index` | (T) i32 | step numbers |
-/// | `/steps/points` | (T, n) i32 | quadrature points of each step's integral per test point (> configured where refined) |
+/// | `/steps/points` | (T, n) i32 | with `quadrature.refine`: points of each step's integral per test point (> configured where refined) |
 /// | `/data/<group>` | (n, Sa, N) f32 | data attribution per component group |
 /// | `/parameters/...` | | optional test × parameter attribution (totals and interval snapshots) |
 /// | `/validation` | attributes | mean_abs_error, max_abs_error, argmax_agreement, epk_accuracy, model_accuracy, kl_model_epk, mean_step_error |

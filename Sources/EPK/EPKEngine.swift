@@ -91,7 +91,7 @@ public final class EPKEngine {
             stepPredicted: [Float](repeating: 0, count: Ts * n * S), stepTruth: [Float](repeating: 0, count: Ts * n * S),
             stepKernelFocus: [Float](repeating: 0, count: Ts * n * K),
             stepRegularizationFocus: [Float](repeating: 0, count: Ts * n * K),
-            stepPoints: [Int32](repeating: 0, count: Ts * n),
+            stepPoints: options.quadrature.refine == nil ? [] : [Int32](repeating: 0, count: Ts * n),
             dataAttribution: dataGroups.map { ($0.name, [Float](repeating: 0, count: n * Sa * N)) },
             parameterAttribution: nil)
         if let pa = options.parameterAttribution, let g = paramGroup {

@@ -35,8 +35,8 @@ public struct EPKResult: Sendable {
     public var stepKernelFocus: [Float]
     /// (T', n, K) regularisation part per step and component, for the focus class.
     public var stepRegularizationFocus: [Float]
-    /// (T', n) quadrature points behind each step's integral for each test point: the configured count, or more where
-    /// residual-driven refinement (`QuadratureRefinement`) was needed. Empty for artifacts written before it existed.
+    /// (T', n) quadrature points behind each step's integral for each test point under residual-driven refinement
+    /// (`QuadratureRefinement`): the configured count, or more where refined. Empty when refinement is off.
     public var stepPoints: [Int32] = []
     /// Data attribution per group: (n·Sa, N) over the attribution rows, I(x, c, j) = (1/B) Σ_t η_t Σ_{k∈group} K_t[k][x, c, j] (spec §2.1,
     /// scattered by dataset index — the full-batch scatter bug of spec §5.2 is not reproduced).

@@ -46,7 +46,7 @@ public enum EPKFigures {
 
     /// Quadrature points per step under residual-driven refinement: mean and largest over the test points (log y).
     static let refinement = FigureRecipe(name: "epk-refinement", artifactKind: EPKArtifact.kind,
-                                         datasets: ["steps/points", "steps/index"]) { file in
+                                         datasets: ["steps/points", "steps/index"], optionalPart: "steps/points") { file in
         let points = try file.root.read("steps/points", as: Int32.self)
         let steps = try file.root.read("steps/index", as: Int32.self).values.map(Double.init)
         let T = points.shape[0], n = points.shape[1]

@@ -101,6 +101,7 @@ final class ShardAndConfigTests: XCTestCase {
         let rendered = try FigureRenderer.renderAll(artifact: wholeFile, directory: directory + "/figs")
         XCTAssertFalse(rendered.contains { $0.name.hasPrefix("epk-data-attribution") })
         XCTAssertTrue(rendered.contains { $0.name == "epk-step-error" })
+        XCTAssertFalse(rendered.contains { $0.name == "epk-refinement" }, "no refinement, no points figure")
         let asked = try FigureRenderer.renderAll(artifact: wholeFile, directory: directory + "/figs", only: "epk-data-attribution")
         XCTAssertEqual(asked.count, 1)
         if case .failure(let e) = asked[0].result { XCTAssertTrue("\(e)".contains("/data"), "\(e)") } else { XCTFail("rendered without /data") }

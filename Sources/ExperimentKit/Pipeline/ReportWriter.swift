@@ -85,7 +85,10 @@ public enum ReportWriter {
             md += figures(beside: stage.artifact, relativeTo: base)
         }
         md += "\n## Paper claims\n\n| claim | run | verdict | evidence |\n|---|---|---|---|\n"
-        for (stage, c) in claims {
+        // A claim another stage decides is not repeated as undecided (e.g. grokking on a quick history that only
+        // feeds the sensitivity study, next to the paper history that decides it).
+        let decided = Set(claims.filter { $0.1.holds != nil }.map(\.1.statement))
+        for (stage, c) in claims where c.holds != nil || !decided.contains(c.statement) {
             let verdict = c.holds.map { $0 ? "holds" : "does not hold" } ?? "undecided"
             md += "| \(cell(c.statement)) | \(stage) | \(verdict) | \(cell(c.evidence)) |\n"
         }
