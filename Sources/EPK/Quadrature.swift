@@ -156,6 +156,15 @@ public struct QuadratureConfig: Codable, Equatable, Sendable {
     /// Gradient evaluations (Jacobian points) used for step t.
     public func pointCount(forStep t: Int) -> Int { t < earlySteps ? max(points, earlyPoints) : points }
 
+    /// What refinement added over this fixed rule, from recorded points ((T', n) for steps `firstStep…`, as
+    /// `EPKResult.stepPoints` and `/steps/points`): integrals refined, all integrals, and points used / fixed points.
+    public func refinementSummary(points: [Int32], testCount n: Int, firstStep: Int) -> (refined: Int, integrals: Int, pointRatio: Double) {
+        let fixed = points.indices.map { pointCount(forStep: firstStep + $0 / max(1, n)) }
+        let refined = zip(points, fixed).filter { Int($0) > $1 }.count
+        let used = points.reduce(0) { $0 + Int($1) }
+        return (refined, points.count, Double(used) / Double(max(1, fixed.reduce(0, +))))
+    }
+
     /// Checks the ranges; returns a description of the first problem.
     public func problem() -> String? {
         if points < 1 { return "quadrature.points: expected an integer ≥ 1, found \(points)" }

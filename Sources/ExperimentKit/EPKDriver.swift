@@ -99,12 +99,10 @@ public enum EPKDriver {
         Log.info(String(format: "EPK in %.1f s (%.3f s/step): mean |EPK − model| %.3g, max %.3g, argmax agreement %.4f, KL %.3g → %@",
                         seconds, seconds / Double(max(1, total)), stats.meanAbsoluteError, stats.maxAbsoluteError,
                         stats.argmaxAgreement, stats.klModelToEPK, path))
-        if config.quadrature.refine != nil, !result.stepPoints.isEmpty {
-            let base = (0..<total).reduce(0) { $0 + config.quadrature.pointCount(forStep: steps.lowerBound + $1) } * testIndices.count
-            let refined = (0..<result.stepPoints.count).filter { result.stepPoints[$0] > Int32(config.quadrature.pointCount(forStep: steps.lowerBound + $0 / testIndices.count)) }.count
-            let used = result.stepPoints.reduce(0) { $0 + Int($1) }
+        if !result.stepPoints.isEmpty {
+            let r = config.quadrature.refinementSummary(points: result.stepPoints, testCount: testIndices.count, firstStep: steps.lowerBound)
             Log.info(String(format: "refinement: %d of %d (step, test point) integrals refined (%.2f %%); %.2f× the points of the fixed rule",
-                            refined, result.stepPoints.count, 100 * Double(refined) / Double(max(1, result.stepPoints.count)), Double(used) / Double(max(1, base))))
+                            r.refined, r.integrals, 100 * Double(r.refined) / Double(max(1, r.integrals)), r.pointRatio))
         }
         if shard == nil && stepShard == nil { renderFigures(path, directory: out) }
         return (path, stats)

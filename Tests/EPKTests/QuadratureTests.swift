@@ -33,6 +33,18 @@ final class QuadratureTests: XCTestCase {
         XCTAssertEqual(q5.weights[2], 0.5688888888888889 / 2, accuracy: 1e-15)
     }
 
+    /// The refinement summary counts integrals above each step's fixed rule (early steps included) and the ratio of
+    /// points used to the fixed rule's points.
+    func testRefinementSummaryAgainstTheFixedRule() {
+        let plain = QuadratureConfig(rule: .midpoint, points: 4).refinementSummary(points: [4, 12, 4, 4], testCount: 2, firstStep: 0)
+        XCTAssertEqual(plain.refined, 1); XCTAssertEqual(plain.integrals, 4); XCTAssertEqual(plain.pointRatio, 1.5, accuracy: 1e-12)
+        let early = QuadratureConfig(rule: .midpoint, points: 4, earlyPoints: 12, earlySteps: 1)
+        let s = early.refinementSummary(points: [12, 12, 4, 36], testCount: 2, firstStep: 0)
+        XCTAssertEqual(s.refined, 1); XCTAssertEqual(s.pointRatio, 2, accuracy: 1e-12)
+        // From step 1 on, the early rule no longer applies: both 12s are refinements of 4.
+        XCTAssertEqual(early.refinementSummary(points: [12, 12, 4, 36], testCount: 2, firstStep: 1).refined, 3)
+    }
+
     func testMidpointRuleAndEarlySteps() {
         let q = QuadratureNodes(rule: .midpoint, points: 4)
         XCTAssertEqual(q.nodes, [0.125, 0.375, 0.625, 0.875])
