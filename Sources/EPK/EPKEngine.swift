@@ -173,8 +173,10 @@ public final class EPKEngine {
         }
 
         public var description: String {
-            let mb = { (b: Int) in String(format: "%.1f MiB", Double(b) / 1_048_576) }
-            return "memory plan: \(testChunk) test points per chunk (\(mb(bytesPerTestPoint)) each), training gradients in chunks of \(trainChunk) (\(mb(fixedBytes)) fixed)"
+            let size = { (b: Int) in b < 1_048_576 ? String(format: "%.1f KiB", Double(b) / 1024) : String(format: "%.1f MiB", Double(b) / 1_048_576) }
+            let training = trainChunk > 0 ? "training per-sample gradients in chunks of \(trainChunk)"
+                : "no training per-sample gradients held (per-sample dot products)"
+            return "memory plan: \(testChunk) test points per chunk (\(size(bytesPerTestPoint)) each), \(training) (\(size(fixedBytes)) fixed)"
         }
     }
 

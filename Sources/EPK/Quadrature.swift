@@ -165,6 +165,18 @@ public struct QuadratureConfig: Codable, Equatable, Sendable {
         return (refined, points.count, Double(used) / Double(max(1, fixed.reduce(0, +))))
     }
 
+    /// The rule in words, for logs: e.g. "midpoint with 4 points (32 on the first 5 steps), refined ×3 up to 108
+    /// points where a step's residual exceeds 0.001".
+    public var summary: String {
+        var text = "\(rule.rawValue) with \(points) points"
+        if earlySteps > 0 && earlyPoints > points { text += " (\(earlyPoints) on the first \(earlySteps) steps)" }
+        if let r = refine {
+            text += String(format: ", refined ×3 up to %d points where a step's residual exceeds %g", r.maxPoints, r.tolerance)
+            if let f = r.marginFraction { text += String(format: " or %g × the test point's final margin / (2 × steps)", f) }
+        }
+        return text
+    }
+
     /// Checks the ranges; returns a description of the first problem.
     public func problem() -> String? {
         if points < 1 { return "quadrature.points: expected an integer ≥ 1, found \(points)" }

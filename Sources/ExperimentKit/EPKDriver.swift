@@ -81,7 +81,7 @@ public enum EPKDriver {
         options.progress = { done, all in progress.advance(status: "step \(done)/\(all)") }
         let engine = try EPKEngine(model: model, history: setup.history, data: DatasetReplay(setup.data.train), options: options)
         let plan = try engine.memoryPlan(testCount: testIndices.count)
-        Log.info("\(model.name), steps \(steps.lowerBound)..<\(steps.upperBound), \(testIndices.count) test points × \(config.classes.rawValue) classes, \(config.quadrature.rule.rawValue) with \(config.quadrature.points) points\(config.quadrature.refine.map { String(format: ", refined ×3 up to %d points where a step's residual exceeds %g", $0.maxPoints, $0.tolerance) + ($0.marginFraction.map { String(format: " or %g × the test point's final margin / (2 × steps)", $0) } ?? "") } ?? ""); \(plan)")
+        Log.info("\(model.name), steps \(steps.lowerBound)..<\(steps.upperBound), \(testIndices.count) test points × \(config.classes.rawValue) classes, \(config.quadrature.summary); \(plan)")
         let start = Date()
         let result = try engine.run(testInputs: inputs, testLabels: labels)
         progress.finish()

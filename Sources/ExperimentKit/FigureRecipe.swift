@@ -39,17 +39,14 @@ public enum FigureRenderer {
     public static func kind(of path: String) throws -> String {
         let file = try HDF5File(path: path, mode: .read)
         defer { file.close() }
+        return try kind(of: file, path: path)
+    }
+
+    private static func kind(of file: HDF5File, path: String) throws -> String {
         guard try file.root.hasAttribute("kind") else {
             throw ArtifactError(.corrupt, file: path, problem: "no 'kind' attribute, so no figure applies", fix: "pass an artifact written by an explaind executable")
         }
         return try file.root.stringAttribute("kind")
-    }
-
-    /// The optional parts (`FigureRecipe.optionalPart`) present in an artifact.
-    static func presentOptionalParts(_ artifact: String) throws -> Set<String> {
-        let file = try HDF5File(path: artifact, mode: .read)
-        defer { file.close() }
-        return Set(try Set(catalog.compactMap(\.optionalPart)).filter { try file.root.contains($0) })
     }
 
     /// Renders one recipe from `artifact` into `directory/<name>.<format>` and returns the path.
@@ -57,6 +54,10 @@ public enum FigureRenderer {
     public static func render(_ recipe: FigureRecipe, artifact: String, directory: String, format: OutputFormat = .png) throws -> String {
         let file = try HDF5File(path: artifact, mode: .read)
         defer { file.close() }
+        return try render(recipe, file: file, artifact: artifact, directory: directory, format: format)
+    }
+
+    private static func render(_ recipe: FigureRecipe, file: HDF5File, artifact: String, directory: String, format: OutputFormat) throws -> String {
         for d in recipe.datasets where !(try file.root.contains(d)) {
             throw ArtifactError(.notFound, file: artifact, object: "/" + d, problem: "missing dataset needed by figure '\(recipe.name)'",
                                 fix: "re-run the step that writes this artifact")
@@ -68,7 +69,7 @@ public enum FigureRenderer {
         }
         if let p = try? Provenance.read(from: file.root) { metadata["GitCommit"] = p.gitCommit }
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let path = directory + "/" + recipe.name + "." + format.rawValue
+        let path = (directory as NSString).appendingPathComponent(recipe.name + "." + format.rawValue)
         try figure.render(to: path, format: format, metadata: metadata)
         return path
     }
@@ -78,10 +79,12 @@ public enum FigureRenderer {
     /// does not have are skipped (asking for one by name still reports the missing dataset).
     public static func renderAll(artifact: String, directory: String, only name: String? = nil,
                                  format: OutputFormat = .png) throws -> [(name: String, result: Result<String, Error>)] {
-        let parts = try presentOptionalParts(artifact)
-        let recipes = recipes(forKind: try kind(of: artifact))
+        let file = try HDF5File(path: artifact, mode: .read)
+        defer { file.close() }
+        let parts = Set(try Set(catalog.compactMap(\.optionalPart)).filter { try file.root.contains($0) })
+        let recipes = recipes(forKind: try kind(of: file, path: artifact))
             .filter { name == nil ? ($0.optionalPart.map(parts.contains) ?? true) : $0.name == name }
-        return recipes.map { r in (r.name, Result { try render(r, artifact: artifact, directory: directory, format: format) }) }
+        return recipes.map { r in (r.name, Result { try render(r, file: file, artifact: artifact, directory: directory, format: format) }) }
     }
 }
 

@@ -55,6 +55,9 @@ final class QuadratureTests: XCTestCase {
         // Early steps are never coarser than the rest (spec §1.2: n_e uses min(ε_e, ε)).
         XCTAssertEqual(QuadratureConfig(rule: .midpoint, points: 10, earlyPoints: 2, earlySteps: 3).pointCount(forStep: 0), 10)
         XCTAssertNotNil(QuadratureConfig(rule: .midpoint, points: 0).problem())
+        // The log's summary names the early rule only when it adds points.
+        XCTAssertEqual(config.summary, "midpoint with 10 points (100 on the first 5 steps)")
+        XCTAssertEqual(QuadratureConfig(rule: .midpoint, points: 10, earlyPoints: 2, earlySteps: 3).summary, "midpoint with 10 points")
     }
 }
 

@@ -185,8 +185,10 @@ final class ShardAndConfigTests: XCTestCase {
         let file = try HDF5File(path: metrics, mode: .readWrite)
         try file.root.group("epoch").remove("val_acc")
         file.close()
-        let results = try FigureRenderer.renderAll(artifact: metrics, directory: directory + "/figures")
+        let results = try FigureRenderer.renderAll(artifact: metrics, directory: directory + "/figures/")
         XCTAssertEqual(results.count, 3)
+        let loss = results.first { $0.name == "training-loss" }
+        XCTAssertEqual(try loss?.result.get(), directory + "/figures/training-loss.png", "a trailing slash in --out gives no '//'")
         let failures = results.compactMap { r -> String? in if case .failure(let e) = r.result { return "\(e)" }; return nil }
         XCTAssertEqual(failures.count, 1)
         XCTAssertTrue(failures[0].contains("/epoch/val_acc") && failures[0].contains("training-accuracy"), failures[0])

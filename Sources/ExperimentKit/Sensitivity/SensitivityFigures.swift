@@ -61,7 +61,7 @@ public enum SensitivityFigures {
                                            color: pi == 0 ? .purple : .green, marker: pi == 0 ? .diamond : .triangle, markerSize: 9))
                 }
                 panels.append(.lines(title: "\(c.name): \(metric)", x: .log("gradient evaluations per step"), y: .log(metric),
-                                     series: series, references: references, legend: .bottomLeft))
+                                     series: series, references: references))
             }
         }
         return Figure(title: "EPK replication error vs integration points (float32 model as truth)",
