@@ -165,11 +165,15 @@ public struct QuadratureConfig: Codable, Equatable, Sendable {
         return (refined, points.count, Double(used) / Double(max(1, fixed.reduce(0, +))))
     }
 
-    /// The rule in words, for logs: e.g. "midpoint with 4 points (32 on the first 5 steps), refined ×3 up to 108
-    /// points where a step's residual exceeds 0.001".
+    /// The fixed rule in words: e.g. "midpoint with 4 points (32 on the first 5 steps)".
+    public var fixedRuleSummary: String {
+        "\(rule.rawValue) with \(points) points" + (earlySteps > 0 && earlyPoints > points ? " (\(earlyPoints) on the first \(earlySteps) steps)" : "")
+    }
+
+    /// The rule in words, for logs: the fixed rule, then any refinement, e.g. "midpoint with 4 points, refined ×3 up
+    /// to 108 points where a step's residual exceeds 0.001".
     public var summary: String {
-        var text = "\(rule.rawValue) with \(points) points"
-        if earlySteps > 0 && earlyPoints > points { text += " (\(earlyPoints) on the first \(earlySteps) steps)" }
+        var text = fixedRuleSummary
         if let r = refine {
             text += String(format: ", refined ×3 up to %d points where a step's residual exceeds %g", r.maxPoints, r.tolerance)
             if let f = r.marginFraction { text += String(format: " or %g × the test point's final margin / (2 × steps)", f) }

@@ -138,6 +138,12 @@ public enum EPKDriver {
         let ordered = zip(shardPaths, parts).sorted { ($0.1.context.testIndices.first ?? 0) < ($1.1.context.testIndices.first ?? 0) }.map(\.0)
         let first = try HDF5File(path: ordered[0], mode: .read)
         let experiment = (try? first.root.stringAttribute("experiment")) ?? ""
+        // Compute time of the whole run: the shards' wall times summed (each shard ran as its own process).
+        let shardSeconds = try ordered.map { p -> Double? in
+            let f = try HDF5File(path: p, mode: .read)
+            defer { f.close() }
+            return try? f.root.doubleAttribute("wall_seconds")
+        }
         let meaning = (try? first.root.group("sort_keys").stringAttribute("meaning")) ?? "index"
         var trainKeys: [(String, [Double])] = []
         for name in ["train", "train_label"] where try first.root.contains("sort_keys/\(name)") {
@@ -156,6 +162,10 @@ public enum EPKDriver {
         }
         let file = try HDF5File(path: output, mode: .readWrite)
         try file.root.setAttribute("experiment", experiment)
+        if shardSeconds.allSatisfy({ $0 != nil }) {
+            try file.root.setAttribute("wall_seconds", shardSeconds.reduce(0) { $0 + $1! })
+            try file.root.setAttribute("merged_shards", ordered.count)
+        }
         if !trainKeys.isEmpty {
             let g = try file.root.openOrCreateGroup("sort_keys")
             try g.setAttribute("meaning", meaning)

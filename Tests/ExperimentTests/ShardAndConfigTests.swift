@@ -57,8 +57,22 @@ final class ShardAndConfigTests: XCTestCase {
         // The report states how much was refined.
         let file = try HDF5File(path: whole, mode: .read)
         defer { file.close() }
-        let row = try XCTUnwrap(ReportWriter.summarizeEPK(file).rows.first { $0.0 == "refinement" })
+        let rows = try ReportWriter.summarizeEPK(file).rows
+        let row = try XCTUnwrap(rows.first { $0.0 == "refinement" })
         XCTAssertTrue(row.1.contains("residual > 0.0002") && row.1.contains("up to 18 points"), row.1)
+        XCTAssertEqual(rows.first { $0.0 == "quadrature" }?.1, "midpoint with 2 points")
+        // The merged file's wall time is the shards' summed, and the report says so.
+        let shardSeconds = try shards.map { p -> Double in
+            let f = try HDF5File(path: p, mode: .read)
+            defer { f.close() }
+            return try f.root.doubleAttribute("wall_seconds")
+        }
+        let mergedFile = try HDF5File(path: directory + "/merged.h5", mode: .read)
+        defer { mergedFile.close() }
+        XCTAssertEqual(try mergedFile.root.doubleAttribute("wall_seconds"), shardSeconds.reduce(0, +), accuracy: 1e-9)
+        XCTAssertEqual(try mergedFile.root.intAttribute("merged_shards"), 3)
+        let wall = try XCTUnwrap(ReportWriter.summarizeEPK(mergedFile).rows.first { $0.0 == "wall time" })
+        XCTAssertTrue(wall.1.hasSuffix("s (sum over 3 shards)"), wall.1)
         XCTAssertTrue(FileManager.default.fileExists(atPath: directory + "/whole/epk-refinement.png"))
         XCTAssertLessThan(relativeDifference(a.result.kernelByComponent, b.result.kernelByComponent), 1e-5)
         XCTAssertLessThan(relativeDifference(a.result.stepPredicted.map(Double.init), b.result.stepPredicted.map(Double.init)), 1e-5)

@@ -170,13 +170,15 @@ public enum ReportWriter {
         var rows: [(String, String)] = [
             ("test points × classes", "\(try root.intAttribute("test_count")) × \(try root.stringAttribute("classes"))"),
             ("steps", "\(try root.intAttribute("step_end") - root.intAttribute("step_first"))"),
-            ("quadrature", "\(quadrature.rule.rawValue), \(quadrature.points) points (\(quadrature.earlyPoints) for the first \(quadrature.earlySteps) steps)"),
+            ("quadrature", quadrature.fixedRuleSummary),
             ("mean \\|EPK − model\\|", String(format: "%.3g", mean)),
             ("max \\|EPK − model\\|", String(format: "%.3g", try value("max_abs_error"))),
             ("argmax agreement", String(format: "%.4f", agreement)),
             ("KL(model ‖ EPK)", String(format: "%.3g", try value("kl_model_epk"))),
             ("model accuracy / EPK accuracy", String(format: "%.4f / %.4f", try value("model_accuracy"), try value("epk_accuracy"))),
-            ("wall time", (try? root.doubleAttribute("wall_seconds")).map { String(format: "%.1f s", $0) } ?? "—"),
+            ("wall time", (try? root.doubleAttribute("wall_seconds")).map { seconds in
+                String(format: "%.1f s", seconds) + ((try? root.intAttribute("merged_shards")).map { " (sum over \($0) shards)" } ?? "")
+            } ?? "—"),
         ]
         if let refine = quadrature.refine, root.contains("steps/points") {
             let points = try root.read("steps/points", as: Int32.self)
