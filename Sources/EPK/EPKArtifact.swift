@@ -40,8 +40,10 @@ public enum EPKArtifact {
         }
     }
 
-    /// Writes atomically (temporary name, then rename).
-    public static func write(_ r: EPKResult, context: Context, to path: String) throws {
+    /// Writes atomically (temporary name, then rename). `annotate` adds the caller's root attributes and groups
+    /// (timing, sort keys) before the rename, so a killed run never leaves an unannotated file under `path`.
+    public static func write(_ r: EPKResult, context: Context, to path: String,
+                             annotate: (HDF5Group) throws -> Void = { _ in }) throws {
         let validation = ValidationStatistics.compute(r, labels: context.labels)
         try ArtifactFile.write(to: path, kind: kind, config: context.configJSON) { root in
             let n = r.testCount, S = r.classesPerTest, K = r.componentCount, C = r.classCount, T = r.steps.count
@@ -99,6 +101,7 @@ public enum EPKArtifact {
             }
             let v = try root.createGroup("validation")
             for (name, value) in validation.fields { try v.setAttribute(name, value) }
+            try annotate(root)
         }
     }
 

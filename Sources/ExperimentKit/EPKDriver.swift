@@ -93,8 +93,9 @@ public enum EPKDriver {
         let context = EPKArtifact.Context(labels: labels, testIndices: testIndices,
                                           configJSON: try String(contentsOfFile: configPath, encoding: .utf8),
                                           historyPath: historyPath, quadrature: config.quadrature, classes: config.classes)
-        try EPKArtifact.write(result, context: context, to: path)
-        try annotate(path, seconds: seconds, experiment: config.experiment, setup: setup, testIndices: testIndices)
+        try EPKArtifact.write(result, context: context, to: path) { root in
+            try annotate(root, seconds: seconds, experiment: config.experiment, setup: setup, testIndices: testIndices)
+        }
         let stats = ValidationStatistics.compute(result, labels: labels)
         Log.info(String(format: "EPK in %.1f s (%.3f s/step): mean |EPK − model| %.3g, max %.3g, argmax agreement %.4f, KL %.3g → %@",
                         seconds, seconds / Double(max(1, total)), stats.meanAbsoluteError, stats.maxAbsoluteError,
@@ -109,69 +110,61 @@ public enum EPKDriver {
     }
 
     /// Adds timing and sort keys (modulo: a+b; otherwise the label) used by the attribution heatmaps.
-    static func annotate(_ path: String, seconds: Double, experiment: String, setup: ReplaySetup, testIndices: [Int]) throws {
-        let file = try HDF5File(path: path, mode: .readWrite)
-        defer { file.close() }
-        try file.root.setAttribute("wall_seconds", seconds)
-        try file.root.setAttribute("experiment", experiment)
-        try file.root.setJSONAttribute("component_groups", setup.model.attributionGroups.map { [$0.name: $0.components] })
+    static func annotate(_ root: HDF5Group, seconds: Double, experiment: String, setup: ReplaySetup, testIndices: [Int]) throws {
+        try root.setAttribute("wall_seconds", seconds)
+        try root.setAttribute("experiment", experiment)
+        try root.setJSONAttribute("component_groups", setup.model.attributionGroups.map { [$0.name: $0.components] })
         func keys(_ set: LabeledDataset, _ idx: [Int]) -> [Double] {
             if experiment == "modulo" { return idx.map { Double(set.inputs.storage[$0 * 4] + set.inputs.storage[$0 * 4 + 2]) } }
             return idx.map { Double(set.labels[$0]) }
         }
-        let g = try file.root.openOrCreateGroup("sort_keys")
+        let g = try root.openOrCreateGroup("sort_keys")
         try g.setAttribute("meaning", experiment == "modulo" ? "a + b" : "label")
         _ = try g.write("test", keys(setup.data.evaluation, testIndices), shape: [testIndices.count])
         let all = Array(0..<setup.data.train.count)
         _ = try g.write("train", keys(setup.data.train, all), shape: [all.count])
         _ = try g.write("test_label", testIndices.map { Double(setup.data.evaluation.labels[$0]) }, shape: [testIndices.count])
         _ = try g.write("train_label", setup.data.train.labels.map(Double.init), shape: [all.count])
-        try file.flush()
     }
 
-    /// Merges shard files into `epk.h5` beside them and renders the figures.
+    /// Merges shard files into `epk.h5` beside them and renders the figures. The driver's annotations are carried
+    /// over: `experiment` and `component_groups` from the first shard, the sort keys (per-test keys concatenated in test
+    /// order, per-training-sample keys once) and `wall_seconds` as the shards' sum, with `merged_shards` = their number.
     public static func merge(shardPaths: [String], output: String) throws -> ValidationStatistics {
         let parts = try shardPaths.map { try EPKArtifact.read($0) }
         let merged = try EPKMerge.merge(parts)
-        try EPKArtifact.write(merged.result, context: merged.context, to: output)
-        // Shards in test order; per-test sort keys are concatenated, per-training-sample keys taken once.
         let ordered = zip(shardPaths, parts).sorted { ($0.1.context.testIndices.first ?? 0) < ($1.1.context.testIndices.first ?? 0) }.map(\.0)
-        let first = try HDF5File(path: ordered[0], mode: .read)
-        let experiment = (try? first.root.stringAttribute("experiment")) ?? ""
-        // Compute time of the whole run: the shards' wall times summed (each shard ran as its own process).
-        let shardSeconds = try ordered.map { p -> Double? in
-            let f = try HDF5File(path: p, mode: .read)
-            defer { f.close() }
-            return try? f.root.doubleAttribute("wall_seconds")
-        }
-        let meaning = (try? first.root.group("sort_keys").stringAttribute("meaning")) ?? "index"
-        var trainKeys: [(String, [Double])] = []
-        for name in ["train", "train_label"] where try first.root.contains("sort_keys/\(name)") {
-            trainKeys.append((name, try first.root.read("sort_keys/\(name)", as: Double.self).values))
-        }
-        first.close()
-        var testKeys: [(String, [Double])] = []
-        for name in ["test", "test_label"] {
-            var values: [Double] = []
-            for p in ordered {
-                let f = try HDF5File(path: p, mode: .read)
-                if try f.root.contains("sort_keys/\(name)") { values += try f.root.read("sort_keys/\(name)", as: Double.self).values }
-                f.close()
+        var experiment = "", componentGroups: String? = nil, meaning = "index"
+        var shardSeconds: [Double?] = []
+        var keys: [String: [Double]] = [:]
+        for (k, path) in ordered.enumerated() {
+            let file = try HDF5File(path: path, mode: .read)
+            defer { file.close() }
+            let root = try file.root
+            shardSeconds.append(try? root.doubleAttribute("wall_seconds"))
+            if k == 0 {
+                experiment = (try? root.stringAttribute("experiment")) ?? ""
+                componentGroups = try? root.stringAttribute("component_groups")
+                meaning = (try? root.group("sort_keys").stringAttribute("meaning")) ?? "index"
             }
-            if !values.isEmpty { testKeys.append((name, values)) }
+            for name in k == 0 ? ["test", "test_label", "train", "train_label"] : ["test", "test_label"]
+            where try root.contains("sort_keys/\(name)") {
+                keys[name, default: []] += try root.read("sort_keys/\(name)", as: Double.self).values
+            }
         }
-        let file = try HDF5File(path: output, mode: .readWrite)
-        try file.root.setAttribute("experiment", experiment)
-        if shardSeconds.allSatisfy({ $0 != nil }) {
-            try file.root.setAttribute("wall_seconds", shardSeconds.reduce(0) { $0 + $1! })
-            try file.root.setAttribute("merged_shards", ordered.count)
+        try EPKArtifact.write(merged.result, context: merged.context, to: output) { root in
+            try root.setAttribute("experiment", experiment)
+            if let componentGroups { try root.setAttribute("component_groups", componentGroups) }
+            if shardSeconds.allSatisfy({ $0 != nil }) {
+                try root.setAttribute("wall_seconds", shardSeconds.reduce(0) { $0 + $1! })
+                try root.setAttribute("merged_shards", ordered.count)
+            }
+            if keys["train"] != nil {
+                let g = try root.openOrCreateGroup("sort_keys")
+                try g.setAttribute("meaning", meaning)
+                for (name, values) in keys.sorted(by: { $0.key < $1.key }) { _ = try g.write(name, values, shape: [values.count]) }
+            }
         }
-        if !trainKeys.isEmpty {
-            let g = try file.root.openOrCreateGroup("sort_keys")
-            try g.setAttribute("meaning", meaning)
-            for (name, values) in trainKeys + testKeys { _ = try g.write(name, values, shape: [values.count]) }
-        }
-        file.close()
         renderFigures(output, directory: (output as NSString).deletingLastPathComponent)
         return ValidationStatistics.compute(merged.result, labels: merged.context.labels)
     }

@@ -71,6 +71,14 @@ final class ShardAndConfigTests: XCTestCase {
         defer { mergedFile.close() }
         XCTAssertEqual(try mergedFile.root.doubleAttribute("wall_seconds"), shardSeconds.reduce(0, +), accuracy: 1e-9)
         XCTAssertEqual(try mergedFile.root.intAttribute("merged_shards"), 3)
+        // The driver's other annotations carry over: experiment, component groups and the sort keys in test order.
+        for name in ["experiment", "component_groups"] {
+            XCTAssertEqual(try mergedFile.root.stringAttribute(name), try file.root.stringAttribute(name), name)
+        }
+        for name in ["test", "test_label", "train", "train_label"] {
+            XCTAssertEqual(try mergedFile.root.read("sort_keys/\(name)", as: Double.self).values,
+                           try file.root.read("sort_keys/\(name)", as: Double.self).values, name)
+        }
         let wall = try XCTUnwrap(ReportWriter.summarizeEPK(mergedFile).rows.first { $0.0 == "wall time" })
         XCTAssertTrue(wall.1.hasSuffix("s (sum over 3 shards)"), wall.1)
         XCTAssertTrue(FileManager.default.fileExists(atPath: directory + "/whole/epk-refinement.png"))
