@@ -115,6 +115,13 @@ public struct QuadratureRefinement: Codable, Equatable, Sendable {
             return min(tolerance, f * (row[0] - row[1]) / Double(2 * max(1, T)))
         }
     }
+
+    /// The rule in words, as the log and the report state it: e.g. "residual > 0.001 or 1 × margin / 2T, ×3 up to
+    /// 108 points".
+    public var ruleSummary: String {
+        String(format: "residual > %g%@, ×3 up to %d points", tolerance,
+               marginFraction.map { String(format: " or %g × margin / 2T", $0) } ?? "", maxPoints)
+    }
 }
 
 /// Which rule and how many points each training step uses (issue 8's config block):
@@ -170,15 +177,10 @@ public struct QuadratureConfig: Codable, Equatable, Sendable {
         "\(rule.rawValue) with \(points) points" + (earlySteps > 0 && earlyPoints > points ? " (\(earlyPoints) on the first \(earlySteps) steps)" : "")
     }
 
-    /// The rule in words, for logs: the fixed rule, then any refinement, e.g. "midpoint with 4 points, refined ×3 up
-    /// to 108 points where a step's residual exceeds 0.001".
+    /// The rule in words, for logs: the fixed rule, then any refinement, e.g. "midpoint with 4 points, refined where
+    /// residual > 0.001, ×3 up to 108 points".
     public var summary: String {
-        var text = fixedRuleSummary
-        if let r = refine {
-            text += String(format: ", refined ×3 up to %d points where a step's residual exceeds %g", r.maxPoints, r.tolerance)
-            if let f = r.marginFraction { text += String(format: " or %g × the test point's final margin / (2 × steps)", f) }
-        }
-        return text
+        fixedRuleSummary + (refine.map { ", refined where " + $0.ruleSummary } ?? "")
     }
 
     /// Checks the ranges; returns a description of the first problem.

@@ -183,9 +183,8 @@ public enum ReportWriter {
         if let refine = quadrature.refine, root.contains("steps/points") {
             let points = try root.read("steps/points", as: Int32.self)
             let r = quadrature.refinementSummary(points: points.values, testCount: points.shape[1], firstStep: try root.intAttribute("step_first"))
-            rows.insert(("refinement", String(format: "residual > %g%@, ×3 up to %d points: %.1f %% of (step, test point) integrals refined, %.2f× the fixed rule's points",
-                                                refine.tolerance, refine.marginFraction.map { String(format: " or %g × margin / 2T", $0) } ?? "",
-                                                refine.maxPoints, 100 * Double(r.refined) / Double(max(1, r.integrals)), r.pointRatio)), at: 3)
+            rows.insert(("refinement", refine.ruleSummary + String(format: ": %.1f %% of (step, test point) integrals refined, %.2f× the fixed rule's points",
+                                                                   100 * Double(r.refined) / Double(max(1, r.integrals)), r.pointRatio)), at: 3)
         }
         let claim = Claim(statement: "the EPK replicates the model (argmax agreement ≥ 99 %, mean error < 1e-2)",
                           holds: agreement.isNaN ? nil : (agreement >= 0.99 && mean < 1e-2),
