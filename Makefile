@@ -24,9 +24,16 @@ build: setup
 	$(SWIFT) build $(RELEASE)
 
 ## The whole test suite (optimised build; numeric tests need the speed).
+## OpenBLAS reads OPENBLAS_CORETYPE when it loads; unless you set it, the tests run on the kernels that a started
+## executable settles on (it restarts itself when OpenBLAS picked kernels below what the CPU supports).
 test: setup
 	$(SWIFT) build $(RELEASE) --build-tests
-	$(SWIFT) test $(RELEASE) --skip-build
+	@if [ -z "$${OPENBLAS_CORETYPE:-}" ]; then \
+	  core=$$(.build/release/bench --blas-info | sed -n 's/^core=//p'); \
+	  echo "test: OpenBLAS kernels $$core"; \
+	  export OPENBLAS_CORETYPE="$$core" EXPLAIND_BLAS_CORE_FROM_MAKE=1; \
+	  $(SWIFT) test $(RELEASE) --skip-build; \
+	else echo "test: OpenBLAS kernels $$OPENBLAS_CORETYPE (your OPENBLAS_CORETYPE)"; $(SWIFT) test $(RELEASE) --skip-build; fi
 
 ## Benchmarks (numbers go into the README; never timed in tests). One workload: make bench BENCH_ARGS="--workload P2".
 bench: build

@@ -42,6 +42,9 @@ struct Bench: ParsableCommand {
     @Flag(name: .long, help: "Internal: run one workload in this process and print its rows.")
     var child = false
 
+    @Flag(name: .long, help: "Print the OpenBLAS kernels in use and the CPU's SIMD level as key=value lines, then exit.")
+    var blasInfo = false
+
     func validate() throws {
         if let t = threads, t < 1 { throw ValidationError("--threads must be at least 1") }
         if `repeat` < 1 { throw ValidationError("--repeat must be at least 1") }
@@ -53,6 +56,12 @@ struct Bench: ParsableCommand {
     var threadCount: Int { threads ?? Parallel.workers }
 
     func run() throws {
+        if blasInfo {
+            print("core=\(BLASKernels.coreInUse)")
+            print("core_level=\(BLASKernels.level(ofCore: BLASKernels.coreInUse))")
+            print("cpu_level=\(BLASKernels.cpuLevel)")
+            return
+        }
         Parallel.configure(threads: threadCount)
         if child { try runChild(); return }
         try runParent()
@@ -80,7 +89,8 @@ struct Bench: ParsableCommand {
     func runParent() throws {
         let names = workload.isEmpty ? Workload.all.map(\.name) : workload.flatMap { Workload.expand($0)! }
         var seen = Set<String>()
-        let ordered = Workload.all.map(\.name).filter { names.contains($0) && seen.insert($0).inserted }
+        // sgemm always runs first: every table states the BLAS kernels and the sgemm peak of its own run.
+        let ordered = Workload.all.map(\.name).filter { ($0 == "sgemm" || names.contains($0)) && seen.insert($0).inserted }
         let cacheDirectory = cache ?? (NSTemporaryDirectory() + "explaind-bench-\(getpid())")
         try FileManager.default.createDirectory(atPath: cacheDirectory, withIntermediateDirectories: true)
         defer { if cache == nil { try? FileManager.default.removeItem(atPath: cacheDirectory) } }
@@ -101,6 +111,7 @@ struct Bench: ParsableCommand {
         let wall = Clock.now() - start
         print("")
         print("explaind-swift bench — \(threadCount) thread(s), repeat \(`repeat`), \(ProcessInfo.processInfo.activeProcessorCount) cores; load average before \(loadBefore), after \(Clock.loadAverage()); total \(String(format: "%.0f", wall)) s")
+        print(BLASKernels.summary)
         print("×orig = times better than the original PyTorch figure; ×target ≥ 1 meets the target. Each workload ran in its own process (peak RSS is per workload).")
         print("")
         print(Report.table(rows))
@@ -170,4 +181,5 @@ struct Workload {
     }
 }
 
+ensureBestBLASKernels()
 Bench.main()

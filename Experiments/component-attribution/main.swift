@@ -15,4 +15,5 @@ struct ComponentAttribution: ParsableCommand {
         }
     }
 }
+ensureBestBLASKernels()
 ComponentAttribution.main()

@@ -11,4 +11,5 @@ struct LDS: ParsableCommand {
         try runReportingErrors { _ = try LDSDriver.run(configPath: options.config, outputDirectory: options.out, dataDirectory: options.data) }
     }
 }
+ensureBestBLASKernels()
 LDS.main()

@@ -42,4 +42,5 @@ struct PlotCommand: ParsableCommand {
         if failures > 0 { throw ExitCode(1) }
     }
 }
+ensureBestBLASKernels()
 PlotCommand.main()

@@ -17,4 +17,5 @@ struct Prune: ParsableCommand {
         }
     }
 }
+ensureBestBLASKernels()
 Prune.main()

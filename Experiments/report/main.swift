@@ -20,4 +20,5 @@ struct Report: ParsableCommand {
         }
     }
 }
+ensureBestBLASKernels()
 Report.main()

@@ -27,4 +27,5 @@ struct Reproduce: ParsableCommand {
         }
     }
 }
+ensureBestBLASKernels()
 Reproduce.main()

@@ -15,4 +15,5 @@ struct RetrainPipeline: ParsableCommand {
         }
     }
 }
+ensureBestBLASKernels()
 RetrainPipeline.main()

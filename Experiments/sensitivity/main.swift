@@ -15,4 +15,5 @@ struct Sensitivity: ParsableCommand {
         }
     }
 }
+ensureBestBLASKernels()
 Sensitivity.main()

@@ -18,4 +18,5 @@ struct StepExplainerCommand: ParsableCommand {
         }
     }
 }
+ensureBestBLASKernels()
 StepExplainerCommand.main()

@@ -15,4 +15,5 @@ struct SwapAligned: ParsableCommand {
         }
     }
 }
+ensureBestBLASKernels()
 SwapAligned.main()

@@ -14,4 +14,5 @@ struct TrainLM: ParsableCommand {
         try runReportingErrors { _ = try LMDriver.run(configPath: options.config, outputDirectory: options.out, dataDirectory: options.data) }
     }
 }
+ensureBestBLASKernels()
 TrainLM.main()

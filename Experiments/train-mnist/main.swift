@@ -10,4 +10,5 @@ struct Train: ParsableCommand {
     var resume = false
     func run() throws { try TrainCommand.run(experiment: "mnist", options: options, resume: resume) }
 }
+ensureBestBLASKernels()
 Train.main()

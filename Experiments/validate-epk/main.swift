@@ -44,4 +44,5 @@ struct ValidateEPK: ParsableCommand {
         }
     }
 }
+ensureBestBLASKernels()
 ValidateEPK.main()
