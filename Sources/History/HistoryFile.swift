@@ -5,7 +5,7 @@ import NN
 import Optim
 import Tensor
 
-/// The `history.h5` layout (DESIGN §3; documented in docs/ARTIFACTS.md). T steps, K components, B batch size:
+/// The `history.h5` layout (docs/ARTIFACTS.md). T steps, K components, B batch size:
 ///
 /// | path | shape, type | meaning |
 /// |---|---|---|
