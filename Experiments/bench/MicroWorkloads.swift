@@ -87,10 +87,10 @@ enum MicroWorkloads {
 
     static func sgemm(_ ctx: inout BenchContext) {
         let one = Fixtures.sgemmGFLOPS(threads: 1, repeats: ctx.repeats)
-        ctx.add(Row("sgemm", "1024³, 1 thread", one, "GFLOP/s", note: "DESIGN §7: ≈70 idle"))
+        ctx.add(Row("sgemm", "1024³, 1 thread", one, "GFLOP/s", note: "≈70 idle on the reference VM"))
         if ctx.threads > 1 {
             let all = Fixtures.sgemmGFLOPS(threads: ctx.threads, repeats: ctx.repeats)
-            ctx.add(Row("sgemm", "1024³, \(ctx.threads) threads", all, "GFLOP/s", note: "DESIGN §7: ≈140 on 2 idle; the roofline"))
+            ctx.add(Row("sgemm", "1024³, \(ctx.threads) threads", all, "GFLOP/s", note: "≈140 on 2 idle on the reference VM; the roofline"))
         }
     }
 
