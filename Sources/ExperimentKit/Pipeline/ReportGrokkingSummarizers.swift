@@ -215,7 +215,7 @@ extension ReportWriter {
 
     // MARK: - retrain-pipeline (docs/METHOD.md §16)
 
-    /// Fewest retraining epochs for a verdict (the paper-scale config trains up to 501; the small config 150).
+    /// Fewest retraining epochs for a verdict (the paper-scale config trains up to 501).
     static let retrainMinimumEpochs = 100
 
     /// `retrain-pipeline` (docs/METHOD.md §16). Rows per configuration and start step: the validation accuracy at the start
