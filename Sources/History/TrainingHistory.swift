@@ -44,7 +44,7 @@ public protocol TrainingHistory: AnyObject {
     func flips(step t: Int) throws -> [Bool]?
     /// The per-step optimizer quantity of the decomposition, shape (P):
     /// - AdamW: v_t, the full-batch second moment `exp_avg_sq` after step t (docs/METHOD.md §5; not re-derived);
-    /// - SGD: R_t = μ R_{t−1} + λ θ_t, the momentum-accumulated weight-decay buffer (docs/METHOD.md §4), recorded so the
+    /// - SGD: R_t = μ R_{t−1} + c_t λ θ_t, the momentum-accumulated weight-decay buffer (docs/METHOD.md §4), recorded so the
     ///   reverse EPK sweep never needs a forward recursion.
     func optimizerQuantity(step t: Int) throws -> [Float]
 }
