@@ -143,7 +143,7 @@ train-lm: build
 step-explainer: train-lm
 	$(BIN)/step-explainer --config Configs/step-explainer-lm.json
 
-## Step explainer on the quick LM, modulo, MNIST and CIFAR-2 histories (each trained first).
+## Step explainer on the quick LM, modulo, MNIST and CIFAR-2 histories (each trained first; CIFAR-2 takes minutes).
 step-explainer-quick: build
 	$(BIN)/train-lm --config Configs/lm-quick.json
 	$(BIN)/step-explainer --config Configs/step-explainer-lm-quick.json
