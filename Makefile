@@ -1,15 +1,34 @@
-# explaind-swift — see README.md.
-# A newcomer needs two commands: `make reproduce-quick` (the main job) and `make test` (the test suite).
-# Both install any missing Debian packages first (`make setup`).
+# explaind-swift — see README.md. `make` alone lists the targets (from the `## ` comments above each target).
+# The two commands a newcomer needs: `make reproduce-quick` (the main job) and `make test` (the test suite).
+# Every target that runs something builds once (`make build`) and then runs `.build/release/<executable>`.
 
 SWIFT        ?= swift
 DEB_PACKAGES := libopenblas-dev libhdf5-dev libpng-dev libcairo2-dev zlib1g-dev pkg-config fonts-dejavu-core python3-h5py python3-numpy
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# One set of build flags for everything, so `make build` and `make test` share one build.
 RELEASE      := -c release -Xswiftc -enable-testing
+BIN          := .build/release
+# CONFIG: the config of a single run (validate-epk needs it; train-* default to their paper config).
+CONFIG       ?=
+# ARGS: extra arguments for a single run, e.g. ARGS="--shard 1/4" or ARGS="--resume".
+ARGS         ?=
+# PIPELINE: the pipeline `make report` and `make reproduce-status` read.
+PIPELINE     ?= Configs/pipeline-quick.json
 
-.PHONY: setup build test bench gallery clean data reproduce-quick reproduce-all plots report
+.DEFAULT_GOAL := help
+.PHONY: help setup build test reproduce-quick reproduce-all reproduce-status report plots gallery bench data clean \
+        train-modulo train-modulo-quick train-mnist train-mnist-quick train-cifar2 train-cifar2-local train-cifar2-quick \
+        validate-epk prune prune-quick sensitivity sensitivity-quick train-lm step-explainer step-explainer-quick \
+        lds lds-quick component-attribution swap-aligned retrain-pipeline grokking-quick
 
-## Install the Debian packages that are missing (nothing is done when all are present).
+## List the targets (this text).
+help:
+	@echo "explaind-swift. Main job: make reproduce-quick. Tests: make test. Targets:"
+	@awk '/^## /{ sub(/^## /, ""); doc = doc (doc == "" ? "" : " ") $$0; next } \
+	      /^[a-zA-Z0-9_-]+:/ && doc != "" { split($$0, t, ":"); printf "  %-24s %s\n", t[1], doc } \
+	      { doc = "" }' $(MAKEFILE_LIST)
+
+## Install the Debian packages that are missing (apt-get update + install; nothing is done when all are present).
 setup:
 	@missing=""; for p in $(DEB_PACKAGES); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
@@ -19,13 +38,13 @@ setup:
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
 	else echo "setup: all Debian packages present"; fi
 
-## Release build of the library and every experiment executable.
+## Release build of the library and every executable (after `make setup`).
 build: setup
 	$(SWIFT) build $(RELEASE)
 
-## The whole test suite (optimised build; numeric tests need the speed).
-## OpenBLAS reads OPENBLAS_CORETYPE when it loads; unless you set it, the tests run on the kernels that a started
-## executable settles on (it restarts itself when OpenBLAS picked kernels below what the CPU supports).
+# OpenBLAS reads OPENBLAS_CORETYPE when it loads; unless you set it, the tests run on the kernels that a started
+# executable settles on (it restarts itself when OpenBLAS picked kernels below what the CPU supports).
+## The whole test suite: release build with -enable-testing, then every test target.
 test: setup
 	$(SWIFT) build $(RELEASE) --build-tests
 	@if [ -z "$${OPENBLAS_CORETYPE:-}" ]; then \
@@ -35,82 +54,136 @@ test: setup
 	  $(SWIFT) test $(RELEASE) --skip-build; \
 	else echo "test: OpenBLAS kernels $$OPENBLAS_CORETYPE (your OPENBLAS_CORETYPE)"; $(SWIFT) test $(RELEASE) --skip-build; fi
 
-## Benchmarks (numbers go into the README; never timed in tests). One workload: make bench BENCH_ARGS="--workload P2".
-bench: build
-	$(SWIFT) run $(RELEASE) bench $(BENCH_ARGS)
-
-## Download MNIST and CIFAR-10 into data/ and verify their checksums (needs internet; see scripts/fetch-data.sh).
-data:
-	bash scripts/fetch-data.sh data
-
-## Every figure kind of the Plot module from synthetic data, into results/gallery (PNG, plus one PDF and SVG).
-gallery: setup
-	$(SWIFT) run $(RELEASE) gallery results/gallery
-
-BIN := .build/release
-
-## The main job: every quick config end to end (train with history → EPK → experiments → figures → report),
-## skipping stages whose artifacts are valid and made from the current config. Report: results/REPORT.md.
+## The main job: every quick config end to end (train, EPK, experiments, figures), report in results/REPORT.md.
 reproduce-quick: build
 	$(BIN)/reproduce --config Configs/pipeline-quick.json
 
-## The paper-scale configs in dependency order (hours on 2 cores; see README for the time of each stage).
+## The paper-scale pipeline in dependency order (hours on 2 cores; see results/reference/README.md).
 reproduce-all: build
 	$(BIN)/reproduce --config Configs/pipeline-all.json
+
+## Print whether each stage of PIPELINE is up to date, running nothing.
+reproduce-status: build
+	$(BIN)/reproduce --config $(PIPELINE) --dry-run
+
+## Rewrite results/REPORT.md from the artifacts that exist, running no stage (PIPELINE=Configs/pipeline-all.json).
+report: build
+	$(BIN)/report --config $(PIPELINE) --out results/REPORT.md
 
 ## Regenerate every figure from the artifacts under results/ alone.
 plots: build
 	$(BIN)/plot results
 
-## Rewrite results/REPORT.md from the artifacts that exist, running no stage (PIPELINE=Configs/pipeline-all.json
-## for the paper-scale stages).
-PIPELINE ?= Configs/pipeline-quick.json
-report: build
-	$(BIN)/report --config $(PIPELINE) --out results/REPORT.md
+## Every figure kind from synthetic data, into results/gallery (PNG, plus one PDF and SVG).
+gallery: build
+	$(BIN)/gallery results/gallery
 
+## Benchmarks, never timed in tests (one workload: BENCH_ARGS="--workload P2").
+bench: build
+	$(BIN)/bench $(BENCH_ARGS)
+
+## Download MNIST and CIFAR-10 into data/ and verify their checksums (needs internet).
+data:
+	bash scripts/fetch-data.sh data
+
+## Remove the build directory.
 clean:
 	rm -rf .build
 
-## Pruning with EPK component scores vs magnitude/Taylor/random (spec §3.5); quick: on the quick CIFAR-2 history.
-.PHONY: prune prune-quick sensitivity sensitivity-quick
-prune-quick: build
-	@test -f results/cifar2/quick/history.h5 || $(SWIFT) run $(RELEASE) train-cifar2 --config Configs/cifar2-quick.json
-	$(SWIFT) run $(RELEASE) prune --config Configs/prune-quick.json
-prune: build
-	$(SWIFT) run $(RELEASE) prune --config Configs/prune.json
+## Train the modulo transformer with history (CONFIG defaults to Configs/modulo.json; ARGS="--resume").
+train-modulo: build
+	$(BIN)/train-modulo --config $(or $(CONFIG),Configs/modulo.json) $(ARGS)
 
-## EPK replication error vs quadrature rule, points, early rule and history precision (spec §3.11, issue 8).
-sensitivity-quick: build
-	@test -f results/cifar2/quick/history.h5 || $(SWIFT) run $(RELEASE) train-cifar2 --config Configs/cifar2-quick.json
-	$(SWIFT) run $(RELEASE) sensitivity --config Configs/sensitivity-quick.json
+## The same with Configs/modulo-quick.json.
+train-modulo-quick: build
+	$(BIN)/train-modulo --config Configs/modulo-quick.json $(ARGS)
+
+## Train the MNIST MLP with history (CONFIG defaults to Configs/mnist.json).
+train-mnist: build
+	$(BIN)/train-mnist --config $(or $(CONFIG),Configs/mnist.json) $(ARGS)
+
+## The same with Configs/mnist-quick.json.
+train-mnist-quick: build
+	$(BIN)/train-mnist --config Configs/mnist-quick.json $(ARGS)
+
+## Train the CIFAR-2 ResNet-9 with history on the full CIFAR-10 data (CONFIG defaults to Configs/cifar2.json).
+train-cifar2: build
+	$(BIN)/train-cifar2 --config $(or $(CONFIG),Configs/cifar2.json) $(ARGS)
+
+## The same recipe on the partial local CIFAR-10 copy (Configs/cifar2-local.json).
+train-cifar2-local: build
+	$(BIN)/train-cifar2 --config Configs/cifar2-local.json $(ARGS)
+
+## The same with Configs/cifar2-quick.json.
+train-cifar2-quick: build
+	$(BIN)/train-cifar2 --config Configs/cifar2-quick.json $(ARGS)
+
+## Replay a history as an EPK: make validate-epk CONFIG=Configs/modulo-epk.json [ARGS="--shard 1/4"].
+validate-epk: build
+	@if [ -z "$(CONFIG)" ]; then \
+	  echo "validate-epk: no config; run e.g. make validate-epk CONFIG=Configs/modulo-epk-quick.json" >&2; exit 2; fi
+	$(BIN)/validate-epk --config $(CONFIG) $(ARGS)
+
+## Pruning with EPK component scores vs magnitude, Taylor and random (docs/METHOD.md §15).
+prune: build
+	$(BIN)/prune --config Configs/prune.json
+
+## The same on the quick CIFAR-2 history (trained first when missing).
+prune-quick: build
+	@test -f results/cifar2/quick/history.h5 || $(BIN)/train-cifar2 --config Configs/cifar2-quick.json
+	$(BIN)/prune --config Configs/prune-quick.json
+
+## EPK replication error vs quadrature rule, points, early rule and history precision (docs/METHOD.md §18).
 sensitivity: build
-	$(SWIFT) run $(RELEASE) sensitivity --config Configs/sensitivity.json
-## Issue 10: character-level TransformerLM with a sparse history, and the step explainer (spec §3.12).
-.PHONY: train-lm step-explainer step-explainer-quick
+	$(BIN)/sensitivity --config Configs/sensitivity.json
+
+## The same on the quick CIFAR-2 history (trained first when missing).
+sensitivity-quick: build
+	@test -f results/cifar2/quick/history.h5 || $(BIN)/train-cifar2 --config Configs/cifar2-quick.json
+	$(BIN)/sensitivity --config Configs/sensitivity-quick.json
+
+## Character-level transformer LM on the KJV text with a sparse history (docs/METHOD.md §19).
 train-lm: build
-	$(SWIFT) run $(RELEASE) train-lm --config Configs/lm.json
+	$(BIN)/train-lm --config Configs/lm.json
+
+## Train the LM, then decompose its loss changes by module with the step explainer.
 step-explainer: train-lm
-	$(SWIFT) run $(RELEASE) step-explainer --config Configs/step-explainer-lm.json
+	$(BIN)/step-explainer --config Configs/step-explainer-lm.json
+
+## Step explainer on the quick LM, modulo, MNIST and CIFAR-2 histories (each trained first; CIFAR-2 takes minutes).
 step-explainer-quick: build
-	$(SWIFT) run $(RELEASE) train-lm --config Configs/lm-quick.json
-	$(SWIFT) run $(RELEASE) step-explainer --config Configs/step-explainer-lm-quick.json
-	$(SWIFT) run $(RELEASE) train-modulo --config Configs/modulo-quick.json
-	$(SWIFT) run $(RELEASE) step-explainer --config Configs/step-explainer-modulo-quick.json
-## Linear datamodeling score of ExPLAIND and baselines on MNIST (spec §3.10): 100 subset retrains + attributions.
-.PHONY: lds lds-quick
+	$(BIN)/train-lm --config Configs/lm-quick.json
+	$(BIN)/step-explainer --config Configs/step-explainer-lm-quick.json
+	$(BIN)/train-modulo --config Configs/modulo-quick.json
+	$(BIN)/step-explainer --config Configs/step-explainer-modulo-quick.json
+	$(BIN)/train-mnist --config Configs/mnist-quick.json
+	$(BIN)/step-explainer --config Configs/step-explainer-mnist-quick.json
+	$(BIN)/train-cifar2 --config Configs/cifar2-quick.json
+	$(BIN)/step-explainer --config Configs/step-explainer-cifar2-quick.json
+
+## Linear datamodeling score of ExPLAIND and baselines on MNIST: 100 subset retrains (docs/METHOD.md §17).
 lds: build
-	.build/release/lds --config Configs/lds-mnist.json
+	$(BIN)/lds --config Configs/lds-mnist.json
+
+## The same with Configs/lds-mnist-quick.json.
 lds-quick: build
-	.build/release/lds --config Configs/lds-mnist-quick.json
-## Grokking analyses on the modulo history (spec §3.6–3.9); the -quick targets use results/modulo/quick/history.h5.
-.PHONY: component-attribution swap-aligned retrain-pipeline grokking-quick
+	$(BIN)/lds --config Configs/lds-mnist-quick.json
+
+## Component attribution over the paper modulo history (docs/METHOD.md §16).
 component-attribution: build
-	$(SWIFT) run $(RELEASE) component-attribution --config Configs/component-attribution.json
+	$(BIN)/component-attribution --config Configs/component-attribution.json
+
+## Final outer layers swapped into earlier modulo checkpoints (docs/METHOD.md §16).
 swap-aligned: build
-	$(SWIFT) run $(RELEASE) swap-aligned --config Configs/swap-aligned.json
+	$(BIN)/swap-aligned --config Configs/swap-aligned.json
+
+## Retraining re-initialised components around kept ones (docs/METHOD.md §16).
 retrain-pipeline: build
-	$(SWIFT) run $(RELEASE) retrain-pipeline --config Configs/retrain-pipeline.json
+	$(BIN)/retrain-pipeline --config Configs/retrain-pipeline.json
+
+## The three grokking analyses on the quick modulo history (trained first when missing).
 grokking-quick: build
-	$(SWIFT) run $(RELEASE) component-attribution --config Configs/component-attribution-quick.json
-	$(SWIFT) run $(RELEASE) swap-aligned --config Configs/swap-aligned-quick.json
-	$(SWIFT) run $(RELEASE) retrain-pipeline --config Configs/retrain-pipeline-quick.json
+	@test -f results/modulo/quick/history.h5 || $(BIN)/train-modulo --config Configs/modulo-quick.json
+	$(BIN)/component-attribution --config Configs/component-attribution-quick.json
+	$(BIN)/swap-aligned --config Configs/swap-aligned-quick.json
+	$(BIN)/retrain-pipeline --config Configs/retrain-pipeline-quick.json

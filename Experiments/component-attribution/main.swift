@@ -4,7 +4,7 @@ import ExperimentKit
 /// `component-attribution`: see `ComponentAttributionDriver` (Sources/ExperimentKit/Grokking/).
 struct ComponentAttribution: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "component-attribution",
-        abstract: "Per layer group and interval: cosine similarity of parameter-wise attributions, kernel-vs-weight-decay balance, Fourier checks and PCA (spec §3.6–3.7).")
+        abstract: "Per layer group and interval: cosine similarity of parameter-wise attributions, kernel-vs-weight-decay balance, Fourier checks and PCA.")
     @OptionGroup var options: CommonOptions
 
     func run() throws {

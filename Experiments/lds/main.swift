@@ -1,7 +1,7 @@
 import ArgumentParser
 import ExperimentKit
 
-/// Linear datamodeling score of ExPLAIND and baselines (spec §3.10, issue 6).
+/// Linear datamodeling score of ExPLAIND and baselines (docs/METHOD.md §17).
 struct LDS: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "lds",
         abstract: "Retrain on random subsets and score attribution methods by their linear datamodeling score (lds.h5, figures).")

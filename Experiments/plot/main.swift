@@ -4,7 +4,7 @@ import ExperimentKit
 import Foundation
 import Plot
 
-/// Regenerates figures from stored artifacts alone (issue 4).
+/// Regenerates figures from stored artifacts alone.
 struct PlotCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "plot",
         abstract: "Regenerate figures from HDF5 artifacts (a file, or every artifact under a run directory).")

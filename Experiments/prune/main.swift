@@ -1,7 +1,7 @@
 import ArgumentParser
 import ExperimentKit
 
-/// One-shot pruning of the CIFAR-2 ResNet-9 by ExPLAIND component scores vs magnitude, Taylor and random (spec §3.5).
+/// One-shot pruning of the CIFAR-2 ResNet-9 by ExPLAIND component scores vs magnitude, Taylor and random (docs/METHOD.md §15).
 struct Prune: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "prune",
         abstract: "Prune a CIFAR-2 model by EPK parameter attribution and baselines; writes prune.h5 and figures.")

@@ -3,7 +3,7 @@ import Artifacts
 import ExperimentKit
 import Foundation
 
-/// Writes the reproduction report of a pipeline from whatever artifacts exist (issue 7), running no stage: stages
+/// Writes the reproduction report of a pipeline from whatever artifacts exist, running no stage: stages
 /// without an artifact are listed as not run, and no stage has a time.
 struct Report: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "report",

@@ -3,7 +3,7 @@ import Artifacts
 import ExperimentKit
 import Foundation
 
-/// Runs a reproduction pipeline (issue 7): every stage of Configs/pipeline-*.json in dependency order, skipping
+/// Runs a reproduction pipeline: every stage of Configs/pipeline-*.json in dependency order, skipping
 /// stages whose artifacts are complete, valid and made from the current config.
 struct Reproduce: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "reproduce",

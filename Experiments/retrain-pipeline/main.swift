@@ -4,7 +4,7 @@ import ExperimentKit
 /// `retrain-pipeline`: see `RetrainPipelineDriver` (Sources/ExperimentKit/Grokking/).
 struct RetrainPipeline: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "retrain-pipeline",
-        abstract: "Keep components from a checkpoint, re-initialise the rest, retrain; accuracy per epoch (spec §3.8).")
+        abstract: "Keep components from a checkpoint, re-initialise the rest, retrain; accuracy per epoch.")
     @OptionGroup var options: CommonOptions
 
     func run() throws {

@@ -1,7 +1,7 @@
 import ArgumentParser
 import ExperimentKit
 
-/// EPK replication error vs integration rule, points, early-step rule and storage precision (spec §3.11, issue 8).
+/// EPK replication error vs integration rule, points, early-step rule and storage precision (docs/METHOD.md §18).
 struct Sensitivity: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "sensitivity",
         abstract: "Measure EPK replication error for quadrature rules, point counts, the early rule and history precision.")

@@ -3,7 +3,7 @@ import Artifacts
 import ExperimentKit
 import Foundation
 
-/// Decomposes evaluation-loss changes of training steps and windows by module (spec §3.12, issue 10).
+/// Decomposes evaluation-loss changes of training steps and windows by module (docs/METHOD.md §19).
 struct StepExplainerCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "step-explainer",
         abstract: "Explain ΔL_E of chosen steps/windows of an LM or classifier history by module; writes step-explainer.h5 and figures.")

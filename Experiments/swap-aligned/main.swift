@@ -4,7 +4,7 @@ import ExperimentKit
 /// `swap-aligned`: see `SwapAlignedDriver` (Sources/ExperimentKit/Grokking/).
 struct SwapAligned: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "swap-aligned",
-        abstract: "Final outer layers around earlier pipelines: accuracy and KL of spliced models per step (spec §3.9).")
+        abstract: "Final outer layers around earlier pipelines: accuracy and KL of spliced models per step.")
     @OptionGroup var options: CommonOptions
 
     func run() throws {

@@ -1,7 +1,7 @@
 import ArgumentParser
 import ExperimentKit
 
-/// Trains the cifar2 model with history (issue 9): writes history.h5, metrics.h5 and training-curve PNGs.
+/// Trains the cifar2 model with history: writes history.h5, metrics.h5 and training-curve PNGs.
 struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "train-cifar2",
         abstract: "Train the cifar2 model and record its full training history.")

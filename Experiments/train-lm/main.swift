@@ -3,7 +3,7 @@ import Artifacts
 import ExperimentKit
 import Foundation
 
-/// Trains the character-level TransformerLM with a sparse history for the step explainer (issue 10).
+/// Trains the character-level TransformerLM with a sparse history for the step explainer.
 struct TrainLM: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "train-lm",
         abstract: "Train a small decoder-only transformer on KJV characters; writes lm-history.h5 (sparse), lm-metrics.h5 and the loss figure.")

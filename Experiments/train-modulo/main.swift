@@ -1,7 +1,7 @@
 import ArgumentParser
 import ExperimentKit
 
-/// Trains the modulo model with history (issue 9): writes history.h5, metrics.h5 and training-curve PNGs.
+/// Trains the modulo model with history: writes history.h5, metrics.h5 and training-curve PNGs.
 struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "train-modulo",
         abstract: "Train the modulo model and record its full training history.")

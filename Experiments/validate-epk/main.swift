@@ -3,7 +3,7 @@ import Artifacts
 import ExperimentKit
 import Foundation
 
-/// Replays a training history as an exact path kernel (issue 3).
+/// Replays a training history as an exact path kernel.
 struct ValidateEPK: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "validate-epk",
         abstract: "Replay a history as an exact path kernel: epk.h5 with every attribution, validation statistics and figures.",

@@ -1,6 +1,6 @@
 #include <hdf5.h>
 /* HDF5's type and flag "constants" are comma-expression macros that Swift cannot import;
-   each is wrapped in a static inline function (DESIGN.md §7). */
+   each is wrapped in a static inline function. */
 static inline hid_t ch5_native_float(void)  { return H5T_NATIVE_FLOAT; }
 static inline hid_t ch5_native_double(void) { return H5T_NATIVE_DOUBLE; }
 static inline hid_t ch5_native_int32(void)  { return H5T_NATIVE_INT32; }

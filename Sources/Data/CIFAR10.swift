@@ -1,6 +1,6 @@
 import Tensor
 
-/// CIFAR-10 (Krizhevsky 2009) in its official binary layout, and the cat/dog subset "CIFAR-2" of spec §3.2.
+/// CIFAR-10 (Krizhevsky 2009) in its official binary layout, and the cat/dog subset "CIFAR-2" of docs/METHOD.md §14.
 ///
 /// Each file of `<data>/cifar10/` (`data_batch_1.bin` … `data_batch_5.bin`, `test_batch.bin`, each plain or `.gz`)
 /// is a sequence of 3073-byte records: one label byte (0–9), then 1024 R, 1024 G and 1024 B bytes of a 32×32 image,
@@ -93,7 +93,7 @@ public enum CIFAR10 {
     }
 
     /// Loads the cat/dog images of `split` from `directory` (`DataLocation.cifarDirectory`): class 3 → 0,
-    /// class 5 → 1, original order, scaled to [0, 1] and normalised per channel (spec §3.2).
+    /// class 5 → 1, original order, scaled to [0, 1] and normalised per channel (docs/METHOD.md §14).
     public static func loadCatDog(_ split: Split, directory: String) throws -> CatDogSplit {
         var storage: [Float] = []
         var labels: [Int] = []

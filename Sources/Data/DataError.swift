@@ -1,7 +1,7 @@
 import Foundation
 
 /// A data file that is missing or unreadable. Its description is one line that names the file and says how to get
-/// the data (DESIGN.md §3: refuse clearly instead of guessing).
+/// the data (refuse clearly instead of guessing).
 public enum DataError: Error, Equatable, CustomStringConvertible, LocalizedError {
     /// No file at `path` (the text may show alternatives, e.g. `…/train-images-idx3-ubyte[.gz]`).
     case missingFile(path: String)

@@ -1,5 +1,5 @@
 /// The 64-bit FNV-1a hash (Fowler, Noll, Vo), used as a cheap content checksum of data sets for the training
-/// history (DESIGN.md §3: a history recorded on other data is refused).
+/// history (a history recorded on other data is refused).
 public struct FNV1a: Sendable {
     /// Current hash value; starts at the FNV-64 offset basis.
     public private(set) var value: UInt64 = 0xcbf2_9ce4_8422_2325

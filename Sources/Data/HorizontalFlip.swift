@@ -1,7 +1,7 @@
 import Tensor
 
-/// Random horizontal flips (`RandomHorizontalFlip(p)` of the CIFAR-2 training loader, spec §3.2), drawn once and
-/// recorded as a mask so the EPK replays exactly the augmented inputs seen in training (spec §1.6, DESIGN.md §3).
+/// Random horizontal flips (`RandomHorizontalFlip(p)` of the CIFAR-2 training loader, docs/METHOD.md §14), drawn once and
+/// recorded as a mask so the EPK replays exactly the augmented inputs seen in training (docs/METHOD.md §2).
 public enum HorizontalFlip {
     /// One flag per sample, true with probability `probability` (`rng.uniform() < p`, like torchvision's `rand(1) < p`).
     public static func drawMask(count: Int, probability: Float = 0.5, rng: inout RNG) -> [Bool] {

@@ -3,7 +3,7 @@ import Tensor
 /// A supervised data set held in memory: N inputs of one sample shape, N integer labels in `0..<classCount`.
 ///
 /// Row i of `inputs` is sample i; its position i is the "dataset index" the training history records per step
-/// (spec §1.6, DESIGN.md §3).
+/// (docs/METHOD.md §2).
 public struct LabeledDataset: Equatable, Sendable {
     /// Human-readable identifier recorded in histories, e.g. `mnist-train` or `modulo113-train-seed0`.
     public var name: String

@@ -1,7 +1,7 @@
 import Tensor
 
 /// The MNIST handwritten digits (LeCun, Cortes & Burges) from the four IDX files in `<data>/mnist/`
-/// (spec §3.3; each file plain or gzip-compressed).
+/// (docs/METHOD.md §14; each file plain or gzip-compressed).
 ///
 /// IDX layout: a big-endian UInt32 magic (0x00000803 for images, 0x00000801 for labels), then one big-endian UInt32
 /// extent per axis (N, rows, columns for images; N for labels), then the unsigned bytes.

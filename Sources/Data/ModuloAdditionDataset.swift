@@ -1,6 +1,6 @@
 import Tensor
 
-/// The grokking task of spec §3.1: predict `(a + b) mod p` from the token sequence `[a, p ('+'), b, p+1 ('=')]`.
+/// The grokking task of docs/METHOD.md §14: predict `(a + b) mod p` from the token sequence `[a, p ('+'), b, p+1 ('=')]`.
 ///
 /// All pairs with b ≤ a are enumerated with a outer and b inner (`(0,0), (1,0), (1,1), (2,0), …`), which gives
 /// p(p+1)/2 = 6441 examples for p = 113. The split draws `validationCount` of them without replacement, then

@@ -3,16 +3,16 @@ import History
 import NN
 import Tensor
 
-/// The exact-path-kernel engine (spec §1–2, DESIGN §4): replays a recorded history so that
+/// The exact-path-kernel engine (docs/METHOD.md §3–§8; reading order in docs/ENGINE.md): replays a recorded history so that
 /// f(x; θ_T) = f(x; θ₀) + Σ_t Σ_k [kernel_t,k(x) + reg_t,k(x)], and slices that sum into data, component and
 /// training-step attributions.
 ///
-/// Per step t (spec §1.5), with Δθ_t = θ_{t+1} − θ_t and φ_t = ∫ J(x; θ_t + αΔθ_t) dα (quadrature):
+/// Per step t (docs/METHOD.md §3), with Δθ_t = θ_{t+1} − θ_t and φ_t = ∫ J(x; θ_t + αΔθ_t) dα (quadrature):
 /// - the regularisation feature ρ_t is λθ_t (AdamW) or the recorded decay buffer R_t (SGD);
 /// - reg_t,k = −η_t φ_t[k]·ρ_t[k], and since Δθ_t = (η_t/B) Σ_j F_{j,t} − η_t ρ_t exactly,
 ///   the kernel part is kernel_t,k = φ_t[k]·(Δθ_t[k] + η_t ρ_t[k]) — no per-sample buffer is needed for it.
 ///
-/// Data attribution uses **reverse accumulation** over steps (spec §4 item 2): sweeping t = T−1 … 0 with
+/// Data attribution uses **reverse accumulation** over steps (docs/METHOD.md §6): sweeping t = T−1 … 0 with
 /// Q_t = η_t ψ_t + β Q_{t+1} (ψ = φ for SGD with β = μ; ψ = φ ⊘ D_t for AdamW with β = β1),
 /// I(x, c, j) += (coef/B) ⟨g_{j,t}, Q_t⟩ for j ∈ B_t (coef = 1 for SGD, 1 − β1 for AdamW). The state is O(rows·P);
 /// there is no N × P per-sample buffer, and the training per-sample gradients of a step are computed once per

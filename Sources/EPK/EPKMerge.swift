@@ -1,6 +1,6 @@
 import Artifacts
 
-/// Combines shard results (DESIGN §4 item 8). The EPK sum is additive over test points and over step ranges:
+/// Combines shard results (docs/METHOD.md §12). The EPK sum is additive over test points and over step ranges:
 /// - **test shards** (same steps, disjoint test points): arrays are concatenated along the test axis;
 /// - **step shards** (same test points, adjacent step ranges, no data attribution): component, regularisation and
 ///   parameter attributions are summed, per-step arrays concatenated, the initial output taken from the first

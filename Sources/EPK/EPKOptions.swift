@@ -1,6 +1,6 @@
 import NN
 
-/// Which output classes get test features (DESIGN §4 item 5). Reconstructing and validating the full output needs
+/// Which output classes get test features (docs/METHOD.md §8). Reconstructing and validating the full output needs
 /// `all`; attribution studies usually need only the `target` (label) or the final model's `predicted` class.
 public enum ClassSelection: String, Codable, Sendable {
     case all, target, predicted
@@ -14,7 +14,7 @@ public enum AttributionRows: String, Codable, Sendable {
     case selected, focus
 }
 
-/// A named set of components whose attributions are reported together (spec §3.6 layer groups).
+/// A named set of components whose attributions are reported together (docs/METHOD.md §16 layer groups).
 public struct ComponentGroup: Codable, Equatable, Sendable {
     public var name: String
     public var components: [String]
@@ -22,7 +22,7 @@ public struct ComponentGroup: Codable, Equatable, Sendable {
 }
 
 /// Parameter-level (test × parameter) component attribution for one group, optionally in interval snapshots
-/// (spec §2.2, with the original's bugs fixed: every snapshot holds exactly the steps of its interval, the
+/// (docs/METHOD.md §7, with the original's bugs fixed: every snapshot holds exactly the steps of its interval, the
 /// accumulated total is kept as well, and the regularisation part carries its −η factor).
 public struct ParameterAttributionOptions: Codable, Equatable, Sendable {
     /// The components whose scalars are attributed, concatenated in this order.
@@ -37,7 +37,7 @@ public struct ParameterAttributionOptions: Codable, Equatable, Sendable {
 
 /// Everything the EPK engine needs to know besides the model, history and data.
 public struct EPKOptions: Sendable {
-    /// Integration rule per step (issue 8).
+    /// Integration rule per step.
     public var quadrature: QuadratureConfig
     /// Classes that receive test features.
     public var classes: ClassSelection

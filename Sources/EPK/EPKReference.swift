@@ -3,7 +3,7 @@ import History
 import NN
 import Tensor
 
-/// The forward formulation of the EPK with explicit per-sample optimizer buffers (spec §1.3–1.5), in Float64.
+/// The forward formulation of the EPK with explicit per-sample optimizer buffers (docs/METHOD.md §4, §5, §6), in Float64.
 ///
 /// It keeps an N × P buffer per run, so it is only for small problems and tests: it is the independent reference
 /// the reverse-accumulation engine is checked against. Every quantity is rebuilt from the history's parameters,
@@ -40,7 +40,7 @@ public enum EPKReference {
             let batch = data.trainingBatch(indices: indices, flips: try history.flips(step: t))
             let G = model.perSampleGradients(parameters: thetaT, inputs: batch.inputs, classes: batch.labels)
 
-            // Optimizer transform of the per-sample buffers (spec §1.3 / §1.4).
+            // Optimizer transform of the per-sample buffers (docs/METHOD.md §4, §5).
             var features = [Double](repeating: 0, count: N * P)  // (N, P) train features F_{j,t}
             var rho = [Double](repeating: 0, count: P)
             switch history.optimizer {

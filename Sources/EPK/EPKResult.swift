@@ -1,6 +1,6 @@
 import NN
 
-/// Everything one EPK pass produces (spec §2, DESIGN §4 item 7). Axes:
+/// Everything one EPK pass produces (docs/METHOD.md §7; layout in docs/ARTIFACTS.md). Axes:
 /// - n test points, C classes, S = selected classes per test point, rows = n·S (row `a·S + s` is test point a,
 ///   class `rowClasses[a·S + s]`), K components (in layout order), N training samples, T' = steps processed.
 public struct EPKResult: Sendable {
@@ -23,11 +23,11 @@ public struct EPKResult: Sendable {
     public var initialOutputs: [Float]
     /// (n, C) f(x; θ_{last+1}) — the model's own final output.
     public var finalOutputs: [Float]
-    /// (rows, K) Σ_t kernel part of the output change, per component (component attribution, spec §2.2).
+    /// (rows, K) Σ_t kernel part of the output change, per component (component attribution, docs/METHOD.md §7).
     public var kernelByComponent: [Double]
-    /// (rows, K) Σ_t regularisation (weight-decay) part, per component (spec §2.4, η applied once).
+    /// (rows, K) Σ_t regularisation (weight-decay) part, per component (docs/METHOD.md §7, η applied once).
     public var regularizationByComponent: [Double]
-    /// (T', rows) predicted output change of each step, kernel + regularisation (spec §2.3).
+    /// (T', rows) predicted output change of each step, kernel + regularisation (docs/METHOD.md §7).
     public var stepPredicted: [Float]
     /// (T', rows) ground-truth change f(θ_{t+1}) − f(θ_t) at each row's class.
     public var stepTruth: [Float]
@@ -38,8 +38,8 @@ public struct EPKResult: Sendable {
     /// (T', n) quadrature points behind each step's integral for each test point under residual-driven refinement
     /// (`QuadratureRefinement`): the configured count, or more where refined. Empty when refinement is off.
     public var stepPoints: [Int32] = []
-    /// Data attribution per group: (n·Sa, N) over the attribution rows, I(x, c, j) = (1/B) Σ_t η_t Σ_{k∈group} K_t[k][x, c, j] (spec §2.1,
-    /// scattered by dataset index — the full-batch scatter bug of spec §5.2 is not reproduced).
+    /// Data attribution per group: (n·Sa, N) over the attribution rows, I(x, c, j) = (1/B) Σ_t η_t Σ_{k∈group} K_t[k][x, c, j] (docs/METHOD.md §6,
+    /// scattered by dataset index — the original's full-batch scatter bug is not reproduced, docs/METHOD.md §13).
     public var dataAttribution: [(group: String, values: [Float])]
     /// Test × parameter attribution (summed over the selected classes), when requested.
     public var parameterAttribution: ParameterAttribution?

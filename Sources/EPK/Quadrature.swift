@@ -1,6 +1,6 @@
 import Foundation
 
-/// Integration rules for the per-step path integral φ_t = ∫₀¹ J(θ_t + α Δθ_t) dα (spec §1.2, issue 8).
+/// Integration rules for the per-step path integral φ_t = ∫₀¹ J(θ_t + α Δθ_t) dα (docs/METHOD.md §9).
 ///
 /// - `midpoint`: α_i = (i + ½)/n, w_i = 1/n — the paper's rule; its error falls as O(n⁻²).
 /// - `gaussLegendre`: the n-point Gauss–Legendre rule mapped to [0, 1]; exact for polynomials of degree 2n−1,
@@ -83,7 +83,7 @@ public struct QuadratureNodes: Equatable, Sendable {
 /// point is known exactly: the residual r = max over the point's rows of |Σ_k φ_t[k]·Δθ_t[k] − (f(θ_{t+1}) − f(θ_t))|.
 /// Where r exceeds the point's tolerance, the step's integral for that point is recomputed with three times the
 /// points (nested for the midpoint rule), and again, until r is within tolerance or the next rule would exceed m
-/// points. Every refined value is still the path integral of spec §1.2 by a finer rule, so all attributions stay
+/// points. Every refined value is still the path integral of docs/METHOD.md §3 by a finer rule, so all attributions stay
 /// consistent (components sum to data); only where the points go depends on the residual. On ReLU models the error
 /// of a step falls as O(n⁻¹) because the integrand jumps where activations flip, so uniform refinement is expensive
 /// and a few steps carry most of the error.
@@ -124,10 +124,10 @@ public struct QuadratureRefinement: Codable, Equatable, Sendable {
     }
 }
 
-/// Which rule and how many points each training step uses (issue 8's config block):
+/// Which rule and how many points each training step uses, as the config block
 /// `{"rule": "midpoint" | "gauss-legendre", "points": n, "early_points": m, "early_steps": k}`.
 /// Steps t < early_steps use max(points, early_points) points (the original's early rule never makes early steps
-/// coarser, spec §1.2); the rest use `points`.
+/// coarser, docs/METHOD.md §9); the rest use `points`.
 public struct QuadratureConfig: Codable, Equatable, Sendable {
     public var rule: QuadratureRule
     public var points: Int

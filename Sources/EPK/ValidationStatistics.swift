@@ -1,6 +1,6 @@
 import Foundation
 
-/// How well the EPK reproduces the model (spec §3.4, with standard statistics instead of the original's odd ones).
+/// How well the EPK reproduces the model (docs/METHOD.md §11, with standard statistics instead of the original's odd ones).
 public struct ValidationStatistics: Codable, Equatable, Sendable {
     /// Mean |f(θ_T) − f̂| over the selected rows.
     public var meanAbsoluteError: Double

@@ -3,7 +3,7 @@ import Artifacts
 import Foundation
 import Tensor
 
-/// Options every experiment executable shares (DESIGN §1).
+/// Options every experiment executable shares.
 public struct CommonOptions: ParsableArguments {
     @Option(name: .long, help: "JSON config (see Configs/).")
     public var config: String

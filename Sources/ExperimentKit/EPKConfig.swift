@@ -12,9 +12,9 @@ public struct EPKConfig: Codable, Equatable, Sendable, ValidatableConfig {
     /// Test points: `test_count` consecutive samples of the evaluation split from `test_offset`.
     public var testCount: Int
     public var testOffset: Int?
-    /// "all", "target" or "predicted" (DESIGN §4 item 5).
+    /// "all", "target" or "predicted" (docs/METHOD.md §8).
     public var classes: ClassSelection
-    /// The integration rule (issue 8).
+    /// The integration rule.
     public var quadrature: QuadratureConfig
     /// Rows of the data/parameter attribution: "selected" (the `classes` rows) or "focus" (the label's row only).
     public var attributionClasses: AttributionRows?

@@ -3,7 +3,7 @@ import EPK
 import Foundation
 import Plot
 
-/// Figures from `epk.h5` (spec §2.3, §3.4, §3.6–3.7): step-wise validation, kernel-vs-regularisation balance,
+/// Figures from `epk.h5` (docs/METHOD.md §7, §11, §16): step-wise validation, kernel-vs-regularisation balance,
 /// component attribution and data attribution.
 public enum EPKFigures {
     public static let all: [FigureRecipe] = [stepChange, stepError, refinement, balance, components, dataHeatmap, dataHeatmapByLabel]
@@ -57,7 +57,7 @@ public enum EPKFigures {
                                              Series("largest", x: steps, y: rows.map { $0.max() ?? 0 }, color: .vermillion)]))
     }
 
-    /// Kernel vs regularisation L1 per step and layer group at the focus class (spec §3.7 Ψ), log y.
+    /// Kernel vs regularisation L1 per step and layer group at the focus class (docs/METHOD.md §16), log y.
     static let balance = FigureRecipe(name: "epk-kernel-vs-regularization", artifactKind: EPKArtifact.kind,
                                       datasets: ["steps/kernel_focus", "steps/regularization_focus", "steps/index"]) { file in
         let kernel = try file.root.read("steps/kernel_focus", as: Float.self)
@@ -107,7 +107,7 @@ public enum EPKFigures {
     /// Test × training-sample data attribution at the focus class, summed over groups, rows and columns ordered by
     /// the artifact's sort keys (a+b for modulo, label otherwise).
     static let dataHeatmap = dataAttributionHeatmap(name: "epk-data-attribution", test: "sort_keys/test", train: "sort_keys/train", meaning: nil)
-    /// The same, ordered by the label (the target (a+b) mod 113 for modulo; spec §3.6 "sorted by target").
+    /// The same, ordered by the label (the target (a+b) mod 113 for modulo; docs/METHOD.md §16 "sorted by target").
     static let dataHeatmapByLabel = dataAttributionHeatmap(name: "epk-data-attribution-by-label", test: "sort_keys/test_label",
                                                            train: "sort_keys/train_label", meaning: "label")
 

@@ -2,7 +2,7 @@ import Artifacts
 import Foundation
 import Plot
 
-/// A figure that can be regenerated from one stored artifact alone (DESIGN §5): `plot` finds the recipes whose
+/// A figure that can be regenerated from one stored artifact alone: `plot` finds the recipes whose
 /// `artifactKind` matches the artifact's root `kind` attribute, checks the datasets they read, and renders them.
 public struct FigureRecipe: Sendable {
     /// File stem of the figure (e.g. "training-loss").

@@ -36,7 +36,7 @@ public struct OptimizerConfig: Codable, Equatable, Sendable, ValidatableConfig {
 }
 
 /// The learning-rate schedule block: `{"kind": "constant"}`, `{"kind": "triangle", "peak_step": 195,
-/// "final_step": 468}` (spec §3.2) or `{"kind": "piecewise-linear", "points": [[0, 0], [100, 1]]}`.
+/// "final_step": 468}` (docs/METHOD.md §14) or `{"kind": "piecewise-linear", "points": [[0, 0], [100, 1]]}`.
 public struct ScheduleConfig: Codable, Equatable, Sendable, ValidatableConfig {
     public var kind: String
     public var peakStep: Int?

@@ -1,7 +1,7 @@
 import Artifacts
 import Plot
 
-/// Training-curve figures from `metrics.h5` (spec §3.1 plots: loss, accuracy and Σ‖θ‖ against step).
+/// Training-curve figures from `metrics.h5` (docs/METHOD.md §14 plots: loss, accuracy and Σ‖θ‖ against step).
 public enum TrainingFigures {
     public static let all: [FigureRecipe] = [
         FigureRecipe(name: "training-loss", artifactKind: TrainingMetrics.kind,

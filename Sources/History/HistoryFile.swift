@@ -5,7 +5,7 @@ import NN
 import Optim
 import Tensor
 
-/// The `history.h5` layout (DESIGN §3; documented in docs/ARTIFACTS.md). T steps, K components, B batch size:
+/// The `history.h5` layout (docs/ARTIFACTS.md). T steps, K components, B batch size:
 ///
 /// | path | shape, type | meaning |
 /// |---|---|---|
@@ -13,7 +13,7 @@ import Tensor
 /// | `/optimizer/learning_rate` | (T) f32 | η_t used by step t |
 /// | `/optimizer/weight_decay` | (T) f32 | λ used by step t |
 /// | `/optimizer/exp_avg_sq/<component>` | (T, shape) f32 | AdamW v_t after step t |
-/// | `/optimizer/decay_buffer/<component>` | (T, shape) f32 | SGD R_t = μR_{t−1} + λθ_t |
+/// | `/optimizer/decay_buffer/<component>` | (T, shape) f32 | SGD R_t = μR_{t−1} + c_t λθ_t (docs/METHOD.md §4) |
 /// | `/batches/indices` | (T, B) i32 | dataset indices of step t (−1 pads a short last batch) |
 /// | `/batches/flips` | (T, B) u8 | recorded horizontal flips (only with augmentation) |
 /// | `/batches/loss` | (T) f64 | batch loss at θ_t |

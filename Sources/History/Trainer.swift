@@ -4,7 +4,7 @@ import NN
 import Optim
 import Tensor
 
-/// How a run is trained (spec §3.1–3.3): batching, schedule, optimizer, augmentation and stopping.
+/// How a run is trained (docs/METHOD.md §14): batching, schedule, optimizer, augmentation and stopping.
 public struct TrainingPlan: Sendable {
     public var optimizer: OptimizerSpec
     public var schedule: LearningRateSchedule
@@ -16,7 +16,7 @@ public struct TrainingPlan: Sendable {
     public var maxSteps: Int
     /// Probability of a horizontal flip per sample (0 = no augmentation). Draws are recorded, never re-drawn.
     public var flipProbability: Double
-    /// Stop at the first epoch end where train and validation accuracy are both exactly 1 (spec §3.1).
+    /// Stop at the first epoch end where train and validation accuracy are both exactly 1 (docs/METHOD.md §14).
     public var stopWhenPerfect: Bool
     /// Seed of the batch order, augmentation and initialisation.
     public var seed: UInt64
@@ -45,7 +45,7 @@ public struct RecordedStep: Sendable {
     public var loss: Double             // batch loss at θ_t
 }
 
-/// Per-epoch metrics (spec §3.1: loss, accuracy, Σ‖θ_k‖ "reg").
+/// Per-epoch metrics (docs/METHOD.md §14: loss, accuracy, Σ‖θ_k‖ "reg").
 public struct EpochMetrics: Sendable, Equatable {
     public var epoch: Int
     public var step: Int
@@ -77,7 +77,7 @@ public protocol HistoryWriter: AnyObject {
     func checkpoint(_ state: ResumeState) throws
 }
 
-/// Trains a model with history (spec §1.6, DESIGN §3).
+/// Trains a model with history (docs/METHOD.md §2).
 public final class Trainer {
     public let model: Model
     public let train: LabeledDataset

@@ -1,7 +1,7 @@
 import NN
 import Tensor
 
-/// The optimizer of a recorded run, with the constants the EPK decomposition needs (spec §1.3–1.4).
+/// The optimizer of a recorded run, with the constants the EPK decomposition needs (docs/METHOD.md §4, §5).
 public enum OptimizerSpec: Codable, Equatable, Sendable {
     /// PyTorch SGD: buf ← μ·buf + (1−dampening)·(∇L + λθ) (first step: buf = ∇L + λθ); θ ← θ − η·buf.
     case sgd(momentum: Double, dampening: Double, weightDecay: Double)
@@ -18,8 +18,8 @@ public enum OptimizerSpec: Codable, Equatable, Sendable {
     }
 }
 
-/// A recorded training run, read step by step (DESIGN §3). Step t maps θ_t → θ_{t+1} with the batch of step t;
-/// checkpoints run 0…T, steps 0…T−1 (spec §1.6 indexing).
+/// A recorded training run, read step by step (docs/METHOD.md §2). Step t maps θ_t → θ_{t+1} with the batch of step t;
+/// checkpoints run 0…T, steps 0…T−1 (docs/METHOD.md §2 indexing).
 public protocol TrainingHistory: AnyObject {
     /// Parameter layout of the model the history belongs to.
     var layout: ParameterLayout { get }
@@ -43,8 +43,8 @@ public protocol TrainingHistory: AnyObject {
     /// Recorded horizontal-flip draws of step t (one per batch entry), or nil when the run used no augmentation.
     func flips(step t: Int) throws -> [Bool]?
     /// The per-step optimizer quantity of the decomposition, shape (P):
-    /// - AdamW: v_t, the full-batch second moment `exp_avg_sq` after step t (spec §1.4; not re-derived);
-    /// - SGD: R_t = μ R_{t−1} + λ θ_t, the momentum-accumulated weight-decay buffer (spec §1.3), recorded so the
+    /// - AdamW: v_t, the full-batch second moment `exp_avg_sq` after step t (docs/METHOD.md §5; not re-derived);
+    /// - SGD: R_t = μ R_{t−1} + c_t λ θ_t, the momentum-accumulated weight-decay buffer (docs/METHOD.md §4), recorded so the
     ///   reverse EPK sweep never needs a forward recursion.
     func optimizerQuantity(step t: Int) throws -> [Float]
 }
@@ -62,7 +62,7 @@ extension TrainingHistory {
 }
 
 /// Supplies the exact inputs a training step saw: the dataset rows at the recorded indices with the recorded
-/// augmentation applied (DESIGN §3: augmentation is recorded, never re-drawn).
+/// augmentation applied (augmentation is recorded, never re-drawn: docs/METHOD.md §2).
 public protocol ReplayData: AnyObject {
     /// Number of training samples N.
     var trainingCount: Int { get }

@@ -1,7 +1,7 @@
 import Foundation
 import Tensor
 
-/// Causal multi-head self-attention of a GPT-style decoder block (spec §3.12 reconstruction: the per-layer
+/// Causal multi-head self-attention of a GPT-style decoder block (docs/METHOD.md §19: the per-layer
 /// "attention" module of the step explainer).
 ///
 /// `qkv = x W_attnᵀ + b_attn` (d → 3d; columns [0, d) are queries, [d, 2d) keys, [2d, 3d) values, head h owns

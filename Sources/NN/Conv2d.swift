@@ -7,7 +7,7 @@ import Tensor
 /// The batch is processed in chunks of samples whose column matrix (C·k·k, chunk·OH·OW) fits in
 /// `columnBudget` floats (default 32 MiB); each chunk costs one im2col (parallel over samples) and one large GEMM.
 /// Weight W has the PyTorch shape (Cout, C, k, k), read as the matrix (Cout, C·k·k).
-/// Initialisation (PyTorch default, spec §3.2): W ~ U(±1/√(C·k·k)).
+/// Initialisation (PyTorch default, docs/METHOD.md §14): W ~ U(±1/√(C·k·k)).
 public struct Conv2d: Sendable {
     public let inChannels: Int
     public let outChannels: Int

@@ -2,7 +2,7 @@ import Foundation
 import Tensor
 
 /// Token embedding table, `y[r] = scale · E[token[r]]` (PyTorch `nn.Embedding`, with an optional constant factor such
-/// as the modulo model's √d = 8, spec §3.1 step 1).
+/// as the modulo model's √d = 8, docs/METHOD.md §14).
 ///
 /// Token ids arrive as exact small integers stored in Float32 (see `Model`). Rows are samples × positions; the
 /// per-sample rule scatters all positions of one sample into that sample's gradient row.

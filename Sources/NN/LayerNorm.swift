@@ -2,7 +2,7 @@ import Foundation
 import Tensor
 
 /// Layer normalisation over the last axis, `y = (x − μ)/√(σ² + ε) · γ + β` (PyTorch `nn.LayerNorm`, ε = 1e-5,
-/// biased variance), used by the decoder-only language model of the step explainer (spec §3.12 reconstruction).
+/// biased variance), used by the decoder-only language model of the step explainer (docs/METHOD.md §19).
 ///
 /// Rows are samples × positions as in `Linear`: `positionsPerSample` consecutive rows belong to one sample, and the
 /// per-sample rules sum over them. Initialisation (PyTorch default): γ = 1, β = 0.

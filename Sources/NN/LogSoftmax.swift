@@ -1,7 +1,7 @@
 import Foundation
 import Tensor
 
-/// Row-wise log-softmax, `f_c = z_c − log Σ_k exp z_k` (the output layer of every model, spec §1.1).
+/// Row-wise log-softmax, `f_c = z_c − log Σ_k exp z_k` (the output layer of every model, docs/METHOD.md §1).
 public enum LogSoftmax {
     /// z (rows, C) → f (rows, C), overwritten. Numerically stable (max-shifted, sum in Float64).
     @inlinable

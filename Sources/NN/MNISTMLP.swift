@@ -1,12 +1,12 @@
 import Foundation
 import Tensor
 
-/// MNIST classifier for the training-with-history and LDS data-attribution experiments (spec §3.3, §3.10):
+/// MNIST classifier for the training-with-history and LDS data-attribution experiments (docs/METHOD.md §14, §17):
 /// `f = log_softmax(fc2(ReLU(fc1(x))))`, 784 → 128 → ReLU → 10.
 ///
-/// Spec §3.3 leaves the architecture open. We choose a one-hidden-layer MLP of width 128, the size of the MNIST MLPs
+/// The original's MNIST architecture is not public. We choose a one-hidden-layer MLP of width 128, the size of the MNIST MLPs
 /// used in published data-attribution (LDS) benchmarks: small enough that exact per-sample gradients are cheap, and
-/// its P = 101,770 keeps an N × P per-sample buffer at N = 5k–10k within 2–4 GB (spec §3.3).
+/// its P = 101,770 keeps an N × P per-sample buffer at N = 5k–10k within 2–4 GB (docs/METHOD.md §14).
 /// Components `fc1.weight` (128 × 784), `fc1.bias`, `fc2.weight` (10 × 128), `fc2.bias`; PyTorch-default
 /// initialisation U(±1/√fan_in), drawn in that order.
 /// Input per sample: 784 floats, already normalised with (0.1307, 0.3081) by the data module.

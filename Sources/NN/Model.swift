@@ -1,6 +1,6 @@
 import Tensor
 
-/// A classifier whose output is a log-softmax vector (spec §1.1), with hand-written backward passes and
+/// A classifier whose output is a log-softmax vector (docs/METHOD.md §1), with hand-written backward passes and
 /// per-sample gradient rules.
 ///
 /// Inputs are Float32 tensors of shape `[n] + inputShape`. Token models store token ids as exact small integers
@@ -32,7 +32,7 @@ extension Model {
     /// Total parameter count P.
     public var parameterCount: Int { layout.count }
 
-    /// Mean negative log-likelihood and its gradient ∇L = −(1/n) Σ_i ∇f_{y_i}(x_i) (spec §1.1).
+    /// Mean negative log-likelihood and its gradient ∇L = −(1/n) Σ_i ∇f_{y_i}(x_i) (docs/METHOD.md §1).
     public func lossAndGradient(parameters: [Float], inputs: Tensor, labels: [Int]) -> (loss: Double, gradient: [Float]) {
         let n = inputs.shape[0]
         precondition(labels.count == n, "lossAndGradient: \(labels.count) labels for \(n) inputs")
@@ -46,7 +46,7 @@ extension Model {
     }
 
     /// Per-sample gradients g_i = ∇_θ f_{c_i}(x_i) of one chosen output per sample, shape (n × P) row-major.
-    /// With c_i = y_i these are the EPK train features (spec §1.1).
+    /// With c_i = y_i these are the EPK train features (docs/METHOD.md §1).
     public func perSampleGradients(parameters: [Float], inputs: Tensor, classes: [Int]) -> [Float] {
         let n = inputs.shape[0]
         precondition(classes.count == n, "perSampleGradients: \(classes.count) classes for \(n) inputs")

@@ -3,9 +3,9 @@ import Tensor
 /// Optional facts a model can state about itself.
 public protocol ModelDescription {
     /// Components that never receive a gradient (PyTorch leaves their `.grad` as None, so optimizers skip them:
-    /// no state, no weight decay — spec §1.4, §5 item 7).
+    /// no state, no weight decay — docs/METHOD.md §1, §5).
     var unusedComponents: [String] { get }
-    /// Named groups of components for attribution plots (spec §3.6).
+    /// Named groups of components for attribution plots (docs/METHOD.md §16).
     var componentGroups: [(name: String, components: [String])] { get }
 }
 
@@ -51,8 +51,8 @@ extension Model {
 }
 
 extension ModuloTransformer: ModelDescription {
-    /// The positional table exists but is never used (spec §3.1, §5 item 7): no gradient, so no optimizer state.
+    /// The positional table exists but is never used (docs/METHOD.md §1, §14): no gradient, so no optimizer state.
     public var unusedComponents: [String] { ["positional_encoding.pe"] }
-    /// The spec §3.6 layer groups without the "model" union.
+    /// The docs/METHOD.md §16 layer groups without the "model" union.
     public var componentGroups: [(name: String, components: [String])] { Self.componentGroups.filter { $0.name != "model" } }
 }

@@ -1,7 +1,7 @@
 import Foundation
 import Tensor
 
-/// The grokking model "SingleLayerTransformerClassifier" of the modulo-addition experiment (spec §3.1).
+/// The grokking model "SingleLayerTransformerClassifier" of the modulo-addition experiment (docs/METHOD.md §14).
 ///
 /// Input per sample: the four tokens `[a, 113 ('+'), b, 114 ('=')]` as exact Float values. With d = 64:
 /// 1. `X = 8 · E[t]` (E: 115 × 64). The positional table `pe` (1 × 10 × 64) exists but is unused, as in the original,
@@ -26,7 +26,7 @@ public final class ModuloTransformer: Model {
     /// Embedding scale √d = 8.
     public static let embeddingScale: Float = 8
 
-    /// The named component groups of the component-attribution analysis (spec §3.6 table), in the table's order.
+    /// The named component groups of the component-attribution analysis (docs/METHOD.md §16 table), in the table's order.
     /// The last group, "model", is every trained component (all but `positional_encoding.pe`), i.e. the union of the
     /// others; do not sum it together with them.
     public static let componentGroups: [(name: String, components: [String])] = [

@@ -1,4 +1,4 @@
-/// Where each parameter tensor ("component", spec §1.1) of a model lives inside one flat Float32 vector θ.
+/// Where each parameter tensor ("component", docs/METHOD.md §1) of a model lives inside one flat Float32 vector θ.
 ///
 /// Components keep the PyTorch state-dict names and order of the original models, so histories, attributions and
 /// plots refer to the same names as the paper (e.g. `linear1.weight`, `2.module.0.0.weight`).
@@ -52,7 +52,7 @@ public enum GradientSink {
     /// Inner products of each per-sample gradient with D fixed directions, per component, without ever forming the
     /// P-sized gradient rows: `out[(i·D + d)·K + k] += ⟨g_i[k], v_d[k]⟩`, where `directions` is (D × P) row-major
     /// (laid out like θ) and K is the number of components. This is what the EPK needs to split φ_t·Δθ_t and
-    /// φ_t·ρ_t by component (spec §1.5 steps 5–6) at a fraction of the memory traffic.
+    /// φ_t·ρ_t by component (docs/METHOD.md §3) at a fraction of the memory traffic.
     case perSampleDot(PerSampleDot)
 }
 

@@ -1,6 +1,6 @@
 import Tensor
 
-/// The TRAK ResNet-9 with BatchNorm removed (spec §3.2), the CIFAR-2 model.
+/// The TRAK ResNet-9 with BatchNorm removed (docs/METHOD.md §14), the CIFAR-2 model.
 ///
 /// | # | layer | standard output |
 /// |---|---|---|
@@ -39,7 +39,7 @@ public final class ResNet9: Model {
             self.classCount = classCount
         }
 
-        /// The spec §3.2 model for `classCount` classes.
+        /// The docs/METHOD.md §14 model for `classCount` classes.
         public static func standard(classCount: Int = 2) -> Configuration { Configuration(classCount: classCount) }
     }
 

@@ -1,6 +1,6 @@
 import Tensor
 
-/// The residual block of the TRAK ResNet-9 without BatchNorm (spec §3.2, layers 2 and 5):
+/// The residual block of the TRAK ResNet-9 without BatchNorm (docs/METHOD.md §14, layers 2 and 5):
 /// `y = x + relu(conv₁(relu(conv₀(x))))`, both convolutions C → C, k3 s1 p1, bias-free.
 ///
 /// Components `"\(name).module.0.0.weight"` and `"\(name).module.1.0.weight"` (the PyTorch names of

@@ -1,7 +1,7 @@
 import Foundation
 import Tensor
 
-/// The modulo Transformer's multi-head self-attention (spec §3.1 step 2), evaluated for the **last query position only**.
+/// The modulo Transformer's multi-head self-attention (docs/METHOD.md §14), evaluated for the **last query position only**.
 ///
 /// For each head h, one projection `W_h` (headDimensions × modelDimensions, no bias) serves as query, key and value:
 /// `H_h = X W_hᵀ`, scores `H_h H_hᵀ / √headDimensions` (= /4 for width 16), softmax over keys, `O_h = softmax · H_h`,

@@ -1,7 +1,7 @@
 import Foundation
 import Tensor
 
-/// A small GPT-style decoder-only language model for the step explainer (spec §3.12 reconstruction).
+/// A small GPT-style decoder-only language model for the step explainer (docs/METHOD.md §19).
 ///
 /// ```
 /// x_0  = wte[token_p] + wpe[p]                                   (n, T, d)
@@ -81,7 +81,7 @@ public final class TransformerLM: Model, ModelDescription {
         self.layout = layout
     }
 
-    /// Module groups for the step explainer (spec §3.12): embeddings, then per layer its attention, MLP and the two
+    /// Module groups for the step explainer (docs/METHOD.md §19): embeddings, then per layer its attention, MLP and the two
     /// norms, then the final norm and the unembedding. They partition the components exactly.
     public var componentGroups: [(name: String, components: [String])] {
         var groups: [(String, [String])] = [("embedding", ["wte.weight"]), ("pos. embedding", ["wpe.weight"])]

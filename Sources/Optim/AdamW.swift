@@ -1,6 +1,6 @@
 import Foundation
 
-/// Adam with decoupled weight decay, exactly as `torch.optim.AdamW` with amsgrad off (spec §1.4). With τ the step
+/// Adam with decoupled weight decay, exactly as `torch.optim.AdamW` with amsgrad off (docs/METHOD.md §5). With τ the step
 /// count after the increment:
 ///
 /// ```
@@ -12,7 +12,7 @@ import Foundation
 ///
 /// Storage and element-wise arithmetic are Float32 like PyTorch on CPU; the scalars `1 − ηλ`, `η/(1−β1^τ)` and
 /// `sqrt(1−β2^τ)` are computed in Double (Python floats in PyTorch) and rounded once to Float.
-/// The paper's modulo run uses η = 1e-3, β = (0.9, 0.98), ε = 1e-8, λ = 4.0 (spec §3.1).
+/// The paper's modulo run uses η = 1e-3, β = (0.9, 0.98), ε = 1e-8, λ = 4.0 (docs/METHOD.md §14).
 public struct AdamW: Optimizer {
     /// Exponential decay of the first moment, β1.
     public let beta1: Double
@@ -44,7 +44,7 @@ public struct AdamW: Optimizer {
         "AdamW(beta1: \(beta1), beta2: \(beta2), epsilon: \(epsilon), weightDecay: \(weightDecay))"
     }
 
-    /// One AdamW update of the active entries of `parameters` (spec §1.4); increments the step count first.
+    /// One AdamW update of the active entries of `parameters` (docs/METHOD.md §5); increments the step count first.
     public mutating func step(parameters: inout [Float], gradient: [Float], learningRate: Double) {
         let count = parameters.count
         precondition(gradient.count == count, "AdamW.step: gradient has \(gradient.count) entries, θ has \(count)")

@@ -2,10 +2,10 @@
 ///
 /// `LambdaLR` writes `base · s(0)` into the optimizer at construction and `base · s(t)` after the t-th
 /// `scheduler.step()`, which the training loop calls after each `optimizer.step()`. So step t uses `base · s(t)`;
-/// this is also the `lr` the SGD history records in optimizer checkpoint t+1 (spec §1.6).
+/// this is also the `lr` the SGD history records in optimizer checkpoint t+1 (docs/METHOD.md §2).
 /// Values are Doubles, like the Python floats PyTorch keeps in `param_group["lr"]`.
 public enum LearningRateSchedule: Equatable, Sendable {
-    /// η_t = `learningRate` for every step (the modulo AdamW run: 1e-3, spec §3.1).
+    /// η_t = `learningRate` for every step (the modulo AdamW run: 1e-3, docs/METHOD.md §14).
     case constant(Double)
     /// η_t = `base · s(t)`, where s interpolates linearly between `points` (sorted by step, as `numpy.interp`)
     /// and is held at the first / last multiplier before the first / after the last point.
@@ -33,7 +33,7 @@ public enum LearningRateSchedule: Equatable, Sendable {
         return .piecewiseLinear(points: points.map { SchedulePoint(step: $0.step, multiplier: $0.multiplier) }, base: base)
     }
 
-    /// The CIFAR-2 triangle of spec §3.2: s passes through (0 → 0), (`peakStep` → 1), (`finalStep` → 0) and
+    /// The CIFAR-2 triangle of docs/METHOD.md §14: s passes through (0 → 0), (`peakStep` → 1), (`finalStep` → 0) and
     /// η_t = `base · s(t)`. The paper's values are base 0.1, peak 195 (5 epochs × 39 steps), final 468 (12 epochs);
     /// step 0 therefore has η = 0 (its gradient still enters the momentum buffer).
     public static func triangle(base: Double = 0.1, peakStep: Int = 195, finalStep: Int = 468) -> LearningRateSchedule {

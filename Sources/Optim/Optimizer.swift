@@ -1,7 +1,7 @@
-/// A first-order optimizer over one flat parameter vector θ (spec §1.3, §1.4; θ layout: `NN.ParameterLayout`).
+/// A first-order optimizer over one flat parameter vector θ (docs/METHOD.md §4, §5; θ layout: `NN.ParameterLayout`).
 ///
 /// Conformers follow PyTorch's update rules to the letter (`torch.optim.SGD`, `torch.optim.AdamW`, amsgrad off,
-/// `maximize` off). The learning rate is passed per step, so the caller (a schedule, spec §3.2) owns it, exactly as a
+/// `maximize` off). The learning rate is passed per step, so the caller (a schedule, docs/METHOD.md §14) owns it, exactly as a
 /// PyTorch scheduler rewrites `param_group["lr"]` between steps.
 public protocol Optimizer: CustomStringConvertible {
     /// Applies one update in place: `parameters ← update(parameters, gradient)` with learning rate `learningRate`.
@@ -14,15 +14,15 @@ public protocol Optimizer: CustomStringConvertible {
 
     /// Everything the next update depends on besides the hyper-parameters: the step count and the buffers.
     ///
-    /// Read it after every step for the training history (spec §1.6); assign a recorded state to continue a run
+    /// Read it after every step for the training history (docs/METHOD.md §2); assign a recorded state to continue a run
     /// bit-identically (`--resume`).
     var state: OptimizerState { get set }
 
-    /// The (coupled for SGD, decoupled for AdamW) weight-decay coefficient λ, recorded per step for SGD (spec §1.6).
+    /// The (coupled for SGD, decoupled for AdamW) weight-decay coefficient λ, recorded per step for SGD (docs/METHOD.md §2).
     var weightDecay: Double { get }
 
     /// Index ranges of θ this optimizer updates, or `nil` for all of θ; the rest of θ is frozen and gets no state
-    /// (spec §1.4 last paragraph, §5 item 7: the modulo model's unused `positional_encoding.pe`).
+    /// (docs/METHOD.md §1: the modulo model's unused `positional_encoding.pe`).
     var activeRanges: [Range<Int>]? { get }
 }
 
@@ -32,13 +32,13 @@ public protocol Optimizer: CustomStringConvertible {
 /// - SGD: `momentumBuffer` (PyTorch `momentum_buffer`), absent when momentum is 0;
 /// - AdamW: `firstMoment` (`exp_avg`) and `secondMoment` (`exp_avg_sq`), both created as zeros at the first step.
 public struct OptimizerState: Equatable, Sendable {
-    /// Number of `step` calls so far (PyTorch's `state["step"]` for AdamW; τ of spec §1.4 after the increment).
+    /// Number of `step` calls so far (PyTorch's `state["step"]` for AdamW; τ of docs/METHOD.md §5 after the increment).
     public var stepCount: Int
-    /// SGD momentum buffer `buf_t` (spec §1.3); empty when momentum is 0 or before the first step.
+    /// SGD momentum buffer `buf_t` (docs/METHOD.md §4); empty when momentum is 0 or before the first step.
     public var momentumBuffer: [Float]
     /// AdamW first moment `m_t` (`exp_avg`); empty before the first step and for SGD.
     public var firstMoment: [Float]
-    /// AdamW second moment `v_t` (`exp_avg_sq`, the quantity the EPK reads, spec §1.4); empty before the first step.
+    /// AdamW second moment `v_t` (`exp_avg_sq`, the quantity the EPK reads, docs/METHOD.md §5); empty before the first step.
     public var secondMoment: [Float]
 
     /// A state with the given step count and buffers (all empty by default: a fresh optimizer).

@@ -1,5 +1,5 @@
 /// Stochastic gradient descent with momentum, dampening, coupled weight decay and optional Nesterov momentum,
-/// exactly as `torch.optim.SGD` (spec §1.3):
+/// exactly as `torch.optim.SGD` (docs/METHOD.md §4):
 ///
 /// ```
 /// d_t   = g_t + λ θ_t
@@ -41,7 +41,7 @@ public struct SGD: Optimizer {
         "SGD(momentum: \(momentum), dampening: \(dampening), weightDecay: \(weightDecay), nesterov: \(nesterov))"
     }
 
-    /// One SGD update of the active entries of `parameters` (spec §1.3); `learningRate` is η_t.
+    /// One SGD update of the active entries of `parameters` (docs/METHOD.md §4); `learningRate` is η_t.
     public mutating func step(parameters: inout [Float], gradient: [Float], learningRate: Double) {
         let count = parameters.count
         precondition(gradient.count == count, "SGD.step: gradient has \(gradient.count) entries, θ has \(count)")

@@ -1,7 +1,7 @@
 import XCTest
 @testable import Artifacts
 
-/// Files written here must be readable by h5py (Debian's python3-h5py, through /usr/bin/python3; DESIGN.md §7).
+/// Files written here must be readable by h5py (Debian's python3-h5py, through /usr/bin/python3).
 final class HDF5InteropTests: XCTestCase {
     static let python = "/usr/bin/python3"
 

@@ -1,7 +1,7 @@
 import XCTest
 @testable import Data
 
-/// Facts of the modulo-addition data (spec §3.1).
+/// Facts of the modulo-addition data (docs/METHOD.md §14).
 final class ModuloAdditionDatasetTests: XCTestCase {
     func testPairsSplitsAndTargets() {
         let data = ModuloAdditionDataset(prime: 113, seed: 0)

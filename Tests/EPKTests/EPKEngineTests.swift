@@ -46,7 +46,7 @@ final class EPKEngineTests: XCTestCase {
     }
 
     /// Midpoint error falls as O(n⁻²): about 4× per doubling of the points (1, 2, 4, 8); Gauss–Legendre with
-    /// 2 points beats the midpoint rule with 8 (issue 8).
+    /// 2 points beats the midpoint rule with 8.
     func testQuadratureErrorConvergence() throws {
         for kind in ["sgd", "adamw"] {
             let problem = TinyProblem.make(kind)
@@ -65,7 +65,7 @@ final class EPKEngineTests: XCTestCase {
         }
     }
 
-    /// With the scatter-by-dataset-index rule, permuting the batch order within a step changes nothing (spec §5.2).
+    /// With the scatter-by-dataset-index rule, permuting the batch order within a step changes nothing (docs/METHOD.md §6).
     func testBatchOrderWithinAStepDoesNotChangeDataAttribution() throws {
         let problem = TinyProblem.make("adamw")
         let q = QuadratureConfig(rule: .gaussLegendre, points: 2)

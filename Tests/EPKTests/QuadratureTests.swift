@@ -52,7 +52,7 @@ final class QuadratureTests: XCTestCase {
         let config = QuadratureConfig(rule: .midpoint, points: 10, earlyPoints: 100, earlySteps: 5)
         XCTAssertEqual(config.pointCount(forStep: 4), 100)
         XCTAssertEqual(config.pointCount(forStep: 5), 10)
-        // Early steps are never coarser than the rest (spec §1.2: n_e uses min(ε_e, ε)).
+        // Early steps are never coarser than the rest (docs/METHOD.md §9).
         XCTAssertEqual(QuadratureConfig(rule: .midpoint, points: 10, earlyPoints: 2, earlySteps: 3).pointCount(forStep: 0), 10)
         XCTAssertNotNil(QuadratureConfig(rule: .midpoint, points: 0).problem())
         // The log's summary names the early rule only when it adds points.

@@ -3,7 +3,7 @@ import Artifacts
 import Foundation
 @testable import ExperimentKit
 
-/// Skip/re-run logic of the reproduction pipeline (issue 7).
+/// Skip/re-run logic of the reproduction pipeline.
 final class PipelineTests: XCTestCase {
     var directory: String!
     override func setUp() {

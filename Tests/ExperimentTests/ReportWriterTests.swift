@@ -5,7 +5,7 @@ import Foundation
 import NN
 @testable import ExperimentKit
 
-/// The report's summaries (issue 7, item 2): key-number rows and claim verdicts per artifact kind, on small
+/// The report's summaries: key-number rows and claim verdicts per artifact kind, on small
 /// artifacts written with each driver's documented layout, for a case that holds, one that does not and one the
 /// run is too small to decide; plus defensive reading and the report file itself.
 final class ReportWriterTests: XCTestCase {

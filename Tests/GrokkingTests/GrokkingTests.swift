@@ -16,7 +16,7 @@ final class GrokkingTests: XCTestCase {
         return (model, model.initialParameters(rng: &r1), model.initialParameters(rng: &r2))
     }
 
-    /// Spec §3.9: an empty keep-list swaps in everything (the step-i model); keeping everything is the final model.
+    /// docs/METHOD.md §16: an empty keep-list swaps in everything (the step-i model); keeping everything is the final model.
     func testSwapWithEmptyKeepListIsStepModelAndFullKeepListIsFinal() throws {
         let (model, final, other) = twoParameterVectors()
         XCTAssertEqual(try ParameterSurgery.splice(final: final, other: other, keep: [], layout: model.layout), other)

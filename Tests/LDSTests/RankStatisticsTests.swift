@@ -2,7 +2,7 @@ import XCTest
 @testable import ExperimentKit
 import Tensor
 
-/// Spearman with average ranks and the bootstrap interval (spec §3.10 step 5), on hand-computed values.
+/// Spearman with average ranks and the bootstrap interval (docs/METHOD.md §17), on hand-computed values.
 final class RankStatisticsTests: XCTestCase {
     func testAverageRanksShareTiedPositions() {
         XCTAssertEqual(RankStatistics.averageRanks([10, 20, 20, 30]), [1, 2.5, 2.5, 4])

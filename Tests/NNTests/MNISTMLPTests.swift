@@ -53,7 +53,7 @@ final class MNISTMLPTests: XCTestCase {
     }
 
     func testLossGradientIsMinusMeanOfTargetGradients() {
-        // ∇L = −(1/n) Σ_i ∇f_{y_i}(x_i) (spec §1.1), against the per-sample rows of the target outputs.
+        // ∇L = −(1/n) Σ_i ∇f_{y_i}(x_i) (docs/METHOD.md §1), against the per-sample rows of the target outputs.
         let labels = [3, 0, 9, 3, 7]
         let (loss, grad) = model.lossAndGradient(parameters: theta, inputs: inputs, labels: labels)
         let f = model.forward(parameters: theta, inputs: inputs)

@@ -70,7 +70,7 @@ final class ModuloTransformerTests: XCTestCase {
         XCTAssertTrue(z1.contains { $0 > 0 } && z1.contains { $0 < 0 })
     }
 
-    /// Spec §3.1 in Float64 with full 4 × 4 attention for every query, then log_softmax of position 3.
+    /// The model of docs/METHOD.md §14 in Float64 with full 4 × 4 attention for every query, then log_softmax of position 3.
     func referenceOutput(tokens: [Int]) -> [Double] {
         let E = SequenceFixtures.slice(theta, model, "input_emb.weight")
         let x = tokens.map { t in (0..<64).map { 8 * E[t * 64 + $0] } }

@@ -1,7 +1,7 @@
 import XCTest
 @testable import Optim
 
-/// Parameters outside the active ranges behave like PyTorch parameters whose `.grad` is None (spec §1.4, §5 item 7).
+/// Parameters outside the active ranges behave like PyTorch parameters whose `.grad` is None (docs/METHOD.md §1, §5).
 final class ActiveRangeTests: XCTestCase {
     private let active: [Range<Int>] = [0..<5, 9..<14]
 

@@ -2,7 +2,7 @@ import Foundation
 import XCTest
 @testable import Optim
 
-/// AdamW against sequences computed in Double from the PyTorch formulas (spec §1.4).
+/// AdamW against sequences computed in Double from the PyTorch formulas (docs/METHOD.md §5).
 final class AdamWTests: XCTestCase {
     /// Reference: θ' = θ(1−ηλ); m = β1 m + (1−β1) g; v = β2 v + (1−β2) g²;
     /// θ = θ' − η/(1−β1^τ) · m / (sqrt(v/(1−β2^τ)) + ε), with τ = t + 1.
@@ -64,7 +64,7 @@ final class AdamWTests: XCTestCase {
     }
 
     func testPaperHyperparametersOverManySteps() {
-        // The modulo run's settings (spec §3.1) for 40 steps; bias corrections matter most in the early steps.
+        // The modulo run's settings (docs/METHOD.md §14) for 40 steps; bias corrections matter most in the early steps.
         var optimizer = AdamW(beta1: 0.9, beta2: 0.98, epsilon: 1e-8, weightDecay: 4.0)
         let theta = run(&optimizer, count: 17, steps: 40, learningRate: { _ in 1e-3 })
         let reference = referenceRun(count: 17, steps: 40, beta1: 0.9, beta2: 0.98, epsilon: 1e-8, weightDecay: 4.0,

@@ -1,7 +1,7 @@
 import XCTest
 @testable import Optim
 
-/// Schedule values at known steps (spec §3.2: η_t = 0.1·s(t), s through (0,0), (195,1), (468,0)).
+/// Schedule values at known steps (docs/METHOD.md §14: η_t = 0.1·s(t), s through (0,0), (195,1), (468,0)).
 final class LearningRateScheduleTests: XCTestCase {
     func testCIFARTriangleAtKnownSteps() {
         let schedule = LearningRateSchedule.triangle()

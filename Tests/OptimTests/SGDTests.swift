@@ -1,7 +1,7 @@
 import XCTest
 @testable import Optim
 
-/// SGD against sequences computed in Double straight from the PyTorch formulas (spec §1.3).
+/// SGD against sequences computed in Double straight from the PyTorch formulas (docs/METHOD.md §4).
 final class SGDTests: XCTestCase {
     /// Reference: d = g + λθ; buf = d (first step) else μ buf + (1−dampening) d; u = nesterov ? d + μ buf : buf; θ −= η u.
     private func referenceRun(count: Int, steps: Int, momentum: Double, dampening: Double, weightDecay: Double,
@@ -53,7 +53,7 @@ final class SGDTests: XCTestCase {
     }
 
     func testZeroLearningRateStepStillFillsTheMomentumBuffer() {
-        // The CIFAR triangle has η_0 = 0 (spec §3.2): θ is unchanged but step 0's gradient enters the buffer.
+        // The CIFAR triangle has η_0 = 0 (docs/METHOD.md §14): θ is unchanged but step 0's gradient enters the buffer.
         var optimizer = SGD(momentum: 0.9, weightDecay: 5e-3)
         var theta: [Float] = [2, -4]
         optimizer.step(parameters: &theta, gradient: [1, 1], learningRate: 0)

@@ -20,7 +20,7 @@ final class TinyImages: ReplayData {
     }
 }
 
-/// A tiny ResNet-9 (spec §3.2 layout, 4–16 channels, 16×16 inputs) trained a few SGD-momentum steps, with the
+/// A tiny ResNet-9 (docs/METHOD.md §14 layout, 4–16 channels, 16×16 inputs) trained a few SGD-momentum steps, with the
 /// history quantities the EPK needs (R_t = μ R_{t−1} + λ θ_t), written out here independently of Optim.
 struct TinyResNetProblem {
     let model: ResNet9

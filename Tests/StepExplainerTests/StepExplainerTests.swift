@@ -7,7 +7,7 @@ import NN
 import Optim
 import Tensor
 
-/// The step explainer (spec §3.12 reconstruction): exactness of the straight-path decomposition, the update-part
+/// The step explainer (docs/METHOD.md §19): exactness of the straight-path decomposition, the update-part
 /// splits, module partitions, and end-to-end runs on LM and classifier histories.
 final class StepExplainerTests: XCTestCase {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path

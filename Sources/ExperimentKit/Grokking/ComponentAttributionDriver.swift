@@ -6,15 +6,15 @@ import History
 import NN
 import Tensor
 
-/// `component-attribution` (spec §3.6–3.7): parameter-wise attribution vectors per layer group and snapshot
+/// `component-attribution` (docs/METHOD.md §16): parameter-wise attribution vectors per layer group and snapshot
 /// interval, their test × test cosine similarities, kernel-vs-regularisation balance, Fourier checks and PCA.
 ///
 /// Method. The history is cut into intervals [s, s + interval) (the last one ends at T). The EPK engine runs over each
 /// interval with `classes = target` and parameter attribution over every trained component, so each interval
 /// yields, per test point x, the vector of kernel contributions of every scalar parameter to the change of
-/// f_{y_x}(x) over that interval (spec §2.2 with the snapshot bug §5.5 fixed; the original summed over all 115
+/// f_{y_x}(x) over that interval (docs/METHOD.md §7, §16; the original summed over all 115
 /// classes, here the label's class is used, which is the quantity the accuracy depends on). Validation points
-/// and training points (the latter through the ordinary test path, spec §1.5) are explained in one pass.
+/// and training points (the latter through the ordinary test path, docs/METHOD.md §3) are explained in one pass.
 ///
 /// Artifact `attribution.h5` (kind "component-attribution"); G = 7 layer groups (the last is "model"), I
 /// intervals, nv validation and nt training points, both sorted by a+b (ties by target):
@@ -24,7 +24,7 @@ import Tensor
 /// | `cosine/<g>/val`, `cosine/<g>/train_val` | (I, nv, nv), (I, nv, nt) f32 | cosine similarity per interval |
 /// | `cosine/<g>/val_total`, `cosine/<g>/train_val_total` | (nv, nv), (nv, nt) f32 | of the whole-history vectors |
 /// | `keys/val_sum`, `keys/val_target`, `keys/train_sum`, `keys/train_target` | f64 | a+b and target in sorted order |
-/// | `balance/kernel_l1`, `balance/reg_l1`, `balance/difference` | (I, G) f64 | spec §3.7 per interval (validation points) |
+/// | `balance/kernel_l1`, `balance/reg_l1`, `balance/difference` | (I, G) f64 | docs/METHOD.md §16 per interval (validation points) |
 /// | `steps/index`, `steps/kernel_l1`, `steps/reg_l1` | (T), (T, G) | per-step Σ_x |Σ_{k∈g} part| at the focus class |
 /// | `fourier/reference_correlation`, `fourier/key_correlation` | (I, G) | correlation of the validation cosine matrix with the reference matrices |
 /// | `fourier/linear2_period_r2`, `fourier/linear2_frequency_r2` | (I, 112), (I, 56) | per-period / per-frequency LS fit of linear2 |
@@ -34,12 +34,12 @@ import Tensor
 /// | `pca/explained` | (I, G, 2) | explained-variance fractions |
 /// | `replication/mean_step_error` | (I) | mean |truth − EPK| of the per-step change over the interval |
 ///
-/// Beside it: `summary.json` (key numbers) and `similar-samples.md` (spec §3.6 text report: the first 10 validation
+/// Beside it: `summary.json` (key numbers) and `similar-samples.md` (docs/METHOD.md §16 text report: the first 10 validation
 /// points with their 10 most and least similar samples per group, and token/target histograms).
 public enum ComponentAttributionDriver {
     public static let kind = "component-attribution"
     static let prime = 113
-    /// HDF5 names of the spec §3.6 layer groups, in table order.
+    /// HDF5 names of the docs/METHOD.md §16 layer groups, in table order.
     public static var groupSlugs: [String] { ModuloTransformer.componentGroups.map { slug($0.name) } }
 
     /// HDF5-safe name of a layer group ("att. encoders" → "att_encoders").
@@ -277,7 +277,7 @@ public enum ComponentAttributionDriver {
             "difference_D": perGroup(difference),
             "mean_step_error": replicationError,
         ], to: out + "/summary.json")
-        // Text report (spec §3.6): the first 10 validation points (dataset order) and their nearest and farthest
+        // Text report (docs/METHOD.md §16): the first 10 validation points (dataset order) and their nearest and farthest
         // neighbours by whole-history attribution similarity, per layer group.
         let sortedSamples = valOrder.map { i in
             SimilarityAnalysis.Sample(a: Int(valSet.inputs.storage[i * 4]), b: Int(valSet.inputs.storage[i * 4 + 2]), target: valSet.labels[i])

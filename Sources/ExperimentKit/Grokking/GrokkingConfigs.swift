@@ -1,14 +1,14 @@
 import Artifacts
 import EPK
 
-/// `component-attribution` config (spec §3.6–3.7): `Configs/component-attribution.json` and `-quick`.
+/// `component-attribution` config (docs/METHOD.md §16): `Configs/component-attribution.json` and `-quick`.
 public struct ComponentAttributionConfig: Codable, Equatable, Sendable, ValidatableConfig {
     /// Output run name: `results/component-attribution/<run>/` unless `--out` is given.
     public var run: String
     /// The modulo history to analyse.
     public var history: String
     /// Validation points (the first `validation_count` of the validation split) and training points (the first
-    /// `train_count` of the training split, explained through the ordinary test path, spec §1.5).
+    /// `train_count` of the training split, explained through the ordinary test path, docs/METHOD.md §3).
     public var validationCount: Int
     public var trainCount: Int
     /// Steps per parameter-attribution interval (the original used 50 with T = 1939).
@@ -17,7 +17,7 @@ public struct ComponentAttributionConfig: Codable, Equatable, Sendable, Validata
     public var quadrature: QuadratureConfig
     /// Snapshot start steps drawn as heatmaps and PCA (each is rounded down to its interval).
     public var figureSteps: [Int]
-    /// Periods of the original's reference matrix (spec §3.6, "Nanda's key frequencies" 14, 35, 41, 42, 52).
+    /// Periods of the original's reference matrix (docs/METHOD.md §16, "Nanda's key frequencies" 14, 35, 41, 42, 52).
     public var referencePeriods: [Int]
     /// How many dominant embedding frequencies to call the run's own key frequencies.
     public var keyFrequencyCount: Int
@@ -42,7 +42,7 @@ public struct ComponentAttributionConfig: Codable, Equatable, Sendable, Validata
     }
 }
 
-/// `swap-aligned` config (spec §3.9).
+/// `swap-aligned` config (docs/METHOD.md §16).
 public struct SwapAlignedConfig: Codable, Equatable, Sendable, ValidatableConfig {
     public var run: String
     public var history: String
@@ -63,7 +63,7 @@ public struct SwapAlignedConfig: Codable, Equatable, Sendable, ValidatableConfig
     }
 }
 
-/// `retrain-pipeline` config (spec §3.8).
+/// `retrain-pipeline` config (docs/METHOD.md §16).
 public struct RetrainPipelineConfig: Codable, Equatable, Sendable, ValidatableConfig {
     public var run: String
     public var history: String

@@ -2,7 +2,7 @@ import Artifacts
 import Foundation
 import Plot
 
-/// Figures of the grokking analyses (spec §3.6–3.9), each rebuilt from its artifact alone.
+/// Figures of the grokking analyses (docs/METHOD.md §16), each rebuilt from its artifact alone.
 public enum GrokkingFigures {
     public static var all: [FigureRecipe] {
         ComponentAttributionDriver.groupSlugs.map(cosineByStep) + [cosineTrainVal, balanceRatio, balanceDifference, balancePerStep,
@@ -47,7 +47,7 @@ public enum GrokkingFigures {
 
     static func groupColor(_ g: Int) -> Color { Palette.color(at: g) }
 
-    // MARK: - Component attribution (spec §3.6–3.7)
+    // MARK: - Component attribution (docs/METHOD.md §16)
 
     /// Validation × validation cosine similarity of one layer group at the figure steps and for the whole history.
     static func cosineByStep(_ slug: String) -> FigureRecipe {
@@ -69,7 +69,7 @@ public enum GrokkingFigures {
         }
     }
 
-    /// Validation rows × training columns at the last figure step, per layer group (spec §3.6 variant).
+    /// Validation rows × training columns at the last figure step, per layer group (docs/METHOD.md §16 variant).
     static let cosineTrainVal = FigureRecipe(name: "cosine-train-val", artifactKind: ComponentAttributionDriver.kind,
                                              datasets: ["keys/train_sum"]) { file in
         let i = try info(file)
@@ -95,7 +95,7 @@ public enum GrokkingFigures {
         }
     }
 
-    /// Kernel L1 / regularisation L1 per interval and layer group (spec §3.7), log y.
+    /// Kernel L1 / regularisation L1 per interval and layer group (docs/METHOD.md §16), log y.
     static let balanceRatio = FigureRecipe(name: "balance-ratio", artifactKind: ComponentAttributionDriver.kind,
                                            datasets: ["balance/kernel_l1", "balance/reg_l1"]) { file in
         let reg = try file.doubles("balance/reg_l1")
@@ -107,7 +107,7 @@ public enum GrokkingFigures {
                                     references: [ReferenceLine(.horizontal(1), label: "balance")], legend: .outsideRight))
     }
 
-    /// D(Θ) = Σ_{x,p} (|kernel| − |reg|) per interval and group (spec §3.7; all components of the group, fixing §5 item 19).
+    /// D(Θ) = Σ_{x,p} (|kernel| − |reg|) per interval and group (docs/METHOD.md §16; all components of the group, not only its last one).
     static let balanceDifference = FigureRecipe(name: "balance-difference", artifactKind: ComponentAttributionDriver.kind,
                                                 datasets: ["balance/difference"]) { file in
         let series = try perGroupLines(file, "balance/difference") { d, g, rows in (0..<rows).map { d[$0 * (d.count / rows) + g] } }
@@ -116,7 +116,7 @@ public enum GrokkingFigures {
                                     references: [ReferenceLine(.horizontal(0))], legend: .outsideRight))
     }
 
-    /// Per-step ratio at the label class (5-step moving average, not in place: spec §5 item 17).
+    /// Per-step ratio at the label class (5-step moving average, not in place).
     static let balancePerStep = FigureRecipe(name: "balance-per-step", artifactKind: ComponentAttributionDriver.kind,
                                              datasets: ["steps/kernel_l1", "steps/reg_l1"]) { file in
         let reg = try file.doubles("steps/reg_l1")
@@ -206,7 +206,7 @@ public enum GrokkingFigures {
         return Figure(title: "PCA of attribution vectors per group, steps \(i.starts[k])–\(i.ends[k] - 1)", width: 1800, height: 820, columns: 4, panels: panels)
     }
 
-    // MARK: - Swap (spec §3.9)
+    // MARK: - Swap (docs/METHOD.md §16)
 
     static func swapSeries(_ file: HDF5File, _ dataset: String, variants count: Int? = nil,
                            _ value: (Double, Int) -> Double) throws -> [Series] {
@@ -265,7 +265,7 @@ public enum GrokkingFigures {
         return Figure(title: "confusion matrices (true × predicted, validation)", width: 1100, height: 520 * max(1, steps.count), columns: 2, panels: panels)
     }
 
-    // MARK: - Retrain (spec §3.8)
+    // MARK: - Retrain (docs/METHOD.md §16)
 
     static let retrainAccuracy = FigureRecipe(name: "retrain-accuracy", artifactKind: RetrainPipelineDriver.kind,
                                               datasets: ["train_accuracy", "validation_accuracy", "start_steps"]) { file in

@@ -5,10 +5,10 @@ import NN
 import Optim
 import Tensor
 
-/// Splicing parameters between checkpoints (spec §3.9) and re-initialising components for retraining (spec §3.8).
+/// Splicing parameters between checkpoints (docs/METHOD.md §16) and re-initialising components for retraining (docs/METHOD.md §16).
 public enum ParameterSurgery {
-    /// The keep-lists of the swap experiment (spec §3.9) as intended: the original's "linea1.bias" typo and its
-    /// duplicated keys are not reproduced (spec §5 item 14), so "All but att." keeps linear1.bias and the decoder.
+    /// The keep-lists of the swap experiment (docs/METHOD.md §16) as intended: the original's "linea1.bias" typo and its
+    /// duplicated keys are not reproduced, so "All but att." keeps linear1.bias and the decoder.
     /// "Emb." keeps linear2.weight besides the embedding, as the original lists it; `embeddingOnly` drops it.
     public static func swapKeepLists(embeddingOnly: Bool = false) -> [(label: String, keep: [String])] {
         let emb = ["input_emb.weight"], lin1 = ["linear1.weight", "linear1.bias"]
@@ -22,7 +22,7 @@ public enum ParameterSurgery {
         ]
     }
 
-    /// The retraining configurations of spec §3.8: label → components re-initialised (all others are kept from
+    /// The retraining configurations of docs/METHOD.md §16: label → components re-initialised (all others are kept from
     /// checkpoint `step_to`). The unused positional table is neither kept nor randomised in effect: it stays at its
     /// checkpoint value (it has no gradient and no influence on the output).
     public static let retrainConfigurations: [(label: String, randomise: [String])] = [
@@ -33,7 +33,7 @@ public enum ParameterSurgery {
 
     static let attention = (1...4).map { "head\($0)_encoder.weight" } + (1...4).map { "head\($0)_decoder.weight" }
 
-    /// Final parameters with every component **not** in `keep` replaced by its value in `other` (spec §3.9: start
+    /// Final parameters with every component **not** in `keep` replaced by its value in `other` (docs/METHOD.md §16: start
     /// from the final model, swap in step i for all but the kept components).
     public static func splice(final: [Float], other: [Float], keep: [String], layout: ParameterLayout) throws -> [Float] {
         precondition(final.count == layout.count && other.count == layout.count, "splice: parameter vectors do not match the layout")
@@ -47,7 +47,7 @@ public enum ParameterSurgery {
     }
 
     /// `parameters` with every component in `randomise` replaced by N(0, std²) draws from `rng`, drawn in layout
-    /// order (spec §3.8 with the seeding done before the draws, so a seed fixes the re-initialisation; §5 item 15).
+    /// order (docs/METHOD.md §16 with the seeding done before the draws, so a seed fixes the re-initialisation).
     public static func reinitialise(_ parameters: [Float], randomise: [String], layout: ParameterLayout, std: Float,
                                     rng: inout RNG) throws -> [Float] {
         let chosen = Set(randomise)
@@ -108,7 +108,7 @@ public enum ParameterSurgeryError: Error, CustomStringConvertible {
     }
 }
 
-/// Retraining from a partly re-initialised checkpoint (spec §3.8): trains all parameters with a fresh AdamW, full
+/// Retraining from a partly re-initialised checkpoint (docs/METHOD.md §16): trains all parameters with a fresh AdamW, full
 /// batch, stopping at 100 % train and validation accuracy, and keeps the per-epoch accuracies.
 public enum Retraining {
     public struct Run: Sendable {
@@ -124,7 +124,7 @@ public enum Retraining {
     /// Keeps all components of `start` except `randomise`, which get N(0, std²) from RNG(seed); then trains all
     /// parameters with a fresh AdamW of the history's constants (`optimizer`) at learning rate `lr`, full batch
     /// (so no batch order is involved), for at most `maxEpochs`, stopping at the first epoch with 100 % train and
-    /// validation accuracy (spec §3.8). The unused components of the model get no update, as in training.
+    /// validation accuracy (docs/METHOD.md §16). The unused components of the model get no update, as in training.
     public static func run(model: Model, start: [Float], randomise: [String], std: Float, seed: UInt64,
                            optimizer spec: OptimizerSpec, lr: Double, maxEpochs: Int,
                            train: LabeledDataset, validation: LabeledDataset,

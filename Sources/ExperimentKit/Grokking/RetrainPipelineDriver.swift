@@ -3,7 +3,7 @@ import Foundation
 import History
 import Tensor
 
-/// `retrain-pipeline` (spec §3.8, with the seeding fixed, §5 item 15): for each configuration, start step
+/// `retrain-pipeline` (docs/METHOD.md §16, with the seeding fixed): for each configuration, start step
 /// `step_to` and seed, keep the listed components from checkpoint `step_to`, re-initialise the others with
 /// N(0, std²) from RNG(seed), then train all parameters with the history's AdamW recipe, full batch, for at most
 /// `max_epochs`, stopping at 100 % train and validation accuracy.

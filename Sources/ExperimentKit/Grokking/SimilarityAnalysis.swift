@@ -1,11 +1,11 @@
 import Foundation
 import Tensor
 
-/// Cosine similarity, ordering, Fourier checks and PCA of parameter-wise attribution vectors (spec §3.6).
+/// Cosine similarity, ordering, Fourier checks and PCA of parameter-wise attribution vectors (docs/METHOD.md §16).
 public enum SimilarityAnalysis {
     /// Cosine similarity between the rows of `a` (n × p) and the rows of `b` (m × p), as an (n × m) row-major
     /// matrix. Zero rows have similarity 0 with everything. When `b` is nil the matrix is the self-similarity of
-    /// `a`: exactly symmetric, with diagonal 1 for non-zero rows (spec §3.6 "cosine-similarity matrix between samples").
+    /// `a`: exactly symmetric, with diagonal 1 for non-zero rows (docs/METHOD.md §16 "cosine-similarity matrix between samples").
     public static func cosine(_ a: [Float], rows n: Int, _ b: [Float]? = nil, rows m: Int = 0, width p: Int) -> [Double] {
         precondition(a.count == n * p, "cosine: a has \(a.count) entries, expected \(n)×\(p)")
         let other = b ?? a, mm = b == nil ? n : m
@@ -43,7 +43,7 @@ public enum SimilarityAnalysis {
         var text: String { "\(a) + \(b) = \(target)" }
     }
 
-    /// The spec §3.6 text report for one cosine matrix (n × n, rows in the order of `samples`): for each query row,
+    /// The docs/METHOD.md §16 text report for one cosine matrix (n × n, rows in the order of `samples`): for each query row,
     /// its `count` most and `count` least similar other samples with inputs, targets and similarities, then the
     /// histograms of the operand tokens and of the targets among the most similar ones (Markdown).
     public static func neighbourReport(title: String, cosine: [Double], samples: [Sample], queries: [Int], count: Int) -> String {
@@ -105,7 +105,7 @@ public enum SimilarityAnalysis {
         return (v, d)
     }
 
-    /// The summed and normalised reference matrix Σ_f cos(2π(s_i − s_j)/f) / |F| over `periods` (spec §3.6,
+    /// The summed and normalised reference matrix Σ_f cos(2π(s_i − s_j)/f) / |F| over `periods` (docs/METHOD.md §16,
     /// "Nanda's key frequencies" read as periods, as the original code does), correlated with the off-diagonal
     /// entries of `matrix`.
     public static func referenceCorrelation(_ matrix: [Double], keys s: [Double], periods: [Double]) -> Double {
@@ -116,7 +116,7 @@ public enum SimilarityAnalysis {
 
     /// One least-squares fit per period f: M_ij ≈ c₀ + α cos(2π(s_i − s_j)/f) + β sin(2π(s_i − s_j)/f) over the
     /// off-diagonal entries, returning the fraction of variance explained (R²) per period. This replaces the
-    /// original's Lasso, whose feature columns were indexed by period value and overwritten (spec §5 item 20).
+    /// original's Lasso, whose feature columns were indexed by period value and overwritten (docs/METHOD.md §16).
     public static func periodFit(_ matrix: [Double], keys s: [Double], periods: [Double]) -> [Double] {
         let (v, d) = offDiagonal(matrix, keys: s)
         return periods.map { f in

@@ -3,7 +3,7 @@ import Foundation
 import History
 import NN
 
-/// `swap-aligned` (spec §3.9): final outer layers around earlier pipelines. For every step i on a grid, start from
+/// `swap-aligned` (docs/METHOD.md §16): final outer layers around earlier pipelines. For every step i on a grid, start from
 /// the final parameters and replace every component not in a keep-list by its value at step i; report the
 /// validation accuracy of the spliced, step-i and final models and KL(final ‖ spliced).
 ///

@@ -6,7 +6,7 @@ import History
 import NN
 import Tensor
 
-/// One attribution method's scores τ(z)_j for the LDS (spec §3.10 step 4).
+/// One attribution method's scores τ(z)_j for the LDS (docs/METHOD.md §17).
 public struct MethodScores: Sendable {
     /// Short name used in the artifact and figures ("explaind", "tracin", …).
     public var name: String

@@ -2,7 +2,7 @@ import Foundation
 import NN
 import Tensor
 
-/// Gradient-similarity baselines of the LDS comparison (spec §3.10), all on the correct-class log-probability.
+/// Gradient-similarity baselines of the LDS comparison (docs/METHOD.md §17), all on the correct-class log-probability.
 ///
 /// With g(x; θ) = ∇_θ f_y(x; θ) (the log-probability of x's own label), a gradient step on training sample z_j
 /// changes f_y(x) by −η⟨∇f_y(x), ∇L_j⟩ = η⟨g(x), g(z_j)⟩ since ∇L_j = −g(z_j). So τ_j = ⟨g(x), g(z_j)⟩ is already

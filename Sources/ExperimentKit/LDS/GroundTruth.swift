@@ -7,7 +7,7 @@ import Tensor
 
 /// What one retrained subset model gives on the test examples.
 public struct RetrainOutcome: Sendable, Equatable {
-    /// (n) correct-class margin o_m(z) = log p_y − log(1 − p_y) per test example (spec §3.10 step 3).
+    /// (n) correct-class margin o_m(z) = log p_y − log(1 − p_y) per test example (docs/METHOD.md §17).
     public var margins: [Double]
     /// Test accuracy of the subset model.
     public var accuracy: Double
@@ -38,7 +38,7 @@ public enum Margin {
     }
 }
 
-/// A history writer that records nothing but the latest parameters (the subset retrains of §3.10 need only θ_T).
+/// A history writer that records nothing but the latest parameters (the subset retrains of docs/METHOD.md §17 need only θ_T).
 public final class FinalParametersWriter: HistoryWriter {
     public private(set) var parameters: [Float]
     public private(set) var steps = 0
@@ -48,7 +48,7 @@ public final class FinalParametersWriter: HistoryWriter {
     public func checkpoint(_ state: ResumeState) throws {}
 }
 
-/// Retrains the recipe's model on one training subset and scores the test examples (spec §3.10 steps 2–3).
+/// Retrains the recipe's model on one training subset and scores the test examples (docs/METHOD.md §17).
 public struct SubsetRetrainer {
     public let config: TrainConfig
     public let train: LabeledDataset

@@ -1,7 +1,7 @@
 import Artifacts
 import Foundation
 
-/// Everything one LDS evaluation produces (spec §3.10), before it is written to `lds.h5`.
+/// Everything one LDS evaluation produces (docs/METHOD.md §17), before it is written to `lds.h5`.
 public struct LDSOutcome {
     public var subsets: [[Int]]
     public var testIndices: [Int]

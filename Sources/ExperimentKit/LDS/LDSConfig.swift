@@ -1,7 +1,7 @@
 import Artifacts
 import EPK
 
-/// An `lds` config (`Configs/lds-mnist.json`, `Configs/lds-mnist-quick.json`; spec §3.10).
+/// An `lds` config (`Configs/lds-mnist.json`, `Configs/lds-mnist-quick.json`; docs/METHOD.md §17).
 ///
 /// ```json
 /// {"run": "paper", "train_config": "Configs/mnist.json", "history": "results/mnist/paper/history.h5",
@@ -25,7 +25,7 @@ public struct LDSConfig: Codable, Equatable, Sendable, ValidatableConfig {
     /// Test examples: `test_count` consecutive samples of the evaluation split from `test_offset`.
     public var testCount: Int
     public var testOffset: Int?
-    /// ExPLAIND's integration rule (ReLU MLP: midpoint, spec §1.2).
+    /// ExPLAIND's integration rule (ReLU MLP: midpoint, docs/METHOD.md §9).
     public var quadrature: QuadratureConfig
     /// Step separating the early (0..<cut) and late (cut..<T) ExPLAIND variants.
     public var earlyCut: Int

@@ -6,7 +6,7 @@ import History
 import NN
 import Tensor
 
-/// `lds`: the linear datamodeling score of ExPLAIND and baselines on MNIST (spec §3.10).
+/// `lds`: the linear datamodeling score of ExPLAIND and baselines on MNIST (docs/METHOD.md §17).
 ///
 /// 1. trains the full-data run of `train_config` if its history is missing;
 /// 2. samples the M subsets and retrains the recipe on each (resumable through `ground-truth.h5`);

@@ -2,7 +2,7 @@ import Artifacts
 import Foundation
 import Plot
 
-/// Figures from `lds.h5` (spec §3.10): the LDS of every method with its bootstrap interval, and predicted vs
+/// Figures from `lds.h5` (docs/METHOD.md §17): the LDS of every method with its bootstrap interval, and predicted vs
 /// actual subset margins for a few test examples.
 public enum LDSFigures {
     public static let all: [FigureRecipe] = [scores, scatter]

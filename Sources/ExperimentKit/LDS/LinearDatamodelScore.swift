@@ -1,6 +1,6 @@
 import Foundation
 
-/// The linear datamodeling score of one attribution method (spec §3.10, TRAK's LDS).
+/// The linear datamodeling score of one attribution method (docs/METHOD.md §17, TRAK's LDS).
 ///
 /// For each test example z: ĝ_m(z) = Σ_{j ∈ S_m} τ(z)_j over the M subsets, and LDS(z) = Spearman(ĝ(z), o(z)) with
 /// o_m(z) the margin of the model retrained on S_m. The score is the mean over test examples (NaN entries — a

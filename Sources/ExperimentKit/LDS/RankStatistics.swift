@@ -1,7 +1,7 @@
 import Foundation
 import Tensor
 
-/// Rank statistics of the linear datamodeling score (spec §3.10 step 5): Spearman correlation with average ranks
+/// Rank statistics of the linear datamodeling score (docs/METHOD.md §17): Spearman correlation with average ranks
 /// for ties, and a percentile bootstrap over test examples.
 public enum RankStatistics {
     /// 1-based ranks; tied values share the average of the ranks they span (e.g. [10, 20, 20, 30] → [1, 2.5, 2.5, 4]).

@@ -2,7 +2,7 @@ import Artifacts
 import Foundation
 import Tensor
 
-/// The M random training subsets of the LDS (spec §3.10 step 1): each S_m has ⌊αN⌋ distinct indices drawn
+/// The M random training subsets of the LDS (docs/METHOD.md §17): each S_m has ⌊αN⌋ distinct indices drawn
 /// uniformly without replacement, all M from one seeded stream, stored sorted.
 public enum SubsetSampler {
     public static func sample(count M: Int, fraction alpha: Double, of N: Int, seed: UInt64) -> [[Int]] {

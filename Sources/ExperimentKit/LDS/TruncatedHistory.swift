@@ -3,7 +3,7 @@ import NN
 
 /// The first `cut` steps of a recorded run, as a complete shorter history whose final checkpoint is θ_cut.
 ///
-/// Replaying it with data attribution gives ExPLAIND's early variant (spec §3.10 "restricted to a range of steps"):
+/// Replaying it with data attribution gives ExPLAIND's early variant (docs/METHOD.md §17 "restricted to a range of steps"):
 /// the attribution of f(θ_cut) − f(θ₀) to training samples. The reverse accumulation then stops at the cut, so
 /// momentum that a step before the cut carries into later steps is *not* included (it moves θ only after θ_cut).
 public final class TruncatedHistory: TrainingHistory {

@@ -57,7 +57,7 @@ public enum StageStatus: Equatable, Sendable, CustomStringConvertible {
     }
 }
 
-/// Skip/re-run logic of `make reproduce-*` (issue 7): a stage is skipped when its artifact exists, opens as HDF5,
+/// Skip/re-run logic of `make reproduce-*`: a stage is skipped when its artifact exists, opens as HDF5,
 /// stores exactly the current config text (root attribute `config`, compared by SHA-256), and is newer than the
 /// artifacts of the stages it depends on.
 public enum Pipeline {

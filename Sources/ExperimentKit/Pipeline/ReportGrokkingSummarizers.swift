@@ -1,10 +1,10 @@
 import Artifacts
 import Foundation
 
-/// Report summaries of the grokking analyses on the modulo history (spec §3.6–3.9): component attribution,
+/// Report summaries of the grokking analyses on the modulo history (docs/METHOD.md §16): component attribution,
 /// swap-aligned and retrain-pipeline.
 extension ReportWriter {
-    // MARK: - component-attribution (spec §3.6–3.7)
+    // MARK: - component-attribution (docs/METHOD.md §16)
 
     /// Smallest validation-point count for a verdict on the similarity structure.
     static let componentMinimumPoints = 50
@@ -14,12 +14,12 @@ extension ReportWriter {
     /// Smallest key-frequency correlation of the whole-history linear2 cosine matrix for the claim.
     static let componentMinimumCorrelation = 0.1
 
-    /// `component-attribution` (spec §3.6–3.7). Rows: points and intervals, the key frequencies of the final
+    /// `component-attribution` (docs/METHOD.md §16). Rows: points and intervals, the key frequencies of the final
     /// embedding (with their share of its Fourier power) and decoder, the whole-history key-frequency correlation of
     /// each group's cosine matrix, linear2's dominant frequencies (per-frequency least-squares R²) and its
     /// key-frequency correlation over the intervals, the EPK replication error, and the kernel/regularisation balance.
     ///
-    /// Claim (spec §3.6: the Fourier analysis of the linear2 attribution similarity; Nanda's key frequencies are
+    /// Claim (docs/METHOD.md §16: the Fourier analysis of the linear2 attribution similarity; Nanda's key frequencies are
     /// taken as the run's own, the top Fourier components of the final embedding): the whole-history linear2 cosine
     /// matrix is structured by the key frequencies, i.e. its correlation with the key-frequency reference
     /// Σ_f cos(2π(s_i − s_j)/p_f) is ≥ 0.1 **and** at least 2 of the 3 frequencies that best fit it on their own are
@@ -115,12 +115,12 @@ extension ReportWriter {
         }
     }
 
-    // MARK: - swap-aligned (spec §3.9)
+    // MARK: - swap-aligned (docs/METHOD.md §16)
 
     /// Accuracy counted as "recovered" by a spliced or step-i model.
     static let swapRecovered = 0.9
 
-    /// `swap-aligned` (spec §3.9). Rows: the final model's accuracy, the step grid, the first step at which the
+    /// `swap-aligned` (docs/METHOD.md §16). Rows: the final model's accuracy, the step grid, the first step at which the
     /// step-i model reaches 90 %, and per keep-list the first step at which the spliced model does, its largest
     /// accuracy gain over the step-i model, and its accuracy at the first step.
     ///
@@ -129,7 +129,7 @@ extension ReportWriter {
     /// the grid has ≥ 10 steps:
     /// - "recovers accuracy only late in training": the spliced accuracy stays < 0.5 at every step of the first
     ///   half of training and reaches 90 % at some step;
-    /// - spec §3.9 interpretation ("final outer layers placed around earlier pipelines reveal when the pipeline
+    /// - docs/METHOD.md §16 interpretation ("final outer layers placed around earlier pipelines reveal when the pipeline
     ///   became usable"): the spliced model reaches 90 % at an earlier grid step than the step-i model itself.
     @Sendable static func summarizeSwapAligned(_ file: HDF5File) throws -> ReportSummary {
         let r = ReportReader(file: file)
@@ -213,16 +213,16 @@ extension ReportWriter {
         return [late, usable]
     }
 
-    // MARK: - retrain-pipeline (spec §3.8)
+    // MARK: - retrain-pipeline (docs/METHOD.md §16)
 
-    /// Fewest retraining epochs for a verdict (spec §3.8 trains up to 501; the small config 150).
+    /// Fewest retraining epochs for a verdict (the paper-scale config trains up to 501).
     static let retrainMinimumEpochs = 100
 
-    /// `retrain-pipeline` (spec §3.8). Rows per configuration and start step: the validation accuracy at the start
+    /// `retrain-pipeline` (docs/METHOD.md §16). Rows per configuration and start step: the validation accuracy at the start
     /// and after retraining, the final train accuracy (mean ± std over seeds), and the epochs each seed needed to
     /// reach 100 %/100 % (the cap when it did not).
     ///
-    /// Claim (spec §3.6 finding, tested by §3.8): "the outer layers (embedding, linear2, decoder) of late steps align
+    /// Claim (the paper's grokking finding, docs/METHOD.md §16, tested by retraining): "the outer layers (embedding, linear2, decoder) of late steps align
     /// around a re-learned attention+linear1 pipeline": with attention and linear1 re-initialised ("att.+lin1"), the
     /// latest start step retrains to a mean final validation accuracy ≥ 0.9 and the earliest one stays < 0.5.
     /// Undecided with fewer than 2 start steps or fewer than `retrainMinimumEpochs` epochs of retraining.

@@ -6,7 +6,7 @@ struct ReportMissing: Error, CustomStringConvertible {
     var description: String
 }
 
-/// Defensive reading of an artifact for the report (issue 7): every accessor throws a `ReportMissing` that names
+/// Defensive reading of an artifact for the report: every accessor throws a `ReportMissing` that names
 /// the dataset or attribute, and `row`/`rows`/`claim` turn such an error into a row or an undecided claim that says
 /// what is missing, so one incomplete artifact never stops the report.
 struct ReportReader {

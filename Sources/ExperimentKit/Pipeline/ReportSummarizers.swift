@@ -1,22 +1,22 @@
 import Artifacts
 import Foundation
 
-/// Report summaries of the pruning, LDS, sensitivity, step-explainer and LM-training artifacts (issue 7). Each reads
+/// Report summaries of the pruning, LDS, sensitivity, step-explainer and LM-training artifacts. Each reads
 /// only the layout documented on its driver (and in docs/ARTIFACTS.md) through `ReportReader`, so a missing dataset
 /// is a row or an undecided claim that names it.
 extension ReportWriter {
-    // MARK: - prune (spec §3.5)
+    // MARK: - prune (docs/METHOD.md §15)
 
     /// Pruned fractions the prune table shows (the nearest grid point of either grid to each).
     static let pruneTargets = [0.90, 0.97, 0.99]
     /// Smallest held-out split per seed for a pruning verdict: below it one flipped image moves agreement by > 0.02.
     static let pruneMinimumHeldOut = 50
 
-    /// `prune` (spec §3.5). Rows: held-out images per seed, unpruned accuracy, the EPK replication error of the
+    /// `prune` (docs/METHOD.md §15). Rows: held-out images per seed, unpruned accuracy, the EPK replication error of the
     /// scores, and per method the held-out agreement with the unpruned model, the accuracy and KL(unpruned ‖ pruned)
     /// (mean ± std over seeds) at the grid fractions nearest to 90 %, 97 % and 99 % pruned.
     ///
-    /// Claim (spec §3.5 and §6: "pruning performance comparable to existing methods"; "far better than random" is
+    /// Claim (docs/METHOD.md §15, §20: "pruning performance comparable to existing methods"; "far better than random" is
     /// the brief's reading): at every fraction of both grids take the mean held-out agreement over seeds. The best
     /// ExPLAIND variant (`explaind` or `explaind-module`, whichever has the higher agreement averaged over all
     /// fractions) must be ≥ magnitude − 0.02 at ≥ 2/3 of the fractions, and ≥ random + 0.1 on average over the
@@ -74,7 +74,7 @@ extension ReportWriter {
         }
     }
 
-    /// The spec §3.5 claim (rule on `summarizePrune`).
+    /// The docs/METHOD.md §15 claim (rule on `summarizePrune`).
     static func pruneClaim(_ r: ReportReader) -> Claim {
         ReportRows.claim("ExPLAIND pruning is comparable to or better than magnitude pruning and far better than random") {
             let methods = try r.json("methods", as: [String].self), points = try pruneGridPoints(r)
@@ -102,14 +102,14 @@ extension ReportWriter {
         }
     }
 
-    // MARK: - lds (spec §3.10)
+    // MARK: - lds (docs/METHOD.md §17)
 
-    /// Smallest number of subsets and of test examples for an LDS verdict (spec §3.10: TRAK uses M ≈ 100).
+    /// Smallest number of subsets and of test examples for an LDS verdict (docs/METHOD.md §17: TRAK uses M ≈ 100).
     static let ldsMinimumSubsets = 50, ldsMinimumTests = 50
     /// Gradient-based baselines of the "comparable" claim.
     static let ldsBaselines = ["grad-dot", "grad-cos", "tracin"]
 
-    /// `lds` (spec §3.10). Rows: M subsets × subset size, test examples, full-data and mean subset-model
+    /// `lds` (docs/METHOD.md §17). Rows: M subsets × subset size, test examples, full-data and mean subset-model
     /// accuracy, the ExPLAIND reconstruction error, and per method its mean LDS with the 95 % bootstrap interval.
     ///
     /// Claims, both about `explaind` (all steps, all components; the restricted variants are shown, not used, so
@@ -182,7 +182,7 @@ extension ReportWriter {
         return [random, baselines]
     }
 
-    // MARK: - sensitivity (spec §3.11, §7)
+    // MARK: - sensitivity (docs/METHOD.md §18, §20)
 
     /// Slope of log(per-step error) against log(midpoints) at or below which the O(n⁻²) claim holds.
     static let sensitivityOrderThreshold = -1.5
@@ -198,11 +198,11 @@ extension ReportWriter {
         return hi / lo >= orderMinimumSpan
     }
 
-    /// `sensitivity` (spec §3.11). Rows per case: the model and size, then per setting (rule, points, early rule,
+    /// `sensitivity` (docs/METHOD.md §18). Rows per case: the model and size, then per setting (rule, points, early rule,
     /// storage precision) the mean per-step error, the final error (mean and max), the argmax agreement and the
     /// gradient evaluations per step.
     ///
-    /// Claim (spec §7: "|ground-truth step − predicted step| should fall as O(n⁻²) with the number of midpoints"):
+    /// Claim (docs/METHOD.md §20: "|ground-truth step − predicted step| should fall as O(n⁻²) with the number of midpoints"):
     /// per case, the least-squares slope of log(step error) against log(points) over the float32 midpoint settings
     /// without early rule; holds when every case whose point counts measure an order (≥ 3 counts spanning ≥ 8×,
     /// e.g. 1, 2, 4, 10) has slope ≤ −1.5, undecided when no case does (the quick config's 1, 2, 4).
@@ -217,7 +217,7 @@ extension ReportWriter {
             try r.json("cases", as: [String].self).flatMap { c in sensitivityRows(r, case: c) }
         }
         return ReportSummary(rows: rows, claims: [
-            sensitivityClaim(r, statement: "the per-step replication error falls as O(n⁻²) with the number of midpoints (spec §7; the rate for smooth models)",
+            sensitivityClaim(r, statement: "the per-step replication error falls as O(n⁻²) with the number of midpoints (the rate for smooth models)",
                              order: "O(n⁻²)", threshold: sensitivityOrderThreshold),
             sensitivityClaim(r, statement: "the per-step replication error falls at least as O(n⁻¹) with the number of midpoints (the rate for ReLU/max-pool models)",
                              order: "O(n⁻¹)", threshold: firstOrderThreshold),
@@ -266,22 +266,22 @@ extension ReportWriter {
         }
     }
 
-    // MARK: - step-explainer (spec §3.12)
+    // MARK: - step-explainer (docs/METHOD.md §19)
 
     /// Largest median |residual| / |ΔL_E| for the decomposition claim.
     static let stepExplainerResidualThreshold = 0.05
 
-    /// `step-explainer` (spec §3.12). Rows: the setup, per kind of segment (windows between checkpoints, single
+    /// `step-explainer` (docs/METHOD.md §19). Rows: the setup, per kind of segment (windows between checkpoints, single
     /// steps) the relative residual |Σ s_p − ΔL_E| / |ΔL_E| (median, max and where), the quadrature convergence of
     /// each studied segment, and the dominant module (largest mean relative influence) in the first and the second
     /// half of the windows.
     ///
     /// Claims:
-    /// - decomposition (spec §3.12 "Verification: Σ_p s_p equals the measured ΔL_E up to quadrature error"): the
+    /// - decomposition (docs/METHOD.md §19 "Verification: Σ_p s_p equals the measured ΔL_E up to quadrature error"): the
     ///   median relative residual is ≤ 0.05 for the windows and for the single steps (each kind that was run);
-    /// - convergence (spec §7): the median over studied segments of the log-log slope of |residual| against the
+    /// - convergence (docs/METHOD.md §20): the median over studied segments of the log-log slope of |residual| against the
     ///   midpoints is ≤ −1.5 (undecided unless ≥ 3 point counts span ≥ 8×, as for `summarizeSensitivity`);
-    /// - two phases (LM runs only; spec §3.12, EuroLLM: "the first is dominated by outer-layer MLP learning; the
+    /// - two phases (LM runs only; docs/METHOD.md §19, EuroLLM: "the first is dominated by outer-layer MLP learning; the
     ///   second shows rising relative influence of intermediate attention layers"): in the first half of the
     ///   windows the dominant module is the MLP of the first or last layer, and the summed relative influence of the
     ///   attention of layers 1 … L−2 is larger in the second half than in the first. Undecided with fewer than 3

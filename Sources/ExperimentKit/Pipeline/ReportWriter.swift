@@ -19,7 +19,7 @@ public struct Claim: Sendable {
     }
 }
 
-/// Writes `results/REPORT.md` from the artifacts of a pipeline (issue 7): per stage a table of key numbers and its
+/// Writes `results/REPORT.md` from the artifacts of a pipeline: per stage a table of key numbers and its
 /// figures inline, then the paper's claims with a verdict from the runs.
 public enum ReportWriter {
     /// Summarisers by artifact kind (the root `kind` attribute). Each reads its artifact defensively: a missing

@@ -4,7 +4,7 @@ import History
 import NN
 import Tensor
 
-/// ExPLAIND parameter importance from the component (parameter-level) attribution of the EPK (spec §2.2, §3.5):
+/// ExPLAIND parameter importance from the component (parameter-level) attribution of the EPK (docs/METHOD.md §7, §15):
 /// s_p = Σ_{x ∈ scoring set} Σ_c |PK[x, c, p]|, PK[x, c, p] = Σ_t φ_t[x, c, p] (Δθ_t[p] + η_t ρ_t[p]) — the kernel
 /// part of parameter p's contribution to the output f_c(x), accumulated over the whole history, with the absolute
 /// value taken per test point **and per class** before summing (as the original's pruning script does).

@@ -12,7 +12,7 @@ public struct FractionGrid: Codable, Equatable, Sendable {
     }
 }
 
-/// The pruning methods compared in one run (spec §3.5).
+/// The pruning methods compared in one run (docs/METHOD.md §15).
 public enum PruneMethod: String, Codable, CaseIterable, Sendable {
     /// ExPLAIND component scores, one global threshold over the prunable components ("across modules").
     case explaind
@@ -42,13 +42,13 @@ public struct PruneConfig: Codable, Equatable, Sendable, ValidatableConfig {
     public var scoringFraction: Double
     /// One scoring/evaluation split per seed.
     public var seeds: [Int]
-    /// Components never pruned (spec §3.5: the final linear layer).
+    /// Components never pruned (docs/METHOD.md §15: the final linear layer).
     public var neverPruned: [String]
     /// EPK integration rule for the importance scores.
     public var quadrature: QuadratureConfig
     /// Test points per EPK pass (bounds memory: about 4 · P floats per test point).
     public var epkChunk: Int
-    /// Pruned-fraction grids (spec §3.5: 0.70–0.99 and 0.97–0.999, 30 values each).
+    /// Pruned-fraction grids (docs/METHOD.md §15: 0.70–0.99 and 0.97–0.999, 30 values each).
     public var coarse: FractionGrid
     public var fine: FractionGrid
     public var methods: [PruneMethod]

@@ -5,7 +5,7 @@ import History
 import NN
 import Tensor
 
-/// `prune` (spec §3.5): one-shot pruning of a CIFAR-2 ResNet-9 by ExPLAIND component scores against magnitude,
+/// `prune` (docs/METHOD.md §15): one-shot pruning of a CIFAR-2 ResNet-9 by ExPLAIND component scores against magnitude,
 /// first-order Taylor and random baselines, on per-seed scoring/evaluation splits of the test set.
 ///
 /// Artifact `prune.h5` (kind "prune"):
@@ -17,7 +17,7 @@ import Tensor
 /// | `/<grid>/fractions` | (G) f64 | requested pruned fractions of the prunable scalars (grid = coarse, fine) |
 /// | `/<grid>/<method>/accuracy`, `agreement`, `kl` | (seeds, G) f64 | held-out metrics (see `PruneMetrics`) |
 /// | `/<grid>/<method>/parameters_left` | (seeds, G) f64 | non-zero scalars left in the whole model |
-/// | `/<grid>/<method>/fraction_pruned` | (seeds, G) f64 | 1 − parameters_left / P (the plotted x, spec §3.5) |
+/// | `/<grid>/<method>/fraction_pruned` | (seeds, G) f64 | 1 − parameters_left / P (the plotted x, docs/METHOD.md §15) |
 /// | `/<grid>/<method>/layer_pruned` | (seeds, G, K) f64 | fraction of zeros per component |
 ///
 /// Root attributes: `kind`, `config`, `history`, `methods` (JSON), `components` (JSON), `parameter_count`,

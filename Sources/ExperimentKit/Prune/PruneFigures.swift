@@ -2,7 +2,7 @@ import Artifacts
 import Foundation
 import Plot
 
-/// Figures from `prune.h5` (spec §3.5 plots): accuracy, agreement with the unpruned model and KL against the
+/// Figures from `prune.h5` (docs/METHOD.md §15 plots): accuracy, agreement with the unpruned model and KL against the
 /// fraction of parameters pruned, mean ± std over the split seeds with error bars on both axes, for both grids.
 public enum PruneFigures {
     public static let all: [FigureRecipe] = ["coarse", "fine"].map(grid)

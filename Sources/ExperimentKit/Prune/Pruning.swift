@@ -2,7 +2,7 @@ import Foundation
 import NN
 import Tensor
 
-/// One-shot unstructured pruning without fine-tuning (spec §3.5), with the original's two bugs fixed (spec §5 item 13):
+/// One-shot unstructured pruning without fine-tuning (docs/METHOD.md §15), with the original's two bugs fixed (docs/METHOD.md §15):
 /// every method prunes **exactly** the requested number of scalars, and the never-pruned final layer takes no part
 /// in the global ranking.
 ///
@@ -93,7 +93,7 @@ public enum Pruning {
         }
     }
 
-    /// Magnitude score |θ_p| (the "baseline_magn" of spec §3.5).
+    /// Magnitude score |θ_p| (the "baseline_magn" of docs/METHOD.md §15).
     public static func magnitudeScores(_ theta: [Float]) -> [Float] { theta.map { abs($0) } }
 
     /// First-order Taylor score |θ_p · ∂L/∂θ_p|, L the mean NLL over the given (scoring) inputs: the first-order
@@ -111,7 +111,7 @@ public enum Pruning {
     }
 }
 
-/// Held-out metrics of a pruned model against labels and the unpruned model (spec §3.5 "Evaluation").
+/// Held-out metrics of a pruned model against labels and the unpruned model (docs/METHOD.md §15 "Evaluation").
 public struct PruneMetrics: Equatable, Sendable {
     /// Accuracy of the pruned model on the labels.
     public var accuracy: Double

@@ -1,7 +1,7 @@
 import History
 import NN
 
-/// Storage precisions of a recorded history (spec §3.11, §5 item 22: the original can keep buffers in fp16/bf16).
+/// Storage precisions of a recorded history (docs/METHOD.md §18; the original can keep buffers in fp16/bf16).
 public enum StoragePrecision: String, Codable, CaseIterable, Sendable {
     case float32, bfloat16, float16
 

@@ -3,7 +3,7 @@ import EPK
 import Foundation
 import Plot
 
-/// Figures from `sensitivity.h5` (spec §3.11, §7): replication error against gradient evaluations per step on
+/// Figures from `sensitivity.h5` (docs/METHOD.md §18, §20): replication error against gradient evaluations per step on
 /// log–log axes, one curve per rule (solid: plain, dashed: with the early-step rule; markers: reduced storage
 /// precision), with O(n⁻²) (smooth models) and O(n⁻¹) (ReLU models) reference lines through the 1-point midpoint
 /// error; and the per-step error over the history for the plain settings.

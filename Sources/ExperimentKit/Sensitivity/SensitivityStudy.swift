@@ -5,7 +5,7 @@ import NN
 import Tensor
 
 /// Replication error of the EPK as a function of the integration rule, the number of points, the early-step rule
-/// and the storage precision of the history (spec §3.11, §7; issue 8).
+/// and the storage precision of the history (docs/METHOD.md §18).
 ///
 /// Every setting is compared with the **float32 model itself**: per step, |f(θ_{t+1}) − f(θ_t) − predicted step|
 /// over all (test point, class) rows; at the end, |f(θ_T) − f̂| with f̂ = f(θ̃₀) + Σ_t predicted step (θ̃ the

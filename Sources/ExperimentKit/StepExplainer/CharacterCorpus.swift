@@ -4,7 +4,7 @@ import Foundation
 import Tensor
 
 /// A character-level corpus of one-line documents (the KJV Bible, one verse per line) with a seeded held-out split
-/// of whole verses, for the step explainer's language model (spec §3.12 reconstruction, issue 10).
+/// of whole verses, for the step explainer's language model (docs/METHOD.md §19).
 ///
 /// - Vocabulary: the sorted set of bytes in the whole file (the line break included), so both splits share one
 ///   token table. Token id = position in `vocabulary`.

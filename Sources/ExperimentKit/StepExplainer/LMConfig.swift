@@ -3,7 +3,7 @@ import Foundation
 import NN
 
 /// `train-lm` config (Configs/lm.json, Configs/lm-quick.json): a character-level decoder-only transformer on the
-/// KJV corpus, trained with AdamW, with a sparse history for the step explainer (spec §3.12 reconstruction).
+/// KJV corpus, trained with AdamW, with a sparse history for the step explainer (docs/METHOD.md §19).
 public struct LMConfig: Codable, Equatable, Sendable, ValidatableConfig {
     public struct DataBlock: Codable, Equatable, Sendable {
         public var file: String

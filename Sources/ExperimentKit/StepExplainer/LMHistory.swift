@@ -4,9 +4,9 @@ import NN
 import Optim
 import Tensor
 
-/// The sparse training history of a language-model run (`lm-history.h5`, kind "lm-history"), issue 10.
+/// The sparse training history of a language-model run (`lm-history.h5`, kind "lm-history").
 ///
-/// A full per-step history (DESIGN §3) costs T·P floats; here only what the step explainer needs is kept:
+/// A full per-step history (docs/METHOD.md §2) costs T·P floats; here only what the step explainer needs is kept:
 ///
 /// | path | shape, type | meaning |
 /// |---|---|---|
@@ -18,7 +18,7 @@ import Tensor
 /// | `/metrics/step_loss` | (T) f64 | batch loss at θ_t |
 /// | `/metrics/eval_step`, `/metrics/eval_loss` | (E) f64 | held-out loss of the fixed evaluation windows |
 ///
-/// `/detail/<t>` attributes: `learning_rate` η_t, `step_count` τ = t + 1 (spec §1.4). Root attributes: `kind`,
+/// `/detail/<t>` attributes: `learning_rate` η_t, `step_count` τ = t + 1 (docs/METHOD.md §5). Root attributes: `kind`,
 /// `format`, `config`, `components`, `component_shapes`, `vocabulary` (bytes as JSON), `dataset_checksum`,
 /// `optimizer` (JSON), `steps`, provenance.
 public enum LMHistory {

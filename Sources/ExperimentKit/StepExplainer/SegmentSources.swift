@@ -5,7 +5,7 @@ import Tensor
 
 /// Builds the segments the step explainer decomposes, from a language-model sparse history or a classifier history.
 public enum SegmentSources {
-    /// The AdamW current-batch part of one step (spec §1.4): −η/(1−β1^τ) · (1−β1) g_t / (√v_t / √(1−β2^τ) + ε).
+    /// The AdamW current-batch part of one step (docs/METHOD.md §5): −η/(1−β1^τ) · (1−β1) g_t / (√v_t / √(1−β2^τ) + ε).
     public static func adamBatchPart(gradient g: [Float], secondMoment v: [Float], learningRate eta: Double, stepCount tau: Int,
                                      beta1: Double, beta2: Double, epsilon: Double, active: [Bool]? = nil) -> [Float] {
         let stepSize = eta / (1 - pow(beta1, Double(tau)))

@@ -4,7 +4,7 @@ import Foundation
 import NN
 import Tensor
 
-/// The scalar evaluation loss L_E(θ) of the step explainer (spec §3.12 reconstruction) and its gradient.
+/// The scalar evaluation loss L_E(θ) of the step explainer (docs/METHOD.md §19) and its gradient.
 public protocol EvaluationLoss {
     var layout: ParameterLayout { get }
     /// L_E(θ), accumulated in Float64.
@@ -67,7 +67,7 @@ func chunkedMean(count n: Int, chunk: Int, parameterCount P: Int,
 }
 
 /// One parameter update to explain: θ_start → θ_end, either a single optimizer step or a window of several steps
-/// (the straight-path identity holds for any two points, spec §1.2). Optional splits of Δθ = θ_end − θ_start:
+/// (the straight-path identity holds for any two points, docs/METHOD.md §3). Optional splits of Δθ = θ_end − θ_start:
 /// - `decay`: the weight-decay part (AdamW: −Σ η_t λ θ_t; SGD: −Σ η_t R_t);
 /// - `batch` (single steps only): the current batch's part (AdamW: −η/(1−β1^τ)·(1−β1) g_t / (√v̂_t + ε);
 ///   SGD: −η (1−dampening) g_t). The gradient part is Δθ − decay and the momentum history is gradient − batch.
@@ -143,15 +143,15 @@ public struct SegmentDecomposition: Sendable {
     public var batch: [Double]
     public var momentum: [Double]
 
-    /// |S_m| / Σ_m |S_m| (spec §3.12 "relative influence").
+    /// |S_m| / Σ_m |S_m| (docs/METHOD.md §19 "relative influence").
     public var relativeInfluence: [Double] {
         let s = total.reduce(0) { $0 + abs($1) }
         return total.map { s > 0 ? abs($0) / s : 0 }
     }
 }
 
-/// The step explainer (spec §3.12 reconstruction): loss decomposition scores along the straight path of one
-/// update, with the engine's quadrature rules (spec §1.2, `QuadratureNodes`).
+/// The step explainer (docs/METHOD.md §19): loss decomposition scores along the straight path of one
+/// update, with the engine's quadrature rules (docs/METHOD.md §9, `QuadratureNodes`).
 public enum StepExplainer {
     /// ∫₀¹ ∇L_E(θ_start + αΔ) dα ≈ Σ_i w_i ∇L_E(θ_start + α_i Δ), in Float64. P values.
     public static func integratedGradient(_ loss: EvaluationLoss, from theta0: [Float], to theta1: [Float],

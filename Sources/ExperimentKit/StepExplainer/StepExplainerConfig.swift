@@ -2,7 +2,7 @@ import Artifacts
 import EPK
 import Foundation
 
-/// `step-explainer` config (Configs/step-explainer*.json), spec §3.12 reconstruction, issue 10.
+/// `step-explainer` config (Configs/step-explainer*.json), docs/METHOD.md §19.
 ///
 /// ```
 /// {"experiment": "step-explainer", "run": "paper", "source": "lm" | "classifier", "history": "…",

@@ -17,7 +17,7 @@ public struct StepExplainerResult {
     public var convergenceMeasured: [Double]
 }
 
-/// `step-explainer`: decomposes ΔL_E of chosen steps and windows by module (spec §3.12 reconstruction).
+/// `step-explainer`: decomposes ΔL_E of chosen steps and windows by module (docs/METHOD.md §19).
 public enum StepExplainerDriver {
     public static let kind = "step-explainer"
 

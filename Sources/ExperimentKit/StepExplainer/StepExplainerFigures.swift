@@ -2,7 +2,7 @@ import Artifacts
 import Foundation
 import Plot
 
-/// Figures of `step-explainer.h5` and `lm-metrics.h5` (spec §3.12 reconstruction).
+/// Figures of `step-explainer.h5` and `lm-metrics.h5` (docs/METHOD.md §19).
 public enum StepExplainerFigures {
     public static let all: [FigureRecipe] = [
         FigureRecipe(name: "lm-training-loss", artifactKind: LMTrainingMetrics.kind, datasets: ["step/loss", "eval/step", "eval/loss"]) { file in
