@@ -227,7 +227,7 @@ enum MicroWorkloads {
             let budget = Int((ctx.budgetGiB ?? budgetGiB) * 1_073_741_824)
             let groups = model.attributionGroups.map { g in g.components.map { model.layout.component(named: $0)!.range } }
             let P = model.parameterCount
-            let plan = EPKEngine.MemoryPlan(testCount: tests, rowsPerTest: rowsPerTest, parameterCount: P, trainingCount: 1000,
+            let plan = EPKEngine.MemoryPlan(testCount: tests, attributionClassesPerTest: rowsPerTest, parameterCount: P, trainingCount: 1000,
                                             batchSize: B, dataGroups: groups.count, parameterGroupCount: 0, budget: budget)
             let Ra = plan.testChunk * rowsPerTest, b = plan.trainChunk
             let Q = Fixtures.random(Ra * P, seed: 21), G = Fixtures.random(b * P, seed: 22)

@@ -157,7 +157,7 @@ final class EPKEngineTests: XCTestCase {
                                                parameterAttribution: ParameterAttributionOptions(components: ["fc2.weight"]))
                 let direct = try problem.engine(q, dataAttribution: dataAttribution,
                                                 parameterAttribution: ParameterAttributionOptions(components: ["fc2.weight"]))
-                XCTAssertTrue(basis.usesSoftmaxBasis(rowsPerTest: classes))
+                XCTAssertTrue(basis.usesSoftmaxBasis(classesPerTest: classes))
                 XCTAssertEqual(try basis.memoryPlan(testCount: 3).basisRowsPerTest, classes - 1)
                 direct.softmaxBasisEnabled = false
                 let a = try basis.run(testInputs: problem.tests, testLabels: nil)

@@ -1,0 +1,64 @@
+import Foundation
+import History
+import NN
+import Tensor
+
+extension EPKEngine {
+    /// The plan `run` follows for `testCount` test points under these options (executables log it up front).
+    public func memoryPlan(testCount n: Int) throws -> MemoryPlan {
+        let dataGroups = try resolveGroups(options.dataAttributionGroups)
+        let paramCount = try options.parameterAttribution.map { try resolveGroups([ComponentGroup(name: "parameters", components: $0.components)])[0].count } ?? 0
+        let S = options.classes == .all ? model.classCount : 1
+        let Sa = options.attributionClasses == .focus ? 1 : S
+        let needsFeatures = !dataGroups.isEmpty || paramCount > 0
+        func plan(basisRows: Int) -> MemoryPlan {
+            MemoryPlan(testCount: n, attributionClassesPerTest: Sa, parameterCount: model.parameterCount, trainingCount: history.trainingCount,
+                       batchSize: maxBatchSize(options.steps ?? 0..<history.stepCount), dataGroups: dataGroups.count,
+                       parameterGroupCount: paramCount, basisRowsPerTest: basisRows, refinement: options.quadrature.refine != nil,
+                       budget: options.memoryBudgetBytes)
+        }
+        let direct = plan(basisRows: 0)
+        guard needsFeatures && usesSoftmaxBasis(classesPerTest: Sa) else { return direct }
+        // The basis gradients of materialised rows cost (C − 1)·P floats per test point. They are worth it only when
+        // they do not split the test points into more chunks: every chunk recomputes the training per-sample gradients.
+        let basis = plan(basisRows: model.classCount - 1)
+        func chunks(_ p: MemoryPlan) -> Int { (n + p.testChunk - 1) / p.testChunk }
+        return chunks(basis) <= chunks(direct) ? basis : direct
+    }
+
+    /// The working-memory plan; `description` is what the executables log.
+    public struct MemoryPlan: CustomStringConvertible {
+        public let testChunk: Int
+        public let trainChunk: Int
+        public let bytesPerTestPoint: Int
+        public let fixedBytes: Int
+        /// C − 1 when materialised rows go through the softmax basis, else 0.
+        public let basisRowsPerTest: Int
+
+        public init(testCount: Int, attributionClassesPerTest Sa: Int, parameterCount P: Int, trainingCount N: Int, batchSize: Int,
+                    dataGroups: Int, parameterGroupCount: Int, basisRowsPerTest: Int = 0, refinement: Bool = false, budget: Int) {
+            // Per test point: φ (S·P) and, with data attribution, Q (S·P); parameter accumulators (3·P_g: total,
+            // current interval, reg); data attribution output rows (groups·S·N).
+            // Without data or parameter attribution φ is never materialised (per-sample dot products instead).
+            self.basisRowsPerTest = basisRowsPerTest
+            // Refinement recomputes φ of the refined test points into a second buffer (at most P more per row).
+            let phiBytes = parameterGroupCount > 0 || dataGroups > 0 ? P * 4 * (refinement ? 2 : 1) : 0
+            let featureBytes = phiBytes + (dataGroups > 0 ? P * 4 : 0)
+            let perRow = featureBytes + dataGroups * N * 4 + 64
+            // Materialised features through the softmax basis also hold the C − 1 basis gradients of each node.
+            bytesPerTestPoint = Sa * perRow + 3 * parameterGroupCount * 4 + basisRowsPerTest * P * 4
+            // Training per-sample gradients: at most a quarter of the budget, at least one row.
+            trainChunk = dataGroups > 0 ? max(1, min(batchSize, budget / 4 / max(1, P * 4))) : 0
+            fixedBytes = trainChunk * P * 4 + 4 * P * 4
+            testChunk = max(1, min(testCount, (budget - fixedBytes) / max(1, bytesPerTestPoint)))
+        }
+
+        public var description: String {
+            let size = { (b: Int) in b < 1_048_576 ? String(format: "%.1f KiB", Double(b) / 1024) : String(format: "%.1f MiB", Double(b) / 1_048_576) }
+            let training = trainChunk > 0 ? "training per-sample gradients in chunks of \(trainChunk)"
+                : "no training per-sample gradients held (per-sample dot products)"
+            return "memory plan: \(testChunk) test points per chunk (\(size(bytesPerTestPoint)) each), \(training) (\(size(fixedBytes)) fixed)"
+        }
+    }
+
+}
