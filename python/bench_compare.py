@@ -37,6 +37,7 @@ class CompareError(Exception):
 
 def run_child(command, env, log_dir, name):
     """Runs a command with its output in files; returns (status, stdout, last stderr line, peak RSS bytes, wall s)."""
+    print(f"bench-compare: {name} (load {os.getloadavg()[0]:.1f})", file=sys.stderr, flush=True)
     out_path, err_path = (os.path.join(log_dir, f"{name}.{kind}") for kind in ("out", "err"))
     with open(out_path, "w") as out, open(err_path, "w") as err:
         start = time.perf_counter()
@@ -69,18 +70,21 @@ def run_original(args, workload, log_dir):
     command = [args.python, os.path.join(HERE, "bench_original.py"), workload, "--threads", str(args.threads),
                "--p1-steps", str(args.p1_steps), "--p2b-steps", str(args.p2b_steps),
                "--p3-steps", str(args.p3_steps), "--p4-steps", str(args.p4_steps)]
+    load = os.getloadavg()[0]
     code, stdout, last, rss, wall = run_child(command, env, log_dir, f"original-{workload}")
     results = tagged(stdout, "@@orig ")
     if code != 0 or not results:
         raise CompareError(f"the original's {workload} failed (exit {code}): {last or 'no output'}")
     seconds = results[0]["seconds"]
-    return {"s_per_step": summarise(seconds, SUMMARY[workload]), "steps_timed": len(seconds),
-            "summary": SUMMARY[workload], "peak_rss_gb": rss / 1e9, "wall_s": wall, "note": results[0]["note"]}
+    return {"s_per_step": summarise(seconds, SUMMARY[workload]), "steps_timed": len(seconds), "seconds": seconds,
+            "summary": SUMMARY[workload], "peak_rss_gb": rss / 1e9, "wall_s": wall, "note": results[0]["note"],
+            "load_1min_at_start": load}
 
 
 def run_ours(args, workload, log_dir, cache):
     command = [args.bench, "--child", "--workload", workload, "--threads", str(args.threads), "--cache", cache,
                "--p2b-steps", str(args.p2b_steps), "--p4-steps", str(args.p4_steps)]
+    load = os.getloadavg()[0]
     code, stdout, last, rss, wall = run_child(command, dict(os.environ), log_dir, f"ours-{workload}")
     rows = [r for r in tagged(stdout, "@@row ") if r.get("workload") == workload]
     if code != 0 or not rows:
@@ -92,7 +96,7 @@ def run_ours(args, workload, log_dir, cache):
     notes = "; ".join(r["note"] for r in rows if r.get("note") and r["metric"] in (OUR_METRIC[workload],
                                                                                     "train with history, s/step (mean)",
                                                                                     "s/step (mean, incl. epoch eval)"))
-    return {"s_per_step": row["value"], "peak_rss_gb": rss / 1e9, "wall_s": wall, "note": notes,
+    return {"s_per_step": row["value"], "peak_rss_gb": rss / 1e9, "wall_s": wall, "note": notes, "load_1min_at_start": load,
             "openblas_lines": [l for l in stdout.splitlines() if "openblas" in l.lower()]}
 
 
@@ -170,16 +174,17 @@ def markdown(report):
              f"- Load before: `{report['uptime_before']}`", f"- Load after: `{report['uptime_after']}`",
              f"- Wall time of the comparison: {report['wall_s']:.0f} s", "",
              "| workload | original s/step | ours s/step | time ours/original | original peak RSS GB | "
-             "ours peak RSS GB | RSS ours/original | steps timed (original / ours) |",
-             "|---|---|---|---|---|---|---|---|"]
+             "ours peak RSS GB | RSS ours/original | steps timed (original / ours) | 1-min load at start (original / ours) |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for w in report["workloads"]:
         o, u = w.get("original"), w.get("ours")
         if w.get("error"):
-            lines.append(f"| {w['id']} | FAILED: {w['error']} | | | | | | |")
+            lines.append(f"| {w['id']} | FAILED: {w['error']} | | | | | | | |")
             continue
         lines.append(f"| {w['id']} | {fmt(o['s_per_step'])} | {fmt(u['s_per_step'])} | "
                      f"{fmt(w['time_ratio'], 2)} | {fmt(o['peak_rss_gb'], 2)} | {fmt(u['peak_rss_gb'], 2)} | "
-                     f"{fmt(w['rss_ratio'], 2)} | {o['steps_timed']} ({o['summary']}) / {w['ours_steps']} |")
+                     f"{fmt(w['rss_ratio'], 2)} | {o['steps_timed']} ({o['summary']}) / {w['ours_steps']} | "
+                     f"{o['load_1min_at_start']:.1f} / {u['load_1min_at_start']:.1f} |")
     lines += ["", "Workloads (synthetic inputs of the benchmark's shapes):", ""]
     for w in report["workloads"]:
         lines.append(f"- {w['id']}: {WHAT[w['id']]}. Original: {w.get('original', {}).get('note', '')}. "
@@ -239,9 +244,7 @@ def main():
         for workload in workloads:
             entry = {"id": workload}
             try:
-                print(f"bench-compare: {workload} original …", file=sys.stderr, flush=True)
                 entry["original"] = run_original(args, workload, scratch)
-                print(f"bench-compare: {workload} ours …", file=sys.stderr, flush=True)
                 entry["ours"] = run_ours(args, workload, scratch, cache)
                 entry["time_ratio"] = ratio(entry["ours"]["s_per_step"], entry["original"]["s_per_step"])
                 entry["rss_ratio"] = ratio(entry["ours"]["peak_rss_gb"], entry["original"]["peak_rss_gb"])

@@ -207,7 +207,7 @@ def run(workload, args):
         model, optimizer, data_path, _, x_val, y_val = modulo_setup(args.p2b_steps + 1)
         seconds, shapes = epk_steps(model, optimizer, data_path, x_val, y_val, 115, 2, args.p2b_steps)
         return {"seconds": seconds, "note": f"first {args.p2b_steps} steps; 50 val × 115 classes, 2 midpoints; "
-                                            f"kernel matrices {shapes[0]}…"}
+                                            f"kernel matrices {shapes[0]} per parameter tensor"}
     if workload == "P3":
         *_, seconds, _, _ = cifar_setup(args.p3_steps)
         return {"seconds": seconds, "note": f"{args.p3_steps} steps, batch 64, SGD momentum"}
@@ -215,7 +215,7 @@ def run(workload, args):
         model, optimizer, data_path, _, x_test, y_test = cifar_setup(args.p4_steps + 1)
         seconds, shapes = epk_steps(model, optimizer, data_path, x_test, y_test, 2, 1, args.p4_steps)
         return {"seconds": seconds, "note": f"first {args.p4_steps} steps; 20 test × 2 classes, 1 midpoint; "
-                                            f"kernel matrices {shapes[0]}"}
+                                            f"kernel matrices {shapes[0]} per parameter tensor"}
     raise ValueError(workload)
 
 
