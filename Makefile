@@ -187,3 +187,13 @@ grokking-quick: build
 	$(BIN)/component-attribution --config Configs/component-attribution-quick.json
 	$(BIN)/swap-aligned --config Configs/swap-aligned-quick.json
 	$(BIN)/retrain-pipeline --config Configs/retrain-pipeline-quick.json
+
+## The original ExPLAIND (pip `explaind` + torch, in .venv-bench/, created once by scripts/bench-venv.sh) beside ours on
+## P1, P2b, P3, P4, alternating in one run, 2 threads each: table of time and peak-RSS ratios with the CPU model and the
+## OpenBLAS core → results/reference/bench/compare-<date>.md and .json. About 15 min on an idle 2-core machine.
+.PHONY: bench-compare
+BENCH_VENV ?= .venv-bench
+bench-compare: build
+	bash scripts/bench-venv.sh $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python python/bench_compare.py --bench $(BIN)/bench --python $(BENCH_VENV)/bin/python \
+	  --out results/reference/bench $(BENCH_COMPARE_ARGS)

@@ -19,6 +19,8 @@ struct BenchContext {
     /// Steps of the truncated histories for P2a and P2b (nil = defaults).
     var p2aSteps: Int?
     var p2bSteps: Int?
+    /// Steps of the P3 history that P4 processes (nil = all 16).
+    var p4Steps: Int? = nil
     /// Rows are collected here (or discarded when the workload only prepares a cached history).
     var rows: [Row] = []
 

@@ -160,13 +160,14 @@ enum PaperWorkloads {
         }
         let model = ResNet9()
         let reader = try HistoryFileReader(path: path)
+        let history: TrainingHistory = (ctx.p4Steps ?? reader.stepCount) >= reader.stepCount ? reader : TruncatedHistory(reader, steps: ctx.p4Steps!)
         let budgetGiB = ctx.budgetGiB ?? p4BudgetGiB
         let options = EPKOptions(quadrature: QuadratureConfig(rule: .midpoint, points: 1), classes: .all,
                                  attributionClasses: .selected, dataAttributionGroups: groups(model),
                                  memoryBudgetBytes: Int(budgetGiB * 1_073_741_824))
-        let r = try epk(model: model, history: reader, train: cifarTrain(), test: cifarTest(), options: options)
+        let r = try epk(model: model, history: history, train: cifarTrain(), test: cifarTest(), options: options)
         ctx.add(Row("P4", "EPK s/step", r.perStep, "s/step", original: 13.3, target: 1.3, lowerIsBetter: true,
-                    note: "\(reader.stepCount) steps, 20 test × 2 classes, 1 midpoint, data attribution (\(groups(model).count) groups); \(r.plan.testChunk) tests/chunk, budget \(budgetGiB) GiB"))
+                    note: "\(history.stepCount < reader.stepCount ? "first \(history.stepCount) of " : "")\(reader.stepCount) steps, 20 test × 2 classes, 1 midpoint, data attribution (\(groups(model).count) groups); \(r.plan.testChunk) tests/chunk, budget \(budgetGiB) GiB"))
     }
 
     // MARK: quick configs

@@ -36,6 +36,9 @@ struct Bench: ParsableCommand {
     @Option(name: .long, help: "Steps of the P1 history that P2b processes (default 2).")
     var p2bSteps: Int?
 
+    @Option(name: .long, help: "Steps of the P3 history that P4 processes (default: all 16).")
+    var p4Steps: Int?
+
     @Option(name: .long, help: "EPK memory budget in GiB for P2/P4 and kernel-gemm shapes (default: 1.0 for P2, 0.5 for P4).")
     var budgetGb: Double?
 
@@ -48,6 +51,7 @@ struct Bench: ParsableCommand {
     func validate() throws {
         if let t = threads, t < 1 { throw ValidationError("--threads must be at least 1") }
         if `repeat` < 1 { throw ValidationError("--repeat must be at least 1") }
+        if let s = p4Steps, s < 1 { throw ValidationError("--p4-steps must be at least 1") }
         for w in workload where Workload.expand(w) == nil {
             throw ValidationError("unknown workload '\(w)'; choose from \(Workload.all.map(\.name).joined(separator: ", ")), P2, epk-step")
         }
@@ -74,7 +78,7 @@ struct Bench: ParsableCommand {
             throw ValidationError("--child needs exactly one concrete workload")
         }
         var ctx = BenchContext(threads: threadCount, repeats: `repeat`, cacheDirectory: cache ?? NSTemporaryDirectory(),
-                               full: full, budgetGiB: budgetGb, p2aSteps: p2aSteps, p2bSteps: p2bSteps)
+                               full: full, budgetGiB: budgetGb, p2aSteps: p2aSteps, p2bSteps: p2bSteps, p4Steps: p4Steps)
         try FileManager.default.createDirectory(atPath: ctx.cacheDirectory, withIntermediateDirectories: true)
         let t0 = Clock.now()
         try w.run(&ctx)
@@ -126,6 +130,7 @@ struct Bench: ParsableCommand {
         if full { arguments.append("--full") }
         if let s = p2aSteps { arguments += ["--p2a-steps", String(s)] }
         if let s = p2bSteps { arguments += ["--p2b-steps", String(s)] }
+        if let s = p4Steps { arguments += ["--p4-steps", String(s)] }
         if let b = budgetGb { arguments += ["--budget-gb", String(b)] }
         process.arguments = arguments
         let pipe = Pipe()
