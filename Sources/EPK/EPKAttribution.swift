@@ -89,11 +89,10 @@ extension EPKEngine {
         }
     }
 
-    /// (β, coef_t) of the reverse recursion: SGD (μ, 1 − dampening, but 1 at step 0 where PyTorch initialises the
-    /// buffer with the undampened gradient), AdamW (β1, 1 − β1).
+    /// (β, coef_t) of the reverse recursion: SGD (μ, the buffer's gradient weight c_t), AdamW (β1, 1 − β1).
     func momentumAndCoefficient(step t: Int) -> (Float, Double) {
         switch history.optimizer {
-        case .sgd(let mu, let dampening, _): return (Float(mu), t == 0 ? 1 : 1 - dampening)
+        case .sgd(let mu, _, _): return (Float(mu), history.optimizer.gradientWeight(step: t))
         case .adamw(let b1, _, _, _): return (Float(b1), 1 - b1)
         }
     }

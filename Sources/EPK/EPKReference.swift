@@ -44,8 +44,8 @@ public enum EPKReference {
             var features = [Double](repeating: 0, count: N * P)  // (N, P) train features F_{j,t}
             var rho = [Double](repeating: 0, count: P)
             switch history.optimizer {
-            case .sgd(let mu, let dampening, _):
-                let c = t == 0 ? 1.0 : 1 - dampening
+            case .sgd(let mu, _, _):
+                let c = history.optimizer.gradientWeight(step: t)
                 for i in 0..<(N * P) { buffers[i] *= mu }
                 for (j, idx) in indices.enumerated() { for p in 0..<P { buffers[idx * P + p] += c * Double(G[j * P + p]) } }
                 for p in 0..<P where active[p] { decay[p] = mu * decay[p] + c * lambda * Double(thetaT[p]) }

@@ -150,9 +150,9 @@ public final class Trainer {
             // The per-step optimizer quantity of the decomposition (computed from θ_t, before the update).
             let quantity: [Float]
             switch plan.optimizer {
-            case .sgd(let mu, let damp, let wd):
-                // R_t = μ R_{t−1} + c λ θ_t, c = 1 at the first step (PyTorch's undampened first buffer).
-                let c = Float(step == 0 ? 1 : 1 - damp), m = Float(mu), l = Float(wd)
+            case .sgd(let mu, _, let wd):
+                // R_t = μ R_{t−1} + c_t λ θ_t with c_t the buffer's gradient weight (1 at the first step).
+                let c = Float(plan.optimizer.gradientWeight(step: step)), m = Float(mu), l = Float(wd)
                 for p in 0..<P where active[p] { decay[p] = (step == 0 ? 0 : m * decay[p]) + c * l * theta[p] }
                 quantity = decay
                 optimizer.step(parameters: &theta, gradient: gradient, learningRate: lr)

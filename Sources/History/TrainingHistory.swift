@@ -12,6 +12,17 @@ public enum OptimizerSpec: Codable, Equatable, Sendable {
         switch self { case .sgd(_, _, let wd), .adamw(_, _, _, let wd): return wd }
     }
 
+    /// The weight c_t of step t's new gradient d_t = ∇L + λθ_t in the SGD momentum buffer, buf_t = μ buf_{t−1} + c_t d_t
+    /// (docs/METHOD.md §4): 1 at the first step (PyTorch starts the buffer with the undampened gradient), 1 without
+    /// momentum (PyTorch keeps no buffer and ignores dampening: the update is d_t), else 1 − dampening.
+    /// AdamW has no such weight: 1.
+    public func gradientWeight(step t: Int) -> Double {
+        switch self {
+        case .sgd(let mu, let dampening, _): return t == 0 || mu == 0 ? 1 : 1 - dampening
+        case .adamw: return 1
+        }
+    }
+
     /// Short name stored in histories ("sgd" or "adamw").
     public var kind: String {
         switch self { case .sgd: return "sgd"; case .adamw: return "adamw" }

@@ -7,7 +7,7 @@ import Tensor
 final class EPKEngineTests: XCTestCase {
     /// Reverse accumulation (default engine) and the forward per-sample-buffer reference agree.
     func testReverseAccumulationMatchesForwardReference() throws {
-        for kind in ["sgd", "adamw"] {
+        for kind in ["sgd", "sgd-dampened", "sgd-no-momentum", "adamw"] {
             let problem = TinyProblem.make(kind)
             let q = QuadratureConfig(rule: .gaussLegendre, points: 3)
             let fast = try problem.engine(q).run(testInputs: problem.tests, testLabels: nil)
@@ -28,8 +28,9 @@ final class EPKEngineTests: XCTestCase {
     }
 
     /// Σ components = Σ training samples = kernel part of f(θ_T) − f(θ₀), and the reconstruction matches the model.
+    /// Dampened SGD and SGD without momentum (where PyTorch ignores dampening) weight each step's samples differently.
     func testComponentSumsEqualDataSumsAndReconstructTheModel() throws {
-        for kind in ["sgd", "adamw"] {
+        for kind in ["sgd", "sgd-dampened", "sgd-no-momentum", "adamw"] {
             let problem = TinyProblem.make(kind)
             let result = try problem.engine(QuadratureConfig(rule: .gaussLegendre, points: 4)).run(testInputs: problem.tests, testLabels: nil)
             let K = result.componentCount

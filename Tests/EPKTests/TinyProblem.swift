@@ -86,11 +86,14 @@ func trainTiny(model: Model, data: TinyData, optimizer: OptimizerSpec, steps T: 
         let lr = schedule(t)
         var quantity = [Float](repeating: 0, count: P)
         switch optimizer {
-        case .sgd(let mu, _, let wd):
+        case .sgd(let mu, let damp, let wd):
+            // PyTorch: with momentum, buf = d at the first step and μ·buf + (1 − dampening)·d after; without
+            // momentum there is no buffer (the update is d, dampening unused), so R_t = λθ_t.
+            let keep = t == 0 || mu == 0 ? 1 : 1 - damp
             for p in 0..<P {
                 let d = Double(g[p]) + wd * Double(theta[p])
-                m[p] = t == 0 ? d : mu * m[p] + d
-                decay[p] = t == 0 ? wd * Double(theta[p]) : mu * decay[p] + wd * Double(theta[p])
+                m[p] = t == 0 || mu == 0 ? d : mu * m[p] + keep * d
+                decay[p] = t == 0 || mu == 0 ? wd * Double(theta[p]) : mu * decay[p] + keep * wd * Double(theta[p])
                 quantity[p] = Float(decay[p])
                 theta[p] = Float(Double(theta[p]) - Double(lr) * m[p])
             }
@@ -122,9 +125,14 @@ struct TinyProblem {
         var rng = RNG(seed: seed + 100)
         let model = TinyTanhMLP(classes: classes)
         let data = TinyData(count: 24, dimension: 5, classes: classes, rng: &rng)
-        let spec: OptimizerSpec = kind == "sgd" ? .sgd(momentum: 0.9, dampening: 0, weightDecay: 5e-3)
-            : .adamw(beta1: 0.9, beta2: 0.98, epsilon: 1e-8, weightDecay: 0.5)
-        let peak: Float = kind == "sgd" ? 0.2 : 0.05
+        let spec: OptimizerSpec
+        switch kind {
+        case "sgd": spec = .sgd(momentum: 0.9, dampening: 0, weightDecay: 5e-3)
+        case "sgd-dampened": spec = .sgd(momentum: 0.9, dampening: 0.3, weightDecay: 5e-3)
+        case "sgd-no-momentum": spec = .sgd(momentum: 0, dampening: 0.5, weightDecay: 5e-3)
+        default: spec = .adamw(beta1: 0.9, beta2: 0.98, epsilon: 1e-8, weightDecay: 0.5)
+        }
+        let peak: Float = kind.hasPrefix("sgd") ? 0.2 : 0.05
         // Triangular schedule through (0, 0), (4, 1), (T, 0), as verify.py.
         let schedule: (Int) -> Float = { t in
             t <= 4 ? peak * Float(t) / 4 : peak * Float(steps - t) / Float(steps - 4)
