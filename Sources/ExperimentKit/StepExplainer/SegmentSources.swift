@@ -67,9 +67,9 @@ public enum SegmentSources {
         case .adamw(let b1, let b2, let eps, _):
             batch = adamBatchPart(gradient: g, secondMoment: try history.optimizerQuantity(step: t), learningRate: eta,
                                   stepCount: t + 1, beta1: b1, beta2: b2, epsilon: eps, active: active)
-        case .sgd(let momentum, let dampening, _):
-            // buf_t = μ buf_{t−1} + (1−dampening)(g_t + λθ_t); the first step has buf_0 = g_0 + λθ_0 (PyTorch).
-            let weight = (t == 0 || momentum == 0) ? 1.0 : 1 - dampening
+        case .sgd:
+            // buf_t = μ buf_{t−1} + c_t (g_t + λθ_t) with the buffer's gradient weight c_t.
+            let weight = history.optimizer.gradientWeight(step: t)
             batch = (0..<g.count).map { active[$0] ? Float(-eta * weight * Double(g[$0])) : 0 }
         }
         return ExplainedSegment(kind: .step, start: t, end: t + 1, thetaStart: theta0, thetaEnd: theta1, decay: decay, batch: batch)
