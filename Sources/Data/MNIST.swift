@@ -57,7 +57,12 @@ public enum MNIST {
         let bytes = try CompressedFile.readAll(path)
         let extents = try header(bytes, path: path, magic: imageMagic, axes: 3)
         let (count, rows, columns) = (extents[0], extents[1], extents[2])
-        try expectSize(bytes, 16 + count * rows * columns, path: path)
+        // Each extent is < 2³², so the product can overflow Int: compare against the file size step by step.
+        let (pixels, overflow) = count.multipliedReportingOverflow(by: rows * columns)
+        guard !overflow, pixels <= bytes.count else {
+            throw DataError.corruptFile(path: path, reason: "\(bytes.count) bytes, but the header claims \(count) × \(rows) × \(columns) images; replace the file with the original IDX file")
+        }
+        try expectSize(bytes, 16 + pixels, path: path)
         return RawImages(count: count, rows: rows, columns: columns, pixels: Array(bytes[16...]))
     }
 

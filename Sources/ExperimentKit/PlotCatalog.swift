@@ -11,11 +11,32 @@ public enum PlotCatalog {
             throw ArtifactError(.notFound, file: path, problem: "no such file or directory", fix: "pass an artifact or a results directory")
         }
         if !isDirectory.boolValue { return [path] }
-        let files = (FileManager.default.enumerator(atPath: path)?.allObjects as? [String] ?? [])
-            .filter { $0.hasSuffix(".h5") }.sorted().map { path + "/" + $0 }
-        return files.filter { f in
-            guard let kind = try? FigureRenderer.kind(of: f) else { return false }
-            return !FigureRenderer.recipes(forKind: kind).isEmpty
-        }
+        return try scan(directory: path).artifacts
     }
+
+    /// Every `.h5` below `directory`: those with figures, and the others with the reason each is skipped
+    /// (`plot` names every skipped file on stderr).
+    public static func scan(directory: String) throws -> (artifacts: [String], skipped: [(path: String, reason: String)]) {
+        let base = directory.hasSuffix("/") && directory.count > 1 ? String(directory.dropLast()) : directory
+        let files = (FileManager.default.enumerator(atPath: base)?.allObjects as? [String] ?? [])
+            .filter { $0.hasSuffix(".h5") }.sorted().map { base + "/" + $0 }
+        var artifacts: [String] = [], skipped: [(String, String)] = []
+        for f in files {
+            do {
+                let kind = try FigureRenderer.kind(of: f)
+                if FigureRenderer.recipes(forKind: kind).isEmpty { skipped.append((f, "kind '\(kind)' has no figures")) }
+                else { artifacts.append(f) }
+            } catch {
+                if f.hasSuffix("history.h5") || f.hasSuffix("history.h5.partial") {
+                    skipped.append((f, "a training history (its curves are drawn from metrics.h5 beside it)"))
+                } else {
+                    skipped.append((f, "\(error)"))
+                }
+            }
+        }
+        return (artifacts, skipped)
+    }
+
+    /// Names of every known figure, sorted.
+    public static var figureNames: [String] { Array(Set(FigureRenderer.catalog.map(\.name))).sorted() }
 }
