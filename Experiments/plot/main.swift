@@ -21,9 +21,7 @@ struct PlotCommand: ParsableCommand {
     func run() throws {
         var failures = 0
         try runReportingErrors {
-            if let f = figure, !PlotCatalog.figureNames.contains(f) {
-                throw ArtifactError(.invalidArgument, "--figure '\(f)': no such figure; known figures: \(PlotCatalog.figureNames.joined(separator: ", "))")
-            }
+            if let f = figure, let e = PlotCatalog.unknownFigure(f) { throw e }
             var isDirectory: ObjCBool = false
             let artifacts: [String]
             if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {

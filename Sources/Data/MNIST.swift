@@ -58,9 +58,10 @@ public enum MNIST {
         let extents = try header(bytes, path: path, magic: imageMagic, axes: 3)
         let (count, rows, columns) = (extents[0], extents[1], extents[2])
         // Each extent is < 2³², so the product can overflow Int: compare against the file size step by step.
-        let (pixels, overflow) = count.multipliedReportingOverflow(by: rows * columns)
-        guard !overflow, pixels <= bytes.count else {
-            throw DataError.corruptFile(path: path, reason: "\(bytes.count) bytes, but the header claims \(count) × \(rows) × \(columns) images; replace the file with the original IDX file")
+        let (perImage, overflow1) = rows.multipliedReportingOverflow(by: columns)
+        let (pixels, overflow2) = count.multipliedReportingOverflow(by: perImage)
+        guard !overflow1, !overflow2, pixels <= bytes.count else {
+            throw DataError.corruptFile(path: path, reason: "\(bytes.count) bytes, but the header claims \(count) × \(rows) × \(columns) images")
         }
         try expectSize(bytes, 16 + pixels, path: path)
         return RawImages(count: count, rows: rows, columns: columns, pixels: Array(bytes[16...]))

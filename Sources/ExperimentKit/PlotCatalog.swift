@@ -22,19 +22,29 @@ public enum PlotCatalog {
             .filter { $0.hasSuffix(".h5") }.sorted().map { base + "/" + $0 }
         var artifacts: [String] = [], skipped: [(String, String)] = []
         for f in files {
-            do {
-                let kind = try FigureRenderer.kind(of: f)
-                if FigureRenderer.recipes(forKind: kind).isEmpty { skipped.append((f, "kind '\(kind)' has no figures")) }
-                else { artifacts.append(f) }
-            } catch {
-                if f.hasSuffix("history.h5") || f.hasSuffix("history.h5.partial") {
-                    skipped.append((f, "a training history (its curves are drawn from metrics.h5 beside it)"))
-                } else {
-                    skipped.append((f, "\(error)"))
-                }
+            let file: HDF5File
+            do { file = try HDF5File(path: f, mode: .read) } catch {
+                skipped.append((f, "not a readable HDF5 file (\(error))")); continue
             }
+            defer { file.close() }
+            guard let root = try? file.root else { skipped.append((f, "no readable root group")); continue }
+            guard root.hasAttribute("kind"), let kind = try? root.stringAttribute("kind") else {
+                let format = root.hasAttribute("format") ? (try? root.stringAttribute("format")) : nil
+                skipped.append((f, format?.hasPrefix("explaind-history") == true
+                                ? "a training history, which has no figures (its curves are drawn from metrics.h5 beside it)"
+                                : "no 'kind' attribute, so not an artifact of an explaind executable"))
+                continue
+            }
+            if FigureRenderer.recipes(forKind: kind).isEmpty { skipped.append((f, "kind '\(kind)' has no figures")) }
+            else { artifacts.append(f) }
         }
         return (artifacts, skipped)
+    }
+
+    /// The error for `--figure name` when no recipe has that name, listing the known ones; nil for a known name.
+    public static func unknownFigure(_ name: String) -> ArtifactError? {
+        figureNames.contains(name) ? nil
+            : ArtifactError(.invalidArgument, "--figure '\(name)': no such figure; known figures: \(figureNames.joined(separator: ", "))")
     }
 
     /// Names of every known figure, sorted.

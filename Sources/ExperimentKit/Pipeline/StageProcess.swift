@@ -1,5 +1,4 @@
 import Artifacts
-import Dispatch
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -42,38 +41,36 @@ public enum StageProcess {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binDirectory + "/" + stage.executable)
         process.arguments = ["--config", stage.config] + (stage.arguments ?? [])
-        let received = ReceivedSignal()
-        var sources: [DispatchSourceSignal] = []
-        for s in forwarded {
-            signal(s, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: s, queue: .global())
-            source.setEventHandler {
-                received.set(s)
-                let pid = process.processIdentifier
-                guard pid > 0 else { return }
-                if getpgid(pid) == pid { _ = kill(-pid, s) } else { _ = kill(pid, s) }
-            }
-            source.resume()
-            sources.append(source)
-        }
+        stageSignal = 0
+        stageChild = 0
+        for s in forwarded { signal(s, forwardToStage) }
         defer {
-            for source in sources { source.cancel() }
             for s in forwarded { signal(s, SIG_DFL) }
+            stageChild = 0
         }
         try process.run()
+        stageChild = process.processIdentifier
+        if stageSignal != 0 { forwardToStage(stageSignal) }   // a signal that came while the child was starting
         process.waitUntilExit()
         let bySignal = process.terminationReason == .uncaughtSignal
-        if bySignal || process.terminationStatus != 0 || received.value != nil {
+        let received = stageSignal == 0 ? nil : stageSignal
+        if bySignal || process.terminationStatus != 0 || received != nil {
             throw failure(stage: stage, signal: bySignal ? process.terminationStatus : nil,
-                          status: process.terminationStatus, forwarded: received.value)
+                          status: process.terminationStatus, forwarded: received)
         }
     }
 }
 
-/// The first forwarded signal, set from the signal queue and read after the child exits.
-private final class ReceivedSignal: @unchecked Sendable {
-    private let lock = NSLock()
-    private var signal: Int32?
-    func set(_ s: Int32) { lock.lock(); if signal == nil { signal = s }; lock.unlock() }
-    var value: Int32? { lock.lock(); defer { lock.unlock() }; return signal }
+/// The running stage's pid and the first signal received, shared with the signal handler (plain word-sized
+/// globals, written before the handler is installed or by the handler itself).
+nonisolated(unsafe) private var stageChild: pid_t = 0
+nonisolated(unsafe) private var stageSignal: Int32 = 0
+
+/// Signal handler: remembers the signal and passes it on to the stage (and its process group when it leads one).
+/// Only async-signal-safe calls.
+private func forwardToStage(_ s: Int32) {
+    if stageSignal == 0 { stageSignal = s }
+    let pid = stageChild
+    guard pid > 0 else { return }
+    if getpgid(pid) == pid { _ = kill(-pid, s) } else { _ = kill(pid, s) }
 }
