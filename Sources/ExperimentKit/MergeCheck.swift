@@ -18,13 +18,13 @@ public enum MergeCheck {
             func refuse(_ what: String) -> ArtifactError {
                 ArtifactError(.invalidArgument, file: path, problem: "merge refused: \(what) than \(name)", fix: "merge shards of one validate-epk run only")
             }
-            if p.context.configJSON != first.context.configJSON { throw refuse("computed with another config") }
             if p.context.historyPath != first.context.historyPath { throw refuse("replays another history (\(p.context.historyPath))") }
             if p.context.quadrature != first.context.quadrature { throw refuse("uses another quadrature rule (\(p.context.quadrature.summary))") }
             if p.context.classes != first.context.classes { throw refuse("selects other classes ('\(p.context.classes.rawValue)')") }
             if p.result.classCount != first.result.classCount || p.result.componentNames != first.result.componentNames {
                 throw refuse("comes from another model")
             }
+            if p.context.configJSON != first.context.configJSON { throw refuse("computed with another config") }
         }
         let expected = expectedTestIndices(first.context.configJSON)
         let stepShards = !parts.allSatisfy { $0.result.steps == first.result.steps }
@@ -57,15 +57,17 @@ public enum MergeCheck {
         } else {
             let r = first.result.steps
             if let T, r != 0..<T {
-                throw ArtifactError(.invalidArgument, file: name, problem: "merge refused: the shards cover steps \(r.lowerBound)..<\(r.upperBound) of a \(T)-step history",
-                                    fix: "merge test shards computed over all steps")
+                throw ArtifactError(.invalidArgument, file: name, problem: "merge refused: the shards cover only steps \(r.lowerBound)..<\(r.upperBound) of the \(T)-step history (a step shard is missing)",
+                                    fix: "compute the missing --step-shard and merge all of them")
             }
             var owner: [Int: String] = [:]
             var all: [Int] = []
             for (path, p) in zip(paths, parts) {
                 for i in p.context.testIndices {
                     if let other = owner[i] {
-                        throw ArtifactError(.invalidArgument, file: path, problem: "merge refused: test point \(i) is also in \(other) (a shard given twice, or shards of different splits)",
+                        throw ArtifactError(.invalidArgument, file: path,
+                                            problem: other == path ? "merge refused: this shard is given more than once"
+                                                : "merge refused: test point \(i) is also in \(other) (a shard given twice, or shards of different splits)",
                                             fix: "pass each --shard i/n file of one run once")
                     }
                     owner[i] = path

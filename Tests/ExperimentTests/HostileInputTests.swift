@@ -226,6 +226,10 @@ final class HostileInputTests: XCTestCase {
                        "s2: merge refused: steps 6..<9 of the history are in no shard (a step shard is missing); compute the missing --step-shard and merge all of them")
         XCTAssertEqual(message { try MergeCheck.verify(paths: ["s1", "s3"], parts: [s1, s3], historySteps: [9, 9]) },
                        "s3: merge refused: steps 3..<5 are in no shard (a step shard is missing); compute the missing --step-shard and merge all of them")
+        XCTAssertEqual(message { try MergeCheck.verify(paths: ["s1"], parts: [s1], historySteps: [9]) },
+                       "s1: merge refused: the shards cover only steps 0..<3 of the 9-step history (a step shard is missing); compute the missing --step-shard and merge all of them")
+        XCTAssertEqual(message { try MergeCheck.verify(paths: ["a", "a"], parts: [a, a], historySteps: [1, 1]) },
+                       "a: merge refused: this shard is given more than once; pass each --shard i/n file of one run once")
         XCTAssertEqual(message { try MergeCheck.verify(paths: ["s1", "s2", "s3"], parts: [s1, s2, s3], historySteps: [9, 9, 9]) },
                        "s3: merge refused: steps 5..<6 are in more than one shard (duplicate or overlapping step shard); pass each step shard once")
     }

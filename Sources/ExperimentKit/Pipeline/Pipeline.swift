@@ -50,7 +50,7 @@ public enum StageStatus: Equatable, Sendable, CustomStringConvertible {
         switch self {
         case .upToDate: return "up to date"
         case .missing: return "artifact missing"
-        case .invalid(let why): return "artifact unreadable (\(why))"
+        case .invalid(let why): return "artifact unusable (\(why))"
         case .configChanged: return "config changed since the artifact was written"
         case .dependencyNewer(let d): return "depends on '\(d)', which is newer"
         }
