@@ -24,7 +24,8 @@ public enum PlotCatalog {
         for f in files {
             let file: HDF5File
             do { file = try HDF5File(path: f, mode: .read) } catch {
-                skipped.append((f, "not a readable HDF5 file (\(error))")); continue
+                let text = "\(error)"   // "<file>: <problem>; <fix>": keep the problem and fix only
+                skipped.append((f, text.hasPrefix(f + ": ") ? String(text.dropFirst(f.count + 2)) : text)); continue
             }
             defer { file.close() }
             guard let root = try? file.root else { skipped.append((f, "no readable root group")); continue }

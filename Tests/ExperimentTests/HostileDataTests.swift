@@ -163,7 +163,7 @@ final class HostileDataTests: XCTestCase {
         XCTAssertEqual(scan.artifacts.map { ($0 as NSString).lastPathComponent }, ["lying.h5", "nan.h5"])
         XCTAssertEqual(scan.skipped.count, 1)
         XCTAssertTrue(scan.skipped[0].path.hasSuffix("/junk.h5"))
-        XCTAssertTrue(scan.skipped[0].reason.hasPrefix("not a readable HDF5 file ("), scan.skipped[0].reason)
+        XCTAssertTrue(scan.skipped[0].reason.hasPrefix("not a readable HDF5 file (truncated or corrupt?)"), scan.skipped[0].reason)
         XCTAssertNil(PlotCatalog.unknownFigure("epk-step-error"))
         let unknown = PlotCatalog.unknownFigure("epk-step-eror")?.description ?? ""
         XCTAssertTrue(unknown.hasPrefix("--figure 'epk-step-eror': no such figure; known figures: "), unknown)
