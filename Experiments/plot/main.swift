@@ -33,6 +33,7 @@ struct PlotCommand: ParsableCommand {
             }
             if artifacts.isEmpty { throw ArtifactError(.notFound, file: path, problem: "no artifact with figures found", fix: "pass an .h5 written by an explaind executable or its run directory") }
             var drawnByName = 0
+            var printed = Set<String>()
             for artifact in artifacts {
                 let kind = try FigureRenderer.kind(of: artifact)
                 let recipes = FigureRenderer.recipes(forKind: kind)
@@ -52,7 +53,10 @@ struct PlotCommand: ParsableCommand {
                 for (name, result) in try FigureRenderer.renderAll(artifact: artifact, directory: dir, only: figure, format: OutputFormat(rawValue: format)!) {
                     switch result {
                     case .success(let p): print("\(name): \(p)")
-                    case .failure(let e): failures += 1; FileHandle.standardError.write(Data("error: \(e)\n".utf8))
+                    case .failure(let e):
+                        failures += 1
+                        // One artifact-wide problem (e.g. a contradictory shape) fails every figure: say it once.
+                        if printed.insert("\(e)").inserted { FileHandle.standardError.write(Data("error: \(e)\n".utf8)) }
                     }
                 }
             }
