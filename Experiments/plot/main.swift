@@ -21,11 +21,30 @@ struct PlotCommand: ParsableCommand {
     func run() throws {
         var failures = 0
         try runReportingErrors {
-            let artifacts = try PlotCatalog.artifacts(under: path)
+            if let f = figure, let e = PlotCatalog.unknownFigure(f) { throw e }
+            var isDirectory: ObjCBool = false
+            let artifacts: [String]
+            if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+                let scan = try PlotCatalog.scan(directory: path)
+                for (file, reason) in scan.skipped { FileHandle.standardError.write(Data("skipped \(file): \(reason)\n".utf8)) }
+                artifacts = scan.artifacts
+            } else {
+                artifacts = try PlotCatalog.artifacts(under: path)
+            }
             if artifacts.isEmpty { throw ArtifactError(.notFound, file: path, problem: "no artifact with figures found", fix: "pass an .h5 written by an explaind executable or its run directory") }
+            var drawnByName = 0
+            var printed = Set<String>()
             for artifact in artifacts {
                 let kind = try FigureRenderer.kind(of: artifact)
                 let recipes = FigureRenderer.recipes(forKind: kind)
+                if let f = figure, !recipes.contains(where: { $0.name == f }) {
+                    if artifacts.count == 1 {
+                        throw ArtifactError(.invalidArgument, file: artifact, problem: "--figure '\(f)' does not apply to this \(kind) artifact",
+                                            fix: "its figures are: \(recipes.map(\.name).joined(separator: ", "))")
+                    }
+                    continue
+                }
+                drawnByName += 1
                 if list {
                     print("\(artifact) (\(kind)): " + recipes.map(\.name).joined(separator: ", "))
                     continue
@@ -34,9 +53,15 @@ struct PlotCommand: ParsableCommand {
                 for (name, result) in try FigureRenderer.renderAll(artifact: artifact, directory: dir, only: figure, format: OutputFormat(rawValue: format)!) {
                     switch result {
                     case .success(let p): print("\(name): \(p)")
-                    case .failure(let e): failures += 1; FileHandle.standardError.write(Data("error: \(e)\n".utf8))
+                    case .failure(let e):
+                        failures += 1
+                        // One artifact-wide problem (e.g. a contradictory shape) fails every figure: say it once.
+                        if printed.insert("\(e)").inserted { FileHandle.standardError.write(Data("error: \(e)\n".utf8)) }
                     }
                 }
+            }
+            if let f = figure, drawnByName == 0 {
+                throw ArtifactError(.invalidArgument, file: path, problem: "no artifact here has figure '\(f)'", fix: "pass an artifact of the kind that draws it (plot --list shows each artifact's figures)")
             }
         }
         if failures > 0 { throw ExitCode(1) }

@@ -57,7 +57,13 @@ public enum MNIST {
         let bytes = try CompressedFile.readAll(path)
         let extents = try header(bytes, path: path, magic: imageMagic, axes: 3)
         let (count, rows, columns) = (extents[0], extents[1], extents[2])
-        try expectSize(bytes, 16 + count * rows * columns, path: path)
+        // Each extent is < 2³², so the product can overflow Int: compare against the file size step by step.
+        let (perImage, overflow1) = rows.multipliedReportingOverflow(by: columns)
+        let (pixels, overflow2) = count.multipliedReportingOverflow(by: perImage)
+        guard !overflow1, !overflow2, pixels <= bytes.count else {
+            throw DataError.corruptFile(path: path, reason: "\(bytes.count) bytes, but the header claims \(count) × \(rows) × \(columns) images")
+        }
+        try expectSize(bytes, 16 + pixels, path: path)
         return RawImages(count: count, rows: rows, columns: columns, pixels: Array(bytes[16...]))
     }
 

@@ -17,13 +17,35 @@ public struct ValidationStatistics: Codable, Equatable, Sendable {
     /// Mean over steps of mean |ground-truth step − predicted step|.
     public var meanStepError: Double
 
+    /// Why these statistics mean the EPK failed (a non-finite error, or a non-finite KL in an all-class run), or nil.
+    public var failure: String? { Self.failure(fields) }
+
+    /// `failure` from stored `/validation` attributes (name → value), as `reproduce` reads them.
+    public static func failure(_ fields: [(String, Double)]) -> String? {
+        let values = Dictionary(fields, uniquingKeysWith: { a, _ in a })
+        var bad = ["mean_abs_error", "max_abs_error", "mean_step_error"].filter { values[$0].map { !$0.isFinite } ?? true }
+        if let agreement = values["argmax_agreement"], !agreement.isNaN, let kl = values["kl_model_epk"], !kl.isFinite { bad.append("kl_model_epk") }
+        guard !bad.isEmpty else { return nil }
+        return "non-finite validation (" + bad.map { "\($0) \(values[$0].map { "\($0)" } ?? "absent")" }.joined(separator: ", ") + ")"
+    }
+
     public static func compute(_ r: EPKResult, labels: [Int]?) -> ValidationStatistics {
         let predicted = r.predictedRows, final = r.finalRows
-        var sum = 0.0, worst = 0.0
-        for (a, b) in zip(predicted, final) { sum += abs(a - b); worst = max(worst, abs(a - b)) }
+        // NaN is failure, never agreement: a non-finite error makes the mean and max NaN (Swift's max drops NaN), and
+        // a row with a non-finite value has no argmax, so it neither agrees nor counts as correct.
+        var sum = 0.0, worst = 0.0, nonFinite = false
+        for (a, b) in zip(predicted, final) {
+            let e = abs(a - b)
+            if !e.isFinite { nonFinite = true }
+            sum += e; worst = max(worst, e)
+        }
+        if nonFinite { sum = .nan; worst = .nan }
         let n = r.testCount, C = r.classCount
         var agreement = Double.nan, epkAcc = Double.nan, kl = Double.nan, modelAcc = Double.nan
-        func argmax(_ v: ArraySlice<Double>) -> Int { v.indices.max { v[$0] < v[$1] }! - v.startIndex }
+        func argmax(_ v: ArraySlice<Double>) -> Int? {
+            guard v.allSatisfy(\.isFinite) else { return nil }
+            return v.indices.max { v[$0] < v[$1] }! - v.startIndex
+        }
         if let labels {
             modelAcc = Double((0..<n).filter { a in argmax(r.finalOutputs[(a * C)..<((a + 1) * C)].map(Double.init)[...]) == labels[a] }.count) / Double(n)
         }
@@ -31,8 +53,8 @@ public struct ValidationStatistics: Codable, Equatable, Sendable {
             var agree = 0, correct = 0, klSum = 0.0
             for a in 0..<n {
                 let f = Array(final[(a * C)..<((a + 1) * C)]), g = Array(predicted[(a * C)..<((a + 1) * C)])
-                let am = argmax(g[...])
-                if am == argmax(f[...]) { agree += 1 }
+                guard let am = argmax(g[...]), let fm = argmax(f[...]) else { klSum = .nan; continue }
+                if am == fm { agree += 1 }
                 if let labels, am == labels[a] { correct += 1 }
                 // log-softmax of the EPK output, then KL(p_model ‖ p_epk).
                 let m = g.max()!
@@ -46,7 +68,10 @@ public struct ValidationStatistics: Codable, Equatable, Sendable {
         let T = r.steps.count, rows = r.rowCount
         var stepErr = 0.0
         if !r.stepTruth.isEmpty {
-            for i in 0..<(T * rows) { stepErr += Double(abs(r.stepTruth[i] - r.stepPredicted[i])) }
+            for i in 0..<(T * rows) {
+                let e = Double(abs(r.stepTruth[i] - r.stepPredicted[i]))
+                stepErr += e.isFinite ? e : .nan
+            }
             stepErr /= Double(max(1, T * rows))
         }
         return ValidationStatistics(meanAbsoluteError: sum / Double(max(1, predicted.count)), maxAbsoluteError: worst,

@@ -50,5 +50,6 @@ public struct EPKConfig: Codable, Equatable, Sendable, ValidatableConfig {
         if let s = parameterAttribution?.snapshotInterval {
             try ConfigError.require(s >= 1, keyPath: "parameter_attribution.snapshot_interval", expected: "a positive integer", found: s)
         }
+        try validateLimits()
     }
 }

@@ -56,10 +56,17 @@ public enum EPKDriver {
         if setup.trainConfig.experiment != config.experiment {
             throw ArtifactError(.config, "\(configPath): key 'experiment' is '\(config.experiment)' but \(historyPath) is a \(setup.trainConfig.experiment) history; pass the matching --history")
         }
+        guard setup.history.stepCount >= 1 else {
+            throw ArtifactError(.invalidArgument, file: historyPath, problem: "the history records no step\(setup.history.divergence.map { " (\($0))" } ?? ""), so there is nothing to replay",
+                                fix: "train again (with a lower learning rate if it diverged)")
+        }
+        if let d = setup.history.divergence { Log.warn("\(historyPath): \(d); replaying the finite steps only") }
         let out = outputDirectory ?? "results/\(config.experiment)-epk/\(config.run)"
+        let lockSuffix = [shard.map { $0.fileSuffix }, stepShard.map { "steps-\($0.fileSuffix)" }].compactMap { $0 }
+        try OutputLock.acquire(directory: out, name: lockSuffix.isEmpty ? ".explaind.lock" : ".explaind-\(lockSuffix.joined(separator: "-")).lock")
         let evaluation = setup.data.evaluation
         let offset = config.testOffset ?? 0
-        guard offset + config.testCount <= evaluation.count else {
+        guard config.testCount <= evaluation.count - min(offset, evaluation.count), offset <= evaluation.count else {
             throw ArtifactError(.config, "\(configPath): key 'test_count': expected at most \(evaluation.count - offset) test points from offset \(offset), found \(config.testCount)")
         }
         var testIndices = Array(offset..<(offset + config.testCount))
@@ -105,6 +112,10 @@ public enum EPKDriver {
             Log.info(String(format: "refinement: %d of %d (step, test point) integrals refined (%.2f %%); %.2f× the points of the fixed rule",
                             r.refined, r.integrals, 100 * Double(r.refined) / Double(max(1, r.integrals)), r.pointRatio))
         }
+        if let failure = stats.failure {
+            throw ArtifactError(.invalidArgument, file: path, problem: "EPK failed: \(failure); the history or its replay holds non-finite values, so no figure is drawn and reproduce will not count it",
+                                fix: "retrain \(historyPath) with a lower learning rate (training now stops at the first non-finite step)")
+        }
         if shard == nil && stepShard == nil { renderFigures(path, directory: out) }
         return (path, stats)
     }
@@ -112,6 +123,7 @@ public enum EPKDriver {
     /// Adds timing and sort keys (modulo: a+b; otherwise the label) used by the attribution heatmaps.
     static func annotate(_ root: HDF5Group, seconds: Double, experiment: String, setup: ReplaySetup, testIndices: [Int]) throws {
         try root.setAttribute("wall_seconds", seconds)
+        try root.setAttribute("history_steps", setup.history.stepCount)
         try root.setAttribute("experiment", experiment)
         try root.setJSONAttribute("component_groups", setup.model.attributionGroups.map { [$0.name: $0.components] })
         func keys(_ set: LabeledDataset, _ idx: [Int]) -> [Double] {
@@ -131,7 +143,10 @@ public enum EPKDriver {
     /// over: `experiment` and `component_groups` from the first shard, the sort keys (per-test keys concatenated in test
     /// order, per-training-sample keys once) and `wall_seconds` as the shards' sum, with `merged_shards` = their number.
     public static func merge(shardPaths: [String], output: String) throws -> ValidationStatistics {
+        try OutputLock.acquire(directory: (output as NSString).deletingLastPathComponent)
         let parts = try shardPaths.map { try EPKArtifact.read($0) }
+        try MergeCheck.verify(paths: shardPaths, parts: parts,
+                              historySteps: zip(shardPaths, parts).map { MergeCheck.historySteps(shard: $0.0, historyPath: $0.1.context.historyPath) })
         let merged = try EPKMerge.merge(parts)
         let ordered = zip(shardPaths, parts).sorted { ($0.1.context.testIndices.first ?? 0) < ($1.1.context.testIndices.first ?? 0) }.map(\.0)
         var experiment = "", componentGroups: String? = nil, meaning = "index"
@@ -165,8 +180,13 @@ public enum EPKDriver {
                 for (name, values) in keys.sorted(by: { $0.key < $1.key }) { _ = try g.write(name, values, shape: [values.count]) }
             }
         }
+        let stats = ValidationStatistics.compute(merged.result, labels: merged.context.labels)
+        if let failure = stats.failure {
+            throw ArtifactError(.invalidArgument, file: output, problem: "merged EPK failed: \(failure), so no figure is drawn",
+                                fix: "retrain the history with a lower learning rate and recompute the shards")
+        }
         renderFigures(output, directory: (output as NSString).deletingLastPathComponent)
-        return ValidationStatistics.compute(merged.result, labels: merged.context.labels)
+        return stats
     }
 
     static func renderFigures(_ artifact: String, directory: String) {

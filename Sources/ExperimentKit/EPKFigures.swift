@@ -139,8 +139,8 @@ public enum EPKFigures {
         var values = [Double](repeating: 0, count: n * N)
         for (i, a) in testOrder.enumerated() { for (j, b) in trainOrder.enumerated() { values[i * N + j] = total[a * N + b] } }
         // Clip the colour range at the 99th percentile of |value| so a few large entries do not wash out the map.
-        let mags = values.map(abs).sorted()
-        let clip = max(mags[min(mags.count - 1, Int(Double(mags.count) * 0.99))], 1e-12)
+        let mags = values.map(abs).filter(\.isFinite).sorted()
+        let clip = mags.isEmpty ? 1 : max(mags[min(mags.count - 1, Int(Double(mags.count) * 0.99))], 1e-12)
         let heatmap = Heatmap(values: values, rows: n, columns: N,
                               colorScale: ColorScale(map: .redBlue, range: -clip...clip, label: "I(x, y_x, j)"))
         return Figure(title: "\(try title(file)): data attribution (correct class)",

@@ -62,6 +62,8 @@ public enum FigureRenderer {
             throw ArtifactError(.notFound, file: artifact, object: "/" + d, problem: "missing dataset needed by figure '\(recipe.name)'",
                                 fix: "re-run the step that writes this artifact")
         }
+        try ArtifactShapes.check(file, kind: recipe.artifactKind, artifact: artifact)
+        for warning in ArtifactShapes.nonFiniteWarnings(file, paths: recipe.datasets, figure: recipe.name) { Log.warn("\(artifact): \(warning)") }
         let figure = try recipe.build(file)
         var metadata = ["Source": artifact, "Figure": recipe.name, "Software": Provenance.softwareVersionString]
         if try file.root.hasAttribute("config") {

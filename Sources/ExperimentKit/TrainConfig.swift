@@ -138,5 +138,6 @@ public struct TrainConfig: Codable, Equatable, Sendable, ValidatableConfig {
             throw ConfigError.outOfRange(keyPath: "experiment", expected: "'modulo', 'cifar2' or 'mnist'", found: experiment)
         }
         try optimizer.validate(); try schedule.validate(); try training.validate()
+        try validateLimits()
     }
 }

@@ -26,6 +26,7 @@ public enum TrainingDriver {
         }
         let configJSON = try String(contentsOfFile: configPath, encoding: .utf8)
         let out = outputDirectory ?? "results/\(config.experiment)/\(config.run)"
+        try OutputLock.acquire(directory: out)
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
         let data = try ExperimentData.load(config, dataDirectory: dataDirectory)
         Log.info(data.summary)
@@ -39,6 +40,10 @@ public enum TrainingDriver {
         let writer: HistoryFileWriter
         var resumeState: ResumeState? = nil
         if resume {
+            if FileManager.default.fileExists(atPath: historyPath + ".partial") {
+                try ResumeCheck.verify(partialPath: historyPath + ".partial", configPath: configPath, currentConfigJSON: configJSON,
+                                       currentChecksum: data.train.checksum, dataSummary: data.summary)
+            }
             writer = try HistoryFileWriter(resuming: historyPath)
             resumeState = writer.resumeState
             Log.info("resuming \(writer.partialPath) at step \(resumeState!.step)")
@@ -57,7 +62,16 @@ public enum TrainingDriver {
             lastEpoch = String(format: " | epoch %d train acc %.3f eval acc %.3f", m.epoch, m.trainAccuracy, m.validationAccuracy)
         }
         let start = Date()
-        let steps = try trainer.run(writer: writer, resume: resumeState)
+        let steps: Int
+        do { steps = try trainer.run(writer: writer, resume: resumeState) } catch let diverged as TrainingDiverged {
+            progress.finish()
+            try writer.finishDiverged(diverged)
+            // A metrics.h5 left from an earlier run would no longer describe history.h5 (and would look up to date).
+            try? FileManager.default.removeItem(atPath: out + "/metrics.h5")
+            throw ArtifactError(.invalidArgument, file: historyPath,
+                                problem: "\(diverged) (replayable, marked 'diverged')",
+                                fix: "lower optimizer.lr (now \(config.optimizer.lr)) or add weight decay, then train again")
+        }
         progress.finish()
         try writer.finish()
         let seconds = Date().timeIntervalSince(start)

@@ -90,7 +90,7 @@ public final class HistoryFileWriter: HistoryWriter {
             throw ArtifactError(.notFound, "\(path).partial: no unfinished run to resume; start without --resume")
         }
         file = try HDF5File(path: path + ".partial", mode: .readWrite)
-        let reader = try HistoryFileReader(file: file)
+        let reader = try HistoryFileReader(file: file, validate: false)
         layout = reader.layout; batchSize = reader.batchSize
         quantityGroup = HistoryFormat.quantityGroup(reader.optimizer)
         hasFlips = try file.root.contains("batches/flips")
@@ -161,7 +161,7 @@ public final class HistoryFileWriter: HistoryWriter {
         for c in layout.components { _ = try params.dataset(c.name).append(Array(theta[c.range])) }
     }
 
-    private func truncate(steps T: Int, epochs: Int) throws {
+    func truncate(steps T: Int, epochs: Int) throws {
         let root = try file.root
         for c in layout.components {
             try root.dataset("params/\(c.name)").truncate(rows: T + 1)
@@ -206,14 +206,16 @@ public final class HistoryFileReader: TrainingHistory {
     public let datasetChecksum: String
     public let configJSON: String
     private let quantityGroup: String
-    private lazy var learningRates: [Float] = (try? file.root.read("optimizer/learning_rate", as: Float.self).values) ?? []
-    private lazy var weightDecays: [Float] = (try? file.root.read("optimizer/weight_decay", as: Float.self).values) ?? []
+    private var learningRates: [Float] = []
+    private var weightDecays: [Float] = []
 
     public convenience init(path: String) throws {
         try self.init(file: try HDF5File(path: path, mode: .read))
     }
 
-    init(file: HDF5File) throws {
+    /// Opens a history; `validate` (off only while resuming a partial file, which is truncated first) checks every
+    /// per-step dataset's presence, type and length (`HistoryValidation`).
+    init(file: HDF5File, validate: Bool = true) throws {
         self.file = file
         let root = try file.root
         let path = file.path
@@ -222,6 +224,10 @@ public final class HistoryFileReader: TrainingHistory {
         }
         let names = try root.jsonAttribute("components", as: [String].self)
         let shapes = try root.jsonAttribute("component_shapes", as: [[Int]].self)
+        guard !names.isEmpty, names.count == shapes.count, shapes.allSatisfy({ $0.allSatisfy { $0 >= 1 } }) else {
+            throw ArtifactError(.corrupt, file: path, object: "components", problem: "\(names.count) component names for \(shapes.count) shapes",
+                                fix: "the history is damaged: re-run the training")
+        }
         var l = ParameterLayout()
         for (n, s) in zip(names, shapes) { l.add(n, s) }
         layout = l
@@ -229,6 +235,10 @@ public final class HistoryFileReader: TrainingHistory {
         activeComponents = try root.jsonAttribute("active_components", as: [String].self)
         trainingCount = try root.intAttribute("training_count")
         batchSize = try root.intAttribute("batch_size")
+        guard trainingCount >= 1, batchSize >= 1 else {
+            throw ArtifactError(.corrupt, file: path, object: "training_count", problem: "training_count \(trainingCount), batch_size \(batchSize)",
+                                fix: "the history is damaged: re-run the training")
+        }
         modelName = try root.stringAttribute("model")
         datasetChecksum = try root.stringAttribute("dataset_checksum")
         configJSON = try root.stringAttribute("config")
@@ -236,6 +246,12 @@ public final class HistoryFileReader: TrainingHistory {
         let recorded = try root.dataset("optimizer/learning_rate").rowCount
         let snapshots = try root.dataset("params/\(names[0])").rowCount
         stepCount = min(recorded, snapshots - 1)
+        if validate {
+            try HistoryValidation.check(root: root, path: path, layout: names, shapes: shapes, quantityGroup: quantityGroup,
+                                        steps: stepCount, batchSize: batchSize, hasFlips: root.contains("batches/flips"))
+            learningRates = try root.read("optimizer/learning_rate", as: Float.self).values
+            weightDecays = try root.read("optimizer/weight_decay", as: Float.self).values
+        }
     }
 
     public func parameters(at t: Int) throws -> [Float] {
@@ -248,7 +264,8 @@ public final class HistoryFileReader: TrainingHistory {
     public func weightDecay(step t: Int) throws -> Float { try checkStep(t, upTo: stepCount - 1); return weightDecays[t] }
     public func batchIndices(step t: Int) throws -> [Int] {
         try checkStep(t, upTo: stepCount - 1)
-        return try file.root.dataset("batches/indices").readRows(t..<(t + 1), as: Int32.self).filter { $0 >= 0 }.map { Int($0) }
+        let raw = try file.root.dataset("batches/indices").readRows(t..<(t + 1), as: Int32.self)
+        return try HistoryValidation.checkBatch(raw, step: t, trainingCount: trainingCount, path: file.path)
     }
     public func flips(step t: Int) throws -> [Bool]? {
         guard try file.root.contains("batches/flips") else { return nil }

@@ -146,6 +146,7 @@ public final class Trainer {
             let labels = indices.map { train.labels[$0] }
             let (loss, gradient) = model.lossAndGradient(parameters: theta, inputs: inputs, labels: labels)
             let lr = plan.schedule.learningRate(atStep: step)
+            try Divergence.check(step: step, loss: loss, gradient: gradient, learningRate: lr)
 
             // The per-step optimizer quantity of the decomposition (computed from θ_t, before the update).
             let quantity: [Float]
@@ -160,6 +161,7 @@ public final class Trainer {
                 optimizer.step(parameters: &theta, gradient: gradient, learningRate: lr)
                 quantity = optimizer.state.secondMoment.isEmpty ? [Float](repeating: 0, count: P) : optimizer.state.secondMoment
             }
+            try Divergence.check(step: step, parameters: theta, quantity: quantity)
             try writer.appendStep(RecordedStep(parameters: theta, learningRate: Float(lr), weightDecay: Float(optimizer.weightDecay),
                                                indices: indices, flips: flips, optimizerQuantity: quantity, loss: loss))
             step += 1

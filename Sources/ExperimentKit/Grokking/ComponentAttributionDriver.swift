@@ -52,6 +52,7 @@ public enum ComponentAttributionDriver {
         let setup = try ReplaySetup(historyPath: config.history, dataDirectory: dataDirectory)
         try SwapAlignedDriver.requireModulo(setup, config.history)
         let out = outputDirectory ?? "results/component-attribution/\(config.run)"
+        try OutputLock.acquire(directory: out)
         let model = setup.model, history = setup.history, layout = model.layout
         let T = history.stepCount
         let valSet = setup.data.evaluation, trainSet = setup.data.train

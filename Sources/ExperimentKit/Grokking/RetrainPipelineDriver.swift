@@ -23,6 +23,7 @@ public enum RetrainPipelineDriver {
         let setup = try ReplaySetup(historyPath: config.history, dataDirectory: dataDirectory)
         try SwapAlignedDriver.requireModulo(setup, config.history)
         let out = outputDirectory ?? "results/retrain-pipeline/\(config.run)"
+        try OutputLock.acquire(directory: out)
         let model = setup.model, history = setup.history
         let T = history.stepCount
         let chosen = config.configurations ?? ParameterSurgery.retrainConfigurations.map(\.label)

@@ -25,6 +25,7 @@ public enum SwapAlignedDriver {
         let setup = try ReplaySetup(historyPath: config.history, dataDirectory: dataDirectory)
         try requireModulo(setup, config.history)
         let out = outputDirectory ?? "results/swap-aligned/\(config.run)"
+        try OutputLock.acquire(directory: out)
         let model = setup.model, history = setup.history, val = setup.data.evaluation
         let T = history.stepCount
         let final = try history.parameters(at: T)

@@ -18,6 +18,7 @@ public enum LDSDriver {
         let configJSON = try String(contentsOfFile: configPath, encoding: .utf8)
         let trainConfig = try StrictConfig.load(TrainConfig.self, from: config.trainConfig)
         let out = outputDirectory ?? "results/lds/\(config.run)"
+        try OutputLock.acquire(directory: out)
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
         let wallStart = Date()
         var seconds: [String: Double] = [:]

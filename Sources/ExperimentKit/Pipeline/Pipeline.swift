@@ -50,7 +50,7 @@ public enum StageStatus: Equatable, Sendable, CustomStringConvertible {
         switch self {
         case .upToDate: return "up to date"
         case .missing: return "artifact missing"
-        case .invalid(let why): return "artifact unreadable (\(why))"
+        case .invalid(let why): return "artifact unusable (\(why))"
         case .configChanged: return "config changed since the artifact was written"
         case .dependencyNewer(let d): return "depends on '\(d)', which is newer"
         }
@@ -58,8 +58,8 @@ public enum StageStatus: Equatable, Sendable, CustomStringConvertible {
 }
 
 /// Skip/re-run logic of `make reproduce-*`: a stage is skipped when its artifact exists, opens as HDF5,
-/// stores exactly the current config text (root attribute `config`, compared by SHA-256), and is newer than the
-/// artifacts of the stages it depends on.
+/// is healthy (`ArtifactHealth`: finite validation, not from a diverged run), stores exactly the current config text
+/// (root attribute `config`, compared by SHA-256), and is newer than the artifacts of the stages it depends on.
 public enum Pipeline {
     public static func status(of stage: Stage, in pipeline: PipelineConfig) -> StageStatus {
         guard FileManager.default.fileExists(atPath: stage.artifact) else { return .missing }
@@ -69,6 +69,7 @@ public enum Pipeline {
             defer { file.close() }
             guard try file.root.hasAttribute("config") else { return .invalid("no config attribute") }
             stored = try file.root.stringAttribute("config")
+            if let problem = ArtifactHealth.problem(of: try file.root) { return .invalid(problem) }
         } catch {
             return .invalid("\(error)")
         }
@@ -109,13 +110,6 @@ public enum Pipeline {
 
     /// Runs a stage's executable from `binDirectory` as a child process; a nonzero exit is an error naming the stage.
     public static func runProcess(_ stage: Stage, binDirectory: String) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: binDirectory + "/" + stage.executable)
-        process.arguments = ["--config", stage.config] + (stage.arguments ?? [])
-        try process.run()
-        process.waitUntilExit()
-        if process.terminationStatus != 0 {
-            throw ArtifactError(.io, "stage '\(stage.name)' (\(stage.executable) --config \(stage.config)) exited with status \(process.terminationStatus); see its error line above")
-        }
+        try StageProcess.run(stage, binDirectory: binDirectory)
     }
 }

@@ -189,6 +189,10 @@ public enum ReportWriter {
         let claim = Claim(statement: "the EPK replicates the model (argmax agreement ≥ 99 %, mean error < 1e-2)",
                           holds: agreement.isNaN ? nil : (agreement >= 0.99 && mean < 1e-2),
                           evidence: String(format: "argmax agreement %.4f, mean |EPK − model| %.2g", agreement, mean))
+        if let problem = ArtifactHealth.problem(of: root) {
+            rows.insert(("validation", "FAILED: \(problem); the numbers below are not results"), at: 0)
+            return ReportSummary(rows: rows, claims: [Claim(statement: claim.statement, holds: false, evidence: problem)])
+        }
         return ReportSummary(rows: rows, claims: [claim])
     }
 }

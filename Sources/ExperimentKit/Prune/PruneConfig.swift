@@ -65,6 +65,7 @@ public struct PruneConfig: Codable, Equatable, Sendable, ValidatableConfig {
         try ConfigError.require(scoringPool >= 2 && scoringPool <= testCount, keyPath: "scoring_pool", expected: "an integer in 2…test_count", found: scoringPool)
         try ConfigError.require(scoringFraction > 0 && scoringFraction < 1, keyPath: "scoring_fraction", expected: "a number in (0, 1)", found: scoringFraction)
         try ConfigError.require(!seeds.isEmpty, keyPath: "seeds", expected: "at least one seed", found: seeds.count)
+        try ConfigError.require(seeds.allSatisfy { $0 >= 0 }, keyPath: "seeds", expected: "non-negative seeds", found: seeds.min() ?? 0)
         try ConfigError.require(epkChunk >= 1, keyPath: "epk_chunk", expected: "a positive integer", found: epkChunk)
         try ConfigError.require(memoryBudgetGb > 0, keyPath: "memory_budget_gb", expected: "a positive number", found: memoryBudgetGb)
         try ConfigError.require(!methods.isEmpty, keyPath: "methods", expected: "at least one method", found: methods.count)

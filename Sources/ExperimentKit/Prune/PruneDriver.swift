@@ -56,6 +56,7 @@ public enum PruneDriver {
         let inputs = evaluation.inputs.rows(0..<n)
         let labels = Array(evaluation.labels[0..<n])
         let out = outputDirectory ?? "results/prune/\(config.run)"
+        try OutputLock.acquire(directory: out)
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
 
         // Splits: a seeded permutation of the scoring pool per seed; its first round(f·pool) images score, the rest

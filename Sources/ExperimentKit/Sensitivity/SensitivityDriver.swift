@@ -84,6 +84,7 @@ public enum SensitivityDriver {
     public static func run(configPath: String, outputDirectory: String?, dataDirectory: String?) throws -> (path: String, results: [String: [SensitivityStudy.Measurement]]) {
         let config = try StrictConfig.load(SensitivityConfig.self, from: configPath)
         let out = outputDirectory ?? "results/sensitivity/\(config.run)"
+        try OutputLock.acquire(directory: out)
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
         var all: [(SensitivityConfig.Case, [SensitivityStudy.Measurement], [Double], String)] = []
         for c in config.cases {

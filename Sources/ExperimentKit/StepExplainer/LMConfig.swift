@@ -66,6 +66,8 @@ public struct LMConfig: Codable, Equatable, Sendable, ValidatableConfig {
         try ConfigError.require(optimizer.beta2 >= 0 && optimizer.beta2 < 1, keyPath: "optimizer.beta2", expected: "a number in [0, 1)", found: optimizer.beta2)
         try ConfigError.require(optimizer.weightDecay >= 0, keyPath: "optimizer.weight_decay", expected: "a non-negative number", found: optimizer.weightDecay)
         try ConfigError.require(training.steps >= 1, keyPath: "training.steps", expected: "an integer ≥ 1", found: training.steps)
+        try ConfigError.require(training.seed >= 0, keyPath: "training.seed", expected: "a non-negative integer", found: training.seed)
+        try ConfigError.require(data.splitSeed >= 0, keyPath: "data.split_seed", expected: "a non-negative integer", found: data.splitSeed)
         try ConfigError.require(training.batchSize >= 1, keyPath: "training.batch_size", expected: "an integer ≥ 1", found: training.batchSize)
         try ConfigError.require(training.checkpointEvery >= 1, keyPath: "training.checkpoint_every", expected: "an integer ≥ 1", found: training.checkpointEvery)
         try ConfigError.require(training.evalEvery >= 1, keyPath: "training.eval_every", expected: "an integer ≥ 1", found: training.evalEvery)

@@ -8,6 +8,7 @@ public enum LMDriver {
         let json = try String(contentsOfFile: configPath, encoding: .utf8)
         let corpus = try config.loadCorpus(dataDirectory: dataDirectory)
         let out = outputDirectory ?? "results/lm/\(config.run)"
+        try OutputLock.acquire(directory: out)
         let result = try LMTrainer.train(config: config, configJSON: json, corpus: corpus, directory: out)
         let history = try LMHistoryReader(path: result.historyPath)
         defer { history.close() }

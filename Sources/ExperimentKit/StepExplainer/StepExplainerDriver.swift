@@ -123,6 +123,7 @@ public enum StepExplainerDriver {
                                 fix: config.source == "lm" ? "train first: `swift run -c release train-lm --config Configs/lm.json`, or pass --history" : "train first (train-modulo/mnist/cifar2) or pass --history")
         }
         let out = outputDirectory ?? "results/step-explainer/\(config.run)"
+        try OutputLock.acquire(directory: out)
         let start = Date()
         let progress = Artifacts.Progress(label: "step-explainer", total: workUnits(config, historyPath: historyPath))
         let (result, summary) = try compute(config, historyPath: historyPath, dataDirectory: dataDirectory, progress: progress)
