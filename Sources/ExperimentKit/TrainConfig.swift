@@ -132,6 +132,8 @@ public struct TrainConfig: Codable, Equatable, Sendable, ValidatableConfig {
     public var optimizer: OptimizerConfig
     public var schedule: ScheduleConfig
     public var training: TrainingConfig
+    /// Optional architecture spec (inline or a `Configs/models/*.json` path) replacing the experiment's built-in model.
+    public var model: ModelReference?
 
     public func validate() throws {
         if !["modulo", "cifar2", "mnist"].contains(experiment) {

@@ -29,7 +29,9 @@ public enum TrainingDriver {
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
         let data = try ExperimentData.load(config, dataDirectory: dataDirectory)
         Log.info(data.summary)
-        let model = ExperimentModel.make(config.experiment)
+        let model = try ExperimentModel.make(config, configPath: configPath)
+        try ExperimentModel.check(model, fits: data.train, role: "training")
+        try ExperimentModel.check(model, fits: data.evaluation, role: "evaluation")
         let plan = trainingPlan(config, trainingCount: data.train.count)
         Log.info("\(model.name): \(model.parameterCount) parameters; \(config.optimizer.spec); batch \(plan.batchSize), up to \(plan.maxSteps) steps")
 

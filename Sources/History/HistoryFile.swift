@@ -55,6 +55,7 @@ public final class HistoryFileWriter: HistoryWriter {
         let root = try file.root
         try root.setAttribute("format", HistoryFormat.version)
         try root.setAttribute("model", model.name)
+        if let spec = model as? SpecModel { try root.setAttribute("model_spec", spec.spec.json()) }
         try root.setJSONAttribute("optimizer", plan.optimizer)
         try root.setJSONAttribute("components", layout.names)
         try root.setJSONAttribute("component_shapes", layout.components.map(\.shape))
@@ -205,6 +206,8 @@ public final class HistoryFileReader: TrainingHistory {
     public let modelName: String
     public let datasetChecksum: String
     public let configJSON: String
+    /// The architecture spec of a spec-built model (JSON), nil for the built-in models.
+    public let modelSpecJSON: String?
     private let quantityGroup: String
     private lazy var learningRates: [Float] = (try? file.root.read("optimizer/learning_rate", as: Float.self).values) ?? []
     private lazy var weightDecays: [Float] = (try? file.root.read("optimizer/weight_decay", as: Float.self).values) ?? []
@@ -232,6 +235,7 @@ public final class HistoryFileReader: TrainingHistory {
         modelName = try root.stringAttribute("model")
         datasetChecksum = try root.stringAttribute("dataset_checksum")
         configJSON = try root.stringAttribute("config")
+        modelSpecJSON = root.hasAttribute("model_spec") ? try root.stringAttribute("model_spec") : nil
         quantityGroup = HistoryFormat.quantityGroup(optimizer)
         let recorded = try root.dataset("optimizer/learning_rate").rowCount
         let snapshots = try root.dataset("params/\(names[0])").rowCount
