@@ -27,7 +27,7 @@ public enum TrainingDriver {
         let configJSON = try String(contentsOfFile: configPath, encoding: .utf8)
         let out = outputDirectory ?? "results/\(config.experiment)/\(config.run)"
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
-        let data = try ExperimentData.load(config, dataDirectory: dataDirectory)
+        let data = try ExperimentData.load(config, dataDirectory: dataDirectory, configPath: configPath)
         Log.info(data.summary)
         let model = try ExperimentModel.make(config, configPath: configPath)
         try ExperimentModel.check(model, fits: data.train, role: "training")
@@ -47,6 +47,8 @@ public enum TrainingDriver {
         } else {
             writer = try HistoryFileWriter(path: historyPath, model: model, train: data.train, plan: plan,
                                            initialParameters: trainer.initialParameters(), configJSON: configJSON)
+            let source = try data.source.hashed()
+            try writer.recordDataSource(json: source.json(), trainingIndices: source.trainingIndices)
         }
         let progress = Progress(label: "train-\(config.experiment)", total: plan.maxSteps)
         if let r = resumeState { progress.advance(by: r.step) }

@@ -84,6 +84,14 @@ public final class HistoryFileWriter: HistoryWriter {
         try appendParameters(initialParameters)
     }
 
+    /// Records where the training set came from (`data_source`, JSON) and `data/training_indices` (int64): training
+    /// row i is row `training_indices[i]` of that source (docs/ARTIFACTS.md).
+    public func recordDataSource(json: String, trainingIndices: [Int]) throws {
+        let root = try file.root
+        try root.setAttribute("data_source", json)
+        _ = try root.createGroup("data").write("training_indices", trainingIndices.map(Int64.init), shape: [trainingIndices.count])
+    }
+
     /// Reopens `<path>.partial` after a kill: truncates to the last resume point and returns it.
     public init(resuming path: String) throws {
         self.path = path
