@@ -6,8 +6,8 @@ import Tensor
 /// Labelled data from HDF5 files (`"data": {"kind": "hdf5", "path": ..., "inputs": "x", "labels": "y", ...}`).
 ///
 /// Inputs are float32 of any shape (N, …) or int32 token ids (N, T), stored as exact Float32 integers; labels are
-/// int32 or int64 of shape (N). The evaluation split is a second file (`evaluation_path`, same dataset names) or a
-/// seeded held-out fraction of the first (`held_out_fraction`, `split_seed`): the held-out rows are
+/// int32 or int64 of shape (N). The evaluation split is a second file (`evaluation_path`) and/or other datasets
+/// (`evaluation_inputs`, `evaluation_labels`; by default the training names), or a seeded held-out fraction of the first (`held_out_fraction`, `split_seed`): the held-out rows are
 /// `LabeledDataset.randomSubsetIndices(count: round(f·N), of: N, seed:)` and the training rows are the others in
 /// file order. Every problem is one line naming the file, the dataset and the fix.
 public enum HDF5Data {
@@ -80,15 +80,16 @@ public enum HDF5Data {
         var trainIndices = Array(0..<n)
         var evaluation: Rows
         var paths = [path]
-        if let second = d.evaluationPath {
+        if d.evaluationPath != nil || d.evaluationInputs != nil || d.evaluationLabels != nil {
             guard d.heldOutFraction == nil else {
-                throw ArtifactError(.config, "\(configPath): keys 'data.evaluation_path' and 'data.held_out_fraction' exclude each other; keep one")
+                throw ArtifactError(.config, "\(configPath): keys 'data.evaluation_*' and 'data.held_out_fraction' exclude each other; keep one")
             }
-            evaluation = try read(path: second, inputs: x, labels: y, source: configPath)
+            let second = d.evaluationPath ?? path
+            evaluation = try read(path: second, inputs: d.evaluationInputs ?? x, labels: d.evaluationLabels ?? y, source: configPath)
             guard Array(evaluation.inputs.shape.dropFirst()) == Array(rows.inputs.shape.dropFirst()) else {
                 throw ArtifactError(.shapeMismatch, file: second, problem: "dataset '\(x)' has samples of shape \(Array(evaluation.inputs.shape.dropFirst())), but \(path) has \(Array(rows.inputs.shape.dropFirst()))", fix: "write both splits with one sample shape")
             }
-            paths.append(second)
+            if second != path { paths.append(second) }
         } else if let f = d.heldOutFraction {
             let held = Int((f * Double(n)).rounded())
             guard f > 0, f < 1, held >= 1, held < n else {
@@ -100,7 +101,7 @@ public enum HDF5Data {
             trainIndices = (0..<n).filter { !isHeld[$0] }
             evaluation = Rows(inputs: rows.inputs.gatherRows(heldOut), labels: heldOut.map { rows.labels[$0] })
         } else {
-            throw ArtifactError(.config, "\(configPath): key 'data': give an evaluation split, 'evaluation_path' (a second file) or 'held_out_fraction'")
+            throw ArtifactError(.config, "\(configPath): key 'data': give an evaluation split, 'evaluation_path' (a second file), 'evaluation_inputs' and 'evaluation_labels' (other datasets), or 'held_out_fraction'")
         }
         let base = ((path as NSString).lastPathComponent as NSString).deletingPathExtension
         let classes = max((rows.labels.max() ?? 0), (evaluation.labels.max() ?? 0)) + 1

@@ -104,7 +104,8 @@ public struct TrainingConfig: Codable, Equatable, Sendable, ValidatableConfig {
 /// - modulo: `prime`, `split_seed`, `train_count`, `validation_count`;
 /// - cifar2: `require_complete` (refuse a partial CIFAR-10 copy), `train_limit`, `test_limit`;
 /// - mnist: `train_count`, `test_count`, `subset_seed`;
-/// - custom: `kind` = "hdf5", `path`, `inputs`, `labels`, and `evaluation_path` or `held_out_fraction` + `split_seed`
+/// - custom: `kind` = "hdf5", `path`, `inputs`, `labels`, and an evaluation split: `evaluation_path` (another file)
+///   and/or `evaluation_inputs` + `evaluation_labels` (other datasets), or `held_out_fraction` + `split_seed`
 ///   (see `HDF5Data`).
 public struct DataConfig: Codable, Equatable, Sendable {
     public var kind: String?
@@ -112,6 +113,8 @@ public struct DataConfig: Codable, Equatable, Sendable {
     public var inputs: String?
     public var labels: String?
     public var evaluationPath: String?
+    public var evaluationInputs: String?
+    public var evaluationLabels: String?
     public var heldOutFraction: Double?
     public var prime: Int?
     public var splitSeed: Int?
@@ -128,6 +131,7 @@ public struct DataConfig: Codable, Equatable, Sendable {
         case testCount = "test_count", subsetSeed = "subset_seed", requireComplete = "require_complete"
         case trainLimit = "train_limit", testLimit = "test_limit"
         case kind, path, inputs, labels, evaluationPath = "evaluation_path", heldOutFraction = "held_out_fraction"
+        case evaluationInputs = "evaluation_inputs", evaluationLabels = "evaluation_labels"
     }
 }
 

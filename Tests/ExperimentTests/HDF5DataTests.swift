@@ -145,7 +145,7 @@ final class HDF5DataTests: XCTestCase {
         let config = trainConfig(hdf5(directory + "/absent.h5"))
         XCTAssertEqual(message(config), "\(config): key 'data': no such data file '\(directory!)/absent.h5'; give the path of an HDF5 file (relative to the working directory)")
         let noSplit = trainConfig("{\"kind\": \"hdf5\", \"path\": \"\(good)\"}")
-        XCTAssertEqual(message(noSplit), "\(noSplit): key 'data': give an evaluation split, 'evaluation_path' (a second file) or 'held_out_fraction'")
+        XCTAssertEqual(message(noSplit), "\(noSplit): key 'data': give an evaluation split, 'evaluation_path' (a second file), 'evaluation_inputs' and 'evaluation_labels' (other datasets), or 'held_out_fraction'")
     }
 
     /// Built-in data records its source too: the MNIST subset is rows `training_indices` of the IDX files.
