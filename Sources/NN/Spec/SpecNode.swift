@@ -62,7 +62,8 @@ protocol SpecNode: Sendable {
     func initialize(_ theta: inout [Float], rng: inout RNG)
     /// Column workspace (floats) this layer needs for n samples.
     func workspaceCount(samples n: Int) -> Int
-    /// x (input layout) → y (output layout), y overwritten.
+    /// x (input layout) → y (output layout), every element of y overwritten (y starts uninitialised, or is x itself
+    /// for an in-place ReLU).
     func forward(_ ctx: SpecContext, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>) -> SpecSaved
     /// Backward given dy = ∂S/∂y: **accumulates** ∂S/∂x into dx (skipped when nil) and parameter gradients into sink.
     func backward(_ ctx: SpecContext, x: UnsafePointer<Float>, y: UnsafePointer<Float>, saved: SpecSaved,
@@ -77,8 +78,11 @@ extension SpecNode {
 func runChain(_ nodes: [SpecNode], _ ctx: SpecContext, x: UnsafePointer<Float>) -> (outputs: [UnsafeMutablePointer<Float>], saved: [SpecSaved]) {
     var outputs: [UnsafeMutablePointer<Float>] = [], saved: [SpecSaved] = []
     var current = x
-    for node in nodes {
-        let y = ctx.arena.make(ctx.samples * node.output.count)
+    for (i, node) in nodes.enumerated() {
+        // A ReLU after a linear or conv layer runs in place: those layers' backward needs only their input, and
+        // the ReLU's mask is the same on its output (y > 0 ⇔ x > 0), as in the hand-written ResNet-9.
+        let inPlace = i > 0 && (node as? ActivationNode)?.function == .relu && (nodes[i - 1] is Conv2dNode || nodes[i - 1] is LinearNode)
+        let y = inPlace ? UnsafeMutablePointer(mutating: current) : ctx.arena.makeUninitialized(ctx.samples * node.output.count)
         saved.append(node.forward(ctx, x: current, y: y))
         outputs.append(y)
         current = UnsafePointer(y)
