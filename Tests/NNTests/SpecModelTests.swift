@@ -86,10 +86,19 @@ final class SpecModelTests: XCTestCase {
           {"kind": "linear", "out_features": 5},
           {"kind": "log_softmax"}]}
         """
+        let shared = """
+        {"input_shape": [3], "input": "tokens", "layers": [
+          {"kind": "embedding", "vocabulary": 6, "dimensions": 4},
+          {"kind": "parameter", "name": "unused", "shape": [2, 4]},
+          {"kind": "shared_qkv_attention", "heads": 2, "head_dimensions": 2},
+          {"kind": "linear", "out_features": 6},
+          {"kind": "log_softmax"}]}
+        """
         // The image model has ReLU and max-pool kinks, so its step is smaller (1e-3); the smooth token model keeps the
         // default 1e-2, where Float32 round-off stays small.
         for (text, inputs, step) in [(image, SequenceFixtures.normalTensor([3, 72], seed: 4), Float(1e-3)),
-                                     (tokens, SequenceFixtures.tokens(3, 4, vocabulary: 5, seed: 5), Float(1e-2))] {
+                                     (tokens, SequenceFixtures.tokens(3, 4, vocabulary: 5, seed: 5), Float(1e-2)),
+                                     (shared, SequenceFixtures.tokens(3, 3, vocabulary: 6, seed: 8), Float(1e-2))] {
             let model = try SpecModel(JSONDecoder().decode(ModelSpec.self, from: Data(text.utf8)))
             var rng = RNG(seed: 9)
             let theta = model.initialParameters(rng: &rng)
@@ -159,5 +168,16 @@ extension SpecModelTests {
         let file = try Self.loadSpec("char-lm.json")
         XCTAssertEqual(file.spec, ModelSpec.transformerLM(shape))
         XCTAssertEqual(file.layout, TransformerLM(shape).layout)
+    }
+}
+
+extension SpecModelTests {
+    func testModuloTransformerSpecMatchesHandWrittenModel() throws {
+        let spec = try Self.loadSpec("modulo-transformer.json"), hand = ModuloTransformer()
+        XCTAssertEqual(spec.unusedComponents, ["positional_encoding.pe"])
+        XCTAssertEqual(spec.activeComponents, hand.activeComponents)
+        XCTAssertEqual(spec.attributionGroups.map(\.name), hand.attributionGroups.map(\.name))
+        XCTAssertEqual(spec.attributionGroups.map(\.components), hand.attributionGroups.map(\.components))
+        assertEquivalent(spec, hand, inputs: SequenceFixtures.moduloInputs([(3, 5), (100, 12), (7, 7), (112, 0)]))
     }
 }

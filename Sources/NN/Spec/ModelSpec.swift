@@ -68,6 +68,7 @@ public struct LayerSpec: Codable, Equatable, Sendable {
     public var dimensions: Int?
     public var scale: Double?
     public var heads: Int?
+    public var headDimensions: Int?
     public var shape: [Int]?
     public var layers: [LayerSpec]?
 
@@ -75,6 +76,7 @@ public struct LayerSpec: Codable, Equatable, Sendable {
         case kind, name, inFeatures = "in_features", outFeatures = "out_features", bias, initStd = "init_std"
         case projectionInitStd = "projection_init_std", inChannels = "in_channels", outChannels = "out_channels"
         case kernel, stride, padding, eps, vocabulary, dimensions, scale, heads, shape, layers
+        case headDimensions = "head_dimensions"
     }
 
     /// The keys of each kind (besides `kind`), and which of them are required.
@@ -87,6 +89,8 @@ public struct LayerSpec: Codable, Equatable, Sendable {
         "embedding": ([.name, .scale, .initStd], [.vocabulary, .dimensions]),
         "positional": ([.name, .initStd], []),
         "causal_self_attention": ([.name, .initStd, .projectionInitStd], [.heads]),
+        "shared_qkv_attention": ([], [.heads, .headDimensions]),
+        "parameter": ([.initStd], [.name, .shape]),
         "residual": ([], [.layers]),
         "reshape": ([], [.shape]),
     ]
@@ -121,6 +125,7 @@ public struct LayerSpec: Codable, Equatable, Sendable {
             case .dimensions: dimensions = try c.decodeIfPresent(Int.self, forKey: key)
             case .scale: scale = try c.decodeIfPresent(Double.self, forKey: key)
             case .heads: heads = try c.decodeIfPresent(Int.self, forKey: key)
+            case .headDimensions: headDimensions = try c.decodeIfPresent(Int.self, forKey: key)
             case .shape: shape = try c.decodeIfPresent([Int].self, forKey: key)
             case .layers: layers = try c.decodeIfPresent([LayerSpec].self, forKey: key)
             case .kind: break

@@ -2,6 +2,8 @@
 /// appending its components to the layout. Every problem is one `SpecError` line naming the layer.
 struct SpecBuilder {
     var layout = ParameterLayout()
+    /// Components of `parameter` layers: in θ, but never used (no gradient, no optimizer state).
+    var unused: [String] = []
 
     mutating func build(_ layers: [LayerSpec], input: ActivationShape, path: String, prefix: String) throws -> [SpecNode] {
         var nodes: [SpecNode] = []
@@ -99,6 +101,21 @@ struct SpecBuilder {
             try unique(".c_attn.weight", ".c_attn.bias", ".c_proj.weight", ".c_proj.bias")
             let attention = CausalSelfAttention(&layout, name: name, modelDimensions: f, heads: h, sequenceLength: p)
             return AttentionNode(attention: attention, initStd: l.initStd, projectionInitStd: l.projectionInitStd)
+        case "shared_qkv_attention":
+            let (p, f) = try sequence()
+            let h = try positive(l.heads, "heads"), hd = try positive(l.headDimensions, "head_dimensions")
+            if let taken = (1...h).flatMap({ ["head\($0)_encoder.weight", "head\($0)_decoder.weight"] }).first(where: { layout.component(named: $0) != nil }) {
+                throw fail("component '\(taken)' already exists; a model has one shared_qkv_attention")
+            }
+            let attention = SharedProjectionAttention(&layout, modelDimensions: f, heads: h, headDimensions: hd, sequenceLength: p)
+            return SharedAttentionNode(attention: attention)
+        case "parameter":
+            let shape = l.shape ?? []
+            guard !shape.isEmpty, shape.allSatisfy({ $0 >= 1 }) else { throw fail("'shape' must be positive sizes, found \(shape)") }
+            try notTokens()
+            guard layout.component(named: name) == nil else { throw fail("component '\(name)' already exists; give this layer another \"name\"") }
+            unused.append(name)
+            return UnusedParameterNode(component: layout.add(name, shape), shape: input, initStd: l.initStd ?? 1)
         case "residual":
             let inner = l.layers ?? []
             guard !inner.isEmpty else { throw fail("'layers' must not be empty") }

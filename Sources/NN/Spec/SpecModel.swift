@@ -14,7 +14,8 @@ public final class SpecModel: Model, ModelDescription {
     public let inputShape: [Int]
     public let classCount: Int
     public let componentGroups: [(name: String, components: [String])]
-    public var unusedComponents: [String] { [] }
+    /// Components of `parameter` layers (in θ but never used, like the modulo model's positional table).
+    public let unusedComponents: [String]
 
     let nodes: [SpecNode]
     let inputLayout: ActivationShape
@@ -41,6 +42,7 @@ public final class SpecModel: Model, ModelDescription {
         nodes = try builder.build(spec.layers, input: inputLayout, path: "model", prefix: "")
         let layout = builder.layout
         self.layout = layout
+        unusedComponents = builder.unused
         self.spec = spec
         name = spec.name ?? "spec"
         inputShape = shape

@@ -142,3 +142,45 @@ struct AttentionNode: SpecNode {
         attention.backward(ctx.theta, x: x, buffers: buffers(saved), dy: dy, dx: dx, samples: ctx.samples, sink: sink)
     }
 }
+
+/// `shared_qkv_attention`: the modulo model's `SharedProjectionAttention` (one Q = K = V projection per head, last
+/// query position only): (T, d) → (1, d). Components `head{h}_encoder.weight`, `head{h}_decoder.weight`.
+struct SharedAttentionNode: SpecNode {
+    let attention: SharedProjectionAttention
+    var input: ActivationShape { .sequence(positions: attention.sequenceLength, features: attention.modelDimensions) }
+    var output: ActivationShape { .sequence(positions: 1, features: attention.modelDimensions) }
+    func initialize(_ theta: inout [Float], rng: inout RNG) { attention.initialize(&theta, rng: &rng) }
+    func forward(_ ctx: SpecContext, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>) -> SpecSaved {
+        let n = ctx.samples, saved = SpecSaved()
+        saved.buffers = [ctx.arena.make(n * attention.sequenceLength * attention.stackedWidth),   // projected
+                         ctx.arena.make(n * attention.heads * attention.sequenceLength),         // weights
+                         ctx.arena.make(n * attention.stackedWidth)]                             // mixed
+        attention.forward(ctx.theta, x: x, projected: saved.buffers[0], weights: saved.buffers[1], mixed: saved.buffers[2], y: y, samples: n)
+        return saved
+    }
+    func backward(_ ctx: SpecContext, x: UnsafePointer<Float>, y: UnsafePointer<Float>, saved: SpecSaved,
+                  dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?, sink: GradientSink) {
+        attention.backward(ctx.theta, x: x, projected: saved.buffers[0], weights: saved.buffers[1], mixed: saved.buffers[2],
+                           dy: dy, dx: dx, samples: ctx.samples, sink: sink)
+    }
+}
+
+/// `parameter`: a component that is part of θ but used nowhere (N(0, init_std²) initialisation, zero gradient);
+/// the layer passes its input through unchanged. It reproduces tables that a PyTorch model registers but never
+/// reads, such as the modulo model's positional encoding.
+struct UnusedParameterNode: SpecNode {
+    let component: ParameterLayout.Component
+    let shape: ActivationShape
+    let initStd: Double
+    var input: ActivationShape { shape }
+    var output: ActivationShape { shape }
+    func initialize(_ theta: inout [Float], rng: inout RNG) { fillNormal(&theta, component, std: initStd, rng: &rng) }
+    func forward(_ ctx: SpecContext, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>) -> SpecSaved {
+        y.update(from: x, count: ctx.samples * shape.count)
+        return SpecSaved()
+    }
+    func backward(_ ctx: SpecContext, x: UnsafePointer<Float>, y: UnsafePointer<Float>, saved: SpecSaved,
+                  dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?, sink: GradientSink) {
+        if let dx { Vector.add(dy, into: dx, count: ctx.samples * shape.count) }
+    }
+}
