@@ -10,6 +10,7 @@ let optimized: [SwiftSetting] = []
 let experimentNames: [String] = [
     "bench",
     "gallery",
+    "train",
     "train-modulo",
     "train-cifar2",
     "train-mnist",

@@ -37,9 +37,9 @@ public func runReportingErrors(_ body: () throws -> Void) throws {
     }
 }
 
-/// `train-modulo`, `train-cifar2`, `train-mnist`.
+/// `train` (any experiment; nil) and `train-modulo`, `train-cifar2`, `train-mnist`.
 public struct TrainCommand {
-    public static func run(experiment: String, options: CommonOptions, resume: Bool) throws {
+    public static func run(experiment: String?, options: CommonOptions, resume: Bool) throws {
         options.apply()
         try runReportingErrors {
             _ = try TrainingDriver.run(configPath: options.config, outputDirectory: options.out, dataDirectory: options.data,

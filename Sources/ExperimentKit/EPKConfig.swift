@@ -3,7 +3,7 @@ import EPK
 
 /// A validate-epk config (`Configs/<experiment>-epk.json` and `-quick` variants).
 public struct EPKConfig: Codable, Equatable, Sendable, ValidatableConfig {
-    /// "modulo", "cifar2" or "mnist".
+    /// "modulo", "cifar2", "mnist" or "custom".
     public var experiment: String
     /// Output run name: `results/<experiment>-epk/<run>/` unless `--out` is given.
     public var run: String
@@ -34,8 +34,8 @@ public struct EPKConfig: Codable, Equatable, Sendable, ValidatableConfig {
     }
 
     public func validate() throws {
-        if !["modulo", "cifar2", "mnist"].contains(experiment) {
-            throw ConfigError.outOfRange(keyPath: "experiment", expected: "'modulo', 'cifar2' or 'mnist'", found: experiment)
+        if !["modulo", "cifar2", "mnist", "custom"].contains(experiment) {
+            throw ConfigError.outOfRange(keyPath: "experiment", expected: "'modulo', 'cifar2', 'mnist' or 'custom'", found: experiment)
         }
         try ConfigError.require(testCount >= 1, keyPath: "test_count", expected: "a positive integer", found: testCount)
         try ConfigError.require((testOffset ?? 0) >= 0, keyPath: "test_offset", expected: "a non-negative integer", found: testOffset ?? 0)

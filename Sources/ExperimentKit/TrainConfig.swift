@@ -103,8 +103,19 @@ public struct TrainingConfig: Codable, Equatable, Sendable, ValidatableConfig {
 /// refuses the rest (see each experiment's `validate`).
 /// - modulo: `prime`, `split_seed`, `train_count`, `validation_count`;
 /// - cifar2: `require_complete` (refuse a partial CIFAR-10 copy), `train_limit`, `test_limit`;
-/// - mnist: `train_count`, `test_count`, `subset_seed`.
+/// - mnist: `train_count`, `test_count`, `subset_seed`;
+/// - custom: `kind` = "hdf5", `path`, `inputs`, `labels`, and an evaluation split: `evaluation_path` (another file)
+///   and/or `evaluation_inputs` + `evaluation_labels` (other datasets), or `held_out_fraction` + `split_seed`
+///   (see `HDF5Data`).
 public struct DataConfig: Codable, Equatable, Sendable {
+    public var kind: String?
+    public var path: String?
+    public var inputs: String?
+    public var labels: String?
+    public var evaluationPath: String?
+    public var evaluationInputs: String?
+    public var evaluationLabels: String?
+    public var heldOutFraction: Double?
     public var prime: Int?
     public var splitSeed: Int?
     public var trainCount: Int?
@@ -119,12 +130,14 @@ public struct DataConfig: Codable, Equatable, Sendable {
         case prime, splitSeed = "split_seed", trainCount = "train_count", validationCount = "validation_count"
         case testCount = "test_count", subsetSeed = "subset_seed", requireComplete = "require_complete"
         case trainLimit = "train_limit", testLimit = "test_limit"
+        case kind, path, inputs, labels, evaluationPath = "evaluation_path", heldOutFraction = "held_out_fraction"
+        case evaluationInputs = "evaluation_inputs", evaluationLabels = "evaluation_labels"
     }
 }
 
 /// A training config (`Configs/modulo.json`, `cifar2.json`, `mnist.json` and their variants).
 public struct TrainConfig: Codable, Equatable, Sendable, ValidatableConfig {
-    /// Experiment name: "modulo", "cifar2" or "mnist".
+    /// Experiment name: "modulo", "cifar2", "mnist", or "custom" (HDF5 data and a model spec).
     public var experiment: String
     /// Run name; outputs go to `results/<experiment>/<run>/` unless `--out` is given.
     public var run: String
@@ -132,10 +145,19 @@ public struct TrainConfig: Codable, Equatable, Sendable, ValidatableConfig {
     public var optimizer: OptimizerConfig
     public var schedule: ScheduleConfig
     public var training: TrainingConfig
+    /// Optional architecture spec (inline or a `Configs/models/*.json` path) replacing the experiment's built-in model.
+    public var model: ModelReference?
 
     public func validate() throws {
-        if !["modulo", "cifar2", "mnist"].contains(experiment) {
-            throw ConfigError.outOfRange(keyPath: "experiment", expected: "'modulo', 'cifar2' or 'mnist'", found: experiment)
+        if !["modulo", "cifar2", "mnist", "custom"].contains(experiment) {
+            throw ConfigError.outOfRange(keyPath: "experiment", expected: "'modulo', 'cifar2', 'mnist' or 'custom'", found: experiment)
+        }
+        if let k = data.kind, k != "hdf5" { throw ConfigError.outOfRange(keyPath: "data.kind", expected: "'hdf5'", found: k) }
+        if (experiment == "custom") != (data.kind == "hdf5") {
+            throw ConfigError(keyPath: "data.kind", message: "experiment 'custom' goes with \"kind\": \"hdf5\" data, and HDF5 data with experiment 'custom'")
+        }
+        if experiment == "custom", model == nil {
+            throw ConfigError(keyPath: "model", message: "experiment 'custom' needs a model spec (inline or a Configs/models/*.json path)")
         }
         try optimizer.validate(); try schedule.validate(); try training.validate()
         try validateLimits()

@@ -28,9 +28,11 @@ public enum TrainingDriver {
         let out = outputDirectory ?? "results/\(config.experiment)/\(config.run)"
         try OutputLock.acquire(directory: out)
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
-        let data = try ExperimentData.load(config, dataDirectory: dataDirectory)
+        let data = try ExperimentData.load(config, dataDirectory: dataDirectory, configPath: configPath)
         Log.info(data.summary)
-        let model = ExperimentModel.make(config.experiment)
+        let model = try ExperimentModel.make(config, configPath: configPath)
+        try ExperimentModel.check(model, fits: data.train, role: "training")
+        try ExperimentModel.check(model, fits: data.evaluation, role: "evaluation")
         let plan = trainingPlan(config, trainingCount: data.train.count)
         Log.info("\(model.name): \(model.parameterCount) parameters; \(config.optimizer.spec); batch \(plan.batchSize), up to \(plan.maxSteps) steps")
 
@@ -50,6 +52,8 @@ public enum TrainingDriver {
         } else {
             writer = try HistoryFileWriter(path: historyPath, model: model, train: data.train, plan: plan,
                                            initialParameters: trainer.initialParameters(), configJSON: configJSON)
+            let source = try data.source.hashed()
+            try writer.recordDataSource(json: source.json(), trainingIndices: source.trainingIndices)
         }
         let progress = Progress(label: "train-\(config.experiment)", total: plan.maxSteps)
         if let r = resumeState { progress.advance(by: r.step) }

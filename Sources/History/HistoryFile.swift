@@ -55,6 +55,7 @@ public final class HistoryFileWriter: HistoryWriter {
         let root = try file.root
         try root.setAttribute("format", HistoryFormat.version)
         try root.setAttribute("model", model.name)
+        if let spec = model as? SpecModel { try root.setAttribute("model_spec", spec.spec.json()) }
         try root.setJSONAttribute("optimizer", plan.optimizer)
         try root.setJSONAttribute("components", layout.names)
         try root.setJSONAttribute("component_shapes", layout.components.map(\.shape))
@@ -81,6 +82,14 @@ public final class HistoryFileWriter: HistoryWriter {
         let metrics = try root.createGroup("metrics")
         for m in HistoryFormat.metricNames { _ = try metrics.createExtendable(m, type: Double.self, rowShape: [], chunkRows: 64) }
         try appendParameters(initialParameters)
+    }
+
+    /// Records where the training set came from (`data_source`, JSON) and `data/training_indices` (int64): training
+    /// row i is row `training_indices[i]` of that source (docs/ARTIFACTS.md).
+    public func recordDataSource(json: String, trainingIndices: [Int]) throws {
+        let root = try file.root
+        try root.setAttribute("data_source", json)
+        _ = try root.createGroup("data").write("training_indices", trainingIndices.map(Int64.init), shape: [trainingIndices.count])
     }
 
     /// Reopens `<path>.partial` after a kill: truncates to the last resume point and returns it.
@@ -205,6 +214,8 @@ public final class HistoryFileReader: TrainingHistory {
     public let modelName: String
     public let datasetChecksum: String
     public let configJSON: String
+    /// The architecture spec of a spec-built model (JSON), nil for the built-in models.
+    public let modelSpecJSON: String?
     private let quantityGroup: String
     private var learningRates: [Float] = []
     private var weightDecays: [Float] = []
@@ -242,6 +253,7 @@ public final class HistoryFileReader: TrainingHistory {
         modelName = try root.stringAttribute("model")
         datasetChecksum = try root.stringAttribute("dataset_checksum")
         configJSON = try root.stringAttribute("config")
+        modelSpecJSON = root.hasAttribute("model_spec") ? try root.stringAttribute("model_spec") : nil
         quantityGroup = HistoryFormat.quantityGroup(optimizer)
         let recorded = try root.dataset("optimizer/learning_rate").rowCount
         let snapshots = try root.dataset("params/\(names[0])").rowCount

@@ -16,6 +16,13 @@ final class FloatArena {
         return p
     }
 
+    /// A new buffer of `count` floats whose contents are undefined (for outputs a layer overwrites entirely).
+    func makeUninitialized(_ count: Int) -> UnsafeMutablePointer<Float> {
+        let p = UnsafeMutablePointer<Float>.allocate(capacity: max(count, 1))
+        blocks.append(p)
+        return p
+    }
+
     deinit { for b in blocks { b.deallocate() } }
 }
 

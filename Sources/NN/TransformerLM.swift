@@ -248,21 +248,7 @@ public final class TransformerLM: Model, ModelDescription {
     /// Backward of `x_0[s, p] += wpe[p]`: `dwpe[p] += dy[s, p]` — summed, per sample, or dotted with directions.
     /// - dy (n, T, d).
     func positionalBackward(dy: UnsafePointer<Float>, samples n: Int, sink: GradientSink) {
-        let T = shape.contextLength, d = shape.modelDimensions, c = positionalEmbedding
-        switch sink {
-        case .sum(let g):
-            for s in 0..<n { Vector.add(dy + s * T * d, into: g + c.offset, count: T * d) }
-        case .perSample(let base, let stride):
-            Parallel.forEachRange(n) { range in
-                for s in range { Vector.add(dy + s * T * d, into: base + s * stride + c.offset, count: T * d) }
-            }
-        case .perSampleDot(let dot):
-            for s in 0..<n {
-                for dir in 0..<dot.directionCount {
-                    dot.add(BLAS.dot(count: T * d, dy + s * T * d, dot.direction(dir, c)), sample: s, direction: dir, component: c)
-                }
-            }
-        }
+        PositionalEmbedding(table: positionalEmbedding).backward(dy: dy, samples: n, sink: sink)
     }
 }
 

@@ -63,7 +63,7 @@ public struct SubsetRetrainer {
     }
 
     public func retrain(subset m: Int, indices: [Int]) throws -> RetrainOutcome {
-        let model = ExperimentModel.make(config.experiment)
+        let model = try ExperimentModel.make(config, configPath: "LDS recipe")
         var recipe = config
         if seedPerSubset { recipe.training.seed += m }
         let subset = train.subset(indices, name: "\(train.name) subset \(m)")
