@@ -16,7 +16,7 @@ ARGS         ?=
 PIPELINE     ?= Configs/pipeline-quick.json
 
 .DEFAULT_GOAL := help
-.PHONY: help setup build test reproduce-quick reproduce-all reproduce-status report plots gallery bench data clean \
+.PHONY: help setup build test example reproduce-quick reproduce-all reproduce-status report plots gallery bench data clean \
         train-modulo train-modulo-quick train-mnist train-mnist-quick train-cifar2 train-cifar2-local train-cifar2-quick \
         validate-epk prune prune-quick sensitivity sensitivity-quick train-lm step-explainer step-explainer-quick \
         lds lds-quick component-attribution swap-aligned retrain-pipeline grokking-quick
@@ -44,8 +44,9 @@ build: setup
 
 # OpenBLAS reads OPENBLAS_CORETYPE when it loads; unless you set it, the tests run on the kernels that a started
 # executable settles on (it restarts itself when OpenBLAS picked kernels below what the CPU supports).
-## The whole test suite: release build with -enable-testing, then every test target.
-test: setup
+## The whole test suite: the library-use example (`make example`), then a release build with -enable-testing and
+## every test target.
+test: setup example
 	$(SWIFT) build $(RELEASE) --build-tests
 	@if [ -z "$${OPENBLAS_CORETYPE:-}" ]; then \
 	  core=$$(.build/release/bench --blas-info | sed -n 's/^core=//p'); \
@@ -86,9 +87,15 @@ bench: build
 data:
 	bash scripts/fetch-data.sh data
 
-## Remove the build directory.
+## Build Examples/custom-model, a separate package that uses the ExPLAIND library product, and run it: it defines a
+## model in code, trains it with history and checks that the EPK replay reproduces the model.
+example: setup
+	$(SWIFT) build -c release --package-path Examples/custom-model
+	Examples/custom-model/.build/release/custom-model
+
+## Remove the build directories.
 clean:
-	rm -rf .build
+	rm -rf .build Examples/custom-model/.build
 
 ## Train the modulo transformer with history (CONFIG defaults to Configs/modulo.json; ARGS="--resume").
 train-modulo: build

@@ -80,7 +80,11 @@ for name in experimentNames {
 let package = Package(
     name: "explaind-swift",
     platforms: [.macOS(.v13)],
-    products: experimentNames.map { .executable(name: $0, targets: [$0]) },
+    products: [
+        // The library for other packages (see Examples/custom-model): define a model in code, train it with history
+        // and replay it as an exact path kernel.
+        .library(name: "ExPLAIND", targets: ["Tensor", "NN", "Optim", "Data", "Artifacts", "History", "EPK"]),
+    ] + experimentNames.map { .executable(name: $0, targets: [$0]) },
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     ],
