@@ -3,7 +3,7 @@
 # Both install any missing Debian packages first (`make setup`).
 
 SWIFT        ?= swift
-DEB_PACKAGES := libopenblas-dev libhdf5-dev libpng-dev libcairo2-dev zlib1g-dev pkg-config fonts-dejavu-core python3-h5py python3-numpy
+DEB_PACKAGES := libopenblas-dev libhdf5-dev libpng-dev libcairo2-dev zlib1g-dev pkg-config fonts-dejavu-core python3-h5py python3-numpy slurm-wlm munge
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 RELEASE      := -c release -Xswiftc -enable-testing
 
