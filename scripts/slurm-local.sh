@@ -85,7 +85,7 @@ start_munge() {
   chown munge:munge /etc/munge/munge.key && chmod 400 /etc/munge/munge.key
   mkdir -p /run/munge /var/log/munge /var/lib/munge
   chown munge:munge /run/munge /var/log/munge /var/lib/munge
-  runuser -u munge -- /usr/sbin/munged
+  runuser -u munge -- /usr/sbin/munged </dev/null >/dev/null 2>&1
   for _ in $(seq 50); do pid_alive "$MUNGE_PID" && return 0; sleep 0.1; done
   die "munged did not start (see /var/log/munge/munged.log)"
 }
@@ -94,17 +94,27 @@ cluster_answers() { scontrol ping 2>/dev/null | grep -q "is UP"; }
 
 node_ready() { sinfo -h -o %t 2>/dev/null | grep -Eq "^(idle|mix|alloc)"; }
 
+# The daemons get /dev/null as stdin/stdout/stderr (they log to files) and inherit no other descriptor: a caller
+# that waits for this script through a pipe or socket (Foundation's Process does) would otherwise wait for them too.
+close_inherited_fds() {
+  local fd
+  for fd in $(ls /proc/$$/fd); do
+    if [ "$fd" -gt 2 ] && [ "$fd" != 255 ]; then eval "exec $fd>&-" 2>/dev/null || true; fi
+  done
+}
+
 start() {
   need_root
+  close_inherited_fds
   refuse_foreign
   install_packages
   refuse_foreign
   write_conf
   start_munge
-  pid_alive "$CTLD_PID" || /usr/sbin/slurmctld
+  pid_alive "$CTLD_PID" || /usr/sbin/slurmctld </dev/null >/dev/null 2>&1
   for _ in $(seq 100); do cluster_answers && break; sleep 0.2; done
   cluster_answers || die "slurmctld did not answer (see /var/log/slurm-local/slurmctld.log)"
-  pid_alive "$SLURMD_PID" || /usr/sbin/slurmd
+  pid_alive "$SLURMD_PID" || /usr/sbin/slurmd </dev/null >/dev/null 2>&1
   for _ in $(seq 100); do node_ready && break; sleep 0.2; done
   node_ready || die "node $(hostname -s) did not become idle (see /var/log/slurm-local/slurmd.log; sinfo -R)"
   echo "slurm-local: up: node $(hostname -s), $(nproc) CPUs, partition 'local' (stop with: bash scripts/slurm-local.sh stop)"
