@@ -3,7 +3,7 @@
 # Every target that runs something builds once (`make build`) and then runs `.build/release/<executable>`.
 
 SWIFT        ?= swift
-DEB_PACKAGES := libopenblas-dev libhdf5-dev libpng-dev libcairo2-dev zlib1g-dev pkg-config fonts-dejavu-core python3-h5py python3-numpy
+DEB_PACKAGES := libopenblas-dev libhdf5-dev libpng-dev libcairo2-dev zlib1g-dev pkg-config fonts-dejavu-core python3-h5py python3-numpy slurm-wlm munge
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # One set of build flags for everything, so `make build` and `make test` share one build.
 RELEASE      := -c release -Xswiftc -enable-testing

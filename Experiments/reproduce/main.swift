@@ -3,6 +3,11 @@ import Artifacts
 import ExperimentKit
 import Foundation
 
+/// Where the stages run: one after another in this process, or as Slurm jobs (docs/CLUSTER.md).
+enum Executor: String, ExpressibleByArgument, CaseIterable {
+    case local, slurm
+}
+
 /// Runs a reproduction pipeline: every stage of Configs/pipeline-*.json in dependency order, skipping
 /// stages whose artifacts are complete, valid and made from the current config.
 struct Reproduce: ParsableCommand {
@@ -12,6 +17,15 @@ struct Reproduce: ParsableCommand {
     @Flag(help: "Run every stage even if it is up to date.") var force = false
     @Flag(help: "Only print each stage's status.") var dryRun = false
     @Option(help: "Where REPORT.md goes.") var report: String = "results/REPORT.md"
+    @Option(help: "local (default): run the stages here, one after another; slurm: submit them as Slurm jobs.")
+    var executor: Executor = .local
+    @Flag(help: "With --executor slurm: return after submitting instead of waiting for the jobs.") var noWait = false
+    @Option(help: "With --executor slurm: seconds between two looks at the queue.") var pollSeconds: Double = 5
+
+    func validate() throws {
+        if noWait && executor != .slurm { throw ValidationError("--no-wait needs --executor slurm") }
+        if pollSeconds <= 0 { throw ValidationError("--poll-seconds must be positive") }
+    }
 
     func run() throws {
         try runReportingErrors {
@@ -21,6 +35,13 @@ struct Reproduce: ParsableCommand {
                 return
             }
             let bin = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent().path
+            if executor == .slurm {
+                _ = try SlurmExecutor.run(pipeline: pipeline, pipelinePath: config, force: force, binDirectory: bin,
+                                          reportPath: report, wait: !noWait, pollSeconds: pollSeconds)
+                print(noWait ? "reproduce: \(pipeline.name) submitted; the report job writes \(report)"
+                             : "reproduce: \(pipeline.name) done; report at \(report)")
+                return
+            }
             let timings = try Pipeline.run(pipeline, force: force) { try Pipeline.runProcess($0, binDirectory: bin) }
             try ReportWriter.write(pipeline: pipeline, timings: timings, to: report)
             print("reproduce: \(pipeline.name) done; report at \(report)")

@@ -15,16 +15,31 @@ public struct Stage: Codable, Equatable, Sendable {
     public var after: [String]?
     /// Extra arguments after `--config`.
     public var arguments: [String]?
+    /// `validate-epk` stages only: under `--executor slurm` the test points are split into this many shards, run as
+    /// one array job and merged by a second job (docs/CLUSTER.md). The local executor runs the stage unsharded.
+    public var shards: Int?
+    /// Slurm resources of this stage; each key present overrides the pipeline's `resources`.
+    public var resources: SlurmResources?
 }
 
 /// `Configs/pipeline-quick.json`, `Configs/pipeline-all.json`: the stages in dependency order.
 public struct PipelineConfig: Codable, Equatable, Sendable, ValidatableConfig {
     public var name: String
     public var stages: [Stage]
+    /// Default Slurm resources of every stage (`--executor slurm`); unset keys fall back to `SlurmResources.defaults`.
+    public var resources: SlurmResources?
 
     public func validate() throws {
+        try resources?.validate(keyPath: "resources")
         var seen = Set<String>()
         for (i, s) in stages.enumerated() {
+            try s.resources?.validate(keyPath: "stages[\(i)].resources")
+            if let n = s.shards {
+                guard n >= 1 else { throw ConfigError(keyPath: "stages[\(i)].shards", message: "expected at least 1, found \(n)") }
+                guard s.executable == "validate-epk" else {
+                    throw ConfigError(keyPath: "stages[\(i)].shards", message: "only a validate-epk stage can be sharded, '\(s.name)' runs \(s.executable)")
+                }
+            }
             if seen.contains(s.name) {
                 throw ConfigError(keyPath: "stages[\(i)].name", message: "duplicate stage name '\(s.name)'")
             }
