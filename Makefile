@@ -14,9 +14,11 @@ CONFIG       ?=
 ARGS         ?=
 # PIPELINE: the pipeline `make report` and `make reproduce-status` read.
 PIPELINE     ?= Configs/pipeline-quick.json
+# STAGE: the stage `make stage` runs (with the stages it reads).
+STAGE        ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup build test example reproduce-quick reproduce-all reproduce-status report plots gallery bench data clean \
+.PHONY: help setup build test example stage reproduce-quick reproduce-all reproduce-status report plots gallery bench data clean \
         train-modulo train-modulo-quick train-mnist train-mnist-quick train-cifar2 train-cifar2-local train-cifar2-quick \
         validate-epk prune prune-quick sensitivity sensitivity-quick train-lm step-explainer step-explainer-quick \
         lds lds-quick component-attribution swap-aligned retrain-pipeline grokking-quick
@@ -66,6 +68,11 @@ reproduce-all: build
 ## Print whether each stage of PIPELINE is up to date, running nothing.
 reproduce-status: build
 	$(BIN)/reproduce --config $(PIPELINE) --dry-run
+
+## Run one stage of PIPELINE and the stages it reads that are not up to date: make stage STAGE=epk-mnist.
+stage: build
+	@test -n "$(STAGE)" || { echo "make stage: set STAGE=<name> (stages: make reproduce-status)"; exit 1; }
+	$(BIN)/reproduce --config $(PIPELINE) --stage $(STAGE)
 
 ## Rewrite results/REPORT.md from the artifacts that exist, running no stage (PIPELINE=Configs/pipeline-all.json).
 report: build

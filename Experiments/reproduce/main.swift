@@ -17,6 +17,8 @@ struct Reproduce: ParsableCommand {
     @Flag(help: "Run every stage even if it is up to date.") var force = false
     @Flag(help: "Only print each stage's status.") var dryRun = false
     @Option(help: "Where REPORT.md goes.") var report: String = "results/REPORT.md"
+    @Option(help: "Run only this stage and the stages it reads (those not up to date); writes no report.")
+    var stage: String?
     @Option(help: "local (default): run the stages here, one after another; slurm: submit them as Slurm jobs.")
     var executor: Executor = .local
     @Flag(help: "With --executor slurm: return after submitting instead of waiting for the jobs.") var noWait = false
@@ -25,11 +27,13 @@ struct Reproduce: ParsableCommand {
     func validate() throws {
         if noWait && executor != .slurm { throw ValidationError("--no-wait needs --executor slurm") }
         if pollSeconds <= 0 { throw ValidationError("--poll-seconds must be positive") }
+        if stage != nil && executor == .slurm { throw ValidationError("--stage runs locally; drop --executor slurm") }
     }
 
     func run() throws {
         try runReportingErrors {
-            let pipeline = try StrictConfig.load(PipelineConfig.self, from: config)
+            let whole = try StrictConfig.load(PipelineConfig.self, from: config)
+            let pipeline = try stage.map { try whole.restricted(toStage: $0) } ?? whole
             if dryRun {
                 for s in pipeline.stages { print("\(s.name): \(Pipeline.status(of: s, in: pipeline))") }
                 return
@@ -43,6 +47,10 @@ struct Reproduce: ParsableCommand {
                 return
             }
             let timings = try Pipeline.run(pipeline, force: force) { try Pipeline.runProcess($0, binDirectory: bin) }
+            if let stage {
+                print("reproduce: stage \(stage) of \(pipeline.name) done (\(pipeline.stages.count) stages considered)")
+                return
+            }
             try ReportWriter.write(pipeline: pipeline, timings: timings, to: report)
             print("reproduce: \(pipeline.name) done; report at \(report)")
         }

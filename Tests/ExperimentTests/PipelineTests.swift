@@ -93,4 +93,20 @@ final class PipelineTests: XCTestCase {
             XCTAssertTrue("\(e)".contains("stages[0].after"), "\(e)")
         }
     }
+
+    /// `reproduce --stage NAME`: the stage and everything it reads, transitively, in pipeline order; nothing else.
+    func testRestrictingToAStageKeepsExactlyItsUpstream() throws {
+        FileManager.default.changeCurrentDirectoryPath(QuickPipelineTests.root)
+        let p = try StrictConfig.load(PipelineConfig.self, from: "Configs/pipeline-quick.json")
+        XCTAssertEqual(try p.restricted(toStage: "epk-mnist").stages.map(\.name), ["train-mnist", "epk-mnist"])
+        XCTAssertEqual(try p.restricted(toStage: "train-lm").stages.map(\.name), ["train-lm"])
+        let chain = PipelineConfig(name: "c", stages: ["a", "b", "c", "d"].enumerated().map { i, name in
+            Stage(name: name, executable: "e", config: "x", artifact: name,
+                  after: i == 2 ? ["b"] : i == 1 ? ["a"] : nil)
+        }, resources: nil)
+        XCTAssertEqual(try chain.restricted(toStage: "c").stages.map(\.name), ["a", "b", "c"])
+        XCTAssertThrowsError(try p.restricted(toStage: "no-such-stage")) { e in
+            XCTAssertTrue("\(e)".contains("no stage named 'no-such-stage'"), "\(e)")
+        }
+    }
 }

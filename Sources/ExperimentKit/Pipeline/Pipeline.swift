@@ -51,6 +51,21 @@ public struct PipelineConfig: Codable, Equatable, Sendable, ValidatableConfig {
     }
 }
 
+extension PipelineConfig {
+    /// The pipeline cut down to the stage `name` and every stage it reads, directly or through others, in pipeline
+    /// order (`reproduce --stage NAME`).
+    public func restricted(toStage name: String) throws -> PipelineConfig {
+        guard stages.contains(where: { $0.name == name }) else {
+            throw ConfigError(keyPath: "stages", message: "no stage named '\(name)'; stages: \(stages.map(\.name).joined(separator: ", "))")
+        }
+        var needed: Set<String> = [name]
+        for stage in stages.reversed() where needed.contains(stage.name) { needed.formUnion(stage.after ?? []) }
+        var copy = self
+        copy.stages = stages.filter { needed.contains($0.name) }
+        return copy
+    }
+}
+
 /// Why a stage runs or is skipped.
 public enum StageStatus: Equatable, Sendable, CustomStringConvertible {
     case upToDate
