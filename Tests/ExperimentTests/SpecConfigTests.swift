@@ -117,3 +117,15 @@ final class SpecConfigTests: XCTestCase {
         XCTAssertTrue(labels.hasSuffix(" is outside 0..<10 (the model's classes); fix the labels or the model's last layer"), labels)
     }
 }
+
+extension SpecConfigTests {
+    /// The newcomer example (Configs/examples/) loads strictly and builds its CNN: 8·9 + 16·72 + 16·144 + 10·16 + 10.
+    func testExampleConfigsLoad() throws {
+        let train = try StrictConfig.load(TrainConfig.self, from: "Configs/examples/mnist-cnn.json")
+        let model = try ExperimentModel.make(train, configPath: "Configs/examples/mnist-cnn.json")
+        XCTAssertEqual(model.parameterCount, 72 + 1_152 + 2_304 + 160 + 10)
+        XCTAssertEqual(model.classCount, 10)
+        let epk = try StrictConfig.load(EPKConfig.self, from: "Configs/examples/mnist-cnn-epk.json")
+        XCTAssertEqual(epk.experiment, "custom")
+    }
+}
