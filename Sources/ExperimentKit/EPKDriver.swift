@@ -56,6 +56,13 @@ public enum EPKDriver {
         if setup.trainConfig.experiment != config.experiment {
             throw ArtifactError(.config, "\(configPath): key 'experiment' is '\(config.experiment)' but \(historyPath) is a \(setup.trainConfig.experiment) history; pass the matching --history")
         }
+        if let reference = config.model {
+            let (spec, source) = try reference.resolve(configPath: configPath)
+            let recorded = (setup.model as? SpecModel)?.spec
+            if recorded != spec {
+                throw ArtifactError(.config, "\(configPath): key 'model': \(historyPath) was trained with \(recorded == nil ? "the built-in \(setup.model.name) model" : "another model spec") than \(source == configPath ? "the inline spec" : source); drop the key or pass the matching --history")
+            }
+        }
         let out = outputDirectory ?? "results/\(config.experiment)-epk/\(config.run)"
         let evaluation = setup.data.evaluation
         let offset = config.testOffset ?? 0
