@@ -25,12 +25,15 @@ public struct EPKConfig: Codable, Equatable, Sendable, ValidatableConfig {
     public var parameterAttribution: ParameterAttributionOptions?
     /// Working-memory budget of the engine in GiB.
     public var memoryBudgetGb: Double
+    /// Optional model spec (inline or a path): the replay always rebuilds the model from the history, and refuses
+    /// a history trained with another spec than this one.
+    public var model: ModelReference?
 
     enum CodingKeys: String, CodingKey {
         case experiment, run, history, testCount = "test_count", testOffset = "test_offset", classes, quadrature
         case attributionClasses = "attribution_classes"
         case dataAttribution = "data_attribution", groups, parameterAttribution = "parameter_attribution"
-        case memoryBudgetGb = "memory_budget_gb"
+        case memoryBudgetGb = "memory_budget_gb", model
     }
 
     public func validate() throws {

@@ -61,6 +61,13 @@ public enum EPKDriver {
                                 fix: "train again (with a lower learning rate if it diverged)")
         }
         if let d = setup.history.divergence { Log.warn("\(historyPath): \(d); replaying the finite steps only") }
+        if let reference = config.model {
+            let (spec, source) = try reference.resolve(configPath: configPath)
+            let recorded = (setup.model as? SpecModel)?.spec
+            if recorded != spec {
+                throw ArtifactError(.config, "\(configPath): key 'model': \(historyPath) was trained with \(recorded == nil ? "the built-in \(setup.model.name) model" : "another model spec") than \(source == configPath ? "the inline spec" : source); drop the key or pass the matching --history")
+            }
+        }
         let out = outputDirectory ?? "results/\(config.experiment)-epk/\(config.run)"
         let lockSuffix = [shard.map { $0.fileSuffix }, stepShard.map { "steps-\($0.fileSuffix)" }].compactMap { $0 }
         try OutputLock.acquire(directory: out, name: lockSuffix.isEmpty ? ".explaind.lock" : ".explaind-\(lockSuffix.joined(separator: "-")).lock")

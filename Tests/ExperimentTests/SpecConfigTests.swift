@@ -68,6 +68,18 @@ final class SpecConfigTests: XCTestCase {
                                            dataDirectory: nil, shard: nil)
         XCTAssertEqual(stats.argmaxAgreement, 1)
         XCTAssertLessThan(stats.meanAbsoluteError, 1e-3)
+        // An EPK config may name the model; it must be the one the history was trained with.
+        let named = write("""
+            {"experiment": "modulo", "run": "spec", "history": "\(directory!)/train/history.h5", "test_count": 2, "classes": "all",
+             "quadrature": {"rule": "midpoint", "points": 2}, "data_attribution": false, "memory_budget_gb": 1,
+             "model": "Configs/models/mnist-mlp.json"}
+            """, "epk-model.json")
+        XCTAssertEqual(message { _ = try EPKDriver.run(configPath: named, historyOverride: nil, outputDirectory: directory + "/epk2", dataDirectory: nil, shard: nil) },
+                       "\(named): key 'model': \(directory!)/train/history.h5 was trained with another model spec than Configs/models/mnist-mlp.json; drop the key or pass the matching --history")
+        let same = write(try String(contentsOfFile: named, encoding: .utf8)
+            .replacingOccurrences(of: "\"Configs/models/mnist-mlp.json\"", with: Self.tokenMLP), "epk-same.json")
+        let (_, again) = try EPKDriver.run(configPath: same, historyOverride: nil, outputDirectory: directory + "/epk3", dataDirectory: nil, shard: nil)
+        XCTAssertEqual(again.argmaxAgreement, 1)
     }
 
     func testModelFileReferenceBuildsTheSpec() throws {
@@ -115,5 +127,17 @@ final class SpecConfigTests: XCTestCase {
             """)
         XCTAssertTrue(labels.hasPrefix("training data modulo113-train-seed0: label "), labels)
         XCTAssertTrue(labels.hasSuffix(" is outside 0..<10 (the model's classes); fix the labels or the model's last layer"), labels)
+    }
+}
+
+extension SpecConfigTests {
+    /// The newcomer example (Configs/examples/) loads strictly and builds its CNN: 8·9 + 16·72 + 16·144 + 10·16 + 10.
+    func testExampleConfigsLoad() throws {
+        let train = try StrictConfig.load(TrainConfig.self, from: "Configs/examples/mnist-cnn.json")
+        let model = try ExperimentModel.make(train, configPath: "Configs/examples/mnist-cnn.json")
+        XCTAssertEqual(model.parameterCount, 72 + 1_152 + 2_304 + 160 + 10)
+        XCTAssertEqual(model.classCount, 10)
+        let epk = try StrictConfig.load(EPKConfig.self, from: "Configs/examples/mnist-cnn-epk.json")
+        XCTAssertEqual(epk.experiment, "custom")
     }
 }
