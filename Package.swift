@@ -55,7 +55,8 @@ var targets: [Target] = [
                            .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: optimized),
 
-    // Tests, mirrored per module.
+    // Tests, mirrored per module, with one shared support target (temporary folders, the repository root).
+    .target(name: "TestSupport", dependencies: ["Artifacts", "History"], path: "Tests/TestSupport"),
     .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
     .testTarget(name: "NNTests", dependencies: ["NN", "Tensor"]),
     .testTarget(name: "OptimTests", dependencies: ["Optim", "Tensor"]),
@@ -63,11 +64,11 @@ var targets: [Target] = [
     .testTarget(name: "ArtifactsTests", dependencies: ["Artifacts", "Tensor"]),
     .testTarget(name: "PlotTests", dependencies: ["Plot", "CPNG"]),
     .testTarget(name: "EPKTests", dependencies: ["EPK", "History", "NN", "Tensor", "Artifacts"]),
-    .testTarget(name: "HistoryTests", dependencies: ["History", "NN", "Optim", "Data", "Artifacts", "Tensor"]),
-    .testTarget(name: "ExperimentTests", dependencies: ["ExperimentKit", "EPK", "History", "NN", "Data", "Artifacts", "Plot", "Tensor"]),
-    .testTarget(name: "PruneTests", dependencies: ["ExperimentKit", "EPK", "History", "NN", "Tensor", "Artifacts"]),
+    .testTarget(name: "HistoryTests", dependencies: ["TestSupport", "History", "NN", "Optim", "Data", "Artifacts", "Tensor"]),
+    .testTarget(name: "ExperimentTests", dependencies: ["TestSupport", "ExperimentKit", "EPK", "History", "NN", "Data", "Artifacts", "Plot", "Tensor"]),
+    .testTarget(name: "PruneTests", dependencies: ["TestSupport", "ExperimentKit", "EPK", "History", "NN", "Tensor", "Artifacts"]),
     .testTarget(name: "LMTests", dependencies: ["NN", "Tensor"]),
-    .testTarget(name: "StepExplainerTests", dependencies: ["ExperimentKit", "EPK", "History", "NN", "Tensor", "Artifacts"]),
+    .testTarget(name: "StepExplainerTests", dependencies: ["TestSupport", "ExperimentKit", "EPK", "History", "NN", "Tensor", "Artifacts"]),
     .testTarget(name: "LDSTests", dependencies: ["ExperimentKit", "EPK", "History", "NN", "Data", "Artifacts", "Tensor"]),
     .testTarget(name: "GrokkingTests", dependencies: ["ExperimentKit", "EPK", "History", "NN", "Tensor", "Data", "Artifacts"]),
 ]

@@ -4,7 +4,7 @@ import ExperimentKit
 import Foundation
 import Tensor
 
-/// `bench`: the benchmark workloads of BENCH.md (P1–P4) and the micro benchmarks behind them (issues 2, 3, 9).
+/// `bench`: the benchmark workloads P1–P4 (results/reference/README.md) and the micro benchmarks behind them.
 ///
 /// Each workload runs in a fresh child process (this executable re-run with `--child`), so the peak RSS reported
 /// per workload is that workload's own. Children print their rows as `@@row <json>` lines; the parent prints one

@@ -1,4 +1,5 @@
 import XCTest
+import TestSupport
 import Artifacts
 import Data
 import EPK
@@ -10,16 +11,7 @@ import Tensor
 
 /// `"data": {"kind": "hdf5", ...}`: training and replay from files, the recorded source and indices, and one line
 /// for each kind of bad data.
-final class HDF5DataTests: XCTestCase {
-    var directory: String!
-
-    override func setUp() {
-        Log.quiet = true
-        FileManager.default.changeCurrentDirectoryPath(QuickPipelineTests.root)
-        directory = NSTemporaryDirectory() + "explaind-hdf5-\(UUID().uuidString)"
-        try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-    }
-    override func tearDown() { try? FileManager.default.removeItem(atPath: directory) }
+final class HDF5DataTests: WorkspaceTestCase {
 
     /// 60 samples of 5 N(0,1) features, label = [x₀ + x₁ > 0].
     func writeData(_ name: String, samples n: Int = 60, seed: UInt64 = 1, edit: (inout [Float], inout [Int32]) -> Void = { _, _ in }) throws -> String {

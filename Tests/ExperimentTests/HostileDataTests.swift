@@ -1,4 +1,5 @@
 import XCTest
+import TestSupport
 import Artifacts
 import Data
 @testable import EPK
@@ -10,16 +11,7 @@ import Tensor
 
 /// Hostile inputs that used to trap (config values, damaged histories and IDX files) and artifacts that could make
 /// `plot` draw something false (docs/RELIABILITY.md, classes 5 and 6).
-final class HostileDataTests: XCTestCase {
-    var directory: String!
-
-    override func setUp() {
-        Log.quiet = true
-        FileManager.default.changeCurrentDirectoryPath(QuickPipelineTests.root)
-        directory = NSTemporaryDirectory() + "explaind-hostile-data-\(UUID().uuidString)"
-        try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-    }
-    override func tearDown() { try? FileManager.default.removeItem(atPath: directory) }
+final class HostileDataTests: WorkspaceTestCase {
 
     private func message(_ body: () throws -> Void) -> String {
         do { try body(); return "no error" } catch { return "\(error)" }

@@ -1,4 +1,5 @@
 import XCTest
+import TestSupport
 import Artifacts
 import Data
 @testable import EPK
@@ -14,16 +15,7 @@ import Glibc
 /// One test (at least) per class of hostile input in docs/RELIABILITY.md: divergence, resume mismatch, concurrent
 /// runs, incomplete merges, trapping inputs, and false figures. Small and fast: the tiniest modulo run (200 pairs,
 /// full batch) and hand-made EPK results.
-final class HostileInputTests: XCTestCase {
-    var directory: String!
-
-    override func setUp() {
-        Log.quiet = true
-        FileManager.default.changeCurrentDirectoryPath(QuickPipelineTests.root)
-        directory = NSTemporaryDirectory() + "explaind-hostile-\(UUID().uuidString)"
-        try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-    }
-    override func tearDown() { try? FileManager.default.removeItem(atPath: directory) }
+final class HostileInputTests: WorkspaceTestCase {
 
     /// A tiny modulo training config (200 train / 50 validation pairs, full batch) with `lr` and `seed`.
     private func moduloConfig(_ name: String, lr: String = "0.001", seed: Int = 43, steps: Int = 12, flush: Int = 4) throws -> String {
@@ -127,7 +119,7 @@ final class HostileInputTests: XCTestCase {
         let writer = try HistoryFileWriter(path: out + "/history.h5", model: model, train: data.train, plan: plan,
                                            initialParameters: trainer.initialParameters(),
                                            configJSON: try String(contentsOfFile: original, encoding: .utf8))
-        XCTAssertThrowsError(try trainer.run(writer: KilledWriter(writer, stepsBeforeDeath: 6)))
+        XCTAssertThrowsError(try trainer.run(writer: DyingWriter(writer, stepsBeforeDeath: 6)))
         writer.file.close()
 
         let otherLR = try moduloConfig("b.json", lr: "0.5")
@@ -235,17 +227,3 @@ final class HostileInputTests: XCTestCase {
     }
 }
 
-/// Forwards to a history file and throws after a number of steps, like a run killed mid-training.
-final class KilledWriter: HistoryWriter {
-    struct Killed: Error {}
-    let inner: HistoryFileWriter
-    var remaining: Int
-    init(_ inner: HistoryFileWriter, stepsBeforeDeath: Int) { self.inner = inner; remaining = stepsBeforeDeath }
-    func appendStep(_ step: RecordedStep) throws {
-        if remaining == 0 { throw Killed() }
-        remaining -= 1
-        try inner.appendStep(step)
-    }
-    func appendEpoch(_ metrics: EpochMetrics) throws { try inner.appendEpoch(metrics) }
-    func checkpoint(_ state: ResumeState) throws { try inner.checkpoint(state) }
-}

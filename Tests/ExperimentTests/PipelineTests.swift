@@ -1,17 +1,11 @@
 import XCTest
+import TestSupport
 import Artifacts
 import Foundation
 @testable import ExperimentKit
 
 /// Skip/re-run logic of the reproduction pipeline.
-final class PipelineTests: XCTestCase {
-    var directory: String!
-    override func setUp() {
-        Log.quiet = true
-        directory = NSTemporaryDirectory() + "explaind-pipeline-\(UUID().uuidString)"
-        try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-    }
-    override func tearDown() { try? FileManager.default.removeItem(atPath: directory) }
+final class PipelineTests: WorkspaceTestCase {
 
     /// Every string value stored under `key` anywhere in a parsed JSON document.
     static func values(ofKey key: String, in json: Any) -> [String] {
@@ -66,7 +60,7 @@ final class PipelineTests: XCTestCase {
     }
 
     func testPipelineConfigsAreValid() throws {
-        FileManager.default.changeCurrentDirectoryPath(QuickPipelineTests.root)
+        FileManager.default.changeCurrentDirectoryPath(repositoryRoot)
         for name in ["Configs/pipeline-quick.json", "Configs/pipeline-all.json"] {
             let p = try StrictConfig.load(PipelineConfig.self, from: name)
             for s in p.stages { XCTAssertTrue(FileManager.default.fileExists(atPath: s.config), "\(name): \(s.config)") }
@@ -96,7 +90,7 @@ final class PipelineTests: XCTestCase {
 
     /// `reproduce --stage NAME`: the stage and everything it reads, transitively, in pipeline order; nothing else.
     func testRestrictingToAStageKeepsExactlyItsUpstream() throws {
-        FileManager.default.changeCurrentDirectoryPath(QuickPipelineTests.root)
+        FileManager.default.changeCurrentDirectoryPath(repositoryRoot)
         let p = try StrictConfig.load(PipelineConfig.self, from: "Configs/pipeline-quick.json")
         XCTAssertEqual(try p.restricted(toStage: "epk-mnist").stages.map(\.name), ["train-mnist", "epk-mnist"])
         XCTAssertEqual(try p.restricted(toStage: "train-lm").stages.map(\.name), ["train-lm"])

@@ -1,4 +1,5 @@
 import XCTest
+import TestSupport
 import Artifacts
 import EPK
 import Foundation
@@ -24,7 +25,7 @@ final class PythonHistoryTests: XCTestCase {
 
     func replay(optimizer: String, seed: Int) throws {
         Log.quiet = true
-        FileManager.default.changeCurrentDirectoryPath(QuickPipelineTests.root)
+        FileManager.default.changeCurrentDirectoryPath(repositoryRoot)
         let available = FileManager.default.isExecutableFile(atPath: Self.python) ? try run(["-c", "import numpy, h5py"]) : 1
         try XCTSkipUnless(available == 0, "needs \(Self.python) with numpy and h5py")
         let out = NSTemporaryDirectory() + "explaind-numpy-\(UUID().uuidString)"

@@ -1,24 +1,13 @@
 import XCTest
+import TestSupport
 import Artifacts
 import EPK
 import Foundation
 @testable import ExperimentKit
 
-/// The quick configs end to end (issues 3 and 9): train with history, then replay it as an EPK.
+/// The quick configs end to end: train with history, then replay it as an EPK.
 /// Acceptance: argmax agreement 100% and mean |EPK − model| < 1e-3 on log-probabilities.
-final class QuickPipelineTests: XCTestCase {
-    static let root: String = {
-        // Package root from this file's path, so the tests run from any working directory.
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
-    }()
-    var directory: String!
-
-    override func setUp() {
-        Log.quiet = true
-        FileManager.default.changeCurrentDirectoryPath(Self.root)
-        directory = NSTemporaryDirectory() + "explaind-quick-\(UUID().uuidString)"
-    }
-    override func tearDown() { try? FileManager.default.removeItem(atPath: directory) }
+final class QuickPipelineTests: WorkspaceTestCase {
 
     private func pipeline(_ experiment: String) throws -> ValidationStatistics {
         let trained = try TrainingDriver.run(configPath: "Configs/\(experiment)-quick.json", outputDirectory: directory + "/train",

@@ -1,4 +1,5 @@
 import XCTest
+import TestSupport
 import Artifacts
 import EPK
 import Foundation
@@ -8,14 +9,7 @@ import NN
 /// The report's summaries: key-number rows and claim verdicts per artifact kind, on small
 /// artifacts written with each driver's documented layout, for a case that holds, one that does not and one the
 /// run is too small to decide; plus defensive reading and the report file itself.
-final class ReportWriterTests: XCTestCase {
-    var directory: String!
-    override func setUp() {
-        Log.quiet = true
-        directory = NSTemporaryDirectory() + "explaind-report-\(UUID().uuidString)"
-        try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-    }
-    override func tearDown() { try? FileManager.default.removeItem(atPath: directory) }
+final class ReportWriterTests: WorkspaceTestCase {
 
     // MARK: - Helpers
 

@@ -1,4 +1,5 @@
 import XCTest
+import TestSupport
 import Artifacts
 import EPK
 import Foundation
@@ -7,15 +8,7 @@ import NN
 import Tensor
 @testable import ExperimentKit
 
-final class ShardAndConfigTests: XCTestCase {
-    var directory: String!
-    override func setUp() {
-        Log.quiet = true
-        FileManager.default.changeCurrentDirectoryPath(QuickPipelineTests.root)
-        directory = NSTemporaryDirectory() + "explaind-shards-\(UUID().uuidString)"
-        try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-    }
-    override func tearDown() { try? FileManager.default.removeItem(atPath: directory) }
+final class ShardAndConfigTests: WorkspaceTestCase {
 
     /// `Configs/mnist-epk-quick.json` with 2 midpoints per step and `edit` applied, written to `name` in the test folder.
     private func writeMNISTEPKConfig(_ name: String, _ edit: (inout EPKConfig) -> Void) throws -> String {

@@ -1,4 +1,5 @@
 import XCTest
+import TestSupport
 import Artifacts
 import EPK
 import Foundation
@@ -12,7 +13,7 @@ final class SlurmClusterTests: XCTestCase {
     nonisolated(unsafe) static var unavailable: String?
     nonisolated(unsafe) static var checked = false
     var directory: String!
-    var root: String { QuickPipelineTests.root }
+    var root: String { repositoryRoot }
 
     /// Runs a bash command; its output goes through a file, not a pipe, so daemons it starts cannot hold us up.
     static func shell(_ command: String) -> (status: Int32, output: String) {
@@ -46,7 +47,7 @@ final class SlurmClusterTests: XCTestCase {
 
     override class func tearDown() {
         if startedCluster {
-            let stopped = shell("bash '\(QuickPipelineTests.root)/scripts/slurm-local.sh' stop")
+            let stopped = shell("bash '\(repositoryRoot)/scripts/slurm-local.sh' stop")
             if stopped.status != 0 { print("SlurmClusterTests: stopping the cluster failed: \(stopped.output)") }
             startedCluster = false
         }

@@ -1,4 +1,5 @@
 import XCTest
+import TestSupport
 import Artifacts
 import EPK
 import Foundation
@@ -8,16 +9,7 @@ import NN
 
 /// The `"model"` block of train configs: training, history recording and replay of a spec-built model, and the
 /// one-line errors of bad specs and of data that does not fit the model.
-final class SpecConfigTests: XCTestCase {
-    var directory: String!
-
-    override func setUp() {
-        Log.quiet = true
-        FileManager.default.changeCurrentDirectoryPath(QuickPipelineTests.root)
-        directory = NSTemporaryDirectory() + "explaind-spec-\(UUID().uuidString)"
-        try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-    }
-    override func tearDown() { try? FileManager.default.removeItem(atPath: directory) }
+final class SpecConfigTests: WorkspaceTestCase {
 
     /// A modulo-addition train config whose model is `model` (JSON text).
     func trainConfig(model: String, steps: Int = 15) -> String {

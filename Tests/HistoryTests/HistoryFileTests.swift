@@ -1,4 +1,5 @@
 import XCTest
+import TestSupport
 import Artifacts
 import Data
 import Foundation
@@ -7,30 +8,8 @@ import NN
 import Optim
 import Tensor
 
-/// A writer that forwards to a history file and "dies" (throws) after a number of steps, like a killed run.
-final class DyingWriter: HistoryWriter {
-    struct Killed: Error {}
-    let inner: HistoryFileWriter
-    var remaining: Int
-    init(_ inner: HistoryFileWriter, stepsBeforeDeath: Int) { self.inner = inner; remaining = stepsBeforeDeath }
-    func appendStep(_ step: RecordedStep) throws {
-        if remaining == 0 { throw Killed() }
-        remaining -= 1
-        try inner.appendStep(step)
-    }
-    func appendEpoch(_ metrics: EpochMetrics) throws { try inner.appendEpoch(metrics) }
-    func checkpoint(_ state: ResumeState) throws { try inner.checkpoint(state) }
-}
 
-final class HistoryFileTests: XCTestCase {
-    var directory: String!
-
-    override func setUp() {
-        Log.quiet = true
-        directory = NSTemporaryDirectory() + "explaind-history-\(UUID().uuidString)"
-        try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-    }
-    override func tearDown() { try? FileManager.default.removeItem(atPath: directory) }
+final class HistoryFileTests: WorkspaceTestCase {
 
     /// A small MNIST-like problem (random images) with SGD-momentum, flips and weight decay, or AdamW.
     private func setup(_ optimizer: OptimizerSpec, flips: Double = 0) -> (Trainer, LabeledDataset) {

@@ -5,6 +5,7 @@ import History
 import NN
 import Tensor
 import XCTest
+import TestSupport
 @testable import ExperimentKit
 
 final class SensitivityTests: XCTestCase {
@@ -46,15 +47,13 @@ final class SensitivityTests: XCTestCase {
 
 /// End-to-end runs of the quick configs on a freshly trained quick CIFAR-2 history (full ResNet-9, 16 steps).
 final class QuickConfigTests: XCTestCase {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
     static let work = NSTemporaryDirectory() + "prune-quick-\(getpid())"
     static var historyPath: String? = nil
 
     static func quickHistory() throws -> String {
         if let h = historyPath { return h }
-        let existing = root + "/results/cifar2/quick/history.h5"
-        if FileManager.default.fileExists(atPath: existing) { historyPath = existing; return existing }
-        _ = try TrainingDriver.run(configPath: root + "/Configs/cifar2-quick.json", outputDirectory: work + "/cifar2", dataDirectory: nil,
+        // Trained here, never taken from results/: a test must not depend on what an earlier run left there.
+        _ = try TrainingDriver.run(configPath: repositoryRoot + "/Configs/cifar2-quick.json", outputDirectory: work + "/cifar2", dataDirectory: nil,
                                    resume: false, expectedExperiment: "cifar2")
         historyPath = work + "/cifar2/history.h5"
         return historyPath!
@@ -63,7 +62,7 @@ final class QuickConfigTests: XCTestCase {
     func testPruneQuickConfigEndToEnd() throws {
         let history = try Self.quickHistory()
         let out = Self.work + "/prune"
-        let s = try PruneDriver.run(configPath: Self.root + "/Configs/prune-quick.json", historyOverride: history, outputDirectory: out, dataDirectory: nil)
+        let s = try PruneDriver.run(configPath: repositoryRoot + "/Configs/prune-quick.json", historyOverride: history, outputDirectory: out, dataDirectory: nil)
         XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/prune-coarse.png"))
         XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/prune-fine.png"))
         XCTAssertLessThan(s.epkMeanAbsoluteError, 0.1)
@@ -88,7 +87,7 @@ final class QuickConfigTests: XCTestCase {
 
     func testSensitivityQuickConfigEndToEnd() throws {
         let history = try Self.quickHistory()
-        var text = try String(contentsOfFile: Self.root + "/Configs/sensitivity-quick.json", encoding: .utf8)
+        var text = try String(contentsOfFile: repositoryRoot + "/Configs/sensitivity-quick.json", encoding: .utf8)
         text = text.replacingOccurrences(of: "results/cifar2/quick/history.h5", with: history)
         try FileManager.default.createDirectory(atPath: Self.work, withIntermediateDirectories: true)
         let config = Self.work + "/sensitivity-quick.json"

@@ -1,4 +1,5 @@
 import XCTest
+import TestSupport
 import Artifacts
 import EPK
 import ExperimentKit
@@ -10,7 +11,6 @@ import Tensor
 /// The step explainer (docs/METHOD.md §19): exactness of the straight-path decomposition, the update-part
 /// splits, module partitions, and end-to-end runs on LM and classifier histories.
 final class StepExplainerTests: XCTestCase {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
 
     override class func setUp() { Log.quiet = true }
 
@@ -148,8 +148,8 @@ final class StepExplainerTests: XCTestCase {
 
     func testLanguageModelHistoryEndToEnd() throws {
         let dir = try temporaryDirectory("lm")
-        let lmConfig = try StrictConfig.load(LMConfig.self, from: Self.root + "/Configs/lm-quick.json")
-        let json = try String(contentsOfFile: Self.root + "/Configs/lm-quick.json", encoding: .utf8)
+        let lmConfig = try StrictConfig.load(LMConfig.self, from: repositoryRoot + "/Configs/lm-quick.json")
+        let json = try String(contentsOfFile: repositoryRoot + "/Configs/lm-quick.json", encoding: .utf8)
         let corpus: CharacterCorpus
         do { corpus = try lmConfig.loadCorpus(dataDirectory: nil) } catch { throw XCTSkip("KJV corpus not found: \(error)") }
         let trained = try LMTrainer.train(config: lmConfig, configJSON: json, corpus: corpus, directory: dir, log: false)
@@ -163,7 +163,7 @@ final class StepExplainerTests: XCTestCase {
         }
         XCTAssertEqual(try history.detail(step: 0).thetaBefore, try history.checkpoint(0).theta)
         history.close()
-        let c = try config(try String(contentsOfFile: Self.root + "/Configs/step-explainer-lm-quick.json", encoding: .utf8))
+        let c = try config(try String(contentsOfFile: repositoryRoot + "/Configs/step-explainer-lm-quick.json", encoding: .utf8))
         let (r, _) = try StepExplainerDriver.compute(c, historyPath: trained.historyPath, dataDirectory: nil)
         XCTAssertEqual(r.windows.count, 3)
         XCTAssertEqual(r.steps.map(\.start), [0, 5, 30])
@@ -194,7 +194,7 @@ final class StepExplainerTests: XCTestCase {
     }
 
     func testModuloHistory() throws {
-        let train = try String(contentsOfFile: Self.root + "/Configs/modulo-quick.json", encoding: .utf8)
+        let train = try String(contentsOfFile: repositoryRoot + "/Configs/modulo-quick.json", encoding: .utf8)
             .replacingOccurrences(of: "\"max_steps\": 60", with: "\"max_steps\": 24")
         let r = try classifierRun("modulo", configJSON: train, explainer: explainerJSON(200, stride: 6, steps: [0, 13]))
         XCTAssertEqual(r.windows.count, 4)
@@ -205,13 +205,13 @@ final class StepExplainerTests: XCTestCase {
     }
 
     func testMNISTHistory() throws {
-        let train = try String(contentsOfFile: Self.root + "/Configs/mnist-quick.json", encoding: .utf8)
+        let train = try String(contentsOfFile: repositoryRoot + "/Configs/mnist-quick.json", encoding: .utf8)
         let r = try classifierRun("mnist", configJSON: train, explainer: explainerJSON(200, stride: 5, steps: [0, 7]))
         checkSums(r, relative: 2e-2)
     }
 
     func testCIFAR2History() throws {
-        let train = try String(contentsOfFile: Self.root + "/Configs/cifar2-quick.json", encoding: .utf8)
+        let train = try String(contentsOfFile: repositoryRoot + "/Configs/cifar2-quick.json", encoding: .utf8)
             .replacingOccurrences(of: "\"train_limit\": 512", with: "\"train_limit\": 192")
             .replacingOccurrences(of: "\"test_limit\": 100", with: "\"test_limit\": 40")
             .replacingOccurrences(of: "\"epochs\": 2", with: "\"epochs\": 1")
