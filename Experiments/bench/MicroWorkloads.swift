@@ -156,7 +156,7 @@ enum MicroWorkloads {
     }
 
     /// Seconds for one `.perSampleDot` backward with two random directions over all rows.
-    private static func dotSeconds(_ model: Model, theta: [Float], inputs: Tensor, labels: [Int], repeats: Int) -> Double {
+    static func dotSeconds(_ model: Model, theta: [Float], inputs: Tensor, labels: [Int], repeats: Int) -> Double {
         let n = inputs.shape[0], C = model.classCount, P = model.parameterCount, K = model.layout.components.count
         var cot = Tensor(shape: [n, C])
         for i in 0..<n { cot.storage[i * C + labels[i]] = 1 }

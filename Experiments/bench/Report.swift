@@ -7,9 +7,9 @@ struct Row: Codable {
     var metric: String
     var value: Double
     var unit: String
-    /// The original PyTorch figure on this machine kind (BENCH.md), where one exists.
+    /// The original PyTorch figure on this machine kind (results/reference/README.md), where one exists.
     var original: Double?
-    /// Our target (BENCH.md, or the efficiency aim), where one exists.
+    /// Our target (results/reference/README.md), where one exists.
     var target: Double?
     /// True for times and memory (smaller is better), false for throughputs and efficiencies.
     var lowerIsBetter: Bool

@@ -171,6 +171,7 @@ struct Workload {
         Workload("P2b", originalRSS: 12.6, targetRSS: 1.3) { try PaperWorkloads.p2(&$0, allClasses: true) },
         Workload("P3") { try PaperWorkloads.p3(&$0) },
         Workload("P4", originalRSS: 7.4, targetRSS: 0.75) { try PaperWorkloads.p4(&$0) },
+        Workload("spec-resnet") { try SpecWorkloads.resnetSpec(&$0) },
         Workload("epk-modulo-quick") { try PaperWorkloads.quick(&$0, experiment: "modulo") },
         Workload("epk-cifar2-quick") { try PaperWorkloads.quick(&$0, experiment: "cifar2") },
         Workload("epk-mnist-quick") { try PaperWorkloads.quick(&$0, experiment: "mnist") },
