@@ -1,4 +1,5 @@
 import XCTest
+import TestSupport
 import Artifacts
 import EPK
 import Foundation
@@ -32,7 +33,7 @@ final class TorchHistoryTests: XCTestCase {
 
     func replay(optimizer: String, seed: Int) throws {
         Log.quiet = true
-        FileManager.default.changeCurrentDirectoryPath(QuickPipelineTests.root)
+        FileManager.default.changeCurrentDirectoryPath(repositoryRoot)
         guard let python = Self.python else {
             throw XCTSkip("set \(Self.variable) to a python with torch, numpy and h5py to replay a PyTorch history")
         }
