@@ -76,12 +76,23 @@ extension EPKEngine {
         }
         switch history.optimizer {
         case .sgd:
-            for p in 0..<P { rho[p] = active[p] ? quantity[p] : 0; invD[p] = active[p] ? 1 : 0 }
+            for p in 0..<P {
+                guard !active[p] || quantity[p].isFinite else {
+                    throw EPKError.historyMismatch("/optimizer/decay_buffer of step \(t) holds \(quantity[p]) at parameter \(p); "
+                        + "it must be the finite decay buffer R_t, see docs/ARTIFACTS.md")
+                }
+                rho[p] = active[p] ? quantity[p] : 0; invD[p] = active[p] ? 1 : 0
+            }
         case .adamw(let b1, let b2, let eps, _):
             let tau = Double(t + 1)
             let c1 = 1 - Foundation.pow(b1, tau), c2 = 1 - Foundation.pow(b2, tau)
             for p in 0..<P {
                 guard active[p] else { rho[p] = 0; invD[p] = 0; continue }
+                // A second moment is a running mean of squares: never negative, never NaN.
+                guard quantity[p] >= 0, quantity[p].isFinite else {
+                    throw EPKError.historyMismatch("/optimizer/exp_avg_sq of step \(t) holds \(quantity[p]) at parameter \(p); "
+                        + "it must be the optimizer's second moment (a finite value ≥ 0 after the step), see docs/ARTIFACTS.md")
+                }
                 rho[p] = lambda * thetaT[p]
                 let d = c1 * ((Double(quantity[p]) / c2).squareRoot() + eps)
                 invD[p] = Float(1 / d)

@@ -266,7 +266,30 @@ final class EPKEngineTests: XCTestCase {
             XCTAssertTrue("\(error)".contains("fc1.weight"), "\(error)")
         }
     }
+
+    /// A second moment below zero (or a NaN decay buffer) is a damaged history: one error naming the step, never
+    /// NaN attributions.
+    func testDamagedOptimizerQuantitiesAreRefused() throws {
+        for (kind, bad) in [("adamw", Float(-1e-3)), ("sgd", Float.nan)] {
+            let problem = TinyProblem.make(kind, steps: 4)
+            let h = problem.history
+            let damaged = InMemoryHistory(layout: h.layout, trainingCount: h.trainingCount, optimizer: h.optimizer,
+                                          activeComponents: h.activeComponents, initialParameters: h.checkpoints[0])
+            for t in 0..<h.stepCount {
+                var quantity = h.quantities[t]
+                if t == 2 { quantity[5] = bad }
+                damaged.record(parameters: h.checkpoints[t + 1], learningRate: h.learningRates[t], weightDecay: h.weightDecays[t],
+                               indices: h.batches[t], flips: nil, optimizerQuantity: quantity)
+            }
+            let engine = try EPKEngine(model: problem.model, history: damaged, data: problem.data,
+                                       options: EPKOptions(quadrature: QuadratureConfig(rule: .midpoint, points: 2)))
+            XCTAssertThrowsError(try engine.run(testInputs: problem.tests, testLabels: nil), kind) { error in
+                XCTAssertTrue("\(error)".contains("of step 2 holds"), "\(error)")
+            }
+        }
+    }
 }
+
 
 final class EPKFastPathTests: XCTestCase {
     /// The dot-product path (no φ materialised) gives the same component split as the φ path.
@@ -307,4 +330,5 @@ final class EPKFastPathTests: XCTestCase {
         XCTAssertEqual(focus.kernelByComponent.count, all.kernelByComponent.count)
         for (x, y) in zip(focus.kernelByComponent, all.kernelByComponent) { XCTAssertEqual(x, y, accuracy: 1e-6 * max(1, abs(y))) }
     }
+
 }
