@@ -10,25 +10,14 @@ The model is ``log_softmax(fc2(tanh(fc1(x))))``, 10 -> 16 -> 3, with PyTorch-def
 three Gaussian blobs. Every array is float32 and the optimizers follow PyTorch's SGD and AdamW step by step
 (docs/ARTIFACTS.md, "Histories from another trainer"). Needs numpy and h5py only.
 """
-import argparse
-import json
 import os
 import sys
 
-import h5py
 import numpy as np
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from explaind_history import HistoryWriter, optimizer_json  # noqa: E402
-
-FEATURES, HIDDEN, CLASSES = 10, 16, 3
-TRAIN, TEST, BATCH, EPOCHS = 240, 60, 24, 3
-
-SPEC = {"name": "numpy-mlp", "input_shape": [FEATURES], "layers": [
-    {"kind": "linear", "name": "fc1", "out_features": HIDDEN}, {"kind": "tanh"},
-    {"kind": "linear", "name": "fc2", "out_features": CLASSES}, {"kind": "log_softmax"}]}
-COMPONENTS = [("fc1.weight", (HIDDEN, FEATURES)), ("fc1.bias", (HIDDEN,)),
-              ("fc2.weight", (CLASSES, HIDDEN)), ("fc2.bias", (CLASSES,))]
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from mlp_example import (BATCH, CLASSES, COMPONENTS, EPOCHS, FEATURES, HIDDEN, SETTINGS, TEST, TRAIN,  # noqa: E402
+                         finish, open_history, parse_arguments)
 
 
 def make_data(rng):
@@ -63,19 +52,9 @@ def loss_and_gradient(theta, x, y):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", required=True)
-    parser.add_argument("--optimizer", choices=["sgd", "adamw"], default="sgd")
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args()
-    out = os.path.abspath(args.out)
-    os.makedirs(out, exist_ok=True)
+    args = parse_arguments(__doc__.splitlines()[0])
     rng = np.random.default_rng(args.seed)
     (x, y), (x_test, y_test) = make_data(rng)
-    with h5py.File(os.path.join(out, "data.h5"), "w") as f:
-        f["x"], f["y"], f["x_test"], f["y_test"] = x, y, x_test, y_test
-    with open(os.path.join(out, "model.json"), "w") as f:
-        json.dump(SPEC, f, indent=1)
 
     # PyTorch-default initialisation U(±1/sqrt(fan_in)).
     theta = {}
@@ -83,28 +62,13 @@ def main():
         fan_in = FEATURES if name.startswith("fc1") else HIDDEN
         bound = 1 / np.sqrt(fan_in)
         theta[name] = rng.uniform(-bound, bound, size=shape).astype(np.float32)
-
+    settings = SETTINGS[args.optimizer]
+    lr, wd = settings["lr"], settings["weight_decay"]
     if args.optimizer == "sgd":
-        lr, mu, damp, wd = 0.1, 0.9, 0.0, 5e-3
-        opt = {"kind": "sgd", "lr": lr, "momentum": mu, "dampening": damp, "weight_decay": wd}
-        spec = optimizer_json("sgd", momentum=mu, dampening=damp, weight_decay=wd)
+        mu, damp = settings["momentum"], settings["dampening"]
     else:
-        lr, b1, b2, eps, wd = 0.01, 0.9, 0.98, 1e-8, 0.1
-        opt = {"kind": "adamw", "lr": lr, "beta1": b1, "beta2": b2, "eps": eps, "weight_decay": wd}
-        spec = optimizer_json("adamw", beta1=b1, beta2=b2, eps=eps, weight_decay=wd)
-    steps = EPOCHS * (TRAIN // BATCH)
-    data_path = os.path.join(out, "data.h5")
-    config = {"experiment": "custom", "run": "numpy-%s" % args.optimizer,
-              "data": {"kind": "hdf5", "path": data_path, "inputs": "x", "labels": "y",
-                       "evaluation_inputs": "x_test", "evaluation_labels": "y_test"},
-              "optimizer": opt, "schedule": {"kind": "constant"},
-              "training": {"batch_size": BATCH, "drop_last": True, "max_steps": steps, "seed": args.seed},
-              "model": os.path.join(out, "model.json")}
-    writer = HistoryWriter(os.path.join(out, "history.h5"), components=COMPONENTS, theta0=theta, optimizer=spec,
-                           batch_size=BATCH, config=config, model_spec=SPEC, inputs=x, labels=y,
-                           dataset_name="numpy-mlp-train",
-                           data_source={"kind": "hdf5", "files": [{"path": data_path, "sha256": ""}],
-                                        "indexing": "row of dataset 'x' (and 'y') in %s" % data_path})
+        b1, b2, eps = settings["beta1"], settings["beta2"], settings["eps"]
+    writer = open_history(args, "numpy-mlp", theta, x, y, x_test, y_test)
 
     f32 = np.float32
     buf = {k: None for k in theta}                              # SGD momentum buffer
@@ -138,14 +102,8 @@ def main():
             step += 1
     writer.close()
 
-    with open(os.path.join(out, "epk.json"), "w") as f:
-        json.dump({"experiment": "custom", "run": "numpy-%s" % args.optimizer, "history": os.path.join(out, "history.h5"),
-                   "test_count": 30, "classes": "all", "quadrature": {"rule": "midpoint", "points": 8},
-                   "data_attribution": True, "memory_budget_gb": 1}, f, indent=1)
     _, logp = forward(theta, x_test)
-    with h5py.File(os.path.join(out, "numpy-outputs.h5"), "w") as f:
-        f["test_logprobs"] = logp                               # numpy's f(x_test; theta_T), to compare with Swift
-    print("trained %d steps (%s): test accuracy %.3f -> %s" % (step, args.optimizer, (logp.argmax(1) == y_test).mean(), out))
+    finish(args, "numpy-mlp", logp, y_test)
 
 
 if __name__ == "__main__":
