@@ -23,6 +23,15 @@ final class QuickPipelineTests: WorkspaceTestCase {
         defer { file.close() }
         XCTAssertEqual(try file.root.group("validation").doubleAttribute("mean_abs_error"), stats.meanAbsoluteError)
         XCTAssertTrue(FileManager.default.fileExists(atPath: directory + "/epk/epk-step-error.png"))
+        // The artifacts are what docs/ARTIFACTS.md says, and the report reads every row from them.
+        for artifact in [directory + "/train/history.h5", directory + "/train/metrics.h5", path] {
+            let opened = try HDF5File(path: artifact, mode: .read)
+            XCTAssertEqual(try undocumentedPaths(opened), [], "\(experiment): \(artifact) has paths docs/ARTIFACTS.md does not name")
+            opened.close()
+            let summary = try ReportWriter.summarize(artifact: artifact)
+            XCTAssertFalse(summary.rows.isEmpty, artifact)
+            for (key, value) in summary.rows { XCTAssertFalse(value.hasPrefix("missing"), "\(experiment) \(artifact): \(key): \(value)") }
+        }
         return stats
     }
 
@@ -30,6 +39,20 @@ final class QuickPipelineTests: WorkspaceTestCase {
         XCTAssertEqual(stats.argmaxAgreement, 1, "\(experiment): argmax agreement")
         XCTAssertLessThan(stats.meanAbsoluteError, 1e-3, "\(experiment): mean |EPK − model|")
         XCTAssertLessThan(stats.klModelToEPK, 1e-4, experiment)
+    }
+
+    /// The documentation check finds what the document does not name, and accepts its placeholder and brace forms.
+    func testUndocumentedPathsAreFound() throws {
+        let path = directory + "/x.h5"
+        try ArtifactFile.write(to: path, kind: "epk", config: "{}") { root in
+            let outputs = try root.createGroup("outputs")
+            try outputs.write("initial", [Float(0)], shape: [1])                 // documented by name
+            try outputs.write("not_in_the_document", [Float(0)], shape: [1])
+            try root.createGroup("params").write("fc9.weight", [Float(0)], shape: [1])   // `/params/<component>`
+        }
+        let file = try HDF5File(path: path, mode: .read)
+        defer { file.close() }
+        XCTAssertEqual(try undocumentedPaths(file), ["outputs/not_in_the_document"])
     }
 
     func testModuloQuickPipelineReplicatesTheModel() throws { assertReplicates(try pipeline("modulo"), "modulo") }
