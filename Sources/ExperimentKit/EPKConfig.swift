@@ -37,8 +37,10 @@ public struct EPKConfig: Codable, Equatable, Sendable, ValidatableConfig {
     }
 
     public func validate() throws {
-        if !["modulo", "cifar2", "mnist", "custom"].contains(experiment) {
-            throw ConfigError.outOfRange(keyPath: "experiment", expected: "'modulo', 'cifar2', 'mnist' or 'custom'", found: experiment)
+        if Experiment(rawValue: experiment) == nil {
+            throw ConfigError.outOfRange(keyPath: "experiment",
+                                         expected: Experiment.allCases.map { "'\($0.rawValue)'" }.joined(separator: ", "),
+                                         found: experiment)
         }
         try ConfigError.require(testCount >= 1, keyPath: "test_count", expected: "a positive integer", found: testCount)
         try ConfigError.require((testOffset ?? 0) >= 0, keyPath: "test_offset", expected: "a non-negative integer", found: testOffset ?? 0)

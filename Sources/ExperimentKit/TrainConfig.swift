@@ -149,8 +149,10 @@ public struct TrainConfig: Codable, Equatable, Sendable, ValidatableConfig {
     public var model: ModelReference?
 
     public func validate() throws {
-        if !["modulo", "cifar2", "mnist", "custom"].contains(experiment) {
-            throw ConfigError.outOfRange(keyPath: "experiment", expected: "'modulo', 'cifar2', 'mnist' or 'custom'", found: experiment)
+        if Experiment(rawValue: experiment) == nil {
+            throw ConfigError.outOfRange(keyPath: "experiment",
+                                         expected: Experiment.allCases.map { "'\($0.rawValue)'" }.joined(separator: ", "),
+                                         found: experiment)
         }
         if let k = data.kind, k != "hdf5" { throw ConfigError.outOfRange(keyPath: "data.kind", expected: "'hdf5'", found: k) }
         if (experiment == "custom") != (data.kind == "hdf5") {

@@ -35,4 +35,16 @@ final class ConfigCatalogTests: WorkspaceTestCase {
             XCTAssertNoThrow(try XCTUnwrap(try load(path), "\(path): no config type is known for this file name"), path)
         }
     }
+
+    /// An experiment name without a built-in model is an error naming the known ones, never a silent default model.
+    func testUnknownOrCustomExperimentHasNoBuiltInModel() throws {
+        XCTAssertTrue(try ExperimentModel.make(.cifar2) is ResNet9)
+        XCTAssertThrowsError(try ExperimentModel.make("cifar10", source: "h.h5")) { error in
+            XCTAssertEqual("\(error)".components(separatedBy: "\n").count, 1)
+            XCTAssertTrue("\(error)".contains("unknown experiment 'cifar10'; expected one of 'modulo', 'mnist', 'cifar2', 'custom'"), "\(error)")
+        }
+        XCTAssertThrowsError(try ExperimentModel.make(.custom)) { error in
+            XCTAssertTrue("\(error)".contains("has no built-in model"), "\(error)")
+        }
+    }
 }

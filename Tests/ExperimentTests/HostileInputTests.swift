@@ -112,7 +112,7 @@ final class HostileInputTests: WorkspaceTestCase {
         // A partial history as a killed run leaves it (written by the trainer, never finished).
         let config = try StrictConfig.load(TrainConfig.self, from: original)
         let data = try ExperimentData.load(config, dataDirectory: nil)
-        let model = ExperimentModel.make("modulo")
+        let model = try ExperimentModel.make(.modulo)
         let plan = TrainingDriver.trainingPlan(config, trainingCount: data.train.count)
         let trainer = Trainer(model: model, train: data.train, validation: data.evaluation, plan: plan)
         trainer.flushEvery = 4

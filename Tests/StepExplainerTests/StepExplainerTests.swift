@@ -108,9 +108,9 @@ final class StepExplainerTests: XCTestCase {
         }
     }
 
-    func testModuleGroupsPartitionEveryModel() {
+    func testModuleGroupsPartitionEveryModel() throws {
         let models: [Model] = [TransformerLM(.init(vocabularySize: 5, contextLength: 4, modelDimensions: 8, layers: 3, heads: 2)),
-                               ModuloTransformer(), ExperimentModel.make("mnist"), ExperimentModel.make("cifar2")]
+                               ModuloTransformer(), try ExperimentModel.make(.mnist), try ExperimentModel.make(.cifar2)]
         for model in models {
             let groups = ModuleGroups(layout: model.layout, groups: model.attributionGroups)
             var covered = [Int](repeating: 0, count: model.parameterCount)
