@@ -16,6 +16,8 @@ public struct MethodScores: Sendable {
     public var scores: [Float]
     /// Wall time to compute them (seconds).
     public var seconds: Double
+    /// Method-specific numbers written as attributes of `/methods/<name>` (e.g. the influence solve's residual).
+    public var attributes: [String: Double] = [:]
 }
 
 /// Computes every method's scores from the full-data run (its history, model and training data).

@@ -32,7 +32,8 @@ public struct LDSOutcome {
 /// | `/full_model/margins` | (n) f64 | margins of the full-data model θ_T |
 /// | `/methods/<name>/scores` | (n, N) f32 | τ(z)_j (omitted with `includeScores: false`) |
 /// | `/methods/<name>/predicted` | (M, n) f64 | ĝ_m(z) = Σ_{j∈S_m} τ(z)_j |
-/// | `/methods/<name>/lds` | (n) f64 | LDS(z) (NaN where undefined); attributes `mean`, `ci_lower`, `ci_upper`, `undefined`, `description`, `seconds` |
+/// | `/methods/<name>/lds` | (n) f64 | LDS(z) (NaN where undefined); attributes `mean`, `ci_lower`, `ci_upper`, `undefined` |
+/// | `/methods/<name>` | group | attributes `description`, `seconds`; `influence` adds `damping`, `weight_decay`, `cg_iterations`, `cg_max_relative_residual`, `hessian_products` |
 /// | `/summary/{mean, ci_lower, ci_upper}` | (K) f64 | per method, in the order of the root attribute `methods` |
 ///
 /// Root attributes: `kind`, `config` (the LDS config), `train_config`, `history`, `training_count`, `subset_size`,
@@ -81,6 +82,7 @@ public enum LDSArtifact {
                 try d.setAttribute("undefined", s.undefinedCount)
                 try g.setAttribute("description", m.description)
                 try g.setAttribute("seconds", m.seconds)
+                for (key, value) in m.attributes.sorted(by: { $0.key < $1.key }) { try g.setAttribute(key, value) }
             }
             let summary = try root.createGroup("summary")
             _ = try summary.write("mean", o.scores.map(\.mean), shape: [o.scores.count])

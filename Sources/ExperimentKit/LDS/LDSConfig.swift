@@ -37,13 +37,15 @@ public struct LDSConfig: Codable, Equatable, Sendable, ValidatableConfig {
     public var randomSeed: Int
     /// Working-memory budget of the EPK engine in GiB.
     public var memoryBudgetGb: Double
+    /// The influence-function baseline (`InfluenceConfig`); not run when absent.
+    public var influence: InfluenceConfig?
 
     enum CodingKeys: String, CodingKey {
         case run, trainConfig = "train_config", history, subsetCount = "subset_count", subsetFraction = "subset_fraction"
         case subsetSeed = "subset_seed", seedPerSubset = "seed_per_subset", testCount = "test_count", testOffset = "test_offset"
         case quadrature, earlyCut = "early_cut", tracinInterval = "tracin_interval"
         case bootstrapResamples = "bootstrap_resamples", bootstrapSeed = "bootstrap_seed", randomSeed = "random_seed"
-        case memoryBudgetGb = "memory_budget_gb"
+        case memoryBudgetGb = "memory_budget_gb", influence
     }
 
     public func validate() throws {
@@ -59,5 +61,6 @@ public struct LDSConfig: Codable, Equatable, Sendable, ValidatableConfig {
         try ConfigError.require(bootstrapSeed >= 0, keyPath: "bootstrap_seed", expected: "a non-negative integer", found: bootstrapSeed)
         try ConfigError.require(randomSeed >= 0, keyPath: "random_seed", expected: "a non-negative integer", found: randomSeed)
         try ConfigError.require(memoryBudgetGb > 0, keyPath: "memory_budget_gb", expected: "a positive number", found: memoryBudgetGb)
+        try influence?.validate()
     }
 }

@@ -77,7 +77,17 @@ public enum LDSDriver {
         start = Date()
         let tracin = try methods.tracIn(interval: config.tracinInterval)
         seconds["tracin"] = Date().timeIntervalSince(start)
-        let all = explaind.methods + similarity + [tracin, methods.random(seed: UInt64(config.randomSeed))]
+        var all = explaind.methods + similarity + [tracin]
+        if let influence = config.influence {
+            start = Date()
+            // Coupled SGD weight decay is the gradient of (wd/2)‖θ‖², part of the objective; AdamW's decoupled decay is not.
+            let wd = trainConfig.optimizer.kind == "sgd" ? trainConfig.optimizer.weightDecay : 0
+            let scores = try methods.influence(influence, weightDecay: wd)
+            seconds["influence"] = Date().timeIntervalSince(start)
+            Log.info(scores.description)
+            all.append(scores)
+        }
+        all.append(methods.random(seed: UInt64(config.randomSeed)))
 
         // 4. Scores, artifact, figures.
         let margins = store.margins.flatMap { $0 }
