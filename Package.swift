@@ -50,8 +50,11 @@ var targets: [Target] = [
     .target(name: "Plot", dependencies: ["CCairo", "CPNG"], swiftSettings: optimized),
     .target(name: "History", dependencies: ["Tensor", "NN", "Optim", "Data", "Artifacts"], swiftSettings: optimized),
     .target(name: "EPK", dependencies: ["Tensor", "NN", "Optim", "Data", "Artifacts", "History"], swiftSettings: optimized),
+    /// Attribution analyses with no command-line or file-layout concerns (pruning, similarity, the step explainer, …).
+    .target(name: "Analysis", dependencies: ["Tensor", "NN", "Optim", "Data", "Artifacts", "History", "EPK"],
+            swiftSettings: optimized),
     .target(name: "ExperimentKit",
-            dependencies: ["Tensor", "NN", "Optim", "Data", "Artifacts", "History", "EPK", "Plot",
+            dependencies: ["Tensor", "NN", "Optim", "Data", "Artifacts", "History", "EPK", "Analysis", "Plot",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: optimized),
 
@@ -65,12 +68,12 @@ var targets: [Target] = [
     .testTarget(name: "PlotTests", dependencies: ["Plot", "CPNG"]),
     .testTarget(name: "EPKTests", dependencies: ["EPK", "History", "NN", "Tensor", "Artifacts"]),
     .testTarget(name: "HistoryTests", dependencies: ["TestSupport", "History", "NN", "Optim", "Data", "Artifacts", "Tensor"]),
-    .testTarget(name: "ExperimentTests", dependencies: ["TestSupport", "ExperimentKit", "EPK", "History", "NN", "Data", "Artifacts", "Plot", "Tensor"]),
-    .testTarget(name: "PruneTests", dependencies: ["TestSupport", "ExperimentKit", "EPK", "History", "NN", "Tensor", "Artifacts"]),
+    .testTarget(name: "ExperimentTests", dependencies: ["TestSupport", "Analysis", "ExperimentKit", "EPK", "History", "NN", "Data", "Artifacts", "Plot", "Tensor"]),
+    .testTarget(name: "PruneTests", dependencies: ["TestSupport", "Analysis", "ExperimentKit", "EPK", "History", "NN", "Tensor", "Artifacts"]),
     .testTarget(name: "LMTests", dependencies: ["NN", "Tensor"]),
-    .testTarget(name: "StepExplainerTests", dependencies: ["TestSupport", "ExperimentKit", "EPK", "History", "NN", "Tensor", "Artifacts"]),
-    .testTarget(name: "LDSTests", dependencies: ["ExperimentKit", "EPK", "History", "NN", "Data", "Artifacts", "Tensor"]),
-    .testTarget(name: "GrokkingTests", dependencies: ["ExperimentKit", "EPK", "History", "NN", "Tensor", "Data", "Artifacts"]),
+    .testTarget(name: "StepExplainerTests", dependencies: ["TestSupport", "Analysis", "ExperimentKit", "EPK", "History", "NN", "Tensor", "Artifacts"]),
+    .testTarget(name: "LDSTests", dependencies: ["Analysis", "ExperimentKit", "EPK", "History", "NN", "Data", "Artifacts", "Tensor"]),
+    .testTarget(name: "GrokkingTests", dependencies: ["Analysis", "ExperimentKit", "EPK", "History", "NN", "Tensor", "Data", "Artifacts"]),
 ]
 
 for name in experimentNames {

@@ -5,20 +5,22 @@ import Foundation
 ///
 /// | path | shape | meaning |
 /// |---|---|---|
-/// | `/outputs/initial`, `/outputs/final` | (n, C) f32 | f(x; θ₀), f(x; θ_T) |
+/// | `/outputs/initial`, `/outputs/final` | (n, C) f32 | log-probabilities at θ₀ and θ_T |
 /// | `/outputs/epk` | (n, S) f64 | EPK reconstruction at the selected classes |
 /// | `/outputs/row_classes` | (n, S) i32 | class of each selected row |
 /// | `/outputs/attribution_classes` | (n, Sa) i32 | class of each data/parameter attribution row |
-/// | `/outputs/focus_classes` | (n) i32 | class used for step × component attribution |
-/// | `/outputs/labels`, `/outputs/test_indices` | (n) i32 | labels (−1 if none) and indices into the evaluation split |
-/// | `/components/kernel`, `/components/regularization` | (n, S, K) f64 | component attribution |
-/// | `/steps/predicted`, `/steps/truth` | (T, n, S) f32 | predicted and ground-truth change per step |
-/// | `/steps/kernel_focus`, `/steps/regularization_focus` | (T, n, K) f32 | step × component attribution |
+/// | `/outputs/focus_classes`, `/outputs/labels`, `/outputs/test_indices` | (n) i32 | focus class (label), label, index into the evaluation split |
+/// | `/components/kernel`, `/components/regularization` | (n, S, K) f64 | Σ_t kernel and weight-decay parts per component (log-prob units) |
 /// | `/steps/index` | (T) i32 | step numbers |
-/// | `/steps/points` | (T, n) i32 | with `quadrature.refine`: points of each step's integral per test point (> configured where refined) |
-/// | `/data/<group>` | (n, Sa, N) f32 | data attribution per component group |
-/// | `/parameters/...` | | optional test × parameter attribution (totals and interval snapshots) |
-/// | `/validation` | attributes | mean_abs_error, max_abs_error, argmax_agreement, epk_accuracy, model_accuracy, kl_model_epk, mean_step_error |
+/// | `/steps/predicted`, `/steps/truth` | (T, n, S) f32 | predicted vs ground-truth output change per step |
+/// | `/steps/kernel_focus`, `/steps/regularization_focus` | (T, n, K) f32 | training-step × component attribution at the focus class |
+/// | `/steps/points` | (T, n) i32 | only with `quadrature.refine`: quadrature points of each step's integral per test point (the configured rule, more where refined) |
+/// | `/data/<group>` | (n, Sa, N) f32 | data attribution I(x, c, j) per component group (group names: `/data` attribute `groups`) |
+/// | `/parameters/{kernel_total, regularization_total}` | (n, P_g) f32 | optional test × parameter attribution |
+/// | `/parameters/{kernel_snapshots, regularization_snapshots}` | (snapshots, n, P_g) f32 | per-interval parts; `/parameters/snapshot_steps` gives each interval's first step |
+/// | `/sort_keys/test`, `/sort_keys/train` | (n), (N) f64 | ordering keys for heatmaps (a + b for modulo, the label otherwise) |
+/// | `/sort_keys/test_label`, `/sort_keys/train_label` | (n), (N) f64 | labels (the target for modulo), for the by-label heatmap |
+/// | `/validation` (attributes) | | `mean_abs_error`, `max_abs_error`, `argmax_agreement`, `epk_accuracy`, `model_accuracy`, `kl_model_epk`, `mean_step_error` |
 ///
 /// Root attributes: `kind`, `components` (JSON), `classes`, `quadrature` (JSON), `config`, `history`, `step_first`,
 /// `step_end`, `test_count`, `class_count`, `training_count`, and provenance.

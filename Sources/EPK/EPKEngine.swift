@@ -279,9 +279,3 @@ public final class EPKEngine {
         (try? history.batchIndices(step: steps.lowerBound).count) ?? 1
     }
 }
-
-func argmax(_ values: [Float], row: Int, width: Int) -> Int {
-    var best = 0
-    for c in 1..<width where values[row * width + c] > values[row * width + best] { best = c }
-    return best
-}

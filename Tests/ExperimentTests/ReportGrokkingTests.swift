@@ -4,6 +4,7 @@ import Artifacts
 import EPK
 import Foundation
 import NN
+@testable import Analysis
 @testable import ExperimentKit
 
 /// The report's summaries of the grokking analyses (component attribution, swap-aligned, retrain pipeline): rows and

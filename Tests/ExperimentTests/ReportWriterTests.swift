@@ -4,6 +4,7 @@ import Artifacts
 import EPK
 import Foundation
 import NN
+@testable import Analysis
 @testable import ExperimentKit
 
 /// The report's summaries: key-number rows and claim verdicts per artifact kind, on small

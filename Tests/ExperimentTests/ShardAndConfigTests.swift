@@ -50,7 +50,7 @@ final class ShardAndConfigTests: WorkspaceTestCase {
         // The report states how much was refined.
         let file = try HDF5File(path: whole, mode: .read)
         defer { file.close() }
-        let rows = try ReportWriter.summarizeEPK(file).rows
+        let rows = try ValidateEPKExperiment.summarize(file).rows
         let row = try XCTUnwrap(rows.first { $0.0 == "refinement" })
         XCTAssertTrue(row.1.contains("residual > 0.0002") && row.1.contains("up to 18 points"), row.1)
         XCTAssertEqual(rows.first { $0.0 == "quadrature" }?.1, "midpoint with 2 points")
@@ -72,7 +72,7 @@ final class ShardAndConfigTests: WorkspaceTestCase {
             XCTAssertEqual(try mergedFile.root.read("sort_keys/\(name)", as: Double.self).values,
                            try file.root.read("sort_keys/\(name)", as: Double.self).values, name)
         }
-        let wall = try XCTUnwrap(ReportWriter.summarizeEPK(mergedFile).rows.first { $0.0 == "wall time" })
+        let wall = try XCTUnwrap(ValidateEPKExperiment.summarize(mergedFile).rows.first { $0.0 == "wall time" })
         XCTAssertTrue(wall.1.hasSuffix("s (sum over 3 shards)"), wall.1)
         XCTAssertTrue(FileManager.default.fileExists(atPath: directory + "/whole/epk-refinement.png"))
         XCTAssertLessThan(relativeDifference(a.result.kernelByComponent, b.result.kernelByComponent), 1e-5)

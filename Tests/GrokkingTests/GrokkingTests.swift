@@ -5,6 +5,7 @@ import Foundation
 import History
 import NN
 import Tensor
+@testable import Analysis
 @testable import ExperimentKit
 
 final class GrokkingTests: XCTestCase {

@@ -4,6 +4,7 @@ import History
 import NN
 import Tensor
 import XCTest
+@testable import Analysis
 @testable import ExperimentKit
 
 final class PruningTests: XCTestCase {

@@ -6,6 +6,7 @@ import NN
 import Tensor
 import XCTest
 import TestSupport
+@testable import Analysis
 @testable import ExperimentKit
 
 final class SensitivityTests: XCTestCase {

@@ -1,3 +1,4 @@
+import Analysis
 import XCTest
 import TestSupport
 import Artifacts

@@ -1,42 +1,11 @@
+import Analysis
 import Artifacts
 import EPK
 import Foundation
 
-/// What a report says about one artifact: key numbers and, where the artifact can decide it, a paper claim.
-public struct ReportSummary: Sendable {
-    public var rows: [(String, String)]
-    public var claims: [Claim]
-    public init(rows: [(String, String)], claims: [Claim] = []) { self.rows = rows; self.claims = claims }
-}
-
-/// A paper claim checked against a run: `holds` is nil when the run cannot decide it.
-public struct Claim: Sendable {
-    public var statement: String
-    public var holds: Bool?
-    public var evidence: String
-    public init(statement: String, holds: Bool?, evidence: String) {
-        self.statement = statement; self.holds = holds; self.evidence = evidence
-    }
-}
-
 /// Writes `results/REPORT.md` from the artifacts of a pipeline: per stage a table of key numbers and its
 /// figures inline, then the paper's claims with a verdict from the runs.
 public enum ReportWriter {
-    /// Summarisers by artifact kind (the root `kind` attribute). Each reads its artifact defensively: a missing
-    /// dataset becomes a row saying so (`ReportReader`), never an error of the whole report.
-    public static var summarizers: [String: @Sendable (HDF5File) throws -> ReportSummary] = [
-        TrainingMetrics.kind: summarizeTraining,
-        EPKArtifact.kind: summarizeEPK,
-        PruneDriver.kind: summarizePrune,
-        LDSArtifact.kind: summarizeLDS,
-        SensitivityDriver.kind: summarizeSensitivity,
-        ComponentAttributionDriver.kind: summarizeComponentAttribution,
-        SwapAlignedDriver.kind: summarizeSwapAligned,
-        RetrainPipelineDriver.kind: summarizeRetrainPipeline,
-        StepExplainerDriver.kind: summarizeStepExplainer,
-        LMTrainingMetrics.kind: summarizeLMTraining,
-    ]
-
     /// One stage's line of the timing table: `seconds` is nil when the stage did not run in this invocation.
     public typealias StageTiming = (stage: String, status: StageStatus, seconds: Double?)
 
@@ -102,7 +71,7 @@ public enum ReportWriter {
         let file = try HDF5File(path: artifact, mode: .read)
         defer { file.close() }
         let kind = try file.root.hasAttribute("kind") ? try file.root.stringAttribute("kind") : "history"
-        return try summarizers[kind].map { try $0(file) } ?? ReportSummary(rows: [("kind", kind)])
+        return try ExperimentCatalog.artifact(kind: kind)?.summarize(file) ?? ReportSummary(rows: [("kind", kind)])
     }
 
     /// The status column: what happened to a stage in this invocation.
@@ -137,62 +106,5 @@ public enum ReportWriter {
             let relative = full.hasPrefix(base + "/") ? String(full.dropFirst(base.count + 1)) : full
             return "![\(png)](\(relative))\n"
         }.joined()
-    }
-
-    @Sendable static func summarizeTraining(_ file: HDF5File) throws -> ReportSummary {
-        let root = try file.root
-        let step = try file.doubles("epoch/step"), trainAcc = try file.doubles("epoch/train_acc"), valAcc = try file.doubles("epoch/val_acc")
-        var rows: [(String, String)] = [("data", try root.stringAttribute("data")),
-                                        ("steps", "\(try root.intAttribute("steps"))"),
-                                        ("wall time", String(format: "%.1f s", try root.doubleAttribute("wall_seconds")))]
-        if let last = step.indices.last {
-            rows.append(("final train accuracy", String(format: "%.4f", trainAcc[last])))
-            rows.append(("final held-out accuracy", String(format: "%.4f", valAcc[last])))
-        }
-        var claims: [Claim] = []
-        if try root.stringAttribute("experiment") == "modulo", let last = step.indices.last {
-            let first = valAcc.firstIndex { $0 >= 0.99 }
-            // Grokking needs hundreds of full-batch steps; a short (quick) run that never got there decides nothing.
-            let decided = valAcc[last] >= 0.99 || step[last] >= 1000
-            claims.append(Claim(statement: "the modulo transformer groks (validation accuracy ≥ 99 %)", holds: decided ? valAcc[last] >= 0.99 : nil,
-                                evidence: first.map { "validation accuracy ≥ 99 % from step \(Int(step[$0]))" }
-                                    ?? String(format: "final validation accuracy %.3f after %d steps%@", valAcc[last], Int(step[last]), decided ? "" : " (too short to grok)")))
-        }
-        return ReportSummary(rows: rows, claims: claims)
-    }
-
-    @Sendable static func summarizeEPK(_ file: HDF5File) throws -> ReportSummary {
-        let root = try file.root
-        let v = try root.group("validation")
-        func value(_ n: String) throws -> Double { try v.doubleAttribute(n) }
-        let mean = try value("mean_abs_error"), agreement = try value("argmax_agreement")
-        let quadrature = try root.jsonAttribute("quadrature", as: QuadratureConfig.self)
-        var rows: [(String, String)] = [
-            ("test points × classes", "\(try root.intAttribute("test_count")) × \(try root.stringAttribute("classes"))"),
-            ("steps", "\(try root.intAttribute("step_end") - root.intAttribute("step_first"))"),
-            ("quadrature", quadrature.fixedRuleSummary),
-            ("mean \\|EPK − model\\|", String(format: "%.3g", mean)),
-            ("max \\|EPK − model\\|", String(format: "%.3g", try value("max_abs_error"))),
-            ("argmax agreement", String(format: "%.4f", agreement)),
-            ("KL(model ‖ EPK)", String(format: "%.3g", try value("kl_model_epk"))),
-            ("model accuracy / EPK accuracy", String(format: "%.4f / %.4f", try value("model_accuracy"), try value("epk_accuracy"))),
-            ("wall time", (try? root.doubleAttribute("wall_seconds")).map { seconds in
-                String(format: "%.1f s", seconds) + ((try? root.intAttribute("merged_shards")).map { " (sum over \($0) shards)" } ?? "")
-            } ?? "—"),
-        ]
-        if let refine = quadrature.refine, root.contains("steps/points") {
-            let points = try root.read("steps/points", as: Int32.self)
-            let r = quadrature.refinementSummary(points: points.values, testCount: points.shape[1], firstStep: try root.intAttribute("step_first"))
-            rows.insert(("refinement", refine.ruleSummary + String(format: ": %.1f %% of (step, test point) integrals refined, %.2f× the fixed rule's points",
-                                                                   100 * Double(r.refined) / Double(max(1, r.integrals)), r.pointRatio)), at: 3)
-        }
-        let claim = Claim(statement: "the EPK replicates the model (argmax agreement ≥ 99 %, mean error < 1e-2)",
-                          holds: agreement.isNaN ? nil : (agreement >= 0.99 && mean < 1e-2),
-                          evidence: String(format: "argmax agreement %.4f, mean |EPK − model| %.2g", agreement, mean))
-        if let problem = ArtifactHealth.problem(of: root) {
-            rows.insert(("validation", "FAILED: \(problem); the numbers below are not results"), at: 0)
-            return ReportSummary(rows: rows, claims: [Claim(statement: claim.statement, holds: false, evidence: problem)])
-        }
-        return ReportSummary(rows: rows, claims: [claim])
     }
 }

@@ -1,3 +1,4 @@
+import Analysis
 import Artifacts
 import EPK
 import Foundation
@@ -23,7 +24,7 @@ import Tensor
 /// Root attributes: `kind`, `config`, `history`, `methods` (JSON), `components` (JSON), `parameter_count`,
 /// `prunable_count`, `test_count`, `epk_mean_abs_error`, `epk_max_abs_error`, `epk_seconds`, provenance.
 public enum PruneDriver {
-    public static let kind = "prune"
+    public static let kind = ArtifactKind.prune.rawValue
 
     public struct Summary: Sendable {
         public var path: String
@@ -183,9 +184,7 @@ public enum PruneDriver {
                 }
             }
         }
-        for (name, result) in try FigureRenderer.renderAll(artifact: path, directory: out) {
-            if case .failure(let e) = result { Log.warn("figure \(name): \(e)") }
-        }
+        renderFigures(path, directory: out)
         return Summary(path: path, meanAccuracy: summary, epkMeanAbsoluteError: epk?.meanAbsoluteError ?? .nan)
     }
 

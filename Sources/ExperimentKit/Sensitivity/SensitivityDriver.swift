@@ -1,3 +1,4 @@
+import Analysis
 import Artifacts
 import EPK
 import Foundation
@@ -72,14 +73,18 @@ public struct SensitivityConfig: Codable, Equatable, Sendable, ValidatableConfig
     }
 }
 
-/// `sensitivity`: writes `sensitivity.h5` (kind "sensitivity") and its figures.
+/// `sensitivity`: writes `sensitivity.h5` (kind "sensitivity") and its figures. One group per case:
 ///
-/// Per case, group `/cases/<name>` with attribute `settings` (JSON list of settings) and datasets
-/// `evaluations_per_step`, `final_error`, `final_max_error`, `step_error`, `agreement`, `seconds_per_step`,
-/// `kernel_deviation` (settings), `per_step_error` (settings, T) and `truth_scale` (T, mean |ground-truth step|).
-/// Root attributes: `kind`, `config`, `cases` (JSON names), provenance.
+/// | path | shape | meaning |
+/// |---|---|---|
+/// | `/cases/<case>/{evaluations_per_step, final_error, final_max_error, step_error, agreement, seconds_per_step, kernel_deviation}` | (settings) f64 | per setting: mean gradient evaluations per step, mean and max \|f(θ_T) − f̂\|, mean per-step error, argmax agreement, wall seconds per step, mean \|kernel total − float32 kernel total\| |
+/// | `/cases/<case>/per_step_error` | (settings, T) f64 | mean \|truth step − predicted step\| per step |
+/// | `/cases/<case>/truth_scale` | (T) f64 | mean \|ground-truth step\| per step |
+///
+/// Each case group has attributes `settings` and `labels` (JSON: rule, points, early rule, precision of each setting),
+/// `history`, `model`, `test_count`. Root attributes: `kind`, `config`, `cases` (JSON names), provenance.
 public enum SensitivityDriver {
-    public static let kind = "sensitivity"
+    public static let kind = ArtifactKind.sensitivity.rawValue
 
     public static func run(configPath: String, outputDirectory: String?, dataDirectory: String?) throws -> (path: String, results: [String: [SensitivityStudy.Measurement]]) {
         let config = try StrictConfig.load(SensitivityConfig.self, from: configPath)
@@ -132,9 +137,7 @@ public enum SensitivityDriver {
                 try g.write("truth_scale", scale, shape: [T]).setAttribute("axes", "step; mean |ground-truth step|")
             }
         }
-        for (name, result) in try FigureRenderer.renderAll(artifact: path, directory: out) {
-            if case .failure(let e) = result { Log.warn("figure \(name): \(e)") }
-        }
+        renderFigures(path, directory: out)
         var dict: [String: [SensitivityStudy.Measurement]] = [:]
         for (c, m, _, _) in all { dict[c.name] = m }
         return (path, dict)

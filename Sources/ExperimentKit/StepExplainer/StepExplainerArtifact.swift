@@ -1,3 +1,4 @@
+import Analysis
 import Artifacts
 import Foundation
 
@@ -8,9 +9,9 @@ import Foundation
 /// | `/{windows,steps}/{start,end,points,loss_start,loss_end,measured,predicted,residual}` | (W) / (S) f64 | per segment |
 /// | `/{windows,steps}/total` | (·, G) f64 | Σ_{p∈group} s_p |
 /// | `/{windows,steps}/{gradient,decay,batch,momentum}` | (·, G) f64 | the same with Δθ replaced by that part (NaN: not available) |
-/// | `/{windows,steps}/relative_influence` | (·, G) f64 | |S_m| / Σ_m |S_m| |
+/// | `/{windows,steps}/relative_influence` | (·, G) f64 | \|S_m\| / Σ_m \|S_m\| |
 /// | `/convergence/points` | (k) f64 | quadrature point counts |
-/// | `/convergence/residual` | (C, k) f64 | |Σ s_p − ΔL_E| per segment and point count; attribute `labels` (JSON) |
+/// | `/convergence/residual` | (C, k) f64 | \|Σ s_p − ΔL_E\| per segment and point count; attribute `labels` (JSON) |
 /// | `/convergence/measured` | (C) f64 | ΔL_E of those segments |
 ///
 /// Root attributes: `kind`, `groups` (JSON), `summary`, `history`, `config`, `wall_seconds`, provenance.
@@ -60,27 +61,6 @@ public enum StepExplainerArtifact {
                 _ = try c.write("measured", r.convergenceMeasured, shape: [r.convergenceMeasured.count])
             }
             try file.flush()
-        }
-    }
-}
-
-/// `lm-metrics.h5` (kind "lm-training"): the small training summary of `train-lm`.
-/// `/step/loss` (T) batch loss at θ_t, `/step/learning_rate` (T), `/eval/step`, `/eval/loss` (E) held-out loss.
-public enum LMTrainingMetrics {
-    public static let kind = "lm-training"
-
-    public static func write(history: LMHistoryReader, to path: String) throws {
-        let m = try history.metrics()
-        let lr = (0..<history.stepCount).map { history.config.learningRate(step: $0) }
-        try ArtifactFile.write(to: path, kind: kind, config: history.configJSON) { root in
-            try root.setAttribute("parameter_count", history.layout.count)
-            try root.setAttribute("wall_seconds", (try? history.file.root.doubleAttribute("wall_seconds")) ?? .nan)
-            let s = try root.createGroup("step")
-            _ = try s.write("loss", m.stepLoss, shape: [m.stepLoss.count])
-            _ = try s.write("learning_rate", lr, shape: [lr.count])
-            let e = try root.createGroup("eval")
-            _ = try e.write("step", m.evalStep, shape: [m.evalStep.count])
-            _ = try e.write("loss", m.evalLoss, shape: [m.evalLoss.count])
         }
     }
 }

@@ -1,3 +1,4 @@
+import Analysis
 import Artifacts
 import EPK
 import Foundation
@@ -19,7 +20,7 @@ public struct StepExplainerResult {
 
 /// `step-explainer`: decomposes ΔL_E of chosen steps and windows by module (docs/METHOD.md §19).
 public enum StepExplainerDriver {
-    public static let kind = "step-explainer"
+    public static let kind = ArtifactKind.stepExplainer.rawValue
 
     /// What to explain, for either source.
     struct Setup {
@@ -140,12 +141,7 @@ public enum StepExplainerDriver {
         let path = out + "/step-explainer.h5"
         try StepExplainerArtifact.write(result, configJSON: try String(contentsOfFile: configPath, encoding: .utf8),
                                         historyPath: historyPath, summary: summary, seconds: seconds, to: path)
-        for (name, r) in try FigureRenderer.renderAll(artifact: path, directory: out) {
-            switch r {
-            case .success(let p): Log.info("figure \(name): \(p)")
-            case .failure(let e): Log.warn("figure \(name) failed: \(e)")
-            }
-        }
+        renderFigures(path, directory: out)
         return path
     }
 }

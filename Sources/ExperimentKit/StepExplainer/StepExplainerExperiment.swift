@@ -1,9 +1,11 @@
+import Analysis
 import Artifacts
 import Foundation
 
-/// Report summaries of the step-explainer and LM-training artifacts, read like the others in ReportSummarizers.swift.
-extension ReportWriter {
-    // MARK: - step-explainer (docs/METHOD.md §19)
+/// `step-explainer` as `plot` and `report` see it: its figures and report rules (docs/METHOD.md §19).
+public enum StepExplainerExperiment: ExperimentArtifact {
+    public static let kind = ArtifactKind.stepExplainer
+    public static var figures: [FigureRecipe] { StepExplainerFigures.all }
 
     /// Largest median |residual| / |ΔL_E| for the decomposition claim.
     static let stepExplainerResidualThreshold = 0.05
@@ -23,7 +25,7 @@ extension ReportWriter {
     ///   windows the dominant module is the MLP of the first or last layer, and the summed relative influence of the
     ///   attention of layers 1 … L−2 is larger in the second half than in the first. Undecided with fewer than 3
     ///   layers (no intermediate layer) or fewer than 4 windows.
-    @Sendable static func summarizeStepExplainer(_ file: HDF5File) throws -> ReportSummary {
+    public static func summarize(_ file: HDF5File) throws -> ReportSummary {
         let r = ReportReader(file: file)
         var rows = [ReportRows.row("setup") { try r.string("summary") }]
         for kind in ["windows", "steps"] where (try? r.vector(kind + "/residual")) != nil {
@@ -72,7 +74,7 @@ extension ReportWriter {
     /// The convergence order of every studied segment; nil when the point counts cannot measure one.
     static func convergenceOrders(_ r: ReportReader) throws -> [Double]? {
         let points = try r.vector("convergence/points"), residual = try r.array("convergence/residual", rank: 2)
-        guard measuresOrder(points), residual.shape[1] == points.count else { return nil }
+        guard SensitivityExperiment.measuresOrder(points), residual.shape[1] == points.count else { return nil }
         let k = points.count
         return (0..<residual.shape[0]).compactMap { ReportStats.logLogSlope(x: points, y: Array(residual.values[($0 * k)..<(($0 + 1) * k)])) }
     }
@@ -107,7 +109,7 @@ extension ReportWriter {
         return Int(pieces[0].dropFirst())
     }
 
-    /// The decomposition claim (rule on `summarizeStepExplainer`).
+    /// The decomposition claim (rule on `summarize`).
     static func decompositionClaim(_ r: ReportReader) -> Claim {
         ReportRows.claim("the step-wise loss decomposition is exact: Σ_p s_p equals the measured ΔL_E up to quadrature error") {
             var parts: [(String, Double)] = []
@@ -121,18 +123,18 @@ extension ReportWriter {
         }
     }
 
-    /// The convergence claim (rule on `summarizeStepExplainer`).
+    /// The convergence claim (rule on `summarize`).
     static func convergenceClaim(_ r: ReportReader) -> Claim {
         ReportRows.claim("the decomposition residual falls as O(n⁻²) with the number of midpoints") {
             guard (try? r.object("convergence")) != nil else { return (nil, "no convergence study in the artifact") }
-            guard let orders = try convergenceOrders(r), !orders.isEmpty else { return (nil, "the point counts do not span a factor \(Int(orderMinimumSpan))") }
+            guard let orders = try convergenceOrders(r), !orders.isEmpty else { return (nil, "the point counts do not span a factor \(Int(SensitivityExperiment.orderMinimumSpan))") }
             let m = ReportStats.median(orders)
-            return (m <= sensitivityOrderThreshold, String(format: "median order %.2f over %d segments (%@); O(n⁻²) needs ≤ %.1f",
-                                                         m, orders.count, orders.map { String(format: "%.2f", $0) }.joined(separator: ", "), sensitivityOrderThreshold))
+            return (m <= SensitivityExperiment.sensitivityOrderThreshold, String(format: "median order %.2f over %d segments (%@); O(n⁻²) needs ≤ %.1f",
+                                                         m, orders.count, orders.map { String(format: "%.2f", $0) }.joined(separator: ", "), SensitivityExperiment.sensitivityOrderThreshold))
         }
     }
 
-    /// The EuroLLM two-phase claim on an LM run (rule on `summarizeStepExplainer`).
+    /// The EuroLLM two-phase claim on an LM run (rule on `summarize`).
     static func phaseClaim(_ r: ReportReader) -> Claim {
         ReportRows.claim("two phases: outer-layer MLPs dominate first, then the relative influence of intermediate attention layers rises") {
             let p = try phaseInfluence(r)
@@ -146,31 +148,5 @@ extension ReportWriter {
             if p.start.count < 4 { return (nil, "only \(p.start.count) windows; " + evidence) }
             return (outerMLP.contains(dominant) && late > early, evidence)
         }
-    }
-
-    // MARK: - lm-training
-
-    /// `lm-metrics.h5` (kind "lm-training"): the LM's size, steps, batch and held-out loss. It decides no claim.
-    @Sendable static func summarizeLMTraining(_ file: HDF5File) throws -> ReportSummary {
-        let r = ReportReader(file: file)
-        let rows = [
-            ReportRows.row("parameters") { "\(try r.int("parameter_count"))" },
-            ReportRows.row("steps") { "\(try r.vector("step/loss").count)" },
-            ReportRows.row("batch loss, first → mean of the last 10 steps") {
-                let loss = try r.vector("step/loss")
-                guard let first = loss.first else { return "no steps" }
-                return String(format: "%.3f → %.3f nats/char", first, ReportStats.mean(Array(loss.suffix(10))))
-            },
-            ReportRows.row("held-out loss, first → last evaluation") {
-                let loss = try r.vector("eval/loss"), step = try r.vector("eval/step")
-                guard let first = loss.first, let last = loss.last, step.count == loss.count else { return "no evaluations" }
-                return String(format: "%.3f (step %d) → %.3f (step %d) nats/char", first, Int(step[0]), last, Int(step[step.count - 1]))
-            },
-            ReportRows.row("wall time") {
-                let s = try r.double("wall_seconds")
-                return s.isFinite ? String(format: "%.1f s", s) : "—"
-            },
-        ]
-        return ReportSummary(rows: rows)
     }
 }

@@ -1,3 +1,4 @@
+import Analysis
 import Artifacts
 import Foundation
 import History
@@ -10,15 +11,13 @@ import NN
 /// Artifact `swap.h5` (kind "swap-aligned"):
 /// | path | shape | meaning |
 /// |---|---|---|
-/// | `steps` | (S) i32 | steps i |
-/// | `step_accuracy`, `step_kl` | (S) f64 | step-i model: validation accuracy, KL(final ‖ step i) |
-/// | `spliced_accuracy`, `spliced_kl` | (V, S) f64 | per keep-list |
-/// | `confusion/steps` | (2) i32 | steps with confusion matrices |
-/// | `confusion/spliced` | (2, V, C, C) f64 | true × predicted counts of the spliced models |
-/// | `confusion/step` | (2, C, C) f64 | of the step-i models |
+/// | `/steps` | (S) i32 | steps i |
+/// | `/step_accuracy`, `/step_kl` | (S) f64 | step-i model: validation accuracy, KL(final ‖ step i) |
+/// | `/spliced_accuracy`, `/spliced_kl` | (V, S) f64 | spliced models, per keep-list |
+/// | `/confusion/steps`, `/confusion/spliced`, `/confusion/step` | (2), (2, V, C, C), (2, C, C) | true × predicted counts at two steps |
 /// Root attributes: kind, config, history, variants (JSON labels), keep_lists (JSON), final_accuracy, kl_reduction.
 public enum SwapAlignedDriver {
-    public static let kind = "swap-aligned"
+    public static let kind = ArtifactKind.swapAligned.rawValue
 
     public static func run(configPath: String, outputDirectory: String?, dataDirectory: String?) throws -> String {
         let config = try StrictConfig.load(SwapAlignedConfig.self, from: configPath)
@@ -112,19 +111,4 @@ public enum SwapAlignedDriver {
             throw ArtifactError(.config, "\(path) is a \(setup.trainConfig.experiment) history; this experiment needs a modulo history (train-modulo)")
         }
     }
-}
-
-/// Writes a small, human-readable JSON summary of a run (sorted keys) beside its artifact.
-func writeSummary(_ object: [String: Any], to path: String) throws {
-    let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
-    try AtomicFile.write(data: data, to: path)
-}
-
-/// Renders every recipe of an artifact's kind into `directory`, warning about (not failing on) a broken figure.
-func renderFigures(_ artifact: String, directory: String) {
-    do {
-        for (name, result) in try FigureRenderer.renderAll(artifact: artifact, directory: directory) {
-            if case .failure(let e) = result { Log.warn("figure \(name): \(e)") }
-        }
-    } catch { Log.warn("figures: \(error)") }
 }

@@ -1,3 +1,4 @@
+import Analysis
 import Artifacts
 import Data
 import EPK
@@ -20,24 +21,23 @@ import Tensor
 /// intervals, nv validation and nt training points, both sorted by a+b (ties by target):
 /// | path | shape | meaning |
 /// |---|---|---|
-/// | `snapshots/start`, `snapshots/end` | (I) i32 | interval bounds |
-/// | `cosine/<g>/val`, `cosine/<g>/train_val` | (I, nv, nv), (I, nv, nt) f32 | cosine similarity per interval |
-/// | `cosine/<g>/val_total`, `cosine/<g>/train_val_total` | (nv, nv), (nv, nt) f32 | of the whole-history vectors |
-/// | `keys/val_sum`, `keys/val_target`, `keys/train_sum`, `keys/train_target` | f64 | a+b and target in sorted order |
-/// | `balance/kernel_l1`, `balance/reg_l1`, `balance/difference` | (I, G) f64 | docs/METHOD.md §16 per interval (validation points) |
-/// | `steps/index`, `steps/kernel_l1`, `steps/reg_l1` | (T), (T, G) | per-step Σ_x |Σ_{k∈g} part| at the focus class |
-/// | `fourier/reference_correlation`, `fourier/key_correlation` | (I, G) | correlation of the validation cosine matrix with the reference matrices |
-/// | `fourier/linear2_period_r2`, `fourier/linear2_frequency_r2` | (I, 112), (I, 56) | per-period / per-frequency LS fit of linear2 |
-/// | `fourier/total_period_r2`, `fourier/total_frequency_r2` | (G, 112), (G, 56) | the same for the whole-history vectors |
-/// | `fourier/embedding_power`, `fourier/decoder_power` | (56) | Fourier power of the final embedding / decoder rows per frequency |
-/// | `pca/<g>` | (I, nv, 2) f64 | 2-D PCA scores of the validation vectors |
-/// | `pca/explained` | (I, G, 2) | explained-variance fractions |
-/// | `replication/mean_step_error` | (I) | mean |truth − EPK| of the per-step change over the interval |
+/// | `/snapshots/start`, `/snapshots/end` | (I) i32 | interval bounds (steps) |
+/// | `/cosine/<g>/val`, `/cosine/<g>/train_val` | (I, nv, nv), (I, nv, nt) f32 | cosine similarity of the parameter-wise attribution vectors per interval |
+/// | `/cosine/<g>/val_total`, `/cosine/<g>/train_val_total` | (nv, nv), (nv, nt) f32 | the same for the whole history |
+/// | `/keys/val_sum`, `/keys/val_target`, `/keys/train_sum`, `/keys/train_target` | f64 | a + b and target in sorted order |
+/// | `/balance/kernel_l1`, `/balance/reg_l1`, `/balance/difference` | (I, G) f64 | kernel-vs-regularisation balance per interval (validation points; docs/METHOD.md §16) |
+/// | `/steps/index`, `/steps/kernel_l1`, `/steps/reg_l1` | (T), (T, G) | per-step Σ_x \|Σ_{k∈g} part\| (log-prob units) |
+/// | `/fourier/reference_correlation`, `/fourier/key_correlation` | (I, G) f64 | correlation of the validation cosine matrix with the reference and key-frequency matrices; attribute `key_frequencies` |
+/// | `/fourier/linear2_period_r2`, `/fourier/linear2_frequency_r2` | (I, 112), (I, 56) f64 | per-period and per-frequency least-squares R² of linear2 |
+/// | `/fourier/total_period_r2`, `/fourier/total_frequency_r2` | (G, 112), (G, 56) f64 | the same for the whole-history vectors |
+/// | `/fourier/embedding_power`, `/fourier/decoder_power` | (56) f64 | Fourier power of the final embedding and decoder rows per frequency |
+/// | `/pca/<g>`, `/pca/explained` | (I, nv, 2), (I, G, 2) f64 | 2-D PCA scores and explained-variance fractions |
+/// | `/replication/mean_step_error` | (I) f64 | mean \|truth − EPK\| of the per-step change per interval |
 ///
 /// Beside it: `summary.json` (key numbers) and `similar-samples.md` (docs/METHOD.md §16 text report: the first 10 validation
 /// points with their 10 most and least similar samples per group, and token/target histograms).
 public enum ComponentAttributionDriver {
-    public static let kind = "component-attribution"
+    public static let kind = ArtifactKind.componentAttribution.rawValue
     static let prime = 113
     /// HDF5 names of the docs/METHOD.md §16 layer groups, in table order.
     public static var groupSlugs: [String] { ModuloTransformer.componentGroups.map { slug($0.name) } }

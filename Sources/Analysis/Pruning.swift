@@ -137,10 +137,4 @@ public struct PruneMetrics: Equatable, Sendable {
         let d = Double(max(1, n))
         return PruneMetrics(accuracy: Double(correct) / d, agreement: Double(agree) / d, kl: kl / d)
     }
-
-    private static func argmax(_ v: [Float], row: Int, width: Int) -> Int {
-        var best = 0
-        for c in 1..<width where v[row * width + c] > v[row * width + best] { best = c }
-        return best
-    }
 }

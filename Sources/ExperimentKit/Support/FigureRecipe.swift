@@ -26,11 +26,8 @@ public struct FigureRecipe: Sendable {
 
 /// Renders recipes from artifacts, with provenance (source artifact, config hash, git commit) in the PNG tEXt chunks.
 public enum FigureRenderer {
-    /// Every known recipe.
-    public static var catalog: [FigureRecipe] {
-        TrainingFigures.all + EPKFigures.all + PruneFigures.all + SensitivityFigures.all + StepExplainerFigures.all
-            + LDSFigures.all + GrokkingFigures.all
-    }
+    /// Every known recipe: the figures of every registered experiment artifact.
+    public static var catalog: [FigureRecipe] { ExperimentCatalog.artifacts.flatMap { $0.figures } }
 
     /// Recipes that apply to an artifact kind.
     public static func recipes(forKind kind: String) -> [FigureRecipe] { catalog.filter { $0.artifactKind == kind } }

@@ -2,12 +2,11 @@ import Artifacts
 import Foundation
 import Plot
 
-/// Figures of the grokking analyses (docs/METHOD.md §16), each rebuilt from its artifact alone.
-public enum GrokkingFigures {
+/// Figures of `component-attribution` (docs/METHOD.md §16), each rebuilt from its artifact alone.
+public enum ComponentAttributionFigures {
     public static var all: [FigureRecipe] {
         ComponentAttributionDriver.groupSlugs.map(cosineByStep) + [cosineTrainVal, balanceRatio, balanceDifference, balancePerStep,
                                                                   fourier, fourierOverSteps, pcaLinear2, pcaLate]
-            + [swapDifference, swapAccuracy, swapKL, swapConfusion, retrainAccuracy]
     }
 
     // MARK: - Helpers
@@ -204,103 +203,5 @@ public enum GrokkingFigures {
         let k = i.figureIndices.last ?? (i.starts.count - 1)
         let panels = try i.slugs.enumerated().map { g, s in try pcaPanel(file, slug: s, index: k, title: i.groups[g]) }
         return Figure(title: "PCA of attribution vectors per group, steps \(i.starts[k])–\(i.ends[k] - 1)", width: 1800, height: 820, columns: 4, panels: panels)
-    }
-
-    // MARK: - Swap (docs/METHOD.md §16)
-
-    static func swapSeries(_ file: HDF5File, _ dataset: String, variants count: Int? = nil,
-                           _ value: (Double, Int) -> Double) throws -> [Series] {
-        let labels = try file.root.jsonAttribute("variants", as: [String].self)
-        let steps = try file.root.read("steps", as: Int32.self).values.map(Double.init)
-        let v = try file.doubles(dataset)
-        let S = steps.count
-        return (0..<min(labels.count, count ?? labels.count)).map { k in
-            Series(labels[k], x: steps, y: (0..<S).map { value(v[k * S + $0], $0) }, color: Palette.color(at: k), lineWidth: 1.5)
-        }
-    }
-
-    static let swapDifference = FigureRecipe(name: "swap-accuracy-difference", artifactKind: SwapAlignedDriver.kind,
-                                             datasets: ["spliced_accuracy", "step_accuracy"]) { file in
-        let stepAcc = try file.doubles("step_accuracy")
-        let series = try swapSeries(file, "spliced_accuracy") { a, s in a - stepAcc[s] }
-        return Figure(title: "final outer layers around step i: acc(spliced) − acc(step i)", width: 800, height: 420,
-                      panel: .lines(x: Axis("step i"), y: Axis("validation accuracy difference"), series: series,
-                                    references: [ReferenceLine(.horizontal(0))], legend: .outsideRight))
-    }
-
-    static let swapAccuracy = FigureRecipe(name: "swap-accuracy", artifactKind: SwapAlignedDriver.kind,
-                                           datasets: ["spliced_accuracy", "step_accuracy"]) { file in
-        let steps = try file.root.read("steps", as: Int32.self).values.map(Double.init)
-        var series = try swapSeries(file, "spliced_accuracy") { a, _ in a }
-        series.append(Series("step-i model", x: steps, y: try file.doubles("step_accuracy"), color: .black, line: .dashed, lineWidth: 2))
-        let finalAcc = try file.root.doubleAttribute("final_accuracy")
-        return Figure(title: String(format: "validation accuracy, spliced vs step i (final %.3f)", finalAcc), width: 800, height: 420,
-                      panel: .lines(x: Axis("step i"), y: Axis("validation accuracy", limits: 0...1.02), series: series, legend: .outsideRight))
-    }
-
-    static let swapKL = FigureRecipe(name: "swap-kl", artifactKind: SwapAlignedDriver.kind, datasets: ["spliced_kl", "step_kl"]) { file in
-        let steps = try file.root.read("steps", as: Int32.self).values.map(Double.init)
-        var series = try swapSeries(file, "spliced_kl", variants: 3) { v, _ in max(v, 1e-6) }
-        series.append(Series("step-i model", x: steps, y: try file.doubles("step_kl").map { max($0, 1e-6) }, color: .black, line: .dashed, lineWidth: 2))
-        return Figure(title: "KL(final ‖ model) on the validation pairs (batch mean)", width: 800, height: 420,
-                      panel: .lines(x: Axis("step i"), y: .log("KL (nats per pair)"), series: series, legend: .outsideRight))
-    }
-
-    static let swapConfusion = FigureRecipe(name: "swap-confusion", artifactKind: SwapAlignedDriver.kind,
-                                            datasets: ["confusion/spliced", "confusion/step", "confusion/steps"]) { file in
-        let labels = try file.root.jsonAttribute("variants", as: [String].self)
-        let steps = try file.root.read("confusion/steps", as: Int32.self).values
-        let (spliced, shape) = try file.root.read("confusion/spliced", as: Double.self)
-        let step = try file.doubles("confusion/step")
-        let V = shape[1], C = shape[2]
-        let tickLabels = (0..<C).map { $0 % 20 == 0 ? String($0) : "" }
-        var panels: [Panel] = []
-        for (ci, s) in steps.enumerated() {
-            let o = (ci * V) * C * C
-            panels.append(.confusionMatrix(title: "\(labels[0]) spliced at step \(s)", counts: Array(spliced[o..<(o + C * C)]), classes: C,
-                                           labels: tickLabels, normalizeRows: true))
-            panels.append(.confusionMatrix(title: "step-\(s) model", counts: Array(step[(ci * C * C)..<((ci + 1) * C * C)]), classes: C,
-                                           labels: tickLabels, normalizeRows: true))
-        }
-        return Figure(title: "confusion matrices (true × predicted, validation)", width: 1100, height: 520 * max(1, steps.count), columns: 2, panels: panels)
-    }
-
-    // MARK: - Retrain (docs/METHOD.md §16)
-
-    static let retrainAccuracy = FigureRecipe(name: "retrain-accuracy", artifactKind: RetrainPipelineDriver.kind,
-                                              datasets: ["train_accuracy", "validation_accuracy", "start_steps"]) { file in
-        let configs = try file.root.jsonAttribute("configurations", as: [String].self)
-        let starts = try file.root.read("start_steps", as: Int32.self).values
-        let (tr, shape) = try file.root.read("train_accuracy", as: Double.self)
-        let va = try file.doubles("validation_accuracy")
-        let G = shape[0], S = shape[1], R = shape[2], E1 = shape[3]
-        let x = (0..<E1).map(Double.init)
-        func stats(_ v: [Double], _ g: Int, _ s: Int) -> (mean: [Double], std: [Double]) {
-            var mean = [Double](repeating: 0, count: E1), sd = mean
-            for e in 0..<E1 {
-                var values: [Double] = []
-                for r in 0..<R { values.append(v[((g * S + s) * R + r) * E1 + e]) }
-                let m = values.reduce(0, +) / Double(R)
-                var ss = 0.0
-                for x in values { ss += (x - m) * (x - m) }
-                mean[e] = m; sd[e] = (ss / Double(max(R - 1, 1))).squareRoot()
-            }
-            return (mean, sd)
-        }
-        func band(_ t: (mean: [Double], std: [Double])) -> Band {
-            Band(lower: zip(t.mean, t.std).map { $0 - $1 }, upper: zip(t.mean, t.std).map { $0 + $1 })
-        }
-        var panels: [Panel] = []
-        for g in 0..<G {
-            for s in 0..<S {
-                let t = stats(tr, g, s), v = stats(va, g, s)
-                panels.append(.lines(title: "\(configs[g]) randomised, from step \(starts[s])", x: Axis("epoch"), y: Axis("accuracy", limits: 0...1.02), series: [
-                    Series("train", x: x, y: t.mean, color: .blue, band: band(t)),
-                    Series("validation", x: x, y: v.mean, color: .vermillion, band: band(v)),
-                ], legend: g == 0 && s == 0 ? .automatic : .hidden))
-            }
-        }
-        return Figure(title: "retraining: accuracy vs epoch (mean ± std, \(R) seeds)",
-                      width: max(800, 380 * S), height: 300 * G + 50, columns: S, panels: panels)
     }
 }

@@ -14,12 +14,7 @@ public enum LMDriver {
         defer { history.close() }
         let metrics = out + "/lm-metrics.h5"
         try LMTrainingMetrics.write(history: history, to: metrics)
-        for (name, r) in try FigureRenderer.renderAll(artifact: metrics, directory: out) {
-            switch r {
-            case .success(let p): Log.info("figure \(name): \(p)")
-            case .failure(let e): Log.warn("figure \(name) failed: \(e)")
-            }
-        }
+        renderFigures(metrics, directory: out)
         return result.historyPath
     }
 }

@@ -4,11 +4,11 @@ import NN
 import Optim
 import Tensor
 
-/// The sparse training history of a language-model run (`lm-history.h5`, kind "lm-history").
+/// The sparse training history of a language-model run, `lm-history.h5` (kind "lm-history").
 ///
 /// A full per-step history (docs/METHOD.md §2) costs T·P floats; here only what the step explainer needs is kept:
 ///
-/// | path | shape, type | meaning |
+/// | path | shape | meaning |
 /// |---|---|---|
 /// | `/checkpoints/step` | (K) i64 | t of each checkpoint (every `checkpoint_every` steps, and T) |
 /// | `/checkpoints/theta` | (K, P) f32 | θ_t (before step t) |

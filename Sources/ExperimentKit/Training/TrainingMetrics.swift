@@ -6,14 +6,13 @@ import History
 ///
 /// | path | shape | meaning |
 /// |---|---|---|
-/// | `/epoch/{epoch, step, train_loss, train_acc, val_loss, val_acc, param_norm}` | (E) f64 | per-epoch metrics; "val" is the held-out evaluation split |
-/// | `/step/loss` | (T) f64 | batch loss of each step (at θ_t) |
-/// | `/step/learning_rate` | (T) f64 | η_t |
+/// | `/epoch/{epoch, step, train_loss, train_acc, val_loss, val_acc, param_norm}` | (epochs) f64 | per-epoch metrics |
+/// | `/step/loss`, `/step/learning_rate` | (T) f64 | batch loss and η per step |
 ///
 /// Root attributes: `kind`, `experiment`, `data`, `train_count`, `evaluation_count`, `steps`, `wall_seconds`,
 /// `config` (the run's JSON) and provenance.
 public enum TrainingMetrics {
-    public static let kind = "training-metrics"
+    public static let kind = ArtifactKind.trainingMetrics.rawValue
 
     public static func write(history: HistoryFileReader, experiment: String, summary: String, trainCount: Int,
                              evaluationCount: Int, seconds: Double, to path: String) throws {

@@ -1,3 +1,4 @@
+import Analysis
 import Artifacts
 import Foundation
 import History
@@ -11,12 +12,12 @@ import Tensor
 /// Artifact `retrain.h5` (kind "retrain-pipeline"):
 /// | path | shape | meaning |
 /// |---|---|---|
-/// | `start_steps`, `seeds` | (S), (R) i32 | grid |
-/// | `train_accuracy`, `validation_accuracy` | (G, S, R, E+1) f64 | epoch 0 = the start point; after an early stop the last value is repeated |
-/// | `epochs_trained` | (G, S, R) i32 | epochs until 100 %/100 % (or max_epochs) |
+/// | `/start_steps`, `/seeds` | (S), (R) i32 | grid |
+/// | `/train_accuracy`, `/validation_accuracy` | (G, S, R, E+1) f64 | epoch 0 is the start point; after an early stop the last value is repeated |
+/// | `/epochs_trained` | (G, S, R) i32 | epochs until 100 % train and validation accuracy (or E) |
 /// Root attributes: kind, config, history, configurations (JSON labels), randomised (JSON lists), max_epochs.
 public enum RetrainPipelineDriver {
-    public static let kind = "retrain-pipeline"
+    public static let kind = ArtifactKind.retrainPipeline.rawValue
 
     public static func run(configPath: String, outputDirectory: String?, dataDirectory: String?) throws -> String {
         let config = try StrictConfig.load(RetrainPipelineConfig.self, from: configPath)
