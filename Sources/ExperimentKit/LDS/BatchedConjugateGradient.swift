@@ -55,7 +55,8 @@ public enum BatchedConjugateGradient {
             let pAp = ComponentMajorBlock.dots(pw, Ap)
             if let bad = pAp.firstIndex(where: { !$0.isFinite || $0 <= 0 }) {
                 if !pAp[bad].isFinite { throw ArtifactError(.config, "\(what): conjugate gradient went non-finite at iteration \(iteration) (solve \(active[bad])); \(fix)") }
-                throw ArtifactError(.config, "\(what): H + \(format(shift))·I is not positive definite (pᵀAp = \(format(pAp[bad])) at iteration \(iteration), solve \(active[bad])); the damping must exceed H's most negative eigenvalue: raise it")
+                let curvature = pAp[bad] / ComponentMajorBlock.dots(pw.gather([bad]), pw.gather([bad]))[0]
+                throw ArtifactError(.config, "\(what): H + \(format(shift))·I is not positive definite (curvature pᵀAp/pᵀp = \(format(curvature)) at iteration \(iteration), solve \(active[bad])); the damping must exceed H's most negative eigenvalue: raise it")
             }
             let alpha = zip(rr, pAp).map { Float($0 / $1) }
             xw.update(adding: [(coefficients: alpha, block: pw)])
