@@ -69,7 +69,7 @@ var targets: [Target] = [
     .testTarget(name: "PruneTests", dependencies: ["TestSupport", "ExperimentKit", "EPK", "History", "NN", "Tensor", "Artifacts"]),
     .testTarget(name: "LMTests", dependencies: ["NN", "Tensor"]),
     .testTarget(name: "StepExplainerTests", dependencies: ["TestSupport", "ExperimentKit", "EPK", "History", "NN", "Tensor", "Artifacts"]),
-    .testTarget(name: "LDSTests", dependencies: ["ExperimentKit", "EPK", "History", "NN", "Data", "Artifacts", "Tensor"]),
+    .testTarget(name: "LDSTests", dependencies: ["TestSupport", "ExperimentKit", "EPK", "History", "NN", "Data", "Artifacts", "Tensor"]),
     .testTarget(name: "GrokkingTests", dependencies: ["ExperimentKit", "EPK", "History", "NN", "Tensor", "Data", "Artifacts"]),
 ]
 

@@ -77,7 +77,9 @@ public enum LDSDriver {
         start = Date()
         let tracin = try methods.tracIn(interval: config.tracinInterval)
         seconds["tracin"] = Date().timeIntervalSince(start)
-        let all = explaind.methods + similarity + [tracin, methods.random(seed: UInt64(config.randomSeed))]
+        let ensemble = try ensembleMethods(config: config, setup: setup, explaindScores: explaind.methods[0].scores, testInputs: testInputs,
+                                           testLabels: testLabels, out: out, dataDirectory: dataDirectory, seconds: &seconds)
+        let all = explaind.methods + ensemble.explaind + similarity + [tracin, methods.random(seed: UInt64(config.randomSeed))] + ensemble.trak
 
         // 4. Scores, artifact, figures.
         let margins = store.margins.flatMap { $0 }
@@ -89,7 +91,8 @@ public enum LDSDriver {
         let outcome = LDSOutcome(subsets: subsets, testIndices: testIndices, testLabels: testLabels, margins: margins,
                                  subsetAccuracies: store.accuracies, subsetSeconds: store.seconds, fullMargins: fullMargins,
                                  fullAccuracy: fullAccuracy, trainingCount: train.count, methods: all, scores: scores,
-                                 reconstructionError: explaind.reconstructionError, seconds: seconds)
+                                 reconstructionError: explaind.reconstructionError, seconds: seconds, ensemble: ensemble.record,
+                                 trainingIndices: trainingIndices(setup), dataSourceJSON: try? setup.history.file.root.stringAttribute("data_source"))
         let path = out + "/lds.h5"
         try LDSArtifact.write(outcome, configJSON: configJSON, trainConfigJSON: setup.history.configJSON,
                               historyPath: config.history, to: path)
@@ -100,6 +103,12 @@ public enum LDSDriver {
         Log.info(table(outcome))
         Log.info(String(format: "lds done in %.1f s → %@", seconds["total_this_invocation"]!, path))
         return outcome
+    }
+
+    /// The history's `data/training_indices` (its data provenance), else the rows the data module reports.
+    static func trainingIndices(_ setup: ReplaySetup) -> [Int] {
+        if let stored = try? setup.history.file.root.read("data/training_indices", as: Int64.self).values { return stored.map { Int($0) } }
+        return setup.data.source.trainingIndices
     }
 
     /// Ties the ground-truth side file to the subsets, the recipe, the test examples and the seeding rule.

@@ -2,10 +2,10 @@ import Artifacts
 import Foundation
 import Plot
 
-/// Figures from `lds.h5` (docs/METHOD.md §17): the LDS of every method with its bootstrap interval, and predicted vs
-/// actual subset margins for a few test examples.
+/// Figures from `lds.h5` (docs/METHOD.md §17): the LDS of every method with its bootstrap interval, predicted vs
+/// actual subset margins for a few test examples, and ExPLAIND's per-example LDS against TRAK's.
 public enum LDSFigures {
-    public static let all: [FigureRecipe] = [scores, scatter]
+    public static let all: [FigureRecipe] = [scores, scatter, explaindVersusTRAK]
 
     /// Mean LDS per method as bars with 95% bootstrap intervals.
     static let scores = FigureRecipe(name: "lds-scores", artifactKind: LDSArtifact.kind,
@@ -19,7 +19,23 @@ public enum LDSFigures {
         ])
         return Figure(title: "Linear datamodeling score: \(shape[0]) subsets, \(shape[1]) test examples", width: 1000, height: 600,
                       panel: .bars(x: Axis("attribution method"), y: Axis("mean LDS (Spearman ρ); whiskers: 95% bootstrap CI"), chart: chart,
-                                   legend: .hidden))
+                                   legend: .automatic))
+    }
+
+    /// Per test example: LDS(z) of ExPLAIND (x) against TRAK's K-model ensemble (y), with the diagonal.
+    static let explaindVersusTRAK = FigureRecipe(name: "lds-explaind-vs-trak", artifactKind: LDSArtifact.kind,
+                                                 datasets: ["methods/explaind/lds", "methods/trak/lds"], optionalPart: "methods/trak") { file in
+        let x = try file.doubles("methods/explaind/lds"), y = try file.doubles("methods/trak/lds")
+        let pairs = zip(x, y).filter { $0.0.isFinite && $0.1.isFinite }
+        let K = (try? file.root.intAttribute("ensemble_size")) ?? 1
+        let k = (try? file.root.intAttribute("trak_projection_dim")).map(String.init) ?? "?"
+        let above = pairs.filter { $0.1 > $0.0 }.count
+        return Figure(title: "Per-test-example LDS: ExPLAIND vs TRAK (k = \(k), K = \(K)); TRAK higher on \(above) of \(pairs.count)",
+                      width: 800, height: 700,
+                      panel: .scatter(x: Axis("ExPLAIND LDS(z) (Spearman ρ over subsets)"), y: Axis("TRAK LDS(z) (Spearman ρ over subsets)"),
+                                      series: [Series.scatter("test examples", x: pairs.map(\.0), y: pairs.map(\.1), color: Color.blue.withAlpha(0.6))],
+                                      references: [ReferenceLine(.straight(slope: 1, intercept: 0), label: "equal LDS (y = x)")],
+                                      legend: .automatic))
     }
 
     /// Small multiples: ExPLAIND's predicted subset sum ĝ_m(z) against the retrained margin o_m(z), six test examples.
