@@ -14,12 +14,21 @@ public enum LDSFigures {
         let mean = try file.doubles("summary/mean")
         let lo = try file.doubles("summary/ci_lower"), hi = try file.doubles("summary/ci_upper")
         let shape = try file.root.dataset("ground_truth/margins").shape
+        // Two stacked series (each category has one non-zero part) so ExPLAIND's variants and the baselines get a colour
+        // and a legend entry each; whiskers are the 95% bootstrap intervals.
+        let ours = names.map { $0.hasPrefix("explaind") }
+        func part(_ mine: Bool) -> (values: [Double], intervals: [Interval]) {
+            (names.indices.map { ours[$0] == mine ? mean[$0] : 0 },
+             names.indices.map { ours[$0] == mine ? Interval(lo[$0], hi[$0]) : Interval(.nan, .nan) })
+        }
+        let explaind = part(true), baselines = part(false)
         let chart = BarChart(categories: names, series: [
-            BarSeries("mean LDS (95% bootstrap CI)", values: mean, color: .blue, intervals: zip(lo, hi).map { Interval($0, $1) }),
-        ])
+            BarSeries("ExPLAIND (ours)", values: explaind.values, color: .orange, intervals: explaind.intervals),
+            BarSeries("baselines", values: baselines.values, color: .blue, intervals: baselines.intervals),
+        ], stacked: true)
         return Figure(title: "Linear datamodeling score: \(shape[0]) subsets, \(shape[1]) test examples", width: 1000, height: 600,
                       panel: .bars(x: Axis("attribution method"), y: Axis("mean LDS (Spearman ρ); whiskers: 95% bootstrap CI"), chart: chart,
-                                   legend: .automatic))
+                                   legend: .outsideRight))
     }
 
     /// Per test example: LDS(z) of ExPLAIND (x) against TRAK's K-model ensemble (y), with the diagonal.
@@ -30,10 +39,15 @@ public enum LDSFigures {
         let K = (try? file.root.intAttribute("ensemble_size")) ?? 1
         let k = (try? file.root.intAttribute("trak_projection_dim")).map(String.init) ?? "?"
         let above = pairs.filter { $0.1 > $0.0 }.count
-        return Figure(title: "Per-test-example LDS: ExPLAIND vs TRAK (k = \(k), K = \(K)); TRAK higher on \(above) of \(pairs.count)",
-                      width: 800, height: 700,
-                      panel: .scatter(x: Axis("ExPLAIND LDS(z) (Spearman ρ over subsets)"), y: Axis("TRAK LDS(z) (Spearman ρ over subsets)"),
-                                      series: [Series.scatter("test examples", x: pairs.map(\.0), y: pairs.map(\.1), color: Color.blue.withAlpha(0.6))],
+        // One range for both axes, so the diagonal is the 45° line and always visible.
+        let all = pairs.flatMap { [$0.0, $0.1] }
+        let lo = max(-1, (all.min() ?? -1) - 0.05), hi = min(1, (all.max() ?? 1) + 0.05)
+        let range = lo < hi ? lo...hi : -1...1
+        return Figure(title: "Per-test-example LDS: ExPLAIND vs TRAK (k = \(k), K = \(K))", width: 800, height: 750,
+                      panel: .scatter(x: Axis("ExPLAIND LDS(z) (Spearman ρ over subsets)", limits: range),
+                                      y: Axis("TRAK LDS(z) (Spearman ρ over subsets)", limits: range),
+                                      series: [Series.scatter("test examples (TRAK higher on \(above) of \(pairs.count))", x: pairs.map(\.0), y: pairs.map(\.1),
+                                                              color: Color.blue.withAlpha(0.6))],
                                       references: [ReferenceLine(.straight(slope: 1, intercept: 0), label: "equal LDS (y = x)")],
                                       legend: .automatic))
     }
