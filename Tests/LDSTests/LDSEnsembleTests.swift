@@ -102,6 +102,18 @@ final class LDSEnsembleTests: XCTestCase {
         }
     }
 
+    /// k > N makes ΦᵀΦ singular: refused before any subset is retrained.
+    func testProjectionLargerThanTheTrainingSetIsRefusedFirst() throws {
+        let (dir, data) = try workspace()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try write(dir, ensemble: 1, trak: #"{"projection_dim": 201, "seed": 0}"#)
+        XCTAssertThrowsError(try LDSDriver.run(configPath: dir + "/lds.json", outputDirectory: dir + "/out", dataDirectory: data)) { error in
+            XCTAssertEqual("\(error)".components(separatedBy: "key 'trak.projection_dim'").count, 2, "\(error)")
+            XCTAssertTrue("\(error)".contains("expected at most the 200 training samples"), "\(error)")
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/out/ground-truth.h5"))
+    }
+
     /// Bad ensemble and TRAK values are one-line config errors naming the key.
     func testBadTRAKConfigsAreOneLineErrors() throws {
         let dir = NSTemporaryDirectory() + "lds-trak-config-\(UUID().uuidString)"

@@ -36,6 +36,15 @@ extension AttributionMethods {
 }
 
 extension LDSDriver {
+    /// TRAK's k (P with no projection), checked against the training count before any work is done.
+    static func trakDimension(_ t: TRAKConfig, parameterCount P: Int, trainingCount N: Int) throws -> Int {
+        let k = t.kind == .identity ? P : t.projectionDim!
+        guard k <= N else {
+            throw ArtifactError(.config, "key 'trak.projection_dim': expected at most the \(N) training samples (ΦᵀΦ is singular otherwise), found \(k)\(t.kind == .identity ? " (k = P with projection 'none')" : "")")
+        }
+        return k
+    }
+
     /// The ensemble methods of an LDS run: `explaind-ensemble` (with `ensemble_size`), `trak` and `trak-single`
     /// (with `trak`), and the record of the K members for `lds.h5`. `explaindScores` is member 0's ExPLAIND total.
     static func ensembleMethods(config: LDSConfig, setup: ReplaySetup, explaindScores: [Float], testInputs: Tensor, testLabels: [Int],
@@ -73,10 +82,7 @@ extension LDSDriver {
         var trak: [MethodScores] = []
         if let t = config.trak {
             let P = setup.model.parameterCount
-            let k = t.kind == .identity ? P : t.projectionDim!
-            guard k <= train.count else {
-                throw ArtifactError(.config, "key 'trak.projection_dim': expected at most the \(train.count) training samples (ΦᵀΦ is singular otherwise), found \(k)\(t.kind == .identity ? " (k = P with projection 'none')" : "")")
-            }
+            let k = try trakDimension(t, parameterCount: P, trainingCount: train.count)
             let ridge = t.ridge ?? 0
             // At most a quarter of the budget for one chunk of per-sample gradients, half for a cached projection.
             let chunk = max(1, min(1000, budget / 4 / max(1, P * 4)))

@@ -36,6 +36,7 @@ public enum LDSDriver {
             throw ArtifactError(.config, "\(configPath): key 'history': \(config.history) was trained with a different recipe than \(config.trainConfig); retrain it or point 'history' at the matching run")
         }
         let train = setup.data.train, evaluation = setup.data.evaluation
+        if let t = config.trak { _ = try trakDimension(t, parameterCount: setup.model.parameterCount, trainingCount: train.count) }
         let offset = config.testOffset ?? 0
         guard offset + config.testCount <= evaluation.count else {
             throw ArtifactError(.config, "\(configPath): key 'test_count': expected at most \(evaluation.count - offset) test examples from offset \(offset), found \(config.testCount)")
