@@ -36,6 +36,7 @@ public enum LDSDriver {
             throw ArtifactError(.config, "\(configPath): key 'history': \(config.history) was trained with a different recipe than \(config.trainConfig); retrain it or point 'history' at the matching run")
         }
         let train = setup.data.train, evaluation = setup.data.evaluation
+        if let t = config.trak { _ = try trakDimension(t, parameterCount: setup.model.parameterCount, trainingCount: train.count) }
         let offset = config.testOffset ?? 0
         guard offset + config.testCount <= evaluation.count else {
             throw ArtifactError(.config, "\(configPath): key 'test_count': expected at most \(evaluation.count - offset) test examples from offset \(offset), found \(config.testCount)")
@@ -77,7 +78,9 @@ public enum LDSDriver {
         start = Date()
         let tracin = try methods.tracIn(interval: config.tracinInterval)
         seconds["tracin"] = Date().timeIntervalSince(start)
-        let all = explaind.methods + similarity + [tracin, methods.random(seed: UInt64(config.randomSeed))]
+        let ensemble = try ensembleMethods(config: config, setup: setup, explaindScores: explaind.methods[0].scores, testInputs: testInputs,
+                                           testLabels: testLabels, out: out, dataDirectory: dataDirectory, seconds: &seconds)
+        let all = explaind.methods + ensemble.explaind + similarity + [tracin, methods.random(seed: UInt64(config.randomSeed))] + ensemble.trak
 
         // 4. Scores, artifact, figures.
         let margins = store.margins.flatMap { $0 }
@@ -89,7 +92,8 @@ public enum LDSDriver {
         let outcome = LDSOutcome(subsets: subsets, testIndices: testIndices, testLabels: testLabels, margins: margins,
                                  subsetAccuracies: store.accuracies, subsetSeconds: store.seconds, fullMargins: fullMargins,
                                  fullAccuracy: fullAccuracy, trainingCount: train.count, methods: all, scores: scores,
-                                 reconstructionError: explaind.reconstructionError, seconds: seconds)
+                                 reconstructionError: explaind.reconstructionError, seconds: seconds, ensemble: ensemble.record,
+                                 trainingIndices: trainingIndices(setup), dataSourceJSON: try? setup.history.file.root.stringAttribute("data_source"))
         let path = out + "/lds.h5"
         try LDSArtifact.write(outcome, configJSON: configJSON, trainConfigJSON: setup.history.configJSON,
                               historyPath: config.history, to: path)
@@ -100,6 +104,12 @@ public enum LDSDriver {
         Log.info(table(outcome))
         Log.info(String(format: "lds done in %.1f s → %@", seconds["total_this_invocation"]!, path))
         return outcome
+    }
+
+    /// The history's `data/training_indices` (its data provenance), else the rows the data module reports.
+    static func trainingIndices(_ setup: ReplaySetup) -> [Int] {
+        if let stored = try? setup.history.file.root.read("data/training_indices", as: Int64.self).values { return stored.map { Int($0) } }
+        return setup.data.source.trainingIndices
     }
 
     /// Ties the ground-truth side file to the subsets, the recipe, the test examples and the seeding rule.
