@@ -72,7 +72,7 @@ var targets: [Target] = [
     .testTarget(name: "PruneTests", dependencies: ["TestSupport", "Analysis", "ExperimentKit", "EPK", "History", "NN", "Tensor", "Artifacts"]),
     .testTarget(name: "LMTests", dependencies: ["NN", "Tensor"]),
     .testTarget(name: "StepExplainerTests", dependencies: ["TestSupport", "Analysis", "ExperimentKit", "EPK", "History", "NN", "Tensor", "Artifacts"]),
-    .testTarget(name: "LDSTests", dependencies: ["Analysis", "ExperimentKit", "EPK", "History", "NN", "Data", "Artifacts", "Tensor"]),
+    .testTarget(name: "LDSTests", dependencies: ["TestSupport", "Analysis", "ExperimentKit", "EPK", "History", "NN", "Data", "Artifacts", "Tensor"]),
     .testTarget(name: "GrokkingTests", dependencies: ["Analysis", "ExperimentKit", "EPK", "History", "NN", "Tensor", "Data", "Artifacts"]),
 ]
 

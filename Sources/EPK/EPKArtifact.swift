@@ -9,7 +9,7 @@ import Foundation
 /// | `/outputs/epk` | (n, S) f64 | EPK reconstruction at the selected classes |
 /// | `/outputs/row_classes` | (n, S) i32 | class of each selected row |
 /// | `/outputs/attribution_classes` | (n, Sa) i32 | class of each data/parameter attribution row |
-/// | `/outputs/focus_classes`, `/outputs/labels`, `/outputs/test_indices` | (n) i32 | focus class (label), label, index into the evaluation split |
+/// | `/outputs/focus_classes`, `/outputs/labels`, `/outputs/test_indices` | (n) i32 | focus class (label), label, index into the test split (root attribute `test_split`: `evaluation` or `train`) |
 /// | `/components/kernel`, `/components/regularization` | (n, S, K) f64 | Σ_t kernel and weight-decay parts per component (log-prob units) |
 /// | `/steps/index` | (T) i32 | step numbers |
 /// | `/steps/predicted`, `/steps/truth` | (T, n, S) f32 | predicted vs ground-truth output change per step |
@@ -68,7 +68,7 @@ public enum EPKArtifact {
             try put(out, "attribution_classes", r.attributionRowClasses.map { Int32($0) }, [n, r.attributionClassesPerTest], "test, attribution row; class of the data/parameter attribution rows")
             try put(out, "focus_classes", r.focusClasses.map { Int32($0) }, [n], "test; class of the step attribution")
             try put(out, "labels", (context.labels ?? [Int](repeating: -1, count: n)).map { Int32($0) }, [n], "test; label or -1")
-            try put(out, "test_indices", context.testIndices.map { Int32($0) }, [n], "test; index into the evaluation split")
+            try put(out, "test_indices", context.testIndices.map { Int32($0) }, [n], "test; index into the test split (root attribute test_split)")
             let comp = try root.createGroup("components")
             try put(comp, "kernel", r.kernelByComponent, [n, S, K], "test, selected class, component; Σ_t kernel part")
             try put(comp, "regularization", r.regularizationByComponent, [n, S, K], "test, selected class, component; Σ_t weight-decay part")

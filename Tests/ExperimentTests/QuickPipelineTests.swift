@@ -49,10 +49,13 @@ final class QuickPipelineTests: WorkspaceTestCase {
             try outputs.write("initial", [Float(0)], shape: [1])                 // documented by name
             try outputs.write("not_in_the_document", [Float(0)], shape: [1])
             try root.createGroup("params").write("fc9.weight", [Float(0)], shape: [1])   // `/params/<component>`
+            let models = try root.createGroup("models")
+            try models.createGroup("member-3").write("fc9.weight", [Float(0)], shape: [1])   // `/models/member-<k>/<parameter name>`
+            try models.createGroup("teacher").write("fc9.weight", [Float(0)], shape: [1])
         }
         let file = try HDF5File(path: path, mode: .read)
         defer { file.close() }
-        XCTAssertEqual(try undocumentedPaths(file), ["outputs/not_in_the_document"])
+        XCTAssertEqual(try undocumentedPaths(file), ["models/teacher", "models/teacher/fc9.weight", "outputs/not_in_the_document"])
     }
 
     func testModuloQuickPipelineReplicatesTheModel() throws { assertReplicates(try pipeline("modulo"), "modulo") }

@@ -19,25 +19,30 @@ public struct LDSOutcome {
     /// EPK reconstruction error max |f̂_y − f_y(θ_T)| of the ExPLAIND run.
     public var reconstructionError: Double
     public var seconds: [String: Double]
+    /// The K full-data models (member 0: the history's θ_T) and TRAK's settings.
+    public var ensemble: EnsembleRecord? = nil
+    /// The history's `data/training_indices` and `data_source` (JSON), so another program rebuilds the training set.
+    public var trainingIndices: [Int] = []
+    public var dataSourceJSON: String? = nil
 }
 
 /// `lds.h5` (kind "lds"):
 ///
 /// | path | shape | meaning |
 /// |---|---|---|
-/// | `/subsets/indices` | (M, k) i32 | training-set indices of each subset S_m (sorted) |
-/// | `/test/indices`, `/test/labels` | (n) i32 | evaluation-split indices and labels of the test examples |
-/// | `/ground_truth/margins` | (M, n) f64 | o_m(z) = log p_y − log(1 − p_y) of the model retrained on S_m |
-/// | `/ground_truth/accuracy`, `/ground_truth/seconds` | (M) f64 | test accuracy and retraining time per subset |
-/// | `/full_model/margins` | (n) f64 | margins of the full-data model θ_T |
-/// | `/methods/<name>/scores` | (n, N) f32 | τ(z)_j (omitted with `includeScores: false`) |
-/// | `/methods/<name>/predicted` | (M, n) f64 | ĝ_m(z) = Σ_{j∈S_m} τ(z)_j |
-/// | `/methods/<name>/lds` | (n) f64 | LDS(z) (NaN where undefined); attributes `mean`, `ci_lower`, `ci_upper`, `undefined` |
-/// | `/methods/<name>` | group | attributes `description`, `seconds`; `influence` adds `damping`, `weight_decay`, `cg_iterations`, `cg_max_relative_residual`, `hessian_products` |
-/// | `/summary/{mean, ci_lower, ci_upper}` | (K) f64 | per method, in the order of the root attribute `methods` |
+/// | `/subsets/indices` | (M, ⌊αN⌋) i32 | training-set indices of each subset S_m (sorted) |
+/// | `/test/{indices, labels}` | (n) i32 | evaluation-split indices and labels of the test examples |
+/// | `/ground_truth/{margins, accuracy, seconds}` | (M, n), (M), (M) f64 | retrained margins log p_y − log(1 − p_y), test accuracy, retraining time |
+/// | `/full_model/margins` | (n) f64 | margins of the history's model θ_T |
+/// | `/methods/<name>/{scores, predicted, lds}` | (n, N) f32, (M, n) f64, (n) f64 | τ(z)_j, ĝ_m(z) = Σ_{j∈S_m} τ(z)_j, LDS(z); attributes `description`, `seconds` (group) and `mean`, `ci_lower`, `ci_upper`, `undefined` (on `lds`) |
+/// | `/methods/influence` | group | with an `influence` block, attributes `damping`, `weight_decay`, `cg_iterations` (slowest solve), `cg_max_relative_residual`, `hessian_products` |
+/// | `/summary/{mean, ci_lower, ci_upper}` | (methods) f64 | in the order of the root attribute `methods` |
+/// | `/models/member-<k>/<parameter name>` | the parameter's shape, f32 | θ_T of ensemble member k = 0…K−1 (member 0: the history's run), with the model's PyTorch names and shapes (`fc1.weight` (128, 784), `fc1.bias` (128), …); group attributes `training_seed`, `history` |
+/// | `/data/training_indices` | (N) i64 | copied from the history: training sample j is row `training_indices[j]` of the source described by the group attribute `data_source` (JSON) |
 ///
 /// Root attributes: `kind`, `config` (the LDS config), `train_config`, `history`, `training_count`, `subset_size`,
-/// `full_model_accuracy`, `explaind_reconstruction_error`, `seconds` (JSON), `methods` (JSON) and provenance.
+/// `full_model_accuracy`, `explaind_reconstruction_error`, `seconds` (JSON), `methods` (JSON), `ensemble_size` (K),
+/// with TRAK `trak_projection_dim` (k), `trak_projection`, `trak_ridge`, `trak_seed`, and provenance.
 public enum LDSArtifact {
     public static let kind = "lds"
 
@@ -53,6 +58,8 @@ public enum LDSArtifact {
             try root.setAttribute("explaind_reconstruction_error", o.reconstructionError)
             try root.setJSONAttribute("seconds", o.seconds)
             try root.setJSONAttribute("methods", o.methods.map(\.name))
+
+            try writeModels(o, root: root)
 
             let k = o.subsets.first?.count ?? 0
             _ = try root.createGroup("subsets").write("indices", o.subsets.flatMap { $0.map(Int32.init) }, shape: [M, k])
@@ -91,6 +98,34 @@ public enum LDSArtifact {
         }
     }
 
+    /// `/models/member-<k>/…`, `/data/training_indices` and the ensemble attributes.
+    static func writeModels(_ o: LDSOutcome, root: HDF5Group) throws {
+        if let e = o.ensemble {
+            try root.setAttribute("ensemble_size", e.parameters.count)
+            if let k = e.projectionDim {
+                try root.setAttribute("trak_projection_dim", k)
+                try root.setAttribute("trak_projection", e.projection ?? "")
+                try root.setAttribute("trak_ridge", e.ridge ?? 0)
+                try root.setAttribute("trak_seed", e.trakSeed ?? 0)
+            }
+            let models = try root.createGroup("models")
+            for (k, theta) in e.parameters.enumerated() {
+                let g = try models.createGroup("member-\(k)")
+                try g.setAttribute("training_seed", e.seeds[k])
+                try g.setAttribute("history", e.histories[k])
+                for c in e.components {
+                    let count = c.shape.reduce(1, *)
+                    _ = try g.write(c.name, Array(theta[c.offset..<(c.offset + count)]), shape: c.shape)
+                }
+            }
+        }
+        if !o.trainingIndices.isEmpty {
+            let data = try root.createGroup("data")
+            _ = try data.write("training_indices", o.trainingIndices.map(Int64.init), shape: [o.trainingIndices.count])
+            if let source = o.dataSourceJSON { try data.setAttribute("data_source", source) }
+        }
+    }
+
     /// The small, committable summary (`lds-summary.json`): the LDS table and the run's scale and timing.
     public struct Summary: Codable {
         public struct Row: Codable {
@@ -114,10 +149,14 @@ public enum LDSArtifact {
         public var explaindReconstructionError: Double
         public var seconds: [String: Double]
         public var methods: [Row]
+        /// K models of `trak` / `explaind-ensemble` and TRAK's projection dimension k (nil without TRAK).
+        public var ensembleSize: Int?
+        public var trakProjectionDim: Int?
         enum CodingKeys: String, CodingKey {
             case subsetCount = "subset_count", subsetSize = "subset_size", trainingCount = "training_count", testCount = "test_count"
             case fullModelAccuracy = "full_model_accuracy", subsetModelAccuracyMean = "subset_model_accuracy_mean"
             case explaindReconstructionError = "explaind_reconstruction_error", seconds, methods
+            case ensembleSize = "ensemble_size", trakProjectionDim = "trak_projection_dim"
         }
     }
 
@@ -129,7 +168,7 @@ public enum LDSArtifact {
                 methods: zip(o.methods, o.scores).map { m, s in
                     Summary.Row(method: m.name, description: m.description, ldsMean: s.mean, ciLower: s.lower, ciUpper: s.upper,
                                 undefined: s.undefinedCount, seconds: m.seconds)
-                })
+                }, ensembleSize: o.ensemble?.parameters.count, trakProjectionDim: o.ensemble?.projectionDim)
     }
 
     public static func writeSummary(_ o: LDSOutcome, to path: String) throws {

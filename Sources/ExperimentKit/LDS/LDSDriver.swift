@@ -36,6 +36,7 @@ public enum LDSDriver {
             throw ArtifactError(.config, "\(configPath): key 'history': \(config.history) was trained with a different recipe than \(config.trainConfig); retrain it or point 'history' at the matching run")
         }
         let train = setup.data.train, evaluation = setup.data.evaluation
+        if let t = config.trak { _ = try trakDimension(t, parameterCount: setup.model.parameterCount, trainingCount: train.count) }
         let offset = config.testOffset ?? 0
         guard offset + config.testCount <= evaluation.count else {
             throw ArtifactError(.config, "\(configPath): key 'test_count': expected at most \(evaluation.count - offset) test examples from offset \(offset), found \(config.testCount)")
@@ -46,6 +47,19 @@ public enum LDSDriver {
         let thetaT = try setup.history.parameters(at: setup.history.stepCount)
         let fullMargins = Margin.margins(logProbs: setup.model.forwardChunked(parameters: thetaT, inputs: testInputs), labels: testLabels)
         let fullAccuracy = setup.model.evaluate(parameters: thetaT, inputs: testInputs, labels: testLabels).accuracy
+        let methods = AttributionMethods(model: setup.model, history: setup.history, train: train, testInputs: testInputs, testLabels: testLabels)
+
+        // The influence-function solve needs only θ_T: it runs first, so a damping too small for this model's
+        // negative curvature (or too few CG iterations) stops the run before any retraining.
+        var influence: [MethodScores] = []
+        if let block = config.influence {
+            let solveStart = Date()
+            // Coupled SGD weight decay is the gradient of (wd/2)‖θ‖², part of the objective; AdamW's decoupled decay is not.
+            let wd = trainConfig.optimizer.kind == "sgd" ? trainConfig.optimizer.weightDecay : 0
+            influence = [try methods.influence(block, weightDecay: wd)]
+            seconds["influence"] = Date().timeIntervalSince(solveStart)
+            Log.info(influence[0].description)
+        }
 
         // 2. Ground truth: retrain on every subset.
         let subsets = SubsetSampler.sample(count: config.subsetCount, fraction: config.subsetFraction, of: train.count,
@@ -65,7 +79,6 @@ public enum LDSDriver {
         Log.info("retrained \(retrained) subsets in this invocation")
 
         // 3. Attribution methods from the full-data run.
-        let methods = AttributionMethods(model: setup.model, history: setup.history, train: train, testInputs: testInputs, testLabels: testLabels)
         start = Date()
         let explaind = try methods.explaind(quadrature: config.quadrature, cut: config.earlyCut,
                                             memoryBudgetBytes: Int(config.memoryBudgetGb * 1_073_741_824))
@@ -77,17 +90,9 @@ public enum LDSDriver {
         start = Date()
         let tracin = try methods.tracIn(interval: config.tracinInterval)
         seconds["tracin"] = Date().timeIntervalSince(start)
-        var all = explaind.methods + similarity + [tracin]
-        if let influence = config.influence {
-            start = Date()
-            // Coupled SGD weight decay is the gradient of (wd/2)‖θ‖², part of the objective; AdamW's decoupled decay is not.
-            let wd = trainConfig.optimizer.kind == "sgd" ? trainConfig.optimizer.weightDecay : 0
-            let scores = try methods.influence(influence, weightDecay: wd)
-            seconds["influence"] = Date().timeIntervalSince(start)
-            Log.info(scores.description)
-            all.append(scores)
-        }
-        all.append(methods.random(seed: UInt64(config.randomSeed)))
+        let ensemble = try ensembleMethods(config: config, setup: setup, explaindScores: explaind.methods[0].scores, testInputs: testInputs,
+                                           testLabels: testLabels, out: out, dataDirectory: dataDirectory, seconds: &seconds)
+        let all = explaind.methods + ensemble.explaind + similarity + [tracin] + influence + [methods.random(seed: UInt64(config.randomSeed))] + ensemble.trak
 
         // 4. Scores, artifact, figures.
         let margins = store.margins.flatMap { $0 }
@@ -99,7 +104,8 @@ public enum LDSDriver {
         let outcome = LDSOutcome(subsets: subsets, testIndices: testIndices, testLabels: testLabels, margins: margins,
                                  subsetAccuracies: store.accuracies, subsetSeconds: store.seconds, fullMargins: fullMargins,
                                  fullAccuracy: fullAccuracy, trainingCount: train.count, methods: all, scores: scores,
-                                 reconstructionError: explaind.reconstructionError, seconds: seconds)
+                                 reconstructionError: explaind.reconstructionError, seconds: seconds, ensemble: ensemble.record,
+                                 trainingIndices: trainingIndices(setup), dataSourceJSON: try? setup.history.file.root.stringAttribute("data_source"))
         let path = out + "/lds.h5"
         try LDSArtifact.write(outcome, configJSON: configJSON, trainConfigJSON: setup.history.configJSON,
                               historyPath: config.history, to: path)
@@ -110,6 +116,12 @@ public enum LDSDriver {
         Log.info(table(outcome))
         Log.info(String(format: "lds done in %.1f s → %@", seconds["total_this_invocation"]!, path))
         return outcome
+    }
+
+    /// The history's `data/training_indices` (its data provenance), else the rows the data module reports.
+    static func trainingIndices(_ setup: ReplaySetup) -> [Int] {
+        if let stored = try? setup.history.file.root.read("data/training_indices", as: Int64.self).values { return stored.map { Int($0) } }
+        return setup.data.source.trainingIndices
     }
 
     /// Ties the ground-truth side file to the subsets, the recipe, the test examples and the seeding rule.

@@ -1,6 +1,11 @@
 import Artifacts
 import EPK
 
+/// The split test points are taken from.
+public enum TestSplit: String, Codable, Sendable {
+    case evaluation, train
+}
+
 /// A validate-epk config (`Configs/<experiment>-epk.json` and `-quick` variants).
 public struct EPKConfig: Codable, Equatable, Sendable, ValidatableConfig {
     /// "modulo", "cifar2", "mnist" or "custom".
@@ -9,9 +14,12 @@ public struct EPKConfig: Codable, Equatable, Sendable, ValidatableConfig {
     public var run: String
     /// The training history to replay (`--history` overrides it).
     public var history: String
-    /// Test points: `test_count` consecutive samples of the evaluation split from `test_offset`.
+    /// Test points: `test_count` consecutive samples of the `test_split` from `test_offset`.
     public var testCount: Int
     public var testOffset: Int?
+    /// Where the test points come from: the held-out "evaluation" split (default) or the "train" split, to see how
+    /// the training samples explain each other (docs/METHOD.md §6).
+    public var testSplit: TestSplit?
     /// "all", "target" or "predicted" (docs/METHOD.md §8).
     public var classes: ClassSelection
     /// The integration rule.
@@ -30,7 +38,7 @@ public struct EPKConfig: Codable, Equatable, Sendable, ValidatableConfig {
     public var model: ModelReference?
 
     enum CodingKeys: String, CodingKey {
-        case experiment, run, history, testCount = "test_count", testOffset = "test_offset", classes, quadrature
+        case experiment, run, history, testCount = "test_count", testOffset = "test_offset", testSplit = "test_split", classes, quadrature
         case attributionClasses = "attribution_classes"
         case dataAttribution = "data_attribution", groups, parameterAttribution = "parameter_attribution"
         case memoryBudgetGb = "memory_budget_gb", model

@@ -51,15 +51,16 @@ public enum EPKDriver {
         let out = outputDirectory ?? "results/\(config.experiment)-epk/\(config.run)"
         let lockSuffix = [shard.map { $0.fileSuffix }, stepShard.map { "steps-\($0.fileSuffix)" }].compactMap { $0 }
         try OutputLock.acquire(directory: out, name: lockSuffix.isEmpty ? ".explaind.lock" : ".explaind-\(lockSuffix.joined(separator: "-")).lock")
-        let evaluation = setup.data.evaluation
+        let split = config.testSplit ?? .evaluation
+        let testSet = split == .train ? setup.data.train : setup.data.evaluation
         let offset = config.testOffset ?? 0
-        guard config.testCount <= evaluation.count - min(offset, evaluation.count), offset <= evaluation.count else {
-            throw ArtifactError(.config, "\(configPath): key 'test_count': expected at most \(evaluation.count - offset) test points from offset \(offset), found \(config.testCount)")
+        guard config.testCount <= testSet.count - min(offset, testSet.count), offset <= testSet.count else {
+            throw ArtifactError(.config, "\(configPath): key 'test_count': expected at most \(testSet.count - offset) test points of the \(split.rawValue) split from offset \(offset), found \(config.testCount)")
         }
         var testIndices = Array(offset..<(offset + config.testCount))
         if let s = shard { testIndices = Array(testIndices[s.range(of: testIndices.count)]) }
-        let inputs = evaluation.inputs.gatherRows(testIndices)
-        let labels = testIndices.map { evaluation.labels[$0] }
+        let inputs = testSet.inputs.gatherRows(testIndices)
+        let labels = testIndices.map { testSet.labels[$0] }
 
         let model = setup.model
         let groupList = (config.groups ?? "model") == "model" ? model.attributionGroups : model.layout.names.map { ($0, [$0]) }
@@ -75,7 +76,7 @@ public enum EPKDriver {
         options.progress = { done, all in progress.advance(status: "step \(done)/\(all)") }
         let engine = try EPKEngine(model: model, history: setup.history, data: DatasetReplay(setup.data.train), options: options)
         let plan = try engine.memoryPlan(testCount: testIndices.count)
-        Log.info("\(model.name), steps \(steps.lowerBound)..<\(steps.upperBound), \(testIndices.count) test points × \(config.classes.rawValue) classes, \(config.quadrature.summary); \(plan)")
+        Log.info("\(model.name), steps \(steps.lowerBound)..<\(steps.upperBound), \(testIndices.count) test points (\(split.rawValue) split) × \(config.classes.rawValue) classes, \(config.quadrature.summary); \(plan)")
         let start = Date()
         let result = try engine.run(testInputs: inputs, testLabels: labels)
         progress.finish()
@@ -88,7 +89,7 @@ public enum EPKDriver {
                                           configJSON: try String(contentsOfFile: configPath, encoding: .utf8),
                                           historyPath: historyPath, quadrature: config.quadrature, classes: config.classes)
         try EPKArtifact.write(result, context: context, to: path) { root in
-            try annotate(root, seconds: seconds, experiment: config.experiment, setup: setup, testIndices: testIndices)
+            try annotate(root, seconds: seconds, experiment: config.experiment, setup: setup, testSplit: split, testIndices: testIndices)
         }
         let stats = ValidationStatistics.compute(result, labels: labels)
         Log.info(String(format: "EPK in %.1f s (%.3f s/step): mean |EPK − model| %.3g, max %.3g, argmax agreement %.4f, KL %.3g → %@",
@@ -108,8 +109,11 @@ public enum EPKDriver {
     }
 
     /// Adds timing and sort keys (modulo: a+b; otherwise the label) used by the attribution heatmaps.
-    static func annotate(_ root: HDF5Group, seconds: Double, experiment: String, setup: ReplaySetup, testIndices: [Int]) throws {
+    static func annotate(_ root: HDF5Group, seconds: Double, experiment: String, setup: ReplaySetup, testSplit: TestSplit,
+                         testIndices: [Int]) throws {
+        let testSet = testSplit == .train ? setup.data.train : setup.data.evaluation
         try root.setAttribute("wall_seconds", seconds)
+        try root.setAttribute("test_split", testSplit.rawValue)
         try root.setAttribute("history_steps", setup.history.stepCount)
         try root.setAttribute("experiment", experiment)
         try root.setJSONAttribute("component_groups", setup.model.attributionGroups.map { [$0.name: $0.components] })
@@ -119,15 +123,15 @@ public enum EPKDriver {
         }
         let g = try root.openOrCreateGroup("sort_keys")
         try g.setAttribute("meaning", experiment == "modulo" ? "a + b" : "label")
-        _ = try g.write("test", keys(setup.data.evaluation, testIndices), shape: [testIndices.count])
+        _ = try g.write("test", keys(testSet, testIndices), shape: [testIndices.count])
         let all = Array(0..<setup.data.train.count)
         _ = try g.write("train", keys(setup.data.train, all), shape: [all.count])
-        _ = try g.write("test_label", testIndices.map { Double(setup.data.evaluation.labels[$0]) }, shape: [testIndices.count])
+        _ = try g.write("test_label", testIndices.map { Double(testSet.labels[$0]) }, shape: [testIndices.count])
         _ = try g.write("train_label", setup.data.train.labels.map(Double.init), shape: [all.count])
     }
 
     /// Merges shard files into `epk.h5` beside them and renders the figures. The driver's annotations are carried
-    /// over: `experiment` and `component_groups` from the first shard, the sort keys (per-test keys concatenated in test
+    /// over: `experiment`, `component_groups` and `test_split` from the first shard (all shards share one config), the sort keys (per-test keys concatenated in test
     /// order, per-training-sample keys once) and `wall_seconds` as the shards' sum, with `merged_shards` = their number.
     public static func merge(shardPaths: [String], output: String) throws -> ValidationStatistics {
         try OutputLock.acquire(directory: (output as NSString).deletingLastPathComponent)
@@ -136,7 +140,7 @@ public enum EPKDriver {
                               historySteps: zip(shardPaths, parts).map { MergeCheck.historySteps(shard: $0.0, historyPath: $0.1.context.historyPath) })
         let merged = try EPKMerge.merge(parts)
         let ordered = zip(shardPaths, parts).sorted { ($0.1.context.testIndices.first ?? 0) < ($1.1.context.testIndices.first ?? 0) }.map(\.0)
-        var experiment = "", componentGroups: String? = nil, meaning = "index"
+        var experiment = "", componentGroups: String? = nil, meaning = "index", testSplit: String? = nil
         var shardSeconds: [Double?] = []
         var keys: [String: [Double]] = [:]
         for (k, path) in ordered.enumerated() {
@@ -147,6 +151,7 @@ public enum EPKDriver {
             if k == 0 {
                 experiment = (try? root.stringAttribute("experiment")) ?? ""
                 componentGroups = try? root.stringAttribute("component_groups")
+                testSplit = try? root.stringAttribute("test_split")
                 meaning = (try? root.group("sort_keys").stringAttribute("meaning")) ?? "index"
             }
             for name in k == 0 ? ["test", "test_label", "train", "train_label"] : ["test", "test_label"]
@@ -157,6 +162,7 @@ public enum EPKDriver {
         try EPKArtifact.write(merged.result, context: merged.context, to: output) { root in
             try root.setAttribute("experiment", experiment)
             if let componentGroups { try root.setAttribute("component_groups", componentGroups) }
+            if let testSplit { try root.setAttribute("test_split", testSplit) }
             if shardSeconds.allSatisfy({ $0 != nil }) {
                 try root.setAttribute("wall_seconds", shardSeconds.reduce(0) { $0 + $1! })
                 try root.setAttribute("merged_shards", ordered.count)
