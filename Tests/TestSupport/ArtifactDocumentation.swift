@@ -5,7 +5,8 @@ import Foundation
 /// the document has `a/b/c`, a placeholder under its parent (`a/b/<…>` or `a/b/…`), or a brace list under its parent
 /// that holds its last name (`a/b/{x, c, y}`), or a backquoted pattern of as many segments whose placeholder segments
 /// match any name with the same literal prefix and whose brace segments list it (`/models/member-<k>/<parameter name>`
-/// names `models/member-0/fc1.weight` and the group `models/member-0`).
+/// names `models/member-0/fc1.weight` and the group `models/member-0`; a pattern's first segment must carry a literal
+/// part, so a bare `<grid>` at the root does not name every top-level group).
 /// The check that keeps the document in step with what the code writes.
 public func undocumentedPaths(_ file: HDF5File) throws -> [String] {
     let document = try String(contentsOfFile: repositoryRoot + "/docs/ARTIFACTS.md", encoding: .utf8)
@@ -15,12 +16,15 @@ public func undocumentedPaths(_ file: HDF5File) throws -> [String] {
     /// A group is named when it is the start of a pattern (`models/member-0` of `/models/member-<k>/<name>`).
     func matches(_ pattern: [String], _ parts: [String]) -> Bool {
         guard pattern.count >= parts.count else { return false }
-        return zip(pattern, parts).allSatisfy { p, part in
+        return zip(pattern, parts).enumerated().allSatisfy { i, pair in
+            let (p, part) = pair
             if p == part { return true }
             if p.hasPrefix("{") && p.hasSuffix("}") {
                 return p.dropFirst().dropLast().split(separator: ",").contains { $0.trimmingCharacters(in: .whitespaces) == part }
             }
             guard let open = p.firstIndex(of: "<") else { return false }
+            // A bare top-level placeholder (`/<grid>/…` of another kind's table) would name every root group.
+            if i == 0 && open == p.startIndex { return false }
             return part.hasPrefix(p[..<open]) && part.count > p[..<open].count
         }
     }
