@@ -1,5 +1,6 @@
 import XCTest
 import Artifacts
+@testable import Analysis
 @testable import ExperimentKit
 
 /// The ground-truth side file: finished subsets survive a crash and are skipped on re-run.

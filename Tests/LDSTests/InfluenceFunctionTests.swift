@@ -1,5 +1,6 @@
 import XCTest
 import Artifacts
+@testable import Analysis
 @testable import ExperimentKit
 @testable import NN
 import Tensor

@@ -1,6 +1,7 @@
 import XCTest
 import Artifacts
 import Data
+@testable import Analysis
 @testable import ExperimentKit
 
 /// The `influence` method inside a whole `lds` run (200 images, 4 subsets, 10 test points): it is scored after

@@ -1,6 +1,7 @@
 import XCTest
 import Artifacts
 import Data
+@testable import Analysis
 @testable import ExperimentKit
 
 /// The whole `lds` pipeline on a tiny MNIST setup (6 subsets of a 200-image subset, 20 test images, 8 steps).

@@ -2,6 +2,7 @@ import XCTest
 import Artifacts
 import Data
 import TestSupport
+@testable import Analysis
 @testable import ExperimentKit
 
 /// `lds` with TRAK and the ExPLAIND ensemble on a tiny MNIST setup (200 training images, 20 test images, 8 steps).

@@ -1,4 +1,5 @@
 import XCTest
+@testable import Analysis
 @testable import ExperimentKit
 import Tensor
 

@@ -2,6 +2,7 @@ import XCTest
 import Artifacts
 import NN
 import Tensor
+@testable import Analysis
 @testable import ExperimentKit
 
 /// TRAK's estimator (docs/METHOD.md §17) against an independent Float64 computation on a tiny softmax model.

@@ -81,5 +81,5 @@ public enum BatchedConjugateGradient {
         return Solution(x: x, iterations: iteration, maxRelativeResidual: worst, products: products)
     }
 
-    static func format(_ v: Double) -> String { String(format: "%.3g", v) }
+    public static func format(_ v: Double) -> String { String(format: "%.3g", v) }
 }
