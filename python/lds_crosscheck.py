@@ -44,6 +44,8 @@ def parse(argv):
     p.add_argument("--cg-iters", type=int, help="CG iterations of dattri's IF (default: influence.cg_iterations, else 10)")
     p.add_argument("--damping", type=float, help="IF damping λ before the weight decay (default: influence.damping, else 0.001)")
     p.add_argument("--batch", type=int, default=500, help="training samples per gradient batch of TRAK")
+    p.add_argument("--projection-control", action="store_true",
+                   help="also run dattri's TRAK with projection seed + 1: the LDS and score correlation that projection noise alone gives")
     p.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
     return p.parse_args(argv)
 

@@ -175,6 +175,11 @@ def run(args):
     model = MNISTMLP()
     model.load_state_dict(state)
     model.eval()
+    if lds_run.member0 is not None:
+        gap = max(float(np.abs(lds_run.member0[k] - theta[k]).max()) for k in theta)
+        if gap != 0:
+            raise lds_inputs.InputError(f"{args.lds}: /models/member-0 differs from θ_T of {history} (max |Δ| {gap:.3g}); "
+                                        "pass the history this lds run used")
     checks = {"margins": check_margins(model, data, lds_run), "dataset_checksum": data["checksum"],
               "verified_files": data["verified_files"]}
     print(f"margin check passed: max |Δ| = {checks['margins']['max_abs_diff']:.2e} over {len(lds_run.full_margins)} "
@@ -198,6 +203,13 @@ def run(args):
         print(f"dattri TRAK: k = {s['projection_dim']} ({s['projection']}), regularization {s['regularization']:.3g} …", flush=True)
         scores = trak_scores(model, state, data, s, args.batch)
         dattri["trak"] = dict(lds_of(scores, lds_run, draws), scores=scores, seconds=time.time() - t0)
+        if args.projection_control:
+            other = dict(s, seed=s["seed"] + 1)
+            print(f"dattri TRAK again with projection seed {other['seed']} (projection noise) …", flush=True)
+            again = trak_scores(model, state, data, other, args.batch)
+            control = lds_of(again, lds_run, draws)
+            checks["projection_control"] = dict(lds_report.summary(control), seed=other["seed"],
+                                                score_rank_correlation=lds_report.score_rank_correlation(scores, again))
     if "influence" in wanted:
         t0 = time.time()
         s = settings["influence"]

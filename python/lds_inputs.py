@@ -42,6 +42,8 @@ class LDSRun:
                 self.test_labels = f["test/labels"][:].astype(np.int64)
                 self.truth = f["ground_truth/margins"][:]
                 self.full_margins = f["full_model/margins"][:]
+                member = f.get("models/member-0")
+                self.member0 = None if member is None else {k: member[k][:] for k, _ in COMPONENTS}
                 self.method_names = json.loads(f.attrs["methods"])
                 self.methods = {}
                 for name in self.method_names:

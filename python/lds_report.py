@@ -105,6 +105,11 @@ def markdown(r):
         lines.append(f"| {row['method']} | {fmt(row['ours_lds']) if row['ours_lds'] else 'absent (`' + row['ours'] + '`)'} | "
                      f"{fmt(row['dattri_lds'])} | {row['agree']} | {fmt(pd)} | "
                      f"{'—' if not rho else '%.3f, %.3f' % (rho['mean'], rho['min'])} | {row['seconds']:.0f} |")
+    pc = c.get("projection_control")
+    if pc:
+        lines.append(f"\nProjection noise: dattri TRAK with projection seed {pc['seed']} instead of {t['seed']} gives LDS "
+                     f"{fmt(pc)} and a mean score ρ of {pc['score_rank_correlation']['mean']:.3f} with seed {t['seed']}; "
+                     f"two TRAKs that differ only in their random projection correlate this much.")
     for name in r["absent"]:
         lines.append(f"\n`/methods/{name}` is absent from this lds.h5: dattri's LDS is reported alone.")
     keys = list(r["dattri"])
