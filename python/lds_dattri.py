@@ -15,6 +15,7 @@ import lds_report
 import lds_stats
 from dattri.algorithm.influence_function import IFAttributorCG
 from dattri.algorithm.trak import TRAKAttributor
+from dattri.func.hessian import hvp_at_x
 from dattri.metric import lds as dattri_lds
 from dattri.task import AttributionTask
 
@@ -112,20 +113,33 @@ def relative_ridge_to_absolute(model, state, data, ridge, k, batch):
     return ridge * total / P / k
 
 
-def influence_scores(model, state, data, settings):
+def influence_scores(model, state, data, settings, chunk=500):
+    """dattri's IF scores g_trainᵀ u with u = (H + rI)⁻¹ g_test from IFAttributorCG's own steps (``generate_test_rep``,
+    ``transform_test_rep``, ``generate_train_rep``: what ``attribute`` does for one test batch, with the training
+    gradients in chunks instead of one N × P block), and the relative residual ‖(H + rI)u − g‖/‖g‖ of its CG."""
     _, _, cross_entropy = target_functions(model)
     task = AttributionTask(loss_func=cross_entropy, model=model, checkpoints=state)
-    train = TensorDataset(torch.from_numpy(data["x_train"]), torch.from_numpy(data["y_train"]))
-    test = TensorDataset(torch.from_numpy(data["x_test"]), torch.from_numpy(data["y_test"]))
+    x_train, y_train = torch.from_numpy(data["x_train"]), torch.from_numpy(data["y_train"])
     attributor = IFAttributorCG(task=task, device="cpu", max_iter=settings["cg_iterations"],
                                 regularization=settings["regularization"])
-    # One batch each: dattri sums the IHVPs of the batches of the cached loader, and solves once per
-    # (train batch, test batch) pair.
-    attributor.cache(DataLoader(train, batch_size=len(train), shuffle=False))
+    # One batch: dattri sums the inverse-HVPs of the batches of the cached loader.
+    attributor.cache(DataLoader(TensorDataset(x_train, y_train), batch_size=len(y_train), shuffle=False))
+    test = (torch.from_numpy(data["x_test"]).unsqueeze(0), torch.from_numpy(data["y_test"]).unsqueeze(0))
     with torch.no_grad():
-        scores = attributor.attribute(DataLoader(train, batch_size=len(train), shuffle=False),
-                                      DataLoader(test, batch_size=len(test), shuffle=False))
-    return scores.T.double().numpy()
+        g = attributor.generate_test_rep(0, test)
+        u = attributor.transform_test_rep(0, g)
+    params, _ = task.get_param(0)
+    loss = task.get_loss_func()
+    hvp = hvp_at_x(lambda p: loss(p, (x_train, y_train)), x=(params,), mode="rev-rev",
+                   regularization=settings["regularization"])
+    residual = torch.linalg.norm(torch.func.vmap(hvp)(u) - g, dim=1) / torch.linalg.norm(g, dim=1)
+    scores = np.zeros((len(data["y_test"]), len(y_train)))
+    with torch.no_grad():
+        for lo in range(0, len(y_train), chunk):
+            rows = (x_train[lo:lo + chunk].unsqueeze(0), y_train[lo:lo + chunk].unsqueeze(0))
+            scores[:, lo:lo + chunk] = (u @ attributor.generate_train_rep(0, rows).T).double().numpy()
+    r = residual.detach().double().numpy()
+    return scores, {"max": float(r.max()), "median": float(np.median(r))}
 
 
 def settings_for(args, run, N, wanted):
@@ -214,8 +228,10 @@ def run(args):
         t0 = time.time()
         s = settings["influence"]
         print(f"dattri IF (CG, {s['cg_iterations']} iterations, regularization {s['regularization']:.3g}) …", flush=True)
-        scores = influence_scores(model, state, data, s)
+        scores, s["cg_relative_residual"] = influence_scores(model, state, data, s)
         dattri["influence"] = dict(lds_of(scores, lds_run, draws), scores=scores, seconds=time.time() - t0)
+        print(f"dattri CG relative residual: median {s['cg_relative_residual']['median']:.3g}, "
+              f"max {s['cg_relative_residual']['max']:.3g}", flush=True)
 
     meta = {"lds": os.path.abspath(args.lds), "history": os.path.abspath(history),
             "dattri_version": importlib.metadata.version("dattri"), "torch_version": torch.__version__,
