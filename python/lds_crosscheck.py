@@ -14,7 +14,8 @@
      λ = ridge · tr(ΦᵀΦ)/k is passed as dattri's absolute ``regularization`` through E‖φ‖² = ‖g‖²/P.
    - ``IFAttributorCG``: cross-entropy on both sides (dattri's MNIST benchmark), the Hessian of the mean training loss
      at θ_T, ``regularization`` = damping + the recipe's SGD weight decay (our objective holds (wd/2)‖θ‖²); CG
-     iterations from ``influence.cg_iterations`` (dattri runs exactly that many; it has no tolerance stop).
+     iterations from ``influence.cg_iterations`` (dattri runs exactly that many; it has no tolerance stop, so the
+     relative residual ‖(H + rI)u − g‖/‖g‖ of its solutions is reported).
 3. Scores both against ``/ground_truth/margins`` on ``/subsets/indices`` with ``dattri.metric.lds`` (scipy's
    Spearman), and takes the 95 % CI with the very bootstrap resamples of ``lds`` (lds_stats.py). Compares with our
    ``/methods/trak-single`` and ``/methods/influence`` (absent methods are reported as absent) and, for context, with
