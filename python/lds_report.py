@@ -92,12 +92,13 @@ def markdown(r):
              f"{c['margins']['accuracy']:.3f}); dataset checksum {c['dataset_checksum']}; our bootstrap CIs reproduced "
              f"(max |Δ| {c['bootstrap_ci_max_abs_diff']:.1e}); `dattri.metric.lds` on our stored scores reproduces our "
              f"per-example LDS (max |Δ| {c['per_example_lds_max_abs_diff']:.1e}).", "",
-             f"dattri TRAK: one model, k = {t['projection_dim']} ({t['projection']} projection, seed {t['seed']}), "
-             f"regularization {t.get('regularization', 0):.3g} (our ridge {t['ridge']}). dattri IF: `IFAttributorCG`, "
-             f"{i['cg_iterations']} CG iterations, regularization {i['regularization']:.3g} = damping {i['damping']:.3g} "
-             f"+ weight decay {i['weight_decay']:.3g}" + (f", CG relative residual ‖(H + rI)u − g‖/‖g‖ median "
-             f"{i['cg_relative_residual']['median']:.2g}, max {i['cg_relative_residual']['max']:.2g}" if "cg_relative_residual" in i else "")
-             + f". LDS: Spearman over the subsets per test example, mean and "
+             (f"dattri TRAK: one model, k = {t['projection_dim']} ({t['projection']} projection, seed {t['seed']}), "
+              f"regularization {t.get('regularization', 0):.3g} (our ridge {t['ridge']}). " if "trak" in r["dattri"] else "")
+             + (f"dattri IF: `IFAttributorCG`, {i['cg_iterations']} CG iterations, regularization {i['regularization']:.3g} "
+                f"= damping {i['damping']:.3g} + weight decay {i['weight_decay']:.3g}, CG relative residual "
+                f"‖(H + rI)u − g‖/‖g‖ median {i['cg_relative_residual']['median']:.2g}, max "
+                f"{i['cg_relative_residual']['max']:.2g}. " if "influence" in r["dattri"] else "")
+             + f"LDS: Spearman over the subsets per test example, mean and "
              f"95 % bootstrap CI ({r['settings']['bootstrap']['resamples']} resamples, seed "
              f"{r['settings']['bootstrap']['seed']}, the resamples of `lds`).", "",
              "| method | ours LDS [95 % CI] | dattri LDS [95 % CI] | agree within CI? | ours − dattri [paired CI] | score ρ (mean, min) | dattri s |",
