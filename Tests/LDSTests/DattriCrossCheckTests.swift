@@ -90,6 +90,11 @@ final class DattriCrossCheckTests: XCTestCase {
             XCTAssertLessThanOrEqual(lower, mean); XCTAssertLessThanOrEqual(mean, upper)
             XCTAssertEqual((method["per_example"] as? [Any])?.count, 20)
         }
+        // dattri's CG has no tolerance stop: its relative residual is measured and reported.
+        let influence = try XCTUnwrap((json["settings"] as? [String: Any])?["influence"] as? [String: Any])
+        let residual = try XCTUnwrap(influence["cg_relative_residual"] as? [String: Double])
+        XCTAssertTrue(residual["median"]!.isFinite && residual["median"]! >= 0 && residual["median"]! <= residual["max"]!)
+        XCTAssertEqual(influence["cg_iterations"] as? Int, 5)
         // Our lds.h5 has no trak-single / influence methods here: both are reported absent, dattri's LDS alone.
         XCTAssertEqual(json["absent"] as? [String], ["trak-single", "influence"])
         let markdown = try String(contentsOfFile: dir + "/out/crosscheck.md", encoding: .utf8)
