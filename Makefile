@@ -211,3 +211,11 @@ bench-compare: build
 	bash scripts/bench-venv.sh $(BENCH_VENV)
 	$(BENCH_VENV)/bin/python python/bench_compare.py --bench $(BIN)/bench --python $(BENCH_VENV)/bin/python \
 	  --out results/reference/bench $(BENCH_COMPARE_ARGS)
+
+.PHONY: lds-crosscheck
+LDS_H5 ?= results/lds/quick/lds.h5
+## dattri's TRAK and influence-function LDS beside ours on the subsets of one lds.h5 (LDS_H5=…, default the quick run;
+## needs no build): python/lds_crosscheck.py in the venv of bench-compare → crosscheck.json and .md next to it.
+lds-crosscheck:
+	bash scripts/bench-venv.sh $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python python/lds_crosscheck.py $(LDS_H5) $(CROSSCHECK_ARGS)
