@@ -7,57 +7,98 @@ extension EPKEngine {
     /// The reverse accumulator of one chunk's data attribution and its scratch space.
     struct DataAttributionState {
         var Q: [Float]          // (Ra, P) Q_t = η_t ψ_t + β Q_{t+1}
-        var scores: [Float]     // (Ra, trainChunk) Q_t · g_jᵀ of one chunk of training samples
+        var G: [Float]          // (trainChunk, P) training per-sample gradients, reused across steps
         let rows: Int           // Ra
         let trainChunk: Int
         let offset: Int         // first attribution row of the chunk in the result
 
         init(rows: Int, parameterCount P: Int, trainChunk: Int, offset: Int) {
             Q = [Float](repeating: 0, count: rows * P)
-            scores = [Float](repeating: 0, count: rows * max(1, trainChunk))
+            G = [Float](repeating: 0, count: max(1, trainChunk) * P)
             self.rows = rows; self.trainChunk = trainChunk; self.offset = offset
+        }
+
+        /// Q_t = η_t ψ_t + β Q_{t+1} for the attribution rows `range` of the chunk, with ψ = φ ⊘ D_t and φ the
+        /// features of those rows (rows 0..<range.count of `phi`).
+        mutating func accumulate(phi: [Float], rows range: Range<Int>, eta: Float, beta: Float, invD: [Float]) {
+            let P = invD.count
+            Q.withMutablePointer { q in phi.withPointer { ph in invD.withPointer { inv in
+                Parallel.forEachRange(range.count) { local in
+                    for i in local {
+                        let qr = q + (range.lowerBound + i) * P, pr = ph + i * P
+                        var p = 0
+                        while p < P { qr[p] = eta * pr[p] * inv[p] + beta * qr[p]; p &+= 1 }
+                    }
+                }
+            } } }
         }
     }
 
-    /// Data attribution at step t by reverse accumulation (docs/METHOD.md §6): Q_t = η_t ψ_t + β Q_{t+1} with
-    /// ψ = φ_t ⊘ D_t, then I(x, c, j) += (coef_t / B) ⟨g_{j,t}, Q_t⟩ for every sample j of the step's batch, per
+    /// Pieces of the reduction dimension for the score products: (distinct component range, sub-range of
+    /// parameters). Pieces are at most `scorePiece` parameters, so the products are split evenly over the threads
+    /// whatever the component sizes, and the summation order does not depend on the thread count.
+    static let scorePiece = 1 << 16
+
+    /// Data attribution at step t by reverse accumulation (docs/METHOD.md §6), after `DataAttributionState.accumulate`
+    /// has formed Q_t: I(x, c, j) += (coef_t / B) ⟨g_{j,t}, Q_t⟩ for every sample j of the step's batch, per
     /// component group. The training per-sample gradients g_{j,t} at θ_t are computed once, `trainChunk` at a time.
-    func accumulateDataAttribution(step t: Int, thetaT: [Float], eta: Float, phi: [Float], invD: [Float],
-                                   groups: [ResolvedGroup], state: inout DataAttributionState,
+    /// Each distinct component's scores Q[:, k]·g_j[k] are formed once (groups may share components, like "model")
+    /// and summed per group.
+    func accumulateDataAttribution(step t: Int, thetaT: [Float], groups: [ResolvedGroup], state: inout DataAttributionState,
                                    result: inout EPKResult) throws {
         let P = model.parameterCount, N = history.trainingCount, Ra = state.rows
-        let (beta, coef) = momentumAndCoefficient(step: t)
-        state.Q.withMutablePointer { q in phi.withPointer { ph in invD.withPointer { inv in
-            Parallel.forEachRange(Ra) { range in
-                for r in range {
-                    let qr = q + r * P, pr = ph + r * P
-                    var p = 0
-                    while p < P { qr[p] = eta * pr[p] * inv[p] + beta * qr[p]; p &+= 1 }
-                }
-            }
-        } } }
+        let (_, coef) = momentumAndCoefficient(step: t)
         let indices = try history.batchIndices(step: t)
         let B = indices.count
         let batch = data.trainingBatch(indices: indices, flips: try history.flips(step: t))
         let scale = Float(coef) / Float(B)
+        // Distinct component ranges over all groups, and each group's list of them.
+        var distinct: [Range<Int>] = []
+        let groupRanges: [[Int]] = groups.map { g in
+            g.ranges.map { range in
+                if let i = distinct.firstIndex(of: range) { return i }
+                distinct.append(range)
+                return distinct.count - 1
+            }
+        }
+        var pieces: [(range: Int, part: Range<Int>)] = []
+        for (i, range) in distinct.enumerated() {
+            for lo in stride(from: range.lowerBound, to: range.upperBound, by: EPKEngine.scorePiece) {
+                pieces.append((i, lo..<min(range.upperBound, lo + EPKEngine.scorePiece)))
+            }
+        }
+        let width = Ra * max(1, state.trainChunk)
+        var partial = [Float](repeating: 0, count: pieces.count * width)     // (pieces, Ra, b) per-piece scores
+        var scores = [Float](repeating: 0, count: distinct.count * width)   // (distinct, Ra, b)
         for lo in stride(from: 0, to: B, by: state.trainChunk) {
             let hi = min(B, lo + state.trainChunk), b = hi - lo
-            let G = model.perSampleGradients(parameters: thetaT, inputs: batch.inputs.rows(lo..<hi),
-                                             classes: Array(batch.labels[lo..<hi]))      // (b, P)
-            for (gi, group) in groups.enumerated() {
-                state.Q.withPointer { q in G.withPointer { gp in state.scores.withMutablePointer { tp in
-                    for (ci, range) in group.ranges.enumerated() {
-                        // scores (Ra, b) (+)= Q[:, range] (Ra, P_k) · G[:, range]ᵀ (P_k, b)
-                        BLAS.sgemm(transB: true, m: Ra, n: b, k: range.count, a: q + range.lowerBound, lda: P,
-                                   b: gp + range.lowerBound, ldb: P, beta: ci == 0 ? 0 : 1, c: tp, ldc: b)
+            state.G.withMutablePointer { g in                                                   // (b, P)
+                model.perSampleGradients(parameters: thetaT, inputs: batch.inputs.rows(lo..<hi),
+                                         classes: Array(batch.labels[lo..<hi]), into: g)
+            }
+            state.Q.withPointer { q in state.G.withPointer { gp in partial.withMutablePointer { tp in
+                Parallel.forEachRange(pieces.count) { range in
+                    for i in range {
+                        // partial_i (Ra, b) = Q[:, part] (Ra, |part|) · G[:, part]ᵀ (|part|, b)
+                        let part = pieces[i].part
+                        BLAS.sgemm(transB: true, m: Ra, n: b, k: part.count, a: q + part.lowerBound, lda: P,
+                                   b: gp + part.lowerBound, ldb: P, c: tp + i * width, ldc: b)
                     }
-                } } }
-                let offset = state.offset
-                state.scores.withPointer { tp in
-                    result.dataAttribution[gi].values.withMutablePointer { da in
-                        for r in 0..<Ra {
-                            let dst = da + (offset + r) * N
-                            for j in 0..<b { dst[indices[lo + j]] += scale * tp[r * b + j] }
+                }
+            } } }
+            for i in scores.indices { scores[i] = 0 }
+            for (i, piece) in pieces.enumerated() {
+                for e in 0..<(Ra * b) { scores[piece.range * width + e] += partial[i * width + e] }
+            }
+            let offset = state.offset
+            for (gi, members) in groupRanges.enumerated() {
+                result.dataAttribution[gi].values.withMutablePointer { da in
+                    for r in 0..<Ra {
+                        let dst = da + (offset + r) * N
+                        for j in 0..<b {
+                            var s: Float = 0
+                            for k in members { s += scores[k * width + r * b + j] }
+                            dst[indices[lo + j]] += scale * s
                         }
                     }
                 }
@@ -108,8 +149,10 @@ extension EPKEngine {
         }
     }
 
+    /// Adds the parameter-level attribution of the attribution rows in `phi` ((R, P), R = tests·S, the test points
+    /// `firstTest…` of the chunk) to the current interval's accumulators (tests of the chunk × P_g).
     func accumulateParameterAttribution(group: ResolvedGroup, phi: [Float], delta: [Float], rho: [Float], eta: Float,
-                                                R: Int, S: Int, kernel: inout [Float], reg: inout [Float]) {
+                                        R: Int, S: Int, firstTest: Int = 0, kernel: inout [Float], reg: inout [Float]) {
         let P = model.parameterCount, Pg = group.count
         phi.withPointer { ph in delta.withPointer { d in rho.withPointer { rh in
             kernel.withMutablePointer { kp in reg.withMutablePointer { rp in
@@ -119,7 +162,7 @@ extension EPKEngine {
                             let row = ph + (a * S + s) * P
                             var q = 0
                             for range in group.ranges {
-                                let kdst = kp + a * Pg + q, rdst = rp + a * Pg + q
+                                let kdst = kp + (firstTest + a) * Pg + q, rdst = rp + (firstTest + a) * Pg + q
                                 let src = row + range.lowerBound, dd = d + range.lowerBound, rr = rh + range.lowerBound
                                 var p = 0
                                 let count = range.count
