@@ -8,6 +8,8 @@ extension EPKEngine {
     struct DataAttributionState {
         var Q: [Float]          // (Ra, P) Q_t = η_t ψ_t + β Q_{t+1}
         var G: [Float]          // (trainChunk, P) training per-sample gradients, reused across steps
+        var partial: [Float] = []  // (pieces, Ra, trainChunk) per-piece scores, reused across steps
+        var scores: [Float] = []   // (distinct components, Ra, trainChunk)
         let rows: Int           // Ra
         let trainChunk: Int
         let offset: Int         // first attribution row of the chunk in the result
@@ -34,16 +36,12 @@ extension EPKEngine {
         }
     }
 
-    /// Pieces of the reduction dimension for the score products: (distinct component range, sub-range of
-    /// parameters). Pieces are at most `scorePiece` parameters, so the products are split evenly over the threads
-    /// whatever the component sizes, and the summation order does not depend on the thread count.
+    /// Pieces of the reduction dimension of thin score products (see `EPKEngine.thinScoreWidth`).
     static let scorePiece = 1 << 16
 
     /// Data attribution at step t by reverse accumulation (docs/METHOD.md §6), after `DataAttributionState.accumulate`
     /// has formed Q_t: I(x, c, j) += (coef_t / B) ⟨g_{j,t}, Q_t⟩ for every sample j of the step's batch, per
     /// component group. The training per-sample gradients g_{j,t} at θ_t are computed once, `trainChunk` at a time.
-    /// Each distinct component's scores Q[:, k]·g_j[k] are formed once (groups may share components, like "model")
-    /// and summed per group.
     func accumulateDataAttribution(step t: Int, thetaT: [Float], groups: [ResolvedGroup], state: inout DataAttributionState,
                                    result: inout EPKResult) throws {
         let P = model.parameterCount, N = history.trainingCount, Ra = state.rows
@@ -52,7 +50,9 @@ extension EPKEngine {
         let B = indices.count
         let batch = data.trainingBatch(indices: indices, flips: try history.flips(step: t))
         let scale = Float(coef) / Float(B)
-        // Distinct component ranges over all groups, and each group's list of them.
+        let width = Ra * max(1, state.trainChunk)
+        let thin = width <= thinScoreWidth
+        // Thin: the distinct component ranges over all groups, each group's list of them, and the pieces.
         var distinct: [Range<Int>] = []
         let groupRanges: [[Int]] = groups.map { g in
             g.ranges.map { range in
@@ -62,45 +62,58 @@ extension EPKEngine {
             }
         }
         var pieces: [(range: Int, part: Range<Int>)] = []
-        for (i, range) in distinct.enumerated() {
+        for (i, range) in distinct.enumerated() where thin {
             for lo in stride(from: range.lowerBound, to: range.upperBound, by: EPKEngine.scorePiece) {
                 pieces.append((i, lo..<min(range.upperBound, lo + EPKEngine.scorePiece)))
             }
         }
-        let width = Ra * max(1, state.trainChunk)
-        var partial = [Float](repeating: 0, count: pieces.count * width)     // (pieces, Ra, b) per-piece scores
-        var scores = [Float](repeating: 0, count: distinct.count * width)   // (distinct, Ra, b)
+        let scoreCount = (thin ? distinct.count : 1) * width
+        if state.partial.count != pieces.count * width { state.partial = [Float](repeating: 0, count: pieces.count * width) }
+        if state.scores.count != scoreCount { state.scores = [Float](repeating: 0, count: scoreCount) }
+        let offset = state.offset
+        /// Adds scale · scores (Ra, b) of training samples lo..<lo+b to group gi's attribution rows.
+        func add(_ gi: Int, lo: Int, b: Int, _ score: (Int, Int) -> Float) {
+            result.dataAttribution[gi].values.withMutablePointer { da in
+                for r in 0..<Ra {
+                    let dst = da + (offset + r) * N
+                    for j in 0..<b { dst[indices[lo + j]] += scale * score(r, j) }
+                }
+            }
+        }
         for lo in stride(from: 0, to: B, by: state.trainChunk) {
             let hi = min(B, lo + state.trainChunk), b = hi - lo
             state.G.withMutablePointer { g in                                                   // (b, P)
                 model.perSampleGradients(parameters: thetaT, inputs: batch.inputs.rows(lo..<hi),
                                          classes: Array(batch.labels[lo..<hi]), into: g)
             }
-            state.Q.withPointer { q in state.G.withPointer { gp in partial.withMutablePointer { tp in
-                Parallel.forEachRange(pieces.count) { range in
-                    for i in range {
-                        // partial_i (Ra, b) = Q[:, part] (Ra, |part|) · G[:, part]ᵀ (|part|, b)
-                        let part = pieces[i].part
-                        BLAS.sgemm(transB: true, m: Ra, n: b, k: part.count, a: q + part.lowerBound, lda: P,
-                                   b: gp + part.lowerBound, ldb: P, c: tp + i * width, ldc: b)
-                    }
-                }
-            } } }
-            for i in scores.indices { scores[i] = 0 }
-            for (i, piece) in pieces.enumerated() {
-                for e in 0..<(Ra * b) { scores[piece.range * width + e] += partial[i * width + e] }
-            }
-            let offset = state.offset
-            for (gi, members) in groupRanges.enumerated() {
-                result.dataAttribution[gi].values.withMutablePointer { da in
-                    for r in 0..<Ra {
-                        let dst = da + (offset + r) * N
-                        for j in 0..<b {
-                            var s: Float = 0
-                            for k in members { s += scores[k * width + r * b + j] }
-                            dst[indices[lo + j]] += scale * s
+            if thin {
+                state.Q.withPointer { q in state.G.withPointer { gp in state.partial.withMutablePointer { tp in
+                    Parallel.forEachRange(pieces.count) { range in
+                        for i in range {
+                            // partial_i (Ra, b) = Q[:, part] (Ra, |part|) · G[:, part]ᵀ (|part|, b)
+                            let part = pieces[i].part
+                            BLAS.sgemm(transB: true, m: Ra, n: b, k: part.count, a: q + part.lowerBound, lda: P,
+                                       b: gp + part.lowerBound, ldb: P, c: tp + i * width, ldc: b)
                         }
                     }
+                } } }
+                state.scores.withMutablePointer { sc in state.partial.withPointer { tp in
+                    sc.update(repeating: 0, count: scoreCount)
+                    for (i, piece) in pieces.enumerated() { Vector.add(tp + i * width, into: sc + piece.range * width, count: Ra * b) }
+                    for (gi, members) in groupRanges.enumerated() {
+                        add(gi, lo: lo, b: b) { r, j in members.reduce(0) { $0 + sc[$1 * width + r * b + j] } }
+                    }
+                } }
+            } else {
+                for (gi, group) in groups.enumerated() {
+                    state.Q.withPointer { q in state.G.withPointer { gp in state.scores.withMutablePointer { sc in
+                        for (ci, range) in group.ranges.enumerated() {
+                            // scores (Ra, b) (+)= Q[:, range] (Ra, P_k) · G[:, range]ᵀ (P_k, b)
+                            BLAS.sgemm(transB: true, m: Ra, n: b, k: range.count, a: q + range.lowerBound, lda: P,
+                                       b: gp + range.lowerBound, ldb: P, beta: ci == 0 ? 0 : 1, c: sc, ldc: b)
+                        }
+                    } } }
+                    state.scores.withPointer { sc in add(gi, lo: lo, b: b) { r, j in sc[r * b + j] } }
                 }
             }
         }

@@ -25,6 +25,12 @@ public final class EPKEngine {
     /// Whether a test point's rows may go through the softmax basis (C − 1 backward rows instead of one per
     /// requested class). Internal so tests can compare both paths.
     var softmaxBasisEnabled = true
+    /// Score products ⟨Q, g_j⟩ at most this wide (Ra × training chunk) are **thin**: they are split over the threads
+    /// along the parameters in pieces of at most `scorePiece` (an even split whatever the component sizes, and a
+    /// summation order that does not depend on the thread count), and each distinct component is scored once even
+    /// when several groups share it (like "model"). Wider products are fat enough for `BLAS.sgemm`'s own split.
+    /// Internal so tests can compare both paths.
+    var thinScoreWidth = 1 << 14
 
     public init(model: Model, history: TrainingHistory, data: ReplayData, options: EPKOptions) throws {
         self.model = model; self.history = history; self.data = data; self.options = options

@@ -15,7 +15,7 @@ extension EPKEngine {
             MemoryPlan(testCount: n, attributionClassesPerTest: Sa, parameterCount: model.parameterCount, trainingCount: history.trainingCount,
                        batchSize: maxBatchSize(options.steps ?? 0..<history.stepCount), dataGroups: dataGroups.count,
                        parameterGroupCount: paramCount, basisRowsPerTest: basisRows, refinement: options.quadrature.refine != nil,
-                       budget: options.memoryBudgetBytes)
+                       nodesPerStep: options.quadrature.points, budget: options.memoryBudgetBytes)
         }
         let direct = plan(basisRows: 0)
         guard needsFeatures && usesSoftmaxBasis(classesPerTest: Sa) else { return direct }
@@ -32,9 +32,9 @@ extension EPKEngine {
     /// its features (φ, and the basis gradients when they are used). Every chunk of test points recomputes the
     /// training per-sample gradients of every step, so when the test points do not fit in one chunk with their
     /// features, the plan may **stream** the features instead: φ is formed for `featureBlock` test points at a time
-    /// and folded into Q at once, so only the state scales with the chunk. It does so when that needs fewer chunks,
-    /// shrinking the training chunk if needed (a training chunk costs one pass over Q per product, a test chunk a
-    /// whole pass of training per-sample gradients).
+    /// and folded into Q at once, so only the state scales with the chunk. It does so when that needs fewer chunks
+    /// and the training rows saved outnumber the test feature rows, shrinking the training chunk if needed (a training
+    /// chunk costs one pass over Q per product, a test chunk a whole pass of training per-sample gradients).
     public struct MemoryPlan: CustomStringConvertible {
         public let testChunk: Int
         public let trainChunk: Int
@@ -46,7 +46,8 @@ extension EPKEngine {
         public let basisRowsPerTest: Int
 
         public init(testCount: Int, attributionClassesPerTest Sa: Int, parameterCount P: Int, trainingCount N: Int, batchSize: Int,
-                    dataGroups: Int, parameterGroupCount: Int, basisRowsPerTest: Int = 0, refinement: Bool = false, budget: Int) {
+                    dataGroups: Int, parameterGroupCount: Int, basisRowsPerTest: Int = 0, refinement: Bool = false,
+                    nodesPerStep: Int = 1, budget: Int) {
             // Per test point: φ (S·P) and, with data attribution, Q (S·P); parameter accumulators (3·P_g: total,
             // current interval, reg); data attribution output rows (groups·S·N).
             // Without data or parameter attribution φ is never materialised (per-sample dot products instead).
@@ -76,7 +77,13 @@ extension EPKEngine {
                         best = (test: tests, train: t, block: block)
                     }
                 }
-                if let b = best, (testCount + b.test - 1) / b.test < (testCount + whole - 1) / whole { plan = b }
+                // Worth it when the training rows it saves per step outnumber the test feature rows of a step: then
+                // even feature blocks of one test point, whose backward passes are narrower, cost less than the
+                // training passes they save (P4's 64 training images against 20 test rows, not 1,000 modulo
+                // pairs against 50 × 114 basis rows).
+                let chunks = { (size: Int) in (testCount + size - 1) / size }
+                let featureRows = testCount * (basisRowsPerTest > 0 ? basisRowsPerTest : Sa) * max(1, nodesPerStep)
+                if let b = best, chunks(b.test) < chunks(whole), (chunks(whole) - chunks(b.test)) * batchSize >= featureRows { plan = b }
             }
             testChunk = plan.test
             trainChunk = plan.train

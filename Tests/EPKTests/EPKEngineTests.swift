@@ -161,6 +161,26 @@ final class EPKEngineTests: XCTestCase {
         XCTAssertLessThan(maxAbsDifference(pw.kernelSnapshots.map(Double.init), ps.kernelSnapshots.map(Double.init)), 1e-6)
     }
 
+    /// Thin score products (pieces over the parameters, each component once) and fat ones (one product per group
+    /// and component) give the same data attribution, and a group of two components is the sum of their groups.
+    func testThinAndFatScoreProductsAgree() throws {
+        let problem = TinyProblem.make("sgd")
+        let groups = [ComponentGroup(name: "fc1", components: ["fc1.weight"]), ComponentGroup(name: "fc2", components: ["fc2.weight"]),
+                      ComponentGroup(name: "model", components: ["fc1.weight", "fc2.weight"])]
+        let options = EPKOptions(quadrature: QuadratureConfig(rule: .gaussLegendre, points: 2), dataAttributionGroups: groups)
+        let thin = try EPKEngine(model: problem.model, history: problem.history, data: problem.data, options: options)
+        let fat = try EPKEngine(model: problem.model, history: problem.history, data: problem.data, options: options)
+        fat.thinScoreWidth = 0
+        let a = try thin.run(testInputs: problem.tests, testLabels: nil), b = try fat.run(testInputs: problem.tests, testLabels: nil)
+        let scale = a.dataAttribution[2].values.map { Double(abs($0)) }.max()!
+        XCTAssertGreaterThan(scale, 0)
+        for g in 0..<3 {
+            XCTAssertLessThan(maxAbsDifference(a.dataAttribution[g].values.map(Double.init), b.dataAttribution[g].values.map(Double.init)) / scale, 1e-6)
+        }
+        let sum = zip(a.dataAttribution[0].values, a.dataAttribution[1].values).map { Double($0) + Double($1) }
+        XCTAssertLessThan(maxAbsDifference(sum, a.dataAttribution[2].values.map(Double.init)) / scale, 1e-6)
+    }
+
     /// Parameter attribution sums to the component attribution; snapshots partition the total.
     func testParameterAttributionSumsToComponents() throws {
         let problem = TinyProblem.make("adamw")
