@@ -7,59 +7,113 @@ extension EPKEngine {
     /// The reverse accumulator of one chunk's data attribution and its scratch space.
     struct DataAttributionState {
         var Q: [Float]          // (Ra, P) Q_t = η_t ψ_t + β Q_{t+1}
-        var scores: [Float]     // (Ra, trainChunk) Q_t · g_jᵀ of one chunk of training samples
+        var G: [Float]          // (trainChunk, P) training per-sample gradients, reused across steps
+        var partial: [Float] = []  // (pieces, Ra, trainChunk) per-piece scores, reused across steps
+        var scores: [Float] = []   // (distinct components, Ra, trainChunk)
         let rows: Int           // Ra
         let trainChunk: Int
         let offset: Int         // first attribution row of the chunk in the result
 
         init(rows: Int, parameterCount P: Int, trainChunk: Int, offset: Int) {
             Q = [Float](repeating: 0, count: rows * P)
-            scores = [Float](repeating: 0, count: rows * max(1, trainChunk))
+            G = [Float](repeating: 0, count: max(1, trainChunk) * P)
             self.rows = rows; self.trainChunk = trainChunk; self.offset = offset
+        }
+
+        /// Q_t = η_t ψ_t + β Q_{t+1} for the attribution rows `range` of the chunk, with ψ = φ ⊘ D_t and φ the
+        /// features of those rows (rows 0..<range.count of `phi`).
+        mutating func accumulate(phi: [Float], rows range: Range<Int>, eta: Float, beta: Float, invD: [Float]) {
+            let P = invD.count
+            Q.withMutablePointer { q in phi.withPointer { ph in invD.withPointer { inv in
+                Parallel.forEachRange(range.count) { local in
+                    for i in local {
+                        let qr = q + (range.lowerBound + i) * P, pr = ph + i * P
+                        var p = 0
+                        while p < P { qr[p] = eta * pr[p] * inv[p] + beta * qr[p]; p &+= 1 }
+                    }
+                }
+            } } }
         }
     }
 
-    /// Data attribution at step t by reverse accumulation (docs/METHOD.md §6): Q_t = η_t ψ_t + β Q_{t+1} with
-    /// ψ = φ_t ⊘ D_t, then I(x, c, j) += (coef_t / B) ⟨g_{j,t}, Q_t⟩ for every sample j of the step's batch, per
+    /// Pieces of the reduction dimension of thin score products (see `EPKEngine.thinScoreWidth`).
+    static let scorePiece = 1 << 16
+
+    /// Data attribution at step t by reverse accumulation (docs/METHOD.md §6), after `DataAttributionState.accumulate`
+    /// has formed Q_t: I(x, c, j) += (coef_t / B) ⟨g_{j,t}, Q_t⟩ for every sample j of the step's batch, per
     /// component group. The training per-sample gradients g_{j,t} at θ_t are computed once, `trainChunk` at a time.
-    func accumulateDataAttribution(step t: Int, thetaT: [Float], eta: Float, phi: [Float], invD: [Float],
-                                   groups: [ResolvedGroup], state: inout DataAttributionState,
+    func accumulateDataAttribution(step t: Int, thetaT: [Float], groups: [ResolvedGroup], state: inout DataAttributionState,
                                    result: inout EPKResult) throws {
         let P = model.parameterCount, N = history.trainingCount, Ra = state.rows
-        let (beta, coef) = momentumAndCoefficient(step: t)
-        state.Q.withMutablePointer { q in phi.withPointer { ph in invD.withPointer { inv in
-            Parallel.forEachRange(Ra) { range in
-                for r in range {
-                    let qr = q + r * P, pr = ph + r * P
-                    var p = 0
-                    while p < P { qr[p] = eta * pr[p] * inv[p] + beta * qr[p]; p &+= 1 }
-                }
-            }
-        } } }
+        let (_, coef) = momentumAndCoefficient(step: t)
         let indices = try history.batchIndices(step: t)
         let B = indices.count
         let batch = data.trainingBatch(indices: indices, flips: try history.flips(step: t))
         let scale = Float(coef) / Float(B)
+        let width = Ra * max(1, state.trainChunk)
+        let thin = width <= thinScoreWidth
+        // Thin: the distinct component ranges over all groups, each group's list of them, and the pieces.
+        var distinct: [Range<Int>] = []
+        let groupRanges: [[Int]] = groups.map { g in
+            g.ranges.map { range in
+                if let i = distinct.firstIndex(of: range) { return i }
+                distinct.append(range)
+                return distinct.count - 1
+            }
+        }
+        var pieces: [(range: Int, part: Range<Int>)] = []
+        for (i, range) in distinct.enumerated() where thin {
+            for lo in stride(from: range.lowerBound, to: range.upperBound, by: EPKEngine.scorePiece) {
+                pieces.append((i, lo..<min(range.upperBound, lo + EPKEngine.scorePiece)))
+            }
+        }
+        let scoreCount = (thin ? distinct.count : 1) * width
+        if state.partial.count != pieces.count * width { state.partial = [Float](repeating: 0, count: pieces.count * width) }
+        if state.scores.count != scoreCount { state.scores = [Float](repeating: 0, count: scoreCount) }
+        let offset = state.offset
+        /// Adds scale · scores (Ra, b) of training samples lo..<lo+b to group gi's attribution rows.
+        func add(_ gi: Int, lo: Int, b: Int, _ score: (Int, Int) -> Float) {
+            result.dataAttribution[gi].values.withMutablePointer { da in
+                for r in 0..<Ra {
+                    let dst = da + (offset + r) * N
+                    for j in 0..<b { dst[indices[lo + j]] += scale * score(r, j) }
+                }
+            }
+        }
         for lo in stride(from: 0, to: B, by: state.trainChunk) {
             let hi = min(B, lo + state.trainChunk), b = hi - lo
-            let G = model.perSampleGradients(parameters: thetaT, inputs: batch.inputs.rows(lo..<hi),
-                                             classes: Array(batch.labels[lo..<hi]))      // (b, P)
-            for (gi, group) in groups.enumerated() {
-                state.Q.withPointer { q in G.withPointer { gp in state.scores.withMutablePointer { tp in
-                    for (ci, range) in group.ranges.enumerated() {
-                        // scores (Ra, b) (+)= Q[:, range] (Ra, P_k) · G[:, range]ᵀ (P_k, b)
-                        BLAS.sgemm(transB: true, m: Ra, n: b, k: range.count, a: q + range.lowerBound, lda: P,
-                                   b: gp + range.lowerBound, ldb: P, beta: ci == 0 ? 0 : 1, c: tp, ldc: b)
-                    }
-                } } }
-                let offset = state.offset
-                state.scores.withPointer { tp in
-                    result.dataAttribution[gi].values.withMutablePointer { da in
-                        for r in 0..<Ra {
-                            let dst = da + (offset + r) * N
-                            for j in 0..<b { dst[indices[lo + j]] += scale * tp[r * b + j] }
+            state.G.withMutablePointer { g in                                                   // (b, P)
+                model.perSampleGradients(parameters: thetaT, inputs: batch.inputs.rows(lo..<hi),
+                                         classes: Array(batch.labels[lo..<hi]), into: g)
+            }
+            if thin {
+                state.Q.withPointer { q in state.G.withPointer { gp in state.partial.withMutablePointer { tp in
+                    Parallel.forEachRange(pieces.count) { range in
+                        for i in range {
+                            // partial_i (Ra, b) = Q[:, part] (Ra, |part|) · G[:, part]ᵀ (|part|, b)
+                            let part = pieces[i].part
+                            BLAS.sgemm(transB: true, m: Ra, n: b, k: part.count, a: q + part.lowerBound, lda: P,
+                                       b: gp + part.lowerBound, ldb: P, c: tp + i * width, ldc: b)
                         }
                     }
+                } } }
+                state.scores.withMutablePointer { sc in state.partial.withPointer { tp in
+                    sc.update(repeating: 0, count: scoreCount)
+                    for (i, piece) in pieces.enumerated() { Vector.add(tp + i * width, into: sc + piece.range * width, count: Ra * b) }
+                    for (gi, members) in groupRanges.enumerated() {
+                        add(gi, lo: lo, b: b) { r, j in members.reduce(0) { $0 + sc[$1 * width + r * b + j] } }
+                    }
+                } }
+            } else {
+                for (gi, group) in groups.enumerated() {
+                    state.Q.withPointer { q in state.G.withPointer { gp in state.scores.withMutablePointer { sc in
+                        for (ci, range) in group.ranges.enumerated() {
+                            // scores (Ra, b) (+)= Q[:, range] (Ra, P_k) · G[:, range]ᵀ (P_k, b)
+                            BLAS.sgemm(transB: true, m: Ra, n: b, k: range.count, a: q + range.lowerBound, lda: P,
+                                       b: gp + range.lowerBound, ldb: P, beta: ci == 0 ? 0 : 1, c: sc, ldc: b)
+                        }
+                    } } }
+                    state.scores.withPointer { sc in add(gi, lo: lo, b: b) { r, j in sc[r * b + j] } }
                 }
             }
         }
@@ -108,8 +162,10 @@ extension EPKEngine {
         }
     }
 
+    /// Adds the parameter-level attribution of the attribution rows in `phi` ((R, P), R = tests·S, the test points
+    /// `firstTest…` of the chunk) to the current interval's accumulators (tests of the chunk × P_g).
     func accumulateParameterAttribution(group: ResolvedGroup, phi: [Float], delta: [Float], rho: [Float], eta: Float,
-                                                R: Int, S: Int, kernel: inout [Float], reg: inout [Float]) {
+                                        R: Int, S: Int, firstTest: Int = 0, kernel: inout [Float], reg: inout [Float]) {
         let P = model.parameterCount, Pg = group.count
         phi.withPointer { ph in delta.withPointer { d in rho.withPointer { rh in
             kernel.withMutablePointer { kp in reg.withMutablePointer { rp in
@@ -119,7 +175,7 @@ extension EPKEngine {
                             let row = ph + (a * S + s) * P
                             var q = 0
                             for range in group.ranges {
-                                let kdst = kp + a * Pg + q, rdst = rp + a * Pg + q
+                                let kdst = kp + (firstTest + a) * Pg + q, rdst = rp + (firstTest + a) * Pg + q
                                 let src = row + range.lowerBound, dd = d + range.lowerBound, rr = rh + range.lowerBound
                                 var p = 0
                                 let count = range.count

@@ -25,6 +25,12 @@ public final class EPKEngine {
     /// Whether a test point's rows may go through the softmax basis (C − 1 backward rows instead of one per
     /// requested class). Internal so tests can compare both paths.
     var softmaxBasisEnabled = true
+    /// Score products ⟨Q, g_j⟩ at most this wide (Ra × training chunk) are **thin**: they are split over the threads
+    /// along the parameters in pieces of at most `scorePiece` (an even split whatever the component sizes, and a
+    /// summation order that does not depend on the thread count), and each distinct component is scored once even
+    /// when several groups share it (like "model"). Wider products are fat enough for `BLAS.sgemm`'s own split.
+    /// Internal so tests can compare both paths.
+    var thinScoreWidth = 1 << 14
 
     public init(model: Model, history: TrainingHistory, data: ReplayData, options: EPKOptions) throws {
         self.model = model; self.history = history; self.data = data; self.options = options
@@ -117,7 +123,7 @@ public final class EPKEngine {
         let sweepPlan = SweepPlan(testInputs: testInputs, rowClasses: rowClasses, classesPerTest: S,
                                   attributionClasses: attributionClasses, attributionClassesPerTest: Sa, focus: focus,
                                   steps: steps, dataGroups: dataGroups, parameterGroup: paramGroup,
-                                  trainChunk: plan.trainChunk,
+                                  trainChunk: plan.trainChunk, featureBlock: plan.featureBlock,
                                   featurePath: !needsFeatures ? .none : plan.basisRowsPerTest > 0 ? .softmaxBasis : .perSample,
                                   tolerances: tolerances)
         for chunk in chunks {
@@ -141,6 +147,7 @@ public final class EPKEngine {
         let dataGroups: [ResolvedGroup]
         let parameterGroup: ResolvedGroup?
         let trainChunk: Int              // training per-sample gradient rows per product
+        let featureBlock: Int            // test points whose φ is formed at once (streamed into Q when < chunk)
         let featurePath: FeaturePath
         let tolerances: [Double]         // (n) refinement tolerances, empty without refinement
     }
@@ -164,7 +171,10 @@ public final class EPKEngine {
         // Rows per backward call bound the activation memory of the replicated inputs.
         let rowsPerCall = max(8, min(4096, 500_000 / max(1, model.inputShape.reduce(1, *))))
 
-        var phi = [Float](repeating: 0, count: plan.featurePath != .none ? Ra * P : 0)  // (Ra, P) test features φ_t
+        // Test features φ_t of `block` test points at a time, (block·Sa, P): the whole chunk unless the memory plan
+        // streams them into Q (then parameter attribution and Q are updated block by block, before the training pass).
+        let block = max(1, min(nc, plan.featureBlock))
+        var phi = [Float](repeating: 0, count: plan.featurePath != .none ? block * Sa * P : 0)
         var dataState = plan.dataGroups.isEmpty ? nil
             : DataAttributionState(rows: Ra, parameterCount: P, trainChunk: plan.trainChunk, offset: attributionOffset)
         var delta = [Float](repeating: 0, count: P)        // (P) Δθ_t
@@ -189,17 +199,34 @@ public final class EPKEngine {
                                     dotPath: dotPath, featurePath: plan.featurePath, rowsPerCall: rowsPerCall)
             var directions = delta + rho                              // (2, P)
             var dots = [Double](repeating: 0, count: R * 2 * K)       // (R, 2, K) per-row [φ·Δθ; φ·ρ] per component
-            if plan.featurePath != .none { for i in phi.indices { phi[i] = 0 } }
-            integrate(step, rows: rows, outputs: outputT, nodes: nodes, directions: &directions, dots: &dots, phi: &phi)
-
             // Ground truth f(θ_{t+1}) − f(θ_t) of every row; where it shows a (step, test point) integral off by more
             // than the tolerance, that integral is refined.
             let truth = (0..<R).map { r in outputNext[(r / S) * C + rows.rowClasses[r]] - outputT[(r / S) * C + rows.rowClasses[r]] }
             var points = [Int32](repeating: Int32(nodes.nodes.count), count: nc)
-            if let refinement = options.quadrature.refine {
-                refine(step, maxPoints: refinement.maxPoints, tolerances: Array(plan.tolerances[chunk]), rows: rows,
-                       outputs: outputT, basePoints: nodes.nodes.count, truth: truth, directions: &directions, dots: &dots,
-                       phi: &phi, points: &points)
+            let (beta, _) = momentumAndCoefficient(step: t)
+            for lo in stride(from: 0, to: nc, by: block) {
+                let hi = min(nc, lo + block), width = 2 * K
+                let sub = lo == 0 && hi == nc ? rows : rows.subset(Array(lo..<hi))
+                let subOutputs = Array(outputT[(lo * C)..<(hi * C)])
+                var subDots = [Double](repeating: 0, count: (hi - lo) * S * width)
+                var subPoints = [Int32](repeating: Int32(nodes.nodes.count), count: hi - lo)
+                phi.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
+                integrate(step, rows: sub, outputs: subOutputs, nodes: nodes, directions: &directions, dots: &subDots, phi: &phi)
+                if let refinement = options.quadrature.refine {
+                    refine(step, maxPoints: refinement.maxPoints, tolerances: Array(plan.tolerances[(chunk.lowerBound + lo)..<(chunk.lowerBound + hi)]),
+                           rows: sub, outputs: subOutputs, basePoints: nodes.nodes.count, truth: Array(truth[(lo * S)..<(hi * S)]),
+                           directions: &directions, dots: &subDots, phi: &phi, points: &subPoints)
+                }
+                dots.replaceSubrange((lo * S * width)..<(hi * S * width), with: subDots)
+                points.replaceSubrange(lo..<hi, with: subPoints)
+                // Parameter-level attribution: φ ⊙ (Δθ + ηρ) and −η φ ⊙ ρ, summed over the attribution rows.
+                if let g = plan.parameterGroup {
+                    accumulateParameterAttribution(group: g, phi: phi, delta: delta, rho: rho, eta: eta, R: (hi - lo) * Sa, S: Sa,
+                                                   firstTest: lo, kernel: &paramCurrent, reg: &paramCurrentReg)
+                }
+                if dataState != nil {
+                    dataState!.accumulate(phi: phi, rows: (lo * Sa)..<(hi * Sa), eta: eta, beta: beta, invD: invD)
+                }
             }
 
             // Totals and the per-component split of the predicted step.
@@ -228,10 +255,7 @@ public final class EPKEngine {
                 result.stepTruth[at] = truth[r]
             }
 
-            // Parameter-level attribution: φ ⊙ (Δθ + ηρ) and −η φ ⊙ ρ, summed over the attribution rows.
-            if let g = plan.parameterGroup {
-                accumulateParameterAttribution(group: g, phi: phi, delta: delta, rho: rho, eta: eta, R: Ra, S: Sa,
-                                               kernel: &paramCurrent, reg: &paramCurrentReg)
+            if plan.parameterGroup != nil {
                 let interval = options.parameterAttribution?.snapshotInterval
                 let closes = interval.map { t % $0 == 0 } ?? false
                 if closes || t == steps.lowerBound {
@@ -240,8 +264,7 @@ public final class EPKEngine {
             }
 
             if dataState != nil {
-                try accumulateDataAttribution(step: t, thetaT: thetaT, eta: eta, phi: phi, invD: invD,
-                                              groups: plan.dataGroups, state: &dataState!, result: &result)
+                try accumulateDataAttribution(step: t, thetaT: thetaT, groups: plan.dataGroups, state: &dataState!, result: &result)
             }
 
             thetaNext = thetaT

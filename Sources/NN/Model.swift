@@ -57,6 +57,17 @@ extension Model {
         return rows
     }
 
+    /// `perSampleGradients` written into `rows` ((n × P), row-major, **overwritten**): callers that repeat it keep one
+    /// buffer instead of allocating (and page-faulting) n·P fresh floats per call.
+    public func perSampleGradients(parameters: [Float], inputs: Tensor, classes: [Int], into rows: UnsafeMutablePointer<Float>) {
+        let n = inputs.shape[0]
+        precondition(classes.count == n, "perSampleGradients: \(classes.count) classes for \(n) inputs")
+        var dOut = Tensor(shape: [n, classCount])
+        for i in 0..<n { dOut.storage[i * classCount + classes[i]] = 1 }
+        rows.update(repeating: 0, count: n * parameterCount)
+        _ = backward(parameters: parameters, inputs: inputs, outputGradients: dOut, into: .perSample(rows, rowStride: parameterCount))
+    }
+
     /// Jacobian of the log-probabilities: for each input i and class c, row `i·C + c` holds ∇_θ f_c(x_i).
     /// Shape (n·C × P). Each input is replicated C times and back-propagated with an identity cotangent.
     public func jacobian(parameters: [Float], inputs: Tensor) -> [Float] {

@@ -127,6 +127,60 @@ final class EPKEngineTests: XCTestCase {
         }
     }
 
+    /// A budget that holds every test point's Q but not its features: the plan keeps one chunk and forms φ a block of
+    /// test points at a time, folded into Q, instead of recomputing the training per-sample gradients per chunk. The
+    /// results equal the unconstrained run to float rounding, with refinement and parameter attribution too.
+    func testStreamedFeaturesKeepOneChunkAndEqualTheWholeRun() throws {
+        let problem = TinyProblem.make("adamw")
+        let q = QuadratureConfig(rule: .gaussLegendre, points: 2, refine: QuadratureRefinement(tolerance: 1e-12, maxPoints: 6))
+        let pa = ParameterAttributionOptions(components: ["fc1.weight", "fc2.weight"], snapshotInterval: 5)
+        var found: (budget: Int, plan: EPKEngine.MemoryPlan)?
+        for budget in stride(from: 256, to: 1 << 20, by: 16) {
+            let plan = try problem.engine(q, budget: budget, parameterAttribution: pa).memoryPlan(testCount: 3)
+            if plan.testChunk == 3 && plan.featureBlock < 3 { found = (budget, plan); break }
+        }
+        let (budget, plan) = try XCTUnwrap(found, "no budget streams the features")
+        XCTAssertGreaterThanOrEqual(plan.featureBlock, 1)
+        XCTAssertTrue(plan.description.contains("features formed \(plan.featureBlock) test points at a time"), plan.description)
+        // Without streaming the same budget would split the test points.
+        let perTest = plan.bytesPerTestPoint
+        XCTAssertLessThan((budget - plan.fixedBytes) / perTest, 3)
+
+        let whole = try problem.engine(q, parameterAttribution: pa).run(testInputs: problem.tests, testLabels: nil)
+        let streamed = try problem.engine(q, budget: budget, parameterAttribution: pa).run(testInputs: problem.tests, testLabels: nil)
+        XCTAssertEqual(streamed.stepPoints, whole.stepPoints)
+        let scale = max(1, whole.kernelByComponent.map(abs).max() ?? 1)
+        XCTAssertLessThan(maxAbsDifference(whole.kernelByComponent, streamed.kernelByComponent) / scale, 1e-6)
+        XCTAssertLessThan(maxAbsDifference(whole.regularizationByComponent, streamed.regularizationByComponent) / scale, 1e-6)
+        for g in 0..<2 {
+            let a = whole.dataAttribution[g].values.map(Double.init), b = streamed.dataAttribution[g].values.map(Double.init)
+            XCTAssertLessThan(maxAbsDifference(a, b) / max(1e-12, a.map(abs).max()!), 1e-5)
+        }
+        let pw = try XCTUnwrap(whole.parameterAttribution), ps = try XCTUnwrap(streamed.parameterAttribution)
+        XCTAssertLessThan(maxAbsDifference(pw.kernelTotal.map(Double.init), ps.kernelTotal.map(Double.init)), 1e-6)
+        XCTAssertLessThan(maxAbsDifference(pw.kernelSnapshots.map(Double.init), ps.kernelSnapshots.map(Double.init)), 1e-6)
+    }
+
+    /// Thin score products (pieces over the parameters, each component once) and fat ones (one product per group
+    /// and component) give the same data attribution, and a group of two components is the sum of their groups.
+    func testThinAndFatScoreProductsAgree() throws {
+        let problem = TinyProblem.make("sgd")
+        let groups = [ComponentGroup(name: "fc1", components: ["fc1.weight"]), ComponentGroup(name: "fc2", components: ["fc2.weight"]),
+                      ComponentGroup(name: "model", components: ["fc1.weight", "fc2.weight"])]
+        let options = EPKOptions(quadrature: QuadratureConfig(rule: .gaussLegendre, points: 2), dataAttributionGroups: groups)
+        let thin = try EPKEngine(model: problem.model, history: problem.history, data: problem.data, options: options)
+        let fat = try EPKEngine(model: problem.model, history: problem.history, data: problem.data, options: options)
+        fat.thinScoreWidth = 0
+        let a = try thin.run(testInputs: problem.tests, testLabels: nil), b = try fat.run(testInputs: problem.tests, testLabels: nil)
+        let scale = a.dataAttribution[2].values.map { Double(abs($0)) }.max()!
+        XCTAssertGreaterThan(scale, 0)
+        for g in 0..<3 {
+            XCTAssertLessThan(maxAbsDifference(a.dataAttribution[g].values.map(Double.init), b.dataAttribution[g].values.map(Double.init)) / scale, 1e-6)
+        }
+        let sum = zip(a.dataAttribution[0].values, a.dataAttribution[1].values).map { Double($0) + Double($1) }
+        XCTAssertLessThan(maxAbsDifference(sum, a.dataAttribution[2].values.map(Double.init)) / scale, 1e-6)
+    }
+
     /// Parameter attribution sums to the component attribution; snapshots partition the total.
     func testParameterAttributionSumsToComponents() throws {
         let problem = TinyProblem.make("adamw")
