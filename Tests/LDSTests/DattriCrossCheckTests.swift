@@ -8,8 +8,7 @@ import Foundation
 /// The python comes from EXPLAIND_TORCH_PYTHON (it needs torch, dattri, numpy and h5py); without it these are skipped.
 final class DattriCrossCheckTests: XCTestCase {
     static let variable = "EXPLAIND_TORCH_PYTHON"
-    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().path
+    static let packageRoot = TinyLDS.packageRoot
     static let script = packageRoot + "/python/lds_crosscheck.py"
 
     /// Runs `python arguments`; returns the exit status, stdout and stderr.
@@ -42,33 +41,19 @@ final class DattriCrossCheckTests: XCTestCase {
         return python
     }
 
-    /// A tiny lds run (200 training images, 6 subsets, 20 test images) in a fresh directory; returns lds.h5's path.
-    func tinyLDS(in dir: String) throws -> String {
-        let location = DataLocation.resolve(explicit: nil, currentDirectory: Self.packageRoot)
-        guard FileManager.default.fileExists(atPath: location.mnistDirectory) else {
-            throw XCTSkip("MNIST not found at \(location.mnistDirectory)")
-        }
-        try """
-        {"experiment": "mnist", "run": "tiny", "data": {"train_count": 200, "test_count": 20, "subset_seed": 0},
-         "optimizer": {"kind": "sgd", "lr": 0.05, "momentum": 0.9, "dampening": 0, "weight_decay": 0.0005},
-         "schedule": {"kind": "constant"}, "training": {"batch_size": 50, "drop_last": true, "epochs": 2, "seed": 0}}
-        """.write(toFile: dir + "/train.json", atomically: true, encoding: .utf8)
-        try """
-        {"run": "tiny", "train_config": "\(dir)/train.json", "history": "\(dir)/full/history.h5",
-         "subset_count": 6, "subset_fraction": 0.5, "subset_seed": 1, "test_count": 20,
-         "quadrature": {"rule": "midpoint", "points": 8}, "early_cut": 4, "tracin_interval": 2,
-         "bootstrap_resamples": 200, "bootstrap_seed": 0, "random_seed": 0, "memory_budget_gb": 0.5}
-        """.write(toFile: dir + "/lds.json", atomically: true, encoding: .utf8)
-        _ = try LDSDriver.run(configPath: dir + "/lds.json", outputDirectory: dir + "/out", dataDirectory: location.root)
-        return dir + "/out/lds.h5"
+    /// The tiny lds run of `TinyLDS` (200 training images, 6 subsets, 20 test images); returns lds.h5's path.
+    func tinyLDS(_ tiny: TinyLDS) throws -> String {
+        try tiny.write()
+        _ = try LDSDriver.run(configPath: tiny.configPath, outputDirectory: tiny.outputDirectory, dataDirectory: tiny.dataRoot)
+        return tiny.outputDirectory + "/lds.h5"
     }
 
     func testDattriLDSOnTheSameSubsets() throws {
         let python = try torchPython()
-        let dir = NSTemporaryDirectory() + "lds-xcheck-\(UUID().uuidString)"
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        let lds = try tinyLDS(in: dir)
+        let tiny = try TinyLDS(label: "xcheck")
+        defer { tiny.remove() }
+        let dir = tiny.dir
+        let lds = try tinyLDS(tiny)
 
         let result = try Self.run(python, [Self.script, lds, "--proj-dim", "64", "--cg-iters", "5", "--threads", "2"])
         XCTAssertEqual(result.status, 0, result.err)

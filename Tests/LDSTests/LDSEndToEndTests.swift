@@ -6,8 +6,7 @@ import Data
 
 /// The whole `lds` pipeline on a tiny MNIST setup (6 subsets of a 200-image subset, 20 test images, 8 steps).
 final class LDSEndToEndTests: XCTestCase {
-    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().path
+    static let packageRoot = TinyLDS.packageRoot
 
     func testShippedConfigsLoad() throws {
         for name in ["lds-mnist", "lds-mnist-quick"] {
@@ -20,27 +19,11 @@ final class LDSEndToEndTests: XCTestCase {
     }
 
     func testTinyRunWritesAReadableArtifactAndResumes() throws {
-        let location = DataLocation.resolve(explicit: nil, currentDirectory: Self.packageRoot)
-        guard FileManager.default.fileExists(atPath: location.mnistDirectory) else {
-            throw XCTSkip("MNIST not found at \(location.mnistDirectory)")
-        }
-        let dir = NSTemporaryDirectory() + "lds-e2e-\(UUID().uuidString)"
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        try """
-        {"experiment": "mnist", "run": "tiny", "data": {"train_count": 200, "test_count": 20, "subset_seed": 0},
-         "optimizer": {"kind": "sgd", "lr": 0.05, "momentum": 0.9, "dampening": 0, "weight_decay": 0.0005},
-         "schedule": {"kind": "constant"}, "training": {"batch_size": 50, "drop_last": true, "epochs": 2, "seed": 0}}
-        """.write(toFile: dir + "/train.json", atomically: true, encoding: .utf8)
-        try """
-        {"run": "tiny", "train_config": "\(dir)/train.json", "history": "\(dir)/full/history.h5",
-         "subset_count": 6, "subset_fraction": 0.5, "subset_seed": 1, "test_count": 20,
-         "quadrature": {"rule": "midpoint", "points": 8}, "early_cut": 4, "tracin_interval": 2,
-         "bootstrap_resamples": 200, "bootstrap_seed": 0, "random_seed": 0, "memory_budget_gb": 0.5}
-        """.write(toFile: dir + "/lds.json", atomically: true, encoding: .utf8)
-
-        let out = dir + "/out"
-        let outcome = try LDSDriver.run(configPath: dir + "/lds.json", outputDirectory: out, dataDirectory: location.root)
+        let tiny = try TinyLDS(label: "e2e")
+        defer { tiny.remove() }
+        try tiny.write()
+        let out = tiny.outputDirectory
+        let outcome = try LDSDriver.run(configPath: tiny.configPath, outputDirectory: out, dataDirectory: tiny.dataRoot)
         let names = outcome.methods.map(\.name)
         XCTAssertEqual(names, ["explaind", "explaind-fc1", "explaind-fc2", "explaind-early", "explaind-late",
                                "grad-dot", "grad-cos", "tracin", "random"])
@@ -72,7 +55,7 @@ final class LDSEndToEndTests: XCTestCase {
         // Re-run: every subset is already in ground-truth.h5, so nothing is retrained and the margins are identical.
         let before = try HDF5File(path: out + "/ground-truth.h5", mode: .read)
         let seconds = try before.doubles("seconds"); before.close()
-        let again = try LDSDriver.run(configPath: dir + "/lds.json", outputDirectory: out, dataDirectory: location.root)
+        let again = try LDSDriver.run(configPath: tiny.configPath, outputDirectory: out, dataDirectory: tiny.dataRoot)
         XCTAssertEqual(again.subsetSeconds, seconds)
         XCTAssertEqual(again.margins, outcome.margins)
         XCTAssertEqual(again.scores.map(\.mean).filter(\.isFinite), outcome.scores.map(\.mean).filter(\.isFinite))

@@ -9,34 +9,17 @@ import TestSupport
 final class LDSEnsembleTests: XCTestCase {
     static let packageRoot = LDSEndToEndTests.packageRoot
 
-    func write(_ dir: String, ensemble: Int, trak: String = #"{"projection_dim": 16, "seed": 0}"#) throws {
-        try """
-        {"experiment": "mnist", "run": "tiny", "data": {"train_count": 200, "test_count": 20, "subset_seed": 0},
-         "optimizer": {"kind": "sgd", "lr": 0.05, "momentum": 0.9, "dampening": 0, "weight_decay": 0.0005},
-         "schedule": {"kind": "constant"}, "training": {"batch_size": 50, "drop_last": true, "epochs": 2, "seed": 0}}
-        """.write(toFile: dir + "/train.json", atomically: true, encoding: .utf8)
-        try """
-        {"run": "tiny", "train_config": "\(dir)/train.json", "history": "\(dir)/full/history.h5",
-         "subset_count": 6, "subset_fraction": 0.5, "subset_seed": 1, "seed_per_subset": true, "test_count": 20,
-         "quadrature": {"rule": "midpoint", "points": 8}, "early_cut": 4, "tracin_interval": 2,
-         "bootstrap_resamples": 200, "bootstrap_seed": 0, "random_seed": 0, "memory_budget_gb": 0.5,
-         "ensemble_size": \(ensemble), "trak": \(trak)}
-        """.write(toFile: dir + "/lds.json", atomically: true, encoding: .utf8)
-    }
-
-    func workspace() throws -> (dir: String, data: String) {
-        let location = DataLocation.resolve(explicit: nil, currentDirectory: Self.packageRoot)
-        guard FileManager.default.fileExists(atPath: location.mnistDirectory) else { throw XCTSkip("MNIST not found at \(location.mnistDirectory)") }
-        let dir = NSTemporaryDirectory() + "lds-ensemble-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        return (dir, location.root)
+    /// The tiny setup with per-subset seeds, `ensemble` members and the `trak` block.
+    func write(_ tiny: TinyLDS, ensemble: Int, trak: String = #"{"projection_dim": 16, "seed": 0}"#) throws {
+        try tiny.write(extra: ["\"seed_per_subset\": true", "\"ensemble_size\": \(ensemble)", "\"trak\": \(trak)"])
     }
 
     /// K = 1: explaind-ensemble is explaind and trak is trak-single, exactly; lds.h5 holds θ_T and the training rows.
     func testSingleMemberEnsembleEqualsTheSingleRunAndArtifactIsDocumented() throws {
-        let (dir, data) = try workspace()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        try write(dir, ensemble: 1)
+        let tiny = try TinyLDS(label: "ensemble")
+        defer { tiny.remove() }
+        let dir = tiny.dir, data = tiny.dataRoot
+        try write(tiny, ensemble: 1)
         let out = dir + "/out"
         let outcome = try LDSDriver.run(configPath: dir + "/lds.json", outputDirectory: out, dataDirectory: data)
         let s = Dictionary(uniqueKeysWithValues: outcome.methods.map { ($0.name, $0.scores) })
@@ -72,9 +55,10 @@ final class LDSEnsembleTests: XCTestCase {
 
     /// K = 2 trains member 1 with seed + 1 (and reuses it on a re-run); a member history from another seed is refused.
     func testSecondMemberIsTrainedReusedAndAMismatchIsRefused() throws {
-        let (dir, data) = try workspace()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        try write(dir, ensemble: 2)
+        let tiny = try TinyLDS(label: "ensemble")
+        defer { tiny.remove() }
+        let dir = tiny.dir, data = tiny.dataRoot
+        try write(tiny, ensemble: 2)
         let out = dir + "/out"
         let outcome = try LDSDriver.run(configPath: dir + "/lds.json", outputDirectory: out, dataDirectory: data)
         let member = out + "/ensemble/member-1/history.h5"
@@ -105,9 +89,10 @@ final class LDSEnsembleTests: XCTestCase {
 
     /// k > N makes ΦᵀΦ singular: refused before any subset is retrained.
     func testProjectionLargerThanTheTrainingSetIsRefusedFirst() throws {
-        let (dir, data) = try workspace()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        try write(dir, ensemble: 1, trak: #"{"projection_dim": 201, "seed": 0}"#)
+        let tiny = try TinyLDS(label: "ensemble")
+        defer { tiny.remove() }
+        let dir = tiny.dir, data = tiny.dataRoot
+        try write(tiny, ensemble: 1, trak: #"{"projection_dim": 201, "seed": 0}"#)
         XCTAssertThrowsError(try LDSDriver.run(configPath: dir + "/lds.json", outputDirectory: dir + "/out", dataDirectory: data)) { error in
             XCTAssertEqual("\(error)".components(separatedBy: "key 'trak.projection_dim'").count, 2, "\(error)")
             XCTAssertTrue("\(error)".contains("expected at most the 200 training samples"), "\(error)")
