@@ -159,11 +159,10 @@ public struct Conv2d: Sendable {
                            b: dyChunk, ldb: n * positions, c: cols)
                 // dx[:, first..<first+count] += col2im(dcols)
                 let firstSample = first
-                let dcols = UnsafePointer(cols)
                 Parallel.forEachRange(count) { range in
                     for j in range {
-                        Conv2dColumns.scatter(g, cols: dcols + j * positions, rowStride: count * positions,
-                                              image: dx + (firstSample + j) * plane, channelStride: n * plane)
+                        Conv2dColumns.scatterConsuming(g, cols: cols + j * positions, rowStride: count * positions,
+                                                       image: dx + (firstSample + j) * plane, channelStride: n * plane)
                     }
                 }
             }

@@ -16,4 +16,23 @@ public enum ReLU {
                                 gradInput dx: UnsafeMutablePointer<Float>, count: Int, accumulate: Bool = false) {
         Vector.reluBackward(input: x, gradOutput: dy, gradInput: dx, count: count, accumulate: accumulate)
     }
+
+    /// Fewest elements per worker in the parallel variants (smaller arrays run on the calling thread).
+    public static let parallelChunk = 1 << 16
+
+    /// `forward` split over the `Parallel` workers in contiguous chunks (for whole-batch activations).
+    public static func parallelForward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int) {
+        Parallel.forEachRange(count, minimumChunk: parallelChunk) { r in
+            Vector.relu(x + r.lowerBound, y + r.lowerBound, count: r.count)
+        }
+    }
+
+    /// `backward` split over the `Parallel` workers in contiguous chunks (for whole-batch activations).
+    public static func parallelBackward(input x: UnsafePointer<Float>, gradOutput dy: UnsafePointer<Float>,
+                                        gradInput dx: UnsafeMutablePointer<Float>, count: Int, accumulate: Bool = false) {
+        Parallel.forEachRange(count, minimumChunk: parallelChunk) { r in
+            Vector.reluBackward(input: x + r.lowerBound, gradOutput: dy + r.lowerBound, gradInput: dx + r.lowerBound,
+                                count: r.count, accumulate: accumulate)
+        }
+    }
 }

@@ -138,16 +138,16 @@ public final class ResNet9: Model {
         Conv2dLayout.channelMajor(inputs, a.x0, samples: n, channels: configuration.inputChannels, plane: plane0)
         // 0: a0 (w0, n, S, S) = relu(conv(x0))
         conv0.forward(theta, x: a.x0, y: a.a0, samples: n, height: size0, width: size0, workspace: a.workspace)
-        Vector.relu(a.a0, a.a0, count: w[0] * n * plane0)
+        ReLU.parallelForward(a.a0, a.a0, count: w[0] * n * plane0)
         // 1: a1 (w1, n, S1, S1) = relu(conv k5 s2 (a0))
         conv1.forward(theta, x: a.a0, y: a.a1, samples: n, height: size0, width: size0, workspace: a.workspace)
-        Vector.relu(a.a1, a.a1, count: w[1] * n * plane1)
+        ReLU.parallelForward(a.a1, a.a1, count: w[1] * n * plane1)
         // 2: a2 = a1 + relu(conv(relu(conv(a1))))
         block2.forward(theta, x: a.a1, hidden: a.h2, branch: a.b2, y: a.a2, samples: n, height: size1, width: size1,
                        workspace: a.workspace)
         // 3: a3 (w2, n, S1, S1) = relu(conv(a2))
         conv3.forward(theta, x: a.a2, y: a.a3, samples: n, height: size1, width: size1, workspace: a.workspace)
-        Vector.relu(a.a3, a.a3, count: w[2] * n * plane1)
+        ReLU.parallelForward(a.a3, a.a3, count: w[2] * n * plane1)
         // 4: a4 (w2, n, S1/2, S1/2) = maxpool(a3)
         MaxPool2d.forward(a.a3, a.a4, planes: w[2] * n, height: size1, width: size1)
         // 5: a5 = a4 + relu(conv(relu(conv(a4))))
@@ -155,7 +155,7 @@ public final class ResNet9: Model {
                        workspace: a.workspace)
         // 6: a6 (w3, n, S6, S6) = relu(conv k3 p0 (a5))
         conv6.forward(theta, x: a.a5, y: a.a6, samples: n, height: size4, width: size4, workspace: a.workspace)
-        Vector.relu(a.a6, a.a6, count: w[3] * n * plane6)
+        ReLU.parallelForward(a.a6, a.a6, count: w[3] * n * plane6)
         // 7: pooled (w3, n) = max over S6×S6;  8: features (n, w3) = flatten
         GlobalMaxPool.forward(a.a6, a.pooled, planes: w[3] * n, positions: plane6)
         Conv2dLayout.sampleMajor(a.pooled, a.features, samples: n, channels: w[3], plane: 1)
@@ -177,7 +177,7 @@ public final class ResNet9: Model {
         Conv2dLayout.channelMajor(d.features, d.pooled, samples: n, channels: w[3], plane: 1)
         GlobalMaxPool.backward(input: a.a6, gradOutput: d.pooled, gradInput: d.a6, planes: w[3] * n, positions: plane6)
         // 6: a6 = relu(conv(a5))
-        Vector.reluBackward(input: a.a6, gradOutput: d.a6, gradInput: d.a6, count: w[3] * n * plane6, accumulate: false)
+        ReLU.parallelBackward(input: a.a6, gradOutput: d.a6, gradInput: d.a6, count: w[3] * n * plane6, accumulate: false)
         conv6.backward(theta, x: a.a5, dy: d.a6, dx: d.a5, samples: n, height: size4, width: size4,
                        workspace: a.workspace, sink: sink)
         // 5: residual
@@ -187,7 +187,7 @@ public final class ResNet9: Model {
         // 4: max-pool
         MaxPool2d.backward(input: a.a3, gradOutput: d.a4, gradInput: d.a3, planes: w[2] * n, height: size1, width: size1)
         // 3: a3 = relu(conv(a2))
-        Vector.reluBackward(input: a.a3, gradOutput: d.a3, gradInput: d.a3, count: w[2] * n * plane1, accumulate: false)
+        ReLU.parallelBackward(input: a.a3, gradOutput: d.a3, gradInput: d.a3, count: w[2] * n * plane1, accumulate: false)
         conv3.backward(theta, x: a.a2, dy: d.a3, dx: d.a2, samples: n, height: size1, width: size1,
                        workspace: a.workspace, sink: sink)
         // 2: residual
@@ -195,11 +195,11 @@ public final class ResNet9: Model {
                         scratchBranch: d.scratchBranch, scratchHidden: d.scratchHidden,
                         samples: n, height: size1, width: size1, workspace: a.workspace, sink: sink)
         // 1: a1 = relu(conv(a0))
-        Vector.reluBackward(input: a.a1, gradOutput: d.a1, gradInput: d.a1, count: w[1] * n * plane1, accumulate: false)
+        ReLU.parallelBackward(input: a.a1, gradOutput: d.a1, gradInput: d.a1, count: w[1] * n * plane1, accumulate: false)
         conv1.backward(theta, x: a.a0, dy: d.a1, dx: d.a0, samples: n, height: size0, width: size0,
                        workspace: a.workspace, sink: sink)
         // 0: a0 = relu(conv(x0)); no input gradient
-        Vector.reluBackward(input: a.a0, gradOutput: d.a0, gradInput: d.a0, count: w[0] * n * plane0, accumulate: false)
+        ReLU.parallelBackward(input: a.a0, gradOutput: d.a0, gradInput: d.a0, count: w[0] * n * plane0, accumulate: false)
         conv0.backward(theta, x: a.x0, dy: d.a0, dx: nil, samples: n, height: size0, width: size0,
                        workspace: a.workspace, sink: sink)
     }

@@ -38,10 +38,10 @@ public struct Residual: Sendable {
         let count = channels * n * height * width
         // hidden = relu(conv₀(x))
         first.forward(theta, x: x, y: hidden, samples: n, height: height, width: width, workspace: workspace)
-        Vector.relu(hidden, hidden, count: count)
+        ReLU.parallelForward(hidden, hidden, count: count)
         // branch = relu(conv₁(hidden))
         second.forward(theta, x: hidden, y: branch, samples: n, height: height, width: width, workspace: workspace)
-        Vector.relu(branch, branch, count: count)
+        ReLU.parallelForward(branch, branch, count: count)
         // y = x + branch
         y.update(from: x, count: count)
         Vector.add(branch, into: y, count: count)
@@ -59,13 +59,13 @@ public struct Residual: Sendable {
         // y = x + branch  ⇒  dx += dy, dBranch = dy
         Vector.add(dy, into: dx, count: count)
         // branch = relu(·)  ⇒  dBranch = dy ⊙ [branch > 0]
-        Vector.reluBackward(input: branch, gradOutput: dy, gradInput: dBranch, count: count, accumulate: false)
+        ReLU.parallelBackward(input: branch, gradOutput: dy, gradInput: dBranch, count: count, accumulate: false)
         // branch = conv₁(hidden)  ⇒  dHidden = conv₁ᵀ(dBranch), dW₁ += …
         dHidden.update(repeating: 0, count: count)
         second.backward(theta, x: hidden, dy: dBranch, dx: dHidden, samples: n, height: height, width: width,
                         workspace: workspace, sink: sink)
         // hidden = relu(·)  ⇒  dHidden ⊙= [hidden > 0]
-        Vector.reluBackward(input: hidden, gradOutput: dHidden, gradInput: dHidden, count: count, accumulate: false)
+        ReLU.parallelBackward(input: hidden, gradOutput: dHidden, gradInput: dHidden, count: count, accumulate: false)
         // hidden = conv₀(x)  ⇒  dx += conv₀ᵀ(dHidden), dW₀ += …
         first.backward(theta, x: x, dy: dHidden, dx: dx, samples: n, height: height, width: width,
                        workspace: workspace, sink: sink)

@@ -11,7 +11,7 @@ struct ActivationNode: SpecNode {
     func forward(_ ctx: SpecContext, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>) -> SpecSaved {
         let count = ctx.samples * shape.count
         switch function {
-        case .relu: ReLU.forward(x, y, count: count)
+        case .relu: ReLU.parallelForward(x, y, count: count)
         case .gelu: GELU.forward(x, y, count: count)
         case .tanh: Tanh.forward(x, y, count: count)
         }
@@ -22,7 +22,7 @@ struct ActivationNode: SpecNode {
         guard let dx else { return }
         let count = ctx.samples * shape.count
         switch function {
-        case .relu: ReLU.backward(input: x, gradOutput: dy, gradInput: dx, count: count, accumulate: true)
+        case .relu: ReLU.parallelBackward(input: x, gradOutput: dy, gradInput: dx, count: count, accumulate: true)
         case .gelu: GELU.backward(input: x, gradOutput: dy, gradInput: dx, count: count)
         case .tanh: Tanh.backward(output: y, gradOutput: dy, gradInput: dx, count: count)
         }
