@@ -30,7 +30,7 @@ let experimentNames: [String] = [
 
 /// Executables that need less than ExperimentKit (the gallery only draws synthetic data).
 let experimentDependencies: [String: [Target.Dependency]] = [
-    "gallery": ["Plot"],
+    "gallery": ["Plot"]
 ]
 
 var targets: [Target] = [
@@ -49,14 +49,19 @@ var targets: [Target] = [
     .target(name: "Artifacts", dependencies: ["CHDF5", "Tensor"], swiftSettings: optimized),
     .target(name: "Plot", dependencies: ["CCairo", "CPNG"], swiftSettings: optimized),
     .target(name: "History", dependencies: ["Tensor", "NN", "Optim", "Data", "Artifacts"], swiftSettings: optimized),
-    .target(name: "EPK", dependencies: ["Tensor", "NN", "Optim", "Data", "Artifacts", "History"], swiftSettings: optimized),
+    .target(
+        name: "EPK", dependencies: ["Tensor", "NN", "Optim", "Data", "Artifacts", "History"], swiftSettings: optimized),
     /// Attribution analyses with no command-line or file-layout concerns (pruning, similarity, the step explainer, …).
-    .target(name: "Analysis", dependencies: ["Tensor", "NN", "Optim", "Data", "Artifacts", "History", "EPK"],
-            swiftSettings: optimized),
-    .target(name: "ExperimentKit",
-            dependencies: ["Tensor", "NN", "Optim", "Data", "Artifacts", "History", "EPK", "Analysis", "Plot",
-                           .product(name: "ArgumentParser", package: "swift-argument-parser")],
-            swiftSettings: optimized),
+    .target(
+        name: "Analysis", dependencies: ["Tensor", "NN", "Optim", "Data", "Artifacts", "History", "EPK"],
+        swiftSettings: optimized),
+    .target(
+        name: "ExperimentKit",
+        dependencies: [
+            "Tensor", "NN", "Optim", "Data", "Artifacts", "History", "EPK", "Analysis", "Plot",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ],
+        swiftSettings: optimized),
 
     // Tests, mirrored per module, with one shared support target (temporary folders, the repository root).
     .target(name: "TestSupport", dependencies: ["Artifacts", "History"], path: "Tests/TestSupport"),
@@ -67,18 +72,35 @@ var targets: [Target] = [
     .testTarget(name: "ArtifactsTests", dependencies: ["Artifacts", "Tensor"]),
     .testTarget(name: "PlotTests", dependencies: ["Plot", "CPNG"]),
     .testTarget(name: "EPKTests", dependencies: ["EPK", "History", "NN", "Tensor", "Artifacts"]),
-    .testTarget(name: "HistoryTests", dependencies: ["TestSupport", "History", "NN", "Optim", "Data", "Artifacts", "Tensor"]),
-    .testTarget(name: "ExperimentTests", dependencies: ["TestSupport", "Analysis", "ExperimentKit", "EPK", "History", "NN", "Data", "Artifacts", "Plot", "Tensor"]),
-    .testTarget(name: "PruneTests", dependencies: ["TestSupport", "Analysis", "ExperimentKit", "EPK", "History", "NN", "Tensor", "Artifacts"]),
+    .testTarget(
+        name: "HistoryTests", dependencies: ["TestSupport", "History", "NN", "Optim", "Data", "Artifacts", "Tensor"]),
+    .testTarget(
+        name: "ExperimentTests",
+        dependencies: [
+            "TestSupport", "Analysis", "ExperimentKit", "EPK", "History", "NN", "Data", "Artifacts", "Plot", "Tensor",
+        ]),
+    .testTarget(
+        name: "PruneTests",
+        dependencies: ["TestSupport", "Analysis", "ExperimentKit", "EPK", "History", "NN", "Tensor", "Artifacts"]),
     .testTarget(name: "LMTests", dependencies: ["NN", "Tensor"]),
-    .testTarget(name: "StepExplainerTests", dependencies: ["TestSupport", "Analysis", "ExperimentKit", "EPK", "History", "NN", "Tensor", "Artifacts"]),
-    .testTarget(name: "LDSTests", dependencies: ["TestSupport", "Analysis", "ExperimentKit", "EPK", "History", "NN", "Data", "Artifacts", "Tensor"]),
-    .testTarget(name: "GrokkingTests", dependencies: ["Analysis", "ExperimentKit", "EPK", "History", "NN", "Tensor", "Data", "Artifacts"]),
+    .testTarget(
+        name: "StepExplainerTests",
+        dependencies: ["TestSupport", "Analysis", "ExperimentKit", "EPK", "History", "NN", "Tensor", "Artifacts"]),
+    .testTarget(
+        name: "LDSTests",
+        dependencies: [
+            "TestSupport", "Analysis", "ExperimentKit", "EPK", "History", "NN", "Data", "Artifacts", "Tensor",
+        ]),
+    .testTarget(
+        name: "GrokkingTests",
+        dependencies: ["Analysis", "ExperimentKit", "EPK", "History", "NN", "Tensor", "Data", "Artifacts"]),
 ]
 
 for name in experimentNames {
-    targets.append(.executableTarget(name: name, dependencies: experimentDependencies[name] ?? ["ExperimentKit"],
-                                     path: "Experiments/\(name)", swiftSettings: optimized))
+    targets.append(
+        .executableTarget(
+            name: name, dependencies: experimentDependencies[name] ?? ["ExperimentKit"],
+            path: "Experiments/\(name)", swiftSettings: optimized))
 }
 
 let package = Package(
@@ -87,10 +109,10 @@ let package = Package(
     products: [
         // The library for other packages (see Examples/custom-model): define a model in code, train it with history
         // and replay it as an exact path kernel.
-        .library(name: "ExPLAIND", targets: ["Tensor", "NN", "Optim", "Data", "Artifacts", "History", "EPK"]),
+        .library(name: "ExPLAIND", targets: ["Tensor", "NN", "Optim", "Data", "Artifacts", "History", "EPK"])
     ] + experimentNames.map { .executable(name: $0, targets: [$0]) },
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
     ],
     targets: targets,
     // Swift 5 language mode: the numeric code passes raw buffers between threads, which the Swift 6 Sendable

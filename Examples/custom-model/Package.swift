@@ -6,11 +6,12 @@ import PackageDescription
 let package = Package(
     name: "custom-model",
     dependencies: [
-        .package(name: "explaind-swift", path: "../.."),
+        .package(name: "explaind-swift", path: "../..")
     ],
     targets: [
-        .executableTarget(name: "custom-model",
-                          dependencies: [.product(name: "ExPLAIND", package: "explaind-swift")]),
+        .executableTarget(
+            name: "custom-model",
+            dependencies: [.product(name: "ExPLAIND", package: "explaind-swift")])
     ],
     swiftLanguageModes: [.v5]
 )

@@ -1,10 +1,10 @@
+import Data
 import EPK
 import Foundation
+import History
 import NN
 import Optim
 import Tensor
-import Data
-import History
 
 /// What every workload gets from the command line.
 struct BenchContext {
@@ -43,7 +43,8 @@ enum Fixtures {
         var x = [Float](repeating: 0, count: n * 3 * 32 * 32)
         x.withUnsafeMutableBufferPointer { rng.fillNormal($0) }
         let labels = (0..<n).map { _ in rng.int(below: 2) }
-        return LabeledDataset(name: name, inputs: Tensor(shape: [n, 3, 32, 32], storage: x), labels: labels, classCount: 2)
+        return LabeledDataset(
+            name: name, inputs: Tensor(shape: [n, 3, 32, 32], storage: x), labels: labels, classCount: 2)
     }
 
     /// Synthetic MNIST-shaped inputs (n, 784) with labels in 0..<10.
@@ -52,7 +53,8 @@ enum Fixtures {
         var x = [Float](repeating: 0, count: n * 784)
         x.withUnsafeMutableBufferPointer { rng.fillUniform($0, 0, 1) }
         let labels = (0..<n).map { _ in rng.int(below: 10) }
-        return LabeledDataset(name: "synthetic-mnist\(n)", inputs: Tensor(shape: [n, 784], storage: x), labels: labels, classCount: 10)
+        return LabeledDataset(
+            name: "synthetic-mnist\(n)", inputs: Tensor(shape: [n, 784], storage: x), labels: labels, classCount: 10)
     }
 
     /// sgemm GFLOP/s at n³ with `threads` BLAS threads (best of `repeats`).
@@ -63,9 +65,13 @@ enum Fixtures {
         BLAS.threads = threads
         defer { BLAS.threads = saved }
         let run = {
-            a.withPointer { ap in b.withPointer { bp in c.withMutablePointer { cp in
-                BLAS.sgemm(m: n, n: n, k: n, a: ap, b: bp, c: cp)
-            } } }
+            a.withPointer { ap in
+                b.withPointer { bp in
+                    c.withMutablePointer { cp in
+                        BLAS.sgemm(m: n, n: n, k: n, a: ap, b: bp, c: cp)
+                    }
+                }
+            }
         }
         run()  // warm-up: thread pool and pages
         let seconds = Clock.best(max(repeats, 5), run)
@@ -104,17 +110,25 @@ enum MicroWorkloads {
         var rng = RNG(seed: 7)
         let theta = model.initialParameters(rng: &rng)
         let batch = Fixtures.cifarLike(256, seed: 11, name: "synthetic")
-        _ = model.lossAndGradient(parameters: theta, inputs: batch.inputs.rows(0..<8), labels: Array(batch.labels[0..<8]))
+        _ = model.lossAndGradient(
+            parameters: theta, inputs: batch.inputs.rows(0..<8), labels: Array(batch.labels[0..<8]))
         let seconds = Clock.best(ctx.repeats) {
             _ = model.lossAndGradient(parameters: theta, inputs: batch.inputs, labels: batch.labels)
         }
         let images = 256 / seconds
         let gflops = 3 * Fixtures.resnetForwardFLOPs * 256 / seconds / 1e9
-        ctx.add(Row("resnet-train", "fwd+bwd, batch 256", images, "images/s", note: String(format: "%.3f s per batch", seconds)))
-        ctx.add(Row("resnet-train", "conv GFLOP/s (over total time)", gflops, "GFLOP/s",
-                    note: String(format: "%.2f GFLOP/image (fwd ×3)", 3 * Fixtures.resnetForwardFLOPs / 1e9)))
-        ctx.add(Row("resnet-train", "fraction of sgemm peak", 100 * gflops / peak, "%", target: 50,
-                    note: String(format: "peak %.0f GFLOP/s measured here", peak)))
+        ctx.add(
+            Row(
+                "resnet-train", "fwd+bwd, batch 256", images, "images/s",
+                note: String(format: "%.3f s per batch", seconds)))
+        ctx.add(
+            Row(
+                "resnet-train", "conv GFLOP/s (over total time)", gflops, "GFLOP/s",
+                note: String(format: "%.2f GFLOP/image (fwd ×3)", 3 * Fixtures.resnetForwardFLOPs / 1e9)))
+        ctx.add(
+            Row(
+                "resnet-train", "fraction of sgemm peak", 100 * gflops / peak, "%", target: 50,
+                note: String(format: "peak %.0f GFLOP/s measured here", peak)))
     }
 
     // MARK: per-sample gradients and dot products
@@ -128,31 +142,53 @@ enum MicroWorkloads {
         let chunk = 1000
         let mSeconds = Clock.best(ctx.repeats) {
             for lo in stride(from: 0, to: 4000, by: chunk) {
-                _ = modulo.perSampleGradients(parameters: mTheta, inputs: mData.inputs.rows(lo..<(lo + chunk)),
-                                              classes: Array(mData.labels[lo..<(lo + chunk)]))
+                _ = modulo.perSampleGradients(
+                    parameters: mTheta, inputs: mData.inputs.rows(lo..<(lo + chunk)),
+                    classes: Array(mData.labels[lo..<(lo + chunk)]))
             }
         }
-        ctx.add(Row("per-sample", "modulo per-sample grads (n 4000)", 4000 / mSeconds, "rows/s",
-                    note: String(format: "%.3f s; P = %d", mSeconds, modulo.parameterCount)))
+        ctx.add(
+            Row(
+                "per-sample", "modulo per-sample grads (n 4000)", 4000 / mSeconds, "rows/s",
+                note: String(format: "%.3f s; P = %d", mSeconds, modulo.parameterCount)))
         let mDot = dotSeconds(modulo, theta: mTheta, inputs: mData.inputs, labels: mData.labels, repeats: ctx.repeats)
-        ctx.add(Row("per-sample", "modulo per-sample dot, D = 2 (n 4000)", 4000 / mDot, "rows/s", note: String(format: "%.3f s", mDot)))
-        let mSum = Clock.best(ctx.repeats) { _ = modulo.lossAndGradient(parameters: mTheta, inputs: mData.inputs, labels: mData.labels) }
-        ctx.add(Row("per-sample", "modulo batch gradient (reference, n 4000)", 4000 / mSum, "rows/s", note: String(format: "%.3f s", mSum)))
+        ctx.add(
+            Row(
+                "per-sample", "modulo per-sample dot, D = 2 (n 4000)", 4000 / mDot, "rows/s",
+                note: String(format: "%.3f s", mDot)))
+        let mSum = Clock.best(ctx.repeats) {
+            _ = modulo.lossAndGradient(parameters: mTheta, inputs: mData.inputs, labels: mData.labels)
+        }
+        ctx.add(
+            Row(
+                "per-sample", "modulo batch gradient (reference, n 4000)", 4000 / mSum, "rows/s",
+                note: String(format: "%.3f s", mSum)))
 
         // ResNet-9, batch 64 (581 MB of per-sample rows).
         let resnet = ResNet9()
         let rTheta = resnet.initialParameters(rng: &rng)
         let rData = Fixtures.cifarLike(64, seed: 12, name: "synthetic")
-        _ = resnet.lossAndGradient(parameters: rTheta, inputs: rData.inputs.rows(0..<4), labels: Array(rData.labels[0..<4]))
+        _ = resnet.lossAndGradient(
+            parameters: rTheta, inputs: rData.inputs.rows(0..<4), labels: Array(rData.labels[0..<4]))
         let rSeconds = Clock.best(ctx.repeats) {
             _ = resnet.perSampleGradients(parameters: rTheta, inputs: rData.inputs, classes: rData.labels)
         }
-        ctx.add(Row("per-sample", "ResNet-9 per-sample grads (batch 64)", 64 / rSeconds, "rows/s",
-                    note: String(format: "%.3f s; P = %d", rSeconds, resnet.parameterCount)))
+        ctx.add(
+            Row(
+                "per-sample", "ResNet-9 per-sample grads (batch 64)", 64 / rSeconds, "rows/s",
+                note: String(format: "%.3f s; P = %d", rSeconds, resnet.parameterCount)))
         let rDot = dotSeconds(resnet, theta: rTheta, inputs: rData.inputs, labels: rData.labels, repeats: ctx.repeats)
-        ctx.add(Row("per-sample", "ResNet-9 per-sample dot, D = 2 (batch 64)", 64 / rDot, "rows/s", note: String(format: "%.3f s", rDot)))
-        let rSum = Clock.best(ctx.repeats) { _ = resnet.lossAndGradient(parameters: rTheta, inputs: rData.inputs, labels: rData.labels) }
-        ctx.add(Row("per-sample", "ResNet-9 batch gradient (reference, batch 64)", 64 / rSum, "rows/s", note: String(format: "%.3f s", rSum)))
+        ctx.add(
+            Row(
+                "per-sample", "ResNet-9 per-sample dot, D = 2 (batch 64)", 64 / rDot, "rows/s",
+                note: String(format: "%.3f s", rDot)))
+        let rSum = Clock.best(ctx.repeats) {
+            _ = resnet.lossAndGradient(parameters: rTheta, inputs: rData.inputs, labels: rData.labels)
+        }
+        ctx.add(
+            Row(
+                "per-sample", "ResNet-9 batch gradient (reference, batch 64)", 64 / rSum, "rows/s",
+                note: String(format: "%.3f s", rSum)))
     }
 
     /// Seconds for one `.perSampleDot` backward with two random directions over all rows.
@@ -163,11 +199,16 @@ enum MicroWorkloads {
         let directions = Fixtures.random(2 * P, seed: 5)
         var out = [Double](repeating: 0, count: n * 2 * K)
         return Clock.best(repeats) {
-            directions.withPointer { v in out.withUnsafeMutableBufferPointer { o in
-                _ = model.backward(parameters: theta, inputs: inputs, outputGradients: cot,
-                                   into: .perSampleDot(PerSampleDot(directions: v, directionCount: 2, parameterCount: P,
-                                                                    out: o.baseAddress!, componentCount: K)))
-            } }
+            directions.withPointer { v in
+                out.withUnsafeMutableBufferPointer { o in
+                    _ = model.backward(
+                        parameters: theta, inputs: inputs, outputGradients: cot,
+                        into: .perSampleDot(
+                            PerSampleDot(
+                                directions: v, directionCount: 2, parameterCount: P,
+                                out: o.baseAddress!, componentCount: K)))
+                }
+            }
         }
     }
 
@@ -175,8 +216,10 @@ enum MicroWorkloads {
 
     static func trainSteps(_ ctx: inout BenchContext) throws {
         var rng = RNG(seed: 9)
-        func measure(_ label: String, model: Model, data: LabeledDataset, batch: Int, steps: Int,
-                     optimizer: inout some Optimizer, lr: Double) -> Double {
+        func measure(
+            _ label: String, model: Model, data: LabeledDataset, batch: Int, steps: Int,
+            optimizer: inout some Optimizer, lr: Double
+        ) -> Double {
             var theta = model.initialParameters(rng: &rng)
             let inputs = data.inputs.rows(0..<batch), labels = Array(data.labels[0..<batch])
             var o = optimizer
@@ -192,19 +235,27 @@ enum MicroWorkloads {
         let modulo = ModuloTransformer()
         let mData = ModuloAdditionDataset(prime: 113, seed: 0, validationCount: 2000, trainCount: 4000).train
         var adam = AdamW(beta1: 0.9, beta2: 0.98, epsilon: 1e-8, weightDecay: 4, activeRanges: activeRanges(modulo))
-        _ = measure("modulo, full batch 4000, AdamW", model: modulo, data: mData, batch: 4000, steps: 3, optimizer: &adam, lr: 1e-3)
+        _ = measure(
+            "modulo, full batch 4000, AdamW", model: modulo, data: mData, batch: 4000, steps: 3, optimizer: &adam,
+            lr: 1e-3)
 
         let resnet = ResNet9()
         let cData = Fixtures.cifarLike(256, seed: 13, name: "synthetic")
         var sgd = SGD(momentum: 0.9, dampening: 0, weightDecay: 5e-3, activeRanges: activeRanges(resnet))
-        _ = measure("CIFAR-2 ResNet-9, batch 64, SGD-momentum", model: resnet, data: cData, batch: 64, steps: 2, optimizer: &sgd, lr: 0.02)
+        _ = measure(
+            "CIFAR-2 ResNet-9, batch 64, SGD-momentum", model: resnet, data: cData, batch: 64, steps: 2,
+            optimizer: &sgd, lr: 0.02)
         var sgd256 = SGD(momentum: 0.9, dampening: 0, weightDecay: 5e-3, activeRanges: activeRanges(resnet))
-        _ = measure("CIFAR-2 ResNet-9, batch 256, SGD-momentum", model: resnet, data: cData, batch: 256, steps: 1, optimizer: &sgd256, lr: 0.02)
+        _ = measure(
+            "CIFAR-2 ResNet-9, batch 256, SGD-momentum", model: resnet, data: cData, batch: 256, steps: 1,
+            optimizer: &sgd256, lr: 0.02)
 
         let mlp = MNISTMLP()
         let nData = Fixtures.mnistLike(100, seed: 14)
         var sgdM = SGD(momentum: 0.9, dampening: 0, weightDecay: 5e-4, activeRanges: activeRanges(mlp))
-        _ = measure("MNIST MLP, batch 100, SGD-momentum", model: mlp, data: nData, batch: 100, steps: 20, optimizer: &sgdM, lr: 0.01)
+        _ = measure(
+            "MNIST MLP, batch 100, SGD-momentum", model: mlp, data: nData, batch: 100, steps: 20, optimizer: &sgdM,
+            lr: 0.01)
 
     }
 
@@ -227,31 +278,43 @@ enum MicroWorkloads {
         ]
         for (label, model, tests, rowsPerTest, B, budgetGiB) in cases {
             let budget = Int((ctx.budgetGiB ?? budgetGiB) * 1_073_741_824)
-            let groups = model.attributionGroups.map { g in g.components.map { model.layout.component(named: $0)!.range } }
+            let groups = model.attributionGroups.map { g in
+                g.components.map { model.layout.component(named: $0)!.range }
+            }
             let P = model.parameterCount
-            let plan = EPKEngine.MemoryPlan(testCount: tests, attributionClassesPerTest: rowsPerTest, parameterCount: P, trainingCount: 1000,
-                                            batchSize: B, dataGroups: groups.count, parameterGroupCount: 0, budget: budget)
+            let plan = EPKEngine.MemoryPlan(
+                testCount: tests, attributionClassesPerTest: rowsPerTest, parameterCount: P, trainingCount: 1000,
+                batchSize: B, dataGroups: groups.count, parameterGroupCount: 0, budget: budget)
             let Ra = plan.testChunk * rowsPerTest, b = plan.trainChunk
             let Q = Fixtures.random(Ra * P, seed: 21), G = Fixtures.random(b * P, seed: 22)
             var temp = [Float](repeating: 0, count: Ra * b)
             let run = {
-                Q.withPointer { q in G.withPointer { gp in temp.withMutablePointer { tp in
-                    for ranges in groups {
-                        for (ci, range) in ranges.enumerated() {
-                            BLAS.sgemm(transB: true, m: Ra, n: b, k: range.count, a: q + range.lowerBound, lda: P,
-                                       b: gp + range.lowerBound, ldb: P, beta: ci == 0 ? 0 : 1, c: tp, ldc: b)
+                Q.withPointer { q in
+                    G.withPointer { gp in
+                        temp.withMutablePointer { tp in
+                            for ranges in groups {
+                                for (ci, range) in ranges.enumerated() {
+                                    BLAS.sgemm(
+                                        transB: true, m: Ra, n: b, k: range.count, a: q + range.lowerBound, lda: P,
+                                        b: gp + range.lowerBound, ldb: P, beta: ci == 0 ? 0 : 1, c: tp, ldc: b)
+                                }
+                            }
                         }
                     }
-                } } }
+                }
             }
             run()
             let seconds = Clock.best(max(ctx.repeats, 3), run)
             let flops = 2 * Double(Ra) * Double(b) * Double(groups.reduce(0) { $0 + $1.reduce(0) { $0 + $1.count } })
             let gflops = flops / seconds / 1e9
-            ctx.add(Row("kernel-gemm", label, gflops, "GFLOP/s",
-                        note: String(format: "(%d × P_k)·(P_k × %d) over %d groups, %.3f s", Ra, b, groups.count, seconds)))
-            ctx.add(Row("kernel-gemm", label + " vs sgemm peak", 100 * gflops / peak, "%", target: 60,
-                        note: String(format: "peak %.0f GFLOP/s measured here", peak)))
+            ctx.add(
+                Row(
+                    "kernel-gemm", label, gflops, "GFLOP/s",
+                    note: String(format: "(%d × P_k)·(P_k × %d) over %d groups, %.3f s", Ra, b, groups.count, seconds)))
+            ctx.add(
+                Row(
+                    "kernel-gemm", label + " vs sgemm peak", 100 * gflops / peak, "%", target: 60,
+                    note: String(format: "peak %.0f GFLOP/s measured here", peak)))
         }
     }
 }

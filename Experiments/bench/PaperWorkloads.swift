@@ -64,18 +64,23 @@ enum PaperWorkloads {
     // MARK: training with history
 
     /// Trains with a streamed `history.h5`; returns (steps, wall seconds, median step interval).
-    static func train(model: Model, train: LabeledDataset, validation: LabeledDataset?, plan: TrainingPlan,
-                      path: String) throws -> (steps: Int, seconds: Double, medianStep: Double, append: Double) {
+    static func train(
+        model: Model, train: LabeledDataset, validation: LabeledDataset?, plan: TrainingPlan,
+        path: String
+    ) throws -> (steps: Int, seconds: Double, medianStep: Double, append: Double) {
         try? FileManager.default.removeItem(atPath: path)
         let trainer = Trainer(model: model, train: train, validation: validation, plan: plan)
-        let writer = try HistoryFileWriter(path: path, model: model, train: train, plan: plan,
-                                           initialParameters: trainer.initialParameters(),
-                                           configJSON: "{\"bench\": \"\(model.name)\"}")
+        let writer = try HistoryFileWriter(
+            path: path, model: model, train: train, plan: plan,
+            initialParameters: trainer.initialParameters(),
+            configJSON: "{\"bench\": \"\(model.name)\"}")
         // Step intervals measured from the end of the previous step or of its epoch-end evaluation, so the median
         // is the cost of a training step with its history write, without the evaluation.
         var intervals: [Double] = []
         var lastMark = 0.0
-        trainer.onStep = { _, _, _ in let t = Clock.now(); intervals.append(t - lastMark); lastMark = t }
+        trainer.onStep = { _, _, _ in
+            let t = Clock.now(); intervals.append(t - lastMark); lastMark = t
+        }
         trainer.onEpoch = { _ in lastMark = Clock.now() }
         let t0 = Clock.now()
         lastMark = t0
@@ -88,34 +93,56 @@ enum PaperWorkloads {
 
     static func p1(_ ctx: inout BenchContext) throws {
         let data = moduloData()
-        let plan = TrainingPlan(optimizer: .adamw(beta1: 0.9, beta2: 0.98, epsilon: 1e-8, weightDecay: 4), schedule: .constant(1e-3),
-                                batchSize: 1000, dropLast: true, maxSteps: 200, stopWhenPerfect: false, seed: 43)
-        let r = try train(model: ModuloTransformer(), train: data.train, validation: data.validation, plan: plan, path: p1History(ctx))
-        ctx.add(Row("P1", "train with history, s/step (mean)", r.seconds / Double(r.steps), "s/step", original: 0.049, target: 0.025,
-                    lowerIsBetter: true, note: "\(r.steps) steps, N 1000 full batch, AdamW; includes per-epoch train/val eval"))
-        ctx.add(Row("P1", "s/step (median, no eval)", r.medianStep, "s/step", original: 0.049, target: 0.025, lowerIsBetter: true))
-        ctx.add(Row("P1", "history append (in the above)", r.append * 1000, "ms/step", lowerIsBetter: true,
-                    note: "HistoryFileWriter.appendStep, θ and v_t (0.7 MB)"))
+        let plan = TrainingPlan(
+            optimizer: .adamw(beta1: 0.9, beta2: 0.98, epsilon: 1e-8, weightDecay: 4), schedule: .constant(1e-3),
+            batchSize: 1000, dropLast: true, maxSteps: 200, stopWhenPerfect: false, seed: 43)
+        let r = try train(
+            model: ModuloTransformer(), train: data.train, validation: data.validation, plan: plan, path: p1History(ctx)
+        )
+        ctx.add(
+            Row(
+                "P1", "train with history, s/step (mean)", r.seconds / Double(r.steps), "s/step", original: 0.049,
+                target: 0.025,
+                lowerIsBetter: true,
+                note: "\(r.steps) steps, N 1000 full batch, AdamW; includes per-epoch train/val eval"))
+        ctx.add(
+            Row(
+                "P1", "s/step (median, no eval)", r.medianStep, "s/step", original: 0.049, target: 0.025,
+                lowerIsBetter: true))
+        ctx.add(
+            Row(
+                "P1", "history append (in the above)", r.append * 1000, "ms/step", lowerIsBetter: true,
+                note: "HistoryFileWriter.appendStep, θ and v_t (0.7 MB)"))
     }
 
     static func p3(_ ctx: inout BenchContext) throws {
-        let plan = TrainingPlan(optimizer: .sgd(momentum: 0.9, dampening: 0, weightDecay: 5e-3),
-                                schedule: .triangle(base: 0.02, peakStep: 6, finalStep: 16), batchSize: 64, dropLast: true,
-                                maxSteps: 16, flipProbability: 0.5, seed: 42)
+        let plan = TrainingPlan(
+            optimizer: .sgd(momentum: 0.9, dampening: 0, weightDecay: 5e-3),
+            schedule: .triangle(base: 0.02, peakStep: 6, finalStep: 16), batchSize: 64, dropLast: true,
+            maxSteps: 16, flipProbability: 0.5, seed: 42)
         let r = try train(model: ResNet9(), train: cifarTrain(), validation: nil, plan: plan, path: p3History(ctx))
-        ctx.add(Row("P3", "train with history, s/step (median)", r.medianStep, "s/step", original: 1.62, target: 0.8,
-                    lowerIsBetter: true, note: "batch 64 SGD-momentum, synthetic 512 images"))
-        ctx.add(Row("P3", "s/step (mean, incl. epoch eval)", r.seconds / Double(r.steps), "s/step", original: 1.62, target: 0.8,
-                    lowerIsBetter: true, note: "\(r.steps) steps; 2 epoch-end forward passes over the 512 images"))
-        ctx.add(Row("P3", "history append (in the above)", r.append * 1000, "ms/step", lowerIsBetter: true,
-                    note: "HistoryFileWriter.appendStep, θ and R_t (18 MB)"))
+        ctx.add(
+            Row(
+                "P3", "train with history, s/step (median)", r.medianStep, "s/step", original: 1.62, target: 0.8,
+                lowerIsBetter: true, note: "batch 64 SGD-momentum, synthetic 512 images"))
+        ctx.add(
+            Row(
+                "P3", "s/step (mean, incl. epoch eval)", r.seconds / Double(r.steps), "s/step", original: 1.62,
+                target: 0.8,
+                lowerIsBetter: true, note: "\(r.steps) steps; 2 epoch-end forward passes over the 512 images"))
+        ctx.add(
+            Row(
+                "P3", "history append (in the above)", r.append * 1000, "ms/step", lowerIsBetter: true,
+                note: "HistoryFileWriter.appendStep, θ and R_t (18 MB)"))
     }
 
     // MARK: EPK
 
     /// Runs the engine and returns seconds per processed step.
-    static func epk(model: Model, history: TrainingHistory, train: LabeledDataset, test: LabeledDataset,
-                    options: EPKOptions) throws -> (perStep: Double, seconds: Double, plan: EPKEngine.MemoryPlan) {
+    static func epk(
+        model: Model, history: TrainingHistory, train: LabeledDataset, test: LabeledDataset,
+        options: EPKOptions
+    ) throws -> (perStep: Double, seconds: Double, plan: EPKEngine.MemoryPlan) {
         let engine = try EPKEngine(model: model, history: history, data: DatasetReplay(train), options: options)
         let plan = try engine.memoryPlan(testCount: test.count)
         Log.info("bench: \(model.name), \(history.stepCount) steps; \(plan)")
@@ -137,19 +164,32 @@ enum PaperWorkloads {
         let model = ModuloTransformer()
         let data = moduloData()
         let reader = try HistoryFileReader(path: path)
-        let requested = allClasses ? (ctx.p2bSteps ?? p2bDefaultSteps) : (ctx.p2aSteps ?? (ctx.full ? reader.stepCount : p2aDefaultSteps))
-        let history: TrainingHistory = requested >= reader.stepCount ? reader : TruncatedHistory(reader, steps: requested)
+        let requested =
+            allClasses
+            ? (ctx.p2bSteps ?? p2bDefaultSteps) : (ctx.p2aSteps ?? (ctx.full ? reader.stepCount : p2aDefaultSteps))
+        let history: TrainingHistory =
+            requested >= reader.stepCount ? reader : TruncatedHistory(reader, steps: requested)
         let budgetGiB = ctx.budgetGiB ?? p2BudgetGiB
-        let options = EPKOptions(quadrature: QuadratureConfig(rule: .midpoint, points: 2), classes: .all,
-                                 attributionClasses: allClasses ? .selected : .focus, dataAttributionGroups: groups(model),
-                                 memoryBudgetBytes: Int(budgetGiB * 1_073_741_824))
+        let options = EPKOptions(
+            quadrature: QuadratureConfig(rule: .midpoint, points: 2), classes: .all,
+            attributionClasses: allClasses ? .selected : .focus, dataAttributionGroups: groups(model),
+            memoryBudgetBytes: Int(budgetGiB * 1_073_741_824))
         let test = data.validation.prefix(50)
         let r = try epk(model: model, history: history, train: data.train, test: test, options: options)
         let name = allClasses ? "P2b" : "P2a"
-        let what = allClasses ? "data attribution for all 115 classes (as the original)" : "validation all 115 classes + focus-class attribution"
-        let stepsNote = history.stepCount < reader.stepCount ? "first \(history.stepCount) of \(reader.stepCount) steps" : "all \(reader.stepCount) steps"
-        ctx.add(Row(name, "EPK s/step", r.perStep, "s/step", original: 34, target: 3.4, lowerIsBetter: true,
-                    note: "\(what); 50 test × 115, 2 midpoints; \(stepsNote); \(r.plan.testChunk) tests/chunk, budget \(budgetGiB) GiB"))
+        let what =
+            allClasses
+            ? "data attribution for all 115 classes (as the original)"
+            : "validation all 115 classes + focus-class attribution"
+        let stepsNote =
+            history.stepCount < reader.stepCount
+            ? "first \(history.stepCount) of \(reader.stepCount) steps" : "all \(reader.stepCount) steps"
+        ctx.add(
+            Row(
+                name, "EPK s/step", r.perStep, "s/step", original: 34, target: 3.4, lowerIsBetter: true,
+                note:
+                    "\(what); 50 test × 115, 2 midpoints; \(stepsNote); \(r.plan.testChunk) tests/chunk, budget \(budgetGiB) GiB"
+            ))
     }
 
     static func p4(_ ctx: inout BenchContext) throws {
@@ -160,14 +200,21 @@ enum PaperWorkloads {
         }
         let model = ResNet9()
         let reader = try HistoryFileReader(path: path)
-        let history: TrainingHistory = (ctx.p4Steps ?? reader.stepCount) >= reader.stepCount ? reader : TruncatedHistory(reader, steps: ctx.p4Steps!)
+        let history: TrainingHistory =
+            (ctx.p4Steps ?? reader.stepCount) >= reader.stepCount
+            ? reader : TruncatedHistory(reader, steps: ctx.p4Steps!)
         let budgetGiB = ctx.budgetGiB ?? p4BudgetGiB
-        let options = EPKOptions(quadrature: QuadratureConfig(rule: .midpoint, points: 1), classes: .all,
-                                 attributionClasses: .selected, dataAttributionGroups: groups(model),
-                                 memoryBudgetBytes: Int(budgetGiB * 1_073_741_824))
+        let options = EPKOptions(
+            quadrature: QuadratureConfig(rule: .midpoint, points: 1), classes: .all,
+            attributionClasses: .selected, dataAttributionGroups: groups(model),
+            memoryBudgetBytes: Int(budgetGiB * 1_073_741_824))
         let r = try epk(model: model, history: history, train: cifarTrain(), test: cifarTest(), options: options)
-        ctx.add(Row("P4", "EPK s/step", r.perStep, "s/step", original: 13.3, target: 1.3, lowerIsBetter: true,
-                    note: "\(history.stepCount < reader.stepCount ? "first \(history.stepCount) of " : "")\(reader.stepCount) steps, 20 test × 2 classes, 1 midpoint, data attribution (\(groups(model).count) groups); \(r.plan.testChunk) tests/chunk, budget \(budgetGiB) GiB"))
+        ctx.add(
+            Row(
+                "P4", "EPK s/step", r.perStep, "s/step", original: 13.3, target: 1.3, lowerIsBetter: true,
+                note:
+                    "\(history.stepCount < reader.stepCount ? "first \(history.stepCount) of " : "")\(reader.stepCount) steps, 20 test × 2 classes, 1 midpoint, data attribution (\(groups(model).count) groups); \(r.plan.testChunk) tests/chunk, budget \(budgetGiB) GiB"
+            ))
     }
 
     // MARK: quick configs
@@ -185,7 +232,8 @@ enum PaperWorkloads {
     /// EPK config on it, as `validate-epk` would run it (without writing the artifact).
     static func quick(_ ctx: inout BenchContext, experiment: String) throws {
         guard let configs = configsDirectory() else {
-            ctx.add(Row("epk-\(experiment)-quick", "skipped", 0, "", note: "Configs/ not found; run from the package root"))
+            ctx.add(
+                Row("epk-\(experiment)-quick", "skipped", 0, "", note: "Configs/ not found; run from the package root"))
             return
         }
         let out = ctx.cacheDirectory + "/\(experiment)-quick"
@@ -195,10 +243,14 @@ enum PaperWorkloads {
             Log.quiet = true
             defer { Log.quiet = savedQuiet }
             do {
-                _ = try TrainingDriver.run(configPath: configs + "/\(experiment)-quick.json", outputDirectory: out,
-                                           dataDirectory: nil, resume: false, expectedExperiment: experiment)
+                _ = try TrainingDriver.run(
+                    configPath: configs + "/\(experiment)-quick.json", outputDirectory: out,
+                    dataDirectory: nil, resume: false, expectedExperiment: experiment)
             } catch {
-                ctx.add(Row("epk-\(experiment)-quick", "skipped", 0, "", note: "could not train the quick history: \(error)"))
+                ctx.add(
+                    Row(
+                        "epk-\(experiment)-quick", "skipped", 0, "", note: "could not train the quick history: \(error)"
+                    ))
                 return
             }
         }
@@ -207,17 +259,28 @@ enum PaperWorkloads {
         let model = setup.model
         let offset = config.testOffset ?? 0
         let test = setup.data.evaluation.subset(Array(offset..<(offset + config.testCount)))
-        let groupList = (config.groups ?? "model") == "model" ? model.attributionGroups : model.layout.names.map { ($0, [$0]) }
-        let options = EPKOptions(quadrature: config.quadrature, classes: config.classes,
-                                 attributionClasses: config.attributionClasses ?? .selected,
-                                 dataAttributionGroups: config.dataAttribution ? groupList.map { ComponentGroup(name: $0.0, components: $0.1) } : [],
-                                 parameterAttribution: config.parameterAttribution,
-                                 memoryBudgetBytes: Int(config.memoryBudgetGb * 1_073_741_824))
+        let groupList =
+            (config.groups ?? "model") == "model" ? model.attributionGroups : model.layout.names.map { ($0, [$0]) }
+        let options = EPKOptions(
+            quadrature: config.quadrature, classes: config.classes,
+            attributionClasses: config.attributionClasses ?? .selected,
+            dataAttributionGroups: config.dataAttribution
+                ? groupList.map { ComponentGroup(name: $0.0, components: $0.1) } : [],
+            parameterAttribution: config.parameterAttribution,
+            memoryBudgetBytes: Int(config.memoryBudgetGb * 1_073_741_824))
         let r = try epk(model: model, history: setup.history, train: setup.data.train, test: test, options: options)
         let q = config.quadrature
-        let points = q.earlySteps > 0 ? "\(q.rule.rawValue) \(q.points) pts (\(q.earlyPoints) for the first \(q.earlySteps) steps)" : "\(q.rule.rawValue) \(q.points) pts"
-        ctx.add(Row("epk-\(experiment)-quick", "EPK s/step", r.perStep, "s/step", lowerIsBetter: true,
-                    note: String(format: "%d steps in %.1f s; %d test × %@ classes, attribution %@; %@", setup.history.stepCount, r.seconds,
-                                 config.testCount, config.classes.rawValue, (config.attributionClasses ?? .selected).rawValue, points)))
+        let points =
+            q.earlySteps > 0
+            ? "\(q.rule.rawValue) \(q.points) pts (\(q.earlyPoints) for the first \(q.earlySteps) steps)"
+            : "\(q.rule.rawValue) \(q.points) pts"
+        ctx.add(
+            Row(
+                "epk-\(experiment)-quick", "EPK s/step", r.perStep, "s/step", lowerIsBetter: true,
+                note: String(
+                    format: "%d steps in %.1f s; %d test × %@ classes, attribution %@; %@", setup.history.stepCount,
+                    r.seconds,
+                    config.testCount, config.classes.rawValue, (config.attributionClasses ?? .selected).rawValue, points
+                )))
     }
 }

@@ -15,8 +15,10 @@ struct Row: Codable {
     var lowerIsBetter: Bool
     var note: String?
 
-    init(_ workload: String, _ metric: String, _ value: Double, _ unit: String, original: Double? = nil,
-         target: Double? = nil, lowerIsBetter: Bool = false, note: String? = nil) {
+    init(
+        _ workload: String, _ metric: String, _ value: Double, _ unit: String, original: Double? = nil,
+        target: Double? = nil, lowerIsBetter: Bool = false, note: String? = nil
+    ) {
         self.workload = workload; self.metric = metric; self.value = value; self.unit = unit
         self.original = original; self.target = target; self.lowerIsBetter = lowerIsBetter; self.note = note
     }
@@ -66,9 +68,11 @@ enum Report {
         for r in rows {
             let vo = r.versusOriginal.map { String(format: "%.2f", $0) } ?? "—"
             let vt = r.versusTarget.map { String(format: "%.2f%@", $0, $0 >= 1 ? " ok" : " !") } ?? "—"
-            cells.append([r.workload, r.metric, format(r.value), r.unit,
-                          r.original.map(format) ?? "—", r.target.map { (r.lowerIsBetter ? "≤ " : "≥ ") + format($0) } ?? "—",
-                          vo, vt, r.note ?? ""])
+            cells.append([
+                r.workload, r.metric, format(r.value), r.unit,
+                r.original.map(format) ?? "—", r.target.map { (r.lowerIsBetter ? "≤ " : "≥ ") + format($0) } ?? "—",
+                vo, vt, r.note ?? "",
+            ])
         }
         var widths = [Int](repeating: 0, count: header.count)
         for row in cells { for (i, c) in row.enumerated() { widths[i] = max(widths[i], c.count) } }
@@ -79,7 +83,9 @@ enum Report {
                 return i == row.count - 1 ? c : (numeric.contains(i) ? pad + c : c + pad)
             }.joined(separator: "  ")
         }
-        var out = [line(cells[0]), String(repeating: "-", count: widths.dropLast().reduce(0, +) + 2 * (widths.count - 1) + 4)]
+        var out = [
+            line(cells[0]), String(repeating: "-", count: widths.dropLast().reduce(0, +) + 2 * (widths.count - 1) + 4),
+        ]
         var last = ""
         for row in cells.dropFirst() {
             if row[0] != last && !last.isEmpty { out.append("") }

@@ -12,8 +12,11 @@ import Tensor
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Benchmark workloads: sgemm roofline, ResNet-9 training, per-sample gradients, training steps, kernel GEMMs, P1–P4 and the quick EPK configs.",
-        discussion: "Workloads: \(Workload.all.map(\.name).joined(separator: ", ")). Groups: P2 = P2a P2b, epk-step = \(Workload.quickNames.joined(separator: " ")). Default: all.")
+        abstract:
+            "Benchmark workloads: sgemm roofline, ResNet-9 training, per-sample gradients, training steps, kernel GEMMs, P1–P4 and the quick EPK configs.",
+        discussion:
+            "Workloads: \(Workload.all.map(\.name).joined(separator: ", ")). Groups: P2 = P2a P2b, epk-step = \(Workload.quickNames.joined(separator: " ")). Default: all."
+    )
 
     @Option(name: .long, help: "Workload to run (repeatable; default all).")
     var workload: [String] = []
@@ -39,13 +42,16 @@ struct Bench: ParsableCommand {
     @Option(name: .long, help: "Steps of the P3 history that P4 processes (default: all 16).")
     var p4Steps: Int?
 
-    @Option(name: .long, help: "EPK memory budget in GiB for P2/P4 and kernel-gemm shapes (default: 1.0 for P2, 0.5 for P4).")
+    @Option(
+        name: .long,
+        help: "EPK memory budget in GiB for P2/P4 and kernel-gemm shapes (default: 1.0 for P2, 0.5 for P4).")
     var budgetGb: Double?
 
     @Flag(name: .long, help: "Internal: run one workload in this process and print its rows.")
     var child = false
 
-    @Flag(name: .long, help: "Print the OpenBLAS kernels in use and the CPU's SIMD level as key=value lines, then exit.")
+    @Flag(
+        name: .long, help: "Print the OpenBLAS kernels in use and the CPU's SIMD level as key=value lines, then exit.")
     var blasInfo = false
 
     func validate() throws {
@@ -53,7 +59,9 @@ struct Bench: ParsableCommand {
         if `repeat` < 1 { throw ValidationError("--repeat must be at least 1") }
         if let s = p4Steps, s < 1 { throw ValidationError("--p4-steps must be at least 1") }
         for w in workload where Workload.expand(w) == nil {
-            throw ValidationError("unknown workload '\(w)'; choose from \(Workload.all.map(\.name).joined(separator: ", ")), P2, epk-step")
+            throw ValidationError(
+                "unknown workload '\(w)'; choose from \(Workload.all.map(\.name).joined(separator: ", ")), P2, epk-step"
+            )
         }
     }
 
@@ -74,18 +82,24 @@ struct Bench: ParsableCommand {
     // MARK: child
 
     func runChild() throws {
-        guard workload.count == 1, let w = Workload.all.first(where: { $0.name.lowercased() == workload[0].lowercased() }) else {
+        guard workload.count == 1,
+            let w = Workload.all.first(where: { $0.name.lowercased() == workload[0].lowercased() })
+        else {
             throw ValidationError("--child needs exactly one concrete workload")
         }
-        var ctx = BenchContext(threads: threadCount, repeats: `repeat`, cacheDirectory: cache ?? NSTemporaryDirectory(),
-                               full: full, budgetGiB: budgetGb, p2aSteps: p2aSteps, p2bSteps: p2bSteps, p4Steps: p4Steps)
+        var ctx = BenchContext(
+            threads: threadCount, repeats: `repeat`, cacheDirectory: cache ?? NSTemporaryDirectory(),
+            full: full, budgetGiB: budgetGb, p2aSteps: p2aSteps, p2bSteps: p2bSteps, p4Steps: p4Steps)
         try FileManager.default.createDirectory(atPath: ctx.cacheDirectory, withIntermediateDirectories: true)
         let t0 = Clock.now()
         try w.run(&ctx)
         for row in ctx.rows { Report.emit(row) }
         let rss = Clock.peakRSSBytes() / 1e9
-        Report.emit(Row(w.name, "peak RSS (whole process)", rss, "GB", original: w.originalRSS, target: w.targetRSS, lowerIsBetter: true,
-                        note: String(format: "workload wall %.1f s", Clock.now() - t0)))
+        Report.emit(
+            Row(
+                w.name, "peak RSS (whole process)", rss, "GB", original: w.originalRSS, target: w.targetRSS,
+                lowerIsBetter: true,
+                note: String(format: "workload wall %.1f s", Clock.now() - t0)))
     }
 
     // MARK: parent
@@ -94,7 +108,9 @@ struct Bench: ParsableCommand {
         let names = workload.isEmpty ? Workload.all.map(\.name) : workload.flatMap { Workload.expand($0)! }
         var seen = Set<String>()
         // sgemm always runs first: every table states the BLAS kernels and the sgemm peak of its own run.
-        let ordered = Workload.all.map(\.name).filter { ($0 == "sgemm" || names.contains($0)) && seen.insert($0).inserted }
+        let ordered = Workload.all.map(\.name).filter {
+            ($0 == "sgemm" || names.contains($0)) && seen.insert($0).inserted
+        }
         let cacheDirectory = cache ?? (NSTemporaryDirectory() + "explaind-bench-\(getpid())")
         try FileManager.default.createDirectory(atPath: cacheDirectory, withIntermediateDirectories: true)
         defer { if cache == nil { try? FileManager.default.removeItem(atPath: cacheDirectory) } }
@@ -110,13 +126,18 @@ struct Bench: ParsableCommand {
             if status != 0 {
                 rows.append(Row(name, "FAILED", Double(status), "exit status", note: "see the log above"))
             }
-            FileHandle.standardError.write(Data(String(format: "bench: %@ done in %.1f s\n", name, Clock.now() - t0).utf8))
+            FileHandle.standardError.write(
+                Data(String(format: "bench: %@ done in %.1f s\n", name, Clock.now() - t0).utf8))
         }
         let wall = Clock.now() - start
         print("")
-        print("explaind-swift bench — \(threadCount) thread(s), repeat \(`repeat`), \(ProcessInfo.processInfo.activeProcessorCount) cores; load average before \(loadBefore), after \(Clock.loadAverage()); total \(String(format: "%.0f", wall)) s")
+        print(
+            "explaind-swift bench — \(threadCount) thread(s), repeat \(`repeat`), \(ProcessInfo.processInfo.activeProcessorCount) cores; load average before \(loadBefore), after \(Clock.loadAverage()); total \(String(format: "%.0f", wall)) s"
+        )
         print(BLASKernels.summary)
-        print("×orig = times better than the original PyTorch figure; ×target ≥ 1 meets the target. Each workload ran in its own process (peak RSS is per workload).")
+        print(
+            "×orig = times better than the original PyTorch figure; ×target ≥ 1 meets the target. Each workload ran in its own process (peak RSS is per workload)."
+        )
         print("")
         print(Report.table(rows))
     }
@@ -125,8 +146,10 @@ struct Bench: ParsableCommand {
     func runChildProcess(_ name: String, cacheDirectory: String) throws -> ([Row], Int32) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-        var arguments = ["--child", "--workload", name, "--threads", String(threadCount), "--repeat", String(`repeat`),
-                         "--cache", cacheDirectory]
+        var arguments = [
+            "--child", "--workload", name, "--threads", String(threadCount), "--repeat", String(`repeat`),
+            "--cache", cacheDirectory,
+        ]
         if full { arguments.append("--full") }
         if let s = p2aSteps { arguments += ["--p2a-steps", String(s)] }
         if let s = p2bSteps { arguments += ["--p2b-steps", String(s)] }
@@ -153,7 +176,10 @@ struct Workload {
     let targetRSS: Double?
     let run: (inout BenchContext) throws -> Void
 
-    init(_ name: String, originalRSS: Double? = nil, targetRSS: Double? = nil, _ run: @escaping (inout BenchContext) throws -> Void) {
+    init(
+        _ name: String, originalRSS: Double? = nil, targetRSS: Double? = nil,
+        _ run: @escaping (inout BenchContext) throws -> Void
+    ) {
         self.name = name; self.originalRSS = originalRSS; self.targetRSS = targetRSS; self.run = run
     }
 

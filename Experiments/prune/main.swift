@@ -3,7 +3,8 @@ import ExperimentKit
 
 /// One-shot pruning of the CIFAR-2 ResNet-9 by ExPLAIND component scores vs magnitude, Taylor and random (docs/METHOD.md §15).
 struct Prune: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "prune",
+    static let configuration = CommandConfiguration(
+        commandName: "prune",
         abstract: "Prune a CIFAR-2 model by EPK parameter attribution and baselines; writes prune.h5 and figures.")
     @OptionGroup var options: CommonOptions
     @Option(help: "History to replay (overrides the config's `history`).") var history: String?
@@ -11,8 +12,9 @@ struct Prune: ParsableCommand {
     func run() throws {
         options.apply()
         try runReportingErrors {
-            let s = try PruneDriver.run(configPath: options.config, historyOverride: history, outputDirectory: options.out,
-                                        dataDirectory: options.data)
+            let s = try PruneDriver.run(
+                configPath: options.config, historyOverride: history, outputDirectory: options.out,
+                dataDirectory: options.data)
             print("prune → \(s.path)")
         }
     }

@@ -11,8 +11,10 @@ enum Executor: String, ExpressibleByArgument, CaseIterable {
 /// Runs a reproduction pipeline: every stage of Configs/pipeline-*.json in dependency order, skipping
 /// stages whose artifacts are complete, valid and made from the current config.
 struct Reproduce: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "reproduce",
-        abstract: "Run a pipeline of experiment stages, skipping those that are up to date; then write results/REPORT.md.")
+    static let configuration = CommandConfiguration(
+        commandName: "reproduce",
+        abstract:
+            "Run a pipeline of experiment stages, skipping those that are up to date; then write results/REPORT.md.")
     @Option(help: "Pipeline file, e.g. Configs/pipeline-quick.json.") var config: String
     @Flag(help: "Run every stage even if it is up to date.") var force = false
     @Flag(help: "Only print each stage's status.") var dryRun = false
@@ -38,12 +40,16 @@ struct Reproduce: ParsableCommand {
                 for s in pipeline.stages { print("\(s.name): \(Pipeline.status(of: s, in: pipeline))") }
                 return
             }
-            let bin = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent().path
+            let bin = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+                .deletingLastPathComponent().path
             if executor == .slurm {
-                _ = try SlurmExecutor.run(pipeline: pipeline, pipelinePath: config, force: force, binDirectory: bin,
-                                          reportPath: report, wait: !noWait, pollSeconds: pollSeconds)
-                print(noWait ? "reproduce: \(pipeline.name) submitted; the report job writes \(report)"
-                             : "reproduce: \(pipeline.name) done; report at \(report)")
+                _ = try SlurmExecutor.run(
+                    pipeline: pipeline, pipelinePath: config, force: force, binDirectory: bin,
+                    reportPath: report, wait: !noWait, pollSeconds: pollSeconds)
+                print(
+                    noWait
+                        ? "reproduce: \(pipeline.name) submitted; the report job writes \(report)"
+                        : "reproduce: \(pipeline.name) done; report at \(report)")
                 return
             }
             let timings = try Pipeline.run(pipeline, force: force) { try Pipeline.runProcess($0, binDirectory: bin) }

@@ -5,13 +5,18 @@ import Foundation
 
 /// Trains the character-level TransformerLM with a sparse history for the step explainer.
 struct TrainLM: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "train-lm",
-        abstract: "Train a small decoder-only transformer on KJV characters; writes lm-history.h5 (sparse), lm-metrics.h5 and the loss figure.")
+    static let configuration = CommandConfiguration(
+        commandName: "train-lm",
+        abstract:
+            "Train a small decoder-only transformer on KJV characters; writes lm-history.h5 (sparse), lm-metrics.h5 and the loss figure."
+    )
     @OptionGroup var options: CommonOptions
 
     func run() throws {
         options.apply()
-        try runReportingErrors { _ = try LMDriver.run(configPath: options.config, outputDirectory: options.out, dataDirectory: options.data) }
+        try runReportingErrors {
+            _ = try LMDriver.run(configPath: options.config, outputDirectory: options.out, dataDirectory: options.data)
+        }
     }
 }
 ensureBestBLASKernels()

@@ -5,41 +5,52 @@ import Foundation
 
 /// Replays a training history as an exact path kernel.
 struct ValidateEPK: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "validate-epk",
-        abstract: "Replay a history as an exact path kernel: epk.h5 with every attribution, validation statistics and figures.",
+    static let configuration = CommandConfiguration(
+        commandName: "validate-epk",
+        abstract:
+            "Replay a history as an exact path kernel: epk.h5 with every attribution, validation statistics and figures.",
         subcommands: [Run.self, Merge.self], defaultSubcommand: Run.self)
 
     struct Run: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Run the EPK (optionally one test-point or step-range shard).")
+        static let configuration = CommandConfiguration(
+            abstract: "Run the EPK (optionally one test-point or step-range shard).")
         @OptionGroup var options: CommonOptions
         @Option(help: "History to replay (overrides the config's `history`).") var history: String?
-        @Option(help: "Compute only test-point shard i of n (e.g. 2/4); merge the shard files afterwards.") var shard: String?
-        @Option(help: "Compute only step-range shard i of n (needs data_attribution false); merge sums the shards.") var stepShard: String?
+        @Option(help: "Compute only test-point shard i of n (e.g. 2/4); merge the shard files afterwards.") var shard:
+            String?
+        @Option(help: "Compute only step-range shard i of n (needs data_attribution false); merge sums the shards.")
+        var stepShard: String?
 
         func validate() throws {
             if let s = shard, Shard(s) == nil { throw ValidationError("--shard expects i/n with 1 ≤ i ≤ n, e.g. 2/4") }
-            if let s = stepShard, Shard(s) == nil { throw ValidationError("--step-shard expects i/n with 1 ≤ i ≤ n, e.g. 2/4") }
+            if let s = stepShard, Shard(s) == nil {
+                throw ValidationError("--step-shard expects i/n with 1 ≤ i ≤ n, e.g. 2/4")
+            }
         }
 
         func run() throws {
             options.apply()
             try runReportingErrors {
-                _ = try EPKDriver.run(configPath: options.config, historyOverride: history, outputDirectory: options.out,
-                                      dataDirectory: options.data, shard: shard.flatMap(Shard.init),
-                                      stepShard: stepShard.flatMap(Shard.init))
+                _ = try EPKDriver.run(
+                    configPath: options.config, historyOverride: history, outputDirectory: options.out,
+                    dataDirectory: options.data, shard: shard.flatMap(Shard.init),
+                    stepShard: stepShard.flatMap(Shard.init))
             }
         }
     }
 
     struct Merge: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Merge shard files (test-point or step shards) into one epk.h5.")
+        static let configuration = CommandConfiguration(
+            abstract: "Merge shard files (test-point or step shards) into one epk.h5.")
         @Option(help: "Merged output file.") var out: String
         @Argument(help: "Shard files written by `validate-epk --shard`.") var shards: [String]
         func run() throws {
             try runReportingErrors {
                 let stats = try EPKDriver.merge(shardPaths: shards, output: out)
-                print(String(format: "merged %d shards → %@: mean |EPK − model| %.3g, argmax agreement %.4f",
-                             shards.count, out, stats.meanAbsoluteError, stats.argmaxAgreement))
+                print(
+                    String(
+                        format: "merged %d shards → %@: mean |EPK − model| %.3g, argmax agreement %.4f",
+                        shards.count, out, stats.meanAbsoluteError, stats.argmaxAgreement))
             }
         }
     }

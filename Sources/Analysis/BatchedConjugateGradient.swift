@@ -21,9 +21,11 @@ public enum BatchedConjugateGradient {
     }
 
     /// `what` names the solve in messages ("influence"); `fix` says which config keys to change.
-    public static func solve(_ b: ComponentMajorBlock, shift: Double, iterations: Int, tolerance: Double, what: String,
-                             fix: String, hessian: (ComponentMajorBlock) -> ComponentMajorBlock,
-                             progress: ((Int, Int) -> Void)? = nil) throws -> Solution {
+    public static func solve(
+        _ b: ComponentMajorBlock, shift: Double, iterations: Int, tolerance: Double, what: String,
+        fix: String, hessian: (ComponentMajorBlock) -> ComponentMajorBlock,
+        progress: ((Int, Int) -> Void)? = nil
+    ) throws -> Solution {
         let D = b.count
         let bNorm = ComponentMajorBlock.dots(b, b).map { $0.squareRoot() }
         func apply(_ v: ComponentMajorBlock) -> ComponentMajorBlock {
@@ -48,22 +50,34 @@ public enum BatchedConjugateGradient {
             }
             guard iteration < iterations else {
                 let worst = zip(rr, active).map { $0.squareRoot() / bNorm[$1] }.max() ?? 0
-                throw ArtifactError(.config, "\(what): conjugate gradient did not converge in \(iterations) iteration\(iterations == 1 ? "" : "s") (\(active.count) of \(D) solves above tolerance \(format(tolerance)), max relative residual \(format(worst))); \(fix)")
+                throw ArtifactError(
+                    .config,
+                    "\(what): conjugate gradient did not converge in \(iterations) iteration\(iterations == 1 ? "" : "s") (\(active.count) of \(D) solves above tolerance \(format(tolerance)), max relative residual \(format(worst))); \(fix)"
+                )
             }
             iteration += 1
             let Ap = apply(pw); products += 1
             let pAp = ComponentMajorBlock.dots(pw, Ap)
             if let bad = pAp.firstIndex(where: { !$0.isFinite || $0 <= 0 }) {
-                if !pAp[bad].isFinite { throw ArtifactError(.config, "\(what): conjugate gradient went non-finite at iteration \(iteration) (solve \(active[bad])); \(fix)") }
+                if !pAp[bad].isFinite {
+                    throw ArtifactError(
+                        .config,
+                        "\(what): conjugate gradient went non-finite at iteration \(iteration) (solve \(active[bad])); \(fix)"
+                    )
+                }
                 let curvature = pAp[bad] / ComponentMajorBlock.dots(pw.gather([bad]), pw.gather([bad]))[0]
-                throw ArtifactError(.config, "\(what): H + \(format(shift))·I is not positive definite (curvature pᵀAp/pᵀp = \(format(curvature)) at iteration \(iteration), solve \(active[bad])); the damping must exceed H's most negative eigenvalue: raise it")
+                throw ArtifactError(
+                    .config,
+                    "\(what): H + \(format(shift))·I is not positive definite (curvature pᵀAp/pᵀp = \(format(curvature)) at iteration \(iteration), solve \(active[bad])); the damping must exceed H's most negative eigenvalue: raise it"
+                )
             }
             let alpha = zip(rr, pAp).map { Float($0 / $1) }
             xw.update(adding: [(coefficients: alpha, block: pw)])
             rw.update(adding: [(coefficients: alpha.map { -$0 }, block: Ap)])
             let rrNew = ComponentMajorBlock.dots(rw, rw)
             guard rrNew.allSatisfy(\.isFinite) else {
-                throw ArtifactError(.config, "\(what): conjugate gradient went non-finite at iteration \(iteration); \(fix)")
+                throw ArtifactError(
+                    .config, "\(what): conjugate gradient went non-finite at iteration \(iteration); \(fix)")
             }
             let beta = zip(rrNew, rr).map { Float($0 / $1) }
             var next = rw
@@ -76,7 +90,9 @@ public enum BatchedConjugateGradient {
         if D > 0 {
             residual.update(adding: [(coefficients: [Float](repeating: -1, count: D), block: apply(x))]); products += 1
         }
-        let worst = zip(ComponentMajorBlock.dots(residual, residual), bNorm).map { $1 > 0 ? $0.squareRoot() / $1 : 0 }.max() ?? 0
+        let worst =
+            zip(ComponentMajorBlock.dots(residual, residual), bNorm).map { $1 > 0 ? $0.squareRoot() / $1 : 0 }.max()
+            ?? 0
         guard worst.isFinite else { throw ArtifactError(.config, "\(what): the solution is non-finite; \(fix)") }
         return Solution(x: x, iterations: iteration, maxRelativeResidual: worst, products: products)
     }

@@ -26,14 +26,18 @@ public struct EPKImportance {
     ///   - testInputs: all test points (n, ...); `membership[a]` lists the score sets test point a belongs to.
     ///   - components: the attributed components (the prunable ones).
     ///   - chunk: test points per engine pass.
-    public static func compute(model: Model, history: TrainingHistory, data: ReplayData, testInputs: Tensor,
-                               membership: [[Int]], setCount: Int, components: [String], quadrature: QuadratureConfig,
-                               chunk: Int, memoryBudgetBytes: Int,
-                               progress: ((Int, Int) -> Void)? = nil) throws -> EPKImportance {
+    public static func compute(
+        model: Model, history: TrainingHistory, data: ReplayData, testInputs: Tensor,
+        membership: [[Int]], setCount: Int, components: [String], quadrature: QuadratureConfig,
+        chunk: Int, memoryBudgetBytes: Int,
+        progress: ((Int, Int) -> Void)? = nil
+    ) throws -> EPKImportance {
         let n = testInputs.shape[0], P = model.parameterCount, C = model.classCount
         precondition(membership.count == n, "one membership list per test point")
         let ranges = try components.map { name -> Range<Int> in
-            guard let c = model.layout.component(named: name) else { throw EPKError.invalidOptions("unknown component \(name)") }
+            guard let c = model.layout.component(named: name) else {
+                throw EPKError.invalidOptions("unknown component \(name)")
+            }
             return c.range
         }
         var scores = [[Float]](repeating: [Float](repeating: 0, count: P), count: setCount)
@@ -44,9 +48,10 @@ public struct EPKImportance {
         for part in chunks {
             let inputs = testInputs.rows(part)
             for c in 0..<C {
-                let options = EPKOptions(quadrature: quadrature, classes: .target, attributionClasses: .selected,
-                                         parameterAttribution: ParameterAttributionOptions(components: components),
-                                         memoryBudgetBytes: memoryBudgetBytes)
+                let options = EPKOptions(
+                    quadrature: quadrature, classes: .target, attributionClasses: .selected,
+                    parameterAttribution: ParameterAttributionOptions(components: components),
+                    memoryBudgetBytes: memoryBudgetBytes)
                 let engine = try EPKEngine(model: model, history: history, data: data, options: options)
                 let result = try engine.run(testInputs: inputs, testLabels: [Int](repeating: c, count: part.count))
                 for (p, f) in zip(result.predictedRows, result.finalRows) {
@@ -68,7 +73,8 @@ public struct EPKImportance {
                 progress?(done, chunks.count * C)
             }
         }
-        return EPKImportance(scores: scores, meanAbsoluteError: errorSum / Double(max(1, rows)), maxAbsoluteError: errorMax,
-                             seconds: Date().timeIntervalSince(start))
+        return EPKImportance(
+            scores: scores, meanAbsoluteError: errorSum / Double(max(1, rows)), maxAbsoluteError: errorMax,
+            seconds: Date().timeIntervalSince(start))
     }
 }

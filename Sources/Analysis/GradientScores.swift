@@ -11,9 +11,11 @@ import Tensor
 public enum GradientScores {
     /// Σ_θ weight · ⟨g(x_a; θ), g(z_j; θ)⟩ (optionally cosine-normalised per pair), accumulated into `scores` (n, N).
     /// Training gradients are computed `chunk` samples at a time, so memory is O((n + chunk)·P).
-    public static func accumulate(model: Model, parameters theta: [Float], testInputs: Tensor, testLabels: [Int],
-                                  trainInputs: Tensor, trainLabels: [Int], weight: Float, cosine: Bool,
-                                  chunk: Int = 250, into scores: inout [Float]) {
+    public static func accumulate(
+        model: Model, parameters theta: [Float], testInputs: Tensor, testLabels: [Int],
+        trainInputs: Tensor, trainLabels: [Int], weight: Float, cosine: Bool,
+        chunk: Int = 250, into scores: inout [Float]
+    ) {
         let n = testLabels.count, N = trainLabels.count, P = model.parameterCount
         precondition(scores.count == n * N, "GradientScores: \(scores.count) scores for \(n) × \(N)")
         var testGrads = model.perSampleGradients(parameters: theta, inputs: testInputs, classes: testLabels)
@@ -21,13 +23,20 @@ public enum GradientScores {
         var block = [Float](repeating: 0, count: n * chunk)
         for lo in stride(from: 0, to: N, by: chunk) {
             let hi = min(N, lo + chunk), b = hi - lo
-            var trainGrads = model.perSampleGradients(parameters: theta, inputs: trainInputs.rows(lo..<hi),
-                                                      classes: Array(trainLabels[lo..<hi]))
+            var trainGrads = model.perSampleGradients(
+                parameters: theta, inputs: trainInputs.rows(lo..<hi),
+                classes: Array(trainLabels[lo..<hi]))
             if cosine { normalizeRows(&trainGrads, rows: b, width: P) }
-            testGrads.withPointer { a in trainGrads.withPointer { g in block.withMutablePointer { c in
-                // block (n, b) = testGrads (n, P) · trainGradsᵀ (P, b)
-                BLAS.sgemm(transB: true, m: n, n: b, k: P, alpha: weight, a: a, lda: P, b: g, ldb: P, beta: 0, c: c, ldc: b)
-            } } }
+            testGrads.withPointer { a in
+                trainGrads.withPointer { g in
+                    block.withMutablePointer { c in
+                        // block (n, b) = testGrads (n, P) · trainGradsᵀ (P, b)
+                        BLAS.sgemm(
+                            transB: true, m: n, n: b, k: P, alpha: weight, a: a, lda: P, b: g, ldb: P, beta: 0, c: c,
+                            ldc: b)
+                    }
+                }
+            }
             for a in 0..<n { for j in 0..<b { scores[a * N + lo + j] += block[a * b + j] } }
         }
     }

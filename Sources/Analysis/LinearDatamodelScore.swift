@@ -23,8 +23,10 @@ public struct LinearDatamodelScore: Sendable {
     }
 
     /// Scores a method: `scores` is (n, N) row-major, `margins` (M, n) row-major, `subsets` M index lists.
-    public static func compute(scores: [Float], margins: [Double], subsets: [[Int]], testCount n: Int,
-                               resamples: Int, seed: UInt64, level: Double = 0.95) -> LinearDatamodelScore {
+    public static func compute(
+        scores: [Float], margins: [Double], subsets: [[Int]], testCount n: Int,
+        resamples: Int, seed: UInt64, level: Double = 0.95
+    ) -> LinearDatamodelScore {
         let M = subsets.count
         precondition(margins.count == M * n, "LDS: margins hold \(margins.count) values, expected \(M) × \(n)")
         precondition(n > 0 && scores.count % n == 0, "LDS: scores hold \(scores.count) values for \(n) test examples")
@@ -35,8 +37,9 @@ public struct LinearDatamodelScore: Sendable {
             return RankStatistics.spearman(predicted, actual)
         }
         let ci = RankStatistics.bootstrapMeanInterval(perExample, resamples: resamples, seed: seed, level: level)
-        return LinearDatamodelScore(perExample: perExample, mean: RankStatistics.finiteMean(perExample),
-                                    lower: ci.lower, upper: ci.upper,
-                                    undefinedCount: perExample.filter { !$0.isFinite }.count)
+        return LinearDatamodelScore(
+            perExample: perExample, mean: RankStatistics.finiteMean(perExample),
+            lower: ci.lower, upper: ci.upper,
+            undefinedCount: perExample.filter { !$0.isFinite }.count)
     }
 }

@@ -35,8 +35,11 @@ public enum ParameterSurgery {
 
     /// Final parameters with every component **not** in `keep` replaced by its value in `other` (docs/METHOD.md §16: start
     /// from the final model, swap in step i for all but the kept components).
-    public static func splice(final: [Float], other: [Float], keep: [String], layout: ParameterLayout) throws -> [Float] {
-        precondition(final.count == layout.count && other.count == layout.count, "splice: parameter vectors do not match the layout")
+    public static func splice(final: [Float], other: [Float], keep: [String], layout: ParameterLayout) throws -> [Float]
+    {
+        precondition(
+            final.count == layout.count && other.count == layout.count,
+            "splice: parameter vectors do not match the layout")
         let kept = Set(keep)
         for name in kept where layout.component(named: name) == nil {
             throw ParameterSurgeryError.unknownComponent(name, known: layout.names)
@@ -48,8 +51,10 @@ public enum ParameterSurgery {
 
     /// `parameters` with every component in `randomise` replaced by N(0, std²) draws from `rng`, drawn in layout
     /// order (docs/METHOD.md §16 with the seeding done before the draws, so a seed fixes the re-initialisation).
-    public static func reinitialise(_ parameters: [Float], randomise: [String], layout: ParameterLayout, std: Float,
-                                    rng: inout RNG) throws -> [Float] {
+    public static func reinitialise(
+        _ parameters: [Float], randomise: [String], layout: ParameterLayout, std: Float,
+        rng: inout RNG
+    ) throws -> [Float] {
         let chosen = Set(randomise)
         for name in chosen where layout.component(named: name) == nil {
             throw ParameterSurgeryError.unknownComponent(name, known: layout.names)
@@ -73,7 +78,9 @@ public enum ParameterSurgery {
     }
 
     /// Compares `parameters` with the reference log-probabilities `reference` (n × C) on `inputs` / `labels`.
-    public static func compare(model: Model, parameters: [Float], inputs: Tensor, labels: [Int], reference: [Float]) -> Comparison {
+    public static func compare(
+        model: Model, parameters: [Float], inputs: Tensor, labels: [Int], reference: [Float]
+    ) -> Comparison {
         let f = model.forwardChunked(parameters: parameters, inputs: inputs).storage
         let C = model.classCount, n = labels.count
         var correct = 0, kl = 0.0
@@ -88,7 +95,9 @@ public enum ParameterSurgery {
             predictions[i] = best
             if best == labels[i] { correct += 1 }
         }
-        return Comparison(accuracy: Double(correct) / Double(max(n, 1)), klBatchMean: kl / Double(max(n, 1)), predictions: predictions)
+        return Comparison(
+            accuracy: Double(correct) / Double(max(n, 1)), klBatchMean: kl / Double(max(n, 1)), predictions: predictions
+        )
     }
 
     /// Confusion counts (true × predicted), row-major `classes × classes`.
@@ -103,7 +112,8 @@ public enum ParameterSurgeryError: Error, CustomStringConvertible {
     case unknownComponent(String, known: [String])
     public var description: String {
         switch self {
-        case .unknownComponent(let n, let known): return "unknown component '\(n)'; the model has \(known.joined(separator: ", "))"
+        case .unknownComponent(let n, let known):
+            return "unknown component '\(n)'; the model has \(known.joined(separator: ", "))"
         }
     }
 }
@@ -125,12 +135,15 @@ public enum Retraining {
     /// parameters with a fresh AdamW of the history's constants (`optimizer`) at learning rate `lr`, full batch
     /// (so no batch order is involved), for at most `maxEpochs`, stopping at the first epoch with 100 % train and
     /// validation accuracy (docs/METHOD.md §16). The unused components of the model get no update, as in training.
-    public static func run(model: Model, start: [Float], randomise: [String], std: Float, seed: UInt64,
-                           optimizer spec: OptimizerSpec, lr: Double, maxEpochs: Int,
-                           train: LabeledDataset, validation: LabeledDataset,
-                           onEpoch: ((Int, Double, Double) -> Void)? = nil) throws -> Run {
+    public static func run(
+        model: Model, start: [Float], randomise: [String], std: Float, seed: UInt64,
+        optimizer spec: OptimizerSpec, lr: Double, maxEpochs: Int,
+        train: LabeledDataset, validation: LabeledDataset,
+        onEpoch: ((Int, Double, Double) -> Void)? = nil
+    ) throws -> Run {
         var rng = RNG(seed: seed)
-        let initial = try ParameterSurgery.reinitialise(start, randomise: randomise, layout: model.layout, std: std, rng: &rng)
+        let initial = try ParameterSurgery.reinitialise(
+            start, randomise: randomise, layout: model.layout, std: std, rng: &rng)
         let activeRanges = model.activeComponents.map { model.layout.component(named: $0)!.range }
         var optimizer: Optimizer
         switch spec {
@@ -140,8 +153,10 @@ public enum Retraining {
             optimizer = SGD(momentum: mu, dampening: damp, weightDecay: wd, activeRanges: activeRanges)
         }
         func accuracies(_ theta: [Float]) -> (Double, Double) {
-            (model.evaluate(parameters: theta, inputs: train.inputs, labels: train.labels).accuracy,
-             model.evaluate(parameters: theta, inputs: validation.inputs, labels: validation.labels).accuracy)
+            (
+                model.evaluate(parameters: theta, inputs: train.inputs, labels: train.labels).accuracy,
+                model.evaluate(parameters: theta, inputs: validation.inputs, labels: validation.labels).accuracy
+            )
         }
         var theta = initial
         var (trainAcc, valAcc) = accuracies(theta)
@@ -155,6 +170,8 @@ public enum Retraining {
             trainHistory.append(trainAcc); validationHistory.append(valAcc)
             onEpoch?(epoch, trainAcc, valAcc)
         }
-        return Run(trainAccuracy: trainHistory, validationAccuracy: validationHistory, finalParameters: theta, initialParameters: initial)
+        return Run(
+            trainAccuracy: trainHistory, validationAccuracy: validationHistory, finalParameters: theta,
+            initialParameters: initial)
     }
 }

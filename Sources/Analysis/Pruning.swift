@@ -80,7 +80,9 @@ public enum Pruning {
                 return Array(orders[0].prefix(Pruning.prunedCount(fraction: fraction, of: total)))
             case .perModule:
                 var out: [Int32] = []
-                for (order, r) in zip(orders, ranges) { out += order.prefix(Pruning.prunedCount(fraction: fraction, of: r.count)) }
+                for (order, r) in zip(orders, ranges) {
+                    out += order.prefix(Pruning.prunedCount(fraction: fraction, of: r.count))
+                }
                 return out
             }
         }
@@ -98,13 +100,17 @@ public enum Pruning {
 
     /// First-order Taylor score |θ_p · ∂L/∂θ_p|, L the mean NLL over the given (scoring) inputs: the first-order
     /// estimate of the loss change when θ_p is set to zero.
-    public static func taylorScores(model: Model, theta: [Float], inputs: Tensor, labels: [Int], chunk: Int = 64) -> [Float] {
+    public static func taylorScores(
+        model: Model, theta: [Float], inputs: Tensor, labels: [Int], chunk: Int = 64
+    ) -> [Float] {
         let n = labels.count
         var gradient = [Double](repeating: 0, count: theta.count)
         for lo in stride(from: 0, to: n, by: chunk) {
             let hi = min(n, lo + chunk)
-            let g = model.lossAndGradient(parameters: theta, inputs: inputs.rows(lo..<hi), labels: Array(labels[lo..<hi])).gradient
-            let w = Double(hi - lo) / Double(n)   // chunk means → overall mean
+            let g = model.lossAndGradient(
+                parameters: theta, inputs: inputs.rows(lo..<hi), labels: Array(labels[lo..<hi])
+            ).gradient
+            let w = Double(hi - lo) / Double(n)  // chunk means → overall mean
             for p in 0..<g.count { gradient[p] += w * Double(g[p]) }
         }
         return (0..<theta.count).map { Float(abs(Double(theta[$0]) * gradient[$0])) }

@@ -22,8 +22,10 @@ public final class RandomProjection {
     private let cacheAll: Bool
 
     /// `stream` separates independent projections drawn from one seed (TRAK: one per ensemble member).
-    public init(kind: Kind, inputDimension P: Int, outputDimension k: Int, seed: UInt64, stream: UInt64 = 0,
-                blockRows: Int = 4096, cacheBytes: Int) {
+    public init(
+        kind: Kind, inputDimension P: Int, outputDimension k: Int, seed: UInt64, stream: UInt64 = 0,
+        blockRows: Int = 4096, cacheBytes: Int
+    ) {
         precondition(kind != .identity || k == P, "RandomProjection: the identity needs k = P")
         self.kind = kind; inputDimension = P; outputDimension = k; self.seed = seed; self.stream = stream
         self.blockRows = blockRows
@@ -52,7 +54,9 @@ public final class RandomProjection {
             var i = 0
             while i < values.count {
                 var bits = rng.next()
-                for _ in 0..<min(64, values.count - i) { values[i] = bits & 1 == 0 ? scale : -scale; bits >>= 1; i += 1 }
+                for _ in 0..<min(64, values.count - i) {
+                    values[i] = bits & 1 == 0 ? scale : -scale; bits >>= 1; i += 1
+                }
             }
         }
         if cacheAll { cache[b] = values }
@@ -70,10 +74,15 @@ public final class RandomProjection {
         for b in 0..<blockCount {
             let lo = b * blockRows, width = min(P, lo + blockRows) - lo
             let r = block(b)
-            g.withUnsafeBufferPointer { gp in r.withUnsafeBufferPointer { rp in phi.withUnsafeMutableBufferPointer { cp in
-                BLAS.sgemm(m: rows, n: k, k: width, a: gp.baseAddress! + lo, lda: P, b: rp.baseAddress!, ldb: k,
-                           beta: 1, c: cp.baseAddress!, ldc: k)
-            } } }
+            g.withUnsafeBufferPointer { gp in
+                r.withUnsafeBufferPointer { rp in
+                    phi.withUnsafeMutableBufferPointer { cp in
+                        BLAS.sgemm(
+                            m: rows, n: k, k: width, a: gp.baseAddress! + lo, lda: P, b: rp.baseAddress!, ldb: k,
+                            beta: 1, c: cp.baseAddress!, ldc: k)
+                    }
+                }
+            }
         }
         return phi
     }

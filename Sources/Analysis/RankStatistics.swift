@@ -45,8 +45,10 @@ public enum RankStatistics {
     /// Percentile-bootstrap confidence interval of the mean over examples: `resamples` draws of n examples with
     /// replacement (seeded), the mean of each draw's finite values, and the (1−level)/2 and (1+level)/2 quantiles
     /// (linear interpolation between order statistics).
-    public static func bootstrapMeanInterval(_ values: [Double], resamples: Int, seed: UInt64,
-                                             level: Double = 0.95) -> (lower: Double, upper: Double) {
+    public static func bootstrapMeanInterval(
+        _ values: [Double], resamples: Int, seed: UInt64,
+        level: Double = 0.95
+    ) -> (lower: Double, upper: Double) {
         guard !values.isEmpty, resamples >= 1 else { return (.nan, .nan) }
         var rng = RNG(seed: seed)
         var means: [Double] = []

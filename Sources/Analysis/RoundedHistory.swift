@@ -37,10 +37,14 @@ public final class RoundedHistory: TrainingHistory {
     public var trainingCount: Int { base.trainingCount }
     public var optimizer: OptimizerSpec { base.optimizer }
     public var activeComponents: [String] { base.activeComponents }
-    public func parameters(at checkpoint: Int) throws -> [Float] { precision.round(try base.parameters(at: checkpoint)) }
+    public func parameters(at checkpoint: Int) throws -> [Float] {
+        precision.round(try base.parameters(at: checkpoint))
+    }
     public func learningRate(step t: Int) throws -> Float { try base.learningRate(step: t) }
     public func weightDecay(step t: Int) throws -> Float { try base.weightDecay(step: t) }
     public func batchIndices(step t: Int) throws -> [Int] { try base.batchIndices(step: t) }
     public func flips(step t: Int) throws -> [Bool]? { try base.flips(step: t) }
-    public func optimizerQuantity(step t: Int) throws -> [Float] { precision.round(try base.optimizerQuantity(step: t)) }
+    public func optimizerQuantity(step t: Int) throws -> [Float] {
+        precision.round(try base.optimizerQuantity(step: t))
+    }
 }

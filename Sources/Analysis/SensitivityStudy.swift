@@ -20,8 +20,12 @@ public enum SensitivityStudy {
         public var earlySteps: Int
         public var earlyPoints: Int
         public var precision: StoragePrecision
-        public init(rule: QuadratureRule, points: Int, earlySteps: Int = 0, earlyPoints: Int? = nil, precision: StoragePrecision = .float32) {
-            self.rule = rule; self.points = points; self.earlySteps = earlySteps; self.earlyPoints = earlyPoints ?? points
+        public init(
+            rule: QuadratureRule, points: Int, earlySteps: Int = 0, earlyPoints: Int? = nil,
+            precision: StoragePrecision = .float32
+        ) {
+            self.rule = rule; self.points = points; self.earlySteps = earlySteps;
+            self.earlyPoints = earlyPoints ?? points
             self.precision = precision
         }
         public var quadrature: QuadratureConfig {
@@ -34,7 +38,9 @@ public enum SensitivityStudy {
             if precision != .float32 { s += " [\(precision.rawValue)]" }
             return s
         }
-        enum CodingKeys: String, CodingKey { case rule, points, earlySteps = "early_steps", earlyPoints = "early_points", precision }
+        enum CodingKeys: String, CodingKey {
+            case rule, points, earlySteps = "early_steps", earlyPoints = "early_points", precision
+        }
     }
 
     /// What one setting achieved.
@@ -59,47 +65,61 @@ public enum SensitivityStudy {
 
     /// Raw per-run pieces kept to combine runs.
     struct Run {
-        var initial: [Double]        // (rows)
-        var stepPredicted: [Float]   // (T', rows)
+        var initial: [Double]  // (rows)
+        var stepPredicted: [Float]  // (T', rows)
         var stepTruth: [Float]
-        var final: [Double]          // (rows)
-        var kernelTotal: [Double]    // (rows)
+        var final: [Double]  // (rows)
+        var kernelTotal: [Double]  // (rows)
         var seconds: Double
         var steps: Range<Int>
     }
 
     /// Runs every setting on the given test points (all classes).
-    public static func measure(model: Model, history: TrainingHistory, data: ReplayData, testInputs: Tensor,
-                               settings: [Setting], memoryBudgetBytes: Int = 1 << 30,
-                               log: ((String) -> Void)? = nil) throws -> (measurements: [Measurement], truthScale: [Double]) {
+    public static func measure(
+        model: Model, history: TrainingHistory, data: ReplayData, testInputs: Tensor,
+        settings: [Setting], memoryBudgetBytes: Int = 1 << 30,
+        log: ((String) -> Void)? = nil
+    ) throws -> (measurements: [Measurement], truthScale: [Double]) {
         let T = history.stepCount
         var cache: [String: Run] = [:]
         func run(_ quadrature: QuadratureConfig, precision: StoragePrecision, steps: Range<Int>) throws -> Run {
-            let key = "\(quadrature.rule.rawValue)/\(quadrature.points)/\(quadrature.earlyPoints)/\(quadrature.earlySteps)/\(precision.rawValue)/\(steps)"
+            let key =
+                "\(quadrature.rule.rawValue)/\(quadrature.points)/\(quadrature.earlyPoints)/\(quadrature.earlySteps)/\(precision.rawValue)/\(steps)"
             if let r = cache[key] { return r }
             let h: TrainingHistory = precision == .float32 ? history : RoundedHistory(history, precision: precision)
-            let engine = try EPKEngine(model: model, history: h, data: data,
-                                       options: EPKOptions(quadrature: quadrature, classes: .all, memoryBudgetBytes: memoryBudgetBytes,
-                                                           steps: steps))
+            let engine = try EPKEngine(
+                model: model, history: h, data: data,
+                options: EPKOptions(
+                    quadrature: quadrature, classes: .all, memoryBudgetBytes: memoryBudgetBytes,
+                    steps: steps))
             let start = Date()
             let r = try engine.run(testInputs: testInputs, testLabels: nil)
             let seconds = Date().timeIntervalSince(start)
             let K = r.componentCount
             let rows = r.rowCount
-            let initial = (0..<rows).map { Double(r.initialOutputs[(($0 / r.classesPerTest) * r.classCount) + r.rowClasses[$0]]) }
+            let initial = (0..<rows).map {
+                Double(r.initialOutputs[(($0 / r.classesPerTest) * r.classCount) + r.rowClasses[$0]])
+            }
             let kernel = (0..<rows).map { row in (0..<K).reduce(0.0) { $0 + r.kernelByComponent[row * K + $1] } }
-            let out = Run(initial: initial, stepPredicted: r.stepPredicted, stepTruth: r.stepTruth, final: r.finalRows,
-                          kernelTotal: kernel, seconds: seconds, steps: steps)
+            let out = Run(
+                initial: initial, stepPredicted: r.stepPredicted, stepTruth: r.stepTruth, final: r.finalRows,
+                kernelTotal: kernel, seconds: seconds, steps: steps)
             cache[key] = out
-            log?(String(format: "%@ [%@] steps %d..<%d: %.2f s", quadrature.rule.rawValue + " \(quadrature.points)/\(quadrature.earlyPoints)×\(quadrature.earlySteps)",
-                        precision.rawValue, steps.lowerBound, steps.upperBound, seconds))
+            log?(
+                String(
+                    format: "%@ [%@] steps %d..<%d: %.2f s",
+                    quadrature.rule.rawValue
+                        + " \(quadrature.points)/\(quadrature.earlyPoints)×\(quadrature.earlySteps)",
+                    precision.rawValue, steps.lowerBound, steps.upperBound, seconds))
             return out
         }
 
         // The float32 truth: every float32 run of the full range records the same ground-truth steps.
         let reference = try run(QuadratureConfig(rule: .midpoint, points: 1), precision: .float32, steps: 0..<T)
         let rows = reference.initial.count, C = model.classCount, n = rows / C
-        let truthScale = (0..<T).map { t in (0..<rows).reduce(0.0) { $0 + Double(abs(reference.stepTruth[t * rows + $1])) } / Double(rows) }
+        let truthScale = (0..<T).map { t in
+            (0..<rows).reduce(0.0) { $0 + Double(abs(reference.stepTruth[t * rows + $1])) } / Double(rows)
+        }
 
         var out: [Measurement] = []
         for setting in settings {
@@ -144,10 +164,12 @@ public enum SensitivityStudy {
                 kernelDeviation = zip(kernel, fp32.kernelTotal).reduce(0.0) { $0 + abs($1.0 - $1.1) } / Double(rows)
             }
             let evaluations = Double((0..<T).reduce(0) { $0 + setting.quadrature.pointCount(forStep: $1) }) / Double(T)
-            out.append(Measurement(setting: setting, evaluationsPerStep: evaluations, finalError: finalSum / Double(rows),
-                                   finalMaxError: finalMax, stepError: stepSum / Double(T * rows), perStepError: perStep,
-                                   agreement: Double(agree) / Double(max(1, n)), secondsPerStep: seconds / Double(T),
-                                   kernelDeviation: kernelDeviation))
+            out.append(
+                Measurement(
+                    setting: setting, evaluationsPerStep: evaluations, finalError: finalSum / Double(rows),
+                    finalMaxError: finalMax, stepError: stepSum / Double(T * rows), perStepError: perStep,
+                    agreement: Double(agree) / Double(max(1, n)), secondsPerStep: seconds / Double(T),
+                    kernelDeviation: kernelDeviation))
         }
         return (out, truthScale)
     }

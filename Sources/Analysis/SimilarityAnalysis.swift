@@ -6,18 +6,26 @@ public enum SimilarityAnalysis {
     /// Cosine similarity between the rows of `a` (n × p) and the rows of `b` (m × p), as an (n × m) row-major
     /// matrix. Zero rows have similarity 0 with everything. When `b` is nil the matrix is the self-similarity of
     /// `a`: exactly symmetric, with diagonal 1 for non-zero rows (docs/METHOD.md §16 "cosine-similarity matrix between samples").
-    public static func cosine(_ a: [Float], rows n: Int, _ b: [Float]? = nil, rows m: Int = 0, width p: Int) -> [Double] {
+    public static func cosine(_ a: [Float], rows n: Int, _ b: [Float]? = nil, rows m: Int = 0, width p: Int) -> [Double]
+    {
         precondition(a.count == n * p, "cosine: a has \(a.count) entries, expected \(n)×\(p)")
         let other = b ?? a, mm = b == nil ? n : m
         precondition(other.count == mm * p, "cosine: b has \(other.count) entries, expected \(mm)×\(p)")
         func norms(_ x: [Float], _ r: Int) -> [Double] {
-            x.withUnsafeBufferPointer { buf in (0..<r).map { i in BLAS.dot(count: p, buf.baseAddress! + i * p, buf.baseAddress! + i * p).squareRoot() } }
+            x.withUnsafeBufferPointer { buf in
+                (0..<r).map { i in BLAS.dot(count: p, buf.baseAddress! + i * p, buf.baseAddress! + i * p).squareRoot() }
+            }
         }
         let na = norms(a, n), nb = b == nil ? na : norms(other, mm)
         var gram = [Float](repeating: 0, count: n * mm)
-        a.withUnsafeBufferPointer { pa in other.withUnsafeBufferPointer { pb in gram.withUnsafeMutableBufferPointer { pc in
-            BLAS.sgemm(transB: true, m: n, n: mm, k: p, a: pa.baseAddress!, b: pb.baseAddress!, c: pc.baseAddress!)
-        } } }
+        a.withUnsafeBufferPointer { pa in
+            other.withUnsafeBufferPointer { pb in
+                gram.withUnsafeMutableBufferPointer { pc in
+                    BLAS.sgemm(
+                        transB: true, m: n, n: mm, k: p, a: pa.baseAddress!, b: pb.baseAddress!, c: pc.baseAddress!)
+                }
+            }
+        }
         var out = [Double](repeating: 0, count: n * mm)
         for i in 0..<n {
             for j in 0..<mm where na[i] > 0 && nb[j] > 0 {
@@ -46,7 +54,9 @@ public enum SimilarityAnalysis {
     /// The docs/METHOD.md §16 text report for one cosine matrix (n × n, rows in the order of `samples`): for each query row,
     /// its `count` most and `count` least similar other samples with inputs, targets and similarities, then the
     /// histograms of the operand tokens and of the targets among the most similar ones (Markdown).
-    public static func neighbourReport(title: String, cosine: [Double], samples: [Sample], queries: [Int], count: Int) -> String {
+    public static func neighbourReport(
+        title: String, cosine: [Double], samples: [Sample], queries: [Int], count: Int
+    ) -> String {
         let n = samples.count
         var lines = ["## \(title)", ""]
         for q in queries {
@@ -57,16 +67,19 @@ public enum SimilarityAnalysis {
             lines.append("| rank | most similar | cos | least similar | cos |")
             lines.append("|---:|---|---:|---|---:|")
             for i in 0..<min(most.count, least.count) {
-                lines.append(String(format: "| %d | %@ | %.3f | %@ | %.3f |", i + 1, samples[most[i]].text, cosine[q * n + most[i]],
-                                    samples[least[i]].text, cosine[q * n + least[i]]))
+                lines.append(
+                    String(
+                        format: "| %d | %@ | %.3f | %@ | %.3f |", i + 1, samples[most[i]].text, cosine[q * n + most[i]],
+                        samples[least[i]].text, cosine[q * n + least[i]]))
             }
             func histogram(_ values: [Int]) -> String {
                 Dictionary(grouping: values, by: { $0 }).map { ($0.key, $0.value.count) }
                     .sorted { ($0.1, -$0.0) > ($1.1, -$1.0) }.map { "\($0.0)×\($0.1)" }.joined(separator: ", ")
             }
             lines.append("")
-            lines.append("Tokens among the most similar: \(histogram(most.flatMap { [samples[$0].a, samples[$0].b] })). " +
-                         "Targets: \(histogram(most.map { samples[$0].target })).")
+            lines.append(
+                "Tokens among the most similar: \(histogram(most.flatMap { [samples[$0].a, samples[$0].b] })). "
+                    + "Targets: \(histogram(most.map { samples[$0].target })).")
             lines.append("")
         }
         return lines.joined(separator: "\n")
@@ -80,7 +93,9 @@ public enum SimilarityAnalysis {
     /// `matrix` (rows × columns) with rows and columns permuted: out[i, j] = matrix[rowOrder[i], columnOrder[j]].
     public static func permute(_ matrix: [Double], columns: Int, rowOrder: [Int], columnOrder: [Int]) -> [Double] {
         var out = [Double](repeating: 0, count: rowOrder.count * columnOrder.count)
-        for (i, r) in rowOrder.enumerated() { for (j, c) in columnOrder.enumerated() { out[i * columnOrder.count + j] = matrix[r * columns + c] } }
+        for (i, r) in rowOrder.enumerated() {
+            for (j, c) in columnOrder.enumerated() { out[i * columnOrder.count + j] = matrix[r * columns + c] }
+        }
         return out
     }
 
@@ -110,7 +125,9 @@ public enum SimilarityAnalysis {
     /// entries of `matrix`.
     public static func referenceCorrelation(_ matrix: [Double], keys s: [Double], periods: [Double]) -> Double {
         let (v, d) = offDiagonal(matrix, keys: s)
-        let reference = d.map { delta in periods.map { cos(2 * Double.pi * delta / $0) }.reduce(0, +) / Double(periods.count) }
+        let reference = d.map { delta in
+            periods.map { cos(2 * Double.pi * delta / $0) }.reduce(0, +) / Double(periods.count)
+        }
         return correlation(v, reference)
     }
 
@@ -129,7 +146,9 @@ public enum SimilarityAnalysis {
     public static func jointPeriodFit(_ matrix: [Double], keys s: [Double], periods: [Double]) -> Double {
         let (v, d) = offDiagonal(matrix, keys: s)
         var columns: [[Double]] = []
-        for f in periods { let w = 2 * Double.pi / f; columns.append(d.map { cos(w * $0) }); columns.append(d.map { sin(w * $0) }) }
+        for f in periods {
+            let w = 2 * Double.pi / f; columns.append(d.map { cos(w * $0) }); columns.append(d.map { sin(w * $0) })
+        }
         return leastSquaresR2(columns: columns, target: v)
     }
 
@@ -140,7 +159,9 @@ public enum SimilarityAnalysis {
         let x: [[Double]] = [[Double](repeating: 1, count: m)] + columns
         var a = [Double](repeating: 0, count: k * k), b = [Double](repeating: 0, count: k)
         for i in 0..<k {
-            for j in i..<k { var s = 0.0; for r in 0..<m { s += x[i][r] * x[j][r] }; a[i * k + j] = s; a[j * k + i] = s }
+            for j in i..<k {
+                var s = 0.0; for r in 0..<m { s += x[i][r] * x[j][r] }; a[i * k + j] = s; a[j * k + i] = s
+            }
             var s = 0.0; for r in 0..<m { s += x[i][r] * y[r] }; b[i] = s
         }
         let coefficients = solve(a, b, size: k)

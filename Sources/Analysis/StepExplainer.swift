@@ -24,7 +24,9 @@ public struct ClassifierEvaluationLoss: EvaluationLoss {
         self.model = model; self.inputs = inputs; self.labels = labels; self.chunk = chunk
     }
     public var layout: ParameterLayout { model.layout }
-    public func loss(_ theta: [Float]) -> Double { model.evaluate(parameters: theta, inputs: inputs, labels: labels).loss }
+    public func loss(_ theta: [Float]) -> Double {
+        model.evaluate(parameters: theta, inputs: inputs, labels: labels).loss
+    }
     public func lossAndGradient(_ theta: [Float]) -> (loss: Double, gradient: [Float]) {
         chunkedMean(count: labels.count, chunk: chunk, parameterCount: model.parameterCount) { r in
             model.lossAndGradient(parameters: theta, inputs: inputs.rows(r), labels: Array(labels[r]))
@@ -42,7 +44,9 @@ public struct LanguageModelEvaluationLoss: EvaluationLoss {
         self.model = model; self.inputs = inputs; self.targets = targets; self.chunk = chunk
     }
     public var layout: ParameterLayout { model.layout }
-    public func loss(_ theta: [Float]) -> Double { model.loss(parameters: theta, inputs: inputs, targets: targets, chunk: chunk) }
+    public func loss(_ theta: [Float]) -> Double {
+        model.loss(parameters: theta, inputs: inputs, targets: targets, chunk: chunk)
+    }
     public func lossAndGradient(_ theta: [Float]) -> (loss: Double, gradient: [Float]) {
         chunkedMean(count: inputs.shape[0], chunk: chunk, parameterCount: model.parameterCount) { r in
             model.lossAndGradient(parameters: theta, inputs: inputs.rows(r), targets: targets.rows(r))
@@ -51,8 +55,10 @@ public struct LanguageModelEvaluationLoss: EvaluationLoss {
 }
 
 /// Size-weighted mean of per-chunk (loss, gradient) pairs, each chunk a mean over its rows.
-func chunkedMean(count n: Int, chunk: Int, parameterCount P: Int,
-                 _ body: (Range<Int>) -> (loss: Double, gradient: [Float])) -> (loss: Double, gradient: [Float]) {
+func chunkedMean(
+    count n: Int, chunk: Int, parameterCount P: Int,
+    _ body: (Range<Int>) -> (loss: Double, gradient: [Float])
+) -> (loss: Double, gradient: [Float]) {
     if n <= chunk { return body(0..<n) }
     var loss = 0.0
     var gradient = [Float](repeating: 0, count: P)
@@ -80,7 +86,10 @@ public struct ExplainedSegment {
     public var thetaEnd: [Float]
     public var decay: [Float]?
     public var batch: [Float]?
-    public init(kind: Kind, start: Int, end: Int, thetaStart: [Float], thetaEnd: [Float], decay: [Float]? = nil, batch: [Float]? = nil) {
+    public init(
+        kind: Kind, start: Int, end: Int, thetaStart: [Float], thetaEnd: [Float], decay: [Float]? = nil,
+        batch: [Float]? = nil
+    ) {
         self.kind = kind; self.start = start; self.end = end; self.thetaStart = thetaStart; self.thetaEnd = thetaEnd
         self.decay = decay; self.batch = batch
     }
@@ -101,7 +110,9 @@ public struct ModuleGroups: Sendable {
         for g in groups {
             var rs: [Range<Int>] = []
             for c in g.components {
-                guard let comp = layout.component(named: c) else { preconditionFailure("ModuleGroups: no component \(c)") }
+                guard let comp = layout.component(named: c) else {
+                    preconditionFailure("ModuleGroups: no component \(c)")
+                }
                 precondition(owner[comp.index] < 0, "ModuleGroups: component \(c) is in two groups")
                 owner[comp.index] = names.count
                 rs.append(comp.range)
@@ -118,7 +129,11 @@ public struct ModuleGroups: Sendable {
 
     /// Σ_{p ∈ group} a_p b_p for every group, in Float64.
     public func sums(_ a: [Double], _ b: [Float]) -> [Double] {
-        ranges.map { rs in rs.reduce(0.0) { acc, r in var s = acc; for p in r { s += a[p] * Double(b[p]) }; return s } }
+        ranges.map { rs in
+            rs.reduce(0.0) { acc, r in
+                var s = acc; for p in r { s += a[p] * Double(b[p]) }; return s
+            }
+        }
     }
 }
 
@@ -154,8 +169,10 @@ public struct SegmentDecomposition: Sendable {
 /// update, with the engine's quadrature rules (docs/METHOD.md §9, `QuadratureNodes`).
 public enum StepExplainer {
     /// ∫₀¹ ∇L_E(θ_start + αΔ) dα ≈ Σ_i w_i ∇L_E(θ_start + α_i Δ), in Float64. P values.
-    public static func integratedGradient(_ loss: EvaluationLoss, from theta0: [Float], to theta1: [Float],
-                                          nodes: QuadratureNodes) -> [Double] {
+    public static func integratedGradient(
+        _ loss: EvaluationLoss, from theta0: [Float], to theta1: [Float],
+        nodes: QuadratureNodes
+    ) -> [Double] {
         let P = theta0.count
         var acc = [Double](repeating: 0, count: P)
         var point = [Float](repeating: 0, count: P)
@@ -169,8 +186,10 @@ public enum StepExplainer {
     }
 
     /// Decomposes one segment. `lossStart`/`lossEnd` may be passed when already known (they are reused across rules).
-    public static func explain(_ segment: ExplainedSegment, loss: EvaluationLoss, groups: ModuleGroups,
-                               nodes: QuadratureNodes, lossStart: Double? = nil, lossEnd: Double? = nil) -> SegmentDecomposition {
+    public static func explain(
+        _ segment: ExplainedSegment, loss: EvaluationLoss, groups: ModuleGroups,
+        nodes: QuadratureNodes, lossStart: Double? = nil, lossEnd: Double? = nil
+    ) -> SegmentDecomposition {
         let P = segment.thetaStart.count
         let integrated = integratedGradient(loss, from: segment.thetaStart, to: segment.thetaEnd, nodes: nodes)
         var delta = [Float](repeating: 0, count: P)
@@ -187,19 +206,23 @@ public enum StepExplainer {
                 momentumPart = zip(gradientPart, batchPart).map { $0 - $1 }
             }
         }
-        return SegmentDecomposition(kind: segment.kind, start: segment.start, end: segment.end, points: nodes.nodes.count,
-                                    lossStart: lossStart ?? loss.loss(segment.thetaStart), lossEnd: lossEnd ?? loss.loss(segment.thetaEnd),
-                                    total: total, gradient: gradientPart, decay: decayPart, batch: batchPart, momentum: momentumPart)
+        return SegmentDecomposition(
+            kind: segment.kind, start: segment.start, end: segment.end, points: nodes.nodes.count,
+            lossStart: lossStart ?? loss.loss(segment.thetaStart), lossEnd: lossEnd ?? loss.loss(segment.thetaEnd),
+            total: total, gradient: gradientPart, decay: decayPart, batch: batchPart, momentum: momentumPart)
     }
 
     /// |residual| of one segment for each point count (the convergence study): the loss change is measured once.
-    public static func residuals(_ segment: ExplainedSegment, loss: EvaluationLoss, rule: QuadratureRule, points: [Int]) -> [Double] {
+    public static func residuals(
+        _ segment: ExplainedSegment, loss: EvaluationLoss, rule: QuadratureRule, points: [Int]
+    ) -> [Double] {
         let l0 = loss.loss(segment.thetaStart), l1 = loss.loss(segment.thetaEnd)
         let P = segment.thetaStart.count
         var delta = [Double](repeating: 0, count: P)
         for p in 0..<P { delta[p] = Double(segment.thetaEnd[p] - segment.thetaStart[p]) }
         return points.map { n in
-            let g = integratedGradient(loss, from: segment.thetaStart, to: segment.thetaEnd, nodes: QuadratureNodes(rule: rule, points: n))
+            let g = integratedGradient(
+                loss, from: segment.thetaStart, to: segment.thetaEnd, nodes: QuadratureNodes(rule: rule, points: n))
             var s = 0.0
             for p in 0..<P { s += g[p] * delta[p] }
             return abs(s - (l1 - l0))

@@ -1,6 +1,7 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Writes that either complete or leave the destination untouched.
@@ -17,8 +18,9 @@ public enum AtomicFile {
             do {
                 try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             } catch {
-                throw ArtifactError(.io, file: path, problem: "cannot create directory \(directory)",
-                                    fix: "check permissions or choose another output path")
+                throw ArtifactError(
+                    .io, file: path, problem: "cannot create directory \(directory)",
+                    fix: "check permissions or choose another output path")
             }
         }
         let name = (path as NSString).lastPathComponent
@@ -27,13 +29,16 @@ public enum AtomicFile {
         do {
             try body(temporaryPath)
             guard FileManager.default.fileExists(atPath: temporaryPath) else {
-                throw ArtifactError(.io, file: path, problem: "the writer produced no file at \(temporaryPath)",
-                                    fix: "write to the temporary path passed to the closure")
+                throw ArtifactError(
+                    .io, file: path, problem: "the writer produced no file at \(temporaryPath)",
+                    fix: "write to the temporary path passed to the closure")
             }
             try synchronize(temporaryPath, destination: path)
             guard rename(temporaryPath, path) == 0 else {
-                throw ArtifactError(.io, file: path, problem: "cannot rename the temporary file into place "
-                                    + "(\(String(cString: strerror(errno))))", fix: "check permissions")
+                throw ArtifactError(
+                    .io, file: path,
+                    problem: "cannot rename the temporary file into place "
+                        + "(\(String(cString: strerror(errno))))", fix: "check permissions")
             }
         } catch {
             _ = unlink(temporaryPath)
@@ -45,8 +50,9 @@ public enum AtomicFile {
     public static func write(data: Data, to path: String) throws {
         try write(to: path) { temporaryPath in
             guard FileManager.default.createFile(atPath: temporaryPath, contents: data) else {
-                throw ArtifactError(.io, file: path, problem: "cannot write \(data.count) bytes",
-                                    fix: "check permissions and free disk space")
+                throw ArtifactError(
+                    .io, file: path, problem: "cannot write \(data.count) bytes",
+                    fix: "check permissions and free disk space")
             }
         }
     }
@@ -59,8 +65,9 @@ public enum AtomicFile {
         }
         defer { _ = close(descriptor) }
         guard fsync(descriptor) == 0 else {
-            throw ArtifactError(.io, file: destination, problem: "fsync failed (\(String(cString: strerror(errno))))",
-                                fix: "check free disk space")
+            throw ArtifactError(
+                .io, file: destination, problem: "fsync failed (\(String(cString: strerror(errno))))",
+                fix: "check free disk space")
         }
     }
 }

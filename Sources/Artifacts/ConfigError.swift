@@ -31,14 +31,18 @@ public struct ConfigError: Error, CustomStringConvertible, Equatable, Sendable {
 
     /// Throws `outOfRange` unless `condition` holds, for one-line checks in `validate()`:
     /// `try ConfigError.require(lr > 0, keyPath: "optimizer.lr", expected: "a positive number", found: lr)`.
-    public static func require<F: BinaryFloatingPoint>(_ condition: Bool, keyPath: String, expected: String,
-                                                       found: F) throws {
+    public static func require<F: BinaryFloatingPoint>(
+        _ condition: Bool, keyPath: String, expected: String,
+        found: F
+    ) throws {
         if !condition { throw outOfRange(keyPath: keyPath, expected: expected, found: found) }
     }
 
     /// Integer form of `require`.
-    public static func require<I: BinaryInteger>(_ condition: Bool, keyPath: String, expected: String,
-                                                 found: I) throws {
+    public static func require<I: BinaryInteger>(
+        _ condition: Bool, keyPath: String, expected: String,
+        found: I
+    ) throws {
         if !condition { throw outOfRange(keyPath: keyPath, expected: expected, found: found) }
     }
 

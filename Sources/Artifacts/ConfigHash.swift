@@ -8,8 +8,9 @@ public enum ConfigHash {
     /// Lower-case hex SHA-256 of a file's bytes, read in 1 MiB pieces (also suits dataset checksums).
     public static func of(file path: String) throws -> String {
         guard let handle = FileHandle(forReadingAtPath: path) else {
-            throw ArtifactError(.notFound, file: path, problem: "cannot open the file to hash it",
-                                fix: "check that it exists and is readable")
+            throw ArtifactError(
+                .notFound, file: path, problem: "cannot open the file to hash it",
+                fix: "check that it exists and is readable")
         }
         defer { try? handle.close() }
         var hasher = SHA256()

@@ -55,22 +55,26 @@ public final class HDF5Dataset: HDF5Object {
         let shape = try self.shape
         guard let rows = shape.first else { throw error(.invalidArgument, "a scalar has no rows") }
         guard range.lowerBound >= 0, range.upperBound <= rows else {
-            throw error(.invalidArgument, "rows \(range) out of range 0..<\(rows)",
-                        fix: "the file holds fewer steps than requested: re-run or resume the producing step")
+            throw error(
+                .invalidArgument, "rows \(range) out of range 0..<\(rows)",
+                fix: "the file holds fewer steps than requested: re-run or resume the producing step")
         }
         let rowSize = shape.dropFirst().reduce(1, *)
         let count = range.count * rowSize
         guard count > 0 else { return [] }
         let (fileSpace, memorySpace) = try selectRows(range, shape: shape)
         return try withExtendedLifetime((fileSpace, memorySpace)) {
-            try readValues(count, fileSpace: fileSpace.id, memorySpace: memorySpace.id, what: "cannot read rows \(range)")
+            try readValues(
+                count, fileSpace: fileSpace.id, memorySpace: memorySpace.id, what: "cannot read rows \(range)")
         }
     }
 
     /// Reads `count` values of the selection straight into uninitialised storage. (A zero-filled generic array is
     /// initialised element by element through value witnesses, since these functions are not specialised; that
     /// showed up in EPK profiles as several per cent of the time spent reading checkpoints.)
-    private func readValues<T: HDF5Scalar>(_ count: Int, fileSpace: hid_t, memorySpace: hid_t, what: String) throws -> [T] {
+    private func readValues<T: HDF5Scalar>(
+        _ count: Int, fileSpace: hid_t, memorySpace: hid_t, what: String
+    ) throws -> [T] {
         var status: herr_t = -1
         let values = [T](unsafeUninitializedCapacity: count) { buffer, initialized in
             status = H5Dread(objectID, T.nativeType, memorySpace, fileSpace, ch5_p_default(), buffer.baseAddress)
@@ -89,14 +93,17 @@ public final class HDF5Dataset: HDF5Object {
         try requireExtendable(shape)
         let rowSize = shape.dropFirst().reduce(1, *)
         guard rows.count % rowSize == 0 else {
-            throw error(.invalidArgument, "cannot append \(rows.count) values: not a multiple of the row size \(rowSize) "
-                        + "(row shape \(Array(shape.dropFirst())))", fix: "append whole rows")
+            throw error(
+                .invalidArgument,
+                "cannot append \(rows.count) values: not a multiple of the row size \(rowSize) "
+                    + "(row shape \(Array(shape.dropFirst())))", fix: "append whole rows")
         }
         let added = rows.count / rowSize
         let oldRows = shape[0]
         guard added > 0 else { return oldRows }
         try setRowCount(oldRows + added)
-        let (fileSpace, memorySpace) = try selectRows(oldRows..<(oldRows + added), shape: [oldRows + added] + shape.dropFirst())
+        let (fileSpace, memorySpace) = try selectRows(
+            oldRows..<(oldRows + added), shape: [oldRows + added] + shape.dropFirst())
         let status = rows.withUnsafeBufferPointer {
             H5Dwrite(objectID, T.nativeType, memorySpace.id, fileSpace.id, ch5_p_default(), $0.baseAddress)
         }
@@ -109,8 +116,9 @@ public final class HDF5Dataset: HDF5Object {
         let shape = try self.shape
         try requireExtendable(shape)
         guard rows >= 0, rows <= shape[0] else {
-            throw error(.invalidArgument, "cannot truncate to \(rows) rows: it has \(shape[0])",
-                        fix: "pass a row count between 0 and the current one")
+            throw error(
+                .invalidArgument, "cannot truncate to \(rows) rows: it has \(shape[0])",
+                fix: "pass a row count between 0 and the current one")
         }
         try setRowCount(rows)
     }
@@ -121,11 +129,13 @@ public final class HDF5Dataset: HDF5Object {
         try file.checkOpen(object: path)
         let stored = HDF5Handle.type(H5Dget_type(objectID))
         let wanted = T.fileType
-        let same = H5Tget_class(stored.id) == H5Tget_class(wanted) && H5Tget_size(stored.id) == H5Tget_size(wanted)
+        let same =
+            H5Tget_class(stored.id) == H5Tget_class(wanted) && H5Tget_size(stored.id) == H5Tget_size(wanted)
             && (H5Tget_class(wanted) != H5T_INTEGER || H5Tget_sign(stored.id) == H5Tget_sign(wanted))
         guard same else {
-            throw error(.typeMismatch, "stores \(hdf5TypeName(stored.id)), not \(T.typeName)",
-                        fix: "read or write it as the stored type")
+            throw error(
+                .typeMismatch, "stores \(hdf5TypeName(stored.id)), not \(T.typeName)",
+                fix: "read or write it as the stored type")
         }
     }
 
@@ -134,9 +144,11 @@ public final class HDF5Dataset: HDF5Object {
         var dims = [hsize_t](repeating: 0, count: shape.count)
         var maxDims = dims
         guard !shape.isEmpty, H5Sget_simple_extent_dims(space.id, &dims, &maxDims) >= 0,
-              maxDims[0] == ch5_s_unlimited() else {
-            throw error(.invalidArgument, "is not extendable",
-                        fix: "create it with createExtendable(_:type:rowShape:chunkRows:) to append or truncate")
+            maxDims[0] == ch5_s_unlimited()
+        else {
+            throw error(
+                .invalidArgument, "is not extendable",
+                fix: "create it with createExtendable(_:type:rowShape:chunkRows:) to append or truncate")
         }
     }
 
@@ -156,7 +168,8 @@ public final class HDF5Dataset: HDF5Object {
         var count = shape.map { hsize_t($0) }
         count[0] = hsize_t(range.count)
         guard fileSpace.id >= 0,
-              H5Sselect_hyperslab(fileSpace.id, H5S_SELECT_SET, &start, nil, &count, nil) >= 0 else {
+            H5Sselect_hyperslab(fileSpace.id, H5S_SELECT_SET, &start, nil, &count, nil) >= 0
+        else {
             throw libraryError("cannot select rows \(range)")
         }
         let memorySpace = HDF5Handle.space(H5Screate_simple(Int32(count.count), &count, nil))

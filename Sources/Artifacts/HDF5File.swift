@@ -39,26 +39,30 @@ public final class HDF5File {
                 do {
                     try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
                 } catch {
-                    throw ArtifactError(.io, file: path, problem: "cannot create directory \(directory)",
-                                        fix: "check permissions or choose another --out")
+                    throw ArtifactError(
+                        .io, file: path, problem: "cannot create directory \(directory)",
+                        fix: "check permissions or choose another --out")
                 }
             }
             fileID = H5Fcreate(path, ch5_f_acc_trunc(), ch5_p_default(), accessList.id)
             guard fileID >= 0 else {
-                throw ArtifactError(.io, file: path, problem: HDF5Library.problem("cannot create HDF5 file"),
-                                    fix: "check that the directory is writable and the file is not open elsewhere")
+                throw ArtifactError(
+                    .io, file: path, problem: HDF5Library.problem("cannot create HDF5 file"),
+                    fix: "check that the directory is writable and the file is not open elsewhere")
             }
         case .read, .readWrite:
             guard FileManager.default.fileExists(atPath: path) else {
-                throw ArtifactError(.notFound, file: path, problem: "no such file",
-                                    fix: "run the producing step first or check the path")
+                throw ArtifactError(
+                    .notFound, file: path, problem: "no such file",
+                    fix: "run the producing step first or check the path")
             }
             let flags = mode == .read ? ch5_f_acc_rdonly() : ch5_f_acc_rdwr()
             fileID = H5Fopen(path, flags, accessList.id)
             guard fileID >= 0 else {
-                throw ArtifactError(.corrupt, file: path,
-                                    problem: HDF5Library.problem("not a readable HDF5 file (truncated or corrupt?)"),
-                                    fix: "re-run the producing step")
+                throw ArtifactError(
+                    .corrupt, file: path,
+                    problem: HDF5Library.problem("not a readable HDF5 file (truncated or corrupt?)"),
+                    fix: "re-run the producing step")
             }
         }
     }
@@ -77,8 +81,9 @@ public final class HDF5File {
     public func flush() throws {
         try checkOpen(object: "/")
         guard H5Fflush(fileID, H5F_SCOPE_GLOBAL) >= 0 else {
-            throw ArtifactError(.io, file: path, problem: HDF5Library.problem("cannot flush"),
-                                fix: "check free disk space")
+            throw ArtifactError(
+                .io, file: path, problem: HDF5Library.problem("cannot flush"),
+                fix: "check free disk space")
         }
     }
 
@@ -92,8 +97,9 @@ public final class HDF5File {
     /// Throws a clear error when an object of this file is used after `close()`.
     func checkOpen(object: String) throws {
         if isClosed {
-            throw ArtifactError(.invalidArgument, file: path, object: object, problem: "the file is closed",
-                                fix: "keep the HDF5File open while its groups and datasets are in use")
+            throw ArtifactError(
+                .invalidArgument, file: path, object: object, problem: "the file is closed",
+                fix: "keep the HDF5File open while its groups and datasets are in use")
         }
     }
 }

@@ -10,7 +10,9 @@ extension HDF5Group {
 
     /// Reads a float32 dataset as a tensor; with `shape`, a different stored shape is an error.
     public func readTensor(_ name: String, shape expected: [Int]? = nil) throws -> Tensor {
-        if let expected { return Tensor(shape: expected, storage: try readExpecting(name, shape: expected, as: Float.self)) }
+        if let expected {
+            return Tensor(shape: expected, storage: try readExpecting(name, shape: expected, as: Float.self))
+        }
         let (values, shape) = try read(name, as: Float.self)
         return Tensor(shape: shape, storage: values)
     }

@@ -14,8 +14,9 @@ public final class HDF5Group: HDF5Object {
         try file.checkOpen(object: path)
         let id = H5Gopen2(file.fileID, path, ch5_p_default())
         guard id >= 0 else {
-            throw ArtifactError(.typeMismatch, file: file.path, object: path,
-                                problem: HDF5Library.problem("is not a group"), fix: "check the path")
+            throw ArtifactError(
+                .typeMismatch, file: file.path, object: path,
+                problem: HDF5Library.problem("is not a group"), fix: "check the path")
         }
         self.file = file
         self.path = path
@@ -79,8 +80,9 @@ public final class HDF5Group: HDF5Object {
             let length = H5Lget_name_by_idx(objectID, ".", H5_INDEX_NAME, H5_ITER_INC, index, nil, 0, ch5_p_default())
             guard length >= 0 else { throw libraryError("cannot read member name #\(index)") }
             var buffer = [CChar](repeating: 0, count: Int(length) + 1)
-            _ = H5Lget_name_by_idx(objectID, ".", H5_INDEX_NAME, H5_ITER_INC, index, &buffer, buffer.count,
-                                   ch5_p_default())
+            _ = H5Lget_name_by_idx(
+                objectID, ".", H5_INDEX_NAME, H5_ITER_INC, index, &buffer, buffer.count,
+                ch5_p_default())
             names.append(String(decoding: buffer.prefix(Int(length)).map { UInt8(bitPattern: $0) }, as: UTF8.self))
         }
         return names
@@ -105,18 +107,22 @@ public final class HDF5Group: HDF5Object {
         }
         let needed = shape.reduce(1, *)
         guard needed == values.count else {
-            throw error(.invalidArgument, child: name, "shape \(shape) needs \(needed) values, got \(values.count)",
-                        fix: "pass values and a shape that agree")
+            throw error(
+                .invalidArgument, child: name, "shape \(shape) needs \(needed) values, got \(values.count)",
+                fix: "pass values and a shape that agree")
         }
         try requireAbsent(name)
         var dims = shape.map { hsize_t($0) }
-        let space = HDF5Handle.space(shape.isEmpty ? H5Screate(H5S_SCALAR) : H5Screate_simple(Int32(shape.count), &dims, nil))
+        let space = HDF5Handle.space(
+            shape.isEmpty ? H5Screate(H5S_SCALAR) : H5Screate_simple(Int32(shape.count), &dims, nil))
         let dataset = try createDataset(name, type: T.self, space: space.id, creationList: ch5_p_default())
         if !values.isEmpty {
             let status = values.withUnsafeBufferPointer {
                 H5Dwrite(dataset.objectID, T.nativeType, ch5_s_all(), ch5_s_all(), ch5_p_default(), $0.baseAddress)
             }
-            guard status >= 0 else { throw libraryError(child: name, "cannot write dataset", fix: "check free disk space") }
+            guard status >= 0 else {
+                throw libraryError(child: name, "cannot write dataset", fix: "check free disk space")
+            }
         }
         return dataset
     }
@@ -124,11 +130,14 @@ public final class HDF5Group: HDF5Object {
     /// Creates an empty chunked dataset of shape (0, rowShape...) whose first axis is unlimited, for streaming rows
     /// with `HDF5Dataset.append`. `chunkRows` rows form one chunk (the unit HDF5 reads and writes).
     @discardableResult
-    public func createExtendable<T: HDF5Scalar>(_ name: String, type: T.Type, rowShape: [Int],
-                                               chunkRows: Int) throws -> HDF5Dataset {
+    public func createExtendable<T: HDF5Scalar>(
+        _ name: String, type: T.Type, rowShape: [Int],
+        chunkRows: Int
+    ) throws -> HDF5Dataset {
         guard rowShape.allSatisfy({ $0 > 0 }), chunkRows > 0 else {
-            throw error(.invalidArgument, child: name,
-                        "row shape \(rowShape) and chunk rows \(chunkRows) must all be positive")
+            throw error(
+                .invalidArgument, child: name,
+                "row shape \(rowShape) and chunk rows \(chunkRows) must all be positive")
         }
         try requireAbsent(name)
         var dims = [hsize_t(0)] + rowShape.map { hsize_t($0) }
@@ -160,25 +169,31 @@ public final class HDF5Group: HDF5Object {
     }
 
     /// Reads a whole dataset and checks its shape; a mismatch names both shapes.
-    public func readExpecting<T: HDF5Scalar>(_ name: String, shape expected: [Int], as type: T.Type = T.self) throws -> [T] {
+    public func readExpecting<T: HDF5Scalar>(
+        _ name: String, shape expected: [Int], as type: T.Type = T.self
+    ) throws -> [T] {
         let dataset = try self.dataset(name)
         let shape = try dataset.shape
         guard shape == expected else {
-            throw error(.shapeMismatch, child: name, "has shape \(shape), expected \(expected)",
-                        fix: "the file was written for a different model or config: re-run the producing step")
+            throw error(
+                .shapeMismatch, child: name, "has shape \(shape), expected \(expected)",
+                fix: "the file was written for a different model or config: re-run the producing step")
         }
         return try dataset.read(as: T.self)
     }
 
     // MARK: Helpers
 
-    private func createDataset<T: HDF5Scalar>(_ name: String, type: T.Type, space: hid_t,
-                                              creationList: hid_t) throws -> HDF5Dataset {
+    private func createDataset<T: HDF5Scalar>(
+        _ name: String, type: T.Type, space: hid_t,
+        creationList: hid_t
+    ) throws -> HDF5Dataset {
         guard space >= 0 else { throw libraryError(child: name, "cannot make a dataspace") }
         let linkList = try intermediateGroupLinkList()
         let id = H5Dcreate2(objectID, name, T.fileType, space, linkList.id, creationList, ch5_p_default())
         guard id >= 0 else {
-            throw libraryError(child: name, "cannot create dataset", fix: "open the file with mode .create or .readWrite")
+            throw libraryError(
+                child: name, "cannot create dataset", fix: "open the file with mode .create or .readWrite")
         }
         return HDF5Dataset(id: id, path: joinPath(path, name), file: file)
     }
@@ -194,8 +209,9 @@ public final class HDF5Group: HDF5Object {
     private func requireAbsent(_ name: String) throws {
         try file.checkOpen(object: joinPath(path, name))
         if contains(name) {
-            throw error(.alreadyExists, child: name, "already exists",
-                        fix: "remove it first or write to a new file")
+            throw error(
+                .alreadyExists, child: name, "already exists",
+                fix: "remove it first or write to a new file")
         }
     }
 
@@ -203,9 +219,10 @@ public final class HDF5Group: HDF5Object {
         try file.checkOpen(object: joinPath(path, name))
         guard contains(name) else {
             let members = (try? memberNames())?.joined(separator: ", ") ?? ""
-            throw error(.notFound, child: name,
-                        "no such \(what) (\(path) has: \(members.isEmpty ? "nothing" : members))",
-                        fix: "check the name or re-run the producing step")
+            throw error(
+                .notFound, child: name,
+                "no such \(what) (\(path) has: \(members.isEmpty ? "nothing" : members))",
+                fix: "check the name or re-run the producing step")
         }
     }
 }

@@ -14,7 +14,8 @@ extension HDF5Object {
         try file.checkOpen(object: path)
         let type = HDF5Handle.type(H5Tcopy(ch5_c_s1()))
         guard type.id >= 0, H5Tset_size(type.id, ch5_t_variable()) >= 0,
-              H5Tset_cset(type.id, H5T_CSET_UTF8) >= 0 else {
+            H5Tset_cset(type.id, H5T_CSET_UTF8) >= 0
+        else {
             throw libraryError("cannot make a string type for attribute '\(name)'")
         }
         let space = HDF5Handle.space(H5Screate(H5S_SCALAR))
@@ -37,7 +38,8 @@ extension HDF5Object {
         try file.checkOpen(object: path)
         var stored = value
         let space = HDF5Handle.space(H5Screate(H5S_SCALAR))
-        try writeAttribute(name, fileType: Double.fileType, memoryType: Double.nativeType, space: space.id, data: &stored)
+        try writeAttribute(
+            name, fileType: Double.fileType, memoryType: Double.nativeType, space: space.id, data: &stored)
     }
 
     /// Sets a 1-D float64 attribute (an empty array is stored with extent 0).
@@ -88,8 +90,9 @@ extension HDF5Object {
             let length = H5Aget_name_by_idx(objectID, ".", H5_INDEX_NAME, H5_ITER_INC, index, nil, 0, ch5_p_default())
             guard length >= 0 else { throw libraryError("cannot read attribute name #\(index)") }
             var buffer = [CChar](repeating: 0, count: Int(length) + 1)
-            _ = H5Aget_name_by_idx(objectID, ".", H5_INDEX_NAME, H5_ITER_INC, index, &buffer, buffer.count,
-                                   ch5_p_default())
+            _ = H5Aget_name_by_idx(
+                objectID, ".", H5_INDEX_NAME, H5_ITER_INC, index, &buffer, buffer.count,
+                ch5_p_default())
             names.append(String(decoding: buffer.prefix(Int(length)).map { UInt8(bitPattern: $0) }, as: UTF8.self))
         }
         return names
@@ -151,8 +154,9 @@ extension HDF5Object {
     public func jsonAttribute<T: Decodable>(_ name: String, as type: T.Type) throws -> T {
         let text = try stringAttribute(name)
         do { return try JSONDecoder().decode(T.self, from: Data(text.utf8)) } catch {
-            throw self.error(.corrupt, "attribute '\(name)' is not valid JSON for \(T.self) (\(error))",
-                             fix: "re-run the producing step")
+            throw self.error(
+                .corrupt, "attribute '\(name)' is not valid JSON for \(T.self) (\(error))",
+                fix: "re-run the producing step")
         }
     }
 
@@ -164,18 +168,24 @@ extension HDF5Object {
         let space = HDF5Handle.space(H5Screate_simple(1, &dims, nil))
         let storage = values.isEmpty ? [T.zero] : values
         try storage.withUnsafeBytes {
-            try writeAttribute(name, fileType: T.fileType, memoryType: T.nativeType, space: space.id, data: $0.baseAddress!)
+            try writeAttribute(
+                name, fileType: T.fileType, memoryType: T.nativeType, space: space.id, data: $0.baseAddress!)
         }
     }
 
-    private func writeAttribute(_ name: String, fileType: hid_t, memoryType: hid_t, space: hid_t,
-                                data: UnsafeRawPointer) throws {
+    private func writeAttribute(
+        _ name: String, fileType: hid_t, memoryType: hid_t, space: hid_t,
+        data: UnsafeRawPointer
+    ) throws {
         guard space >= 0 else { throw libraryError("cannot make a dataspace for attribute '\(name)'") }
         try removeAttribute(name)
-        let attribute = HDF5Handle.attribute(H5Acreate2(objectID, name, fileType, space, ch5_p_default(),
-                                                        ch5_p_default()))
+        let attribute = HDF5Handle.attribute(
+            H5Acreate2(
+                objectID, name, fileType, space, ch5_p_default(),
+                ch5_p_default()))
         guard attribute.id >= 0 else {
-            throw libraryError("cannot create attribute '\(name)'", fix: "open the file with mode .create or .readWrite")
+            throw libraryError(
+                "cannot create attribute '\(name)'", fix: "open the file with mode .create or .readWrite")
         }
         guard H5Awrite(attribute.id, memoryType, data) >= 0 else {
             throw libraryError("cannot write attribute '\(name)'")
@@ -186,16 +196,19 @@ extension HDF5Object {
         try file.checkOpen(object: path)
         guard H5Aexists(objectID, name) > 0 else {
             let known = (try? attributeNames())?.joined(separator: ", ") ?? ""
-            throw error(.notFound, "no attribute '\(name)' (it has: \(known.isEmpty ? "none" : known))",
-                        fix: "re-run the producing step with this version of the software")
+            throw error(
+                .notFound, "no attribute '\(name)' (it has: \(known.isEmpty ? "none" : known))",
+                fix: "re-run the producing step with this version of the software")
         }
         let attribute = HDF5Handle.attribute(H5Aopen(objectID, name, ch5_p_default()))
         guard attribute.id >= 0 else { throw libraryError("cannot open attribute '\(name)'") }
         return attribute
     }
 
-    private func readNumericAttribute<T: HDF5Scalar>(_ name: String, as: T.Type, accepting classes: [H5T_class_t],
-                                                     expected: String) throws -> [T] {
+    private func readNumericAttribute<T: HDF5Scalar>(
+        _ name: String, as: T.Type, accepting classes: [H5T_class_t],
+        expected: String
+    ) throws -> [T] {
         let attribute = try openAttribute(name)
         let stored = HDF5Handle.type(H5Aget_type(attribute.id))
         guard classes.contains(H5Tget_class(stored.id)) else {
@@ -214,12 +227,14 @@ extension HDF5Object {
     }
 
     private func typeError(_ name: String, stored: hid_t, expected: String) -> ArtifactError {
-        error(.typeMismatch, "attribute '\(name)' holds \(hdf5TypeName(stored)), expected \(expected)",
-              fix: "read it with the matching accessor or re-run the producing step")
+        error(
+            .typeMismatch, "attribute '\(name)' holds \(hdf5TypeName(stored)), expected \(expected)",
+            fix: "read it with the matching accessor or re-run the producing step")
     }
 
     private func countError(_ name: String, count: Int) -> ArtifactError {
-        error(.shapeMismatch, "attribute '\(name)' holds \(count) values, expected 1",
-              fix: "read it with the array accessor")
+        error(
+            .shapeMismatch, "attribute '\(name)' holds \(count) values, expected 1",
+            fix: "read it with the array accessor")
     }
 }

@@ -14,7 +14,8 @@ public protocol HDF5Object: AnyObject {
 extension HDF5Object {
     /// An error about this object (or about `child` below it), in the module's one-line format.
     func error(_ kind: ArtifactError.Kind, child: String? = nil, _ problem: String, fix: String = "") -> ArtifactError {
-        ArtifactError(kind, file: file.path, object: child.map { joinPath(path, $0) } ?? path, problem: problem, fix: fix)
+        ArtifactError(
+            kind, file: file.path, object: child.map { joinPath(path, $0) } ?? path, problem: problem, fix: fix)
     }
 
     /// An error for a failed HDF5 call, with HDF5's own explanation appended.

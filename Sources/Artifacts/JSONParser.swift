@@ -17,7 +17,7 @@ struct JSONParser {
     /// Parses one complete JSON document (surrounding whitespace allowed, nothing else).
     static func parse<Bytes: Sequence>(_ data: Bytes) throws -> JSONValue where Bytes.Element == UInt8 {
         var parser = JSONParser(bytes: Array(data))
-        if parser.bytes.starts(with: [0xEF, 0xBB, 0xBF]) { parser.offset = 3 }   // UTF-8 byte-order mark
+        if parser.bytes.starts(with: [0xEF, 0xBB, 0xBF]) { parser.offset = 3 }  // UTF-8 byte-order mark
         let value = try parser.parseValue(depth: 0)
         parser.skipWhitespace()
         guard parser.offset == parser.bytes.count else { throw parser.failure("unexpected text after the JSON value") }
@@ -59,14 +59,15 @@ struct JSONParser {
 
     private mutating func expectLiteral(_ literal: String) throws {
         let expected = Array(literal.utf8)
-        guard bytes.count - offset >= expected.count, Array(bytes[offset..<(offset + expected.count)]) == expected else {
+        guard bytes.count - offset >= expected.count, Array(bytes[offset..<(offset + expected.count)]) == expected
+        else {
             throw failure("invalid literal, expected '\(literal)'")
         }
         offset += expected.count
     }
 
     private mutating func parseObject(depth: Int) throws -> JSONValue {
-        offset += 1   // {
+        offset += 1  // {
         var members: [String: JSONValue] = [:]
         skipWhitespace()
         if current == UInt8(ascii: "}") { offset += 1; return .object(members) }
@@ -93,7 +94,7 @@ struct JSONParser {
     }
 
     private mutating func parseArray(depth: Int) throws -> JSONValue {
-        offset += 1   // [
+        offset += 1  // [
         var elements: [JSONValue] = []
         skipWhitespace()
         if current == UInt8(ascii: "]") { offset += 1; return .array(elements) }
@@ -109,9 +110,9 @@ struct JSONParser {
     }
 
     private mutating func parseString() throws -> String {
-        offset += 1   // opening quote
+        offset += 1  // opening quote
         var scalars = String.UnicodeScalarView()
-        var run: [UInt8] = []   // raw UTF-8 bytes not yet converted
+        var run: [UInt8] = []  // raw UTF-8 bytes not yet converted
         func flush() throws {
             guard !run.isEmpty else { return }
             guard let text = String(validating: run, as: UTF8.self) else { throw failure("invalid UTF-8 in a string") }
@@ -141,9 +142,10 @@ struct JSONParser {
                 case UInt8(ascii: "t"): scalars.append("\t")
                 case UInt8(ascii: "u"):
                     var code = try parseHex4()
-                    if (0xD800..<0xDC00).contains(code) {   // high surrogate: a low one must follow
+                    if (0xD800..<0xDC00).contains(code) {  // high surrogate: a low one must follow
                         guard current == UInt8(ascii: "\\"), offset + 1 < bytes.count,
-                              bytes[offset + 1] == UInt8(ascii: "u") else { throw failure("unpaired surrogate") }
+                            bytes[offset + 1] == UInt8(ascii: "u")
+                        else { throw failure("unpaired surrogate") }
                         offset += 2
                         let low = try parseHex4()
                         guard (0xDC00..<0xE000).contains(low) else { throw failure("unpaired surrogate") }

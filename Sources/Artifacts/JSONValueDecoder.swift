@@ -47,8 +47,10 @@ private func mismatch(_ type: Any.Type, _ value: JSONValue, _ path: [CodingKey])
 }
 
 /// Decodes a primitive from one JSON value; other types go through their own `init(from:)`.
-private func decodeValue<T: Decodable>(_ type: T.Type, from value: JSONValue, path: [CodingKey],
-                                       recorder: KeyRecorder) throws -> T {
+private func decodeValue<T: Decodable>(
+    _ type: T.Type, from value: JSONValue, path: [CodingKey],
+    recorder: KeyRecorder
+) throws -> T {
     switch type {
     case is Bool.Type:
         guard case .bool(let flag) = value else { throw mismatch(type, value, path) }
@@ -65,8 +67,10 @@ private func decodeValue<T: Decodable>(_ type: T.Type, from value: JSONValue, pa
         }
         if type == Float.self {
             guard Float(number).isFinite else {
-                throw DecodingError.dataCorrupted(.init(codingPath: path,
-                    debugDescription: "expected a number within single-precision range, found \(number)"))
+                throw DecodingError.dataCorrupted(
+                    .init(
+                        codingPath: path,
+                        debugDescription: "expected a number within single-precision range, found \(number)"))
             }
             return Float(number) as! T
         }
@@ -78,8 +82,10 @@ private func decodeValue<T: Decodable>(_ type: T.Type, from value: JSONValue, pa
     }
 }
 
-private func decodeInteger<I: FixedWidthInteger, T>(_ integerType: I.Type, _ type: T.Type, from value: JSONValue,
-                                                    path: [CodingKey]) throws -> T {
+private func decodeInteger<I: FixedWidthInteger, T>(
+    _ integerType: I.Type, _ type: T.Type, from value: JSONValue,
+    path: [CodingKey]
+) throws -> T {
     let result: I?
     switch value {
     case .integer(let integer): result = I(exactly: integer)
@@ -89,8 +95,11 @@ private func decodeInteger<I: FixedWidthInteger, T>(_ integerType: I.Type, _ typ
     default: throw mismatch(type, value, path)
     }
     guard let result else {
-        throw DecodingError.dataCorrupted(.init(codingPath: path, debugDescription:
-            "expected an integer in \(I.min)...\(I.max), found \(value.kindDescription)"))
+        throw DecodingError.dataCorrupted(
+            .init(
+                codingPath: path,
+                debugDescription:
+                    "expected an integer in \(I.min)...\(I.max), found \(value.kindDescription)"))
     }
     return result as! T
 }
@@ -125,8 +134,10 @@ private struct KeyedContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
         try decodeValue(type, from: try member(key), path: codingPath + [key], recorder: recorder)
     }
 
-    func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type,
-                                               forKey key: Key) throws -> KeyedDecodingContainer<NestedKey> {
+    func nestedContainer<NestedKey: CodingKey>(
+        keyedBy type: NestedKey.Type,
+        forKey key: Key
+    ) throws -> KeyedDecodingContainer<NestedKey> {
         try JSONValueDecoder(value: try member(key), codingPath: codingPath + [key], recorder: recorder)
             .container(keyedBy: type)
     }
@@ -164,8 +175,11 @@ private struct UnkeyedContainer: UnkeyedDecodingContainer {
 
     private func next(_ type: Any.Type) throws -> JSONValue {
         guard !isAtEnd else {
-            throw DecodingError.valueNotFound(type, .init(codingPath: elementPath,
-                debugDescription: "expected more than \(elements.count) elements"))
+            throw DecodingError.valueNotFound(
+                type,
+                .init(
+                    codingPath: elementPath,
+                    debugDescription: "expected more than \(elements.count) elements"))
         }
         return elements[currentIndex]
     }
@@ -182,17 +196,24 @@ private struct UnkeyedContainer: UnkeyedDecodingContainer {
         return value
     }
 
-    mutating func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type) throws
-        -> KeyedDecodingContainer<NestedKey> {
-        let container = try JSONValueDecoder(value: try next([String: Any].self), codingPath: elementPath,
-                                             recorder: recorder).container(keyedBy: type)
+    mutating func nestedContainer<NestedKey: CodingKey>(
+        keyedBy type: NestedKey.Type
+    ) throws
+        -> KeyedDecodingContainer<NestedKey>
+    {
+        let container = try JSONValueDecoder(
+            value: try next([String: Any].self), codingPath: elementPath,
+            recorder: recorder
+        ).container(keyedBy: type)
         currentIndex += 1
         return container
     }
 
     mutating func nestedUnkeyedContainer() throws -> UnkeyedDecodingContainer {
-        let container = try JSONValueDecoder(value: try next([Any].self), codingPath: elementPath,
-                                             recorder: recorder).unkeyedContainer()
+        let container = try JSONValueDecoder(
+            value: try next([Any].self), codingPath: elementPath,
+            recorder: recorder
+        ).unkeyedContainer()
         currentIndex += 1
         return container
     }

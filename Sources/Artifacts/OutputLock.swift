@@ -1,6 +1,7 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// One run per output folder: an exclusive `flock(2)` on a lock file inside the folder, held until the process
@@ -33,19 +34,23 @@ public final class OutputLock: @unchecked Sendable {
         do {
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         } catch {
-            throw ArtifactError(.io, file: dir, problem: "cannot create the output folder", fix: "check permissions or pass another --out")
+            throw ArtifactError(
+                .io, file: dir, problem: "cannot create the output folder",
+                fix: "check permissions or pass another --out")
         }
         let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard fd >= 0 else {
-            throw ArtifactError(.io, file: path, problem: "cannot open the lock file (\(String(cString: strerror(errno))))",
-                                fix: "check the folder's permissions or pass another --out")
+            throw ArtifactError(
+                .io, file: path, problem: "cannot open the lock file (\(String(cString: strerror(errno))))",
+                fix: "check the folder's permissions or pass another --out")
         }
         guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
             let holder = readHolder(fd)
             close(fd)
-            throw ArtifactError(.alreadyExists, file: dir,
-                                problem: "another run holds this output folder (\(holder.isEmpty ? "holder unknown" : holder))",
-                                fix: "wait for it to finish, stop it, or pass another --out")
+            throw ArtifactError(
+                .alreadyExists, file: dir,
+                problem: "another run holds this output folder (\(holder.isEmpty ? "holder unknown" : holder))",
+                fix: "wait for it to finish, stop it, or pass another --out")
         }
         let lock = OutputLock(path: path, descriptor: fd)
         lock.writeHolder()
@@ -59,7 +64,8 @@ public final class OutputLock: @unchecked Sendable {
         let since = ISO8601DateFormatter().string(from: Date())
         let arguments = CommandLine.arguments
         let executable = arguments.first.map { ($0 as NSString).lastPathComponent } ?? "?"
-        return "pid \(getpid()) on host \(host), since \(since): " + ([executable] + arguments.dropFirst()).joined(separator: " ")
+        return "pid \(getpid()) on host \(host), since \(since): "
+            + ([executable] + arguments.dropFirst()).joined(separator: " ")
     }
 
     private func writeHolder() {

@@ -24,20 +24,23 @@ public final class Progress {
     ///   - minimumInterval: seconds between printed lines (default 0.25 on a terminal, 5 otherwise).
     ///   - clock: seconds from any fixed origin (default: monotonic time); tests pass a fake clock.
     ///   - output: receives each line and whether it is the final one (default: standard error, unless `Log.quiet`).
-    public init(label: String, total: Int, minimumInterval: Double? = nil, clock: (() -> Double)? = nil,
-                output: ((_ line: String, _ isFinal: Bool) -> Void)? = nil) {
+    public init(
+        label: String, total: Int, minimumInterval: Double? = nil, clock: (() -> Double)? = nil,
+        output: ((_ line: String, _ isFinal: Bool) -> Void)? = nil
+    ) {
         let interactive = isatty(2) != 0
         self.label = label
         self.total = max(0, total)
         self.minimumInterval = minimumInterval ?? (interactive ? 0.25 : 5)
         self.clock = clock ?? { Double(DispatchTime.now().uptimeNanoseconds) * 1e-9 }
-        self.output = output ?? { line, isFinal in
-            if interactive {
-                Log.emit("\r" + line + "\u{1B}[K", terminator: isFinal ? "\n" : "")
-            } else {
-                Log.emit(line, terminator: "\n")
+        self.output =
+            output ?? { line, isFinal in
+                if interactive {
+                    Log.emit("\r" + line + "\u{1B}[K", terminator: isFinal ? "\n" : "")
+                } else {
+                    Log.emit(line, terminator: "\n")
+                }
             }
-        }
         self.start = self.clock()
     }
 
@@ -68,8 +71,10 @@ public final class Progress {
 
     /// The progress line for `done` of `total` items after `elapsed` seconds. The count is right-aligned to the width
     /// of `total`; the rate is items per second (or seconds per item below 1 it/s); the ETA assumes a constant rate.
-    public static func formatLine(label: String, done: Int, total: Int, status: String, elapsed: Double,
-                                  final: Bool = false) -> String {
+    public static func formatLine(
+        label: String, done: Int, total: Int, status: String, elapsed: Double,
+        final: Bool = false
+    ) -> String {
         let width = String(total).count
         let count = String(repeating: " ", count: max(0, width - String(done).count)) + String(done)
         let percent = total > 0 ? 100 * done / total : 100

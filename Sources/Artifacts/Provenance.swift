@@ -31,13 +31,15 @@ public struct Provenance: Codable, Equatable, Sendable {
         let directory = directory ?? FileManager.default.currentDirectoryPath
         var commit = runGit(["rev-parse", "HEAD"], in: directory) ?? "unknown"
         if commit != "unknown", let changes = runGit(["status", "--porcelain", "--untracked-files=no"], in: directory),
-           !changes.isEmpty {
+            !changes.isEmpty
+        {
             commit += "-dirty"
         }
         let formatter = ISO8601DateFormatter()
         formatter.timeZone = TimeZone(identifier: "UTC")
-        return Provenance(gitCommit: commit, createdAt: formatter.string(from: Date()), hostname: hostName(),
-                          softwareVersion: softwareVersionString)
+        return Provenance(
+            gitCommit: commit, createdAt: formatter.string(from: Date()), hostname: hostName(),
+            softwareVersion: softwareVersionString)
     }
 
     /// Writes the four fields as string attributes `git_commit`, `created_at`, `hostname`, `software_version`.
@@ -50,16 +52,19 @@ public struct Provenance: Codable, Equatable, Sendable {
 
     /// Reads what `attach(to:)` wrote.
     public static func read(from object: HDF5Object) throws -> Provenance {
-        Provenance(gitCommit: try object.stringAttribute(AttributeName.gitCommit),
-                   createdAt: try object.stringAttribute(AttributeName.createdAt),
-                   hostname: try object.stringAttribute(AttributeName.hostname),
-                   softwareVersion: try object.stringAttribute(AttributeName.softwareVersion))
+        Provenance(
+            gitCommit: try object.stringAttribute(AttributeName.gitCommit),
+            createdAt: try object.stringAttribute(AttributeName.createdAt),
+            hostname: try object.stringAttribute(AttributeName.hostname),
+            softwareVersion: try object.stringAttribute(AttributeName.softwareVersion))
     }
 
     /// Trimmed standard output of a successful `git` command, or nil.
     private static func runGit(_ arguments: [String], in directory: String) -> String? {
         let candidates = ["/usr/bin/git", "/usr/local/bin/git", "/bin/git"]
-        guard let git = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else { return nil }
+        guard let git = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
+            return nil
+        }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: git)
         process.arguments = ["-C", directory] + arguments

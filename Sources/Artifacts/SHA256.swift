@@ -54,14 +54,18 @@ public struct SHA256: Sendable {
         var tail = copy.pending
         tail.append(0x80)
         while tail.count % 64 != 56 { tail.append(0) }
-        for shift in stride(from: 56, through: 0, by: -8) { tail.append(UInt8(truncatingIfNeeded: bitLength >> UInt64(shift))) }
+        for shift in stride(from: 56, through: 0, by: -8) {
+            tail.append(UInt8(truncatingIfNeeded: bitLength >> UInt64(shift)))
+        }
         tail.withUnsafeBytes { raw in
             for start in stride(from: 0, to: raw.count, by: 64) { copy.compress(raw.baseAddress! + start) }
         }
         var digest: [UInt8] = []
         for word in copy.state {
-            digest += [UInt8(word >> 24), UInt8(truncatingIfNeeded: word >> 16), UInt8(truncatingIfNeeded: word >> 8),
-                       UInt8(truncatingIfNeeded: word)]
+            digest += [
+                UInt8(word >> 24), UInt8(truncatingIfNeeded: word >> 16), UInt8(truncatingIfNeeded: word >> 8),
+                UInt8(truncatingIfNeeded: word),
+            ]
         }
         return digest
     }
@@ -88,7 +92,8 @@ public struct SHA256: Sendable {
     private mutating func compress(_ block: UnsafeRawPointer, schedule w: UnsafeMutablePointer<UInt32>) {
         let bytes = block.assumingMemoryBound(to: UInt8.self)
         for t in 0..<16 {
-            w[t] = UInt32(bytes[4 &* t]) << 24 | UInt32(bytes[4 &* t &+ 1]) << 16
+            w[t] =
+                UInt32(bytes[4 &* t]) << 24 | UInt32(bytes[4 &* t &+ 1]) << 16
                 | UInt32(bytes[4 &* t &+ 2]) << 8 | UInt32(bytes[4 &* t &+ 3])
         }
         for t in 16..<64 {

@@ -25,8 +25,9 @@ public enum StrictConfig {
     /// Reads and decodes the config at `path` (see the type's documentation for the checks and messages).
     public static func load<T: Decodable>(_ type: T.Type, from path: String) throws -> T {
         guard FileManager.default.fileExists(atPath: path) else {
-            throw ArtifactError(.notFound, file: path, problem: "no such file",
-                                fix: "pass --config with an existing JSON file")
+            throw ArtifactError(
+                .notFound, file: path, problem: "no such file",
+                fix: "pass --config with an existing JSON file")
         }
         let data: Data
         do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
@@ -88,13 +89,17 @@ public enum StrictConfig {
                 let memberPath = path + [AnyKey(stringValue: key)]
                 if opened && !known.contains(key) {
                     let expected = known.sorted().joined(separator: ", ")
-                    return "unknown key '\(keyPath(memberPath))' (expected one of: \(expected.isEmpty ? "no keys" : expected))"
+                    return
+                        "unknown key '\(keyPath(memberPath))' (expected one of: \(expected.isEmpty ? "no keys" : expected))"
                 }
-                if let problem = unknownKeyProblem(members[key]!, path: memberPath, recorder: recorder) { return problem }
+                if let problem = unknownKeyProblem(members[key]!, path: memberPath, recorder: recorder) {
+                    return problem
+                }
             }
         case .array(let elements):
             for (index, element) in elements.enumerated() {
-                if let problem = unknownKeyProblem(element, path: path + [AnyKey(intValue: index)], recorder: recorder) {
+                if let problem = unknownKeyProblem(element, path: path + [AnyKey(intValue: index)], recorder: recorder)
+                {
                     return problem
                 }
             }
@@ -136,7 +141,7 @@ public enum StrictConfig {
     private static func expectation(for type: Any.Type) -> String {
         switch type {
         case is Int.Type, is Int8.Type, is Int16.Type, is Int32.Type, is Int64.Type,
-             is UInt.Type, is UInt8.Type, is UInt16.Type, is UInt32.Type, is UInt64.Type:
+            is UInt.Type, is UInt8.Type, is UInt16.Type, is UInt32.Type, is UInt64.Type:
             return "an integer"
         case is Double.Type, is Float.Type: return "a number"
         case is String.Type: return "a string"

@@ -48,7 +48,8 @@ public enum CIFAR10 {
     public static func readRecords(path: String) throws -> Records {
         let bytes = try CompressedFile.readAll(path)
         guard !bytes.isEmpty, bytes.count % recordLength == 0 else {
-            throw DataError.corruptFile(path: path, reason: "\(bytes.count) bytes is not a whole number of \(recordLength)-byte records")
+            throw DataError.corruptFile(
+                path: path, reason: "\(bytes.count) bytes is not a whole number of \(recordLength)-byte records")
         }
         let count = bytes.count / recordLength
         var labels = [UInt8](repeating: 0, count: count)
@@ -108,11 +109,13 @@ public enum CIFAR10 {
                 appendNormalized(records.pixels, record: r, to: &storage)
             }
         }
-        let dataset = LabeledDataset(name: "cifar2-\(split.rawValue)",
-                                     inputs: Tensor(shape: [labels.count] + imageShape, storage: storage),
-                                     labels: labels, classCount: 2)
-        return CatDogSplit(split: split, dataset: dataset, recordsPerFile: counts,
-                           expectedImageCount: catDogLabels.count * split.fileNames.count * recordsPerFile / 10)
+        let dataset = LabeledDataset(
+            name: "cifar2-\(split.rawValue)",
+            inputs: Tensor(shape: [labels.count] + imageShape, storage: storage),
+            labels: labels, classCount: 2)
+        return CatDogSplit(
+            split: split, dataset: dataset, recordsPerFile: counts,
+            expectedImageCount: catDogLabels.count * split.fileNames.count * recordsPerFile / 10)
     }
 
     /// Appends record `r`'s pixels as ((x/255) − mean_c) / std_c, channel-first.

@@ -9,7 +9,8 @@ public enum DataError: Error, Equatable, CustomStringConvertible, LocalizedError
     case corruptFile(path: String, reason: String)
 
     /// How to obtain a good copy of the data.
-    public static let remedy = "run `make data` (needs internet) or set EXPLAIND_DATA to a folder with mnist/ and cifar10/"
+    public static let remedy =
+        "run `make data` (needs internet) or set EXPLAIND_DATA to a folder with mnist/ and cifar10/"
 
     /// One line: what is wrong with which file, then `remedy`.
     public var description: String {

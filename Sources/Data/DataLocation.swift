@@ -33,9 +33,11 @@ public struct DataLocation: Equatable, Sendable {
     /// Chooses the data root: `explicit` (`--data DIR`) if given, else `$EXPLAIND_DATA` if set and non-empty,
     /// else `../shared/data` when that directory exists, else `data/`. Relative paths are taken from
     /// `currentDirectory`. Nothing is checked beyond the existence of `../shared/data`: the readers report missing files.
-    public static func resolve(explicit: String?,
-                               environment: [String: String] = ProcessInfo.processInfo.environment,
-                               currentDirectory: String = FileManager.default.currentDirectoryPath) -> DataLocation {
+    public static func resolve(
+        explicit: String?,
+        environment: [String: String] = ProcessInfo.processInfo.environment,
+        currentDirectory: String = FileManager.default.currentDirectoryPath
+    ) -> DataLocation {
         func absolute(_ path: String) -> String {
             let full = path.hasPrefix("/") ? path : (currentDirectory as NSString).appendingPathComponent(path)
             return (full as NSString).standardizingPath

@@ -16,10 +16,12 @@ public struct LabeledDataset: Equatable, Sendable {
 
     /// A data set; `inputs.shape[0]` must equal `labels.count` and labels must lie in `0..<classCount`.
     public init(name: String, inputs: Tensor, labels: [Int], classCount: Int) {
-        precondition(inputs.rank >= 1 && inputs.shape[0] == labels.count,
-                     "LabeledDataset \(name): \(labels.count) labels for inputs of shape \(inputs.shape)")
-        precondition(labels.allSatisfy { $0 >= 0 && $0 < classCount },
-                     "LabeledDataset \(name): a label lies outside 0..<\(classCount)")
+        precondition(
+            inputs.rank >= 1 && inputs.shape[0] == labels.count,
+            "LabeledDataset \(name): \(labels.count) labels for inputs of shape \(inputs.shape)")
+        precondition(
+            labels.allSatisfy { $0 >= 0 && $0 < classCount },
+            "LabeledDataset \(name): a label lies outside 0..<\(classCount)")
         self.name = name
         self.inputs = inputs
         self.labels = labels
@@ -43,15 +45,17 @@ public struct LabeledDataset: Equatable, Sendable {
 
     /// The samples at `indices`, in that order (index i of the result is sample `indices[i]`).
     public func subset(_ indices: [Int], name: String? = nil) -> LabeledDataset {
-        LabeledDataset(name: name ?? "\(self.name)-subset\(indices.count)", inputs: inputs.gatherRows(indices),
-                       labels: indices.map { labels[$0] }, classCount: classCount)
+        LabeledDataset(
+            name: name ?? "\(self.name)-subset\(indices.count)", inputs: inputs.gatherRows(indices),
+            labels: indices.map { labels[$0] }, classCount: classCount)
     }
 
     /// The first `n` samples.
     public func prefix(_ n: Int) -> LabeledDataset {
         precondition(n >= 0 && n <= count, "LabeledDataset.prefix: \(n) of \(count) samples")
-        return LabeledDataset(name: "\(name)-first\(n)", inputs: inputs.rows(0..<n), labels: Array(labels[0..<n]),
-                              classCount: classCount)
+        return LabeledDataset(
+            name: "\(name)-first\(n)", inputs: inputs.rows(0..<n), labels: Array(labels[0..<n]),
+            classCount: classCount)
     }
 
     /// `n` distinct indices of `0..<total` drawn with `RNG(seed:)` (`choose`), then sorted so that a subset keeps

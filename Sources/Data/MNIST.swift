@@ -44,7 +44,8 @@ public enum MNIST {
 
         /// Images as read from a file (no checks beyond the pixel count).
         public init(count: Int, rows: Int, columns: Int, pixels: [UInt8]) {
-            precondition(pixels.count == count * rows * columns, "MNIST.RawImages: pixel count does not match the shape")
+            precondition(
+                pixels.count == count * rows * columns, "MNIST.RawImages: pixel count does not match the shape")
             self.count = count
             self.rows = rows
             self.columns = columns
@@ -61,7 +62,9 @@ public enum MNIST {
         let (perImage, overflow1) = rows.multipliedReportingOverflow(by: columns)
         let (pixels, overflow2) = count.multipliedReportingOverflow(by: perImage)
         guard !overflow1, !overflow2, pixels <= bytes.count else {
-            throw DataError.corruptFile(path: path, reason: "\(bytes.count) bytes, but the header claims \(count) × \(rows) × \(columns) images")
+            throw DataError.corruptFile(
+                path: path, reason: "\(bytes.count) bytes, but the header claims \(count) × \(rows) × \(columns) images"
+            )
         }
         try expectSize(bytes, 16 + pixels, path: path)
         return RawImages(count: count, rows: rows, columns: columns, pixels: Array(bytes[16...]))
@@ -88,10 +91,12 @@ public enum MNIST {
         let images = try readImages(path: imagePath)
         let labels = try readLabels(path: labelPath)
         guard labels.count == images.count else {
-            throw DataError.corruptFile(path: labelPath, reason: "\(labels.count) labels for \(images.count) images in \(imagePath)")
+            throw DataError.corruptFile(
+                path: labelPath, reason: "\(labels.count) labels for \(images.count) images in \(imagePath)")
         }
-        return LabeledDataset(name: "mnist-\(split.rawValue)", inputs: normalized(images),
-                              labels: labels.map(Int.init), classCount: classCount)
+        return LabeledDataset(
+            name: "mnist-\(split.rawValue)", inputs: normalized(images),
+            labels: labels.map(Int.init), classCount: classCount)
     }
 
     /// The images as Float32 (N, rows·columns), each pixel (x/255 − mean)/std.
@@ -114,7 +119,8 @@ public enum MNIST {
     private static func header(_ bytes: [UInt8], path: String, magic: UInt32, axes: Int) throws -> [Int] {
         let headerLength = 4 * (axes + 1)
         guard bytes.count >= headerLength else {
-            throw DataError.corruptFile(path: path, reason: "\(bytes.count) bytes, shorter than the \(headerLength)-byte IDX header")
+            throw DataError.corruptFile(
+                path: path, reason: "\(bytes.count) bytes, shorter than the \(headerLength)-byte IDX header")
         }
         let found = bigEndianUInt32(bytes, at: 0)
         guard found == magic else {

@@ -50,8 +50,9 @@ public struct ModuloAdditionDataset: Sendable {
         var pairs: [Pair] = []
         pairs.reserveCapacity(prime * (prime + 1) / 2)
         for a in 0..<prime { for b in 0...a { pairs.append(Pair(a: a, b: b)) } }
-        precondition(validationCount + trainCount <= pairs.count,
-                     "ModuloAdditionDataset: \(validationCount) + \(trainCount) examples requested, only \(pairs.count) exist")
+        precondition(
+            validationCount + trainCount <= pairs.count,
+            "ModuloAdditionDataset: \(validationCount) + \(trainCount) examples requested, only \(pairs.count) exist")
         var rng = RNG(seed: seed)
         let validation = rng.choose(validationCount, from: pairs.count)
         var isValidation = [Bool](repeating: false, count: pairs.count)
@@ -64,9 +65,11 @@ public struct ModuloAdditionDataset: Sendable {
         self.pairs = pairs
         self.validationIndices = validation
         self.trainIndices = train
-        self.train = Self.makeDataset(pairs: pairs, indices: train, prime: prime, name: "modulo\(prime)-train-seed\(seed)")
-        self.validation = Self.makeDataset(pairs: pairs, indices: validation, prime: prime,
-                                           name: "modulo\(prime)-validation-seed\(seed)")
+        self.train = Self.makeDataset(
+            pairs: pairs, indices: train, prime: prime, name: "modulo\(prime)-train-seed\(seed)")
+        self.validation = Self.makeDataset(
+            pairs: pairs, indices: validation, prime: prime,
+            name: "modulo\(prime)-validation-seed\(seed)")
     }
 
     /// The token sequence `[a, p, b, p+1]` of a pair.
@@ -81,7 +84,8 @@ public struct ModuloAdditionDataset: Sendable {
             storage.append(contentsOf: tokens(of: pairs[i], prime: prime).map(Float.init))
             labels.append((pairs[i].a + pairs[i].b) % prime)
         }
-        return LabeledDataset(name: name, inputs: Tensor(shape: [indices.count, 4], storage: storage), labels: labels,
-                              classCount: prime + 2)
+        return LabeledDataset(
+            name: name, inputs: Tensor(shape: [indices.count, 4], storage: storage), labels: labels,
+            classCount: prime + 2)
     }
 }

@@ -35,8 +35,10 @@ public enum EPKArtifact {
         public var historyPath: String
         public var quadrature: QuadratureConfig
         public var classes: ClassSelection
-        public init(labels: [Int]?, testIndices: [Int], configJSON: String, historyPath: String,
-                    quadrature: QuadratureConfig, classes: ClassSelection) {
+        public init(
+            labels: [Int]?, testIndices: [Int], configJSON: String, historyPath: String,
+            quadrature: QuadratureConfig, classes: ClassSelection
+        ) {
             self.labels = labels; self.testIndices = testIndices; self.configJSON = configJSON
             self.historyPath = historyPath; self.quadrature = quadrature; self.classes = classes
         }
@@ -44,8 +46,10 @@ public enum EPKArtifact {
 
     /// Writes atomically (temporary name, then rename). `annotate` adds the caller's root attributes and groups
     /// (timing, sort keys) before the rename, so a killed run never leaves an unannotated file under `path`.
-    public static func write(_ r: EPKResult, context: Context, to path: String,
-                             annotate: (HDF5Group) throws -> Void = { _ in }) throws {
+    public static func write(
+        _ r: EPKResult, context: Context, to path: String,
+        annotate: (HDF5Group) throws -> Void = { _ in }
+    ) throws {
         let validation = ValidationStatistics.compute(r, labels: context.labels)
         try ArtifactFile.write(to: path, kind: kind, config: context.configJSON) { root in
             let n = r.testCount, S = r.classesPerTest, K = r.componentCount, C = r.classCount, T = r.steps.count
@@ -62,24 +66,42 @@ public enum EPKArtifact {
             }
             let out = try root.createGroup("outputs")
             try put(out, "initial", r.initialOutputs, [n, C], "test, class; log-probabilities at the first checkpoint")
-            try put(out, "final", r.finalOutputs, [n, C], "test, class; log-probabilities of the model at the last checkpoint")
+            try put(
+                out, "final", r.finalOutputs, [n, C],
+                "test, class; log-probabilities of the model at the last checkpoint")
             try put(out, "epk", r.predictedRows, [n, S], "test, selected class; EPK reconstruction")
             try put(out, "row_classes", r.rowClasses.map { Int32($0) }, [n, S], "test, selected class; class index")
-            try put(out, "attribution_classes", r.attributionRowClasses.map { Int32($0) }, [n, r.attributionClassesPerTest], "test, attribution row; class of the data/parameter attribution rows")
+            try put(
+                out, "attribution_classes", r.attributionRowClasses.map { Int32($0) },
+                [n, r.attributionClassesPerTest], "test, attribution row; class of the data/parameter attribution rows")
             try put(out, "focus_classes", r.focusClasses.map { Int32($0) }, [n], "test; class of the step attribution")
-            try put(out, "labels", (context.labels ?? [Int](repeating: -1, count: n)).map { Int32($0) }, [n], "test; label or -1")
-            try put(out, "test_indices", context.testIndices.map { Int32($0) }, [n], "test; index into the test split (root attribute test_split)")
+            try put(
+                out, "labels", (context.labels ?? [Int](repeating: -1, count: n)).map { Int32($0) }, [n],
+                "test; label or -1")
+            try put(
+                out, "test_indices", context.testIndices.map { Int32($0) }, [n],
+                "test; index into the test split (root attribute test_split)")
             let comp = try root.createGroup("components")
             try put(comp, "kernel", r.kernelByComponent, [n, S, K], "test, selected class, component; Σ_t kernel part")
-            try put(comp, "regularization", r.regularizationByComponent, [n, S, K], "test, selected class, component; Σ_t weight-decay part")
+            try put(
+                comp, "regularization", r.regularizationByComponent, [n, S, K],
+                "test, selected class, component; Σ_t weight-decay part")
             let steps = try root.createGroup("steps")
             try put(steps, "index", r.steps.map { Int32($0) }, [T], "step")
-            try put(steps, "predicted", r.stepPredicted, [T, n, S], "step, test, selected class; kernel + regularisation change")
+            try put(
+                steps, "predicted", r.stepPredicted, [T, n, S],
+                "step, test, selected class; kernel + regularisation change")
             try put(steps, "truth", r.stepTruth, [T, n, S], "step, test, selected class; f(θ_{t+1}) − f(θ_t)")
-            try put(steps, "kernel_focus", r.stepKernelFocus, [T, n, K], "step, test, component; kernel part at the focus class")
-            try put(steps, "regularization_focus", r.stepRegularizationFocus, [T, n, K], "step, test, component; weight-decay part at the focus class")
+            try put(
+                steps, "kernel_focus", r.stepKernelFocus, [T, n, K],
+                "step, test, component; kernel part at the focus class")
+            try put(
+                steps, "regularization_focus", r.stepRegularizationFocus, [T, n, K],
+                "step, test, component; weight-decay part at the focus class")
             if !r.stepPoints.isEmpty {
-                try put(steps, "points", r.stepPoints, [T, n], "step, test; quadrature points of the step's integral (refined where > configured)")
+                try put(
+                    steps, "points", r.stepPoints, [T, n],
+                    "step, test; quadrature points of the step's integral (refined where > configured)")
             }
             if !r.dataAttribution.isEmpty {
                 let data = try root.createGroup("data")
@@ -95,11 +117,21 @@ public enum EPKArtifact {
                 let g = try root.createGroup("parameters")
                 try g.setJSONAttribute("components", pa.components)
                 try g.setAttribute("snapshot_interval", pa.snapshotInterval ?? 0)
-                try put(g, "kernel_total", pa.kernelTotal, [n, pa.parameterCount], "test, parameter; Σ_t Σ_selected classes kernel part")
-                try put(g, "regularization_total", pa.regularizationTotal, [n, pa.parameterCount], "test, parameter; weight-decay part")
-                try put(g, "snapshot_steps", pa.snapshotSteps.map { Int32($0) }, [pa.snapshotSteps.count], "snapshot; first step of the interval")
-                try put(g, "kernel_snapshots", pa.kernelSnapshots, [pa.snapshotSteps.count, n, pa.parameterCount], "snapshot, test, parameter")
-                try put(g, "regularization_snapshots", pa.regularizationSnapshots, [pa.snapshotSteps.count, n, pa.parameterCount], "snapshot, test, parameter")
+                try put(
+                    g, "kernel_total", pa.kernelTotal, [n, pa.parameterCount],
+                    "test, parameter; Σ_t Σ_selected classes kernel part")
+                try put(
+                    g, "regularization_total", pa.regularizationTotal, [n, pa.parameterCount],
+                    "test, parameter; weight-decay part")
+                try put(
+                    g, "snapshot_steps", pa.snapshotSteps.map { Int32($0) }, [pa.snapshotSteps.count],
+                    "snapshot; first step of the interval")
+                try put(
+                    g, "kernel_snapshots", pa.kernelSnapshots, [pa.snapshotSteps.count, n, pa.parameterCount],
+                    "snapshot, test, parameter")
+                try put(
+                    g, "regularization_snapshots", pa.regularizationSnapshots,
+                    [pa.snapshotSteps.count, n, pa.parameterCount], "snapshot, test, parameter")
             }
             let v = try root.createGroup("validation")
             for (name, value) in validation.fields { try v.setAttribute(name, value) }
@@ -113,7 +145,9 @@ public enum EPKArtifact {
         defer { file.close() }
         let root = try file.root
         guard root.hasAttribute("kind"), try root.stringAttribute("kind") == kind else {
-            throw ArtifactError(.corrupt, file: path, problem: "not an EPK artifact (kind ≠ epk)", fix: "pass an epk.h5 written by validate-epk")
+            throw ArtifactError(
+                .corrupt, file: path, problem: "not an EPK artifact (kind ≠ epk)",
+                fix: "pass an epk.h5 written by validate-epk")
         }
         let components = try root.jsonAttribute("components", as: [String].self)
         let n = try root.intAttribute("test_count"), C = try root.intAttribute("class_count")
@@ -125,35 +159,42 @@ public enum EPKArtifact {
         func d(_ p: String) throws -> [Double] { try root.read(p, as: Double.self).values }
         var data: [(String, [Float])] = []
         if root.contains("data") {
-            for g in try root.group("data").jsonAttribute("groups", as: [String].self) { data.append((g, try f("data/\(g)"))) }
+            for g in try root.group("data").jsonAttribute("groups", as: [String].self) {
+                data.append((g, try f("data/\(g)")))
+            }
         }
         var pa: EPKResult.ParameterAttribution? = nil
         if root.contains("parameters") {
             let g = try root.group("parameters")
             let total = try g.read("kernel_total", as: Float.self)
             let interval = try g.intAttribute("snapshot_interval")
-            pa = .init(components: try g.jsonAttribute("components", as: [String].self), parameterCount: total.shape[1],
-                       kernelTotal: total.values, regularizationTotal: try f("parameters/regularization_total"),
-                       snapshotInterval: interval == 0 ? nil : interval,
-                       snapshotSteps: try root.read("parameters/snapshot_steps", as: Int32.self).values.map { Int($0) },
-                       kernelSnapshots: try f("parameters/kernel_snapshots"), regularizationSnapshots: try f("parameters/regularization_snapshots"))
+            pa = .init(
+                components: try g.jsonAttribute("components", as: [String].self), parameterCount: total.shape[1],
+                kernelTotal: total.values, regularizationTotal: try f("parameters/regularization_total"),
+                snapshotInterval: interval == 0 ? nil : interval,
+                snapshotSteps: try root.read("parameters/snapshot_steps", as: Int32.self).values.map { Int($0) },
+                kernelSnapshots: try f("parameters/kernel_snapshots"),
+                regularizationSnapshots: try f("parameters/regularization_snapshots"))
         }
         let labels = try root.read("outputs/labels", as: Int32.self).values.map { Int($0) }
-        let result = EPKResult(testCount: n, classCount: C, classesPerTest: S, rowClasses: rowClasses.values.map { Int($0) },
-                               attributionClassesPerTest: attribution.shape[1], attributionRowClasses: attribution.values.map { Int($0) },
-                               focusClasses: try root.read("outputs/focus_classes", as: Int32.self).values.map { Int($0) },
-                               componentNames: components, steps: steps,
-                               initialOutputs: try f("outputs/initial"), finalOutputs: try f("outputs/final"),
-                               kernelByComponent: try d("components/kernel"), regularizationByComponent: try d("components/regularization"),
-                               stepPredicted: try f("steps/predicted"), stepTruth: try f("steps/truth"),
-                               stepKernelFocus: try f("steps/kernel_focus"), stepRegularizationFocus: try f("steps/regularization_focus"),
-                               stepPoints: root.contains("steps/points") ? try root.read("steps/points", as: Int32.self).values : [],
-                               dataAttribution: data, parameterAttribution: pa)
-        let context = Context(labels: labels.contains(-1) ? nil : labels,
-                              testIndices: try root.read("outputs/test_indices", as: Int32.self).values.map { Int($0) },
-                              configJSON: try root.stringAttribute("config"), historyPath: try root.stringAttribute("history"),
-                              quadrature: try root.jsonAttribute("quadrature", as: QuadratureConfig.self),
-                              classes: ClassSelection(rawValue: try root.stringAttribute("classes")) ?? .all)
+        let result = EPKResult(
+            testCount: n, classCount: C, classesPerTest: S, rowClasses: rowClasses.values.map { Int($0) },
+            attributionClassesPerTest: attribution.shape[1], attributionRowClasses: attribution.values.map { Int($0) },
+            focusClasses: try root.read("outputs/focus_classes", as: Int32.self).values.map { Int($0) },
+            componentNames: components, steps: steps,
+            initialOutputs: try f("outputs/initial"), finalOutputs: try f("outputs/final"),
+            kernelByComponent: try d("components/kernel"),
+            regularizationByComponent: try d("components/regularization"),
+            stepPredicted: try f("steps/predicted"), stepTruth: try f("steps/truth"),
+            stepKernelFocus: try f("steps/kernel_focus"), stepRegularizationFocus: try f("steps/regularization_focus"),
+            stepPoints: root.contains("steps/points") ? try root.read("steps/points", as: Int32.self).values : [],
+            dataAttribution: data, parameterAttribution: pa)
+        let context = Context(
+            labels: labels.contains(-1) ? nil : labels,
+            testIndices: try root.read("outputs/test_indices", as: Int32.self).values.map { Int($0) },
+            configJSON: try root.stringAttribute("config"), historyPath: try root.stringAttribute("history"),
+            quadrature: try root.jsonAttribute("quadrature", as: QuadratureConfig.self),
+            classes: ClassSelection(rawValue: try root.stringAttribute("classes")) ?? .all)
         return (result, context)
     }
 }
@@ -161,8 +202,11 @@ public enum EPKArtifact {
 extension ValidationStatistics {
     /// (attribute name, value) pairs as stored under `/validation`.
     public var fields: [(String, Double)] {
-        [("mean_abs_error", meanAbsoluteError), ("max_abs_error", maxAbsoluteError), ("argmax_agreement", argmaxAgreement),
-         ("epk_accuracy", epkAccuracy), ("model_accuracy", modelAccuracy), ("kl_model_epk", klModelToEPK),
-         ("mean_step_error", meanStepError)]
+        [
+            ("mean_abs_error", meanAbsoluteError), ("max_abs_error", maxAbsoluteError),
+            ("argmax_agreement", argmaxAgreement),
+            ("epk_accuracy", epkAccuracy), ("model_accuracy", modelAccuracy), ("kl_model_epk", klModelToEPK),
+            ("mean_step_error", meanStepError),
+        ]
     }
 }

@@ -6,13 +6,13 @@ import Tensor
 extension EPKEngine {
     /// The reverse accumulator of one chunk's data attribution and its scratch space.
     struct DataAttributionState {
-        var Q: [Float]          // (Ra, P) Q_t = η_t ψ_t + β Q_{t+1}
-        var G: [Float]          // (trainChunk, P) training per-sample gradients, reused across steps
+        var Q: [Float]  // (Ra, P) Q_t = η_t ψ_t + β Q_{t+1}
+        var G: [Float]  // (trainChunk, P) training per-sample gradients, reused across steps
         var partial: [Float] = []  // (pieces, Ra, trainChunk) per-piece scores, reused across steps
-        var scores: [Float] = []   // (distinct components, Ra, trainChunk)
-        let rows: Int           // Ra
+        var scores: [Float] = []  // (distinct components, Ra, trainChunk)
+        let rows: Int  // Ra
         let trainChunk: Int
-        let offset: Int         // first attribution row of the chunk in the result
+        let offset: Int  // first attribution row of the chunk in the result
 
         init(rows: Int, parameterCount P: Int, trainChunk: Int, offset: Int) {
             Q = [Float](repeating: 0, count: rows * P)
@@ -24,15 +24,19 @@ extension EPKEngine {
         /// features of those rows (rows 0..<range.count of `phi`).
         mutating func accumulate(phi: [Float], rows range: Range<Int>, eta: Float, beta: Float, invD: [Float]) {
             let P = invD.count
-            Q.withMutablePointer { q in phi.withPointer { ph in invD.withPointer { inv in
-                Parallel.forEachRange(range.count) { local in
-                    for i in local {
-                        let qr = q + (range.lowerBound + i) * P, pr = ph + i * P
-                        var p = 0
-                        while p < P { qr[p] = eta * pr[p] * inv[p] + beta * qr[p]; p &+= 1 }
+            Q.withMutablePointer { q in
+                phi.withPointer { ph in
+                    invD.withPointer { inv in
+                        Parallel.forEachRange(range.count) { local in
+                            for i in local {
+                                let qr = q + (range.lowerBound + i) * P, pr = ph + i * P
+                                var p = 0
+                                while p < P { qr[p] = eta * pr[p] * inv[p] + beta * qr[p]; p &+= 1 }
+                            }
+                        }
                     }
                 }
-            } } }
+            }
         }
     }
 
@@ -42,8 +46,10 @@ extension EPKEngine {
     /// Data attribution at step t by reverse accumulation (docs/METHOD.md §6), after `DataAttributionState.accumulate`
     /// has formed Q_t: I(x, c, j) += (coef_t / B) ⟨g_{j,t}, Q_t⟩ for every sample j of the step's batch, per
     /// component group. The training per-sample gradients g_{j,t} at θ_t are computed once, `trainChunk` at a time.
-    func accumulateDataAttribution(step t: Int, thetaT: [Float], groups: [ResolvedGroup], state: inout DataAttributionState,
-                                   result: inout EPKResult) throws {
+    func accumulateDataAttribution(
+        step t: Int, thetaT: [Float], groups: [ResolvedGroup], state: inout DataAttributionState,
+        result: inout EPKResult
+    ) throws {
         let P = model.parameterCount, N = history.trainingCount, Ra = state.rows
         let (_, coef) = momentumAndCoefficient(step: t)
         let indices = try history.batchIndices(step: t)
@@ -68,7 +74,9 @@ extension EPKEngine {
             }
         }
         let scoreCount = (thin ? distinct.count : 1) * width
-        if state.partial.count != pieces.count * width { state.partial = [Float](repeating: 0, count: pieces.count * width) }
+        if state.partial.count != pieces.count * width {
+            state.partial = [Float](repeating: 0, count: pieces.count * width)
+        }
         if state.scores.count != scoreCount { state.scores = [Float](repeating: 0, count: scoreCount) }
         let offset = state.offset
         /// Adds scale · scores (Ra, b) of training samples lo..<lo+b to group gi's attribution rows.
@@ -82,37 +90,52 @@ extension EPKEngine {
         }
         for lo in stride(from: 0, to: B, by: state.trainChunk) {
             let hi = min(B, lo + state.trainChunk), b = hi - lo
-            state.G.withMutablePointer { g in                                                   // (b, P)
-                model.perSampleGradients(parameters: thetaT, inputs: batch.inputs.rows(lo..<hi),
-                                         classes: Array(batch.labels[lo..<hi]), into: g)
+            state.G.withMutablePointer { g in  // (b, P)
+                model.perSampleGradients(
+                    parameters: thetaT, inputs: batch.inputs.rows(lo..<hi),
+                    classes: Array(batch.labels[lo..<hi]), into: g)
             }
             if thin {
-                state.Q.withPointer { q in state.G.withPointer { gp in state.partial.withMutablePointer { tp in
-                    Parallel.forEachRange(pieces.count) { range in
-                        for i in range {
-                            // partial_i (Ra, b) = Q[:, part] (Ra, |part|) · G[:, part]ᵀ (|part|, b)
-                            let part = pieces[i].part
-                            BLAS.sgemm(transB: true, m: Ra, n: b, k: part.count, a: q + part.lowerBound, lda: P,
-                                       b: gp + part.lowerBound, ldb: P, c: tp + i * width, ldc: b)
+                state.Q.withPointer { q in
+                    state.G.withPointer { gp in
+                        state.partial.withMutablePointer { tp in
+                            Parallel.forEachRange(pieces.count) { range in
+                                for i in range {
+                                    // partial_i (Ra, b) = Q[:, part] (Ra, |part|) · G[:, part]ᵀ (|part|, b)
+                                    let part = pieces[i].part
+                                    BLAS.sgemm(
+                                        transB: true, m: Ra, n: b, k: part.count, a: q + part.lowerBound, lda: P,
+                                        b: gp + part.lowerBound, ldb: P, c: tp + i * width, ldc: b)
+                                }
+                            }
                         }
                     }
-                } } }
-                state.scores.withMutablePointer { sc in state.partial.withPointer { tp in
-                    sc.update(repeating: 0, count: scoreCount)
-                    for (i, piece) in pieces.enumerated() { Vector.add(tp + i * width, into: sc + piece.range * width, count: Ra * b) }
-                    for (gi, members) in groupRanges.enumerated() {
-                        add(gi, lo: lo, b: b) { r, j in members.reduce(0) { $0 + sc[$1 * width + r * b + j] } }
+                }
+                state.scores.withMutablePointer { sc in
+                    state.partial.withPointer { tp in
+                        sc.update(repeating: 0, count: scoreCount)
+                        for (i, piece) in pieces.enumerated() {
+                            Vector.add(tp + i * width, into: sc + piece.range * width, count: Ra * b)
+                        }
+                        for (gi, members) in groupRanges.enumerated() {
+                            add(gi, lo: lo, b: b) { r, j in members.reduce(0) { $0 + sc[$1 * width + r * b + j] } }
+                        }
                     }
-                } }
+                }
             } else {
                 for (gi, group) in groups.enumerated() {
-                    state.Q.withPointer { q in state.G.withPointer { gp in state.scores.withMutablePointer { sc in
-                        for (ci, range) in group.ranges.enumerated() {
-                            // scores (Ra, b) (+)= Q[:, range] (Ra, P_k) · G[:, range]ᵀ (P_k, b)
-                            BLAS.sgemm(transB: true, m: Ra, n: b, k: range.count, a: q + range.lowerBound, lda: P,
-                                       b: gp + range.lowerBound, ldb: P, beta: ci == 0 ? 0 : 1, c: sc, ldc: b)
+                    state.Q.withPointer { q in
+                        state.G.withPointer { gp in
+                            state.scores.withMutablePointer { sc in
+                                for (ci, range) in group.ranges.enumerated() {
+                                    // scores (Ra, b) (+)= Q[:, range] (Ra, P_k) · G[:, range]ᵀ (P_k, b)
+                                    BLAS.sgemm(
+                                        transB: true, m: Ra, n: b, k: range.count, a: q + range.lowerBound, lda: P,
+                                        b: gp + range.lowerBound, ldb: P, beta: ci == 0 ? 0 : 1, c: sc, ldc: b)
+                                }
+                            }
                         }
-                    } } }
+                    }
                     state.scores.withPointer { sc in add(gi, lo: lo, b: b) { r, j in sc[r * b + j] } }
                 }
             }
@@ -121,19 +144,23 @@ extension EPKEngine {
 
     /// ρ_t and 1/D_t for step t. AdamW: ρ = λθ_t, D_t = (1 − β1^τ)(√(v_t/(1 − β2^τ)) + ε) with τ = t + 1.
     /// SGD: ρ = R_t from the history, 1/D = 1. Inactive components (no gradient, no optimizer state) get 0.
-    func fillRegularizationFeature(step t: Int, thetaT: [Float], lambda: Float, active: [Bool],
-                                           rho: inout [Float], invD: inout [Float]) throws {
+    func fillRegularizationFeature(
+        step t: Int, thetaT: [Float], lambda: Float, active: [Bool],
+        rho: inout [Float], invD: inout [Float]
+    ) throws {
         let P = rho.count
         let quantity = try history.optimizerQuantity(step: t)
         guard quantity.count == P else {
-            throw EPKError.historyMismatch("optimizer quantity of step \(t) has \(quantity.count) values, the model \(P)")
+            throw EPKError.historyMismatch(
+                "optimizer quantity of step \(t) has \(quantity.count) values, the model \(P)")
         }
         switch history.optimizer {
         case .sgd:
             for p in 0..<P {
                 guard !active[p] || quantity[p].isFinite else {
-                    throw EPKError.historyMismatch("/optimizer/decay_buffer of step \(t) holds \(quantity[p]) at parameter \(p); "
-                        + "it must be the finite decay buffer R_t, see docs/ARTIFACTS.md")
+                    throw EPKError.historyMismatch(
+                        "/optimizer/decay_buffer of step \(t) holds \(quantity[p]) at parameter \(p); "
+                            + "it must be the finite decay buffer R_t, see docs/ARTIFACTS.md")
                 }
                 rho[p] = active[p] ? quantity[p] : 0; invD[p] = active[p] ? 1 : 0
             }
@@ -144,8 +171,10 @@ extension EPKEngine {
                 guard active[p] else { rho[p] = 0; invD[p] = 0; continue }
                 // A second moment is a running mean of squares: never negative, never NaN.
                 guard quantity[p] >= 0, quantity[p].isFinite else {
-                    throw EPKError.historyMismatch("/optimizer/exp_avg_sq of step \(t) holds \(quantity[p]) at parameter \(p); "
-                        + "it must be the optimizer's second moment (a finite value ≥ 0 after the step), see docs/ARTIFACTS.md")
+                    throw EPKError.historyMismatch(
+                        "/optimizer/exp_avg_sq of step \(t) holds \(quantity[p]) at parameter \(p); "
+                            + "it must be the optimizer's second moment (a finite value ≥ 0 after the step), see docs/ARTIFACTS.md"
+                    )
                 }
                 rho[p] = lambda * thetaT[p]
                 let d = c1 * ((Double(quantity[p]) / c2).squareRoot() + eps)
@@ -164,37 +193,49 @@ extension EPKEngine {
 
     /// Adds the parameter-level attribution of the attribution rows in `phi` ((R, P), R = tests·S, the test points
     /// `firstTest…` of the chunk) to the current interval's accumulators (tests of the chunk × P_g).
-    func accumulateParameterAttribution(group: ResolvedGroup, phi: [Float], delta: [Float], rho: [Float], eta: Float,
-                                        R: Int, S: Int, firstTest: Int = 0, kernel: inout [Float], reg: inout [Float]) {
+    func accumulateParameterAttribution(
+        group: ResolvedGroup, phi: [Float], delta: [Float], rho: [Float], eta: Float,
+        R: Int, S: Int, firstTest: Int = 0, kernel: inout [Float], reg: inout [Float]
+    ) {
         let P = model.parameterCount, Pg = group.count
-        phi.withPointer { ph in delta.withPointer { d in rho.withPointer { rh in
-            kernel.withMutablePointer { kp in reg.withMutablePointer { rp in
-                Parallel.forEachRange(R / S) { tests in
-                    for a in tests {
-                        for s in 0..<S {
-                            let row = ph + (a * S + s) * P
-                            var q = 0
-                            for range in group.ranges {
-                                let kdst = kp + (firstTest + a) * Pg + q, rdst = rp + (firstTest + a) * Pg + q
-                                let src = row + range.lowerBound, dd = d + range.lowerBound, rr = rh + range.lowerBound
-                                var p = 0
-                                let count = range.count
-                                while p < count {
-                                    kdst[p] += src[p] * (dd[p] + eta * rr[p])
-                                    rdst[p] -= eta * src[p] * rr[p]
-                                    p &+= 1
+        phi.withPointer { ph in
+            delta.withPointer { d in
+                rho.withPointer { rh in
+                    kernel.withMutablePointer { kp in
+                        reg.withMutablePointer { rp in
+                            Parallel.forEachRange(R / S) { tests in
+                                for a in tests {
+                                    for s in 0..<S {
+                                        let row = ph + (a * S + s) * P
+                                        var q = 0
+                                        for range in group.ranges {
+                                            let kdst = kp + (firstTest + a) * Pg + q,
+                                                rdst = rp + (firstTest + a) * Pg + q
+                                            let src = row + range.lowerBound, dd = d + range.lowerBound,
+                                                rr = rh + range.lowerBound
+                                            var p = 0
+                                            let count = range.count
+                                            while p < count {
+                                                kdst[p] += src[p] * (dd[p] + eta * rr[p])
+                                                rdst[p] -= eta * src[p] * rr[p]
+                                                p &+= 1
+                                            }
+                                            q += count
+                                        }
+                                    }
                                 }
-                                q += count
                             }
                         }
                     }
                 }
-            } }
-        } } }
+            }
+        }
     }
 
-    func flushParameterAttribution(chunk: Range<Int>, step t: Int, kernel: inout [Float], reg: inout [Float],
-                                           result: inout EPKResult) {
+    func flushParameterAttribution(
+        chunk: Range<Int>, step t: Int, kernel: inout [Float], reg: inout [Float],
+        result: inout EPKResult
+    ) {
         guard var pa = result.parameterAttribution else { return }
         let Pg = pa.parameterCount, n = result.testCount
         let base = chunk.lowerBound * Pg

@@ -41,13 +41,19 @@ public final class EPKEngine {
     public static func check(model: Model, history: TrainingHistory, data: ReplayData) throws {
         let a = model.layout.components, b = history.layout.components
         if a.count != b.count {
-            throw EPKError.historyMismatch("model \(model.name) has \(a.count) components, the history \(b.count); pass the history recorded for this model")
+            throw EPKError.historyMismatch(
+                "model \(model.name) has \(a.count) components, the history \(b.count); pass the history recorded for this model"
+            )
         }
         for (m, h) in zip(a, b) where m.name != h.name || m.shape != h.shape {
-            throw EPKError.historyMismatch("component \(m.name) \(m.shape) vs history \(h.name) \(h.shape); pass the history recorded for this model")
+            throw EPKError.historyMismatch(
+                "component \(m.name) \(m.shape) vs history \(h.name) \(h.shape); pass the history recorded for this model"
+            )
         }
         if history.trainingCount != data.trainingCount {
-            throw EPKError.historyMismatch("history was recorded on \(history.trainingCount) training samples, the data has \(data.trainingCount); use the same dataset and subset")
+            throw EPKError.historyMismatch(
+                "history was recorded on \(history.trainingCount) training samples, the data has \(data.trainingCount); use the same dataset and subset"
+            )
         }
     }
 
@@ -60,7 +66,9 @@ public final class EPKEngine {
             throw EPKError.invalidOptions("steps \(steps) outside the history's 0..<\(T)")
         }
         if !dataGroups.isEmpty && steps != 0..<T {
-            throw EPKError.invalidOptions("data attribution needs the full step range (reverse accumulation couples all steps); shard over test points instead")
+            throw EPKError.invalidOptions(
+                "data attribution needs the full step range (reverse accumulation couples all steps); shard over test points instead"
+            )
         }
         if let problem = options.quadrature.problem() { throw EPKError.invalidOptions(problem) }
         let n = testInputs.shape[0], C = model.classCount
@@ -70,7 +78,9 @@ public final class EPKEngine {
         if options.classes == .target && testLabels == nil {
             throw EPKError.invalidOptions("classes = target needs test labels")
         }
-        let paramGroup = try options.parameterAttribution.map { try resolveGroups([ComponentGroup(name: "parameters", components: $0.components)])[0] }
+        let paramGroup = try options.parameterAttribution.map {
+            try resolveGroups([ComponentGroup(name: "parameters", components: $0.components)])[0]
+        }
 
         // Outputs at both ends of the processed range.
         let thetaFirst = try loadParameters(steps.lowerBound)
@@ -97,7 +107,8 @@ public final class EPKEngine {
             componentNames: model.layout.names, steps: steps, initialOutputs: initial, finalOutputs: final,
             kernelByComponent: [Double](repeating: 0, count: n * S * K),
             regularizationByComponent: [Double](repeating: 0, count: n * S * K),
-            stepPredicted: [Float](repeating: 0, count: Ts * n * S), stepTruth: [Float](repeating: 0, count: Ts * n * S),
+            stepPredicted: [Float](repeating: 0, count: Ts * n * S),
+            stepTruth: [Float](repeating: 0, count: Ts * n * S),
             stepKernelFocus: [Float](repeating: 0, count: Ts * n * K),
             stepRegularizationFocus: [Float](repeating: 0, count: Ts * n * K),
             stepPoints: options.quadrature.refine == nil ? [] : [Int32](repeating: 0, count: Ts * n),
@@ -105,10 +116,13 @@ public final class EPKEngine {
             parameterAttribution: nil)
         if let pa = options.parameterAttribution, let g = paramGroup {
             let interval = pa.snapshotInterval
-            let snapshotSteps = interval.map { iv in Array(stride(from: (steps.lowerBound / iv) * iv, to: steps.upperBound, by: iv)) } ?? []
+            let snapshotSteps =
+                interval.map { iv in Array(stride(from: (steps.lowerBound / iv) * iv, to: steps.upperBound, by: iv)) }
+                ?? []
             result.parameterAttribution = .init(
                 components: pa.components, parameterCount: g.count,
-                kernelTotal: [Float](repeating: 0, count: n * g.count), regularizationTotal: [Float](repeating: 0, count: n * g.count),
+                kernelTotal: [Float](repeating: 0, count: n * g.count),
+                regularizationTotal: [Float](repeating: 0, count: n * g.count),
                 snapshotInterval: interval, snapshotSteps: snapshotSteps,
                 kernelSnapshots: [Float](repeating: 0, count: snapshotSteps.count * n * g.count),
                 regularizationSnapshots: [Float](repeating: 0, count: snapshotSteps.count * n * g.count))
@@ -120,12 +134,13 @@ public final class EPKEngine {
         let tolerances = options.quadrature.refine?.tolerances(finalOutputs: final, classes: C, steps: Ts) ?? []
         var done = 0
         let needsFeatures = !dataGroups.isEmpty || paramGroup != nil
-        let sweepPlan = SweepPlan(testInputs: testInputs, rowClasses: rowClasses, classesPerTest: S,
-                                  attributionClasses: attributionClasses, attributionClassesPerTest: Sa, focus: focus,
-                                  steps: steps, dataGroups: dataGroups, parameterGroup: paramGroup,
-                                  trainChunk: plan.trainChunk, featureBlock: plan.featureBlock,
-                                  featurePath: !needsFeatures ? .none : plan.basisRowsPerTest > 0 ? .softmaxBasis : .perSample,
-                                  tolerances: tolerances)
+        let sweepPlan = SweepPlan(
+            testInputs: testInputs, rowClasses: rowClasses, classesPerTest: S,
+            attributionClasses: attributionClasses, attributionClassesPerTest: Sa, focus: focus,
+            steps: steps, dataGroups: dataGroups, parameterGroup: paramGroup,
+            trainChunk: plan.trainChunk, featureBlock: plan.featureBlock,
+            featurePath: !needsFeatures ? .none : plan.basisRowsPerTest > 0 ? .softmaxBasis : .perSample,
+            tolerances: tolerances)
         for chunk in chunks {
             try sweep(chunk: chunk, sweepPlan, result: &result) {
                 done += 1
@@ -137,19 +152,19 @@ public final class EPKEngine {
 
     /// Everything a sweep needs that is fixed for the whole run (the chunk of test points varies).
     struct SweepPlan {
-        let testInputs: Tensor           // (n, ...)
-        let rowClasses: [Int]            // (n·S) classes of the validation rows
-        let classesPerTest: Int          // S
-        let attributionClasses: [Int]    // (n·Sa) classes whose features φ are materialised
-        let attributionClassesPerTest: Int // Sa
-        let focus: [Int]                 // (n) focus class of each test point
+        let testInputs: Tensor  // (n, ...)
+        let rowClasses: [Int]  // (n·S) classes of the validation rows
+        let classesPerTest: Int  // S
+        let attributionClasses: [Int]  // (n·Sa) classes whose features φ are materialised
+        let attributionClassesPerTest: Int  // Sa
+        let focus: [Int]  // (n) focus class of each test point
         let steps: Range<Int>
         let dataGroups: [ResolvedGroup]
         let parameterGroup: ResolvedGroup?
-        let trainChunk: Int              // training per-sample gradient rows per product
-        let featureBlock: Int            // test points whose φ is formed at once (streamed into Q when < chunk)
+        let trainChunk: Int  // training per-sample gradient rows per product
+        let featureBlock: Int  // test points whose φ is formed at once (streamed into Q when < chunk)
         let featurePath: FeaturePath
-        let tolerances: [Double]         // (n) refinement tolerances, empty without refinement
+        let tolerances: [Double]  // (n) refinement tolerances, empty without refinement
     }
 
     /// One reverse sweep t = T−1 … 0 over the steps for a chunk of test points: per step the integral and its
@@ -160,13 +175,15 @@ public final class EPKEngine {
         let nc = chunk.count, R = nc * S, Ra = nc * Sa
         let rowOffset = chunk.lowerBound * S, attributionOffset = chunk.lowerBound * Sa
         let chunkInputs = plan.testInputs.rows(chunk)
-        let rows = ChunkRows(inputs: chunkInputs, rowClasses: Array(plan.rowClasses[rowOffset..<(rowOffset + R)]),
-                             classesPerTest: S,
-                             attributionClasses: Array(plan.attributionClasses[attributionOffset..<(attributionOffset + Ra)]),
-                             attributionClassesPerTest: Sa,
-                             focusRow: (0..<nc).map { a in S == 1 ? a : a * S + plan.focus[chunk.lowerBound + a] })
+        let rows = ChunkRows(
+            inputs: chunkInputs, rowClasses: Array(plan.rowClasses[rowOffset..<(rowOffset + R)]),
+            classesPerTest: S,
+            attributionClasses: Array(plan.attributionClasses[attributionOffset..<(attributionOffset + Ra)]),
+            attributionClassesPerTest: Sa,
+            focusRow: (0..<nc).map { a in S == 1 ? a : a * S + plan.focus[chunk.lowerBound + a] })
         let active = history.activeMask()
-        let dotPath: DotPath = plan.featurePath != .none && rows.attributionClasses == rows.rowClasses
+        let dotPath: DotPath =
+            plan.featurePath != .none && rows.attributionClasses == rows.rowClasses
             ? .contractFeatures : usesSoftmaxBasis(classesPerTest: S) ? .softmaxBasis : .perSampleDots
         // Rows per backward call bound the activation memory of the replicated inputs.
         let rowsPerCall = max(8, min(4096, 500_000 / max(1, model.inputShape.reduce(1, *))))
@@ -175,11 +192,13 @@ public final class EPKEngine {
         // streams them into Q (then parameter attribution and Q are updated block by block, before the training pass).
         let block = max(1, min(nc, plan.featureBlock))
         var phi = [Float](repeating: 0, count: plan.featurePath != .none ? block * Sa * P : 0)
-        var dataState = plan.dataGroups.isEmpty ? nil
+        var dataState =
+            plan.dataGroups.isEmpty
+            ? nil
             : DataAttributionState(rows: Ra, parameterCount: P, trainChunk: plan.trainChunk, offset: attributionOffset)
-        var delta = [Float](repeating: 0, count: P)        // (P) Δθ_t
-        var rho = [Float](repeating: 0, count: P)          // (P) regularisation feature ρ_t
-        var invD = [Float](repeating: 0, count: P)         // (P) 1/D_t (AdamW) or 1 (SGD) on active entries
+        var delta = [Float](repeating: 0, count: P)  // (P) Δθ_t
+        var rho = [Float](repeating: 0, count: P)  // (P) regularisation feature ρ_t
+        var invD = [Float](repeating: 0, count: P)  // (P) 1/D_t (AdamW) or 1 (SGD) on active entries
         var paramCurrent = plan.parameterGroup.map { [Float](repeating: 0, count: nc * $0.count) } ?? []
         var paramCurrentReg = paramCurrent
 
@@ -189,19 +208,27 @@ public final class EPKEngine {
             let thetaT = try loadParameters(t)
             let eta = try history.learningRate(step: t)
             let lambda = try history.weightDecay(step: t)
-            thetaNext.withPointer { t1 in thetaT.withPointer { t0 in delta.withMutablePointer { d in
-                for p in 0..<P { d[p] = t1[p] - t0[p] }
-            } } }
-            try fillRegularizationFeature(step: t, thetaT: thetaT, lambda: lambda, active: active, rho: &rho, invD: &invD)
+            thetaNext.withPointer { t1 in
+                thetaT.withPointer { t0 in
+                    delta.withMutablePointer { d in
+                        for p in 0..<P { d[p] = t1[p] - t0[p] }
+                    }
+                }
+            }
+            try fillRegularizationFeature(
+                step: t, thetaT: thetaT, lambda: lambda, active: active, rho: &rho, invD: &invD)
             let nodes = options.quadrature.nodes(forStep: t)
-            let outputT = model.forward(parameters: thetaT, inputs: chunkInputs).storage   // (nc, C)
-            let step = StepIntegral(thetaT: thetaT, thetaNext: thetaNext, delta: delta, rho: rho,
-                                    dotPath: dotPath, featurePath: plan.featurePath, rowsPerCall: rowsPerCall)
-            var directions = delta + rho                              // (2, P)
-            var dots = [Double](repeating: 0, count: R * 2 * K)       // (R, 2, K) per-row [φ·Δθ; φ·ρ] per component
+            let outputT = model.forward(parameters: thetaT, inputs: chunkInputs).storage  // (nc, C)
+            let step = StepIntegral(
+                thetaT: thetaT, thetaNext: thetaNext, delta: delta, rho: rho,
+                dotPath: dotPath, featurePath: plan.featurePath, rowsPerCall: rowsPerCall)
+            var directions = delta + rho  // (2, P)
+            var dots = [Double](repeating: 0, count: R * 2 * K)  // (R, 2, K) per-row [φ·Δθ; φ·ρ] per component
             // Ground truth f(θ_{t+1}) − f(θ_t) of every row; where it shows a (step, test point) integral off by more
             // than the tolerance, that integral is refined.
-            let truth = (0..<R).map { r in outputNext[(r / S) * C + rows.rowClasses[r]] - outputT[(r / S) * C + rows.rowClasses[r]] }
+            let truth = (0..<R).map { r in
+                outputNext[(r / S) * C + rows.rowClasses[r]] - outputT[(r / S) * C + rows.rowClasses[r]]
+            }
             var points = [Int32](repeating: Int32(nodes.nodes.count), count: nc)
             let (beta, _) = momentumAndCoefficient(step: t)
             for lo in stride(from: 0, to: nc, by: block) {
@@ -211,18 +238,24 @@ public final class EPKEngine {
                 var subDots = [Double](repeating: 0, count: (hi - lo) * S * width)
                 var subPoints = [Int32](repeating: Int32(nodes.nodes.count), count: hi - lo)
                 phi.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
-                integrate(step, rows: sub, outputs: subOutputs, nodes: nodes, directions: &directions, dots: &subDots, phi: &phi)
+                integrate(
+                    step, rows: sub, outputs: subOutputs, nodes: nodes, directions: &directions, dots: &subDots,
+                    phi: &phi)
                 if let refinement = options.quadrature.refine {
-                    refine(step, maxPoints: refinement.maxPoints, tolerances: Array(plan.tolerances[(chunk.lowerBound + lo)..<(chunk.lowerBound + hi)]),
-                           rows: sub, outputs: subOutputs, basePoints: nodes.nodes.count, truth: Array(truth[(lo * S)..<(hi * S)]),
-                           directions: &directions, dots: &subDots, phi: &phi, points: &subPoints)
+                    refine(
+                        step, maxPoints: refinement.maxPoints,
+                        tolerances: Array(plan.tolerances[(chunk.lowerBound + lo)..<(chunk.lowerBound + hi)]),
+                        rows: sub, outputs: subOutputs, basePoints: nodes.nodes.count,
+                        truth: Array(truth[(lo * S)..<(hi * S)]),
+                        directions: &directions, dots: &subDots, phi: &phi, points: &subPoints)
                 }
                 dots.replaceSubrange((lo * S * width)..<(hi * S * width), with: subDots)
                 points.replaceSubrange(lo..<hi, with: subPoints)
                 // Parameter-level attribution: φ ⊙ (Δθ + ηρ) and −η φ ⊙ ρ, summed over the attribution rows.
                 if let g = plan.parameterGroup {
-                    accumulateParameterAttribution(group: g, phi: phi, delta: delta, rho: rho, eta: eta, R: (hi - lo) * Sa, S: Sa,
-                                                   firstTest: lo, kernel: &paramCurrent, reg: &paramCurrentReg)
+                    accumulateParameterAttribution(
+                        group: g, phi: phi, delta: delta, rho: rho, eta: eta, R: (hi - lo) * Sa, S: Sa,
+                        firstTest: lo, kernel: &paramCurrent, reg: &paramCurrentReg)
                 }
                 if dataState != nil {
                     dataState!.accumulate(phi: phi, rows: (lo * Sa)..<(hi * Sa), eta: eta, beta: beta, invD: invD)
@@ -259,12 +292,14 @@ public final class EPKEngine {
                 let interval = options.parameterAttribution?.snapshotInterval
                 let closes = interval.map { t % $0 == 0 } ?? false
                 if closes || t == steps.lowerBound {
-                    flushParameterAttribution(chunk: chunk, step: t, kernel: &paramCurrent, reg: &paramCurrentReg, result: &result)
+                    flushParameterAttribution(
+                        chunk: chunk, step: t, kernel: &paramCurrent, reg: &paramCurrentReg, result: &result)
                 }
             }
 
             if dataState != nil {
-                try accumulateDataAttribution(step: t, thetaT: thetaT, groups: plan.dataGroups, state: &dataState!, result: &result)
+                try accumulateDataAttribution(
+                    step: t, thetaT: thetaT, groups: plan.dataGroups, state: &dataState!, result: &result)
             }
 
             thetaNext = thetaT
@@ -281,19 +316,24 @@ public final class EPKEngine {
 
     func resolveGroups(_ groups: [ComponentGroup]) throws -> [ResolvedGroup] {
         try groups.map { g in
-            ResolvedGroup(name: g.name, ranges: try g.components.map { name in
-                guard let c = model.layout.component(named: name) else {
-                    throw EPKError.invalidOptions("group \(g.name): unknown component \(name) (model components: \(model.layout.names.joined(separator: ", ")))")
-                }
-                return c.range
-            })
+            ResolvedGroup(
+                name: g.name,
+                ranges: try g.components.map { name in
+                    guard let c = model.layout.component(named: name) else {
+                        throw EPKError.invalidOptions(
+                            "group \(g.name): unknown component \(name) (model components: \(model.layout.names.joined(separator: ", ")))"
+                        )
+                    }
+                    return c.range
+                })
         }
     }
 
     func loadParameters(_ checkpoint: Int) throws -> [Float] {
         let theta = try history.parameters(at: checkpoint)
         guard theta.count == model.parameterCount else {
-            throw EPKError.historyMismatch("checkpoint \(checkpoint) has \(theta.count) parameters, the model \(model.parameterCount)")
+            throw EPKError.historyMismatch(
+                "checkpoint \(checkpoint) has \(theta.count) parameters, the model \(model.parameterCount)")
         }
         return theta
     }

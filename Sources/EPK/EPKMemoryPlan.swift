@@ -7,15 +7,21 @@ extension EPKEngine {
     /// The plan `run` follows for `testCount` test points under these options (executables log it up front).
     public func memoryPlan(testCount n: Int) throws -> MemoryPlan {
         let dataGroups = try resolveGroups(options.dataAttributionGroups)
-        let paramCount = try options.parameterAttribution.map { try resolveGroups([ComponentGroup(name: "parameters", components: $0.components)])[0].count } ?? 0
+        let paramCount =
+            try options.parameterAttribution.map {
+                try resolveGroups([ComponentGroup(name: "parameters", components: $0.components)])[0].count
+            } ?? 0
         let S = options.classes == .all ? model.classCount : 1
         let Sa = options.attributionClasses == .focus ? 1 : S
         let needsFeatures = !dataGroups.isEmpty || paramCount > 0
         func plan(basisRows: Int) -> MemoryPlan {
-            MemoryPlan(testCount: n, attributionClassesPerTest: Sa, parameterCount: model.parameterCount, trainingCount: history.trainingCount,
-                       batchSize: maxBatchSize(options.steps ?? 0..<history.stepCount), dataGroups: dataGroups.count,
-                       parameterGroupCount: paramCount, basisRowsPerTest: basisRows, refinement: options.quadrature.refine != nil,
-                       nodesPerStep: options.quadrature.points, budget: options.memoryBudgetBytes)
+            MemoryPlan(
+                testCount: n, attributionClassesPerTest: Sa, parameterCount: model.parameterCount,
+                trainingCount: history.trainingCount,
+                batchSize: maxBatchSize(options.steps ?? 0..<history.stepCount), dataGroups: dataGroups.count,
+                parameterGroupCount: paramCount, basisRowsPerTest: basisRows,
+                refinement: options.quadrature.refine != nil,
+                nodesPerStep: options.quadrature.points, budget: options.memoryBudgetBytes)
         }
         let direct = plan(basisRows: 0)
         guard needsFeatures && usesSoftmaxBasis(classesPerTest: Sa) else { return direct }
@@ -45,9 +51,12 @@ extension EPKEngine {
         /// C − 1 when materialised rows go through the softmax basis, else 0.
         public let basisRowsPerTest: Int
 
-        public init(testCount: Int, attributionClassesPerTest Sa: Int, parameterCount P: Int, trainingCount N: Int, batchSize: Int,
-                    dataGroups: Int, parameterGroupCount: Int, basisRowsPerTest: Int = 0, refinement: Bool = false,
-                    nodesPerStep: Int = 1, budget: Int) {
+        public init(
+            testCount: Int, attributionClassesPerTest Sa: Int, parameterCount P: Int, trainingCount N: Int,
+            batchSize: Int,
+            dataGroups: Int, parameterGroupCount: Int, basisRowsPerTest: Int = 0, refinement: Bool = false,
+            nodesPerStep: Int = 1, budget: Int
+        ) {
             // Per test point: φ (S·P) and, with data attribution, Q (S·P); parameter accumulators (3·P_g: total,
             // current interval, reg); data attribution output rows (groups·S·N).
             // Without data or parameter attribution φ is never materialised (per-sample dot products instead).
@@ -83,7 +92,11 @@ extension EPKEngine {
                 // pairs against 50 × 114 basis rows).
                 let chunks = { (size: Int) in (testCount + size - 1) / size }
                 let featureRows = testCount * (basisRowsPerTest > 0 ? basisRowsPerTest : Sa) * max(1, nodesPerStep)
-                if let b = best, chunks(b.test) < chunks(whole), (chunks(whole) - chunks(b.test)) * batchSize >= featureRows { plan = b }
+                if let b = best, chunks(b.test) < chunks(whole),
+                    (chunks(whole) - chunks(b.test)) * batchSize >= featureRows
+                {
+                    plan = b
+                }
             }
             testChunk = plan.test
             trainChunk = plan.train
@@ -92,11 +105,19 @@ extension EPKEngine {
         }
 
         public var description: String {
-            let size = { (b: Int) in b < 1_048_576 ? String(format: "%.1f KiB", Double(b) / 1024) : String(format: "%.1f MiB", Double(b) / 1_048_576) }
-            let training = trainChunk > 0 ? "training per-sample gradients in chunks of \(trainChunk)"
+            let size = { (b: Int) in
+                b < 1_048_576
+                    ? String(format: "%.1f KiB", Double(b) / 1024) : String(format: "%.1f MiB", Double(b) / 1_048_576)
+            }
+            let training =
+                trainChunk > 0
+                ? "training per-sample gradients in chunks of \(trainChunk)"
                 : "no training per-sample gradients held (per-sample dot products)"
-            let streamed = featureBlock < testChunk ? "; features formed \(featureBlock) test points at a time and folded into Q" : ""
-            return "memory plan: \(testChunk) test points per chunk (\(size(bytesPerTestPoint)) each)\(streamed), \(training) (\(size(fixedBytes)) fixed)"
+            let streamed =
+                featureBlock < testChunk
+                ? "; features formed \(featureBlock) test points at a time and folded into Q" : ""
+            return
+                "memory plan: \(testChunk) test points per chunk (\(size(bytesPerTestPoint)) each)\(streamed), \(training) (\(size(fixedBytes)) fixed)"
         }
     }
 

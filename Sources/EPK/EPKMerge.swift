@@ -6,15 +6,20 @@ import Artifacts
 ///   parameter attributions are summed, per-step arrays concatenated, the initial output taken from the first
 ///   range and the final output from the last.
 public enum EPKMerge {
-    public static func merge(_ parts: [(result: EPKResult, context: EPKArtifact.Context)]) throws -> (result: EPKResult, context: EPKArtifact.Context) {
+    public static func merge(
+        _ parts: [(result: EPKResult, context: EPKArtifact.Context)]
+    ) throws -> (result: EPKResult, context: EPKArtifact.Context) {
         guard let first = parts.first else { throw ArtifactError(.invalidArgument, "merge: no shard files given") }
         if parts.count == 1 { return first }
-        for p in parts where p.result.componentNames != first.result.componentNames || p.result.classCount != first.result.classCount {
-            throw ArtifactError(.invalidArgument, "merge: shards come from different models; merge shards of one run only")
+        for p in parts
+        where p.result.componentNames != first.result.componentNames || p.result.classCount != first.result.classCount {
+            throw ArtifactError(
+                .invalidArgument, "merge: shards come from different models; merge shards of one run only")
         }
         if parts.allSatisfy({ $0.result.steps == first.result.steps }) { return try mergeTests(parts) }
         if parts.allSatisfy({ $0.context.testIndices == first.context.testIndices }) { return try mergeSteps(parts) }
-        throw ArtifactError(.invalidArgument, "merge: shards differ in both test points and steps; shard over one axis at a time")
+        throw ArtifactError(
+            .invalidArgument, "merge: shards differ in both test points and steps; shard over one axis at a time")
     }
 
     /// Concatenates `parts` (each `outer` blocks of its own inner length) block by block.
@@ -27,7 +32,9 @@ public enum EPKMerge {
         return out
     }
 
-    private static func mergeTests(_ parts: [(result: EPKResult, context: EPKArtifact.Context)]) throws -> (result: EPKResult, context: EPKArtifact.Context) {
+    private static func mergeTests(
+        _ parts: [(result: EPKResult, context: EPKArtifact.Context)]
+    ) throws -> (result: EPKResult, context: EPKArtifact.Context) {
         let sorted = parts.sorted { ($0.context.testIndices.first ?? 0) < ($1.context.testIndices.first ?? 0) }
         let rs = sorted.map(\.result)
         var r = rs[0]
@@ -45,7 +52,9 @@ public enum EPKMerge {
         r.stepKernelFocus = concat(rs.map(\.stepKernelFocus), outer: T)
         r.stepRegularizationFocus = concat(rs.map(\.stepRegularizationFocus), outer: T)
         r.stepPoints = rs.allSatisfy({ !$0.stepPoints.isEmpty }) ? concat(rs.map(\.stepPoints), outer: T) : []
-        r.dataAttribution = r.dataAttribution.indices.map { g in (r.dataAttribution[g].group, rs.flatMap { $0.dataAttribution[g].values }) }
+        r.dataAttribution = r.dataAttribution.indices.map { g in
+            (r.dataAttribution[g].group, rs.flatMap { $0.dataAttribution[g].values })
+        }
         if var pa = r.parameterAttribution {
             let pas = rs.compactMap(\.parameterAttribution)
             pa.kernelTotal = pas.flatMap(\.kernelTotal)
@@ -60,13 +69,19 @@ public enum EPKMerge {
         return (r, context)
     }
 
-    private static func mergeSteps(_ parts: [(result: EPKResult, context: EPKArtifact.Context)]) throws -> (result: EPKResult, context: EPKArtifact.Context) {
+    private static func mergeSteps(
+        _ parts: [(result: EPKResult, context: EPKArtifact.Context)]
+    ) throws -> (result: EPKResult, context: EPKArtifact.Context) {
         let sorted = parts.sorted { $0.result.steps.lowerBound < $1.result.steps.lowerBound }
         for (a, b) in zip(sorted, sorted.dropFirst()) where a.result.steps.upperBound != b.result.steps.lowerBound {
-            throw ArtifactError(.invalidArgument, "merge: step shards \(a.result.steps) and \(b.result.steps) are not adjacent; include every range")
+            throw ArtifactError(
+                .invalidArgument,
+                "merge: step shards \(a.result.steps) and \(b.result.steps) are not adjacent; include every range")
         }
         if sorted.contains(where: { !$0.result.dataAttribution.isEmpty }) {
-            throw ArtifactError(.invalidArgument, "merge: step shards cannot carry data attribution (reverse accumulation couples all steps)")
+            throw ArtifactError(
+                .invalidArgument,
+                "merge: step shards cannot carry data attribution (reverse accumulation couples all steps)")
         }
         var r = sorted[0].result
         let rs = sorted.map(\.result)
@@ -92,10 +107,15 @@ public enum EPKMerge {
             var ks = [Float](repeating: 0, count: steps.count * block), rgs = ks
             pa.kernelTotal = [Float](repeating: 0, count: block); pa.regularizationTotal = pa.kernelTotal
             for p in pas {
-                for i in 0..<block { pa.kernelTotal[i] += p.kernelTotal[i]; pa.regularizationTotal[i] += p.regularizationTotal[i] }
+                for i in 0..<block {
+                    pa.kernelTotal[i] += p.kernelTotal[i]; pa.regularizationTotal[i] += p.regularizationTotal[i]
+                }
                 for (si, s) in p.snapshotSteps.enumerated() {
                     let o = steps.firstIndex(of: s)! * block
-                    for i in 0..<block { ks[o + i] += p.kernelSnapshots[si * block + i]; rgs[o + i] += p.regularizationSnapshots[si * block + i] }
+                    for i in 0..<block {
+                        ks[o + i] += p.kernelSnapshots[si * block + i];
+                        rgs[o + i] += p.regularizationSnapshots[si * block + i]
+                    }
                 }
             }
             pa.snapshotSteps = steps; pa.kernelSnapshots = ks; pa.regularizationSnapshots = rgs

@@ -56,10 +56,13 @@ public struct EPKOptions: Sendable {
     /// Called after each processed step with (done, total) over all chunks.
     public var progress: (@Sendable (Int, Int) -> Void)?
 
-    public init(quadrature: QuadratureConfig = QuadratureConfig(), classes: ClassSelection = .all,
-                attributionClasses: AttributionRows = .selected, dataAttributionGroups: [ComponentGroup] = [], parameterAttribution: ParameterAttributionOptions? = nil,
-                memoryBudgetBytes: Int = 4 << 30, steps: Range<Int>? = nil,
-                progress: (@Sendable (Int, Int) -> Void)? = nil) {
+    public init(
+        quadrature: QuadratureConfig = QuadratureConfig(), classes: ClassSelection = .all,
+        attributionClasses: AttributionRows = .selected, dataAttributionGroups: [ComponentGroup] = [],
+        parameterAttribution: ParameterAttributionOptions? = nil,
+        memoryBudgetBytes: Int = 4 << 30, steps: Range<Int>? = nil,
+        progress: (@Sendable (Int, Int) -> Void)? = nil
+    ) {
         self.quadrature = quadrature; self.classes = classes; self.attributionClasses = attributionClasses
         self.dataAttributionGroups = dataAttributionGroups
         self.parameterAttribution = parameterAttribution; self.memoryBudgetBytes = memoryBudgetBytes

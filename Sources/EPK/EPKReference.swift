@@ -12,11 +12,14 @@ import Tensor
 public enum EPKReference {
     /// Runs the decomposition over all steps with all classes as rows (S = C) and one data-attribution group
     /// per entry of `groups` (default: one group holding every component).
-    public static func run(model: Model, history: TrainingHistory, data: ReplayData, testInputs: Tensor,
-                           quadrature: QuadratureConfig, groups: [ComponentGroup]? = nil) throws -> EPKResult {
+    public static func run(
+        model: Model, history: TrainingHistory, data: ReplayData, testInputs: Tensor,
+        quadrature: QuadratureConfig, groups: [ComponentGroup]? = nil
+    ) throws -> EPKResult {
         try EPKEngine.check(model: model, history: history, data: data)
         if quadrature.refine != nil {
-            throw EPKError.invalidOptions("the forward reference uses fixed rules; drop quadrature.refine (the engine supports it)")
+            throw EPKError.invalidOptions(
+                "the forward reference uses fixed rules; drop quadrature.refine (the engine supports it)")
         }
         let n = testInputs.shape[0], C = model.classCount, P = model.parameterCount, N = history.trainingCount
         let comps = model.layout.components, K = comps.count, T = history.stepCount, R = n * C
@@ -27,8 +30,8 @@ public enum EPKReference {
         let initial = model.forward(parameters: theta0, inputs: testInputs).storage
         let final = model.forward(parameters: thetaEnd, inputs: testInputs).storage
 
-        var buffers = [Double](repeating: 0, count: N * P)   // (N, P) per-sample first-moment buffers A_j / M_j
-        var decay = [Double](repeating: 0, count: P)           // (P) SGD R_t
+        var buffers = [Double](repeating: 0, count: N * P)  // (N, P) per-sample first-moment buffers A_j / M_j
+        var decay = [Double](repeating: 0, count: P)  // (P) SGD R_t
         var kernel = [Double](repeating: 0, count: R * K), reg = [Double](repeating: 0, count: R * K)
         var stepPredicted = [Float](repeating: 0, count: T * R)
         var dataAttribution = groups.map { _ in [Double](repeating: 0, count: R * N) }
@@ -47,7 +50,9 @@ public enum EPKReference {
             case .sgd(let mu, _, _):
                 let c = history.optimizer.gradientWeight(step: t)
                 for i in 0..<(N * P) { buffers[i] *= mu }
-                for (j, idx) in indices.enumerated() { for p in 0..<P { buffers[idx * P + p] += c * Double(G[j * P + p]) } }
+                for (j, idx) in indices.enumerated() {
+                    for p in 0..<P { buffers[idx * P + p] += c * Double(G[j * P + p]) }
+                }
                 for p in 0..<P where active[p] { decay[p] = mu * decay[p] + c * lambda * Double(thetaT[p]) }
                 features = buffers
                 rho = decay
@@ -55,7 +60,9 @@ public enum EPKReference {
                 let v = try history.optimizerQuantity(step: t)
                 let tau = Double(t + 1)
                 for i in 0..<(N * P) { buffers[i] *= b1 }
-                for (j, idx) in indices.enumerated() { for p in 0..<P { buffers[idx * P + p] += (1 - b1) * Double(G[j * P + p]) } }
+                for (j, idx) in indices.enumerated() {
+                    for p in 0..<P { buffers[idx * P + p] += (1 - b1) * Double(G[j * P + p]) }
+                }
                 for p in 0..<P where active[p] {
                     let d = (1 - pow(b1, tau)) * ((Double(v[p]) / (1 - pow(b2, tau))).squareRoot() + eps)
                     for j in 0..<N { features[j * P + p] = buffers[j * P + p] / d }
@@ -93,13 +100,14 @@ public enum EPKReference {
                 stepPredicted[t * R + r] = Float(stepTotal)
             }
         }
-        return EPKResult(testCount: n, classCount: C, classesPerTest: C,
-                         rowClasses: (0..<R).map { $0 % C }, attributionClassesPerTest: C,
-                         attributionRowClasses: (0..<R).map { $0 % C }, focusClasses: [Int](repeating: 0, count: n),
-                         componentNames: model.layout.names, steps: 0..<T, initialOutputs: initial, finalOutputs: final,
-                         kernelByComponent: kernel, regularizationByComponent: reg,
-                         stepPredicted: stepPredicted, stepTruth: [], stepKernelFocus: [], stepRegularizationFocus: [],
-                         dataAttribution: zip(groups, dataAttribution).map { ($0.name, $1.map { Float($0) }) },
-                         parameterAttribution: nil)
+        return EPKResult(
+            testCount: n, classCount: C, classesPerTest: C,
+            rowClasses: (0..<R).map { $0 % C }, attributionClassesPerTest: C,
+            attributionRowClasses: (0..<R).map { $0 % C }, focusClasses: [Int](repeating: 0, count: n),
+            componentNames: model.layout.names, steps: 0..<T, initialOutputs: initial, finalOutputs: final,
+            kernelByComponent: kernel, regularizationByComponent: reg,
+            stepPredicted: stepPredicted, stepTruth: [], stepKernelFocus: [], stepRegularizationFocus: [],
+            dataAttribution: zip(groups, dataAttribution).map { ($0.name, $1.map { Float($0) }) },
+            parameterAttribution: nil)
     }
 }

@@ -71,7 +71,9 @@ public struct EPKResult: Sendable {
         (0..<rowCount).map { r in
             let a = r / classesPerTest, c = rowClasses[r]
             var s = Double(initialOutputs[a * classCount + c])
-            for k in 0..<componentCount { s += kernelByComponent[r * componentCount + k] + regularizationByComponent[r * componentCount + k] }
+            for k in 0..<componentCount {
+                s += kernelByComponent[r * componentCount + k] + regularizationByComponent[r * componentCount + k]
+            }
             return s
         }
     }

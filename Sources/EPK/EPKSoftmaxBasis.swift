@@ -22,9 +22,9 @@ extension EPKEngine {
     /// the backward passes of all-class rows.
     struct SoftmaxBasis {
         let classCount: Int
-        let reference: [Int]       // (nc) m_a
-        let rowTest: [Int]         // (nc·(C−1)) test point of each basis row
-        let rowClass: [Int]        // (nc·(C−1)) class c ≠ m_a of each basis row
+        let reference: [Int]  // (nc) m_a
+        let rowTest: [Int]  // (nc·(C−1)) test point of each basis row
+        let rowClass: [Int]  // (nc·(C−1)) class c ≠ m_a of each basis row
 
         /// Basis rows with m_a = the most probable class at the step's start θ_t (`referenceOutputs`, (nc, C)
         /// log-probabilities). Within one step the top class rarely changes; where it does, no class is near
@@ -67,13 +67,16 @@ extension EPKEngine {
 
     /// Runs the backward passes of all basis rows at one node, `rowsPerCall` rows per call, each part into the sink
     /// `sink(part)`, and returns the node's (nc, C) probabilities from the log-probabilities those passes return.
-    func backwardBasisRows(_ basis: SoftmaxBasis, parameters theta: [Float], inputs: Tensor, weight: Double,
-                                   rowsPerCall: Int, sink: (Range<Int>) -> GradientSink) -> [Float] {
+    func backwardBasisRows(
+        _ basis: SoftmaxBasis, parameters theta: [Float], inputs: Tensor, weight: Double,
+        rowsPerCall: Int, sink: (Range<Int>) -> GradientSink
+    ) -> [Float] {
         let C = model.classCount, Rb = basis.rowCount
-        var rowOutputs = [Float](repeating: 0, count: Rb * C)       // (Rb, C) log-probabilities at the node
+        var rowOutputs = [Float](repeating: 0, count: Rb * C)  // (Rb, C) log-probabilities at the node
         for part in stride(from: 0, to: Rb, by: rowsPerCall).map({ $0..<min(Rb, $0 + rowsPerCall) }) {
-            let logp = model.backward(parameters: theta, inputs: inputs.gatherRows(Array(basis.rowTest[part])),
-                                      outputGradients: basis.cotangent(part, weight: weight), into: sink(part))
+            let logp = model.backward(
+                parameters: theta, inputs: inputs.gatherRows(Array(basis.rowTest[part])),
+                outputGradients: basis.cotangent(part, weight: weight), into: sink(part))
             rowOutputs.replaceSubrange((part.lowerBound * C)..<(part.upperBound * C), with: logp.storage)
         }
         return basis.probabilities(fromRowOutputs: rowOutputs, testCount: inputs.shape[0])
@@ -81,20 +84,27 @@ extension EPKEngine {
 
     /// Adds one node's per-sample dot products of the requested rows (R = nc·S, classes `rowClasses`) to `dots`
     /// (R, 2, K) through the softmax basis.
-    func basisDots(_ basis: SoftmaxBasis, parameters theta: [Float], inputs: Tensor, weight: Double,
-                           directions: inout [Float], rowsPerCall: Int, rowClasses: [Int], classesPerTest S: Int,
-                           into dots: inout [Double]) {
+    func basisDots(
+        _ basis: SoftmaxBasis, parameters theta: [Float], inputs: Tensor, weight: Double,
+        directions: inout [Float], rowsPerCall: Int, rowClasses: [Int], classesPerTest S: Int,
+        into dots: inout [Double]
+    ) {
         let P = model.parameterCount, K = model.layout.components.count, C = model.classCount
         let Rb = basis.rowCount, width = 2 * K
-        var basisDots = [Double](repeating: 0, count: Rb * width)   // (Rb, 2, K)
-        let probabilities = directions.withMutablePointer { v in basisDots.withUnsafeMutableBufferPointer { out in
-            backwardBasisRows(basis, parameters: theta, inputs: inputs, weight: weight, rowsPerCall: rowsPerCall) { part in
-                .perSampleDot(PerSampleDot(directions: v, directionCount: 2, parameterCount: P,
-                                           out: out.baseAddress! + part.lowerBound * width, componentCount: K))
+        var basisDots = [Double](repeating: 0, count: Rb * width)  // (Rb, 2, K)
+        let probabilities = directions.withMutablePointer { v in
+            basisDots.withUnsafeMutableBufferPointer { out in
+                backwardBasisRows(basis, parameters: theta, inputs: inputs, weight: weight, rowsPerCall: rowsPerCall) {
+                    part in
+                    .perSampleDot(
+                        PerSampleDot(
+                            directions: v, directionCount: 2, parameterCount: P,
+                            out: out.baseAddress! + part.lowerBound * width, componentCount: K))
+                }
             }
-        } }
+        }
         let nc = inputs.shape[0]
-        var mixed = [Double](repeating: 0, count: width)          // Σ_{k≠m} p_k D_k
+        var mixed = [Double](repeating: 0, count: width)  // Σ_{k≠m} p_k D_k
         for a in 0..<nc {
             for j in 0..<width { mixed[j] = 0 }
             for c in 0..<C where c != basis.reference[a] {
@@ -111,33 +121,41 @@ extension EPKEngine {
 
     /// Adds one node's test features of the requested rows (Ra = nc·Sa, classes `rowClasses`) to `phi` (Ra, P)
     /// through the softmax basis.
-    func basisFeatures(_ basis: SoftmaxBasis, parameters theta: [Float], inputs: Tensor, weight: Double,
-                               rowsPerCall: Int, rowClasses: [Int], classesPerTest S: Int, into phi: inout [Float]) {
+    func basisFeatures(
+        _ basis: SoftmaxBasis, parameters theta: [Float], inputs: Tensor, weight: Double,
+        rowsPerCall: Int, rowClasses: [Int], classesPerTest S: Int, into phi: inout [Float]
+    ) {
         let P = model.parameterCount, C = model.classCount, Rb = basis.rowCount
-        var rows = [Float](repeating: 0, count: Rb * P)             // (Rb, P) basis gradients D
+        var rows = [Float](repeating: 0, count: Rb * P)  // (Rb, P) basis gradients D
         let probabilities = rows.withMutablePointer { d in
-            backwardBasisRows(basis, parameters: theta, inputs: inputs, weight: weight, rowsPerCall: rowsPerCall) { part in
+            backwardBasisRows(basis, parameters: theta, inputs: inputs, weight: weight, rowsPerCall: rowsPerCall) {
+                part in
                 .perSample(d + part.lowerBound * P, rowStride: P)
             }
         }
         let nc = inputs.shape[0]
-        rows.withPointer { d in phi.withMutablePointer { ph in
-            Parallel.forEachRange(nc) { tests in
-                let mixed = UnsafeMutablePointer<Float>.allocate(capacity: P)   // Σ_{k≠m} p_k D_k
-                defer { mixed.deallocate() }
-                for a in tests {
-                    mixed.initialize(repeating: 0, count: P)
-                    for c in 0..<C where c != basis.reference[a] {
-                        Vector.addScaled(d + basis.row(test: a, class: c) * P, probabilities[a * C + c], into: mixed, count: P)
-                    }
-                    for s in 0..<S {
-                        let r = a * S + s, c = rowClasses[r], dst = ph + r * P
-                        if c != basis.reference[a] { Vector.addScaled(d + basis.row(test: a, class: c) * P, 1, into: dst, count: P) }
-                        Vector.addScaled(mixed, -1, into: dst, count: P)
+        rows.withPointer { d in
+            phi.withMutablePointer { ph in
+                Parallel.forEachRange(nc) { tests in
+                    let mixed = UnsafeMutablePointer<Float>.allocate(capacity: P)  // Σ_{k≠m} p_k D_k
+                    defer { mixed.deallocate() }
+                    for a in tests {
+                        mixed.initialize(repeating: 0, count: P)
+                        for c in 0..<C where c != basis.reference[a] {
+                            Vector.addScaled(
+                                d + basis.row(test: a, class: c) * P, probabilities[a * C + c], into: mixed, count: P)
+                        }
+                        for s in 0..<S {
+                            let r = a * S + s, c = rowClasses[r], dst = ph + r * P
+                            if c != basis.reference[a] {
+                                Vector.addScaled(d + basis.row(test: a, class: c) * P, 1, into: dst, count: P)
+                            }
+                            Vector.addScaled(mixed, -1, into: dst, count: P)
+                        }
                     }
                 }
             }
-        } }
+        }
     }
 
 }

@@ -39,8 +39,9 @@ public struct QuadratureNodes: Equatable, Sendable {
             for _ in 0..<100 {
                 // P_n(x) and P_n'(x) by the recurrence (k+1)P_{k+1} = (2k+1) x P_k − k P_{k−1}.
                 var p0 = 1.0, p1 = x
-                if n == 1 { p1 = x; p0 = 1 }
-                else {
+                if n == 1 {
+                    p1 = x; p0 = 1
+                } else {
                     for k in 1..<n {
                         let p2 = (Double(2 * k + 1) * x * p1 - Double(k) * p0) / Double(k + 1)
                         p0 = p1; p1 = p2
@@ -67,7 +68,10 @@ public struct QuadratureNodes: Equatable, Sendable {
         switch rule {
         case .midpoint:
             let fine = (0..<(3 * n)).filter { $0 % 3 != 1 }.map { (Double($0) + 0.5) / Double(3 * n) }
-            return (1.0 / 3, QuadratureNodes(nodes: fine, weights: [Double](repeating: 1 / Double(3 * n), count: fine.count)))
+            return (
+                1.0 / 3,
+                QuadratureNodes(nodes: fine, weights: [Double](repeating: 1 / Double(3 * n), count: fine.count))
+            )
         case .gaussLegendre:
             return (0, QuadratureNodes(rule: .gaussLegendre, points: 3 * n))
         }
@@ -119,8 +123,9 @@ public struct QuadratureRefinement: Codable, Equatable, Sendable {
     /// The rule in words, as the log and the report state it: e.g. "residual > 0.001 or 1 × margin / 2T, ×3 up to
     /// 108 points".
     public var ruleSummary: String {
-        String(format: "residual > %g%@, ×3 up to %d points", tolerance,
-               marginFraction.map { String(format: " or %g × margin / 2T", $0) } ?? "", maxPoints)
+        String(
+            format: "residual > %g%@, ×3 up to %d points", tolerance,
+            marginFraction.map { String(format: " or %g × margin / 2T", $0) } ?? "", maxPoints)
     }
 }
 
@@ -136,8 +141,10 @@ public struct QuadratureConfig: Codable, Equatable, Sendable {
     /// Optional residual-driven refinement (EPK engine only).
     public var refine: QuadratureRefinement?
 
-    public init(rule: QuadratureRule = .gaussLegendre, points: Int = 2, earlyPoints: Int? = nil, earlySteps: Int = 0,
-                refine: QuadratureRefinement? = nil) {
+    public init(
+        rule: QuadratureRule = .gaussLegendre, points: Int = 2, earlyPoints: Int? = nil, earlySteps: Int = 0,
+        refine: QuadratureRefinement? = nil
+    ) {
         self.rule = rule; self.points = points; self.earlyPoints = earlyPoints ?? points; self.earlySteps = earlySteps
         self.refine = refine
     }
@@ -165,7 +172,9 @@ public struct QuadratureConfig: Codable, Equatable, Sendable {
 
     /// What refinement added over this fixed rule, from recorded points ((T', n) for steps `firstStep…`, as
     /// `EPKResult.stepPoints` and `/steps/points`): integrals refined, all integrals, and points used / fixed points.
-    public func refinementSummary(points: [Int32], testCount n: Int, firstStep: Int) -> (refined: Int, integrals: Int, pointRatio: Double) {
+    public func refinementSummary(
+        points: [Int32], testCount n: Int, firstStep: Int
+    ) -> (refined: Int, integrals: Int, pointRatio: Double) {
         let fixed = points.indices.map { pointCount(forStep: firstStep + $0 / max(1, n)) }
         let refined = zip(points, fixed).filter { Int($0) > $1 }.count
         let used = points.reduce(0) { $0 + Int($1) }
@@ -174,7 +183,8 @@ public struct QuadratureConfig: Codable, Equatable, Sendable {
 
     /// The fixed rule in words: e.g. "midpoint with 4 points (32 on the first 5 steps)".
     public var fixedRuleSummary: String {
-        "\(rule.rawValue) with \(points) points" + (earlySteps > 0 && earlyPoints > points ? " (\(earlyPoints) on the first \(earlySteps) steps)" : "")
+        "\(rule.rawValue) with \(points) points"
+            + (earlySteps > 0 && earlyPoints > points ? " (\(earlyPoints) on the first \(earlySteps) steps)" : "")
     }
 
     /// The rule in words, for logs: the fixed rule, then any refinement, e.g. "midpoint with 4 points, refined where
@@ -189,10 +199,15 @@ public struct QuadratureConfig: Codable, Equatable, Sendable {
         if earlyPoints < 1 { return "quadrature.early_points: expected an integer ≥ 1, found \(earlyPoints)" }
         if earlySteps < 0 { return "quadrature.early_steps: expected an integer ≥ 0, found \(earlySteps)" }
         if let r = refine {
-            if !(r.tolerance > 0) { return "quadrature.refine.tolerance: expected a positive number, found \(r.tolerance)" }
-            if let f = r.marginFraction, !(f > 0) { return "quadrature.refine.margin_fraction: expected a positive number, found \(f)" }
+            if !(r.tolerance > 0) {
+                return "quadrature.refine.tolerance: expected a positive number, found \(r.tolerance)"
+            }
+            if let f = r.marginFraction, !(f > 0) {
+                return "quadrature.refine.margin_fraction: expected a positive number, found \(f)"
+            }
             if r.maxPoints < 3 * max(points, earlyPoints) {
-                return "quadrature.refine.max_points: expected at least 3 × points = \(3 * max(points, earlyPoints)) (one refinement), found \(r.maxPoints)"
+                return
+                    "quadrature.refine.max_points: expected at least 3 × points = \(3 * max(points, earlyPoints)) (one refinement), found \(r.maxPoints)"
             }
         }
         return nil

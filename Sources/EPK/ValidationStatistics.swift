@@ -23,10 +23,15 @@ public struct ValidationStatistics: Codable, Equatable, Sendable {
     /// `failure` from stored `/validation` attributes (name → value), as `reproduce` reads them.
     public static func failure(_ fields: [(String, Double)]) -> String? {
         let values = Dictionary(fields, uniquingKeysWith: { a, _ in a })
-        var bad = ["mean_abs_error", "max_abs_error", "mean_step_error"].filter { values[$0].map { !$0.isFinite } ?? true }
-        if let agreement = values["argmax_agreement"], !agreement.isNaN, let kl = values["kl_model_epk"], !kl.isFinite { bad.append("kl_model_epk") }
+        var bad = ["mean_abs_error", "max_abs_error", "mean_step_error"].filter {
+            values[$0].map { !$0.isFinite } ?? true
+        }
+        if let agreement = values["argmax_agreement"], !agreement.isNaN, let kl = values["kl_model_epk"], !kl.isFinite {
+            bad.append("kl_model_epk")
+        }
         guard !bad.isEmpty else { return nil }
-        return "non-finite validation (" + bad.map { "\($0) \(values[$0].map { "\($0)" } ?? "absent")" }.joined(separator: ", ") + ")"
+        return "non-finite validation ("
+            + bad.map { "\($0) \(values[$0].map { "\($0)" } ?? "absent")" }.joined(separator: ", ") + ")"
     }
 
     public static func compute(_ r: EPKResult, labels: [Int]?) -> ValidationStatistics {
@@ -47,7 +52,11 @@ public struct ValidationStatistics: Codable, Equatable, Sendable {
             return v.indices.max { v[$0] < v[$1] }! - v.startIndex
         }
         if let labels {
-            modelAcc = Double((0..<n).filter { a in argmax(r.finalOutputs[(a * C)..<((a + 1) * C)].map(Double.init)[...]) == labels[a] }.count) / Double(n)
+            modelAcc =
+                Double(
+                    (0..<n).filter { a in
+                        argmax(r.finalOutputs[(a * C)..<((a + 1) * C)].map(Double.init)[...]) == labels[a]
+                    }.count) / Double(n)
         }
         if r.classesPerTest == C {
             var agree = 0, correct = 0, klSum = 0.0
@@ -74,8 +83,9 @@ public struct ValidationStatistics: Codable, Equatable, Sendable {
             }
             stepErr /= Double(max(1, T * rows))
         }
-        return ValidationStatistics(meanAbsoluteError: sum / Double(max(1, predicted.count)), maxAbsoluteError: worst,
-                                    argmaxAgreement: agreement, epkAccuracy: epkAcc, modelAccuracy: modelAcc,
-                                    klModelToEPK: kl, meanStepError: stepErr)
+        return ValidationStatistics(
+            meanAbsoluteError: sum / Double(max(1, predicted.count)), maxAbsoluteError: worst,
+            argmaxAgreement: agreement, epkAccuracy: epkAcc, modelAccuracy: modelAcc,
+            klModelToEPK: kl, meanStepError: stepErr)
     }
 }

@@ -25,16 +25,24 @@ public struct TrainingDiverged: Error, CustomStringConvertible, Equatable, Senda
 /// The finiteness checks of `Trainer.run`, one pass over each vector (negligible next to a forward/backward pass).
 enum Divergence {
     static func check(step: Int, loss: Double, gradient: [Float], learningRate: Double) throws {
-        guard loss.isFinite else { throw TrainingDiverged(step: step, what: "batch loss \(loss) at θ_\(step)", atCheckpoint: true) }
-        guard learningRate.isFinite else { throw TrainingDiverged(step: step, what: "learning rate \(learningRate)", atCheckpoint: false) }
-        if let problem = firstNonFinite(gradient, name: "gradient at θ_\(step)") { throw TrainingDiverged(step: step, what: problem, atCheckpoint: true) }
+        guard loss.isFinite else {
+            throw TrainingDiverged(step: step, what: "batch loss \(loss) at θ_\(step)", atCheckpoint: true)
+        }
+        guard learningRate.isFinite else {
+            throw TrainingDiverged(step: step, what: "learning rate \(learningRate)", atCheckpoint: false)
+        }
+        if let problem = firstNonFinite(gradient, name: "gradient at θ_\(step)") {
+            throw TrainingDiverged(step: step, what: problem, atCheckpoint: true)
+        }
     }
 
     static func check(step: Int, parameters: [Float], quantity: [Float]) throws {
         if let problem = firstNonFinite(parameters, name: "parameters θ_\(step + 1) after the update") {
             throw TrainingDiverged(step: step, what: problem, atCheckpoint: false)
         }
-        if let problem = firstNonFinite(quantity, name: "optimizer quantity") { throw TrainingDiverged(step: step, what: problem, atCheckpoint: false) }
+        if let problem = firstNonFinite(quantity, name: "optimizer quantity") {
+            throw TrainingDiverged(step: step, what: problem, atCheckpoint: false)
+        }
     }
 
     /// nil when every entry is finite, else "name: k of n entries non-finite (first: index i = v)".

@@ -43,10 +43,13 @@ public final class HistoryFileWriter: HistoryWriter {
     private var steps: Int
 
     /// Creates a new partial history with θ₀ as its first row.
-    public init(path: String, model: Model, train: LabeledDataset, plan: TrainingPlan, initialParameters: [Float],
-                configJSON: String) throws {
+    public init(
+        path: String, model: Model, train: LabeledDataset, plan: TrainingPlan, initialParameters: [Float],
+        configJSON: String
+    ) throws {
         self.path = path
-        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         try? FileManager.default.removeItem(atPath: path + ".partial")
         file = try HDF5File(path: path + ".partial", mode: .create)
         layout = model.layout; batchSize = plan.batchSize; quantityGroup = HistoryFormat.quantityGroup(plan.optimizer)
@@ -74,13 +77,19 @@ public final class HistoryFileWriter: HistoryWriter {
             try d.setAttribute("axes", "step, " + c.shape.map(String.init).joined(separator: " x "))
             _ = try quantity.createExtendable(c.name, type: Float.self, rowShape: c.shape, chunkRows: 1)
         }
-        for name in ["learning_rate", "weight_decay"] { _ = try opt.createExtendable(name, type: Float.self, rowShape: [], chunkRows: 256) }
+        for name in ["learning_rate", "weight_decay"] {
+            _ = try opt.createExtendable(name, type: Float.self, rowShape: [], chunkRows: 256)
+        }
         let batches = try root.createGroup("batches")
         _ = try batches.createExtendable("indices", type: Int32.self, rowShape: [plan.batchSize], chunkRows: 64)
-        if hasFlips { _ = try batches.createExtendable("flips", type: UInt8.self, rowShape: [plan.batchSize], chunkRows: 64) }
+        if hasFlips {
+            _ = try batches.createExtendable("flips", type: UInt8.self, rowShape: [plan.batchSize], chunkRows: 64)
+        }
         _ = try batches.createExtendable("loss", type: Double.self, rowShape: [], chunkRows: 256)
         let metrics = try root.createGroup("metrics")
-        for m in HistoryFormat.metricNames { _ = try metrics.createExtendable(m, type: Double.self, rowShape: [], chunkRows: 64) }
+        for m in HistoryFormat.metricNames {
+            _ = try metrics.createExtendable(m, type: Double.self, rowShape: [], chunkRows: 64)
+        }
         try appendParameters(initialParameters)
     }
 
@@ -89,7 +98,8 @@ public final class HistoryFileWriter: HistoryWriter {
     public func recordDataSource(json: String, trainingIndices: [Int]) throws {
         let root = try file.root
         try root.setAttribute("data_source", json)
-        _ = try root.createGroup("data").write("training_indices", trainingIndices.map(Int64.init), shape: [trainingIndices.count])
+        _ = try root.createGroup("data").write(
+            "training_indices", trainingIndices.map(Int64.init), shape: [trainingIndices.count])
     }
 
     /// Reopens `<path>.partial` after a kill: truncates to the last resume point and returns it.
@@ -134,8 +144,13 @@ public final class HistoryFileWriter: HistoryWriter {
     }
 
     public func appendEpoch(_ m: EpochMetrics) throws {
-        let values = [Double(m.epoch), Double(m.step), m.trainLoss, m.trainAccuracy, m.validationLoss, m.validationAccuracy, m.parameterNorm]
-        for (name, v) in zip(HistoryFormat.metricNames, values) { _ = try file.root.dataset("metrics/\(name)").append([v]) }
+        let values = [
+            Double(m.epoch), Double(m.step), m.trainLoss, m.trainAccuracy, m.validationLoss, m.validationAccuracy,
+            m.parameterNorm,
+        ]
+        for (name, v) in zip(HistoryFormat.metricNames, values) {
+            _ = try file.root.dataset("metrics/\(name)").append([v])
+        }
     }
 
     public func checkpoint(_ state: ResumeState) throws {
@@ -148,9 +163,11 @@ public final class HistoryFileWriter: HistoryWriter {
         _ = try g.write("permutation", state.permutation.map { Int64($0) }, shape: [state.permutation.count])
         _ = try g.write("rng_state", state.rngState.map { Int64(bitPattern: $0) }, shape: [state.rngState.count])
         try g.setAttribute("optimizer_step_count", state.optimizer.stepCount)
-        for (name, v) in [("momentum_buffer", state.optimizer.momentumBuffer), ("exp_avg", state.optimizer.firstMoment),
-                          ("exp_avg_sq", state.optimizer.secondMoment), ("decay_buffer", state.decayBuffer),
-                          ("parameters", state.parameters)] {
+        for (name, v) in [
+            ("momentum_buffer", state.optimizer.momentumBuffer), ("exp_avg", state.optimizer.firstMoment),
+            ("exp_avg_sq", state.optimizer.secondMoment), ("decay_buffer", state.decayBuffer),
+            ("parameters", state.parameters),
+        ] {
             _ = try g.write(name, v, shape: [v.count])
         }
         try root.setAttribute("steps_completed", state.step)
@@ -185,20 +202,26 @@ public final class HistoryFileWriter: HistoryWriter {
 
     static func readResume(_ root: HDF5Group, parameterCount P: Int) throws -> ResumeState {
         guard root.contains("resume") else {
-            throw ArtifactError(.notFound, "history has no resume point (killed before the first checkpoint); start again without --resume")
+            throw ArtifactError(
+                .notFound,
+                "history has no resume point (killed before the first checkpoint); start again without --resume")
         }
         let g = try root.group("resume")
         func floats(_ n: String) throws -> [Float] { try g.read(n, as: Float.self).values }
-        let optimizer = OptimizerState(stepCount: try g.intAttribute("optimizer_step_count"),
-                                       momentumBuffer: try floats("momentum_buffer"), firstMoment: try floats("exp_avg"),
-                                       secondMoment: try floats("exp_avg_sq"))
+        let optimizer = OptimizerState(
+            stepCount: try g.intAttribute("optimizer_step_count"),
+            momentumBuffer: try floats("momentum_buffer"), firstMoment: try floats("exp_avg"),
+            secondMoment: try floats("exp_avg_sq"))
         let parameters = try floats("parameters")
-        guard parameters.count == P else { throw ArtifactError(.shapeMismatch, "resume point has \(parameters.count) parameters, the model \(P)") }
-        return ResumeState(step: try g.intAttribute("step"), epoch: try g.intAttribute("epoch"),
-                           positionInEpoch: try g.intAttribute("position_in_epoch"),
-                           permutation: try g.read("permutation", as: Int64.self).values.map { Int($0) },
-                           rngState: try g.read("rng_state", as: Int64.self).values.map { UInt64(bitPattern: $0) },
-                           optimizer: optimizer, decayBuffer: try floats("decay_buffer"), parameters: parameters)
+        guard parameters.count == P else {
+            throw ArtifactError(.shapeMismatch, "resume point has \(parameters.count) parameters, the model \(P)")
+        }
+        return ResumeState(
+            step: try g.intAttribute("step"), epoch: try g.intAttribute("epoch"),
+            positionInEpoch: try g.intAttribute("position_in_epoch"),
+            permutation: try g.read("permutation", as: Int64.self).values.map { Int($0) },
+            rngState: try g.read("rng_state", as: Int64.self).values.map { UInt64(bitPattern: $0) },
+            optimizer: optimizer, decayBuffer: try floats("decay_buffer"), parameters: parameters)
     }
 }
 
@@ -231,13 +254,18 @@ public final class HistoryFileReader: TrainingHistory {
         let root = try file.root
         let path = file.path
         guard root.hasAttribute("format"), try root.stringAttribute("format") == HistoryFormat.version else {
-            throw ArtifactError(.corrupt, "\(path): not an explaind history (no format attribute \(HistoryFormat.version)); pass a history.h5 written by train-*")
+            throw ArtifactError(
+                .corrupt,
+                "\(path): not an explaind history (no format attribute \(HistoryFormat.version)); pass a history.h5 written by train-*"
+            )
         }
         let names = try root.jsonAttribute("components", as: [String].self)
         let shapes = try root.jsonAttribute("component_shapes", as: [[Int]].self)
         guard !names.isEmpty, names.count == shapes.count, shapes.allSatisfy({ $0.allSatisfy { $0 >= 1 } }) else {
-            throw ArtifactError(.corrupt, file: path, object: "components", problem: "\(names.count) component names for \(shapes.count) shapes",
-                                fix: "the history is damaged: re-run the training")
+            throw ArtifactError(
+                .corrupt, file: path, object: "components",
+                problem: "\(names.count) component names for \(shapes.count) shapes",
+                fix: "the history is damaged: re-run the training")
         }
         var l = ParameterLayout()
         for (n, s) in zip(names, shapes) { l.add(n, s) }
@@ -247,8 +275,10 @@ public final class HistoryFileReader: TrainingHistory {
         trainingCount = try root.intAttribute("training_count")
         batchSize = try root.intAttribute("batch_size")
         guard trainingCount >= 1, batchSize >= 1 else {
-            throw ArtifactError(.corrupt, file: path, object: "training_count", problem: "training_count \(trainingCount), batch_size \(batchSize)",
-                                fix: "the history is damaged: re-run the training")
+            throw ArtifactError(
+                .corrupt, file: path, object: "training_count",
+                problem: "training_count \(trainingCount), batch_size \(batchSize)",
+                fix: "the history is damaged: re-run the training")
         }
         modelName = try root.stringAttribute("model")
         datasetChecksum = try root.stringAttribute("dataset_checksum")
@@ -259,8 +289,9 @@ public final class HistoryFileReader: TrainingHistory {
         let snapshots = try root.dataset("params/\(names[0])").rowCount
         stepCount = min(recorded, snapshots - 1)
         if validate {
-            try HistoryValidation.check(root: root, path: path, layout: names, shapes: shapes, quantityGroup: quantityGroup,
-                                        steps: stepCount, batchSize: batchSize, hasFlips: root.contains("batches/flips"))
+            try HistoryValidation.check(
+                root: root, path: path, layout: names, shapes: shapes, quantityGroup: quantityGroup,
+                steps: stepCount, batchSize: batchSize, hasFlips: root.contains("batches/flips"))
             learningRates = try root.read("optimizer/learning_rate", as: Float.self).values
             weightDecays = try root.read("optimizer/weight_decay", as: Float.self).values
         }
@@ -269,11 +300,17 @@ public final class HistoryFileReader: TrainingHistory {
     public func parameters(at t: Int) throws -> [Float] {
         try checkStep(t, upTo: stepCount)
         var theta = [Float](); theta.reserveCapacity(layout.count)
-        for c in layout.components { theta += try file.root.dataset("params/\(c.name)").readRows(t..<(t + 1), as: Float.self) }
+        for c in layout.components {
+            theta += try file.root.dataset("params/\(c.name)").readRows(t..<(t + 1), as: Float.self)
+        }
         return theta
     }
-    public func learningRate(step t: Int) throws -> Float { try checkStep(t, upTo: stepCount - 1); return learningRates[t] }
-    public func weightDecay(step t: Int) throws -> Float { try checkStep(t, upTo: stepCount - 1); return weightDecays[t] }
+    public func learningRate(step t: Int) throws -> Float {
+        try checkStep(t, upTo: stepCount - 1); return learningRates[t]
+    }
+    public func weightDecay(step t: Int) throws -> Float {
+        try checkStep(t, upTo: stepCount - 1); return weightDecays[t]
+    }
     public func batchIndices(step t: Int) throws -> [Int] {
         try checkStep(t, upTo: stepCount - 1)
         let raw = try file.root.dataset("batches/indices").readRows(t..<(t + 1), as: Int32.self)
@@ -282,12 +319,15 @@ public final class HistoryFileReader: TrainingHistory {
     public func flips(step t: Int) throws -> [Bool]? {
         guard try file.root.contains("batches/flips") else { return nil }
         let count = try batchIndices(step: t).count
-        return Array(try file.root.dataset("batches/flips").readRows(t..<(t + 1), as: UInt8.self).prefix(count).map { $0 != 0 })
+        return Array(
+            try file.root.dataset("batches/flips").readRows(t..<(t + 1), as: UInt8.self).prefix(count).map { $0 != 0 })
     }
     public func optimizerQuantity(step t: Int) throws -> [Float] {
         try checkStep(t, upTo: stepCount - 1)
         var q = [Float](); q.reserveCapacity(layout.count)
-        for c in layout.components { q += try file.root.dataset("optimizer/\(quantityGroup)/\(c.name)").readRows(t..<(t + 1), as: Float.self) }
+        for c in layout.components {
+            q += try file.root.dataset("optimizer/\(quantityGroup)/\(c.name)").readRows(t..<(t + 1), as: Float.self)
+        }
         return q
     }
 

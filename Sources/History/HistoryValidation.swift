@@ -7,28 +7,34 @@ import Foundation
 /// be −1 (padding) or in 0..<N.
 enum HistoryValidation {
     /// (dataset, element type name, expected row shape, rows needed) for every dataset a replay reads.
-    static func check(root: HDF5Group, path: String, layout names: [String], shapes: [[Int]], quantityGroup: String,
-                      steps T: Int, batchSize B: Int, hasFlips: Bool) throws {
+    static func check(
+        root: HDF5Group, path: String, layout names: [String], shapes: [[Int]], quantityGroup: String,
+        steps T: Int, batchSize B: Int, hasFlips: Bool
+    ) throws {
         func require(_ name: String, type: String, rowShape: [Int], rows: Int) throws {
             guard root.contains(name) else {
-                throw ArtifactError(.corrupt, file: path, object: "/" + name, problem: "missing dataset of the history",
-                                    fix: "the history is damaged: re-run the training (or --resume it)")
+                throw ArtifactError(
+                    .corrupt, file: path, object: "/" + name, problem: "missing dataset of the history",
+                    fix: "the history is damaged: re-run the training (or --resume it)")
             }
             let d = try root.dataset(name)
             let stored = try d.elementTypeName, shape = try d.shape
             guard stored == type else {
-                throw ArtifactError(.typeMismatch, file: path, object: "/" + name, problem: "stores \(stored), expected \(type)",
-                                    fix: "the history was not written by train-*: re-run the training")
+                throw ArtifactError(
+                    .typeMismatch, file: path, object: "/" + name, problem: "stores \(stored), expected \(type)",
+                    fix: "the history was not written by train-*: re-run the training")
             }
             guard shape.count == rowShape.count + 1, Array(shape.dropFirst()) == rowShape else {
-                throw ArtifactError(.shapeMismatch, file: path, object: "/" + name,
-                                    problem: "shape \(shape), expected (rows, \(rowShape.map(String.init).joined(separator: ", ")))",
-                                    fix: "the history is damaged: re-run the training")
+                throw ArtifactError(
+                    .shapeMismatch, file: path, object: "/" + name,
+                    problem: "shape \(shape), expected (rows, \(rowShape.map(String.init).joined(separator: ", ")))",
+                    fix: "the history is damaged: re-run the training")
             }
             guard shape[0] >= rows else {
-                throw ArtifactError(.shapeMismatch, file: path, object: "/" + name,
-                                    problem: "\(shape[0]) rows, but the history records \(T) steps (needs \(rows))",
-                                    fix: "the history is truncated: re-run the training (or --resume it)")
+                throw ArtifactError(
+                    .shapeMismatch, file: path, object: "/" + name,
+                    problem: "\(shape[0]) rows, but the history records \(T) steps (needs \(rows))",
+                    fix: "the history is truncated: re-run the training (or --resume it)")
             }
         }
         for (n, s) in zip(names, shapes) {
@@ -49,15 +55,19 @@ enum HistoryValidation {
         for v in raw {
             if v == -1 { padding = true; continue }
             guard v >= 0, Int(v) < N, !padding else {
-                let why = padding && v >= 0 ? "index \(v) after the −1 padding" : "index \(v) outside 0..<\(N) (the training set)"
-                throw ArtifactError(.corrupt, file: path, object: "/batches/indices",
-                                    problem: "step \(t) has \(why)", fix: "the history is damaged: re-run the training")
+                let why =
+                    padding && v >= 0
+                    ? "index \(v) after the −1 padding" : "index \(v) outside 0..<\(N) (the training set)"
+                throw ArtifactError(
+                    .corrupt, file: path, object: "/batches/indices",
+                    problem: "step \(t) has \(why)", fix: "the history is damaged: re-run the training")
             }
             indices.append(Int(v))
         }
         guard !indices.isEmpty else {
-            throw ArtifactError(.corrupt, file: path, object: "/batches/indices", problem: "step \(t) has an empty batch",
-                                fix: "the history is damaged: re-run the training")
+            throw ArtifactError(
+                .corrupt, file: path, object: "/batches/indices", problem: "step \(t) has an empty batch",
+                fix: "the history is damaged: re-run the training")
         }
         return indices
     }

@@ -21,8 +21,10 @@ public struct TrainingPlan: Sendable {
     /// Seed of the batch order, augmentation and initialisation.
     public var seed: UInt64
 
-    public init(optimizer: OptimizerSpec, schedule: LearningRateSchedule, batchSize: Int, dropLast: Bool,
-                maxSteps: Int, flipProbability: Double = 0, stopWhenPerfect: Bool = false, seed: UInt64) {
+    public init(
+        optimizer: OptimizerSpec, schedule: LearningRateSchedule, batchSize: Int, dropLast: Bool,
+        maxSteps: Int, flipProbability: Double = 0, stopWhenPerfect: Bool = false, seed: UInt64
+    ) {
         self.optimizer = optimizer; self.schedule = schedule; self.batchSize = batchSize; self.dropLast = dropLast
         self.maxSteps = maxSteps; self.flipProbability = flipProbability; self.stopWhenPerfect = stopWhenPerfect
         self.seed = seed
@@ -36,13 +38,13 @@ public struct TrainingPlan: Sendable {
 
 /// One recorded optimizer step.
 public struct RecordedStep: Sendable {
-    public var parameters: [Float]      // θ_{t+1}
-    public var learningRate: Float      // η_t
-    public var weightDecay: Float       // λ
-    public var indices: [Int]           // batch of step t
-    public var flips: [Bool]?           // augmentation draws of step t
-    public var optimizerQuantity: [Float] // v_t (AdamW) or R_t (SGD)
-    public var loss: Double             // batch loss at θ_t
+    public var parameters: [Float]  // θ_{t+1}
+    public var learningRate: Float  // η_t
+    public var weightDecay: Float  // λ
+    public var indices: [Int]  // batch of step t
+    public var flips: [Bool]?  // augmentation draws of step t
+    public var optimizerQuantity: [Float]  // v_t (AdamW) or R_t (SGD)
+    public var loss: Double  // batch loss at θ_t
 }
 
 /// Per-epoch metrics (docs/METHOD.md §14: loss, accuracy, Σ‖θ_k‖ "reg").
@@ -129,8 +131,9 @@ public final class Trainer {
             decay = r.decayBuffer
         }
         func resumePoint() -> ResumeState {
-            ResumeState(step: step, epoch: epoch, positionInEpoch: position, permutation: permutation,
-                        rngState: rng.state, optimizer: optimizer.state, decayBuffer: decay, parameters: theta)
+            ResumeState(
+                step: step, epoch: epoch, positionInEpoch: position, permutation: permutation,
+                rngState: rng.state, optimizer: optimizer.state, decayBuffer: decay, parameters: theta)
         }
 
         while step < plan.maxSteps {
@@ -159,11 +162,15 @@ public final class Trainer {
                 optimizer.step(parameters: &theta, gradient: gradient, learningRate: lr)
             case .adamw:
                 optimizer.step(parameters: &theta, gradient: gradient, learningRate: lr)
-                quantity = optimizer.state.secondMoment.isEmpty ? [Float](repeating: 0, count: P) : optimizer.state.secondMoment
+                quantity =
+                    optimizer.state.secondMoment.isEmpty
+                    ? [Float](repeating: 0, count: P) : optimizer.state.secondMoment
             }
             try Divergence.check(step: step, parameters: theta, quantity: quantity)
-            try writer.appendStep(RecordedStep(parameters: theta, learningRate: Float(lr), weightDecay: Float(optimizer.weightDecay),
-                                               indices: indices, flips: flips, optimizerQuantity: quantity, loss: loss))
+            try writer.appendStep(
+                RecordedStep(
+                    parameters: theta, learningRate: Float(lr), weightDecay: Float(optimizer.weightDecay),
+                    indices: indices, flips: flips, optimizerQuantity: quantity, loss: loss))
             step += 1
             position += 1
             onStep?(step, plan.maxSteps, loss)
@@ -186,10 +193,13 @@ public final class Trainer {
     /// Epoch-end metrics on the full training and validation sets.
     public func evaluate(_ theta: [Float], epoch: Int, step: Int) -> EpochMetrics {
         let tr = model.evaluate(parameters: theta, inputs: train.inputs, labels: train.labels)
-        let va = validation.map { model.evaluate(parameters: theta, inputs: $0.inputs, labels: $0.labels) } ?? (.nan, .nan)
+        let va =
+            validation.map { model.evaluate(parameters: theta, inputs: $0.inputs, labels: $0.labels) } ?? (.nan, .nan)
         var norm = 0.0
-        theta.withPointer { p in for c in model.layout.components { norm += Vector.norm(p + c.offset, count: c.count) } }
-        return EpochMetrics(epoch: epoch, step: step, trainLoss: tr.loss, trainAccuracy: tr.accuracy,
-                            validationLoss: va.0, validationAccuracy: va.1, parameterNorm: norm)
+        theta.withPointer { p in for c in model.layout.components { norm += Vector.norm(p + c.offset, count: c.count) }
+        }
+        return EpochMetrics(
+            epoch: epoch, step: step, trainLoss: tr.loss, trainAccuracy: tr.accuracy,
+            validationLoss: va.0, validationAccuracy: va.1, parameterNorm: norm)
     }
 }

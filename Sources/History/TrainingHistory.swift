@@ -9,7 +9,9 @@ public enum OptimizerSpec: Codable, Equatable, Sendable {
     case adamw(beta1: Double, beta2: Double, epsilon: Double, weightDecay: Double)
 
     public var weightDecay: Double {
-        switch self { case .sgd(_, _, let wd), .adamw(_, _, _, let wd): return wd }
+        switch self {
+        case .sgd(_, _, let wd), .adamw(_, _, _, let wd): return wd
+        }
     }
 
     /// The weight c_t of step t's new gradient d_t = ∇L + λθ_t in the SGD momentum buffer, buf_t = μ buf_{t−1} + c_t d_t
@@ -25,7 +27,10 @@ public enum OptimizerSpec: Codable, Equatable, Sendable {
 
     /// Short name stored in histories ("sgd" or "adamw").
     public var kind: String {
-        switch self { case .sgd: return "sgd"; case .adamw: return "adamw" }
+        switch self {
+        case .sgd: return "sgd";
+        case .adamw: return "adamw"
+        }
     }
 }
 
@@ -94,15 +99,19 @@ public final class InMemoryHistory: TrainingHistory {
     public private(set) var flipDraws: [[Bool]?] = []
     public private(set) var quantities: [[Float]] = []
 
-    public init(layout: ParameterLayout, trainingCount: Int, optimizer: OptimizerSpec, activeComponents: [String],
-                initialParameters: [Float]) {
+    public init(
+        layout: ParameterLayout, trainingCount: Int, optimizer: OptimizerSpec, activeComponents: [String],
+        initialParameters: [Float]
+    ) {
         self.layout = layout; self.trainingCount = trainingCount; self.optimizer = optimizer
         self.activeComponents = activeComponents; self.checkpoints = [initialParameters]
     }
 
     /// Appends one step: the parameters after it, and what the step used.
-    public func record(parameters: [Float], learningRate: Float, weightDecay: Float, indices: [Int], flips: [Bool]?,
-                       optimizerQuantity: [Float]) {
+    public func record(
+        parameters: [Float], learningRate: Float, weightDecay: Float, indices: [Int], flips: [Bool]?,
+        optimizerQuantity: [Float]
+    ) {
         checkpoints.append(parameters); learningRates.append(learningRate); weightDecays.append(weightDecay)
         batches.append(indices); flipDraws.append(flips); quantities.append(optimizerQuantity)
     }

@@ -19,7 +19,8 @@ public struct CausalSelfAttention: Sendable {
     /// `<name>.c_proj`: (d × d) and bias (d).
     public let projection: Linear
 
-    public init(_ layout: inout ParameterLayout, name: String, modelDimensions d: Int, heads: Int, sequenceLength: Int) {
+    public init(_ layout: inout ParameterLayout, name: String, modelDimensions d: Int, heads: Int, sequenceLength: Int)
+    {
         precondition(d % heads == 0, "CausalSelfAttention: \(d) dimensions do not split into \(heads) heads")
         modelDimensions = d
         self.heads = heads
@@ -32,10 +33,12 @@ public struct CausalSelfAttention: Sendable {
 
     /// Saved buffers of one forward, for `samples` sequences of T positions.
     public struct Buffers {
-        public let qkv: UnsafeMutablePointer<Float>        // (n, T, 3d)
+        public let qkv: UnsafeMutablePointer<Float>  // (n, T, 3d)
         public let attention: UnsafeMutablePointer<Float>  // (n, H, T, T)  softmax weights, 0 above the diagonal
-        public let mixed: UnsafeMutablePointer<Float>      // (n, T, d)     Y, heads side by side
-        public init(qkv: UnsafeMutablePointer<Float>, attention: UnsafeMutablePointer<Float>, mixed: UnsafeMutablePointer<Float>) {
+        public let mixed: UnsafeMutablePointer<Float>  // (n, T, d)     Y, heads side by side
+        public init(
+            qkv: UnsafeMutablePointer<Float>, attention: UnsafeMutablePointer<Float>, mixed: UnsafeMutablePointer<Float>
+        ) {
             self.qkv = qkv; self.attention = attention; self.mixed = mixed
         }
     }
@@ -47,8 +50,10 @@ public struct CausalSelfAttention: Sendable {
     }
 
     /// x (n, T, d) → y (n, T, d), overwritten; fills `buffers`.
-    public func forward(_ theta: UnsafePointer<Float>, x: UnsafePointer<Float>, buffers: Buffers,
-                        y: UnsafeMutablePointer<Float>, samples n: Int) {
+    public func forward(
+        _ theta: UnsafePointer<Float>, x: UnsafePointer<Float>, buffers: Buffers,
+        y: UnsafeMutablePointer<Float>, samples n: Int
+    ) {
         let T = sequenceLength, d = modelDimensions, H = heads, hd = headDimensions, d3 = 3 * d
         let scale = Float(1 / Double(hd).squareRoot())
         // qkv (n·T, 3d) = x W_attnᵀ + b_attn
@@ -58,8 +63,8 @@ public struct CausalSelfAttention: Sendable {
             for sh in range {
                 let s = sh / H, h = sh % H
                 let base = qkvBuffer + s * T * d3 + h * hd
-                let q = base, k = base + d, v = base + 2 * d        // (T, hd) each, row stride 3d
-                let a = att + sh * T * T                            // (T, T)
+                let q = base, k = base + d, v = base + 2 * d  // (T, hd) each, row stride 3d
+                let a = att + sh * T * T  // (T, T)
                 // scores (T, T) = Q Kᵀ / √hd
                 BLAS.sgemm(transB: true, m: T, n: T, k: hd, alpha: scale, a: q, lda: d3, b: k, ldb: d3, c: a)
                 for t in 0..<T {
@@ -69,8 +74,8 @@ public struct CausalSelfAttention: Sendable {
                     var total: Float = 0
                     for j in 0...t { row[j] = Foundation.exp(row[j] - m); total += row[j] }
                     let inv = 1 / total
-                    for j in 0...t { row[j] *= inv }                 // A[t, j] = softmax_j≤t
-                    for j in (t + 1)..<T { row[j] = 0 }             // causal mask
+                    for j in 0...t { row[j] *= inv }  // A[t, j] = softmax_j≤t
+                    for j in (t + 1)..<T { row[j] = 0 }  // causal mask
                 }
                 // Y_h (T, hd) = A (T, T) · V_h (T, hd)
                 BLAS.sgemm(m: T, n: hd, k: T, a: a, b: v, ldb: d3, c: mixed + s * T * d + h * hd, ldc: d)
@@ -82,12 +87,14 @@ public struct CausalSelfAttention: Sendable {
 
     /// Backward of `forward`, given its buffers and dy (n, T, d) = ∂S/∂out.
     /// - dx (n, T, d): `dx += dqkv · W_attn`, skipped when nil. Parameter gradients go to `sink`.
-    public func backward(_ theta: UnsafePointer<Float>, x: UnsafePointer<Float>, buffers: Buffers,
-                         dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?, samples n: Int, sink: GradientSink) {
+    public func backward(
+        _ theta: UnsafePointer<Float>, x: UnsafePointer<Float>, buffers: Buffers,
+        dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?, samples n: Int, sink: GradientSink
+    ) {
         let T = sequenceLength, d = modelDimensions, H = heads, hd = headDimensions, d3 = 3 * d
         let scale = Float(1 / Double(hd).squareRoot())
-        let dMixed = UnsafeMutablePointer<Float>.allocate(capacity: n * T * d)    // (n, T, d)
-        let dQKV = UnsafeMutablePointer<Float>.allocate(capacity: n * T * d3)     // (n, T, 3d)
+        let dMixed = UnsafeMutablePointer<Float>.allocate(capacity: n * T * d)  // (n, T, d)
+        let dQKV = UnsafeMutablePointer<Float>.allocate(capacity: n * T * d3)  // (n, T, 3d)
         dMixed.initialize(repeating: 0, count: n * T * d)
         dQKV.initialize(repeating: 0, count: n * T * d3)
         defer { dMixed.deallocate(); dQKV.deallocate() }
@@ -95,14 +102,14 @@ public struct CausalSelfAttention: Sendable {
         projection.backward(theta, x: buffers.mixed, dy: dy, dx: dMixed, rows: n * T, positionsPerSample: T, sink: sink)
         let qkvBuffer = UnsafePointer(buffers.qkv), att = UnsafePointer(buffers.attention), dY = UnsafePointer(dMixed)
         Parallel.forEachRange(n * H) { range in
-            let dA = UnsafeMutablePointer<Float>.allocate(capacity: T * T)   // (T, T) workspace
+            let dA = UnsafeMutablePointer<Float>.allocate(capacity: T * T)  // (T, T) workspace
             defer { dA.deallocate() }
             for sh in range {
                 let s = sh / H, h = sh % H
                 let base = qkvBuffer + s * T * d3 + h * hd, dBase = dQKV + s * T * d3 + h * hd
                 let q = base, k = base + d, v = base + 2 * d
                 let a = att + sh * T * T
-                let dYh = dY + s * T * d + h * hd                             // (T, hd), row stride d
+                let dYh = dY + s * T * d + h * hd  // (T, hd), row stride d
                 // Y = A V  ⇒  dA (T, T) = dY Vᵀ;  dV (T, hd) += Aᵀ dY
                 BLAS.sgemm(transB: true, m: T, n: T, k: hd, a: dYh, lda: d, b: v, ldb: d3, c: dA)
                 BLAS.sgemm(transA: true, m: T, n: hd, k: T, a: a, b: dYh, ldb: d, beta: 1, c: dBase + 2 * d, ldc: d3)

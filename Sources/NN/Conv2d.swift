@@ -24,8 +24,10 @@ public struct Conv2d: Sendable {
 
     /// Adds the component `"\(name).weight"` to `layout`. `columnBudget` bounds the column workspace (tests pass a
     /// small one to exercise the chunking).
-    public init(_ layout: inout ParameterLayout, name: String, inChannels: Int, outChannels: Int,
-                kernel: Int, stride: Int = 1, padding: Int = 0, columnBudget: Int = Conv2d.defaultColumnBudget) {
+    public init(
+        _ layout: inout ParameterLayout, name: String, inChannels: Int, outChannels: Int,
+        kernel: Int, stride: Int = 1, padding: Int = 0, columnBudget: Int = Conv2d.defaultColumnBudget
+    ) {
         self.columnBudget = columnBudget
         self.inChannels = inChannels
         self.outChannels = outChannels
@@ -45,7 +47,8 @@ public struct Conv2d: Sendable {
 
     /// The im2col geometry of one input image of size H × W.
     public func geometry(height: Int, width: Int) -> ConvGeometry {
-        ConvGeometry(channels: inChannels, height: height, width: width, kernel: kernel, stride: stride, padding: padding)
+        ConvGeometry(
+            channels: inChannels, height: height, width: width, kernel: kernel, stride: stride, padding: padding)
     }
 
     /// Samples per chunk for a batch of `n` images of size H × W: as many as fit in `columnBudget`,
@@ -66,21 +69,26 @@ public struct Conv2d: Sendable {
 
     /// im2col of samples `first ..< first + count` of x (C, n, H, W) into cols (C·k·k, count·OH·OW).
     @inlinable
-    func gatherChunk(_ g: ConvGeometry, x: UnsafePointer<Float>, samples n: Int, first: Int, count: Int,
-                     cols: UnsafeMutablePointer<Float>) {
+    func gatherChunk(
+        _ g: ConvGeometry, x: UnsafePointer<Float>, samples n: Int, first: Int, count: Int,
+        cols: UnsafeMutablePointer<Float>
+    ) {
         let plane = g.height * g.width, positions = g.columnCount, rowStride = count * positions
         Parallel.forEachRange(count) { range in
             for j in range {
-                Conv2dColumns.gather(g, image: x + (first + j) * plane, channelStride: n * plane,
-                                     cols: cols + j * positions, rowStride: rowStride)
+                Conv2dColumns.gather(
+                    g, image: x + (first + j) * plane, channelStride: n * plane,
+                    cols: cols + j * positions, rowStride: rowStride)
             }
         }
     }
 
     /// Forward: x (C, n, H, W) → y (Cout, n, OH, OW), overwritten. `workspace` holds `workspaceCount(…)` floats.
     @inlinable
-    public func forward(_ theta: UnsafePointer<Float>, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>,
-                        samples n: Int, height: Int, width: Int, workspace cols: UnsafeMutablePointer<Float>) {
+    public func forward(
+        _ theta: UnsafePointer<Float>, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>,
+        samples n: Int, height: Int, width: Int, workspace cols: UnsafeMutablePointer<Float>
+    ) {
         let g = geometry(height: height, width: width)
         let positions = g.columnCount, rows = g.columnRows
         let chunk = samplesPerChunk(samples: n, height: height, width: width)
@@ -90,8 +98,9 @@ public struct Conv2d: Sendable {
             // cols (C·k·k, count·OH·OW) = im2col(x[:, first..<first+count])
             gatherChunk(g, x: x, samples: n, first: first, count: count, cols: cols)
             // y[:, first..<first+count] (Cout, count·OH·OW) = W (Cout, C·k·k) · cols
-            BLAS.sgemm(m: outChannels, n: count * positions, k: rows, a: theta + weight.offset,
-                       b: cols, c: y + first * positions, ldc: n * positions)
+            BLAS.sgemm(
+                m: outChannels, n: count * positions, k: rows, a: theta + weight.offset,
+                b: cols, c: y + first * positions, ldc: n * positions)
             first += count
         }
     }
@@ -102,9 +111,11 @@ public struct Conv2d: Sendable {
     ///   or per sample, `dW_i += dY_i (Cout, OH·OW) · cols_iᵀ (OH·OW, C·k·k)`, one GEMM per sample in parallel.
     /// The columns are recomputed from x here (cheaper than keeping them for the whole batch).
     @inlinable
-    public func backward(_ theta: UnsafePointer<Float>, x: UnsafePointer<Float>, dy: UnsafePointer<Float>,
-                         dx: UnsafeMutablePointer<Float>?, samples n: Int, height: Int, width: Int,
-                         workspace cols: UnsafeMutablePointer<Float>, sink: GradientSink) {
+    public func backward(
+        _ theta: UnsafePointer<Float>, x: UnsafePointer<Float>, dy: UnsafePointer<Float>,
+        dx: UnsafeMutablePointer<Float>?, samples n: Int, height: Int, width: Int,
+        workspace cols: UnsafeMutablePointer<Float>, sink: GradientSink
+    ) {
         let g = geometry(height: height, width: width)
         let positions = g.columnCount, rows = g.columnRows, plane = height * width
         let chunk = samplesPerChunk(samples: n, height: height, width: width)
@@ -112,24 +123,26 @@ public struct Conv2d: Sendable {
         var first = 0
         while first < n {
             let count = min(chunk, n - first)
-            let dyChunk = dy + first * positions          // (Cout, count·OH·OW), row stride n·OH·OW
+            let dyChunk = dy + first * positions  // (Cout, count·OH·OW), row stride n·OH·OW
             // cols (C·k·k, count·OH·OW) = im2col(x[:, first..<first+count])
             gatherChunk(g, x: x, samples: n, first: first, count: count, cols: cols)
             switch sink {
             case .sum(let gradient):
                 // dW (Cout, C·k·k) += dY (Cout, count·OH·OW) · colsᵀ
-                BLAS.sgemm(transB: true, m: cout, n: rows, k: count * positions, a: dyChunk, lda: n * positions,
-                           b: cols, ldb: count * positions, beta: 1, c: gradient + w.offset)
+                BLAS.sgemm(
+                    transB: true, m: cout, n: rows, k: count * positions, a: dyChunk, lda: n * positions,
+                    b: cols, ldb: count * positions, beta: 1, c: gradient + w.offset)
             case .perSample(let base, let rowStride):
                 let firstSample = first
                 let colsView = UnsafePointer(cols)
                 Parallel.forEachRange(count) { range in
                     for j in range {
                         // dW_i (Cout, C·k·k) += dY_i (Cout, OH·OW) · cols_iᵀ
-                        BLAS.sgemm(transB: true, m: cout, n: rows, k: positions,
-                                   a: dyChunk + j * positions, lda: n * positions,
-                                   b: colsView + j * positions, ldb: count * positions,
-                                   beta: 1, c: base + (firstSample + j) * rowStride + w.offset)
+                        BLAS.sgemm(
+                            transB: true, m: cout, n: rows, k: positions,
+                            a: dyChunk + j * positions, lda: n * positions,
+                            b: colsView + j * positions, ldb: count * positions,
+                            beta: 1, c: base + (firstSample + j) * rowStride + w.offset)
                     }
                 }
             case .perSampleDot(let dot):
@@ -146,7 +159,9 @@ public struct Conv2d: Sendable {
                         for j in range {
                             var acc = 0.0
                             for o in 0..<cout {
-                                acc += BLAS.dot(count: positions, dyChunk + o * n * positions + j * positions, zView + o * width + j * positions)
+                                acc += BLAS.dot(
+                                    count: positions, dyChunk + o * n * positions + j * positions,
+                                    zView + o * width + j * positions)
                             }
                             dot.add(acc, sample: firstSample + j, direction: dir, component: w)
                         }
@@ -155,14 +170,16 @@ public struct Conv2d: Sendable {
             }
             if let dx {
                 // dcols (C·k·k, count·OH·OW) = Wᵀ (C·k·k, Cout) · dY, reusing the column workspace
-                BLAS.sgemm(transA: true, m: rows, n: count * positions, k: cout, a: theta + w.offset,
-                           b: dyChunk, ldb: n * positions, c: cols)
+                BLAS.sgemm(
+                    transA: true, m: rows, n: count * positions, k: cout, a: theta + w.offset,
+                    b: dyChunk, ldb: n * positions, c: cols)
                 // dx[:, first..<first+count] += col2im(dcols)
                 let firstSample = first
                 Parallel.forEachRange(count) { range in
                     for j in range {
-                        Conv2dColumns.scatterConsuming(g, cols: cols + j * positions, rowStride: count * positions,
-                                                       image: dx + (firstSample + j) * plane, channelStride: n * plane)
+                        Conv2dColumns.scatterConsuming(
+                            g, cols: cols + j * positions, rowStride: count * positions,
+                            image: dx + (firstSample + j) * plane, channelStride: n * plane)
                     }
                 }
             }

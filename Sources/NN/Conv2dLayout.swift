@@ -8,8 +8,10 @@ import Tensor
 /// element-wise layers and pooling treat the C·n planes alike whatever their order.
 public enum Conv2dLayout {
     /// (n, C, plane) → (C, n, plane), overwriting `y`. Parallel over channels.
-    public static func channelMajor(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
-                                    samples n: Int, channels C: Int, plane: Int) {
+    public static func channelMajor(
+        _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
+        samples n: Int, channels C: Int, plane: Int
+    ) {
         Parallel.forEachRange(C) { range in
             for c in range {
                 for s in 0..<n { (y + (c * n + s) * plane).update(from: x + (s * C + c) * plane, count: plane) }
@@ -18,8 +20,10 @@ public enum Conv2dLayout {
     }
 
     /// (C, n, plane) → (n, C, plane), overwriting `y`. Parallel over samples.
-    public static func sampleMajor(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
-                                   samples n: Int, channels C: Int, plane: Int) {
+    public static func sampleMajor(
+        _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
+        samples n: Int, channels C: Int, plane: Int
+    ) {
         Parallel.forEachRange(n) { range in
             for s in range {
                 for c in 0..<C { (y + (s * C + c) * plane).update(from: x + (c * n + s) * plane, count: plane) }

@@ -30,15 +30,18 @@ public struct Embedding: Sendable {
     @inlinable
     public func tokenIndex(_ value: Float) -> Int {
         let t = Int(value)
-        precondition(Float(t) == value && t >= 0 && t < vocabularySize,
-                     "Embedding: token \(value) is not an integer in 0..<\(vocabularySize)")
+        precondition(
+            Float(t) == value && t >= 0 && t < vocabularySize,
+            "Embedding: token \(value) is not an integer in 0..<\(vocabularySize)")
         return t
     }
 
     /// tokens (rows) → y (rows, dimensions), overwritten: `y[r] = scale · E[tokens[r]]`.
     @inlinable
-    public func forward(_ theta: UnsafePointer<Float>, tokens: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>,
-                        rows: Int, scale: Float = 1) {
+    public func forward(
+        _ theta: UnsafePointer<Float>, tokens: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>,
+        rows: Int, scale: Float = 1
+    ) {
         let d = dimensions
         let table = theta + weight.offset
         for r in 0..<rows {
@@ -52,8 +55,10 @@ public struct Embedding: Sendable {
     /// or per sample (over its `positionsPerSample` consecutive rows) into that sample's gradient row.
     /// - dy (rows, dimensions).
     @inlinable
-    public func backward(tokens: UnsafePointer<Float>, dy: UnsafePointer<Float>, rows: Int, positionsPerSample: Int = 1,
-                         scale: Float = 1, sink: GradientSink) {
+    public func backward(
+        tokens: UnsafePointer<Float>, dy: UnsafePointer<Float>, rows: Int, positionsPerSample: Int = 1,
+        scale: Float = 1, sink: GradientSink
+    ) {
         let d = dimensions
         switch sink {
         case .sum(let g):

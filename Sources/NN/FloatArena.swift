@@ -29,8 +29,12 @@ final class FloatArena {
 /// Runs a forward pass whose buffers live in a `FloatArena` and copies its (n, C) log-probabilities out before the
 /// arena is released: the shared tail of every model's `forward(parameters:inputs:)`. `run` gets raw pointers to θ
 /// and to the inputs and returns the arena and the log-probability buffer.
-func logProbabilities(samples n: Int, classes C: Int, parameters: [Float], inputs: Tensor,
-                      _ run: (_ theta: UnsafePointer<Float>, _ inputs: UnsafePointer<Float>) -> (arena: FloatArena, logProbs: UnsafePointer<Float>)) -> Tensor {
+func logProbabilities(
+    samples n: Int, classes C: Int, parameters: [Float], inputs: Tensor,
+    _ run: (_ theta: UnsafePointer<Float>, _ inputs: UnsafePointer<Float>) -> (
+        arena: FloatArena, logProbs: UnsafePointer<Float>
+    )
+) -> Tensor {
     var out = [Float](repeating: 0, count: n * C)
     parameters.withPointer { theta in
         inputs.storage.withPointer { x in

@@ -21,8 +21,10 @@ public enum GELU {
 
     /// Backward: `dx += dy · (½(1 + tanh u) + ½ x (1 − tanh² u) · √(2/π)(1 + 3·0.044715 x²))`.
     @inlinable
-    public static func backward(input x: UnsafePointer<Float>, gradOutput dy: UnsafePointer<Float>,
-                                gradInput dx: UnsafeMutablePointer<Float>, count: Int) {
+    public static func backward(
+        input x: UnsafePointer<Float>, gradOutput dy: UnsafePointer<Float>,
+        gradInput dx: UnsafeMutablePointer<Float>, count: Int
+    ) {
         for i in 0..<count {
             let v = x[i]
             let u = scale * (v + 0.044715 * v * v * v)

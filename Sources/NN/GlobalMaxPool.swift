@@ -6,7 +6,8 @@ import Tensor
 /// (C, n) → (n, C) transpose. The backward routes each gradient to the first maximum of its plane (PyTorch's tie rule).
 public enum GlobalMaxPool {
     /// x (planes, positions) → y (planes), overwritten.
-    public static func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, planes: Int, positions: Int) {
+    public static func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, planes: Int, positions: Int)
+    {
         Parallel.forEachRange(planes, minimumChunk: 64) { range in
             for q in range {
                 let src = x + q * positions
@@ -19,8 +20,10 @@ public enum GlobalMaxPool {
     }
 
     /// Backward: `dx[q, argmax_q] += dy[q]`. x, dx (planes, positions); dy (planes).
-    public static func backward(input x: UnsafePointer<Float>, gradOutput dy: UnsafePointer<Float>,
-                                gradInput dx: UnsafeMutablePointer<Float>, planes: Int, positions: Int) {
+    public static func backward(
+        input x: UnsafePointer<Float>, gradOutput dy: UnsafePointer<Float>,
+        gradInput dx: UnsafeMutablePointer<Float>, planes: Int, positions: Int
+    ) {
         Parallel.forEachRange(planes, minimumChunk: 64) { range in
             for q in range {
                 let src = x + q * positions

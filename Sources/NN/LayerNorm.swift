@@ -29,8 +29,10 @@ public struct LayerNorm: Sendable {
 
     /// x (rows, C) → y (rows, C), overwritten; saves mean (rows) and rstd = 1/√(σ² + ε) (rows) for the backward.
     @inlinable
-    public func forward(_ theta: UnsafePointer<Float>, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>,
-                        mean: UnsafeMutablePointer<Float>, rstd: UnsafeMutablePointer<Float>, rows: Int) {
+    public func forward(
+        _ theta: UnsafePointer<Float>, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>,
+        mean: UnsafeMutablePointer<Float>, rstd: UnsafeMutablePointer<Float>, rows: Int
+    ) {
         let C = dimensions, eps = Double(epsilon)
         let g = theta + weight.offset, b = theta + bias.offset
         for r in 0..<rows {
@@ -44,7 +46,7 @@ public struct LayerNorm: Sendable {
             let s = Float(1 / (v + eps).squareRoot())
             let mf = Float(m)
             var i = 0
-            while i < C { yr[i] = (xr[i] - mf) * s * g[i] + b[i]; i &+= 1 }   // y = x̂ γ + β
+            while i < C { yr[i] = (xr[i] - mf) * s * g[i] + b[i]; i &+= 1 }  // y = x̂ γ + β
             mean[r] = mf
             rstd[r] = s
         }
@@ -54,9 +56,11 @@ public struct LayerNorm: Sendable {
     /// - dx (rows, C): `dx += rstd · (dx̂ − mean(dx̂) − x̂ · mean(dx̂ ⊙ x̂))` with `dx̂ = dy ⊙ γ`;
     /// - `dγ += Σ dy ⊙ x̂`, `dβ += Σ dy`, summed over rows, per sample, or dotted with directions.
     @inlinable
-    public func backward(_ theta: UnsafePointer<Float>, x: UnsafePointer<Float>, mean: UnsafePointer<Float>,
-                         rstd: UnsafePointer<Float>, dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?,
-                         rows: Int, positionsPerSample: Int = 1, sink: GradientSink) {
+    public func backward(
+        _ theta: UnsafePointer<Float>, x: UnsafePointer<Float>, mean: UnsafePointer<Float>,
+        rstd: UnsafePointer<Float>, dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?,
+        rows: Int, positionsPerSample: Int = 1, sink: GradientSink
+    ) {
         let C = dimensions
         let g = theta + weight.offset
         if let dx {
@@ -66,7 +70,7 @@ public struct LayerNorm: Sendable {
                 var meanD: Float = 0, meanDN: Float = 0
                 for i in 0..<C {
                     let n = (xr[i] - m) * s
-                    let dn = dyr[i] * g[i]                       // dx̂ = dy γ
+                    let dn = dyr[i] * g[i]  // dx̂ = dy γ
                     meanD += dn; meanDN += dn * n
                 }
                 meanD /= Float(C); meanDN /= Float(C)
@@ -94,7 +98,9 @@ public struct LayerNorm: Sendable {
             let pps = positionsPerSample, samples = rows / positionsPerSample
             let w = weight, b = bias
             Parallel.forEachRange(samples) { range in
-                for s in range { accumulate(s * pps, (s + 1) * pps, base + s * stride + w.offset, base + s * stride + b.offset) }
+                for s in range {
+                    accumulate(s * pps, (s + 1) * pps, base + s * stride + w.offset, base + s * stride + b.offset)
+                }
             }
         case .perSampleDot(let dot):
             // ⟨dγ_s, V_γ⟩ = Σ_p Σ_i dy x̂ V_γ,  ⟨dβ_s, V_β⟩ = Σ_p Σ_i dy V_β

@@ -32,7 +32,9 @@ public struct Linear: Sendable {
 
     /// x (rows, in) → y (rows, out), overwritten.
     @inlinable
-    public func forward(_ theta: UnsafePointer<Float>, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, rows: Int) {
+    public func forward(
+        _ theta: UnsafePointer<Float>, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, rows: Int
+    ) {
         // y = x · Wᵀ
         BLAS.sgemm(transB: true, m: rows, n: outFeatures, k: inFeatures, a: x, b: theta + weight.offset, c: y)
         if let b = bias {
@@ -45,8 +47,10 @@ public struct Linear: Sendable {
     /// - dx (rows, in): `dx += dy · W`, skipped when nil.
     /// - weights: `dW += dyᵀ · x`, `db += Σ_rows dy` — summed over all rows, or per sample (over its positions).
     @inlinable
-    public func backward(_ theta: UnsafePointer<Float>, x: UnsafePointer<Float>, dy: UnsafePointer<Float>,
-                         dx: UnsafeMutablePointer<Float>?, rows: Int, positionsPerSample: Int = 1, sink: GradientSink) {
+    public func backward(
+        _ theta: UnsafePointer<Float>, x: UnsafePointer<Float>, dy: UnsafePointer<Float>,
+        dx: UnsafeMutablePointer<Float>?, rows: Int, positionsPerSample: Int = 1, sink: GradientSink
+    ) {
         if let dx {
             // dx += dy (rows, out) · W (out, in)
             BLAS.sgemm(m: rows, n: inFeatures, k: outFeatures, a: dy, b: theta + weight.offset, beta: 1, c: dx)
@@ -71,7 +75,9 @@ public struct Linear: Sendable {
                     if pps == 1 {
                         // Outer product dW_s += dy_s ⊗ x_s
                         let gw = row + w.offset
-                        for o in 0..<out where dys[o] != 0 { Vector.addScaled(xs, dys[o], into: gw + o * inF, count: inF) }
+                        for o in 0..<out where dys[o] != 0 {
+                            Vector.addScaled(xs, dys[o], into: gw + o * inF, count: inF)
+                        }
                     } else {
                         // dW_s (out, in) += dy_sᵀ (out, pps) · x_s (pps, in)
                         BLAS.sgemm(transA: true, m: out, n: inF, k: pps, a: dys, b: xs, beta: 1, c: row + w.offset)
@@ -89,7 +95,8 @@ public struct Linear: Sendable {
             let projected = UnsafeMutablePointer<Float>.allocate(capacity: rows * out)
             defer { projected.deallocate() }
             for d in 0..<dot.directionCount {
-                BLAS.sgemm(transB: true, m: rows, n: out, k: inFeatures, a: x, b: dot.direction(d, weight), c: projected)
+                BLAS.sgemm(
+                    transB: true, m: rows, n: out, k: inFeatures, a: x, b: dot.direction(d, weight), c: projected)
                 let w = weight, bComp = bias
                 Parallel.forEachRange(samples) { range in
                     for s in range {

@@ -20,8 +20,10 @@ public enum LogSoftmax {
     /// Backward of `f = log_softmax(z)`: `dz = df − softmax(z) · Σ_c df_c` (written, not accumulated).
     /// - f (rows, C): the forward output; df, dz (rows, C).
     @inlinable
-    public static func backward(output f: UnsafePointer<Float>, gradOutput df: UnsafePointer<Float>,
-                                gradInput dz: UnsafeMutablePointer<Float>, rows: Int, classes C: Int) {
+    public static func backward(
+        output f: UnsafePointer<Float>, gradOutput df: UnsafePointer<Float>,
+        gradInput dz: UnsafeMutablePointer<Float>, rows: Int, classes C: Int
+    ) {
         for r in 0..<rows {
             let fr = f + r * C, dfr = df + r * C, dzr = dz + r * C
             var s: Float = 0

@@ -24,10 +24,14 @@ public struct MLPHessian {
     public var chunkFloats = 1 << 23
 
     public init(mlp: ReLUMLP, parameters: [Float], inputs: Tensor, labels: [Int], weightDecay: Double) {
-        precondition(parameters.count == mlp.layout.count, "MLPHessian: θ has \(parameters.count) values, expected \(mlp.layout.count)")
-        precondition(inputs.rank >= 2 && inputs.rowLength == mlp.inputFeatures && labels.count == inputs.shape[0],
-                     "MLPHessian: inputs \(inputs.shape) and \(labels.count) labels for a \(mlp.inputFeatures)-input MLP")
-        self.mlp = mlp; self.parameters = parameters; self.inputs = inputs; self.labels = labels; self.weightDecay = weightDecay
+        precondition(
+            parameters.count == mlp.layout.count,
+            "MLPHessian: θ has \(parameters.count) values, expected \(mlp.layout.count)")
+        precondition(
+            inputs.rank >= 2 && inputs.rowLength == mlp.inputFeatures && labels.count == inputs.shape[0],
+            "MLPHessian: inputs \(inputs.shape) and \(labels.count) labels for a \(mlp.inputFeatures)-input MLP")
+        self.mlp = mlp; self.parameters = parameters; self.inputs = inputs; self.labels = labels;
+        self.weightDecay = weightDecay
     }
 
     /// (∇²J(θ)) v_d for every vector v_d of `v` (including the weight-decay term wd·v_d).
@@ -37,21 +41,31 @@ public struct MLPHessian {
         if D == 0 { return out }
         let width = mlp.layers.map { max($0.inFeatures, $0.outFeatures) }.max()!
         let rowsPerChunk = max(1, min(N, chunkFloats / (D * width)))
-        parameters.withPointer { theta in v.storage.withPointer { vp in out.storage.withMutablePointer { op in
-            inputs.storage.withPointer { x in
-                for lo in stride(from: 0, to: N, by: rowsPerChunk) {
-                    let R = min(N, lo + rowsPerChunk) - lo
-                    chunk(theta: theta, x: x + lo * mlp.inputFeatures, labels: labels[lo..<(lo + R)], total: N, v: vp, D: D, out: op)
+        parameters.withPointer { theta in
+            v.storage.withPointer { vp in
+                out.storage.withMutablePointer { op in
+                    inputs.storage.withPointer { x in
+                        for lo in stride(from: 0, to: N, by: rowsPerChunk) {
+                            let R = min(N, lo + rowsPerChunk) - lo
+                            chunk(
+                                theta: theta, x: x + lo * mlp.inputFeatures, labels: labels[lo..<(lo + R)], total: N,
+                                v: vp, D: D, out: op)
+                        }
+                    }
+                    if weightDecay != 0 {
+                        Vector.addScaled(vp, Float(weightDecay), into: op, count: D * mlp.layout.count)
+                    }
                 }
             }
-            if weightDecay != 0 { Vector.addScaled(vp, Float(weightDecay), into: op, count: D * mlp.layout.count) }
-        } } }
+        }
         return out
     }
 
     /// Adds the contribution of rows `labels.indices` (inputs at `x`) to `out`.
-    private func chunk(theta: UnsafePointer<Float>, x: UnsafePointer<Float>, labels: ArraySlice<Int>, total N: Int,
-                       v: UnsafePointer<Float>, D: Int, out: UnsafeMutablePointer<Float>) {
+    private func chunk(
+        theta: UnsafePointer<Float>, x: UnsafePointer<Float>, labels: ArraySlice<Int>, total N: Int,
+        v: UnsafePointer<Float>, D: Int, out: UnsafeMutablePointer<Float>
+    ) {
         let R = labels.count, L = mlp.layers.count, C = mlp.classCount
         let arena = FloatArena()
         // Primal forward: a[0] = x, z[l], a[l+1] = act(z[l]).
@@ -64,7 +78,9 @@ public struct MLPHessian {
                 let al = arena.make(R * layer.outFeatures)
                 ReLU.forward(zl, al, count: R * layer.outFeatures)
                 a.append(UnsafePointer(al))
-            } else { a.append(UnsafePointer(zl)) }
+            } else {
+                a.append(UnsafePointer(zl))
+            }
         }
         // Tangent forward: Ra[l] (R, D, in_l) for l ≥ 1 (Ra[0] = 0: the inputs do not depend on θ).
         var Ra: [UnsafeMutablePointer<Float>?] = [nil]
@@ -74,9 +90,12 @@ public struct MLPHessian {
             // a Vᵀ for all directions: (R × in) · (D·out × in)ᵀ → (R, D, out)
             BLAS.sgemm(transB: true, m: R, n: D * out, k: inF, a: a[l], b: v + D * layer.weight.offset, c: Rz)
             if let Rin = Ra[l] {  // + Ra Wᵀ: (R·D × in) · (out × in)ᵀ
-                BLAS.sgemm(transB: true, m: R * D, n: out, k: inF, a: Rin, b: theta + layer.weight.offset, beta: 1, c: Rz)
+                BLAS.sgemm(
+                    transB: true, m: R * D, n: out, k: inF, a: Rin, b: theta + layer.weight.offset, beta: 1, c: Rz)
             }
-            if let b = layer.bias { for r in 0..<R { Vector.add(v + D * b.offset, into: Rz + r * D * out, count: D * out) } }
+            if let b = layer.bias {
+                for r in 0..<R { Vector.add(v + D * b.offset, into: Rz + r * D * out, count: D * out) }
+            }
             if layer.relu { mask(Rz, by: z[l], rows: R, directions: D, features: out) }
             Ra.append(Rz)
         }
@@ -90,7 +109,9 @@ public struct MLPHessian {
             for c in 0..<C { m = max(m, zr[c]) }
             var p = [Double](repeating: 0, count: C), s = 0.0
             for c in 0..<C { p[c] = exp(Double(zr[c] - m)); s += p[c] }
-            for c in 0..<C { p[c] /= s; delta[r * C + c] = Float((p[c] - (c == labels[labels.startIndex + r] ? 1 : 0)) * invN) }
+            for c in 0..<C {
+                p[c] /= s; delta[r * C + c] = Float((p[c] - (c == labels[labels.startIndex + r] ? 1 : 0)) * invN)
+            }
             for d in 0..<D {
                 let t = RL + (r * D + d) * C, rt = Rdelta + (r * D + d) * C
                 var pt = 0.0
@@ -103,7 +124,10 @@ public struct MLPHessian {
         for l in stride(from: L - 1, through: 0, by: -1) {
             let layer = mlp.layers[l], outF = layer.outFeatures, inF = layer.inFeatures
             if layer.relu {  // the last layer's ReLU (hidden layers were masked when δa was formed below)
-                if l == L - 1 { maskPrimal(dz, by: z[l], count: R * outF); mask(Rdz, by: z[l], rows: R, directions: D, features: outF) }
+                if l == L - 1 {
+                    maskPrimal(dz, by: z[l], count: R * outF);
+                    mask(Rdz, by: z[l], rows: R, directions: D, features: outF)
+                }
             }
             let gW = out + D * layer.weight.offset
             // RgW += Rδzᵀ a: (D·out × R) · (R × in) → (D, out, in)
@@ -112,9 +136,13 @@ public struct MLPHessian {
                 // + δzᵀ Ra: (out × R) · (R × D·in) → (out, D, in), added to (D, out, in)
                 let t = arena.makeUninitialized(outF * D * inF)
                 BLAS.sgemm(transA: true, m: outF, n: D * inF, k: R, a: dz, b: Rin, c: t)
-                for o in 0..<outF { for d in 0..<D { Vector.add(t + (o * D + d) * inF, into: gW + (d * outF + o) * inF, count: inF) } }
+                for o in 0..<outF {
+                    for d in 0..<D { Vector.add(t + (o * D + d) * inF, into: gW + (d * outF + o) * inF, count: inF) }
+                }
             }
-            if let b = layer.bias { for r in 0..<R { Vector.add(Rdz + r * D * outF, into: out + D * b.offset, count: D * outF) } }
+            if let b = layer.bias {
+                for r in 0..<R { Vector.add(Rdz + r * D * outF, into: out + D * b.offset, count: D * outF) }
+            }
             guard l > 0 else { break }
             // δa = δz W; Rδa = Rδz W + δz V, then through the ReLU of layer l − 1.
             let da = arena.makeUninitialized(R * inF), Rda = arena.makeUninitialized(R * D * inF)
@@ -122,7 +150,9 @@ public struct MLPHessian {
             BLAS.sgemm(m: R * D, n: inF, k: outF, a: Rdz, b: theta + layer.weight.offset, c: Rda)
             // V permuted to (out, D·in) so that δz (R × out) · V' gives (R, D, in) in one product.
             let vp = arena.makeUninitialized(outF * D * inF), vw = v + D * layer.weight.offset
-            for d in 0..<D { for o in 0..<outF { (vp + (o * D + d) * inF).update(from: vw + (d * outF + o) * inF, count: inF) } }
+            for d in 0..<D {
+                for o in 0..<outF { (vp + (o * D + d) * inF).update(from: vw + (d * outF + o) * inF, count: inF) }
+            }
             BLAS.sgemm(m: R, n: D * inF, k: outF, a: dz, b: vp, beta: 1, c: Rda)
             if mlp.layers[l - 1].relu {
                 maskPrimal(da, by: z[l - 1], count: R * inF)
@@ -133,14 +163,24 @@ public struct MLPHessian {
         withExtendedLifetime(arena) {}
     }
 
-    private func linearForward(_ layer: ReLUMLP.Layer, _ theta: UnsafePointer<Float>, _ x: UnsafePointer<Float>,
-                               _ y: UnsafeMutablePointer<Float>, rows: Int) {
-        BLAS.sgemm(transB: true, m: rows, n: layer.outFeatures, k: layer.inFeatures, a: x, b: theta + layer.weight.offset, c: y)
-        if let b = layer.bias { for r in 0..<rows { Vector.add(theta + b.offset, into: y + r * layer.outFeatures, count: layer.outFeatures) } }
+    private func linearForward(
+        _ layer: ReLUMLP.Layer, _ theta: UnsafePointer<Float>, _ x: UnsafePointer<Float>,
+        _ y: UnsafeMutablePointer<Float>, rows: Int
+    ) {
+        BLAS.sgemm(
+            transB: true, m: rows, n: layer.outFeatures, k: layer.inFeatures, a: x, b: theta + layer.weight.offset, c: y
+        )
+        if let b = layer.bias {
+            for r in 0..<rows {
+                Vector.add(theta + b.offset, into: y + r * layer.outFeatures, count: layer.outFeatures)
+            }
+        }
     }
 
     /// t[r, d, f] = 0 where z[r, f] ≤ 0.
-    private func mask(_ t: UnsafeMutablePointer<Float>, by z: UnsafePointer<Float>, rows: Int, directions D: Int, features F: Int) {
+    private func mask(
+        _ t: UnsafeMutablePointer<Float>, by z: UnsafePointer<Float>, rows: Int, directions D: Int, features F: Int
+    ) {
         for r in 0..<rows { for f in 0..<F where z[r * F + f] <= 0 { for d in 0..<D { t[(r * D + d) * F + f] = 0 } } }
     }
 

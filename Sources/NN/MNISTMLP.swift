@@ -41,28 +41,31 @@ public final class MNISTMLP: Model {
     /// Saved activations of one forward pass.
     struct Activations {
         let arena: FloatArena
-        let z1: UnsafeMutablePointer<Float>       // (n, 128)
-        let r1: UnsafeMutablePointer<Float>       // (n, 128)
-        let logits: UnsafeMutablePointer<Float>   // (n, 10)
-        let logProbs: UnsafeMutablePointer<Float> // (n, 10)
+        let z1: UnsafeMutablePointer<Float>  // (n, 128)
+        let r1: UnsafeMutablePointer<Float>  // (n, 128)
+        let logits: UnsafeMutablePointer<Float>  // (n, 10)
+        let logProbs: UnsafeMutablePointer<Float>  // (n, 10)
     }
 
     func runForward(_ theta: UnsafePointer<Float>, x: UnsafePointer<Float>, samples n: Int) -> Activations {
         let H = Self.hiddenFeatures, C = classCount
         let arena = FloatArena()
-        let act = Activations(arena: arena, z1: arena.make(n * H), r1: arena.make(n * H),
-                              logits: arena.make(n * C), logProbs: arena.make(n * C))
-        fc1.forward(theta, x: x, y: act.z1, rows: n)              // z1 = x W1ᵀ + b1
-        ReLU.forward(act.z1, act.r1, count: n * H)                // r1 = ReLU(z1)
-        fc2.forward(theta, x: act.r1, y: act.logits, rows: n)     // logits = r1 W2ᵀ + b2
+        let act = Activations(
+            arena: arena, z1: arena.make(n * H), r1: arena.make(n * H),
+            logits: arena.make(n * C), logProbs: arena.make(n * C))
+        fc1.forward(theta, x: x, y: act.z1, rows: n)  // z1 = x W1ᵀ + b1
+        ReLU.forward(act.z1, act.r1, count: n * H)  // r1 = ReLU(z1)
+        fc2.forward(theta, x: act.r1, y: act.logits, rows: n)  // logits = r1 W2ᵀ + b2
         LogSoftmax.forward(act.logits, act.logProbs, rows: n, classes: C)
         return act
     }
 
     private func checkInputs(_ inputs: Tensor, _ parameters: [Float]) -> Int {
-        precondition(inputs.rank >= 2 && inputs.rowLength == Self.inputFeatures,
-                     "MNISTMLP: inputs must be (n, 784), got \(inputs.shape)")
-        precondition(parameters.count == layout.count, "MNISTMLP: θ has \(parameters.count) values, expected \(layout.count)")
+        precondition(
+            inputs.rank >= 2 && inputs.rowLength == Self.inputFeatures,
+            "MNISTMLP: inputs must be (n, 784), got \(inputs.shape)")
+        precondition(
+            parameters.count == layout.count, "MNISTMLP: θ has \(parameters.count) values, expected \(layout.count)")
         return inputs.shape[0]
     }
 
@@ -75,7 +78,9 @@ public final class MNISTMLP: Model {
     }
 
     @discardableResult
-    public func backward(parameters: [Float], inputs: Tensor, outputGradients: Tensor, into sink: GradientSink) -> Tensor {
+    public func backward(
+        parameters: [Float], inputs: Tensor, outputGradients: Tensor, into sink: GradientSink
+    ) -> Tensor {
         let n = checkInputs(inputs, parameters), C = classCount, H = Self.hiddenFeatures
         precondition(outputGradients.shape == [n, C], "MNISTMLP: output gradients must be (\(n), \(C))")
         var out = [Float](repeating: 0, count: n * C)
@@ -85,13 +90,15 @@ public final class MNISTMLP: Model {
                     let act = runForward(theta, x: x, samples: n)
                     let arena = act.arena
                     let dLogits = arena.make(n * C)  // (n, 10)
-                    let dR1 = arena.make(n * H)      // (n, 128)
-                    let dZ1 = arena.make(n * H)      // (n, 128)
+                    let dR1 = arena.make(n * H)  // (n, 128)
+                    let dZ1 = arena.make(n * H)  // (n, 128)
                     LogSoftmax.backward(output: act.logProbs, gradOutput: df, gradInput: dLogits, rows: n, classes: C)
                     fc2.backward(theta, x: act.r1, dy: dLogits, dx: dR1, rows: n, sink: sink)
                     ReLU.backward(input: act.z1, gradOutput: dR1, gradInput: dZ1, count: n * H)
                     fc1.backward(theta, x: x, dy: dZ1, dx: nil, rows: n, sink: sink)
-                    withExtendedLifetime(arena) { out.withMutablePointer { $0.update(from: act.logProbs, count: n * C) } }
+                    withExtendedLifetime(arena) {
+                        out.withMutablePointer { $0.update(from: act.logProbs, count: n * C) }
+                    }
                 }
             }
         }

@@ -7,8 +7,10 @@ import Tensor
 /// (PyTorch's tie rule); the argmax is recomputed from the input rather than stored.
 public enum MaxPool2d {
     /// x (planes, H, W) → y (planes, H/2, W/2), overwritten. Parallel over planes.
-    public static func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
-                               planes: Int, height h: Int, width w: Int) {
+    public static func forward(
+        _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
+        planes: Int, height h: Int, width w: Int
+    ) {
         let oh = h / 2, ow = w / 2
         Parallel.forEachRange(planes, minimumChunk: 16) { range in
             for q in range {
@@ -29,8 +31,10 @@ public enum MaxPool2d {
     }
 
     /// Backward: `dx[argmax of window] += dy` for each output position. dx (planes, H, W), dy (planes, H/2, W/2).
-    public static func backward(input x: UnsafePointer<Float>, gradOutput dy: UnsafePointer<Float>,
-                                gradInput dx: UnsafeMutablePointer<Float>, planes: Int, height h: Int, width w: Int) {
+    public static func backward(
+        input x: UnsafePointer<Float>, gradOutput dy: UnsafePointer<Float>,
+        gradInput dx: UnsafeMutablePointer<Float>, planes: Int, height h: Int, width w: Int
+    ) {
         let oh = h / 2, ow = w / 2
         Parallel.forEachRange(planes, minimumChunk: 16) { range in
             for q in range {

@@ -33,13 +33,16 @@ extension Model {
     public var parameterCount: Int { layout.count }
 
     /// Mean negative log-likelihood and its gradient ∇L = −(1/n) Σ_i ∇f_{y_i}(x_i) (docs/METHOD.md §1).
-    public func lossAndGradient(parameters: [Float], inputs: Tensor, labels: [Int]) -> (loss: Double, gradient: [Float]) {
+    public func lossAndGradient(parameters: [Float], inputs: Tensor, labels: [Int]) -> (loss: Double, gradient: [Float])
+    {
         let n = inputs.shape[0]
         precondition(labels.count == n, "lossAndGradient: \(labels.count) labels for \(n) inputs")
         var dOut = Tensor(shape: [n, classCount])
         for i in 0..<n { dOut.storage[i * classCount + labels[i]] = -1 / Float(n) }
         var grad = [Float](repeating: 0, count: parameterCount)
-        let logProbs = grad.withMutablePointer { backward(parameters: parameters, inputs: inputs, outputGradients: dOut, into: .sum($0)) }
+        let logProbs = grad.withMutablePointer {
+            backward(parameters: parameters, inputs: inputs, outputGradients: dOut, into: .sum($0))
+        }
         var loss = 0.0
         for i in 0..<n { loss -= Double(logProbs.storage[i * classCount + labels[i]]) }
         return (loss / Double(max(n, 1)), grad)
@@ -53,19 +56,27 @@ extension Model {
         var dOut = Tensor(shape: [n, classCount])
         for i in 0..<n { dOut.storage[i * classCount + classes[i]] = 1 }
         var rows = [Float](repeating: 0, count: n * parameterCount)
-        rows.withMutablePointer { _ = backward(parameters: parameters, inputs: inputs, outputGradients: dOut, into: .perSample($0, rowStride: parameterCount)) }
+        rows.withMutablePointer {
+            _ = backward(
+                parameters: parameters, inputs: inputs, outputGradients: dOut,
+                into: .perSample($0, rowStride: parameterCount))
+        }
         return rows
     }
 
     /// `perSampleGradients` written into `rows` ((n × P), row-major, **overwritten**): callers that repeat it keep one
     /// buffer instead of allocating (and page-faulting) n·P fresh floats per call.
-    public func perSampleGradients(parameters: [Float], inputs: Tensor, classes: [Int], into rows: UnsafeMutablePointer<Float>) {
+    public func perSampleGradients(
+        parameters: [Float], inputs: Tensor, classes: [Int], into rows: UnsafeMutablePointer<Float>
+    ) {
         let n = inputs.shape[0]
         precondition(classes.count == n, "perSampleGradients: \(classes.count) classes for \(n) inputs")
         var dOut = Tensor(shape: [n, classCount])
         for i in 0..<n { dOut.storage[i * classCount + classes[i]] = 1 }
         rows.update(repeating: 0, count: n * parameterCount)
-        _ = backward(parameters: parameters, inputs: inputs, outputGradients: dOut, into: .perSample(rows, rowStride: parameterCount))
+        _ = backward(
+            parameters: parameters, inputs: inputs, outputGradients: dOut,
+            into: .perSample(rows, rowStride: parameterCount))
     }
 
     /// Jacobian of the log-probabilities: for each input i and class c, row `i·C + c` holds ∇_θ f_c(x_i).

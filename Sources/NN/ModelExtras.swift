@@ -54,5 +54,7 @@ extension ModuloTransformer: ModelDescription {
     /// The positional table exists but is never used (docs/METHOD.md §1, §14): no gradient, so no optimizer state.
     public var unusedComponents: [String] { ["positional_encoding.pe"] }
     /// The docs/METHOD.md §16 layer groups without the "model" union.
-    public var componentGroups: [(name: String, components: [String])] { Self.componentGroups.filter { $0.name != "model" } }
+    public var componentGroups: [(name: String, components: [String])] {
+        Self.componentGroups.filter { $0.name != "model" }
+    }
 }

@@ -36,8 +36,12 @@ public final class ModuloTransformer: Model {
         ("linear1", ["linear1.weight", "linear1.bias"]),
         ("linear2", ["linear2.weight", "linear2.bias"]),
         ("decoder", ["decoder.weight"]),
-        ("model", ["input_emb.weight"] + (1...4).map { "head\($0)_encoder.weight" } + (1...4).map { "head\($0)_decoder.weight" }
-                  + ["linear1.weight", "linear1.bias", "linear2.weight", "linear2.bias", "decoder.weight"]),
+        (
+            "model",
+            ["input_emb.weight"] + (1...4).map { "head\($0)_encoder.weight" }
+                + (1...4).map { "head\($0)_decoder.weight" }
+                + ["linear1.weight", "linear1.bias", "linear2.weight", "linear2.bias", "decoder.weight"]
+        ),
     ]
 
     public let name = "SingleLayerTransformerClassifier"
@@ -57,8 +61,9 @@ public final class ModuloTransformer: Model {
         var layout = ParameterLayout()
         embedding = Embedding(&layout, name: "input_emb", vocabularySize: V, dimensions: d)
         positionalEncoding = layout.add("positional_encoding.pe", [1, Self.positionalTableLength, d])
-        attention = SharedProjectionAttention(&layout, modelDimensions: d, heads: Self.heads,
-                                              headDimensions: Self.headDimensions, sequenceLength: Self.sequenceLength)
+        attention = SharedProjectionAttention(
+            &layout, modelDimensions: d, heads: Self.heads,
+            headDimensions: Self.headDimensions, sequenceLength: Self.sequenceLength)
         linear1 = Linear(&layout, name: "linear1", inFeatures: d, outFeatures: Self.hiddenDimensions)
         linear2 = Linear(&layout, name: "linear2", inFeatures: Self.hiddenDimensions, outFeatures: d)
         decoder = Linear(&layout, name: "decoder", inFeatures: d, outFeatures: V, bias: false)
@@ -83,32 +88,34 @@ public final class ModuloTransformer: Model {
     /// Saved activations of one forward pass (raw buffers owned by `arena`).
     struct Activations {
         let arena: FloatArena
-        let x: UnsafeMutablePointer<Float>          // (n, T, d)   8·E[t]
+        let x: UnsafeMutablePointer<Float>  // (n, T, d)   8·E[t]
         let projected: UnsafeMutablePointer<Float>  // (n, T, 64)  H of all heads
-        let weights: UnsafeMutablePointer<Float>    // (n, 4, T)   attention of query 3
-        let mixed: UnsafeMutablePointer<Float>      // (n, 64)     O of all heads
-        let u: UnsafeMutablePointer<Float>          // (n, d)
-        let z1: UnsafeMutablePointer<Float>         // (n, 512)
-        let r1: UnsafeMutablePointer<Float>         // (n, 512)
-        let z2: UnsafeMutablePointer<Float>         // (n, d)
-        let r2: UnsafeMutablePointer<Float>         // (n, d)
-        let v: UnsafeMutablePointer<Float>          // (n, d)
-        let logits: UnsafeMutablePointer<Float>     // (n, C)
-        let logProbs: UnsafeMutablePointer<Float>   // (n, C)
+        let weights: UnsafeMutablePointer<Float>  // (n, 4, T)   attention of query 3
+        let mixed: UnsafeMutablePointer<Float>  // (n, 64)     O of all heads
+        let u: UnsafeMutablePointer<Float>  // (n, d)
+        let z1: UnsafeMutablePointer<Float>  // (n, 512)
+        let r1: UnsafeMutablePointer<Float>  // (n, 512)
+        let z2: UnsafeMutablePointer<Float>  // (n, d)
+        let r2: UnsafeMutablePointer<Float>  // (n, d)
+        let v: UnsafeMutablePointer<Float>  // (n, d)
+        let logits: UnsafeMutablePointer<Float>  // (n, C)
+        let logProbs: UnsafeMutablePointer<Float>  // (n, C)
     }
 
     func runForward(_ theta: UnsafePointer<Float>, tokens: UnsafePointer<Float>, samples n: Int) -> Activations {
         let T = Self.sequenceLength, d = Self.modelDimensions, D = Self.hiddenDimensions, C = classCount
         let W = attention.stackedWidth
         let arena = FloatArena()
-        let act = Activations(arena: arena, x: arena.make(n * T * d), projected: arena.make(n * T * W),
-                              weights: arena.make(n * Self.heads * T), mixed: arena.make(n * W), u: arena.make(n * d),
-                              z1: arena.make(n * D), r1: arena.make(n * D), z2: arena.make(n * d), r2: arena.make(n * d),
-                              v: arena.make(n * d), logits: arena.make(n * C), logProbs: arena.make(n * C))
+        let act = Activations(
+            arena: arena, x: arena.make(n * T * d), projected: arena.make(n * T * W),
+            weights: arena.make(n * Self.heads * T), mixed: arena.make(n * W), u: arena.make(n * d),
+            z1: arena.make(n * D), r1: arena.make(n * D), z2: arena.make(n * d), r2: arena.make(n * d),
+            v: arena.make(n * d), logits: arena.make(n * C), logProbs: arena.make(n * C))
         // X = 8·E[t]
         embedding.forward(theta, tokens: tokens, y: act.x, rows: n * T, scale: Self.embeddingScale)
         // U = Σ_h softmax(H_h[3] H_hᵀ/4) H_h D_hᵀ
-        attention.forward(theta, x: act.x, projected: act.projected, weights: act.weights, mixed: act.mixed, y: act.u, samples: n)
+        attention.forward(
+            theta, x: act.x, projected: act.projected, weights: act.weights, mixed: act.mixed, y: act.u, samples: n)
         // r1 = ReLU(U W1ᵀ + b1)
         linear1.forward(theta, x: act.u, y: act.z1, rows: n)
         ReLU.forward(act.z1, act.r1, count: n * D)
@@ -125,14 +132,17 @@ public final class ModuloTransformer: Model {
     }
 
     private func checkInputs(_ inputs: Tensor) -> Int {
-        precondition(inputs.rank == 2 && inputs.shape[1] == Self.sequenceLength,
-                     "ModuloTransformer: inputs must be (n, \(Self.sequenceLength)) tokens, got \(inputs.shape)")
+        precondition(
+            inputs.rank == 2 && inputs.shape[1] == Self.sequenceLength,
+            "ModuloTransformer: inputs must be (n, \(Self.sequenceLength)) tokens, got \(inputs.shape)")
         return inputs.shape[0]
     }
 
     public func forward(parameters: [Float], inputs: Tensor) -> Tensor {
         let n = checkInputs(inputs), C = classCount
-        precondition(parameters.count == layout.count, "ModuloTransformer: θ has \(parameters.count) values, expected \(layout.count)")
+        precondition(
+            parameters.count == layout.count,
+            "ModuloTransformer: θ has \(parameters.count) values, expected \(layout.count)")
         return logProbabilities(samples: n, classes: C, parameters: parameters, inputs: inputs) { theta, tokens in
             let act = runForward(theta, tokens: tokens, samples: n)
             return (act.arena, UnsafePointer(act.logProbs))
@@ -140,10 +150,14 @@ public final class ModuloTransformer: Model {
     }
 
     @discardableResult
-    public func backward(parameters: [Float], inputs: Tensor, outputGradients: Tensor, into sink: GradientSink) -> Tensor {
+    public func backward(
+        parameters: [Float], inputs: Tensor, outputGradients: Tensor, into sink: GradientSink
+    ) -> Tensor {
         let n = checkInputs(inputs), C = classCount
         let T = Self.sequenceLength, d = Self.modelDimensions, D = Self.hiddenDimensions
-        precondition(parameters.count == layout.count, "ModuloTransformer: θ has \(parameters.count) values, expected \(layout.count)")
+        precondition(
+            parameters.count == layout.count,
+            "ModuloTransformer: θ has \(parameters.count) values, expected \(layout.count)")
         precondition(outputGradients.shape == [n, C], "ModuloTransformer: output gradients must be (\(n), \(C))")
         var out = [Float](repeating: 0, count: n * C)
         parameters.withPointer { theta in
@@ -151,13 +165,13 @@ public final class ModuloTransformer: Model {
                 outputGradients.storage.withPointer { df in
                     let act = runForward(theta, tokens: tokens, samples: n)
                     let arena = act.arena
-                    let dLogits = arena.make(n * C)   // (n, C)
-                    let dV = arena.make(n * d)        // (n, d)
-                    let dZ2 = arena.make(n * d)       // (n, d)
-                    let dR1 = arena.make(n * D)       // (n, 512)
-                    let dZ1 = arena.make(n * D)       // (n, 512)
-                    let dU = arena.make(n * d)        // (n, d)
-                    let dX = arena.make(n * T * d)    // (n, T, d)
+                    let dLogits = arena.make(n * C)  // (n, C)
+                    let dV = arena.make(n * d)  // (n, d)
+                    let dZ2 = arena.make(n * d)  // (n, d)
+                    let dR1 = arena.make(n * D)  // (n, 512)
+                    let dZ1 = arena.make(n * D)  // (n, 512)
+                    let dU = arena.make(n * d)  // (n, d)
+                    let dX = arena.make(n * T * d)  // (n, T, d)
                     // f = log_softmax(logits)
                     LogSoftmax.backward(output: act.logProbs, gradOutput: df, gradInput: dLogits, rows: n, classes: C)
                     // logits = V W_outᵀ
@@ -171,12 +185,16 @@ public final class ModuloTransformer: Model {
                     ReLU.backward(input: act.z1, gradOutput: dR1, gradInput: dZ1, count: n * D)
                     linear1.backward(theta, x: act.u, dy: dZ1, dx: dU, rows: n, sink: sink)
                     // U = attention(X)
-                    attention.backward(theta, x: act.x, projected: act.projected, weights: act.weights, mixed: act.mixed,
-                                       dy: dU, dx: dX, samples: n, sink: sink)
+                    attention.backward(
+                        theta, x: act.x, projected: act.projected, weights: act.weights, mixed: act.mixed,
+                        dy: dU, dx: dX, samples: n, sink: sink)
                     // X = 8·E[t]; pe receives nothing (unused).
-                    embedding.backward(tokens: tokens, dy: dX, rows: n * T, positionsPerSample: T,
-                                       scale: Self.embeddingScale, sink: sink)
-                    withExtendedLifetime(arena) { out.withMutablePointer { $0.update(from: act.logProbs, count: n * C) } }
+                    embedding.backward(
+                        tokens: tokens, dy: dX, rows: n * T, positionsPerSample: T,
+                        scale: Self.embeddingScale, sink: sink)
+                    withExtendedLifetime(arena) {
+                        out.withMutablePointer { $0.update(from: act.logProbs, count: n * C) }
+                    }
                 }
             }
         }

@@ -68,8 +68,10 @@ public struct PerSampleDot {
     /// K, the number of components.
     public let componentCount: Int
 
-    public init(directions: UnsafePointer<Float>, directionCount: Int, parameterCount: Int,
-                out: UnsafeMutablePointer<Double>, componentCount: Int) {
+    public init(
+        directions: UnsafePointer<Float>, directionCount: Int, parameterCount: Int,
+        out: UnsafeMutablePointer<Double>, componentCount: Int
+    ) {
         self.directions = directions; self.directionCount = directionCount; self.parameterCount = parameterCount
         self.out = out; self.componentCount = componentCount
     }

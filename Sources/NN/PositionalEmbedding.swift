@@ -18,7 +18,8 @@ public struct PositionalEmbedding: Sendable {
 
     /// A table component already in a layout (shape (positions, dimensions)).
     public init(table: ParameterLayout.Component) {
-        precondition(table.shape.count == 2, "PositionalEmbedding: table shape \(table.shape) is not (positions, dimensions)")
+        precondition(
+            table.shape.count == 2, "PositionalEmbedding: table shape \(table.shape) is not (positions, dimensions)")
         self.table = table
         positions = table.shape[0]
         dimensions = table.shape[1]
@@ -45,7 +46,9 @@ public struct PositionalEmbedding: Sendable {
         case .perSampleDot(let dot):
             for s in 0..<n {
                 for d in 0..<dot.directionCount {
-                    dot.add(BLAS.dot(count: block, dy + s * block, dot.direction(d, c)), sample: s, direction: d, component: c)
+                    dot.add(
+                        BLAS.dot(count: block, dy + s * block, dot.direction(d, c)), sample: s, direction: d,
+                        component: c)
                 }
             }
         }

@@ -12,8 +12,10 @@ public enum ReLU {
     /// Backward of `y = max(x, 0)`: `dx (+)= x > 0 ? dy : 0` (written, or accumulated when `accumulate`).
     /// The derivative at exactly 0 is taken as 0, as in PyTorch.
     @inlinable
-    public static func backward(input x: UnsafePointer<Float>, gradOutput dy: UnsafePointer<Float>,
-                                gradInput dx: UnsafeMutablePointer<Float>, count: Int, accumulate: Bool = false) {
+    public static func backward(
+        input x: UnsafePointer<Float>, gradOutput dy: UnsafePointer<Float>,
+        gradInput dx: UnsafeMutablePointer<Float>, count: Int, accumulate: Bool = false
+    ) {
         Vector.reluBackward(input: x, gradOutput: dy, gradInput: dx, count: count, accumulate: accumulate)
     }
 
@@ -28,11 +30,14 @@ public enum ReLU {
     }
 
     /// `backward` split over the `Parallel` workers in contiguous chunks (for whole-batch activations).
-    public static func parallelBackward(input x: UnsafePointer<Float>, gradOutput dy: UnsafePointer<Float>,
-                                        gradInput dx: UnsafeMutablePointer<Float>, count: Int, accumulate: Bool = false) {
+    public static func parallelBackward(
+        input x: UnsafePointer<Float>, gradOutput dy: UnsafePointer<Float>,
+        gradInput dx: UnsafeMutablePointer<Float>, count: Int, accumulate: Bool = false
+    ) {
         Parallel.forEachRange(count, minimumChunk: parallelChunk) { r in
-            Vector.reluBackward(input: x + r.lowerBound, gradOutput: dy + r.lowerBound, gradInput: dx + r.lowerBound,
-                                count: r.count, accumulate: accumulate)
+            Vector.reluBackward(
+                input: x + r.lowerBound, gradOutput: dy + r.lowerBound, gradInput: dx + r.lowerBound,
+                count: r.count, accumulate: accumulate)
         }
     }
 }

@@ -28,22 +28,30 @@ public struct ReLUMLP: Sendable {
     /// The structure of `model`, or a one-line reason why it is not a Linear/ReLU network with a log-softmax head.
     public static func of(_ model: Model) -> Result<ReLUMLP, SpecError> {
         if let mlp = model as? MNISTMLP {
-            return .success(ReLUMLP(layers: [layer(mlp.fc1, relu: true), layer(mlp.fc2, relu: false)], layout: mlp.layout))
+            return .success(
+                ReLUMLP(layers: [layer(mlp.fc1, relu: true), layer(mlp.fc2, relu: false)], layout: mlp.layout))
         }
         guard let spec = model as? SpecModel else {
-            return .failure(SpecError("\(model.name): influence functions need a Linear/ReLU MLP (MNISTMLP or a spec of linear and relu layers)"))
+            return .failure(
+                SpecError(
+                    "\(model.name): influence functions need a Linear/ReLU MLP (MNISTMLP or a spec of linear and relu layers)"
+                ))
         }
         var layers: [Layer] = []
         for (i, node) in spec.nodes.enumerated() {
             if let linear = node as? LinearNode, linear.positions == 1 {
                 layers.append(layer(linear.linear, relu: false))
             } else if let act = node as? ActivationNode, act.function == .relu, let last = layers.last {
-                layers[layers.count - 1] = Layer(weight: last.weight, bias: last.bias, inFeatures: last.inFeatures,
-                                                 outFeatures: last.outFeatures, relu: true)
+                layers[layers.count - 1] = Layer(
+                    weight: last.weight, bias: last.bias, inFeatures: last.inFeatures,
+                    outFeatures: last.outFeatures, relu: true)
             } else if node is LogSoftmaxNode && i == spec.nodes.count - 1 && !layers.isEmpty {
                 continue
             } else {
-                return .failure(SpecError("\(spec.name): model.layers[\(i)] is not supported by influence functions (only linear layers on flat input, each optionally followed by relu, then log_softmax)"))
+                return .failure(
+                    SpecError(
+                        "\(spec.name): model.layers[\(i)] is not supported by influence functions (only linear layers on flat input, each optionally followed by relu, then log_softmax)"
+                    ))
             }
         }
         guard !layers.isEmpty else {

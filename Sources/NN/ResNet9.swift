@@ -31,8 +31,11 @@ public final class ResNet9: Model {
         /// Number of classes C.
         public var classCount: Int
 
-        public init(widths: [Int] = [64, 128, 256, 128], inputChannels: Int = 3, inputSize: Int = 32, classCount: Int = 2) {
-            precondition(widths.count == 4 && widths.allSatisfy { $0 > 0 }, "ResNet9: widths must be 4 positive channel counts")
+        public init(
+            widths: [Int] = [64, 128, 256, 128], inputChannels: Int = 3, inputSize: Int = 32, classCount: Int = 2
+        ) {
+            precondition(
+                widths.count == 4 && widths.allSatisfy { $0 > 0 }, "ResNet9: widths must be 4 positive channel counts")
             self.widths = widths
             self.inputChannels = inputChannels
             self.inputSize = inputSize
@@ -46,8 +49,10 @@ public final class ResNet9: Model {
     /// Component groups for attribution: one per parameterised layer (named like its single component), then "model"
     /// with all components.
     public static let componentGroups: [(name: String, components: [String])] = {
-        let names = ["0.0.weight", "1.0.weight", "2.module.0.0.weight", "2.module.1.0.weight", "3.0.weight",
-                     "5.module.0.0.weight", "5.module.1.0.weight", "6.0.weight", "9.weight"]
+        let names = [
+            "0.0.weight", "1.0.weight", "2.module.0.0.weight", "2.module.1.0.weight", "3.0.weight",
+            "5.module.0.0.weight", "5.module.1.0.weight", "6.0.weight", "9.weight",
+        ]
         return names.map { (name: $0, components: [$0]) } + [(name: "model", components: names)]
     }()
 
@@ -103,10 +108,13 @@ public final class ResNet9: Model {
     }
 
     @discardableResult
-    public func backward(parameters: [Float], inputs: Tensor, outputGradients: Tensor, into sink: GradientSink) -> Tensor {
+    public func backward(
+        parameters: [Float], inputs: Tensor, outputGradients: Tensor, into sink: GradientSink
+    ) -> Tensor {
         checkShapes(parameters: parameters, inputs: inputs)
         let n = inputs.shape[0]
-        precondition(outputGradients.shape == [n, classCount], "ResNet9.backward: cotangent shape \(outputGradients.shape)")
+        precondition(
+            outputGradients.shape == [n, classCount], "ResNet9.backward: cotangent shape \(outputGradients.shape)")
         let state = ResNet9Activations(self, samples: n)
         parameters.withPointer { theta in
             inputs.storage.withPointer { x in runForward(theta, inputs: x, state) }
@@ -116,19 +124,23 @@ public final class ResNet9: Model {
     }
 
     func checkShapes(parameters: [Float], inputs: Tensor) {
-        precondition(parameters.count == layout.count, "ResNet9: \(parameters.count) parameters, expected \(layout.count)")
-        precondition(inputs.rank == 4 && Array(inputs.shape.dropFirst()) == inputShape,
-                     "ResNet9: input shape \(inputs.shape), expected [n] + \(inputShape)")
+        precondition(
+            parameters.count == layout.count, "ResNet9: \(parameters.count) parameters, expected \(layout.count)")
+        precondition(
+            inputs.rank == 4 && Array(inputs.shape.dropFirst()) == inputShape,
+            "ResNet9: input shape \(inputs.shape), expected [n] + \(inputShape)")
     }
 
     /// Column workspace (floats) for the largest convolution at batch size n.
     func workspaceCount(samples n: Int) -> Int {
-        [conv0.workspaceCount(samples: n, height: size0, width: size0),
-         conv1.workspaceCount(samples: n, height: size0, width: size0),
-         block2.workspaceCount(samples: n, height: size1, width: size1),
-         conv3.workspaceCount(samples: n, height: size1, width: size1),
-         block5.workspaceCount(samples: n, height: size4, width: size4),
-         conv6.workspaceCount(samples: n, height: size4, width: size4)].max()!
+        [
+            conv0.workspaceCount(samples: n, height: size0, width: size0),
+            conv1.workspaceCount(samples: n, height: size0, width: size0),
+            block2.workspaceCount(samples: n, height: size1, width: size1),
+            conv3.workspaceCount(samples: n, height: size1, width: size1),
+            block5.workspaceCount(samples: n, height: size4, width: size4),
+            conv6.workspaceCount(samples: n, height: size4, width: size4),
+        ].max()!
     }
 
     func runForward(_ theta: UnsafePointer<Float>, inputs: UnsafePointer<Float>, _ a: ResNet9Activations) {
@@ -143,16 +155,18 @@ public final class ResNet9: Model {
         conv1.forward(theta, x: a.a0, y: a.a1, samples: n, height: size0, width: size0, workspace: a.workspace)
         ReLU.parallelForward(a.a1, a.a1, count: w[1] * n * plane1)
         // 2: a2 = a1 + relu(conv(relu(conv(a1))))
-        block2.forward(theta, x: a.a1, hidden: a.h2, branch: a.b2, y: a.a2, samples: n, height: size1, width: size1,
-                       workspace: a.workspace)
+        block2.forward(
+            theta, x: a.a1, hidden: a.h2, branch: a.b2, y: a.a2, samples: n, height: size1, width: size1,
+            workspace: a.workspace)
         // 3: a3 (w2, n, S1, S1) = relu(conv(a2))
         conv3.forward(theta, x: a.a2, y: a.a3, samples: n, height: size1, width: size1, workspace: a.workspace)
         ReLU.parallelForward(a.a3, a.a3, count: w[2] * n * plane1)
         // 4: a4 (w2, n, S1/2, S1/2) = maxpool(a3)
         MaxPool2d.forward(a.a3, a.a4, planes: w[2] * n, height: size1, width: size1)
         // 5: a5 = a4 + relu(conv(relu(conv(a4))))
-        block5.forward(theta, x: a.a4, hidden: a.h5, branch: a.b5, y: a.a5, samples: n, height: size4, width: size4,
-                       workspace: a.workspace)
+        block5.forward(
+            theta, x: a.a4, hidden: a.h5, branch: a.b5, y: a.a5, samples: n, height: size4, width: size4,
+            workspace: a.workspace)
         // 6: a6 (w3, n, S6, S6) = relu(conv k3 p0 (a5))
         conv6.forward(theta, x: a.a5, y: a.a6, samples: n, height: size4, width: size4, workspace: a.workspace)
         ReLU.parallelForward(a.a6, a.a6, count: w[3] * n * plane6)
@@ -164,11 +178,13 @@ public final class ResNet9: Model {
         LogSoftmax.forward(a.logits, a.logProbs, rows: n, classes: C)
     }
 
-    func runBackward(_ theta: UnsafePointer<Float>, outputGradients df: UnsafePointer<Float>, _ a: ResNet9Activations,
-                     sink: GradientSink) {
+    func runBackward(
+        _ theta: UnsafePointer<Float>, outputGradients df: UnsafePointer<Float>, _ a: ResNet9Activations,
+        sink: GradientSink
+    ) {
         let n = a.samples, w = configuration.widths, C = classCount
         let plane0 = size0 * size0, plane1 = size1 * size1, plane6 = size6 * size6
-        let d = a.gradients()   // all zeroed
+        let d = a.gradients()  // all zeroed
         // 10: logits ← log-softmax
         LogSoftmax.backward(output: a.logProbs, gradOutput: df, gradInput: d.logits, rows: n, classes: C)
         // 9: features · Wᵀ
@@ -177,31 +193,42 @@ public final class ResNet9: Model {
         Conv2dLayout.channelMajor(d.features, d.pooled, samples: n, channels: w[3], plane: 1)
         GlobalMaxPool.backward(input: a.a6, gradOutput: d.pooled, gradInput: d.a6, planes: w[3] * n, positions: plane6)
         // 6: a6 = relu(conv(a5))
-        ReLU.parallelBackward(input: a.a6, gradOutput: d.a6, gradInput: d.a6, count: w[3] * n * plane6, accumulate: false)
-        conv6.backward(theta, x: a.a5, dy: d.a6, dx: d.a5, samples: n, height: size4, width: size4,
-                       workspace: a.workspace, sink: sink)
+        ReLU.parallelBackward(
+            input: a.a6, gradOutput: d.a6, gradInput: d.a6, count: w[3] * n * plane6, accumulate: false)
+        conv6.backward(
+            theta, x: a.a5, dy: d.a6, dx: d.a5, samples: n, height: size4, width: size4,
+            workspace: a.workspace, sink: sink)
         // 5: residual
-        block5.backward(theta, x: a.a4, hidden: a.h5, branch: a.b5, dy: d.a5, dx: d.a4,
-                        scratchBranch: d.scratchBranch, scratchHidden: d.scratchHidden,
-                        samples: n, height: size4, width: size4, workspace: a.workspace, sink: sink)
+        block5.backward(
+            theta, x: a.a4, hidden: a.h5, branch: a.b5, dy: d.a5, dx: d.a4,
+            scratchBranch: d.scratchBranch, scratchHidden: d.scratchHidden,
+            samples: n, height: size4, width: size4, workspace: a.workspace, sink: sink)
         // 4: max-pool
-        MaxPool2d.backward(input: a.a3, gradOutput: d.a4, gradInput: d.a3, planes: w[2] * n, height: size1, width: size1)
+        MaxPool2d.backward(
+            input: a.a3, gradOutput: d.a4, gradInput: d.a3, planes: w[2] * n, height: size1, width: size1)
         // 3: a3 = relu(conv(a2))
-        ReLU.parallelBackward(input: a.a3, gradOutput: d.a3, gradInput: d.a3, count: w[2] * n * plane1, accumulate: false)
-        conv3.backward(theta, x: a.a2, dy: d.a3, dx: d.a2, samples: n, height: size1, width: size1,
-                       workspace: a.workspace, sink: sink)
+        ReLU.parallelBackward(
+            input: a.a3, gradOutput: d.a3, gradInput: d.a3, count: w[2] * n * plane1, accumulate: false)
+        conv3.backward(
+            theta, x: a.a2, dy: d.a3, dx: d.a2, samples: n, height: size1, width: size1,
+            workspace: a.workspace, sink: sink)
         // 2: residual
-        block2.backward(theta, x: a.a1, hidden: a.h2, branch: a.b2, dy: d.a2, dx: d.a1,
-                        scratchBranch: d.scratchBranch, scratchHidden: d.scratchHidden,
-                        samples: n, height: size1, width: size1, workspace: a.workspace, sink: sink)
+        block2.backward(
+            theta, x: a.a1, hidden: a.h2, branch: a.b2, dy: d.a2, dx: d.a1,
+            scratchBranch: d.scratchBranch, scratchHidden: d.scratchHidden,
+            samples: n, height: size1, width: size1, workspace: a.workspace, sink: sink)
         // 1: a1 = relu(conv(a0))
-        ReLU.parallelBackward(input: a.a1, gradOutput: d.a1, gradInput: d.a1, count: w[1] * n * plane1, accumulate: false)
-        conv1.backward(theta, x: a.a0, dy: d.a1, dx: d.a0, samples: n, height: size0, width: size0,
-                       workspace: a.workspace, sink: sink)
+        ReLU.parallelBackward(
+            input: a.a1, gradOutput: d.a1, gradInput: d.a1, count: w[1] * n * plane1, accumulate: false)
+        conv1.backward(
+            theta, x: a.a0, dy: d.a1, dx: d.a0, samples: n, height: size0, width: size0,
+            workspace: a.workspace, sink: sink)
         // 0: a0 = relu(conv(x0)); no input gradient
-        ReLU.parallelBackward(input: a.a0, gradOutput: d.a0, gradInput: d.a0, count: w[0] * n * plane0, accumulate: false)
-        conv0.backward(theta, x: a.x0, dy: d.a0, dx: nil, samples: n, height: size0, width: size0,
-                       workspace: a.workspace, sink: sink)
+        ReLU.parallelBackward(
+            input: a.a0, gradOutput: d.a0, gradInput: d.a0, count: w[0] * n * plane0, accumulate: false)
+        conv0.backward(
+            theta, x: a.x0, dy: d.a0, dx: nil, samples: n, height: size0, width: size0,
+            workspace: a.workspace, sink: sink)
     }
 }
 
@@ -221,7 +248,8 @@ final class ResNet9Activations {
 
     /// Gradient buffers, zeroed: the residual scratch buffers are sized for the larger of the two blocks.
     struct Gradients {
-        let logits, features, pooled, a6, a5, a4, a3, a2, a1, a0, scratchBranch, scratchHidden: UnsafeMutablePointer<Float>
+        let logits, features, pooled, a6, a5, a4, a3, a2, a1, a0, scratchBranch,
+            scratchHidden: UnsafeMutablePointer<Float>
     }
 
     init(_ model: ResNet9, samples n: Int) {
@@ -232,21 +260,27 @@ final class ResNet9Activations {
         let s4 = model.size4 * model.size4 * n, s6 = model.size6 * model.size6 * n
         let C = model.classCount
         //            x0      a0        a1        h2        b2        a2        a3        a4        h5        b5
-        let sizes = [c * s0, w[0] * s0, w[1] * s1, w[1] * s1, w[1] * s1, w[1] * s1, w[2] * s1, w[2] * s4, w[2] * s4,
-                     w[2] * s4, w[2] * s4, w[3] * s6, w[3] * n, w[3] * n, n * C, n * C, model.workspaceCount(samples: n)]
+        let sizes = [
+            c * s0, w[0] * s0, w[1] * s1, w[1] * s1, w[1] * s1, w[1] * s1, w[2] * s1, w[2] * s4, w[2] * s4,
+            w[2] * s4, w[2] * s4, w[3] * s6, w[3] * n, w[3] * n, n * C, n * C, model.workspaceCount(samples: n),
+        ]
         //           b5         a5         a6         pooled    features  logits logProbs workspace
         storage = .allocate(capacity: sizes.reduce(0, +))
         var pointers: [UnsafeMutablePointer<Float>] = []
         var offset = 0
         for size in sizes { pointers.append(storage + offset); offset += size }
         (x0, a0, a1, h2, b2, a2, a3, a4, h5, b5) =
-            (pointers[0], pointers[1], pointers[2], pointers[3], pointers[4], pointers[5], pointers[6], pointers[7],
-             pointers[8], pointers[9])
+            (
+                pointers[0], pointers[1], pointers[2], pointers[3], pointers[4], pointers[5], pointers[6], pointers[7],
+                pointers[8], pointers[9]
+            )
         (a5, a6, pooled, features, logits, logProbs, workspace) =
             (pointers[10], pointers[11], pointers[12], pointers[13], pointers[14], pointers[15], pointers[16])
         //               logits  features  pooled    a6         a5         a4         a3         a2         a1
-        gradientSizes = [n * C, n * w[3], w[3] * n, w[3] * s6, w[2] * s4, w[2] * s4, w[2] * s1, w[1] * s1, w[1] * s1,
-                         w[0] * s0, max(w[1] * s1, w[2] * s4), max(w[1] * s1, w[2] * s4)]
+        gradientSizes = [
+            n * C, n * w[3], w[3] * n, w[3] * s6, w[2] * s4, w[2] * s4, w[2] * s1, w[1] * s1, w[1] * s1,
+            w[0] * s0, max(w[1] * s1, w[2] * s4), max(w[1] * s1, w[2] * s4),
+        ]
         //               a0         scratchBranch             scratchHidden
     }
 
@@ -264,13 +298,16 @@ final class ResNet9Activations {
         var pointers: [UnsafeMutablePointer<Float>] = []
         var offset = 0
         for size in gradientSizes { pointers.append(base + offset); offset += size }
-        return Gradients(logits: pointers[0], features: pointers[1], pooled: pointers[2], a6: pointers[3],
-                         a5: pointers[4], a4: pointers[5], a3: pointers[6], a2: pointers[7], a1: pointers[8],
-                         a0: pointers[9], scratchBranch: pointers[10], scratchHidden: pointers[11])
+        return Gradients(
+            logits: pointers[0], features: pointers[1], pooled: pointers[2], a6: pointers[3],
+            a5: pointers[4], a4: pointers[5], a3: pointers[6], a2: pointers[7], a1: pointers[8],
+            a0: pointers[9], scratchBranch: pointers[10], scratchHidden: pointers[11])
     }
 
     /// The log-probabilities (n, C) as a tensor.
     func logProbabilities() -> Tensor {
-        Tensor(shape: [samples, classCount], storage: Array(UnsafeBufferPointer(start: logProbs, count: samples * classCount)))
+        Tensor(
+            shape: [samples, classCount],
+            storage: Array(UnsafeBufferPointer(start: logProbs, count: samples * classCount)))
     }
 }

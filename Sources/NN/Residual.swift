@@ -13,10 +13,12 @@ public struct Residual: Sendable {
 
     public init(_ layout: inout ParameterLayout, name: String, channels: Int) {
         self.channels = channels
-        first = Conv2d(&layout, name: "\(name).module.0.0", inChannels: channels, outChannels: channels,
-                       kernel: 3, stride: 1, padding: 1)
-        second = Conv2d(&layout, name: "\(name).module.1.0", inChannels: channels, outChannels: channels,
-                        kernel: 3, stride: 1, padding: 1)
+        first = Conv2d(
+            &layout, name: "\(name).module.0.0", inChannels: channels, outChannels: channels,
+            kernel: 3, stride: 1, padding: 1)
+        second = Conv2d(
+            &layout, name: "\(name).module.1.0", inChannels: channels, outChannels: channels,
+            kernel: 3, stride: 1, padding: 1)
     }
 
     /// PyTorch-default initialisation of both convolutions, in layout order.
@@ -27,14 +29,17 @@ public struct Residual: Sendable {
 
     /// Column workspace (floats) for either convolution.
     public func workspaceCount(samples n: Int, height: Int, width: Int) -> Int {
-        max(first.workspaceCount(samples: n, height: height, width: width),
+        max(
+            first.workspaceCount(samples: n, height: height, width: width),
             second.workspaceCount(samples: n, height: height, width: width))
     }
 
     /// Forward, keeping the two post-ReLU activations for the backward. All of x, hidden, branch, y are (C, n, H, W).
-    public func forward(_ theta: UnsafePointer<Float>, x: UnsafePointer<Float>, hidden: UnsafeMutablePointer<Float>,
-                        branch: UnsafeMutablePointer<Float>, y: UnsafeMutablePointer<Float>,
-                        samples n: Int, height: Int, width: Int, workspace: UnsafeMutablePointer<Float>) {
+    public func forward(
+        _ theta: UnsafePointer<Float>, x: UnsafePointer<Float>, hidden: UnsafeMutablePointer<Float>,
+        branch: UnsafeMutablePointer<Float>, y: UnsafeMutablePointer<Float>,
+        samples n: Int, height: Int, width: Int, workspace: UnsafeMutablePointer<Float>
+    ) {
         let count = channels * n * height * width
         // hidden = relu(conv₀(x))
         first.forward(theta, x: x, y: hidden, samples: n, height: height, width: width, workspace: workspace)
@@ -49,12 +54,14 @@ public struct Residual: Sendable {
 
     /// Backward of the forward above; `dx += ∂S/∂x`. `dy` is not modified.
     /// `scratchBranch` and `scratchHidden` are (C, n, H, W) buffers this call overwrites.
-    public func backward(_ theta: UnsafePointer<Float>, x: UnsafePointer<Float>, hidden: UnsafePointer<Float>,
-                         branch: UnsafePointer<Float>, dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>,
-                         scratchBranch dBranch: UnsafeMutablePointer<Float>,
-                         scratchHidden dHidden: UnsafeMutablePointer<Float>,
-                         samples n: Int, height: Int, width: Int, workspace: UnsafeMutablePointer<Float>,
-                         sink: GradientSink) {
+    public func backward(
+        _ theta: UnsafePointer<Float>, x: UnsafePointer<Float>, hidden: UnsafePointer<Float>,
+        branch: UnsafePointer<Float>, dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>,
+        scratchBranch dBranch: UnsafeMutablePointer<Float>,
+        scratchHidden dHidden: UnsafeMutablePointer<Float>,
+        samples n: Int, height: Int, width: Int, workspace: UnsafeMutablePointer<Float>,
+        sink: GradientSink
+    ) {
         let count = channels * n * height * width
         // y = x + branch  ⇒  dx += dy, dBranch = dy
         Vector.add(dy, into: dx, count: count)
@@ -62,12 +69,14 @@ public struct Residual: Sendable {
         ReLU.parallelBackward(input: branch, gradOutput: dy, gradInput: dBranch, count: count, accumulate: false)
         // branch = conv₁(hidden)  ⇒  dHidden = conv₁ᵀ(dBranch), dW₁ += …
         dHidden.update(repeating: 0, count: count)
-        second.backward(theta, x: hidden, dy: dBranch, dx: dHidden, samples: n, height: height, width: width,
-                        workspace: workspace, sink: sink)
+        second.backward(
+            theta, x: hidden, dy: dBranch, dx: dHidden, samples: n, height: height, width: width,
+            workspace: workspace, sink: sink)
         // hidden = relu(·)  ⇒  dHidden ⊙= [hidden > 0]
         ReLU.parallelBackward(input: hidden, gradOutput: dHidden, gradInput: dHidden, count: count, accumulate: false)
         // hidden = conv₀(x)  ⇒  dx += conv₀ᵀ(dHidden), dW₀ += …
-        first.backward(theta, x: x, dy: dHidden, dx: dx, samples: n, height: height, width: width,
-                       workspace: workspace, sink: sink)
+        first.backward(
+            theta, x: x, dy: dHidden, dx: dx, samples: n, height: height, width: width,
+            workspace: workspace, sink: sink)
     }
 }

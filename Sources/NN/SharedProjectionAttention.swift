@@ -26,7 +26,9 @@ public struct SharedProjectionAttention: Sendable {
     public let decoders: [ParameterLayout.Component]
 
     /// Registers all encoders, then all decoders (the state-dict order of the original model).
-    public init(_ layout: inout ParameterLayout, modelDimensions: Int, heads: Int, headDimensions: Int, sequenceLength: Int) {
+    public init(
+        _ layout: inout ParameterLayout, modelDimensions: Int, heads: Int, headDimensions: Int, sequenceLength: Int
+    ) {
         self.modelDimensions = modelDimensions
         self.heads = heads
         self.headDimensions = headDimensions
@@ -34,8 +36,9 @@ public struct SharedProjectionAttention: Sendable {
         encoders = (1...heads).map { layout.add("head\($0)_encoder.weight", [headDimensions, modelDimensions]) }
         decoders = (1...heads).map { layout.add("head\($0)_decoder.weight", [modelDimensions, headDimensions]) }
         let encoderSize = headDimensions * modelDimensions
-        precondition(encoders.enumerated().allSatisfy { $1.offset == encoders[0].offset + $0 * encoderSize },
-                     "SharedProjectionAttention: encoders must be consecutive in θ (stacked projection GEMM)")
+        precondition(
+            encoders.enumerated().allSatisfy { $1.offset == encoders[0].offset + $0 * encoderSize },
+            "SharedProjectionAttention: encoders must be consecutive in θ (stacked projection GEMM)")
     }
 
     /// Width of all heads side by side, heads · headDimensions.
@@ -48,8 +51,12 @@ public struct SharedProjectionAttention: Sendable {
         let encoderBound = Float(1 / Double(modelDimensions).squareRoot())
         let decoderBound = Float(1 / Double(headDimensions).squareRoot())
         parameters.withUnsafeMutableBufferPointer { p in
-            for e in encoders { rng.fillUniform(UnsafeMutableBufferPointer(rebasing: p[e.range]), -encoderBound, encoderBound) }
-            for d in decoders { rng.fillUniform(UnsafeMutableBufferPointer(rebasing: p[d.range]), -decoderBound, decoderBound) }
+            for e in encoders {
+                rng.fillUniform(UnsafeMutableBufferPointer(rebasing: p[e.range]), -encoderBound, encoderBound)
+            }
+            for d in decoders {
+                rng.fillUniform(UnsafeMutableBufferPointer(rebasing: p[d.range]), -decoderBound, decoderBound)
+            }
         }
     }
 
@@ -60,9 +67,11 @@ public struct SharedProjectionAttention: Sendable {
     /// - mixed (samples, heads·hd): `O_h = Σ_j a_j H_j` for the last query;
     /// - y (samples, d): `U = Σ_h O_h D_hᵀ`.
     @inlinable
-    public func forward(_ theta: UnsafePointer<Float>, x: UnsafePointer<Float>, projected: UnsafeMutablePointer<Float>,
-                        weights: UnsafeMutablePointer<Float>, mixed: UnsafeMutablePointer<Float>,
-                        y: UnsafeMutablePointer<Float>, samples n: Int) {
+    public func forward(
+        _ theta: UnsafePointer<Float>, x: UnsafePointer<Float>, projected: UnsafeMutablePointer<Float>,
+        weights: UnsafeMutablePointer<Float>, mixed: UnsafeMutablePointer<Float>,
+        y: UnsafeMutablePointer<Float>, samples n: Int
+    ) {
         let d = modelDimensions, hd = headDimensions, T = sequenceLength, W = stackedWidth, H = heads
         let scale = scoreScale
         // H (n·T, W) = X (n·T, d) · W_allᵀ (d, W)
@@ -71,29 +80,30 @@ public struct SharedProjectionAttention: Sendable {
         for s in 0..<n {
             let hs = projected + s * T * W
             for h in 0..<H {
-                let q = hs + (T - 1) * W + h * hd          // (hd) query = H_h[T−1]
-                let a = weights + (s * H + h) * T          // (T)
+                let q = hs + (T - 1) * W + h * hd  // (hd) query = H_h[T−1]
+                let a = weights + (s * H + h) * T  // (T)
                 var m = -Float.infinity
                 for j in 0..<T {
                     let k = hs + j * W + h * hd
                     var dot: Float = 0
                     var i = 0
                     while i < hd { dot += q[i] * k[i]; i &+= 1 }
-                    a[j] = dot * scale                     // score_j = q·H_j / √hd
+                    a[j] = dot * scale  // score_j = q·H_j / √hd
                     m = max(m, a[j])
                 }
                 var total: Float = 0
                 for j in 0..<T { a[j] = Foundation.exp(a[j] - m); total += a[j] }
-                for j in 0..<T { a[j] /= total }           // a = softmax(score)
-                let o = mixed + s * W + h * hd              // (hd) O_h = Σ_j a_j H_h[j]
+                for j in 0..<T { a[j] /= total }  // a = softmax(score)
+                let o = mixed + s * W + h * hd  // (hd) O_h = Σ_j a_j H_h[j]
                 for i in 0..<hd { o[i] = 0 }
                 for j in 0..<T { Vector.addScaled(hs + j * W + h * hd, a[j], into: o, count: hd) }
             }
         }
         // U (n, d) = Σ_h O_h (n, hd) · D_hᵀ (hd, d)
         for h in 0..<H {
-            BLAS.sgemm(transB: true, m: n, n: d, k: hd, a: mixed + h * hd, lda: W, b: theta + decoders[h].offset, ldb: hd,
-                       beta: h == 0 ? 0 : 1, c: y)
+            BLAS.sgemm(
+                transB: true, m: n, n: d, k: hd, a: mixed + h * hd, lda: W, b: theta + decoders[h].offset, ldb: hd,
+                beta: h == 0 ? 0 : 1, c: y)
         }
     }
 
@@ -102,15 +112,17 @@ public struct SharedProjectionAttention: Sendable {
     /// - decoders: `dD_h += dUᵀ O_h`; encoders: `dW_all += dHᵀ X` (the Q, K and V paths are all inside dH) —
     ///   summed over samples, or per sample into each sample's gradient row.
     @inlinable
-    public func backward(_ theta: UnsafePointer<Float>, x: UnsafePointer<Float>, projected: UnsafePointer<Float>,
-                         weights: UnsafePointer<Float>, mixed: UnsafePointer<Float>, dy: UnsafePointer<Float>,
-                         dx: UnsafeMutablePointer<Float>?, samples n: Int, sink: GradientSink) {
+    public func backward(
+        _ theta: UnsafePointer<Float>, x: UnsafePointer<Float>, projected: UnsafePointer<Float>,
+        weights: UnsafePointer<Float>, mixed: UnsafePointer<Float>, dy: UnsafePointer<Float>,
+        dx: UnsafeMutablePointer<Float>?, samples n: Int, sink: GradientSink
+    ) {
         let d = modelDimensions, hd = headDimensions, T = sequenceLength, W = stackedWidth, H = heads
         let scale = scoreScale
         let encoderOffset = encoders[0].offset
         let decoderOffsets = decoders.map(\.offset)
-        let dMixed = UnsafeMutablePointer<Float>.allocate(capacity: max(n * W, 1))         // (n, W)
-        let dProjected = UnsafeMutablePointer<Float>.allocate(capacity: max(n * T * W, 1)) // (n, T, W)
+        let dMixed = UnsafeMutablePointer<Float>.allocate(capacity: max(n * W, 1))  // (n, W)
+        let dProjected = UnsafeMutablePointer<Float>.allocate(capacity: max(n * T * W, 1))  // (n, T, W)
         defer { dMixed.deallocate(); dProjected.deallocate() }
 
         // U = Σ_h O_h D_hᵀ  ⇒  dO_h (n, hd) = dU (n, d) · D_h (d, hd)
@@ -121,7 +133,9 @@ public struct SharedProjectionAttention: Sendable {
         switch sink {
         case .sum(let g):
             for h in 0..<H {
-                BLAS.sgemm(transA: true, m: d, n: hd, k: n, a: dy, b: mixed + h * hd, ldb: W, beta: 1, c: g + decoderOffsets[h])
+                BLAS.sgemm(
+                    transA: true, m: d, n: hd, k: n, a: dy, b: mixed + h * hd, ldb: W, beta: 1, c: g + decoderOffsets[h]
+                )
             }
         case .perSample(let base, let stride):
             Parallel.forEachRange(n) { range in
@@ -141,10 +155,13 @@ public struct SharedProjectionAttention: Sendable {
             for dir in 0..<dot.directionCount {
                 for h in 0..<H {
                     let comp = decoders[h]
-                    BLAS.sgemm(transB: true, m: n, n: d, k: hd, a: mixed + h * hd, lda: W, b: dot.direction(dir, comp),
-                               c: projectedDecoder)
+                    BLAS.sgemm(
+                        transB: true, m: n, n: d, k: hd, a: mixed + h * hd, lda: W, b: dot.direction(dir, comp),
+                        c: projectedDecoder)
                     for s in 0..<n {
-                        dot.add(BLAS.dot(count: d, dy + s * d, projectedDecoder + s * d), sample: s, direction: dir, component: comp)
+                        dot.add(
+                            BLAS.dot(count: d, dy + s * d, projectedDecoder + s * d), sample: s, direction: dir,
+                            component: comp)
                     }
                 }
             }
@@ -211,7 +228,8 @@ public struct SharedProjectionAttention: Sendable {
             defer { projectedEncoder.deallocate() }
             let dH = UnsafePointer(dProjected)
             for dir in 0..<dot.directionCount {
-                BLAS.sgemm(transB: true, m: n * T, n: W, k: d, a: x, b: dot.direction(dir, encoders[0]), c: projectedEncoder)
+                BLAS.sgemm(
+                    transB: true, m: n * T, n: W, k: d, a: x, b: dot.direction(dir, encoders[0]), c: projectedEncoder)
                 for s in 0..<n {
                     for h in 0..<H {
                         var acc = 0.0

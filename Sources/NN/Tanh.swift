@@ -14,8 +14,10 @@ public enum Tanh {
 
     /// Backward from the forward output y: `dx += dy · (1 − y²)`.
     @inlinable
-    public static func backward(output y: UnsafePointer<Float>, gradOutput dy: UnsafePointer<Float>,
-                                gradInput dx: UnsafeMutablePointer<Float>, count: Int) {
+    public static func backward(
+        output y: UnsafePointer<Float>, gradOutput dy: UnsafePointer<Float>,
+        gradInput dx: UnsafeMutablePointer<Float>, count: Int
+    ) {
         for i in 0..<count { dx[i] += dy[i] * (1 - y[i] * y[i]) }
     }
 }

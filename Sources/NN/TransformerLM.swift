@@ -34,7 +34,8 @@ public final class TransformerLM: Model, ModelDescription {
             self.modelDimensions = modelDimensions; self.layers = layers; self.heads = heads
         }
         enum CodingKeys: String, CodingKey {
-            case vocabularySize = "vocabulary_size", contextLength = "context_length", modelDimensions = "model_dimensions", layers, heads
+            case vocabularySize = "vocabulary_size", contextLength = "context_length", modelDimensions =
+                "model_dimensions", layers, heads
         }
     }
 
@@ -59,7 +60,9 @@ public final class TransformerLM: Model, ModelDescription {
     let head: Linear
 
     public init(_ shape: Shape) {
-        precondition(shape.vocabularySize > 1 && shape.contextLength > 0 && shape.layers > 0, "TransformerLM: invalid shape \(shape)")
+        precondition(
+            shape.vocabularySize > 1 && shape.contextLength > 0 && shape.layers > 0,
+            "TransformerLM: invalid shape \(shape)")
         self.shape = shape
         let V = shape.vocabularySize, T = shape.contextLength, d = shape.modelDimensions
         var layout = ParameterLayout()
@@ -69,7 +72,8 @@ public final class TransformerLM: Model, ModelDescription {
         for l in 0..<shape.layers {
             let p = "h.\(l)"
             let ln1 = LayerNorm(&layout, name: "\(p).ln_1", dimensions: d)
-            let attention = CausalSelfAttention(&layout, name: "\(p).attn", modelDimensions: d, heads: shape.heads, sequenceLength: T)
+            let attention = CausalSelfAttention(
+                &layout, name: "\(p).attn", modelDimensions: d, heads: shape.heads, sequenceLength: T)
             let ln2 = LayerNorm(&layout, name: "\(p).ln_2", dimensions: d)
             let fc = Linear(&layout, name: "\(p).mlp.c_fc", inFeatures: d, outFeatures: 4 * d)
             let proj = Linear(&layout, name: "\(p).mlp.c_proj", inFeatures: 4 * d, outFeatures: d)
@@ -87,9 +91,21 @@ public final class TransformerLM: Model, ModelDescription {
         var groups: [(String, [String])] = [("embedding", ["wte.weight"]), ("pos. embedding", ["wpe.weight"])]
         for l in 0..<shape.layers {
             let p = "h.\(l)"
-            groups.append(("L\(l) attn", ["\(p).attn.c_attn.weight", "\(p).attn.c_attn.bias", "\(p).attn.c_proj.weight", "\(p).attn.c_proj.bias"]))
-            groups.append(("L\(l) mlp", ["\(p).mlp.c_fc.weight", "\(p).mlp.c_fc.bias", "\(p).mlp.c_proj.weight", "\(p).mlp.c_proj.bias"]))
-            groups.append(("L\(l) norms", ["\(p).ln_1.weight", "\(p).ln_1.bias", "\(p).ln_2.weight", "\(p).ln_2.bias"]))
+            groups.append(
+                (
+                    "L\(l) attn",
+                    [
+                        "\(p).attn.c_attn.weight", "\(p).attn.c_attn.bias", "\(p).attn.c_proj.weight",
+                        "\(p).attn.c_proj.bias",
+                    ]
+                ))
+            groups.append(
+                (
+                    "L\(l) mlp",
+                    ["\(p).mlp.c_fc.weight", "\(p).mlp.c_fc.bias", "\(p).mlp.c_proj.weight", "\(p).mlp.c_proj.bias"]
+                ))
+            groups.append(
+                ("L\(l) norms", ["\(p).ln_1.weight", "\(p).ln_1.bias", "\(p).ln_2.weight", "\(p).ln_2.bias"]))
         }
         groups.append(("final norm", ["ln_f.weight", "ln_f.bias"]))
         groups.append(("unembedding", ["lm_head.weight"]))
@@ -122,19 +138,19 @@ public final class TransformerLM: Model, ModelDescription {
     /// Saved activations of one forward pass (owned by `arena`). R = n·T rows.
     struct Activations {
         let arena: FloatArena
-        let residual: [UnsafeMutablePointer<Float>]      // L+1 × (R, d): input of block l; [L] is the final stream
-        let afterAttention: [UnsafeMutablePointer<Float>] // L × (R, d): x + attn(ln_1(x))
-        let ln1: [UnsafeMutablePointer<Float>]           // L × (R, d)
-        let ln1Stats: [UnsafeMutablePointer<Float>]      // L × (2R): mean, rstd
+        let residual: [UnsafeMutablePointer<Float>]  // L+1 × (R, d): input of block l; [L] is the final stream
+        let afterAttention: [UnsafeMutablePointer<Float>]  // L × (R, d): x + attn(ln_1(x))
+        let ln1: [UnsafeMutablePointer<Float>]  // L × (R, d)
+        let ln1Stats: [UnsafeMutablePointer<Float>]  // L × (2R): mean, rstd
         let attention: [CausalSelfAttention.Buffers]
-        let ln2: [UnsafeMutablePointer<Float>]           // L × (R, d)
-        let ln2Stats: [UnsafeMutablePointer<Float>]      // L × (2R)
-        let fc: [UnsafeMutablePointer<Float>]            // L × (R, 4d) pre-activation
-        let gelu: [UnsafeMutablePointer<Float>]          // L × (R, 4d)
-        let lnf: UnsafeMutablePointer<Float>             // (R, d)
-        let lnfStats: UnsafeMutablePointer<Float>        // (2R)
-        let logits: UnsafeMutablePointer<Float>          // (R, V)
-        let logProbs: UnsafeMutablePointer<Float>        // (R, V)
+        let ln2: [UnsafeMutablePointer<Float>]  // L × (R, d)
+        let ln2Stats: [UnsafeMutablePointer<Float>]  // L × (2R)
+        let fc: [UnsafeMutablePointer<Float>]  // L × (R, 4d) pre-activation
+        let gelu: [UnsafeMutablePointer<Float>]  // L × (R, 4d)
+        let lnf: UnsafeMutablePointer<Float>  // (R, d)
+        let lnfStats: UnsafeMutablePointer<Float>  // (2R)
+        let logits: UnsafeMutablePointer<Float>  // (R, V)
+        let logProbs: UnsafeMutablePointer<Float>  // (R, V)
     }
 
     func runForward(_ theta: UnsafePointer<Float>, tokens: UnsafePointer<Float>, samples n: Int) -> Activations {
@@ -145,7 +161,10 @@ public final class TransformerLM: Model, ModelDescription {
             arena: arena,
             residual: (0...L).map { _ in arena.make(R * d) }, afterAttention: (0..<L).map { _ in arena.make(R * d) },
             ln1: (0..<L).map { _ in arena.make(R * d) }, ln1Stats: (0..<L).map { _ in arena.make(2 * R) },
-            attention: (0..<L).map { _ in CausalSelfAttention.Buffers(qkv: arena.make(sizes.0), attention: arena.make(sizes.1), mixed: arena.make(sizes.2)) },
+            attention: (0..<L).map { _ in
+                CausalSelfAttention.Buffers(
+                    qkv: arena.make(sizes.0), attention: arena.make(sizes.1), mixed: arena.make(sizes.2))
+            },
             ln2: (0..<L).map { _ in arena.make(R * d) }, ln2Stats: (0..<L).map { _ in arena.make(2 * R) },
             fc: (0..<L).map { _ in arena.make(R * 4 * d) }, gelu: (0..<L).map { _ in arena.make(R * 4 * d) },
             lnf: arena.make(R * d), lnfStats: arena.make(2 * R), logits: arena.make(R * V), logProbs: arena.make(R * V))
@@ -153,7 +172,7 @@ public final class TransformerLM: Model, ModelDescription {
         tokenEmbedding.forward(theta, tokens: tokens, y: act.residual[0], rows: R)
         let wpe = theta + positionalEmbedding.offset
         for r in 0..<R { Vector.add(wpe + (r % T) * d, into: act.residual[0] + r * d, count: d) }
-        let delta = arena.make(R * d)                    // (R, d) scratch: a branch's output
+        let delta = arena.make(R * d)  // (R, d) scratch: a branch's output
         for (l, b) in blocks.enumerated() {
             let x = act.residual[l], mid = act.afterAttention[l], out = act.residual[l + 1]
             // mid = x + attn(ln_1(x))
@@ -175,9 +194,12 @@ public final class TransformerLM: Model, ModelDescription {
     }
 
     private func checkInputs(_ inputs: Tensor, _ parameters: [Float]) -> Int {
-        precondition(inputs.rank == 2 && inputs.shape[1] == shape.contextLength,
-                     "TransformerLM: inputs must be (n, \(shape.contextLength)) tokens, got \(inputs.shape)")
-        precondition(parameters.count == layout.count, "TransformerLM: θ has \(parameters.count) values, expected \(layout.count)")
+        precondition(
+            inputs.rank == 2 && inputs.shape[1] == shape.contextLength,
+            "TransformerLM: inputs must be (n, \(shape.contextLength)) tokens, got \(inputs.shape)")
+        precondition(
+            parameters.count == layout.count,
+            "TransformerLM: θ has \(parameters.count) values, expected \(layout.count)")
         return inputs.shape[0]
     }
 
@@ -191,7 +213,9 @@ public final class TransformerLM: Model, ModelDescription {
     }
 
     @discardableResult
-    public func backward(parameters: [Float], inputs: Tensor, outputGradients: Tensor, into sink: GradientSink) -> Tensor {
+    public func backward(
+        parameters: [Float], inputs: Tensor, outputGradients: Tensor, into sink: GradientSink
+    ) -> Tensor {
         let n = checkInputs(inputs, parameters), C = classCount
         precondition(outputGradients.shape == [n, C], "TransformerLM: output gradients must be (\(n), \(C))")
         let T = shape.contextLength, d = shape.modelDimensions, V = shape.vocabularySize, L = shape.layers, R = n * T
@@ -201,44 +225,53 @@ public final class TransformerLM: Model, ModelDescription {
                 outputGradients.storage.withPointer { df in
                     let act = runForward(theta, tokens: tokens, samples: n)
                     let arena = act.arena
-                    let dLogits = arena.make(R * V)          // (R, V)
-                    let dLnf = arena.make(R * d)             // (R, d)
-                    var dStream = arena.make(R * d)          // (R, d) ∂S/∂(block output)
-                    let dMid = arena.make(R * d)             // (R, d) ∂S/∂mid
-                    let dBranchIn = arena.make(R * d)        // (R, d) ∂S/∂ln output
-                    let dGelu = arena.make(R * 4 * d)        // (R, 4d)
-                    let dFc = arena.make(R * 4 * d)          // (R, 4d)
-                    var dPrevious = arena.make(R * d)        // (R, d) ∂S/∂(block input)
+                    let dLogits = arena.make(R * V)  // (R, V)
+                    let dLnf = arena.make(R * d)  // (R, d)
+                    var dStream = arena.make(R * d)  // (R, d) ∂S/∂(block output)
+                    let dMid = arena.make(R * d)  // (R, d) ∂S/∂mid
+                    let dBranchIn = arena.make(R * d)  // (R, d) ∂S/∂ln output
+                    let dGelu = arena.make(R * 4 * d)  // (R, 4d)
+                    let dFc = arena.make(R * 4 * d)  // (R, 4d)
+                    var dPrevious = arena.make(R * d)  // (R, d) ∂S/∂(block input)
                     // f = log_softmax(logits)
                     LogSoftmax.backward(output: act.logProbs, gradOutput: df, gradInput: dLogits, rows: R, classes: V)
                     // logits = ln_f W_headᵀ
                     head.backward(theta, x: act.lnf, dy: dLogits, dx: dLnf, rows: R, positionsPerSample: T, sink: sink)
                     // ln_f = LayerNorm(x_L)
-                    finalNorm.backward(theta, x: act.residual[L], mean: act.lnfStats, rstd: act.lnfStats + R, dy: dLnf,
-                                       dx: dStream, rows: R, positionsPerSample: T, sink: sink)
+                    finalNorm.backward(
+                        theta, x: act.residual[L], mean: act.lnfStats, rstd: act.lnfStats + R, dy: dLnf,
+                        dx: dStream, rows: R, positionsPerSample: T, sink: sink)
                     for l in stride(from: L - 1, through: 0, by: -1) {
                         let b = blocks[l]
                         // out = mid + c_proj(GELU(c_fc(ln_2(mid))))
                         dMid.update(from: dStream, count: R * d)
                         for i in 0..<(R * 4 * d) { dGelu[i] = 0; dFc[i] = 0 }
                         for i in 0..<(R * d) { dBranchIn[i] = 0 }
-                        b.proj.backward(theta, x: act.gelu[l], dy: dStream, dx: dGelu, rows: R, positionsPerSample: T, sink: sink)
+                        b.proj.backward(
+                            theta, x: act.gelu[l], dy: dStream, dx: dGelu, rows: R, positionsPerSample: T, sink: sink)
                         GELU.backward(input: act.fc[l], gradOutput: dGelu, gradInput: dFc, count: R * 4 * d)
-                        b.fc.backward(theta, x: act.ln2[l], dy: dFc, dx: dBranchIn, rows: R, positionsPerSample: T, sink: sink)
-                        b.ln2.backward(theta, x: act.afterAttention[l], mean: act.ln2Stats[l], rstd: act.ln2Stats[l] + R,
-                                       dy: dBranchIn, dx: dMid, rows: R, positionsPerSample: T, sink: sink)
+                        b.fc.backward(
+                            theta, x: act.ln2[l], dy: dFc, dx: dBranchIn, rows: R, positionsPerSample: T, sink: sink)
+                        b.ln2.backward(
+                            theta, x: act.afterAttention[l], mean: act.ln2Stats[l], rstd: act.ln2Stats[l] + R,
+                            dy: dBranchIn, dx: dMid, rows: R, positionsPerSample: T, sink: sink)
                         // mid = x + attn(ln_1(x))
                         dPrevious.update(from: dMid, count: R * d)
                         for i in 0..<(R * d) { dBranchIn[i] = 0 }
-                        b.attention.backward(theta, x: act.ln1[l], buffers: act.attention[l], dy: dMid, dx: dBranchIn, samples: n, sink: sink)
-                        b.ln1.backward(theta, x: act.residual[l], mean: act.ln1Stats[l], rstd: act.ln1Stats[l] + R,
-                                       dy: dBranchIn, dx: dPrevious, rows: R, positionsPerSample: T, sink: sink)
+                        b.attention.backward(
+                            theta, x: act.ln1[l], buffers: act.attention[l], dy: dMid, dx: dBranchIn, samples: n,
+                            sink: sink)
+                        b.ln1.backward(
+                            theta, x: act.residual[l], mean: act.ln1Stats[l], rstd: act.ln1Stats[l] + R,
+                            dy: dBranchIn, dx: dPrevious, rows: R, positionsPerSample: T, sink: sink)
                         swap(&dStream, &dPrevious)
                     }
                     // x_0 = wte[token] + wpe[p]
                     tokenEmbedding.backward(tokens: tokens, dy: dStream, rows: R, positionsPerSample: T, sink: sink)
                     positionalBackward(dy: dStream, samples: n, sink: sink)
-                    withExtendedLifetime(arena) { out.withMutablePointer { $0.update(from: act.logProbs, count: n * C) } }
+                    withExtendedLifetime(arena) {
+                        out.withMutablePointer { $0.update(from: act.logProbs, count: n * C) }
+                    }
                 }
             }
         }
@@ -255,11 +288,15 @@ public final class TransformerLM: Model, ModelDescription {
 extension TransformerLM {
     /// Mean next-token NLL over all n·T positions and its gradient: inputs (n, T) and targets (n, T) token ids
     /// (targets[i, p] is the token following inputs[i, p]). Loss accumulated in Float64.
-    public func lossAndGradient(parameters: [Float], inputs: Tensor, targets: Tensor) -> (loss: Double, gradient: [Float]) {
+    public func lossAndGradient(
+        parameters: [Float], inputs: Tensor, targets: Tensor
+    ) -> (loss: Double, gradient: [Float]) {
         let n = inputs.shape[0]
         let dOut = nextTokenCotangent(targets: targets, weight: -1 / Float(n * shape.contextLength))
         var grad = [Float](repeating: 0, count: parameterCount)
-        let logProbs = grad.withMutablePointer { backward(parameters: parameters, inputs: inputs, outputGradients: dOut, into: .sum($0)) }
+        let logProbs = grad.withMutablePointer {
+            backward(parameters: parameters, inputs: inputs, outputGradients: dOut, into: .sum($0))
+        }
         return (meanNLL(logProbs: logProbs, targets: targets), grad)
     }
 

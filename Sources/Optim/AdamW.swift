@@ -28,8 +28,10 @@ public struct AdamW: Optimizer {
     public var state = OptimizerState()
 
     /// An AdamW optimizer with PyTorch's defaults unless given; `activeRanges` restricts updates and state.
-    public init(beta1: Double = 0.9, beta2: Double = 0.999, epsilon: Double = 1e-8, weightDecay: Double = 1e-2,
-                activeRanges: [Range<Int>]? = nil) {
+    public init(
+        beta1: Double = 0.9, beta2: Double = 0.999, epsilon: Double = 1e-8, weightDecay: Double = 1e-2,
+        activeRanges: [Range<Int>]? = nil
+    ) {
         precondition((0..<1).contains(beta1) && (0..<1).contains(beta2), "AdamW: betas must lie in [0, 1)")
         precondition(epsilon >= 0 && weightDecay >= 0, "AdamW: ε and weight decay must be non-negative")
         self.beta1 = beta1
@@ -51,8 +53,10 @@ public struct AdamW: Optimizer {
         let ranges = validatedRanges(activeRanges, count: count, caller: "AdamW")
         if state.firstMoment.isEmpty { state.firstMoment = [Float](repeating: 0, count: count) }
         if state.secondMoment.isEmpty { state.secondMoment = [Float](repeating: 0, count: count) }
-        precondition(state.firstMoment.count == count && state.secondMoment.count == count,
-                     "AdamW.step: moment buffers have \(state.firstMoment.count)/\(state.secondMoment.count) entries, θ has \(count)")
+        precondition(
+            state.firstMoment.count == count && state.secondMoment.count == count,
+            "AdamW.step: moment buffers have \(state.firstMoment.count)/\(state.secondMoment.count) entries, θ has \(count)"
+        )
         state.stepCount += 1
         let tau = Double(state.stepCount)
         let eta = learningRate

@@ -25,12 +25,15 @@ public enum LearningRateSchedule: Equatable, Sendable {
     }
 
     /// A piecewise-linear schedule from `(step, multiplier)` pairs with strictly increasing steps.
-    public static func piecewiseLinear(_ points: [(step: Int, multiplier: Double)], base: Double) -> LearningRateSchedule {
+    public static func piecewiseLinear(
+        _ points: [(step: Int, multiplier: Double)], base: Double
+    ) -> LearningRateSchedule {
         precondition(!points.isEmpty, "LearningRateSchedule: a piecewise-linear schedule needs at least one point")
         for (a, b) in zip(points, points.dropFirst()) {
             precondition(a.step < b.step, "LearningRateSchedule: steps must increase strictly (\(a.step), \(b.step))")
         }
-        return .piecewiseLinear(points: points.map { SchedulePoint(step: $0.step, multiplier: $0.multiplier) }, base: base)
+        return .piecewiseLinear(
+            points: points.map { SchedulePoint(step: $0.step, multiplier: $0.multiplier) }, base: base)
     }
 
     /// The CIFAR-2 triangle of docs/METHOD.md §14: s passes through (0 → 0), (`peakStep` → 1), (`finalStep` → 0) and

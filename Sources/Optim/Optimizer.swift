@@ -42,7 +42,8 @@ public struct OptimizerState: Equatable, Sendable {
     public var secondMoment: [Float]
 
     /// A state with the given step count and buffers (all empty by default: a fresh optimizer).
-    public init(stepCount: Int = 0, momentumBuffer: [Float] = [], firstMoment: [Float] = [], secondMoment: [Float] = []) {
+    public init(stepCount: Int = 0, momentumBuffer: [Float] = [], firstMoment: [Float] = [], secondMoment: [Float] = [])
+    {
         self.stepCount = stepCount
         self.momentumBuffer = momentumBuffer
         self.firstMoment = firstMoment
@@ -55,8 +56,9 @@ public struct OptimizerState: Equatable, Sendable {
 func validatedRanges(_ ranges: [Range<Int>]?, count: Int, caller: String) -> [Range<Int>] {
     guard let ranges else { return [0..<count] }
     for r in ranges {
-        precondition(r.lowerBound >= 0 && r.upperBound <= count,
-                     "\(caller): active range \(r) outside 0..<\(count)")
+        precondition(
+            r.lowerBound >= 0 && r.upperBound <= count,
+            "\(caller): active range \(r) outside 0..<\(count)")
     }
     let sorted = ranges.filter { !$0.isEmpty }.sorted { $0.lowerBound < $1.lowerBound }
     for (a, b) in zip(sorted, sorted.dropFirst()) {

@@ -25,10 +25,14 @@ public struct SGD: Optimizer {
     public var state = OptimizerState()
 
     /// An SGD optimizer; `activeRanges` restricts updates (and state) to slices of θ, `nil` = everything.
-    public init(momentum: Double = 0, dampening: Double = 0, weightDecay: Double = 0, nesterov: Bool = false,
-                activeRanges: [Range<Int>]? = nil) {
+    public init(
+        momentum: Double = 0, dampening: Double = 0, weightDecay: Double = 0, nesterov: Bool = false,
+        activeRanges: [Range<Int>]? = nil
+    ) {
         precondition(momentum >= 0 && weightDecay >= 0, "SGD: momentum and weight decay must be non-negative")
-        precondition(!nesterov || (momentum > 0 && dampening == 0), "SGD: Nesterov momentum requires a momentum and zero dampening")
+        precondition(
+            !nesterov || (momentum > 0 && dampening == 0),
+            "SGD: Nesterov momentum requires a momentum and zero dampening")
         self.momentum = momentum
         self.dampening = dampening
         self.weightDecay = weightDecay
@@ -50,8 +54,9 @@ public struct SGD: Optimizer {
         let firstStep = state.momentumBuffer.isEmpty
         if useMomentum {
             if firstStep { state.momentumBuffer = [Float](repeating: 0, count: count) }
-            precondition(state.momentumBuffer.count == count,
-                         "SGD.step: momentum buffer has \(state.momentumBuffer.count) entries, θ has \(count)")
+            precondition(
+                state.momentumBuffer.count == count,
+                "SGD.step: momentum buffer has \(state.momentumBuffer.count) entries, θ has \(count)")
         }
         // Scalars as PyTorch rounds them: Python floats cast to Float32 where they meet a tensor.
         let mu = Float(momentum), keep = Float(1 - dampening), lambda = Float(weightDecay), eta = Float(learningRate)

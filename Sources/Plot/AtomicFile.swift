@@ -1,6 +1,7 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Atomic file replacement: contents go to a temporary file in the target's directory, which is then renamed

@@ -19,7 +19,8 @@ public struct Axis: Sendable {
     public var ticks: [Tick]?
 
     /// An axis; everything but the label is automatic by default.
-    public init(_ label: String = "", scale: Scale = .linear, limits: ClosedRange<Double>? = nil, ticks: [Tick]? = nil) {
+    public init(_ label: String = "", scale: Scale = .linear, limits: ClosedRange<Double>? = nil, ticks: [Tick]? = nil)
+    {
         self.label = label; self.scale = scale; self.limits = limits; self.ticks = ticks
     }
 

@@ -19,7 +19,9 @@ struct AxisMapping {
     /// Pixel coordinate of `value`, nil when it is NaN, infinite or ≤ 0 on a log axis. Values outside the
     /// range map outside [start, end] (drawing is clipped).
     func pixel(_ value: Double) -> Double? {
-        guard let t = transform(value), let low = transform(lower), let high = transform(upper), high != low else { return nil }
+        guard let t = transform(value), let low = transform(lower), let high = transform(upper), high != low else {
+            return nil
+        }
         return start + (t - low) / (high - low) * (end - start)
     }
 
@@ -36,8 +38,10 @@ enum Domain {
     /// The range shown for data spanning [minimum, maximum] (nil when there is no usable data), padded by
     /// `padding` of the span on each side (in log space on log axes). Zero-width ranges are widened: ±10 % of
     /// the value (±1 around 0), a factor 2 each way on log axes. No data gives 0…1 (1…10 on log axes).
-    static func resolve(minimum: Double?, maximum: Double?, logarithmic: Bool, padding: Double,
-                        limits: ClosedRange<Double>?) -> (Double, Double) {
+    static func resolve(
+        minimum: Double?, maximum: Double?, logarithmic: Bool, padding: Double,
+        limits: ClosedRange<Double>?
+    ) -> (Double, Double) {
         if let limits, limits.upperBound > limits.lowerBound, !logarithmic || limits.lowerBound > 0 {
             return (limits.lowerBound, limits.upperBound)
         }

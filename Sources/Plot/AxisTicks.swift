@@ -21,8 +21,10 @@ struct LabelPlan {
 extension PanelRenderer {
     /// Chooses ticks for an axis of `length` pixels over [lower, upper]. Automatic linear ticks take the most
     /// nice-number ticks whose labels do not collide; `integersOnly` keeps steps ≥ 1 (matrix indices).
-    func chooseTicks(axis: Axis, lower: Double, upper: Double, length: Double, horizontal: Bool,
-                     integersOnly: Bool = false, minimumSpacing: Double? = nil) -> AxisTicks {
+    func chooseTicks(
+        axis: Axis, lower: Double, upper: Double, length: Double, horizontal: Bool,
+        integersOnly: Bool = false, minimumSpacing: Double? = nil
+    ) -> AxisTicks {
         let font = Font(size: style.tickSize)
         let low = min(lower, upper), high = max(lower, upper)
         if let explicit = axis.ticks {
@@ -31,7 +33,9 @@ extension PanelRenderer {
             // Vertical labels are thinned to every k-th so that lines do not collide (horizontal ones are planned later).
             let lineHeight = canvas.measure("0", font).height + 2
             var minimumGap = Double.infinity
-            for i in 1..<inside.count { minimumGap = min(minimumGap, abs(inside[i].value - inside[i - 1].value) / (high - low) * length) }
+            for i in 1..<inside.count {
+                minimumGap = min(minimumGap, abs(inside[i].value - inside[i - 1].value) / (high - low) * length)
+            }
             let every = max(1, Int(ceil(lineHeight / max(minimumGap, 1e-9))))
             return AxisTicks(major: inside.enumerated().filter { $0.offset % every == 0 }.map(\.element), minor: [])
         }
@@ -43,9 +47,12 @@ extension PanelRenderer {
             for i in 1..<ticks.count {
                 let distance = abs(mapping(ticks[i].value) - mapping(ticks[i - 1].value))
                 if horizontal {
-                    let a = canvas.measure(ticks[i - 1].label, font).width, b = canvas.measure(ticks[i].label, font).width
+                    let a = canvas.measure(ticks[i - 1].label, font).width,
+                        b = canvas.measure(ticks[i].label, font).width
                     if distance < (a + b) / 2 + 10 { return false }
-                } else if distance < (minimumSpacing ?? canvas.measure("0", font).height + 3) { return false }
+                } else if distance < (minimumSpacing ?? canvas.measure("0", font).height + 3) {
+                    return false
+                }
             }
             return true
         }
@@ -64,7 +71,9 @@ extension PanelRenderer {
                         for e in Int(floor(log10(low)))...Int(ceil(log10(high))) {
                             for m in 2...9 {
                                 let v = Double(m) * Ticks.decade(e)
-                                if v > low && v < high && !values.contains(where: { abs($0 / v - 1) < 1e-9 }) { minor.append(v) }
+                                if v > low && v < high && !values.contains(where: { abs($0 / v - 1) < 1e-9 }) {
+                                    minor.append(v)
+                                }
                             }
                         }
                     }
@@ -74,7 +83,8 @@ extension PanelRenderer {
             }
         }
         let mapping: (Double) -> Double = { ($0 - low) / (high - low) * length }
-        let maxTarget = minimumSpacing.map { max(2, min(8, Int(length / $0))) }
+        let maxTarget =
+            minimumSpacing.map { max(2, min(8, Int(length / $0))) }
             ?? min(10, max(2, Int(length / (horizontal ? 55 : 32))))
         var chosen: [Tick] = []
         for target in stride(from: maxTarget, through: 1, by: -1) {
@@ -105,7 +115,9 @@ extension PanelRenderer {
             let lineHeight = canvas.measure("0", font).height
             for (candidate, lines) in [(labels, 1.0), (wrapped, 2.0)] where lines == 1 || wrapped != labels {
                 let w = candidate.map { labelWidth($0, font) }
-                if gaps.indices.allSatisfy({ gaps[$0] >= (w[$0] + w[$0 + 1]) / 2 + 6 }) && lines * lineHeight <= maxFootprint {
+                if gaps.indices.allSatisfy({ gaps[$0] >= (w[$0] + w[$0 + 1]) / 2 + 6 })
+                    && lines * lineHeight <= maxFootprint
+                {
                     return LabelPlan(font: font, labels: candidate, footprint: lines * lineHeight)
                 }
             }
@@ -135,20 +147,25 @@ extension PanelRenderer {
     func truncate(_ text: String, font: Font, maxWidth: Double) -> String {
         if canvas.measure(text, font).width <= maxWidth { return text }
         var characters = Array(text)
-        while !characters.isEmpty && canvas.measure(String(characters) + "…", font).width > maxWidth { characters.removeLast() }
+        while !characters.isEmpty && canvas.measure(String(characters) + "…", font).width > maxWidth {
+            characters.removeLast()
+        }
         return String(characters) + "…"
     }
 
     /// Width of a possibly multi-line label (the widest line).
     func labelWidth(_ text: String, _ font: Font) -> Double {
-        text.split(separator: "\n", omittingEmptySubsequences: false).map { canvas.measure(String($0), font).width }.max() ?? 0
+        text.split(separator: "\n", omittingEmptySubsequences: false).map { canvas.measure(String($0), font).width }
+            .max() ?? 0
     }
 
     /// `text` broken into two lines at the space nearest its middle (unchanged when it has no space).
     func wrapInTwo(_ text: String) -> String {
         let characters = Array(text)
         let spaces = characters.indices.filter { characters[$0] == " " }
-        guard let split = spaces.min(by: { abs($0 * 2 - characters.count) < abs($1 * 2 - characters.count) }) else { return text }
+        guard let split = spaces.min(by: { abs($0 * 2 - characters.count) < abs($1 * 2 - characters.count) }) else {
+            return text
+        }
         return String(characters[..<split]) + "\n" + String(characters[(split + 1)...])
     }
 }

@@ -8,7 +8,8 @@ public enum CRC32 {
     }
 
     /// The CRC-32 of `bytes`, continuing from `crc` (the value returned for earlier bytes; 0 to start).
-    public static func checksum<S: Sequence>(_ bytes: S, continuing crc: UInt32 = 0) -> UInt32 where S.Element == UInt8 {
+    public static func checksum<S: Sequence>(_ bytes: S, continuing crc: UInt32 = 0) -> UInt32
+    where S.Element == UInt8 {
         var c = ~crc
         for b in bytes { c = table[Int((c ^ UInt32(b)) & 0xFF)] ^ (c >> 8) }
         return ~c

@@ -96,8 +96,9 @@ final class Canvas {
     }
 
     private func select(_ font: Font) {
-        cairo_select_font_face(context, family, CAIRO_FONT_SLANT_NORMAL,
-                               font.bold ? CAIRO_FONT_WEIGHT_BOLD : CAIRO_FONT_WEIGHT_NORMAL)
+        cairo_select_font_face(
+            context, family, CAIRO_FONT_SLANT_NORMAL,
+            font.bold ? CAIRO_FONT_WEIGHT_BOLD : CAIRO_FONT_WEIGHT_NORMAL)
         cairo_set_font_size(context, font.size)
     }
 
@@ -108,13 +109,16 @@ final class Canvas {
         cairo_font_extents(context, &fontExtents)
         var extents = cairo_text_extents_t()
         if !text.isEmpty { cairo_text_extents(context, text, &extents) }
-        return TextSize(width: max(extents.x_advance, extents.width + max(0, extents.x_bearing)),
-                        ascent: fontExtents.ascent, descent: fontExtents.descent)
+        return TextSize(
+            width: max(extents.x_advance, extents.width + max(0, extents.x_bearing)),
+            ascent: fontExtents.ascent, descent: fontExtents.descent)
     }
 
     /// Draws `text` anchored at (x, y), rotated by `angle` radians (counter-clockwise on screen) about the anchor.
-    func text(_ text: String, x: Double, y: Double, font: Font, color: Color,
-              horizontal: HorizontalAnchor = .left, vertical: VerticalAnchor = .baseline, angle: Double = 0) {
+    func text(
+        _ text: String, x: Double, y: Double, font: Font, color: Color,
+        horizontal: HorizontalAnchor = .left, vertical: VerticalAnchor = .baseline, angle: Double = 0
+    ) {
         guard !text.isEmpty else { return }
         let size = measure(text, font)
         let dx: Double = horizontal == .left ? 0 : horizontal == .center ? -size.width / 2 : -size.width

@@ -12,8 +12,9 @@ public struct Color: Sendable, Hashable {
 
     /// A colour from a 24-bit hex value such as `0x0072B2`.
     public init(hex: UInt32, alpha: Double = 1) {
-        self.init(red: Double((hex >> 16) & 0xFF) / 255, green: Double((hex >> 8) & 0xFF) / 255,
-                  blue: Double(hex & 0xFF) / 255, alpha: alpha)
+        self.init(
+            red: Double((hex >> 16) & 0xFF) / 255, green: Double((hex >> 8) & 0xFF) / 255,
+            blue: Double(hex & 0xFF) / 255, alpha: alpha)
     }
 
     /// A grey level in [0, 1] (0 black, 1 white).
@@ -24,8 +25,9 @@ public struct Color: Sendable, Hashable {
 
     /// Linear interpolation in sRGB between `self` (t = 0) and `other` (t = 1).
     public func mixed(with other: Color, fraction t: Double) -> Color {
-        Color(red: red + (other.red - red) * t, green: green + (other.green - green) * t,
-              blue: blue + (other.blue - blue) * t, alpha: alpha + (other.alpha - alpha) * t)
+        Color(
+            red: red + (other.red - red) * t, green: green + (other.green - green) * t,
+            blue: blue + (other.blue - blue) * t, alpha: alpha + (other.alpha - alpha) * t)
     }
 
     public static let black = Color(gray: 0)

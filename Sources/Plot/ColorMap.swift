@@ -24,20 +24,31 @@ public struct ColorMap: Sendable, Hashable {
     }
 
     /// The same map run backwards.
-    public func reversed() -> ColorMap { ColorMap(anchors: anchors.reversed(), isDiverging: isDiverging, missing: missing) }
+    public func reversed() -> ColorMap {
+        ColorMap(anchors: anchors.reversed(), isDiverging: isDiverging, missing: missing)
+    }
 
     /// Sequential, perceptually ordered dark purple → blue → green → yellow (viridis-like, 8 anchors).
-    public static let viridis = ColorMap(anchors: [0x440154, 0x46337E, 0x365C8D, 0x277F8E,
-                                                   0x1FA187, 0x4AC16D, 0x9FDA3A, 0xFDE725].map { Color(hex: $0) })
+    public static let viridis = ColorMap(
+        anchors: [
+            0x440154, 0x46337E, 0x365C8D, 0x277F8E,
+            0x1FA187, 0x4AC16D, 0x9FDA3A, 0xFDE725,
+        ].map { Color(hex: $0) })
 
     /// Sequential white → dark blue (ColorBrewer "Blues"-like), good for counts such as confusion matrices.
-    public static let blues = ColorMap(anchors: [0xF7FBFF, 0xDEEBF7, 0xC6DBEF, 0x9ECAE1, 0x6BAED6,
-                                                 0x4292C6, 0x2171B5, 0x08519C, 0x08306B].map { Color(hex: $0) })
+    public static let blues = ColorMap(
+        anchors: [
+            0xF7FBFF, 0xDEEBF7, 0xC6DBEF, 0x9ECAE1, 0x6BAED6,
+            0x4292C6, 0x2171B5, 0x08519C, 0x08306B,
+        ].map { Color(hex: $0) })
 
     /// Diverging dark red (low) → white (middle) → dark blue (high) (ColorBrewer "RdBu"-like, 11 anchors).
-    public static let redBlue = ColorMap(anchors: [0x67001F, 0xB2182B, 0xD6604D, 0xF4A582, 0xFDDBC7, 0xF7F7F7,
-                                                   0xD1E5F0, 0x92C5DE, 0x4393C3, 0x2166AC, 0x053061].map { Color(hex: $0) },
-                                         isDiverging: true)
+    public static let redBlue = ColorMap(
+        anchors: [
+            0x67001F, 0xB2182B, 0xD6604D, 0xF4A582, 0xFDDBC7, 0xF7F7F7,
+            0xD1E5F0, 0x92C5DE, 0x4393C3, 0x2166AC, 0x053061,
+        ].map { Color(hex: $0) },
+        isDiverging: true)
 }
 
 /// How values map to colours in a heatmap or a colour-by-value scatter, and how the colour bar is labelled.
@@ -52,7 +63,9 @@ public struct ColorScale: Sendable {
     public var showsColorBar: Bool
 
     /// A colour scale; `range: nil` picks it from the data.
-    public init(map: ColorMap = .viridis, range: ClosedRange<Double>? = nil, label: String = "", showsColorBar: Bool = true) {
+    public init(
+        map: ColorMap = .viridis, range: ClosedRange<Double>? = nil, label: String = "", showsColorBar: Bool = true
+    ) {
         self.map = map; self.range = range; self.label = label; self.showsColorBar = showsColorBar
     }
 

@@ -13,7 +13,9 @@ extension Figure {
         case .png:
             try AtomicFile.write(try pngData(metadata: metadata), to: path)
         case .pdf, .svg:
-            try AtomicFile.replace(path) { temporary in try renderVector(to: temporary, format: format, metadata: metadata) }
+            try AtomicFile.replace(path) { temporary in
+                try renderVector(to: temporary, format: format, metadata: metadata)
+            }
         }
     }
 
@@ -25,7 +27,9 @@ extension Figure {
         defer { cairo_surface_destroy(surface) }
         try drawAndFinish(surface)
         cairo_surface_flush(surface)
-        guard let data = cairo_image_surface_get_data(surface) else { throw PlotError.cairo("image surface has no data") }
+        guard let data = cairo_image_surface_get_data(surface) else {
+            throw PlotError.cairo("image surface has no data")
+        }
         let stride = Int(cairo_image_surface_get_stride(surface))
         let png = try PNGEncoder.encodeCairoARGB32(data, width: width, height: height, stride: stride)
         return try PNGChunks.insertingText(metadata, into: png)
@@ -39,7 +43,9 @@ extension Figure {
         defer { cairo_destroy(context) }
         draw(on: Canvas(context: context, family: style.fontFamily))
         let status = cairo_status(context)
-        guard status == CAIRO_STATUS_SUCCESS else { throw PlotError.cairo(String(cString: cairo_status_to_string(status))) }
+        guard status == CAIRO_STATUS_SUCCESS else {
+            throw PlotError.cairo(String(cString: cairo_status_to_string(status)))
+        }
     }
 
     private func renderVector(to path: String, format: OutputFormat, metadata: [String: String]) throws {
@@ -64,7 +70,9 @@ extension Figure {
         try drawAndFinish(surface)
         cairo_surface_finish(surface)
         let status = cairo_surface_status(surface)
-        guard status == CAIRO_STATUS_SUCCESS else { throw PlotError.cairo(String(cString: cairo_status_to_string(status))) }
+        guard status == CAIRO_STATUS_SUCCESS else {
+            throw PlotError.cairo(String(cString: cairo_status_to_string(status)))
+        }
         if format == .svg && !metadata.isEmpty { try SVGMetadata.insert(metadata, intoFileAt: path) }
     }
 }
@@ -80,11 +88,17 @@ enum SVGMetadata {
     /// the opening `<svg …>` tag.
     static func insert(_ metadata: [String: String], intoFileAt path: String) throws {
         guard let data = FileManager.default.contents(atPath: path), var text = String(data: data, encoding: .utf8),
-              let svgStart = text.range(of: "<svg"), let tagEnd = text.range(of: ">", range: svgStart.upperBound..<text.endIndex) else {
+            let svgStart = text.range(of: "<svg"),
+            let tagEnd = text.range(of: ">", range: svgStart.upperBound..<text.endIndex)
+        else {
             throw PlotError.file("cannot read the SVG written by Cairo at \(path)")
         }
-        let entries = metadata.keys.sorted().map { "<entry key=\"\(escape($0))\">\(escape(metadata[$0]!))</entry>" }.joined()
-        text.insert(contentsOf: "\n<metadata><provenance xmlns=\"urn:explaind-swift:provenance\">\(entries)</provenance></metadata>", at: tagEnd.upperBound)
+        let entries = metadata.keys.sorted().map { "<entry key=\"\(escape($0))\">\(escape(metadata[$0]!))</entry>" }
+            .joined()
+        text.insert(
+            contentsOf:
+                "\n<metadata><provenance xmlns=\"urn:explaind-swift:provenance\">\(entries)</provenance></metadata>",
+            at: tagEnd.upperBound)
         guard FileManager.default.createFile(atPath: path, contents: Data(text.utf8)) else {
             throw PlotError.file("cannot rewrite \(path)")
         }

@@ -20,8 +20,10 @@ public struct Figure: Sendable {
     public var style: Style
 
     /// A figure; `columns: nil` picks about √(panel count) columns (at least as many columns as rows).
-    public init(title: String = "", width: Int = 800, height: Int = 600, columns: Int? = nil, panels: [Panel],
-                style: Style = Style()) {
+    public init(
+        title: String = "", width: Int = 800, height: Int = 600, columns: Int? = nil, panels: [Panel],
+        style: Style = Style()
+    ) {
         precondition(width > 0 && height > 0, "figure size must be positive")
         self.title = title; self.width = width; self.height = height; self.panels = panels; self.style = style
         self.columns = max(1, columns ?? Int(Double(max(1, panels.count)).squareRoot().rounded(.up)))
@@ -44,8 +46,9 @@ public struct Figure: Sendable {
         if !title.isEmpty {
             let font = Font(size: style.titleSize, bold: true)
             let size = canvas.measure(title, font)
-            canvas.text(title, x: Double(width) / 2, y: style.padding, font: font, color: style.foreground,
-                        horizontal: .center, vertical: .top)
+            canvas.text(
+                title, x: Double(width) / 2, y: style.padding, font: font, color: style.foreground,
+                horizontal: .center, vertical: .top)
             top = style.padding + size.height
         }
         guard !panels.isEmpty else { return }
@@ -55,8 +58,9 @@ public struct Figure: Sendable {
         let factor = min(1, max(0.8, min(cellWidth / 420, cellHeight / 320)))
         let panelStyle = style.scaled(factor)
         for (index, panel) in panels.enumerated() {
-            let cell = Rect(x: Double(index % columns) * cellWidth, y: top + Double(index / columns) * cellHeight,
-                            width: cellWidth, height: cellHeight)
+            let cell = Rect(
+                x: Double(index % columns) * cellWidth, y: top + Double(index / columns) * cellHeight,
+                width: cellWidth, height: cellHeight)
             canvas.save()
             canvas.clip(to: cell)
             PanelRenderer(panel: panel, style: panelStyle, canvas: canvas).draw(in: cell)

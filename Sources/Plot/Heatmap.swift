@@ -12,8 +12,11 @@ public struct Heatmap: Sendable {
     public var squareCells: Bool
 
     /// A heatmap of `values` (row-major, count `rows * columns`).
-    public init(values: [Double], rows: Int, columns: Int, colorScale: ColorScale = ColorScale(), squareCells: Bool = false) {
-        precondition(rows >= 0 && columns >= 0 && values.count == rows * columns, "heatmap values must be rows × columns")
+    public init(
+        values: [Double], rows: Int, columns: Int, colorScale: ColorScale = ColorScale(), squareCells: Bool = false
+    ) {
+        precondition(
+            rows >= 0 && columns >= 0 && values.count == rows * columns, "heatmap values must be rows × columns")
         self.values = values; self.rows = rows; self.columns = columns; self.colorScale = colorScale
         self.squareCells = squareCells
     }

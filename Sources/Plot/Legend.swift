@@ -21,17 +21,21 @@ extension PanelRenderer {
         switch panel.content {
         case .xy(let series, let references, _):
             var entries = series.enumerated().filter { !$0.element.name.isEmpty }.map { index, s in
-                LegendEntry(label: s.name, color: seriesColor(s, index: index), line: s.line, lineWidth: s.lineWidth,
-                            marker: s.marker, isBox: false)
+                LegendEntry(
+                    label: s.name, color: seriesColor(s, index: index), line: s.line, lineWidth: s.lineWidth,
+                    marker: s.marker, isBox: false)
             }
             entries += references.filter { !$0.label.isEmpty }.map {
-                LegendEntry(label: $0.label, color: $0.color, line: $0.style, lineWidth: $0.lineWidth, marker: .none, isBox: false)
+                LegendEntry(
+                    label: $0.label, color: $0.color, line: $0.style, lineWidth: $0.lineWidth, marker: .none,
+                    isBox: false)
             }
             return entries
         case .bars(let chart):
             return chart.series.enumerated().filter { !$0.element.name.isEmpty }.map { index, s in
-                LegendEntry(label: s.name, color: s.color ?? Palette.color(at: index), line: .none, lineWidth: 0,
-                            marker: .none, isBox: true)
+                LegendEntry(
+                    label: s.name, color: s.color ?? Palette.color(at: index), line: .none, lineWidth: 0,
+                    marker: .none, isBox: true)
             }
         case .heatmap:
             return []
@@ -42,11 +46,15 @@ extension PanelRenderer {
 
     func legendSize(_ entries: [LegendEntry]) -> (width: Double, height: Double) {
         let widest = entries.map { canvas.measure($0.label, legendFont).width }.max() ?? 0
-        return (2 * Self.legendPadding + Self.swatchWidth + 6 + widest,
-                2 * Self.legendPadding + Double(entries.count) * legendRowHeight() - 3)
+        return (
+            2 * Self.legendPadding + Self.swatchWidth + 6 + widest,
+            2 * Self.legendPadding + Double(entries.count) * legendRowHeight() - 3
+        )
     }
 
-    func cornerOrigin(_ placement: LegendPlacement, size: (width: Double, height: Double), plot: Rect) -> (Double, Double) {
+    func cornerOrigin(
+        _ placement: LegendPlacement, size: (width: Double, height: Double), plot: Rect
+    ) -> (Double, Double) {
         let inset = 8.0
         let left = plot.minX + inset, right = plot.maxX - inset - size.width
         let top = plot.minY + inset, bottom = plot.maxY - inset - size.height
@@ -61,8 +69,10 @@ extension PanelRenderer {
     func outsideLegendOrigin(_ layout: PanelLayout) -> (Double, Double) {
         var x = layout.plot.maxX + 12
         if let colorBar = layout.colorBar {
-            x = colorBar.bar.maxX + Self.tickLength + 2 * Self.gap + colorBar.labelWidth
-                + (colorBar.scale.label.isEmpty ? 0 : canvas.measure("Ag", Font(size: style.labelSize)).height + Self.gap)
+            x =
+                colorBar.bar.maxX + Self.tickLength + 2 * Self.gap + colorBar.labelWidth
+                + (colorBar.scale.label.isEmpty
+                    ? 0 : canvas.measure("Ag", Font(size: style.labelSize)).height + Self.gap)
         }
         return (x, layout.plot.minY)
     }
@@ -83,13 +93,19 @@ extension PanelRenderer {
                         if let bottom = layout.y.pixel(s.y[i] - e[i]) { points.append((p.0, bottom)) }
                     }
                     if let band = s.band, i < band.lower.count, i < band.upper.count,
-                       let a = layout.y.pixel(band.lower[i]), let b = layout.y.pixel(band.upper[i]) {
+                        let a = layout.y.pixel(band.lower[i]), let b = layout.y.pixel(band.upper[i])
+                    {
                         for y in stride(from: min(a, b), through: max(a, b), by: 4) { points.append((p.0, y)) }
                     }
                     if s.line != .none, let q = previous {
                         let distance = hypot(p.0 - q.0, p.1 - q.1)
                         let steps = Int(min(distance / 3, 400))
-                        if steps > 1 { for k in 1..<steps { let t = Double(k) / Double(steps); points.append((q.0 + (p.0 - q.0) * t, q.1 + (p.1 - q.1) * t)) } }
+                        if steps > 1 {
+                            for k in 1..<steps {
+                                let t = Double(k) / Double(steps);
+                                points.append((q.0 + (p.0 - q.0) * t, q.1 + (p.1 - q.1) * t))
+                            }
+                        }
                     }
                     previous = p
                 }
@@ -108,7 +124,9 @@ extension PanelRenderer {
 
     /// The inside corner whose legend box covers the fewest data points (ties prefer top-right, top-left,
     /// bottom-right, bottom-left).
-    func bestLegendCorner(size: (width: Double, height: Double), layout: PanelLayout) -> (origin: (Double, Double), covered: Int) {
+    func bestLegendCorner(
+        size: (width: Double, height: Double), layout: PanelLayout
+    ) -> (origin: (Double, Double), covered: Int) {
         let points = occupiedPoints(layout)
         var best: (origin: (Double, Double), covered: Int)? = nil
         for corner in [LegendPlacement.topRight, .topLeft, .bottomRight, .bottomLeft] {
@@ -122,7 +140,9 @@ extension PanelRenderer {
 
     func drawLegend(_ entries: [LegendEntry], at origin: (Double, Double)) {
         let size = legendSize(entries)
-        let box = Rect(x: canvas.crisp(origin.0), y: canvas.crisp(origin.1), width: size.width.rounded(), height: size.height.rounded())
+        let box = Rect(
+            x: canvas.crisp(origin.0), y: canvas.crisp(origin.1), width: size.width.rounded(),
+            height: size.height.rounded())
         canvas.setColor(style.background.withAlpha(0.9))
         canvas.rectangle(box)
         canvas.fillPreserve()
@@ -147,8 +167,9 @@ extension PanelRenderer {
                     drawMarker(entry.marker, x: x0 + Self.swatchWidth / 2, y: midY, size: 7, color: entry.color)
                 }
             }
-            canvas.text(entry.label, x: x0 + Self.swatchWidth + 6, y: midY, font: legendFont, color: style.foreground,
-                        horizontal: .left, vertical: .center)
+            canvas.text(
+                entry.label, x: x0 + Self.swatchWidth + 6, y: midY, font: legendFont, color: style.foreground,
+                horizontal: .left, vertical: .center)
         }
     }
 }

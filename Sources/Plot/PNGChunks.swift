@@ -21,7 +21,9 @@ enum PNGChunks {
         while offset < bytes.count {
             guard offset + 12 <= bytes.count else { throw PlotError.png("truncated chunk header at \(offset)") }
             let length = Int(bigEndian(bytes, offset))
-            guard length <= bytes.count - offset - 12 else { throw PlotError.png("chunk at \(offset) overruns the file") }
+            guard length <= bytes.count - offset - 12 else {
+                throw PlotError.png("chunk at \(offset) overruns the file")
+            }
             let typeBytes = bytes[(offset + 4)..<(offset + 8)]
             let data = bytes[(offset + 8)..<(offset + 8 + length)]
             let stored = bigEndian(bytes, offset + 8 + length)
@@ -41,7 +43,9 @@ enum PNGChunks {
         let typeBytes = Array(type.utf8)
         precondition(typeBytes.count == 4)
         let length = UInt32(data.count)
-        var out: [UInt8] = [UInt8(length >> 24), UInt8(length >> 16 & 0xFF), UInt8(length >> 8 & 0xFF), UInt8(length & 0xFF)]
+        var out: [UInt8] = [
+            UInt8(length >> 24), UInt8(length >> 16 & 0xFF), UInt8(length >> 8 & 0xFF), UInt8(length & 0xFF),
+        ]
         out += typeBytes
         out += data
         let crc = CRC32.checksum(typeBytes + data)
@@ -63,8 +67,9 @@ enum PNGChunks {
     /// Keywords must be 1–79 printable Latin-1 characters without leading, trailing or double spaces.
     static func textChunk(keyword: String, text: String) throws -> [UInt8] {
         guard let key = latin1(keyword), (1...79).contains(key.count),
-              key.allSatisfy({ (32...126).contains($0) || $0 >= 161 }),
-              key.first != 32, key.last != 32, !keyword.contains("  ") else {
+            key.allSatisfy({ (32...126).contains($0) || $0 >= 161 }),
+            key.first != 32, key.last != 32, !keyword.contains("  ")
+        else {
             throw PlotError.invalidMetadata("invalid PNG keyword \"\(keyword)\"")
         }
         if let value = latin1(text), !value.contains(0) {

@@ -4,17 +4,22 @@ import CPNG
 enum PNGEncoder {
     /// Encodes a Cairo ARGB32 buffer (premultiplied, native-endian words, i.e. B, G, R, A bytes on little-endian
     /// machines) as an 8-bit RGBA PNG. Translucent pixels are un-premultiplied first (c · 255 / a).
-    static func encodeCairoARGB32(_ data: UnsafeMutablePointer<UInt8>, width: Int, height: Int, stride: Int) throws -> [UInt8] {
+    static func encodeCairoARGB32(
+        _ data: UnsafeMutablePointer<UInt8>, width: Int, height: Int, stride: Int
+    ) throws -> [UInt8] {
         var pixels = [UInt8](repeating: 0, count: width * height * 4)
         for y in 0..<height {
             let row = UnsafeRawPointer(data + y * stride).assumingMemoryBound(to: UInt32.self)
             for x in 0..<width {
                 let word = row[x]
                 let a = UInt32(word >> 24), r = (word >> 16) & 0xFF, g = (word >> 8) & 0xFF, b = word & 0xFF
-                func straight(_ c: UInt32) -> UInt8 { a == 0 ? 0 : a == 255 ? UInt8(c) : UInt8(min(255, (c * 255 + a / 2) / a)) }
+                func straight(_ c: UInt32) -> UInt8 {
+                    a == 0 ? 0 : a == 255 ? UInt8(c) : UInt8(min(255, (c * 255 + a / 2) / a))
+                }
                 let o = (y * width + x) * 4
                 // Written as B, G, R, A for PNG_FORMAT_BGRA, whatever the machine's byte order.
-                pixels[o] = straight(b); pixels[o + 1] = straight(g); pixels[o + 2] = straight(r); pixels[o + 3] = UInt8(a)
+                pixels[o] = straight(b); pixels[o + 1] = straight(g); pixels[o + 2] = straight(r);
+                pixels[o + 3] = UInt8(a)
             }
         }
         return try encode(pixels, width: width, height: height, format: cpng_format_bgra())

@@ -41,16 +41,21 @@ extension PanelRenderer {
                 }
             }
             var domains = PanelDomains(
-                x: Domain.resolve(minimum: xs.minimum, maximum: xs.maximum, logarithmic: xLog, padding: 0.04, limits: panel.xAxis.limits),
-                y: Domain.resolve(minimum: ys.minimum, maximum: ys.maximum, logarithmic: yLog, padding: 0.05, limits: panel.yAxis.limits))
+                x: Domain.resolve(
+                    minimum: xs.minimum, maximum: xs.maximum, logarithmic: xLog, padding: 0.04,
+                    limits: panel.xAxis.limits),
+                y: Domain.resolve(
+                    minimum: ys.minimum, maximum: ys.maximum, logarithmic: yLog, padding: 0.05,
+                    limits: panel.yAxis.limits))
             if let colorScale, colorScale.showsColorBar, series.contains(where: { $0.colorValues != nil }) {
                 domains.colorBar = (colorScale, colorScale.resolvedRange(for: colorValues))
             }
             return domains
 
         case .heatmap(let heatmap):
-            var domains = PanelDomains(x: (-0.5, Double(heatmap.columns) - 0.5), y: (-0.5, Double(heatmap.rows) - 0.5),
-                                       yReversed: true, integerTicks: true)
+            var domains = PanelDomains(
+                x: (-0.5, Double(heatmap.columns) - 0.5), y: (-0.5, Double(heatmap.rows) - 0.5),
+                yReversed: true, integerTicks: true)
             if heatmap.columns == 0 { domains.x = (-0.5, 0.5) }
             if heatmap.rows == 0 { domains.y = (-0.5, 0.5) }
             if heatmap.colorScale.showsColorBar {
@@ -66,24 +71,29 @@ extension PanelRenderer {
                 for s in chart.series {
                     guard c < s.values.count, usable(s.values[c], log: yLog) else { continue }
                     let v = s.values[c]
-                    if chart.stacked { if v >= 0 { positive += v; ys.add(positive) } else { negative += v; ys.add(negative) } }
-                    else { ys.add(v) }
+                    if chart.stacked {
+                        if v >= 0 { positive += v; ys.add(positive) } else { negative += v; ys.add(negative) }
+                    } else {
+                        ys.add(v)
+                    }
                     if let intervals = s.intervals, c < intervals.count {
                         if usable(intervals[c].lower, log: yLog) { ys.add(intervals[c].lower) }
                         if usable(intervals[c].upper, log: yLog) { ys.add(intervals[c].upper) }
                     }
                 }
             }
-            var y = Domain.resolve(minimum: ys.minimum, maximum: ys.maximum, logarithmic: yLog, padding: 0.05,
-                                   limits: panel.yAxis.limits)
+            var y = Domain.resolve(
+                minimum: ys.minimum, maximum: ys.maximum, logarithmic: yLog, padding: 0.05,
+                limits: panel.yAxis.limits)
             // Bars grow from zero: no padding below a zero baseline (or above one for all-negative data).
             if panel.yAxis.limits == nil, !yLog {
                 if ys.minimum == 0 { y.0 = 0 }
                 if ys.maximum == 0 && (ys.minimum ?? 0) < 0 { y.1 = 0 }
             }
             let n = max(1, chart.categories.count)
-            return PanelDomains(x: (-0.5, Double(n) - 0.5), y: y,
-                                categories: chart.categories.enumerated().map { Tick(Double($0.offset), $0.element) })
+            return PanelDomains(
+                x: (-0.5, Double(n) - 0.5), y: y,
+                categories: chart.categories.enumerated().map { Tick(Double($0.offset), $0.element) })
         }
     }
 }

@@ -60,23 +60,28 @@ extension PanelRenderer {
         var rightMargin = pad + legendWidth
         var result: PanelLayout? = nil
         for _ in 0..<4 {
-            var plot = Rect(x: cell.minX + leftMargin, y: top, width: max(20, cell.width - leftMargin - rightMargin),
-                            height: max(20, cell.maxY - bottomMargin - top))
+            var plot = Rect(
+                x: cell.minX + leftMargin, y: top, width: max(20, cell.width - leftMargin - rightMargin),
+                height: max(20, cell.maxY - bottomMargin - top))
             if case .heatmap(let heatmap) = panel.content, heatmap.squareCells, heatmap.rows > 0, heatmap.columns > 0 {
                 let side = min(plot.width / Double(heatmap.columns), plot.height / Double(heatmap.rows))
                 let width = side * Double(heatmap.columns), height = side * Double(heatmap.rows)
                 plot = Rect(x: plot.x + (plot.width - width) / 2, y: plot.y, width: width, height: height)
             }
-            let xMap = AxisMapping(lower: domains.x.0, upper: domains.x.1, logarithmic: panel.xAxis.scale == .logarithmic,
-                                   start: plot.minX, end: plot.maxX)
-            let yMap = AxisMapping(lower: domains.y.0, upper: domains.y.1, logarithmic: panel.yAxis.scale == .logarithmic,
-                                   start: domains.yReversed ? plot.minY : plot.maxY, end: domains.yReversed ? plot.maxY : plot.minY)
+            let xMap = AxisMapping(
+                lower: domains.x.0, upper: domains.x.1, logarithmic: panel.xAxis.scale == .logarithmic,
+                start: plot.minX, end: plot.maxX)
+            let yMap = AxisMapping(
+                lower: domains.y.0, upper: domains.y.1, logarithmic: panel.yAxis.scale == .logarithmic,
+                start: domains.yReversed ? plot.minY : plot.maxY, end: domains.yReversed ? plot.maxY : plot.minY)
             var xAxis = panel.xAxis
             if let categories = domains.categories, xAxis.ticks == nil { xAxis.ticks = categories }
-            let yTicks = chooseTicks(axis: panel.yAxis, lower: domains.y.0, upper: domains.y.1, length: plot.height,
-                                     horizontal: false, integersOnly: domains.integerTicks)
-            let xTicks = chooseTicks(axis: xAxis, lower: domains.x.0, upper: domains.x.1, length: plot.width,
-                                     horizontal: true, integersOnly: domains.integerTicks)
+            let yTicks = chooseTicks(
+                axis: panel.yAxis, lower: domains.y.0, upper: domains.y.1, length: plot.height,
+                horizontal: false, integersOnly: domains.integerTicks)
+            let xTicks = chooseTicks(
+                axis: xAxis, lower: domains.x.0, upper: domains.x.1, length: plot.width,
+                horizontal: true, integersOnly: domains.integerTicks)
             let positions = xTicks.major.map { xMap.pixel($0.value) ?? plot.minX }
             let xLabels = planHorizontalLabels(xTicks.major, positions: positions, maxFootprint: cell.height * 0.3)
             let yLabelWidth = yTicks.major.map { canvas.measure($0.label, tickFont).width }.max() ?? 0
@@ -84,12 +89,16 @@ extension PanelRenderer {
             var colorBar: ColorBarLayout? = nil
             var colorBarWidth = 0.0
             if let (scale, range) = domains.colorBar {
-                let bar = Rect(x: plot.maxX + Self.colorBarGap, y: plot.minY, width: Self.colorBarWidth, height: plot.height)
-                let ticks = chooseTicks(axis: Axis(), lower: range.lowerBound, upper: range.upperBound, length: plot.height,
-                                        horizontal: false, minimumSpacing: 4 * tickHeight).major
+                let bar = Rect(
+                    x: plot.maxX + Self.colorBarGap, y: plot.minY, width: Self.colorBarWidth, height: plot.height)
+                let ticks = chooseTicks(
+                    axis: Axis(), lower: range.lowerBound, upper: range.upperBound, length: plot.height,
+                    horizontal: false, minimumSpacing: 4 * tickHeight
+                ).major
                 let widest = ticks.map { canvas.measure($0.label, tickFont).width }.max() ?? 0
                 colorBar = ColorBarLayout(bar: bar, scale: scale, range: range, ticks: ticks, labelWidth: widest)
-                colorBarWidth = Self.colorBarGap + Self.colorBarWidth + tick + gap + widest
+                colorBarWidth =
+                    Self.colorBarGap + Self.colorBarWidth + tick + gap + widest
                     + (scale.label.isEmpty ? 0 : gap + labelHeight)
             }
 
@@ -108,9 +117,14 @@ extension PanelRenderer {
             let newLeft = max(pad + yLabelSpace + yLabelWidth + gap + tick, pad + overhangLeft)
             let newBottom = pad + tick + gap + xLabels.footprint + xLabelSpace
             let newRight = pad + max(legendWidth + colorBarWidth, overhangRight)
-            result = PanelLayout(plot: plot, x: xMap, y: yMap, xTicks: xTicks, yTicks: yTicks, xLabels: xLabels,
-                                 yLabelWidth: yLabelWidth, colorBar: colorBar, legendOutside: legendOutside)
-            if abs(newLeft - leftMargin) < 0.5 && abs(newBottom - bottomMargin) < 0.5 && abs(newRight - rightMargin) < 0.5 { break }
+            result = PanelLayout(
+                plot: plot, x: xMap, y: yMap, xTicks: xTicks, yTicks: yTicks, xLabels: xLabels,
+                yLabelWidth: yLabelWidth, colorBar: colorBar, legendOutside: legendOutside)
+            if abs(newLeft - leftMargin) < 0.5 && abs(newBottom - bottomMargin) < 0.5
+                && abs(newRight - rightMargin) < 0.5
+            {
+                break
+            }
             leftMargin = newLeft; bottomMargin = newBottom; rightMargin = newRight
         }
         return result!

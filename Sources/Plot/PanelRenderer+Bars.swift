@@ -15,8 +15,11 @@ extension PanelRenderer {
                 let (from, to): (Double, Double)
                 if chart.stacked {
                     (left, right) = (Double(c) - 0.3, Double(c) + 0.3)
-                    if v >= 0 { (from, to) = (positive, positive + v); positive += v }
-                    else { (from, to) = (negative, negative + v); negative += v }
+                    if v >= 0 {
+                        (from, to) = (positive, positive + v); positive += v
+                    } else {
+                        (from, to) = (negative, negative + v); negative += v
+                    }
                 } else {
                     let width = 0.8 / Double(m)
                     left = Double(c) - 0.4 + Double(j) * width
@@ -54,8 +57,9 @@ extension PanelRenderer {
                 let centre = chart.stacked ? Double(c) : Double(c) - 0.4 + (Double(j) + 0.5) * 0.8 / Double(m)
                 let halfWidth = (chart.stacked ? 0.3 : 0.4 / Double(m)) * 0.4
                 guard let x = layout.x.pixel(centre), let x0 = layout.x.pixel(centre - halfWidth),
-                      let x1 = layout.x.pixel(centre + halfWidth),
-                      let low = layout.y.pixel(intervals[c].lower), let high = layout.y.pixel(intervals[c].upper) else { continue }
+                    let x1 = layout.x.pixel(centre + halfWidth),
+                    let low = layout.y.pixel(intervals[c].lower), let high = layout.y.pixel(intervals[c].upper)
+                else { continue }
                 let cap = min(6, abs(x1 - x0))
                 canvas.line(x, low, x, high)
                 canvas.line(x - cap, low, x + cap, low)

@@ -5,9 +5,12 @@ extension PanelRenderer {
     /// Paints the matrix as an image with one pixel per cell, scaled to the plot area without smoothing.
     func drawHeatmap(_ heatmap: Heatmap, range: ClosedRange<Double>, layout: PanelLayout) {
         guard heatmap.rows > 0, heatmap.columns > 0 else { return }
-        guard let image = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, Int32(heatmap.columns), Int32(heatmap.rows)) else { return }
+        guard let image = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, Int32(heatmap.columns), Int32(heatmap.rows))
+        else { return }
         defer { cairo_surface_destroy(image) }
-        guard cairo_surface_status(image) == CAIRO_STATUS_SUCCESS, let data = cairo_image_surface_get_data(image) else { return }
+        guard cairo_surface_status(image) == CAIRO_STATUS_SUCCESS, let data = cairo_image_surface_get_data(image) else {
+            return
+        }
         cairo_surface_flush(image)
         let stride = Int(cairo_image_surface_get_stride(image))
         for r in 0..<heatmap.rows {
@@ -49,21 +52,25 @@ extension PanelRenderer {
         cairo_pattern_destroy(gradient)
         canvas.setColor(Color(gray: 0.3))
         canvas.setLine(width: 1)
-        canvas.rectangle(Rect(x: canvas.crisp(bar.minX), y: canvas.crisp(bar.minY), width: bar.width.rounded(),
-                              height: canvas.crisp(bar.maxY) - canvas.crisp(bar.minY)))
+        canvas.rectangle(
+            Rect(
+                x: canvas.crisp(bar.minX), y: canvas.crisp(bar.minY), width: bar.width.rounded(),
+                height: canvas.crisp(bar.maxY) - canvas.crisp(bar.minY)))
         canvas.stroke()
         let font = Font(size: style.tickSize)
         for t in colorBar.ticks {
             let y = bar.maxY - (t.value - low) / (high - low) * bar.height
             canvas.setColor(Color(gray: 0.3))
             canvas.line(bar.maxX, canvas.crisp(y), bar.maxX + Self.tickLength, canvas.crisp(y))
-            canvas.text(t.label, x: bar.maxX + Self.tickLength + Self.gap, y: y, font: font, color: style.foreground,
-                        horizontal: .left, vertical: .center)
+            canvas.text(
+                t.label, x: bar.maxX + Self.tickLength + Self.gap, y: y, font: font, color: style.foreground,
+                horizontal: .left, vertical: .center)
         }
         if !colorBar.scale.label.isEmpty {
             let x = bar.maxX + Self.tickLength + Self.gap + colorBar.labelWidth + Self.gap
-            canvas.text(colorBar.scale.label, x: x, y: bar.midY, font: Font(size: style.labelSize), color: style.foreground,
-                        horizontal: .center, vertical: .top, angle: .pi / 2)
+            canvas.text(
+                colorBar.scale.label, x: x, y: bar.midY, font: Font(size: style.labelSize), color: style.foreground,
+                horizontal: .center, vertical: .top, angle: .pi / 2)
         }
     }
 }

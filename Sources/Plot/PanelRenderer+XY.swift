@@ -14,13 +14,17 @@ extension PanelRenderer {
         return result
     }
 
-    func drawXY(series: [Series], references: [ReferenceLine], colorScale: ColorScale?, colorRange: ClosedRange<Double>?,
-                layout: PanelLayout) {
+    func drawXY(
+        series: [Series], references: [ReferenceLine], colorScale: ColorScale?, colorRange: ClosedRange<Double>?,
+        layout: PanelLayout
+    ) {
         // Bands first, so that every line stays visible on top of them.
         for (index, s) in series.enumerated() {
             let color = seriesColor(s, index: index)
             let n = min(s.x.count, s.y.count)
-            if let band = s.band { drawBand(x: s.x, lower: band.lower, upper: band.upper, count: n, color: color, layout: layout) }
+            if let band = s.band {
+                drawBand(x: s.x, lower: band.lower, upper: band.upper, count: n, color: color, layout: layout)
+            }
             if s.errorStyle == .band, let e = s.yErrors {
                 let lower = (0..<n).map { $0 < e.count ? s.y[$0] - e[$0] : .nan }
                 let upper = (0..<n).map { $0 < e.count ? s.y[$0] + e[$0] : .nan }
@@ -38,7 +42,9 @@ extension PanelRenderer {
                         let (px, py) = pixel(s.x[i], s.y[i], layout)!
                         if k == 0 { canvas.moveTo(px, py) } else { canvas.lineTo(px, py) }
                     }
-                    if run.count == 1 { let (px, py) = pixel(s.x[run[0]], s.y[run[0]], layout)!; canvas.lineTo(px + 0.01, py) }
+                    if run.count == 1 {
+                        let (px, py) = pixel(s.x[run[0]], s.y[run[0]], layout)!; canvas.lineTo(px + 0.01, py)
+                    }
                     canvas.stroke()
                 }
             }
@@ -60,7 +66,8 @@ extension PanelRenderer {
     func drawBand(x: [Double], lower: [Double], upper: [Double], count: Int, color: Color, layout: PanelLayout) {
         let n = min(count, lower.count, upper.count)
         canvas.setColor(color.withAlpha(0.2))
-        for run in runs(count: n, { pixel(x[$0], lower[$0], layout) != nil && pixel(x[$0], upper[$0], layout) != nil }) where run.count >= 2 {
+        for run in runs(count: n, { pixel(x[$0], lower[$0], layout) != nil && pixel(x[$0], upper[$0], layout) != nil })
+        where run.count >= 2 {
             for (k, i) in run.enumerated() {
                 let (px, py) = pixel(x[i], upper[i], layout)!
                 if k == 0 { canvas.moveTo(px, py) } else { canvas.lineTo(px, py) }
@@ -104,9 +111,11 @@ extension PanelRenderer {
         case .circle: canvas.circle(x, y, radius: r)
         case .square: canvas.rectangle(Rect(x: x - r * 0.9, y: y - r * 0.9, width: 1.8 * r, height: 1.8 * r))
         case .triangle:
-            canvas.moveTo(x, y - r * 1.15); canvas.lineTo(x + r, y + r * 0.75); canvas.lineTo(x - r, y + r * 0.75); canvas.closePath()
+            canvas.moveTo(x, y - r * 1.15); canvas.lineTo(x + r, y + r * 0.75); canvas.lineTo(x - r, y + r * 0.75);
+            canvas.closePath()
         case .diamond:
-            canvas.moveTo(x, y - r * 1.2); canvas.lineTo(x + r, y); canvas.lineTo(x, y + r * 1.2); canvas.lineTo(x - r, y); canvas.closePath()
+            canvas.moveTo(x, y - r * 1.2); canvas.lineTo(x + r, y); canvas.lineTo(x, y + r * 1.2);
+            canvas.lineTo(x - r, y); canvas.closePath()
         }
         canvas.setColor(color)
         canvas.fillPreserve()

@@ -9,7 +9,8 @@ struct PanelRenderer {
     func draw(in cell: Rect) {
         let domains = domains()
         let entries = legendEntries()
-        var layout = self.layout(in: cell, domains: domains, legendOutside: panel.legend == .outsideRight && entries.count >= 2)
+        var layout = self.layout(
+            in: cell, domains: domains, legendOutside: panel.legend == .outsideRight && entries.count >= 2)
         var legendOrigin: (Double, Double)? = nil
         if entries.count >= 2 && panel.legend != .hidden {
             let size = legendSize(entries)
@@ -33,9 +34,13 @@ struct PanelRenderer {
         canvas.clip(to: layout.plot)
         switch panel.content {
         case .xy(let series, let references, let colorScale):
-            drawXY(series: series, references: references, colorScale: colorScale, colorRange: domains.colorBar?.1, layout: layout)
+            drawXY(
+                series: series, references: references, colorScale: colorScale, colorRange: domains.colorBar?.1,
+                layout: layout)
         case .heatmap(let heatmap):
-            drawHeatmap(heatmap, range: domains.colorBar?.1 ?? heatmap.colorScale.resolvedRange(for: heatmap.values), layout: layout)
+            drawHeatmap(
+                heatmap, range: domains.colorBar?.1 ?? heatmap.colorScale.resolvedRange(for: heatmap.values),
+                layout: layout)
         case .bars(let chart):
             drawBars(chart, layout: layout)
         }
@@ -43,8 +48,10 @@ struct PanelRenderer {
         drawFrameAndTicks(layout)
         drawAxisLabels(layout)
         if !panel.title.isEmpty {
-            canvas.text(panel.title, x: layout.plot.midX, y: layout.plot.minY - canvas.measure("0", Font(size: style.tickSize)).height / 2 - 6,
-                        font: titleFont, color: style.foreground, horizontal: .center, vertical: .bottom)
+            canvas.text(
+                panel.title, x: layout.plot.midX,
+                y: layout.plot.minY - canvas.measure("0", Font(size: style.tickSize)).height / 2 - 6,
+                font: titleFont, color: style.foreground, horizontal: .center, vertical: .bottom)
         }
         if let colorBar = layout.colorBar { drawColorBar(colorBar) }
         if let origin = legendOrigin { drawLegend(entries, at: origin) }
@@ -75,16 +82,22 @@ struct PanelRenderer {
         let frameColor = Color(gray: 0.3)
         canvas.setColor(frameColor)
         canvas.setLine(width: 1)
-        canvas.rectangle(Rect(x: canvas.crisp(plot.minX), y: canvas.crisp(plot.minY),
-                              width: canvas.crisp(plot.maxX) - canvas.crisp(plot.minX),
-                              height: canvas.crisp(plot.maxY) - canvas.crisp(plot.minY)))
+        canvas.rectangle(
+            Rect(
+                x: canvas.crisp(plot.minX), y: canvas.crisp(plot.minY),
+                width: canvas.crisp(plot.maxX) - canvas.crisp(plot.minX),
+                height: canvas.crisp(plot.maxY) - canvas.crisp(plot.minY)))
         canvas.stroke()
         let tickFont = Font(size: style.tickSize)
         for v in layout.xTicks.minor {
-            if let p = layout.x.pixel(v) { let x = canvas.crisp(p); canvas.line(x, plot.maxY, x, plot.maxY + tick * 0.6) }
+            if let p = layout.x.pixel(v) {
+                let x = canvas.crisp(p); canvas.line(x, plot.maxY, x, plot.maxY + tick * 0.6)
+            }
         }
         for v in layout.yTicks.minor {
-            if let p = layout.y.pixel(v) { let y = canvas.crisp(p); canvas.line(plot.minX - tick * 0.6, y, plot.minX, y) }
+            if let p = layout.y.pixel(v) {
+                let y = canvas.crisp(p); canvas.line(plot.minX - tick * 0.6, y, plot.minX, y)
+            }
         }
         for (index, t) in layout.xTicks.major.enumerated() {
             guard let p = layout.x.pixel(t.value) else { continue }
@@ -95,21 +108,25 @@ struct PanelRenderer {
             if layout.xLabels.angle == 0 {
                 let lineHeight = canvas.measure("0", layout.xLabels.font).height
                 for (line, text) in label.split(separator: "\n").enumerated() {
-                    canvas.text(String(text), x: p, y: plot.maxY + tick + gap + Double(line) * lineHeight, font: layout.xLabels.font,
-                                color: style.foreground, horizontal: .center, vertical: .top)
+                    canvas.text(
+                        String(text), x: p, y: plot.maxY + tick + gap + Double(line) * lineHeight,
+                        font: layout.xLabels.font,
+                        color: style.foreground, horizontal: .center, vertical: .top)
                 }
             } else {
                 let h = canvas.measure("0", layout.xLabels.font).height
-                canvas.text(label, x: p + h * 0.25, y: plot.maxY + tick + gap + h * 0.35, font: layout.xLabels.font,
-                            color: style.foreground, horizontal: .right, vertical: .center, angle: layout.xLabels.angle)
+                canvas.text(
+                    label, x: p + h * 0.25, y: plot.maxY + tick + gap + h * 0.35, font: layout.xLabels.font,
+                    color: style.foreground, horizontal: .right, vertical: .center, angle: layout.xLabels.angle)
             }
         }
         for t in layout.yTicks.major {
             guard let p = layout.y.pixel(t.value) else { continue }
             let y = canvas.crisp(p)
             canvas.setColor(frameColor); canvas.line(plot.minX - tick, y, plot.minX, y)
-            canvas.text(t.label, x: plot.minX - tick - gap, y: p, font: tickFont, color: style.foreground,
-                        horizontal: .right, vertical: .center)
+            canvas.text(
+                t.label, x: plot.minX - tick - gap, y: p, font: tickFont, color: style.foreground,
+                horizontal: .right, vertical: .center)
         }
     }
 
@@ -118,12 +135,16 @@ struct PanelRenderer {
         let font = Font(size: style.labelSize)
         let plot = layout.plot
         if !panel.xAxis.label.isEmpty {
-            canvas.text(panel.xAxis.label, x: plot.midX, y: plot.maxY + Self.tickLength + Self.gap + layout.xLabels.footprint + Self.gap,
-                        font: font, color: style.foreground, horizontal: .center, vertical: .top)
+            canvas.text(
+                panel.xAxis.label, x: plot.midX,
+                y: plot.maxY + Self.tickLength + Self.gap + layout.xLabels.footprint + Self.gap,
+                font: font, color: style.foreground, horizontal: .center, vertical: .top)
         }
         if !panel.yAxis.label.isEmpty {
-            canvas.text(panel.yAxis.label, x: plot.minX - Self.tickLength - Self.gap - layout.yLabelWidth - Self.gap,
-                        y: plot.midY, font: font, color: style.foreground, horizontal: .center, vertical: .bottom, angle: .pi / 2)
+            canvas.text(
+                panel.yAxis.label, x: plot.minX - Self.tickLength - Self.gap - layout.yLabelWidth - Self.gap,
+                y: plot.midY, font: font, color: style.foreground, horizontal: .center, vertical: .bottom,
+                angle: .pi / 2)
         }
     }
 

@@ -48,10 +48,12 @@ public struct Series: Sendable {
     public var opacity: Double
 
     /// A series; by default a solid line without markers.
-    public init(_ name: String = "", x: [Double], y: [Double], color: Color? = nil, line: LineStyle = .solid,
-                lineWidth: Double = 1.75, marker: Marker = .none, markerSize: Double = 6, yErrors: [Double]? = nil,
-                xErrors: [Double]? = nil, errorStyle: ErrorStyle = .bars, band: Band? = nil,
-                colorValues: [Double]? = nil, opacity: Double = 1) {
+    public init(
+        _ name: String = "", x: [Double], y: [Double], color: Color? = nil, line: LineStyle = .solid,
+        lineWidth: Double = 1.75, marker: Marker = .none, markerSize: Double = 6, yErrors: [Double]? = nil,
+        xErrors: [Double]? = nil, errorStyle: ErrorStyle = .bars, band: Band? = nil,
+        colorValues: [Double]? = nil, opacity: Double = 1
+    ) {
         self.name = name; self.x = x; self.y = y; self.color = color; self.line = line; self.lineWidth = lineWidth
         self.marker = marker; self.markerSize = markerSize; self.yErrors = yErrors; self.xErrors = xErrors
         self.errorStyle = errorStyle; self.band = band; self.colorValues = colorValues; self.opacity = opacity
@@ -63,11 +65,14 @@ public struct Series: Sendable {
     }
 
     /// A scatter series: markers only.
-    public static func scatter(_ name: String = "", x: [Double], y: [Double], color: Color? = nil,
-                               marker: Marker = .circle, markerSize: Double = 5, colorValues: [Double]? = nil,
-                               opacity: Double = 0.8) -> Series {
-        Series(name, x: x, y: y, color: color, line: .none, marker: marker, markerSize: markerSize,
-               colorValues: colorValues, opacity: opacity)
+    public static func scatter(
+        _ name: String = "", x: [Double], y: [Double], color: Color? = nil,
+        marker: Marker = .circle, markerSize: Double = 5, colorValues: [Double]? = nil,
+        opacity: Double = 0.8
+    ) -> Series {
+        Series(
+            name, x: x, y: y, color: color, line: .none, marker: marker, markerSize: markerSize,
+            colorValues: colorValues, opacity: opacity)
     }
 }
 
@@ -93,7 +98,9 @@ public struct ReferenceLine: Sendable {
     public var lineWidth: Double
 
     /// A reference line, dashed dark grey by default.
-    public init(_ kind: Kind, label: String = "", color: Color = .darkGray, style: LineStyle = .dashed, lineWidth: Double = 1.25) {
+    public init(
+        _ kind: Kind, label: String = "", color: Color = .darkGray, style: LineStyle = .dashed, lineWidth: Double = 1.25
+    ) {
         self.kind = kind; self.label = label; self.color = color; self.style = style; self.lineWidth = lineWidth
     }
 }

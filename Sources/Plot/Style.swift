@@ -13,10 +13,12 @@ public struct Style: Sendable {
     /// Empty space around the figure and each panel.
     public var padding: Double
 
-    public init(fontFamily: String = "DejaVu Sans", titleSize: Double = 18, panelTitleSize: Double = 14,
-                labelSize: Double = 13, tickSize: Double = 11, legendSize: Double = 11,
-                background: Color = .white, foreground: Color = Color(gray: 0.1), gridColor: Color = Color(gray: 0.9),
-                padding: Double = 10) {
+    public init(
+        fontFamily: String = "DejaVu Sans", titleSize: Double = 18, panelTitleSize: Double = 14,
+        labelSize: Double = 13, tickSize: Double = 11, legendSize: Double = 11,
+        background: Color = .white, foreground: Color = Color(gray: 0.1), gridColor: Color = Color(gray: 0.9),
+        padding: Double = 10
+    ) {
         self.fontFamily = fontFamily; self.titleSize = titleSize; self.panelTitleSize = panelTitleSize
         self.labelSize = labelSize; self.tickSize = tickSize; self.legendSize = legendSize
         self.background = background; self.foreground = foreground; self.gridColor = gridColor; self.padding = padding

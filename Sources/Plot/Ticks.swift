@@ -37,7 +37,7 @@ public enum Ticks {
         let scale = pow(10, Double(min(decimals, 15)))
         return stride(from: first, through: last, by: 1).map { k in
             let v = (k * step * scale).rounded() / scale
-            return v == 0 ? 0 : v   // no negative zero
+            return v == 0 ? 0 : v  // no negative zero
         }
     }
 
@@ -68,7 +68,9 @@ public enum Ticks {
     }
 
     /// 10^exponent, exact for the decades that have an exact decimal form.
-    static func decade(_ exponent: Int) -> Double { exponent >= 0 ? pow(10, Double(exponent)) : 1 / pow(10, Double(-exponent)) }
+    static func decade(_ exponent: Int) -> Double {
+        exponent >= 0 ? pow(10, Double(exponent)) : 1 / pow(10, Double(-exponent))
+    }
 
     /// A compact label for a tick value on an axis whose tick spacing is `step`.
     ///

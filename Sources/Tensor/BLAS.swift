@@ -23,27 +23,32 @@ public enum BLAS {
     ///   - transA: use Aᵀ (A is stored k×m) instead of A (stored m×k).
     ///   - transB: use Bᵀ (B is stored n×k) instead of B (stored k×n).
     @inlinable
-    public static func sgemm(transA: Bool = false, transB: Bool = false,
-                             m: Int, n: Int, k: Int, alpha: Float = 1,
-                             a: UnsafePointer<Float>, lda: Int? = nil,
-                             b: UnsafePointer<Float>, ldb: Int? = nil,
-                             beta: Float = 0,
-                             c: UnsafeMutablePointer<Float>, ldc: Int? = nil) {
+    public static func sgemm(
+        transA: Bool = false, transB: Bool = false,
+        m: Int, n: Int, k: Int, alpha: Float = 1,
+        a: UnsafePointer<Float>, lda: Int? = nil,
+        b: UnsafePointer<Float>, ldb: Int? = nil,
+        beta: Float = 0,
+        c: UnsafeMutablePointer<Float>, ldc: Int? = nil
+    ) {
         if m == 0 || n == 0 { return }
         let lda = lda ?? (transA ? m : k)
         let ldb = ldb ?? (transB ? k : n)
         let ldc = ldc ?? n
-        precondition(lda >= max(1, transA ? m : k) && ldb >= max(1, transB ? k : n) && ldc >= max(1, n),
-                     "sgemm: leading dimension too small")
+        precondition(
+            lda >= max(1, transA ? m : k) && ldb >= max(1, transB ? k : n) && ldc >= max(1, n),
+            "sgemm: leading dimension too small")
         if k == 0 {
             // C = beta * C
             for i in 0..<m { let row = c + i * ldc; for j in 0..<n { row[j] = beta == 0 ? 0 : beta * row[j] } }
             return
         }
         _ = singleThreadedOpenBLAS
-        let call = { (m: Int, n: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>) in
-            cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
-                        Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+        let call = {
+            (m: Int, n: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>) in
+            cblas_sgemm(
+                CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+                Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
         }
         if threads <= 1 || m * n * k < splitThreshold { call(m, n, a, b, c); return }
         // Split the longer side of C into blocks of whole `blockAlignment`-wide slabs, one range per `Parallel` worker:
@@ -51,8 +56,11 @@ public enum BLAS {
         let columns = n >= m, count = columns ? n : m
         Parallel.forEachRange((count + blockAlignment - 1) / blockAlignment) { slabs in
             let lo = slabs.lowerBound * blockAlignment, hi = min(count, slabs.upperBound * blockAlignment)
-            if columns { call(m, hi - lo, a, b + (transB ? lo * ldb : lo), c + lo) }
-            else { call(hi - lo, n, a + (transA ? lo : lo * lda), b, c + lo * ldc) }
+            if columns {
+                call(m, hi - lo, a, b + (transB ? lo * ldb : lo), c + lo)
+            } else {
+                call(hi - lo, n, a + (transA ? lo : lo * lda), b, c + lo * ldc)
+            }
         }
     }
 
@@ -61,30 +69,36 @@ public enum BLAS {
 
     /// Double-precision general matrix multiply (used by float64 reference paths in tests and the EPK reference).
     @inlinable
-    public static func dgemm(transA: Bool = false, transB: Bool = false,
-                             m: Int, n: Int, k: Int, alpha: Double = 1,
-                             a: UnsafePointer<Double>, lda: Int? = nil,
-                             b: UnsafePointer<Double>, ldb: Int? = nil,
-                             beta: Double = 0,
-                             c: UnsafeMutablePointer<Double>, ldc: Int? = nil) {
+    public static func dgemm(
+        transA: Bool = false, transB: Bool = false,
+        m: Int, n: Int, k: Int, alpha: Double = 1,
+        a: UnsafePointer<Double>, lda: Int? = nil,
+        b: UnsafePointer<Double>, ldb: Int? = nil,
+        beta: Double = 0,
+        c: UnsafeMutablePointer<Double>, ldc: Int? = nil
+    ) {
         if m == 0 || n == 0 || k == 0 { return }
         let lda = lda ?? (transA ? m : k)
         let ldb = ldb ?? (transB ? k : n)
         let ldc = ldc ?? n
         _ = singleThreadedOpenBLAS
-        cblas_dgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
-                    Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+        cblas_dgemm(
+            CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+            Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
 
     /// `y = alpha · op(A) x + beta · y`, A stored m×n row-major.
     @inlinable
-    public static func sgemv(trans: Bool = false, m: Int, n: Int, alpha: Float = 1,
-                             a: UnsafePointer<Float>, lda: Int? = nil,
-                             x: UnsafePointer<Float>, beta: Float = 0, y: UnsafeMutablePointer<Float>) {
+    public static func sgemv(
+        trans: Bool = false, m: Int, n: Int, alpha: Float = 1,
+        a: UnsafePointer<Float>, lda: Int? = nil,
+        x: UnsafePointer<Float>, beta: Float = 0, y: UnsafeMutablePointer<Float>
+    ) {
         if m == 0 || n == 0 { return }
         _ = singleThreadedOpenBLAS
-        cblas_sgemv(CblasRowMajor, trans ? CblasTrans : CblasNoTrans, Int32(m), Int32(n), alpha, a,
-                    Int32(lda ?? n), x, 1, beta, y, 1)
+        cblas_sgemv(
+            CblasRowMajor, trans ? CblasTrans : CblasNoTrans, Int32(m), Int32(n), alpha, a,
+            Int32(lda ?? n), x, 1, beta, y, 1)
     }
 
     /// `y += alpha · x` over `count` elements.

@@ -77,8 +77,10 @@ public enum BLASKernels {
 
     /// Decides from the kernels in use, the CPU's level and vendor, the user's `OPENBLAS_CORETYPE` (if any) and
     /// whether this process is already a restart.
-    public static func decide(coreInUse: String, cpu: SIMDLevel, amd: Bool, userCoreType: String?,
-                              restarted: Bool) -> Decision {
+    public static func decide(
+        coreInUse: String, cpu: SIMDLevel, amd: Bool, userCoreType: String?,
+        restarted: Bool
+    ) -> Decision {
         let wanted = preferredCore(for: cpu, amd: amd)
         if restarted, let requested = userCoreType {
             return level(ofCore: coreInUse) >= cpu ? .good : .restartDidNotHelp(requested: requested, inUse: coreInUse)
@@ -91,8 +93,9 @@ public enum BLASKernels {
     /// The decision for this process.
     public static func decisionForThisProcess() -> Decision {
         let environment = ProcessInfo.processInfo.environment
-        return decide(coreInUse: coreInUse, cpu: cpuLevel, amd: cpuIsAMD, userCoreType: environment[coreTypeVariable],
-                      restarted: environment[restartMarker] == "1")
+        return decide(
+            coreInUse: coreInUse, cpu: cpuLevel, amd: cpuIsAMD, userCoreType: environment[coreTypeVariable],
+            restarted: environment[restartMarker] == "1")
     }
 
     /// Replaces this process with a fresh copy of itself (same arguments) that has `OPENBLAS_CORETYPE=core`.
@@ -112,7 +115,8 @@ public enum BLASKernels {
     /// One line describing the kernels, for logs and `bench`: `OpenBLAS core SkylakeX (AVX-512); CPU: AVX-512`.
     public static var summary: String {
         let core = coreInUse
-        let source = ProcessInfo.processInfo.environment[coreTypeVariable].map { " via \(coreTypeVariable)=\($0)" } ?? ""
+        let source =
+            ProcessInfo.processInfo.environment[coreTypeVariable].map { " via \(coreTypeVariable)=\($0)" } ?? ""
         return "OpenBLAS core \(core) (\(level(ofCore: core)))\(source); CPU supports \(cpuLevel)"
     }
 }

@@ -17,8 +17,9 @@ public struct Tensor: Equatable, Sendable {
 
     /// A tensor that takes ownership of `storage`; its count must match the shape.
     public init(shape: [Int], storage: [Float]) {
-        precondition(shape.reduce(1, *) == storage.count,
-                     "Tensor: shape \(shape) needs \(shape.reduce(1, *)) values, got \(storage.count)")
+        precondition(
+            shape.reduce(1, *) == storage.count,
+            "Tensor: shape \(shape) needs \(shape.reduce(1, *)) values, got \(storage.count)")
         self.shape = shape
         self.storage = storage
     }

@@ -8,7 +8,9 @@ public enum Vector {
     }
 
     /// `y[i] += a * x[i]`
-    @inlinable public static func addScaled(_ x: UnsafePointer<Float>, _ a: Float, into y: UnsafeMutablePointer<Float>, count: Int) {
+    @inlinable public static func addScaled(
+        _ x: UnsafePointer<Float>, _ a: Float, into y: UnsafeMutablePointer<Float>, count: Int
+    ) {
         var i = 0
         while i < count { y[i] += a * x[i]; i &+= 1 }
     }
@@ -26,16 +28,23 @@ public enum Vector {
     }
 
     /// `dx[i] (+)= x[i] > 0 ? dy[i] : 0` — the ReLU backward, written or accumulated.
-    @inlinable public static func reluBackward(input x: UnsafePointer<Float>, gradOutput dy: UnsafePointer<Float>,
-                                               gradInput dx: UnsafeMutablePointer<Float>, count: Int, accumulate: Bool) {
+    @inlinable public static func reluBackward(
+        input x: UnsafePointer<Float>, gradOutput dy: UnsafePointer<Float>,
+        gradInput dx: UnsafeMutablePointer<Float>, count: Int, accumulate: Bool
+    ) {
         var i = 0
-        if accumulate { while i < count { dx[i] += x[i] > 0 ? dy[i] : 0; i &+= 1 } }
-        else { while i < count { dx[i] = x[i] > 0 ? dy[i] : 0; i &+= 1 } }
+        if accumulate {
+            while i < count { dx[i] += x[i] > 0 ? dy[i] : 0; i &+= 1 }
+        } else {
+            while i < count { dx[i] = x[i] > 0 ? dy[i] : 0; i &+= 1 }
+        }
     }
 
     /// `out[i] = (1 - a) * x0[i] + a * x1[i]` — the straight path between two parameter vectors.
-    @inlinable public static func interpolate(_ x0: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ a: Float,
-                                              _ out: UnsafeMutablePointer<Float>, count: Int) {
+    @inlinable public static func interpolate(
+        _ x0: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ a: Float,
+        _ out: UnsafeMutablePointer<Float>, count: Int
+    ) {
         var i = 0
         let b = 1 - a
         while i < count { out[i] = b * x0[i] + a * x1[i]; i &+= 1 }
@@ -60,7 +69,9 @@ public enum Vector {
 
 extension Array where Element == Float {
     /// Calls `body` with a mutable pointer to the first element (non-nil even when empty is not needed here).
-    @inlinable public mutating func withMutablePointer<R>(_ body: (UnsafeMutablePointer<Float>) throws -> R) rethrows -> R {
+    @inlinable public mutating func withMutablePointer<R>(
+        _ body: (UnsafeMutablePointer<Float>) throws -> R
+    ) rethrows -> R {
         try withUnsafeMutableBufferPointer { try body($0.baseAddress!) }
     }
     /// Calls `body` with a pointer to the first element.

@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import Artifacts
 
 final class AtomicFileTests: XCTestCase {
@@ -12,11 +13,13 @@ final class AtomicFileTests: XCTestCase {
         let path = directory + "/result.json"
         try AtomicFile.write(data: Data("old".utf8), to: path)
         var temporary = ""
-        XCTAssertThrowsError(try AtomicFile.write(to: path) { temporaryPath in
-            temporary = temporaryPath
-            try Data("half-written new".utf8).write(to: URL(fileURLWithPath: temporaryPath))
-            throw Interrupted()
-        }) { XCTAssertTrue($0 is Interrupted, "the body's own error is rethrown") }
+        XCTAssertThrowsError(
+            try AtomicFile.write(to: path) { temporaryPath in
+                temporary = temporaryPath
+                try Data("half-written new".utf8).write(to: URL(fileURLWithPath: temporaryPath))
+                throw Interrupted()
+            }
+        ) { XCTAssertTrue($0 is Interrupted, "the body's own error is rethrown") }
         XCTAssertEqual(try String(contentsOfFile: path, encoding: .utf8), "old")
         XCTAssertEqual((temporary as NSString).deletingLastPathComponent, directory, "temporary file is a sibling")
         XCTAssertFalse(FileManager.default.fileExists(atPath: temporary))

@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import Artifacts
 
 final class HDF5ErrorTests: XCTestCase {
@@ -19,8 +20,10 @@ final class HDF5ErrorTests: XCTestCase {
         let file = try HDF5File(path: path, mode: .read)
         let error = artifactError { _ = try file.root.read("params/bias", as: Float.self) }
         XCTAssertEqual(error?.kind, .notFound)
-        XCTAssertEqual(error?.description, "\(path): /params/bias: no such dataset (/ has: weights); "
-                       + "check the name or re-run the producing step")
+        XCTAssertEqual(
+            error?.description,
+            "\(path): /params/bias: no such dataset (/ has: weights); "
+                + "check the name or re-run the producing step")
     }
 
     func testShapeMismatch() throws {
@@ -28,8 +31,10 @@ final class HDF5ErrorTests: XCTestCase {
         try writeSample(path)
         let file = try HDF5File(path: path, mode: .read)
         let error = artifactError { _ = try file.root.readExpecting("weights", shape: [200, 100], as: Float.self) }
-        XCTAssertEqual(error?.description, "\(path): /weights: has shape [100, 200], expected [200, 100]; "
-                       + "the file was written for a different model or config: re-run the producing step")
+        XCTAssertEqual(
+            error?.description,
+            "\(path): /weights: has shape [100, 200], expected [200, 100]; "
+                + "the file was written for a different model or config: re-run the producing step")
         let wrongType = artifactError { _ = try file.root.read("weights", as: Double.self) }
         XCTAssertEqual(wrongType?.kind, .typeMismatch)
     }
@@ -38,8 +43,10 @@ final class HDF5ErrorTests: XCTestCase {
         let path = directory + "/write.h5"
         let file = try HDF5File(path: path, mode: .create)
         let counted = artifactError { try file.root.write("x", [Float](repeating: 0, count: 5), shape: [2, 3]) }
-        XCTAssertEqual(counted?.description, "\(path): /x: shape [2, 3] needs 6 values, got 5; "
-                       + "pass values and a shape that agree")
+        XCTAssertEqual(
+            counted?.description,
+            "\(path): /x: shape [2, 3] needs 6 values, got 5; "
+                + "pass values and a shape that agree")
         try file.root.write("x", [Float](repeating: 0, count: 6), shape: [2, 3])
         XCTAssertEqual(artifactError { try file.root.write("x", [Float(1)], shape: [1]) }?.kind, .alreadyExists)
         try file.root.remove("x")
@@ -75,8 +82,10 @@ final class HDF5ErrorTests: XCTestCase {
         file.close()
         XCTAssertTrue(file.isClosed)
         let error = artifactError { try group.setAttribute("a", 1) }
-        XCTAssertEqual(error?.description, "\(path): /g: the file is closed; "
-                       + "keep the HDF5File open while its groups and datasets are in use")
+        XCTAssertEqual(
+            error?.description,
+            "\(path): /g: the file is closed; "
+                + "keep the HDF5File open while its groups and datasets are in use")
         XCTAssertFalse(group.contains("anything"))
     }
 

@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import Artifacts
 
 final class HDF5ExtendableTests: XCTestCase {
@@ -13,20 +14,25 @@ final class HDF5ExtendableTests: XCTestCase {
         let path = directory + "/stream.h5"
         do {
             let file = try HDF5File(path: path, mode: .create)
-            let stream = try file.root.createExtendable("params/theta", type: Float.self, rowShape: [2, 3], chunkRows: 4)
+            let stream = try file.root.createExtendable(
+                "params/theta", type: Float.self, rowShape: [2, 3], chunkRows: 4)
             XCTAssertEqual(try stream.shape, [0, 2, 3])
             XCTAssertEqual(try stream.append(rows(0..<1)), 1)
-            XCTAssertEqual(try stream.append(rows(1..<6)), 6)       // crosses a chunk boundary
+            XCTAssertEqual(try stream.append(rows(1..<6)), 6)  // crosses a chunk boundary
             XCTAssertEqual(try stream.append([Float]()), 6)
             try file.flush()
             XCTAssertEqual(try stream.read(as: Float.self), rows(0..<6))
             XCTAssertEqual(try stream.readRows(2..<5, as: Float.self), rows(2..<5))
             let bad = artifactError { try stream.append([Float](repeating: 0, count: 7)) }
-            XCTAssertEqual(bad?.description, "\(path): /params/theta: cannot append 7 values: not a multiple of the "
-                           + "row size 6 (row shape [2, 3]); append whole rows")
+            XCTAssertEqual(
+                bad?.description,
+                "\(path): /params/theta: cannot append 7 values: not a multiple of the "
+                    + "row size 6 (row shape [2, 3]); append whole rows")
             let wrongType = artifactError { try stream.append([Double](repeating: 0, count: 6)) }
-            XCTAssertEqual(wrongType?.description, "\(path): /params/theta: stores float32, not float64; "
-                           + "read or write it as the stored type")
+            XCTAssertEqual(
+                wrongType?.description,
+                "\(path): /params/theta: stores float32, not float64; "
+                    + "read or write it as the stored type")
             file.close()
         }
         // Resume: the last two steps are incomplete, cut them and continue.
@@ -48,8 +54,10 @@ final class HDF5ExtendableTests: XCTestCase {
         XCTAssertEqual(try stream.readRows(8..<9, as: Float.self), rows(8..<9))
         XCTAssertEqual(try stream.readRows(3..<3, as: Float.self), [])
         let outside = artifactError { _ = try stream.readRows(7..<10, as: Float.self) }
-        XCTAssertEqual(outside?.description, "\(path): /params/theta: rows 7..<10 out of range 0..<9; the file holds "
-                       + "fewer steps than requested: re-run or resume the producing step")
+        XCTAssertEqual(
+            outside?.description,
+            "\(path): /params/theta: rows 7..<10 out of range 0..<9; the file holds "
+                + "fewer steps than requested: re-run or resume the producing step")
         let readOnly = artifactError { try stream.append(rows(9..<10)) }
         XCTAssertEqual(readOnly?.kind, .io)
     }
@@ -59,10 +67,16 @@ final class HDF5ExtendableTests: XCTestCase {
         let file = try HDF5File(path: path, mode: .create)
         let fixed = try file.root.write("fixed", [Int64(1), 2], shape: [2, 1])
         let error = artifactError { try fixed.append([Int64(3)]) }
-        XCTAssertEqual(error?.description, "\(path): /fixed: is not extendable; create it with "
-                       + "createExtendable(_:type:rowShape:chunkRows:) to append or truncate")
-        XCTAssertEqual(artifactError { try file.root.createExtendable("x", type: Float.self, rowShape: [0],
-                                                                      chunkRows: 1) }?.kind, .invalidArgument)
+        XCTAssertEqual(
+            error?.description,
+            "\(path): /fixed: is not extendable; create it with "
+                + "createExtendable(_:type:rowShape:chunkRows:) to append or truncate")
+        XCTAssertEqual(
+            artifactError {
+                try file.root.createExtendable(
+                    "x", type: Float.self, rowShape: [0],
+                    chunkRows: 1)
+            }?.kind, .invalidArgument)
     }
 
     func testIntegerStreamOfBatchIndices() throws {

@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import Artifacts
 
 /// Files written here must be readable by h5py (Debian's python3-h5py, through /usr/bin/python3).
@@ -17,13 +18,18 @@ final class HDF5InteropTests: XCTestCase {
         let outData = output.fileHandleForReading.readDataToEndOfFile()
         let errData = errors.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self))
+        return (
+            process.terminationStatus, String(decoding: outData, as: UTF8.self),
+            String(decoding: errData, as: UTF8.self)
+        )
     }
 
     func testH5pyReadsShapesTypesValuesAndAttributes() throws {
         guard FileManager.default.isExecutableFile(atPath: Self.python),
-              (try? runPython("import h5py", []))?.0 == 0 else {
-            throw XCTSkip("h5py interop not tested: `/usr/bin/python3 -c \"import h5py\"` fails (apt install python3-h5py)")
+            (try? runPython("import h5py", []))?.0 == 0
+        else {
+            throw XCTSkip(
+                "h5py interop not tested: `/usr/bin/python3 -c \"import h5py\"` fails (apt install python3-h5py)")
         }
         let directory = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -48,30 +54,32 @@ final class HDF5InteropTests: XCTestCase {
             file.close()
         }
         let script = """
-        import h5py, json, sys
-        def plain(v):
-            if isinstance(v, bytes): return {"bytes": v.decode()}
-            if hasattr(v, "tolist"): v = v.tolist()
-            return {"type": type(v).__name__, "value": v}
-        out = {"datasets": {}, "attributes": {}}
-        with h5py.File(sys.argv[1], "r") as f:
-            def visit(name, obj):
-                if isinstance(obj, h5py.Dataset):
-                    out["datasets"][name] = {"shape": list(obj.shape), "dtype": str(obj.dtype),
-                        "values": obj[()].tolist(), "maxshape": [m if m is not None else -1 for m in obj.maxshape],
-                        "attrs": {k: plain(v) for k, v in obj.attrs.items()}}
-            f.visititems(visit)
-            out["attributes"] = {k: plain(v) for k, v in f.attrs.items()}
-        print(json.dumps(out, sort_keys=True))
-        """
+            import h5py, json, sys
+            def plain(v):
+                if isinstance(v, bytes): return {"bytes": v.decode()}
+                if hasattr(v, "tolist"): v = v.tolist()
+                return {"type": type(v).__name__, "value": v}
+            out = {"datasets": {}, "attributes": {}}
+            with h5py.File(sys.argv[1], "r") as f:
+                def visit(name, obj):
+                    if isinstance(obj, h5py.Dataset):
+                        out["datasets"][name] = {"shape": list(obj.shape), "dtype": str(obj.dtype),
+                            "values": obj[()].tolist(), "maxshape": [m if m is not None else -1 for m in obj.maxshape],
+                            "attrs": {k: plain(v) for k, v in obj.attrs.items()}}
+                f.visititems(visit)
+                out["attributes"] = {k: plain(v) for k, v in f.attrs.items()}
+            print(json.dumps(out, sort_keys=True))
+            """
         let (status, output, errors) = try runPython(script, [path])
         XCTAssertEqual(status, 0, errors)
         let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any])
         let datasets = try XCTUnwrap(json["datasets"] as? [String: [String: Any]])
         XCTAssertEqual(Set(datasets.keys), ["floats", "doubles", "bytes", "history/indices", "history/steps"])
 
-        func check(_ name: String, shape: [Int], dtype: String, values: String, file: StaticString = #filePath,
-                   line: UInt = #line) throws {
+        func check(
+            _ name: String, shape: [Int], dtype: String, values: String, file: StaticString = #filePath,
+            line: UInt = #line
+        ) throws {
             let entry = try XCTUnwrap(datasets[name], file: file, line: line)
             XCTAssertEqual(entry["shape"] as? [Int], shape, name, file: file, line: line)
             XCTAssertEqual(entry["dtype"] as? String, dtype, name, file: file, line: line)

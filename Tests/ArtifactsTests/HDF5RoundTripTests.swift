@@ -1,6 +1,7 @@
-import XCTest
-@testable import Artifacts
 import Tensor
+import XCTest
+
+@testable import Artifacts
 
 final class HDF5RoundTripTests: XCTestCase {
     var directory = ""
@@ -63,8 +64,8 @@ final class HDF5RoundTripTests: XCTestCase {
             try root.setAttribute("nothing", [Double]())
             try root.setJSONAttribute("model", Described(name: "mlp", sizes: [784, 10]))
             try dataset.setAttribute("units", "nats")
-            try root.setAttribute("steps", 2000)           // same type
-            try root.setAttribute("lr", "overwritten")     // different type
+            try root.setAttribute("steps", 2000)  // same type
+            try root.setAttribute("lr", "overwritten")  // different type
             file.close()
         }
         let file = try HDF5File(path: path, mode: .read)
@@ -75,7 +76,7 @@ final class HDF5RoundTripTests: XCTestCase {
         XCTAssertEqual(try root.doubleArrayAttribute("betas"), [0.9, 0.999])
         XCTAssertEqual(try root.intArrayAttribute("dims"), [-3, 0, 7])
         XCTAssertEqual(try root.doubleArrayAttribute("nothing"), [])
-        XCTAssertEqual(try root.doubleAttribute("steps"), 2000)   // integers read as numbers
+        XCTAssertEqual(try root.doubleAttribute("steps"), 2000)  // integers read as numbers
         XCTAssertEqual(try root.jsonAttribute("model", as: Described.self), Described(name: "mlp", sizes: [784, 10]))
         XCTAssertEqual(try root.stringAttribute("model"), #"{"name":"mlp","sizes":[784,10]}"#)
         XCTAssertEqual(try root.attributeNames(), ["betas", "dims", "lr", "model", "nothing", "steps", "title"])
@@ -87,8 +88,10 @@ final class HDF5RoundTripTests: XCTestCase {
         XCTAssertEqual(missing?.kind, .notFound)
         XCTAssertEqual(missing?.description.hasPrefix("\(path): /: no attribute 'missing' (it has: betas, dims,"), true)
         let wrongType = artifactError { _ = try root.intAttribute("title") }
-        XCTAssertEqual(wrongType?.description, "\(path): /: attribute 'title' holds string, expected integers; "
-                       + "read it with the matching accessor or re-run the producing step")
+        XCTAssertEqual(
+            wrongType?.description,
+            "\(path): /: attribute 'title' holds string, expected integers; "
+                + "read it with the matching accessor or re-run the producing step")
         let notScalar = artifactError { _ = try root.doubleAttribute("betas") }
         XCTAssertEqual(notScalar?.kind, .shapeMismatch)
     }
@@ -98,7 +101,7 @@ final class HDF5RoundTripTests: XCTestCase {
         do {
             let file = try HDF5File(path: path, mode: .create)
             let root = try file.root
-            let c = try root.createGroup("a/b/c")            // intermediate groups created
+            let c = try root.createGroup("a/b/c")  // intermediate groups created
             XCTAssertEqual(c.path, "/a/b/c")
             try c.write("w", [Int32(5)], shape: [1])
             try root.write("params/fc1.weight", [Float](repeating: 1, count: 6), shape: [2, 3])
@@ -116,15 +119,17 @@ final class HDF5RoundTripTests: XCTestCase {
         XCTAssertTrue(root.contains("/a/b/c/w"))
         XCTAssertTrue(root.contains("params/fc1.weight"))
         XCTAssertFalse(root.contains("a/x/c"))
-        XCTAssertFalse(root.contains("a/b/c/w/deeper"))     // a dataset has no members
+        XCTAssertFalse(root.contains("a/b/c/w/deeper"))  // a dataset has no members
         XCTAssertFalse(root.contains("nothing/here"))
         XCTAssertEqual(try root.memberNames(), ["a", "params"])
         XCTAssertEqual(try root.group("a/b").memberNames(), ["c", "d"])
         XCTAssertEqual(try root.group("a").group("b").intAttribute("level"), 2)
         XCTAssertEqual(try root.group("a/b/c").readExpecting("w", shape: [1], as: Int32.self), [5])
         let missing = artifactError { _ = try root.group("a/b/zzz") }
-        XCTAssertEqual(missing?.description, "\(path): /a/b/zzz: no such group (/ has: a, params); "
-                       + "check the name or re-run the producing step")
+        XCTAssertEqual(
+            missing?.description,
+            "\(path): /a/b/zzz: no such group (/ has: a, params); "
+                + "check the name or re-run the producing step")
         let notGroup = artifactError { _ = try root.group("a/b/c/w") }
         XCTAssertEqual(notGroup?.kind, .typeMismatch)
     }

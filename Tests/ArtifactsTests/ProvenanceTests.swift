@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import Artifacts
 
 final class ProvenanceTests: XCTestCase {
@@ -9,10 +10,12 @@ final class ProvenanceTests: XCTestCase {
         XCTAssertEqual(Provenance.current(directory: directory).gitCommit, "unknown")
 
         let here = Provenance.current(directory: URL(fileURLWithPath: #filePath).deletingLastPathComponent().path)
-        XCTAssertTrue(here.gitCommit.range(of: #"^[0-9a-f]{40}(-dirty)?$"#, options: .regularExpression) != nil,
-                      here.gitCommit)
-        XCTAssertTrue(here.createdAt.range(of: #"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$"#, options: .regularExpression) != nil,
-                      here.createdAt)
+        XCTAssertTrue(
+            here.gitCommit.range(of: #"^[0-9a-f]{40}(-dirty)?$"#, options: .regularExpression) != nil,
+            here.gitCommit)
+        XCTAssertTrue(
+            here.createdAt.range(of: #"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$"#, options: .regularExpression) != nil,
+            here.createdAt)
         XCTAssertFalse(here.hostname.isEmpty)
         XCTAssertEqual(here.softwareVersion, Provenance.softwareVersionString)
 
@@ -22,6 +25,7 @@ final class ProvenanceTests: XCTestCase {
         file.close()
         let reopened = try HDF5File(path: path, mode: .read)
         XCTAssertEqual(try Provenance.read(from: try reopened.root), here)
-        XCTAssertEqual(try reopened.root.attributeNames(), ["created_at", "git_commit", "hostname", "software_version"])
+        XCTAssertEqual(
+            try reopened.root.attributeNames(), ["created_at", "git_commit", "hostname", "software_version"])
     }
 }

@@ -1,20 +1,25 @@
 import XCTest
+
 @testable import Artifacts
 
 final class SHA256Tests: XCTestCase {
     /// FIPS 180-4 / NIST example vectors.
     func testStandardVectors() {
-        XCTAssertEqual(SHA256.hexDigest(Array("abc".utf8)),
-                       "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
-        XCTAssertEqual(SHA256.hexDigest([UInt8]()),
-                       "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        XCTAssertEqual(
+            SHA256.hexDigest(Array("abc".utf8)),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        XCTAssertEqual(
+            SHA256.hexDigest([UInt8]()),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
         // "abcdbcde...nopq": 14 overlapping 4-letter runs, 448 bits (padding spills into a second block).
         let twoBlocks = (0..<14).flatMap { start in (0..<4).map { UInt8(ascii: "a") + UInt8(start + $0) } }
         XCTAssertEqual(twoBlocks.count, 56)
-        XCTAssertEqual(SHA256.hexDigest(twoBlocks),
-                       "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
-        XCTAssertEqual(SHA256.hexDigest([UInt8](repeating: UInt8(ascii: "a"), count: 1_000_000)),
-                       "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
+        XCTAssertEqual(
+            SHA256.hexDigest(twoBlocks),
+            "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
+        XCTAssertEqual(
+            SHA256.hexDigest([UInt8](repeating: UInt8(ascii: "a"), count: 1_000_000)),
+            "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
     }
 
     /// Feeding in pieces gives the same digest as one call, across block boundaries.
@@ -26,8 +31,9 @@ final class SHA256Tests: XCTestCase {
         hasher.update(bytes[63..<200])
         hasher.update(bytes[200...])
         XCTAssertEqual(hasher.finalize(), SHA256.hash(bytes))
-        XCTAssertEqual(ConfigHash.of(data: Data("abc".utf8)),
-                       "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        XCTAssertEqual(
+            ConfigHash.of(data: Data("abc".utf8)),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
     }
 }
 

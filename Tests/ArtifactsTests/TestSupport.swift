@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+
 @testable import Artifacts
 
 /// A fresh directory under the system temporary directory, removed by `removeTemporaryDirectory`.

@@ -1,5 +1,6 @@
 import Tensor
 import XCTest
+
 @testable import Data
 
 /// The CIFAR-10 binary reader, the cat/dog subset and flips, on fixtures and on the shared partial copy.
@@ -21,7 +22,11 @@ final class CIFAR10Tests: XCTestCase {
         for (i, fileLabels) in labels.enumerated() {
             let path = (directory as NSString).appendingPathComponent("data_batch_\(i + 1).bin")
             let bytes = fileLabels.flatMap(record(label:))
-            if i % 2 == 0 { try Fixtures.writeGzip(bytes, to: path + ".gz") } else { try Fixtures.write(bytes, to: path) }
+            if i % 2 == 0 {
+                try Fixtures.writeGzip(bytes, to: path + ".gz")
+            } else {
+                try Fixtures.write(bytes, to: path)
+            }
         }
         let train = try CIFAR10.loadCatDog(.train, directory: directory)
         XCTAssertEqual(train.dataset.labels, [0, 1, 1, 1, 0])
@@ -47,8 +52,9 @@ final class CIFAR10Tests: XCTestCase {
         let path = (directory as NSString).appendingPathComponent("test_batch.bin")
         try Fixtures.write(record(label: 3) + [1, 2, 3], to: path)
         XCTAssertThrowsError(try CIFAR10.loadCatDog(.test, directory: directory)) { error in
-            XCTAssertEqual(error as? DataError,
-                           .corruptFile(path: path, reason: "3076 bytes is not a whole number of 3073-byte records"))
+            XCTAssertEqual(
+                error as? DataError,
+                .corruptFile(path: path, reason: "3076 bytes is not a whole number of 3073-byte records"))
         }
         XCTAssertThrowsError(try CIFAR10.loadCatDog(.train, directory: directory)) { error in
             let missing = (directory as NSString).appendingPathComponent("data_batch_1.bin[.gz]")
@@ -94,9 +100,13 @@ final class CIFAR10Tests: XCTestCase {
         var batch = train.dataset.rows(0..<3)
         HorizontalFlip.apply(to: &batch, mask: [false, true, true])
         let source = train.dataset.inputs.storage
-        for n in 1..<3 { for row in [0, 17, 95] { for w in [0, 9, 31] {
-            XCTAssertEqual(batch.storage[n * 3072 + row * 32 + w], source[n * 3072 + row * 32 + 31 - w])
-        } } }
+        for n in 1..<3 {
+            for row in [0, 17, 95] {
+                for w in [0, 9, 31] {
+                    XCTAssertEqual(batch.storage[n * 3072 + row * 32 + w], source[n * 3072 + row * 32 + 31 - w])
+                }
+            }
+        }
         XCTAssertEqual(Array(batch.storage[0..<3072]), Array(source[0..<3072]))
     }
 }

@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import Data
 
 /// Precedence of `DataLocation.resolve`: --data, then EXPLAIND_DATA, then ../shared/data, then data/.
@@ -22,14 +23,17 @@ final class DataLocationTests: XCTestCase {
         XCTAssertEqual(location, DataLocation(root: shared, source: .sharedSibling))
 
         // EXPLAIND_DATA wins over the sibling; relative values are taken from the current directory.
-        location = DataLocation.resolve(explicit: nil, environment: ["EXPLAIND_DATA": "/srv/sets"], currentDirectory: project)
+        location = DataLocation.resolve(
+            explicit: nil, environment: ["EXPLAIND_DATA": "/srv/sets"], currentDirectory: project)
         XCTAssertEqual(location, DataLocation(root: "/srv/sets", source: .environment))
-        location = DataLocation.resolve(explicit: nil, environment: ["EXPLAIND_DATA": "sets"], currentDirectory: project)
+        location = DataLocation.resolve(
+            explicit: nil, environment: ["EXPLAIND_DATA": "sets"], currentDirectory: project)
         XCTAssertEqual(location, DataLocation(root: project + "/sets", source: .environment))
 
         // --data wins over everything.
-        location = DataLocation.resolve(explicit: "../elsewhere", environment: ["EXPLAIND_DATA": "/srv/sets"],
-                                        currentDirectory: project)
+        location = DataLocation.resolve(
+            explicit: "../elsewhere", environment: ["EXPLAIND_DATA": "/srv/sets"],
+            currentDirectory: project)
         XCTAssertEqual(location, DataLocation(root: sandbox + "/elsewhere", source: .commandLine))
     }
 }

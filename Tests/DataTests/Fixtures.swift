@@ -37,7 +37,8 @@ enum Fixtures {
 
     /// `../shared/data` next to the package root, or an XCTSkip saying it is absent.
     static func sharedData(_ subfolder: String) throws -> String {
-        let path = ((packageRoot as NSString).appendingPathComponent("../shared/data/\(subfolder)") as NSString).standardizingPath
+        let path = ((packageRoot as NSString).appendingPathComponent("../shared/data/\(subfolder)") as NSString)
+            .standardizingPath
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw XCTSkip("shared data folder \(path) is absent; this test needs the workbench's copy of \(subfolder)")

@@ -1,5 +1,6 @@
 import Tensor
 import XCTest
+
 @testable import Data
 
 /// The common data-set container and its checksum.
@@ -14,14 +15,16 @@ final class LabeledDatasetTests: XCTestCase {
     }
 
     func testChecksumCoversInputsLabelsAndShape() {
-        let base = LabeledDataset(name: "d", inputs: Tensor(shape: [3, 2], storage: [1, 2, 3, 4, 5, 6]),
-                                  labels: [0, 1, 1], classCount: 2)
+        let base = LabeledDataset(
+            name: "d", inputs: Tensor(shape: [3, 2], storage: [1, 2, 3, 4, 5, 6]),
+            labels: [0, 1, 1], classCount: 2)
         XCTAssertEqual(base.checksum.count, 16)
         var relabeled = base
         relabeled.labels[2] = 0
         var perturbed = base
         perturbed.inputs.storage[4] = 5.0000005
-        let reshaped = LabeledDataset(name: "d", inputs: base.inputs.reshaped([3, 2, 1]), labels: base.labels, classCount: 2)
+        let reshaped = LabeledDataset(
+            name: "d", inputs: base.inputs.reshaped([3, 2, 1]), labels: base.labels, classCount: 2)
         let renamed = LabeledDataset(name: "other", inputs: base.inputs, labels: base.labels, classCount: 2)
         XCTAssertEqual(Set([base.checksum, relabeled.checksum, perturbed.checksum, reshaped.checksum]).count, 4)
         XCTAssertEqual(renamed.checksum, base.checksum)

@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import Data
 
 /// The MNIST IDX reader on generated fixtures and on the shared copy (facts from shared/data/mnist/README.txt).
@@ -6,7 +7,8 @@ final class MNISTTests: XCTestCase {
     /// A 3-image 2×2 IDX image file and its label file.
     private func writeFixture(in directory: String, split: MNIST.Split, gzip: Bool) throws {
         let names = MNIST.fileNames(split)
-        let images = Fixtures.bigEndian(0x803) + Fixtures.bigEndian(3) + Fixtures.bigEndian(2) + Fixtures.bigEndian(2)
+        let images =
+            Fixtures.bigEndian(0x803) + Fixtures.bigEndian(3) + Fixtures.bigEndian(2) + Fixtures.bigEndian(2)
             + [0, 255, 51, 102, 10, 20, 30, 40, 255, 255, 0, 0]
         let labels = Fixtures.bigEndian(0x801) + Fixtures.bigEndian(3) + [7, 0, 9]
         let suffix = gzip ? ".gz" : ""
@@ -24,7 +26,9 @@ final class MNISTTests: XCTestCase {
             XCTAssertEqual(data.inputs.shape, [3, 4])
             XCTAssertEqual(data.labels, [7, 0, 9])
             XCTAssertEqual(data.classCount, 10)
-            let expected: [Float] = [0, 255, 51, 102, 10, 20, 30, 40, 255, 255, 0, 0].map { (Float($0) / 255 - 0.1307) / 0.3081 }
+            let expected: [Float] = [0, 255, 51, 102, 10, 20, 30, 40, 255, 255, 0, 0].map {
+                (Float($0) / 255 - 0.1307) / 0.3081
+            }
             XCTAssertEqual(data.inputs.storage, expected)
             XCTAssertEqual(data.inputs.storage[1], (1 - 0.1307) / 0.3081, accuracy: 1e-6)
         }
@@ -37,11 +41,14 @@ final class MNISTTests: XCTestCase {
         let path = (directory as NSString).appendingPathComponent("train-images-idx3-ubyte")
         try Fixtures.write(Fixtures.bigEndian(0x801) + Fixtures.bigEndian(1) + [0, 0, 0, 1, 0, 0, 0, 1, 5], to: path)
         XCTAssertThrowsError(try MNIST.load(.train, directory: directory)) { error in
-            XCTAssertEqual(error as? DataError, .corruptFile(path: path, reason: "bad magic 0x00000801, expected 0x00000803"))
+            XCTAssertEqual(
+                error as? DataError, .corruptFile(path: path, reason: "bad magic 0x00000801, expected 0x00000803"))
             let text = "\(error)"
             XCTAssertFalse(text.contains("\n"))
             XCTAssertTrue(text.hasPrefix("corrupt data file \(path) (bad magic 0x00000801"), text)
-            XCTAssertTrue(text.hasSuffix("run `make data` (needs internet) or set EXPLAIND_DATA to a folder with mnist/ and cifar10/"), text)
+            XCTAssertTrue(
+                text.hasSuffix(
+                    "run `make data` (needs internet) or set EXPLAIND_DATA to a folder with mnist/ and cifar10/"), text)
         }
     }
 
@@ -56,7 +63,8 @@ final class MNISTTests: XCTestCase {
         }
         // A gzip stream cut in half.
         let gz = (directory as NSString).appendingPathComponent("images.gz")
-        let image = Fixtures.bigEndian(0x803) + Fixtures.bigEndian(50) + Fixtures.bigEndian(28) + Fixtures.bigEndian(28)
+        let image =
+            Fixtures.bigEndian(0x803) + Fixtures.bigEndian(50) + Fixtures.bigEndian(28) + Fixtures.bigEndian(28)
             + (0..<(50 * 784)).map { UInt8(truncatingIfNeeded: $0 &* 2654435761 >> 13) }
         try Fixtures.writeGzip(image, to: gz)
         XCTAssertEqual(try MNIST.readImages(path: gz).count, 50)
@@ -74,8 +82,10 @@ final class MNISTTests: XCTestCase {
         XCTAssertThrowsError(try MNIST.load(.train, directory: directory)) { error in
             let expectedPath = (directory as NSString).appendingPathComponent("train-images-idx3-ubyte[.gz]")
             XCTAssertEqual(error as? DataError, .missingFile(path: expectedPath))
-            XCTAssertEqual("\(error)", "missing data file \(expectedPath): run `make data` (needs internet) or set "
-                           + "EXPLAIND_DATA to a folder with mnist/ and cifar10/")
+            XCTAssertEqual(
+                "\(error)",
+                "missing data file \(expectedPath): run `make data` (needs internet) or set "
+                    + "EXPLAIND_DATA to a folder with mnist/ and cifar10/")
         }
     }
 
@@ -86,7 +96,8 @@ final class MNISTTests: XCTestCase {
         XCTAssertEqual(test.labelCounts, [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009])
         let seeded = test.randomSubset(count: 500, seed: 11)
         XCTAssertEqual(seeded.count, 500)
-        XCTAssertEqual(seeded.labels, LabeledDataset.randomSubsetIndices(count: 500, of: 10_000, seed: 11).map { test.labels[$0] })
+        XCTAssertEqual(
+            seeded.labels, LabeledDataset.randomSubsetIndices(count: 500, of: 10_000, seed: 11).map { test.labels[$0] })
     }
 
     func testSharedTrainingPixelStatistics() throws {
@@ -106,7 +117,8 @@ final class MNISTTests: XCTestCase {
         XCTAssertEqual(counts, [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949])
 
         // After normalisation the first images have mean ≈ 0 within the image-to-image spread, and the reader keeps order.
-        let normalized = MNIST.normalized(MNIST.RawImages(count: 2, rows: 28, columns: 28, pixels: Array(raw.pixels[0..<1568])))
+        let normalized = MNIST.normalized(
+            MNIST.RawImages(count: 2, rows: 28, columns: 28, pixels: Array(raw.pixels[0..<1568])))
         XCTAssertEqual(normalized.storage[200], (Float(raw.pixels[200]) / 255 - 0.1307) / 0.3081)
     }
 }

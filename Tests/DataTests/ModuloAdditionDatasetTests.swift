@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import Data
 
 /// Facts of the modulo-addition data (docs/METHOD.md §14).
@@ -41,9 +42,12 @@ final class ModuloAdditionDatasetTests: XCTestCase {
 
     func testSmallPrimeEnumeration() {
         let data = ModuloAdditionDataset(prime: 5, seed: 1, validationCount: 4, trainCount: 6)
-        XCTAssertEqual(data.pairs.map { [$0.a, $0.b] },
-                       [[0, 0], [1, 0], [1, 1], [2, 0], [2, 1], [2, 2], [3, 0], [3, 1], [3, 2], [3, 3],
-                        [4, 0], [4, 1], [4, 2], [4, 3], [4, 4]])
+        XCTAssertEqual(
+            data.pairs.map { [$0.a, $0.b] },
+            [
+                [0, 0], [1, 0], [1, 1], [2, 0], [2, 1], [2, 2], [3, 0], [3, 1], [3, 2], [3, 3],
+                [4, 0], [4, 1], [4, 2], [4, 3], [4, 4],
+            ])
         XCTAssertEqual(data.unusedIndices.count, 5)
         XCTAssertEqual(data.train.classCount, 7)
     }

@@ -1,7 +1,8 @@
-import XCTest
 import History
 import NN
 import Tensor
+import XCTest
+
 @testable import EPK
 
 final class EPKEngineTests: XCTestCase {
@@ -11,19 +12,25 @@ final class EPKEngineTests: XCTestCase {
             let problem = TinyProblem.make(kind)
             let q = QuadratureConfig(rule: .gaussLegendre, points: 3)
             let fast = try problem.engine(q).run(testInputs: problem.tests, testLabels: nil)
-            let reference = try EPKReference.run(model: problem.model, history: problem.history, data: problem.data,
-                                                 testInputs: problem.tests, quadrature: q,
-                                                 groups: [ComponentGroup(name: "fc1", components: ["fc1.weight"]),
-                                                          ComponentGroup(name: "fc2", components: ["fc2.weight"])])
+            let reference = try EPKReference.run(
+                model: problem.model, history: problem.history, data: problem.data,
+                testInputs: problem.tests, quadrature: q,
+                groups: [
+                    ComponentGroup(name: "fc1", components: ["fc1.weight"]),
+                    ComponentGroup(name: "fc2", components: ["fc2.weight"]),
+                ])
             for g in 0..<2 {
-                let a = fast.dataAttribution[g].values.map(Double.init), b = reference.dataAttribution[g].values.map(Double.init)
-                let rel = zip(a, b).map { ($0 - $1) * ($0 - $1) }.reduce(0, +).squareRoot()
+                let a = fast.dataAttribution[g].values.map(Double.init),
+                    b = reference.dataAttribution[g].values.map(Double.init)
+                let rel =
+                    zip(a, b).map { ($0 - $1) * ($0 - $1) }.reduce(0, +).squareRoot()
                     / b.map { $0 * $0 }.reduce(0, +).squareRoot()
                 XCTAssertLessThan(rel, 1e-5, "\(kind) group \(g): data attribution differs from the reference")
             }
             // Component attributions: kernel (via Δθ) and the reference's kernel (via buffers), and the reg terms.
             XCTAssertLessThan(maxAbsDifference(fast.kernelByComponent, reference.kernelByComponent), 1e-5, kind)
-            XCTAssertLessThan(maxAbsDifference(fast.regularizationByComponent, reference.regularizationByComponent), 1e-6, kind)
+            XCTAssertLessThan(
+                maxAbsDifference(fast.regularizationByComponent, reference.regularizationByComponent), 1e-6, kind)
         }
     }
 
@@ -32,16 +39,26 @@ final class EPKEngineTests: XCTestCase {
     func testComponentSumsEqualDataSumsAndReconstructTheModel() throws {
         for kind in ["sgd", "sgd-dampened", "sgd-no-momentum", "adamw"] {
             let problem = TinyProblem.make(kind)
-            let result = try problem.engine(QuadratureConfig(rule: .gaussLegendre, points: 4)).run(testInputs: problem.tests, testLabels: nil)
+            let result = try problem.engine(QuadratureConfig(rule: .gaussLegendre, points: 4)).run(
+                testInputs: problem.tests, testLabels: nil)
             let K = result.componentCount
-            let componentSums = (0..<result.rowCount).map { r in (0..<K).map { result.kernelByComponent[r * K + $0] }.reduce(0, +) }
+            let componentSums = (0..<result.rowCount).map { r in
+                (0..<K).map { result.kernelByComponent[r * K + $0] }.reduce(0, +)
+            }
             let dataSums = result.dataAttributionRowSums
             XCTAssertLessThan(maxAbsDifference(componentSums, dataSums), 2e-5, "\(kind): Σ components ≠ Σ samples")
-            let regSums = (0..<result.rowCount).map { r in (0..<K).map { result.regularizationByComponent[r * K + $0] }.reduce(0, +) }
-            let kernelPartOfChange = zip(result.finalRows, result.rowClasses.indices).map { final, r in
-                final - Double(result.initialOutputs[(r / result.classesPerTest) * result.classCount + result.rowClasses[r]]) - regSums[r]
+            let regSums = (0..<result.rowCount).map { r in
+                (0..<K).map { result.regularizationByComponent[r * K + $0] }.reduce(0, +)
             }
-            XCTAssertLessThan(maxAbsDifference(dataSums, kernelPartOfChange), 1e-4, "\(kind): Σ samples ≠ kernel part of f(θ_T) − f(θ₀)")
+            let kernelPartOfChange = zip(result.finalRows, result.rowClasses.indices).map { final, r in
+                final
+                    - Double(
+                        result.initialOutputs[(r / result.classesPerTest) * result.classCount + result.rowClasses[r]])
+                    - regSums[r]
+            }
+            XCTAssertLessThan(
+                maxAbsDifference(dataSums, kernelPartOfChange), 1e-4,
+                "\(kind): Σ samples ≠ kernel part of f(θ_T) − f(θ₀)")
             XCTAssertLessThan(maxAbsDifference(result.predictedRows, result.finalRows), 1e-4, kind)
         }
     }
@@ -72,19 +89,29 @@ final class EPKEngineTests: XCTestCase {
         let q = QuadratureConfig(rule: .gaussLegendre, points: 2)
         let base = try problem.engine(q).run(testInputs: problem.tests, testLabels: nil)
         let h = problem.history
-        let permuted = InMemoryHistory(layout: h.layout, trainingCount: h.trainingCount, optimizer: h.optimizer,
-                                       activeComponents: h.activeComponents, initialParameters: h.checkpoints[0])
+        let permuted = InMemoryHistory(
+            layout: h.layout, trainingCount: h.trainingCount, optimizer: h.optimizer,
+            activeComponents: h.activeComponents, initialParameters: h.checkpoints[0])
         for t in 0..<h.stepCount {
-            permuted.record(parameters: h.checkpoints[t + 1], learningRate: h.learningRates[t], weightDecay: h.weightDecays[t],
-                            indices: h.batches[t].reversed(), flips: nil, optimizerQuantity: h.quantities[t])
+            permuted.record(
+                parameters: h.checkpoints[t + 1], learningRate: h.learningRates[t], weightDecay: h.weightDecays[t],
+                indices: h.batches[t].reversed(), flips: nil, optimizerQuantity: h.quantities[t])
         }
-        let other = try EPKEngine(model: problem.model, history: permuted, data: problem.data,
-                                  options: EPKOptions(quadrature: q, dataAttributionGroups: [
-                                    ComponentGroup(name: "fc1", components: ["fc1.weight"]),
-                                    ComponentGroup(name: "fc2", components: ["fc2.weight"])]))
-            .run(testInputs: problem.tests, testLabels: nil)
+        let other = try EPKEngine(
+            model: problem.model, history: permuted, data: problem.data,
+            options: EPKOptions(
+                quadrature: q,
+                dataAttributionGroups: [
+                    ComponentGroup(name: "fc1", components: ["fc1.weight"]),
+                    ComponentGroup(name: "fc2", components: ["fc2.weight"]),
+                ])
+        )
+        .run(testInputs: problem.tests, testLabels: nil)
         for g in 0..<2 {
-            XCTAssertLessThan(maxAbsDifference(base.dataAttribution[g].values.map(Double.init), other.dataAttribution[g].values.map(Double.init)), 1e-6)
+            XCTAssertLessThan(
+                maxAbsDifference(
+                    base.dataAttribution[g].values.map(Double.init), other.dataAttribution[g].values.map(Double.init)),
+                1e-6)
         }
     }
 
@@ -96,7 +123,9 @@ final class EPKEngineTests: XCTestCase {
         let whole = try problem.engine(q).run(testInputs: problem.tests, testLabels: nil)
         let tiny = try problem.engine(q, budget: 1)
         XCTAssertEqual(try tiny.memoryPlan(testCount: 3).testChunk, 1)
-        XCTAssertEqual(try tiny.memoryPlan(testCount: 3).basisRowsPerTest, 2, "one test per chunk either way: the basis costs no chunk")
+        XCTAssertEqual(
+            try tiny.memoryPlan(testCount: 3).basisRowsPerTest, 2,
+            "one test per chunk either way: the basis costs no chunk")
         let chunked = try tiny.run(testInputs: problem.tests, testLabels: nil)
         // Chunks change the GEMM shapes, so OpenBLAS may sum in another order: equal to float rounding, not bitwise.
         XCTAssertEqual(whole.kernelByComponent.count, chunked.kernelByComponent.count)
@@ -113,7 +142,9 @@ final class EPKEngineTests: XCTestCase {
         for a in 0..<3 {
             for k in 0..<K {
                 // All-class rows go through the softmax basis (float combinations), target rows do not.
-                XCTAssertEqual(target.kernelByComponent[a * K + k], whole.kernelByComponent[(a * 3 + labels[a]) * K + k], accuracy: 1e-6)
+                XCTAssertEqual(
+                    target.kernelByComponent[a * K + k], whole.kernelByComponent[(a * 3 + labels[a]) * K + k],
+                    accuracy: 1e-6)
             }
         }
         // With target classes the focus class is the label, so the per-step kernel parts at the focus sum over the
@@ -132,7 +163,8 @@ final class EPKEngineTests: XCTestCase {
     /// results equal the unconstrained run to float rounding, with refinement and parameter attribution too.
     func testStreamedFeaturesKeepOneChunkAndEqualTheWholeRun() throws {
         let problem = TinyProblem.make("adamw")
-        let q = QuadratureConfig(rule: .gaussLegendre, points: 2, refine: QuadratureRefinement(tolerance: 1e-12, maxPoints: 6))
+        let q = QuadratureConfig(
+            rule: .gaussLegendre, points: 2, refine: QuadratureRefinement(tolerance: 1e-12, maxPoints: 6))
         let pa = ParameterAttributionOptions(components: ["fc1.weight", "fc2.weight"], snapshotInterval: 5)
         var found: (budget: Int, plan: EPKEngine.MemoryPlan)?
         for budget in stride(from: 256, to: 1 << 20, by: 16) {
@@ -141,41 +173,54 @@ final class EPKEngineTests: XCTestCase {
         }
         let (budget, plan) = try XCTUnwrap(found, "no budget streams the features")
         XCTAssertGreaterThanOrEqual(plan.featureBlock, 1)
-        XCTAssertTrue(plan.description.contains("features formed \(plan.featureBlock) test points at a time"), plan.description)
+        XCTAssertTrue(
+            plan.description.contains("features formed \(plan.featureBlock) test points at a time"), plan.description)
         // Without streaming the same budget would split the test points.
         let perTest = plan.bytesPerTestPoint
         XCTAssertLessThan((budget - plan.fixedBytes) / perTest, 3)
 
         let whole = try problem.engine(q, parameterAttribution: pa).run(testInputs: problem.tests, testLabels: nil)
-        let streamed = try problem.engine(q, budget: budget, parameterAttribution: pa).run(testInputs: problem.tests, testLabels: nil)
+        let streamed = try problem.engine(q, budget: budget, parameterAttribution: pa).run(
+            testInputs: problem.tests, testLabels: nil)
         XCTAssertEqual(streamed.stepPoints, whole.stepPoints)
         let scale = max(1, whole.kernelByComponent.map(abs).max() ?? 1)
         XCTAssertLessThan(maxAbsDifference(whole.kernelByComponent, streamed.kernelByComponent) / scale, 1e-6)
-        XCTAssertLessThan(maxAbsDifference(whole.regularizationByComponent, streamed.regularizationByComponent) / scale, 1e-6)
+        XCTAssertLessThan(
+            maxAbsDifference(whole.regularizationByComponent, streamed.regularizationByComponent) / scale, 1e-6)
         for g in 0..<2 {
-            let a = whole.dataAttribution[g].values.map(Double.init), b = streamed.dataAttribution[g].values.map(Double.init)
+            let a = whole.dataAttribution[g].values.map(Double.init),
+                b = streamed.dataAttribution[g].values.map(Double.init)
             XCTAssertLessThan(maxAbsDifference(a, b) / max(1e-12, a.map(abs).max()!), 1e-5)
         }
         let pw = try XCTUnwrap(whole.parameterAttribution), ps = try XCTUnwrap(streamed.parameterAttribution)
         XCTAssertLessThan(maxAbsDifference(pw.kernelTotal.map(Double.init), ps.kernelTotal.map(Double.init)), 1e-6)
-        XCTAssertLessThan(maxAbsDifference(pw.kernelSnapshots.map(Double.init), ps.kernelSnapshots.map(Double.init)), 1e-6)
+        XCTAssertLessThan(
+            maxAbsDifference(pw.kernelSnapshots.map(Double.init), ps.kernelSnapshots.map(Double.init)), 1e-6)
     }
 
     /// Thin score products (pieces over the parameters, each component once) and fat ones (one product per group
     /// and component) give the same data attribution, and a group of two components is the sum of their groups.
     func testThinAndFatScoreProductsAgree() throws {
         let problem = TinyProblem.make("sgd")
-        let groups = [ComponentGroup(name: "fc1", components: ["fc1.weight"]), ComponentGroup(name: "fc2", components: ["fc2.weight"]),
-                      ComponentGroup(name: "model", components: ["fc1.weight", "fc2.weight"])]
-        let options = EPKOptions(quadrature: QuadratureConfig(rule: .gaussLegendre, points: 2), dataAttributionGroups: groups)
+        let groups = [
+            ComponentGroup(name: "fc1", components: ["fc1.weight"]),
+            ComponentGroup(name: "fc2", components: ["fc2.weight"]),
+            ComponentGroup(name: "model", components: ["fc1.weight", "fc2.weight"]),
+        ]
+        let options = EPKOptions(
+            quadrature: QuadratureConfig(rule: .gaussLegendre, points: 2), dataAttributionGroups: groups)
         let thin = try EPKEngine(model: problem.model, history: problem.history, data: problem.data, options: options)
         let fat = try EPKEngine(model: problem.model, history: problem.history, data: problem.data, options: options)
         fat.thinScoreWidth = 0
-        let a = try thin.run(testInputs: problem.tests, testLabels: nil), b = try fat.run(testInputs: problem.tests, testLabels: nil)
+        let a = try thin.run(testInputs: problem.tests, testLabels: nil),
+            b = try fat.run(testInputs: problem.tests, testLabels: nil)
         let scale = a.dataAttribution[2].values.map { Double(abs($0)) }.max()!
         XCTAssertGreaterThan(scale, 0)
         for g in 0..<3 {
-            XCTAssertLessThan(maxAbsDifference(a.dataAttribution[g].values.map(Double.init), b.dataAttribution[g].values.map(Double.init)) / scale, 1e-6)
+            XCTAssertLessThan(
+                maxAbsDifference(
+                    a.dataAttribution[g].values.map(Double.init), b.dataAttribution[g].values.map(Double.init)) / scale,
+                1e-6)
         }
         let sum = zip(a.dataAttribution[0].values, a.dataAttribution[1].values).map { Double($0) + Double($1) }
         XCTAssertLessThan(maxAbsDifference(sum, a.dataAttribution[2].values.map(Double.init)) / scale, 1e-6)
@@ -185,13 +230,16 @@ final class EPKEngineTests: XCTestCase {
     func testParameterAttributionSumsToComponents() throws {
         let problem = TinyProblem.make("adamw")
         let options = ParameterAttributionOptions(components: ["fc1.weight", "fc2.weight"], snapshotInterval: 5)
-        let result = try problem.engine(QuadratureConfig(rule: .gaussLegendre, points: 2), parameterAttribution: options)
-            .run(testInputs: problem.tests, testLabels: nil)
+        let result = try problem.engine(
+            QuadratureConfig(rule: .gaussLegendre, points: 2), parameterAttribution: options
+        )
+        .run(testInputs: problem.tests, testLabels: nil)
         let pa = try XCTUnwrap(result.parameterAttribution)
         XCTAssertEqual(pa.snapshotSteps, [0, 5, 10])
         let K = result.componentCount, S = result.classesPerTest, Pg = pa.parameterCount
         for a in 0..<result.testCount {
-            let kernel = (0..<S).map { s in (0..<K).map { result.kernelByComponent[(a * S + s) * K + $0] }.reduce(0, +) }.reduce(0, +)
+            let kernel = (0..<S).map { s in (0..<K).map { result.kernelByComponent[(a * S + s) * K + $0] }.reduce(0, +)
+            }.reduce(0, +)
             let fromParameters = (0..<Pg).map { Double(pa.kernelTotal[a * Pg + $0]) }.reduce(0, +)
             XCTAssertEqual(kernel, fromParameters, accuracy: 1e-5)
             for p in 0..<Pg {
@@ -208,10 +256,12 @@ final class EPKEngineTests: XCTestCase {
             let problem = TinyProblem.make(kind, classes: classes)
             let q = QuadratureConfig(rule: .gaussLegendre, points: 2)
             for dataAttribution in [false, true] {
-                let basis = try problem.engine(q, dataAttribution: dataAttribution,
-                                               parameterAttribution: ParameterAttributionOptions(components: ["fc2.weight"]))
-                let direct = try problem.engine(q, dataAttribution: dataAttribution,
-                                                parameterAttribution: ParameterAttributionOptions(components: ["fc2.weight"]))
+                let basis = try problem.engine(
+                    q, dataAttribution: dataAttribution,
+                    parameterAttribution: ParameterAttributionOptions(components: ["fc2.weight"]))
+                let direct = try problem.engine(
+                    q, dataAttribution: dataAttribution,
+                    parameterAttribution: ParameterAttributionOptions(components: ["fc2.weight"]))
                 XCTAssertTrue(basis.usesSoftmaxBasis(classesPerTest: classes))
                 XCTAssertEqual(try basis.memoryPlan(testCount: 3).basisRowsPerTest, classes - 1)
                 direct.softmaxBasisEnabled = false
@@ -220,12 +270,17 @@ final class EPKEngineTests: XCTestCase {
                 let scale = b.kernelByComponent.map(abs).max() ?? 1
                 let label = "\(kind) C=\(classes) data attribution \(dataAttribution)"
                 XCTAssertLessThan(maxAbsDifference(a.kernelByComponent, b.kernelByComponent) / scale, 1e-5, label)
-                XCTAssertLessThan(maxAbsDifference(a.regularizationByComponent, b.regularizationByComponent) / scale, 1e-5, label)
+                XCTAssertLessThan(
+                    maxAbsDifference(a.regularizationByComponent, b.regularizationByComponent) / scale, 1e-5, label)
                 let pa = try XCTUnwrap(a.parameterAttribution), pb = try XCTUnwrap(b.parameterAttribution)
-                XCTAssertLessThan(maxAbsDifference(pa.kernelTotal.map(Double.init), pb.kernelTotal.map(Double.init)) / scale, 1e-5, label)
+                XCTAssertLessThan(
+                    maxAbsDifference(pa.kernelTotal.map(Double.init), pb.kernelTotal.map(Double.init)) / scale, 1e-5,
+                    label)
                 for g in a.dataAttribution.indices {
-                    XCTAssertLessThan(maxAbsDifference(a.dataAttribution[g].values.map(Double.init),
-                                                       b.dataAttribution[g].values.map(Double.init)) / scale, 1e-5, label)
+                    XCTAssertLessThan(
+                        maxAbsDifference(
+                            a.dataAttribution[g].values.map(Double.init),
+                            b.dataAttribution[g].values.map(Double.init)) / scale, 1e-5, label)
                 }
                 XCTAssertLessThan(maxAbsDifference(a.predictedRows, a.finalRows), 1e-4, label)
             }
@@ -239,20 +294,31 @@ final class EPKEngineTests: XCTestCase {
         for (kind, rule) in [("sgd", QuadratureRule.midpoint), ("adamw", .gaussLegendre)] {
             let problem = TinyProblem.make(kind)
             for dataAttribution in [false, true] {
-                let refined = try problem.engine(QuadratureConfig(rule: rule, points: 2, refine: QuadratureRefinement(tolerance: 1e-12, maxPoints: 6)),
-                                                 dataAttribution: dataAttribution).run(testInputs: problem.tests, testLabels: nil)
-                let fixed = try problem.engine(QuadratureConfig(rule: rule, points: 6), dataAttribution: dataAttribution)
-                    .run(testInputs: problem.tests, testLabels: nil)
+                let refined = try problem.engine(
+                    QuadratureConfig(
+                        rule: rule, points: 2, refine: QuadratureRefinement(tolerance: 1e-12, maxPoints: 6)),
+                    dataAttribution: dataAttribution
+                ).run(testInputs: problem.tests, testLabels: nil)
+                let fixed = try problem.engine(
+                    QuadratureConfig(rule: rule, points: 6), dataAttribution: dataAttribution
+                )
+                .run(testInputs: problem.tests, testLabels: nil)
                 let label = "\(kind) \(rule) data attribution \(dataAttribution)"
                 // Step 0 has learning rate 0 (triangular schedule): Δθ = 0, residual 0, nothing to refine.
-                XCTAssertEqual(refined.stepPoints, [Int32](repeating: 2, count: 3) + [Int32](repeating: 6, count: 11 * 3), label)
+                XCTAssertEqual(
+                    refined.stepPoints, [Int32](repeating: 2, count: 3) + [Int32](repeating: 6, count: 11 * 3), label)
                 XCTAssertTrue(fixed.stepPoints.isEmpty, "points are recorded only under refinement: " + label)
                 let scale = fixed.kernelByComponent.map(abs).max() ?? 1
-                XCTAssertLessThan(maxAbsDifference(refined.kernelByComponent, fixed.kernelByComponent) / scale, 1e-5, label)
-                XCTAssertLessThan(maxAbsDifference(refined.regularizationByComponent, fixed.regularizationByComponent) / scale, 1e-5, label)
+                XCTAssertLessThan(
+                    maxAbsDifference(refined.kernelByComponent, fixed.kernelByComponent) / scale, 1e-5, label)
+                XCTAssertLessThan(
+                    maxAbsDifference(refined.regularizationByComponent, fixed.regularizationByComponent) / scale, 1e-5,
+                    label)
                 for g in fixed.dataAttribution.indices {
-                    XCTAssertLessThan(maxAbsDifference(refined.dataAttribution[g].values.map(Double.init),
-                                                       fixed.dataAttribution[g].values.map(Double.init)) / scale, 1e-5, label)
+                    XCTAssertLessThan(
+                        maxAbsDifference(
+                            refined.dataAttribution[g].values.map(Double.init),
+                            fixed.dataAttribution[g].values.map(Double.init)) / scale, 1e-5, label)
                 }
             }
         }
@@ -267,7 +333,8 @@ final class EPKEngineTests: XCTestCase {
         let S = coarse.classesPerTest, n = coarse.testCount
         // Residual of each (step, test point): the largest |predicted − truth| over its rows.
         let residuals = (0..<(12 * n)).map { i in
-            (0..<S).map { s in abs(Double(coarse.stepPredicted[i * S + s]) - Double(coarse.stepTruth[i * S + s])) }.max()!
+            (0..<S).map { s in abs(Double(coarse.stepPredicted[i * S + s]) - Double(coarse.stepTruth[i * S + s])) }
+                .max()!
         }
         let sorted = residuals.sorted()
         let tolerance = (sorted[residuals.count / 2] + sorted[residuals.count / 2 + 1]) / 2
@@ -277,17 +344,22 @@ final class EPKEngineTests: XCTestCase {
         for (i, r) in residuals.enumerated() {
             XCTAssertEqual(refined.stepPoints[i] > 1, r > tolerance, "pair \(i): residual \(r), tolerance \(tolerance)")
         }
-        XCTAssertTrue(refined.stepPoints.contains(27) || refined.stepPoints.contains(9) || refined.stepPoints.contains(3))
+        XCTAssertTrue(
+            refined.stepPoints.contains(27) || refined.stepPoints.contains(9) || refined.stepPoints.contains(3))
         // Every refined integral ends within the tolerance or at max_points.
         for i in 0..<(12 * n) where refined.stepPoints[i] < 27 {
-            let r = (0..<S).map { s in abs(Double(refined.stepPredicted[i * S + s]) - Double(refined.stepTruth[i * S + s])) }.max()!
+            let r = (0..<S).map { s in
+                abs(Double(refined.stepPredicted[i * S + s]) - Double(refined.stepTruth[i * S + s]))
+            }.max()!
             XCTAssertLessThanOrEqual(r, tolerance * 1.001, "pair \(i) stopped at \(refined.stepPoints[i]) points")
         }
         let before = maxAbsDifference(coarse.predictedRows, coarse.finalRows)
         let after = maxAbsDifference(refined.predictedRows, refined.finalRows)
         XCTAssertLessThan(after, before / 3, "refinement should cut the reconstruction error")
         let K = refined.componentCount
-        let componentSums = (0..<refined.rowCount).map { r in (0..<K).map { refined.kernelByComponent[r * K + $0] }.reduce(0, +) }
+        let componentSums = (0..<refined.rowCount).map { r in
+            (0..<K).map { refined.kernelByComponent[r * K + $0] }.reduce(0, +)
+        }
         XCTAssertLessThan(maxAbsDifference(componentSums, refined.dataAttributionRowSums), 2e-5)
         // With a margin fraction, each test point's tolerance is f·(final top-2 gap)/(2T), here below τ = 1.
         let C = coarse.classCount
@@ -295,7 +367,7 @@ final class EPKEngineTests: XCTestCase {
             let row = coarse.finalOutputs[(a * C)..<(a * C + C)].map(Double.init).sorted(by: >)
             return row[0] - row[1]
         }
-        let f = tolerance * 24 / gaps.reduce(0, +) * Double(n)      // tolerances around the median residual
+        let f = tolerance * 24 / gaps.reduce(0, +) * Double(n)  // tolerances around the median residual
         let byMargin = QuadratureRefinement(tolerance: 1, maxPoints: 27, marginFraction: f)
         let perTest = byMargin.tolerances(finalOutputs: coarse.finalOutputs, classes: C, steps: 12)
         for a in 0..<n { XCTAssertEqual(perTest[a], f * gaps[a] / 24, accuracy: 1e-12 * f) }
@@ -303,11 +375,16 @@ final class EPKEngineTests: XCTestCase {
         marginOptions.refine = byMargin
         let byMarginRun = try problem.engine(marginOptions).run(testInputs: problem.tests, testLabels: nil)
         for (i, r) in residuals.enumerated() {
-            XCTAssertEqual(byMarginRun.stepPoints[i] > 1, r > perTest[i % n], "pair \(i): residual \(r), tolerance \(perTest[i % n])")
+            XCTAssertEqual(
+                byMarginRun.stepPoints[i] > 1, r > perTest[i % n],
+                "pair \(i): residual \(r), tolerance \(perTest[i % n])")
         }
         // The forward reference has fixed rules only and says so.
-        XCTAssertThrowsError(try EPKReference.run(model: problem.model, history: problem.history, data: problem.data,
-                                                  testInputs: problem.tests, quadrature: options)) { e in
+        XCTAssertThrowsError(
+            try EPKReference.run(
+                model: problem.model, history: problem.history, data: problem.data,
+                testInputs: problem.tests, quadrature: options)
+        ) { e in
             XCTAssertTrue("\(e)".contains("quadrature.refine"), "\(e)")
         }
     }
@@ -316,7 +393,9 @@ final class EPKEngineTests: XCTestCase {
     func testMismatchedHistoryIsRefused() throws {
         let problem = TinyProblem.make("sgd", steps: 2)
         let other = TinyTanhMLP(inputs: 5, hidden: 4, classes: 3)
-        XCTAssertThrowsError(try EPKEngine(model: other, history: problem.history, data: problem.data, options: EPKOptions())) { error in
+        XCTAssertThrowsError(
+            try EPKEngine(model: other, history: problem.history, data: problem.data, options: EPKOptions())
+        ) { error in
             XCTAssertTrue("\(error)".contains("fc1.weight"), "\(error)")
         }
     }
@@ -327,16 +406,19 @@ final class EPKEngineTests: XCTestCase {
         for (kind, bad) in [("adamw", Float(-1e-3)), ("sgd", Float.nan)] {
             let problem = TinyProblem.make(kind, steps: 4)
             let h = problem.history
-            let damaged = InMemoryHistory(layout: h.layout, trainingCount: h.trainingCount, optimizer: h.optimizer,
-                                          activeComponents: h.activeComponents, initialParameters: h.checkpoints[0])
+            let damaged = InMemoryHistory(
+                layout: h.layout, trainingCount: h.trainingCount, optimizer: h.optimizer,
+                activeComponents: h.activeComponents, initialParameters: h.checkpoints[0])
             for t in 0..<h.stepCount {
                 var quantity = h.quantities[t]
                 if t == 2 { quantity[5] = bad }
-                damaged.record(parameters: h.checkpoints[t + 1], learningRate: h.learningRates[t], weightDecay: h.weightDecays[t],
-                               indices: h.batches[t], flips: nil, optimizerQuantity: quantity)
+                damaged.record(
+                    parameters: h.checkpoints[t + 1], learningRate: h.learningRates[t], weightDecay: h.weightDecays[t],
+                    indices: h.batches[t], flips: nil, optimizerQuantity: quantity)
             }
-            let engine = try EPKEngine(model: problem.model, history: damaged, data: problem.data,
-                                       options: EPKOptions(quadrature: QuadratureConfig(rule: .midpoint, points: 2)))
+            let engine = try EPKEngine(
+                model: problem.model, history: damaged, data: problem.data,
+                options: EPKOptions(quadrature: QuadratureConfig(rule: .midpoint, points: 2)))
             XCTAssertThrowsError(try engine.run(testInputs: problem.tests, testLabels: nil), kind) { error in
                 XCTAssertTrue("\(error)".contains("of step 2 holds"), "\(error)")
             }
@@ -344,17 +426,18 @@ final class EPKEngineTests: XCTestCase {
     }
 }
 
-
 final class EPKFastPathTests: XCTestCase {
     /// The dot-product path (no φ materialised) gives the same component split as the φ path.
     func testDotProductPathMatchesMaterialisedFeatures() throws {
         for kind in ["sgd", "adamw"] {
             let problem = TinyProblem.make(kind)
             let q = QuadratureConfig(rule: .midpoint, points: 3)
-            let withFeatures = try problem.engine(q, dataAttribution: true).run(testInputs: problem.tests, testLabels: nil)
+            let withFeatures = try problem.engine(q, dataAttribution: true).run(
+                testInputs: problem.tests, testLabels: nil)
             let dots = try problem.engine(q, dataAttribution: false).run(testInputs: problem.tests, testLabels: nil)
             XCTAssertLessThan(maxAbsDifference(withFeatures.kernelByComponent, dots.kernelByComponent), 1e-6, kind)
-            XCTAssertLessThan(maxAbsDifference(withFeatures.regularizationByComponent, dots.regularizationByComponent), 1e-7, kind)
+            XCTAssertLessThan(
+                maxAbsDifference(withFeatures.regularizationByComponent, dots.regularizationByComponent), 1e-7, kind)
             XCTAssertEqual(withFeatures.stepTruth, dots.stepTruth)
         }
     }
@@ -365,24 +448,32 @@ final class EPKFastPathTests: XCTestCase {
         let labels = [1, 2, 0]
         let groups = [ComponentGroup(name: "all", components: ["fc1.weight", "fc2.weight"])]
         let q = QuadratureConfig(rule: .gaussLegendre, points: 2)
-        let all = try EPKEngine(model: problem.model, history: problem.history, data: problem.data,
-                                options: EPKOptions(quadrature: q, dataAttributionGroups: groups))
-            .run(testInputs: problem.tests, testLabels: labels)
-        let focus = try EPKEngine(model: problem.model, history: problem.history, data: problem.data,
-                                  options: EPKOptions(quadrature: q, attributionClasses: .focus, dataAttributionGroups: groups))
-            .run(testInputs: problem.tests, testLabels: labels)
+        let all = try EPKEngine(
+            model: problem.model, history: problem.history, data: problem.data,
+            options: EPKOptions(quadrature: q, dataAttributionGroups: groups)
+        )
+        .run(testInputs: problem.tests, testLabels: labels)
+        let focus = try EPKEngine(
+            model: problem.model, history: problem.history, data: problem.data,
+            options: EPKOptions(quadrature: q, attributionClasses: .focus, dataAttributionGroups: groups)
+        )
+        .run(testInputs: problem.tests, testLabels: labels)
         XCTAssertEqual(focus.attributionClassesPerTest, 1)
         XCTAssertEqual(focus.attributionRowClasses, labels)
         let N = problem.data.trainingCount
         for a in 0..<3 {
             for j in 0..<N {
-                XCTAssertEqual(focus.dataAttribution[0].values[a * N + j], all.dataAttribution[0].values[(a * 3 + labels[a]) * N + j], accuracy: 1e-7)
+                XCTAssertEqual(
+                    focus.dataAttribution[0].values[a * N + j],
+                    all.dataAttribution[0].values[(a * 3 + labels[a]) * N + j], accuracy: 1e-7)
             }
         }
         // The all-class run contracts its materialised φ with Δθ and ρ directly (no second backward), the focus run
         // uses per-sample dot products: equal up to float32 summation order.
         XCTAssertEqual(focus.kernelByComponent.count, all.kernelByComponent.count)
-        for (x, y) in zip(focus.kernelByComponent, all.kernelByComponent) { XCTAssertEqual(x, y, accuracy: 1e-6 * max(1, abs(y))) }
+        for (x, y) in zip(focus.kernelByComponent, all.kernelByComponent) {
+            XCTAssertEqual(x, y, accuracy: 1e-6 * max(1, abs(y)))
+        }
     }
 
 }

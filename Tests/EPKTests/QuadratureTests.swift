@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import EPK
 
 final class QuadratureTests: XCTestCase {
@@ -36,8 +37,10 @@ final class QuadratureTests: XCTestCase {
     /// The refinement summary counts integrals above each step's fixed rule (early steps included) and the ratio of
     /// points used to the fixed rule's points.
     func testRefinementSummaryAgainstTheFixedRule() {
-        let plain = QuadratureConfig(rule: .midpoint, points: 4).refinementSummary(points: [4, 12, 4, 4], testCount: 2, firstStep: 0)
-        XCTAssertEqual(plain.refined, 1); XCTAssertEqual(plain.integrals, 4); XCTAssertEqual(plain.pointRatio, 1.5, accuracy: 1e-12)
+        let plain = QuadratureConfig(rule: .midpoint, points: 4).refinementSummary(
+            points: [4, 12, 4, 4], testCount: 2, firstStep: 0)
+        XCTAssertEqual(plain.refined, 1); XCTAssertEqual(plain.integrals, 4);
+        XCTAssertEqual(plain.pointRatio, 1.5, accuracy: 1e-12)
         let early = QuadratureConfig(rule: .midpoint, points: 4, earlyPoints: 12, earlySteps: 1)
         let s = early.refinementSummary(points: [12, 12, 4, 36], testCount: 2, firstStep: 0)
         XCTAssertEqual(s.refined, 1); XCTAssertEqual(s.pointRatio, 2, accuracy: 1e-12)
@@ -53,15 +56,19 @@ final class QuadratureTests: XCTestCase {
         XCTAssertEqual(config.pointCount(forStep: 4), 100)
         XCTAssertEqual(config.pointCount(forStep: 5), 10)
         // Early steps are never coarser than the rest (docs/METHOD.md §9).
-        XCTAssertEqual(QuadratureConfig(rule: .midpoint, points: 10, earlyPoints: 2, earlySteps: 3).pointCount(forStep: 0), 10)
+        XCTAssertEqual(
+            QuadratureConfig(rule: .midpoint, points: 10, earlyPoints: 2, earlySteps: 3).pointCount(forStep: 0), 10)
         XCTAssertNotNil(QuadratureConfig(rule: .midpoint, points: 0).problem())
         // The log's summary names the early rule only when it adds points.
         XCTAssertEqual(config.summary, "midpoint with 10 points (100 on the first 5 steps)")
-        XCTAssertEqual(QuadratureConfig(rule: .midpoint, points: 10, earlyPoints: 2, earlySteps: 3).summary, "midpoint with 10 points")
+        XCTAssertEqual(
+            QuadratureConfig(rule: .midpoint, points: 10, earlyPoints: 2, earlySteps: 3).summary,
+            "midpoint with 10 points")
     }
 }
 
-func XCTAssertEqual(_ a: [Double], _ b: [Double], accuracy: Double, file: StaticString = #filePath, line: UInt = #line) {
+func XCTAssertEqual(_ a: [Double], _ b: [Double], accuracy: Double, file: StaticString = #filePath, line: UInt = #line)
+{
     XCTAssertEqual(a.count, b.count, file: file, line: line)
     for (x, y) in zip(a, b) { XCTAssertEqual(x, y, accuracy: accuracy, file: file, line: line) }
 }

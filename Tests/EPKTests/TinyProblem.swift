@@ -2,6 +2,7 @@ import Foundation
 import History
 import NN
 import Tensor
+
 @testable import EPK
 
 /// verify.py's tiny model: f = log_softmax(W2 tanh(W1 x)) (no biases), D = 5, H = 7, C = 3.
@@ -35,20 +36,32 @@ final class TinyTanhMLP: Model, @unchecked Sendable {
         let n = x.shape[0], H = hidden.outFeatures, C = classCount
         var pre = [Float](repeating: 0, count: n * H), h = pre, z = [Float](repeating: 0, count: n * C)
         var f = Tensor(shape: [n, C])
-        theta.withPointer { th in x.storage.withPointer { xp in
-            pre.withMutablePointer { hidden.forward(th, x: xp, y: $0, rows: n) }
-            for i in 0..<(n * H) { h[i] = Float(Foundation.tanh(Double(pre[i]))) }
-            h.withPointer { hp in z.withMutablePointer { output.forward(th, x: hp, y: $0, rows: n) } }
-            z.withPointer { zp in f.storage.withMutablePointer { LogSoftmax.forward(zp, $0, rows: n, classes: C) } }
-            guard let df, let sink else { return }
-            var dz = [Float](repeating: 0, count: n * C), dh = [Float](repeating: 0, count: n * H)
-            f.storage.withPointer { fp in df.storage.withPointer { dfp in dz.withMutablePointer {
-                LogSoftmax.backward(output: fp, gradOutput: dfp, gradInput: $0, rows: n, classes: C) } } }
-            h.withPointer { hp in dz.withPointer { dzp in dh.withMutablePointer {
-                output.backward(th, x: hp, dy: dzp, dx: $0, rows: n, sink: sink) } } }
-            for i in 0..<(n * H) { dh[i] *= 1 - h[i] * h[i] }
-            dh.withPointer { dhp in hidden.backward(th, x: xp, dy: dhp, dx: nil, rows: n, sink: sink) }
-        } }
+        theta.withPointer { th in
+            x.storage.withPointer { xp in
+                pre.withMutablePointer { hidden.forward(th, x: xp, y: $0, rows: n) }
+                for i in 0..<(n * H) { h[i] = Float(Foundation.tanh(Double(pre[i]))) }
+                h.withPointer { hp in z.withMutablePointer { output.forward(th, x: hp, y: $0, rows: n) } }
+                z.withPointer { zp in f.storage.withMutablePointer { LogSoftmax.forward(zp, $0, rows: n, classes: C) } }
+                guard let df, let sink else { return }
+                var dz = [Float](repeating: 0, count: n * C), dh = [Float](repeating: 0, count: n * H)
+                f.storage.withPointer { fp in
+                    df.storage.withPointer { dfp in
+                        dz.withMutablePointer {
+                            LogSoftmax.backward(output: fp, gradOutput: dfp, gradInput: $0, rows: n, classes: C)
+                        }
+                    }
+                }
+                h.withPointer { hp in
+                    dz.withPointer { dzp in
+                        dh.withMutablePointer {
+                            output.backward(th, x: hp, dy: dzp, dx: $0, rows: n, sink: sink)
+                        }
+                    }
+                }
+                for i in 0..<(n * H) { dh[i] *= 1 - h[i] * h[i] }
+                dh.withPointer { dhp in hidden.backward(th, x: xp, dy: dhp, dx: nil, rows: n, sink: sink) }
+            }
+        }
         return (f, ())
     }
 }
@@ -71,14 +84,18 @@ final class TinyData: ReplayData {
 
 /// Trains with the optimizer formulas written out here (independently of the Optim module), recording a history
 /// with the per-step quantities the EPK needs (SGD: R_t; AdamW: v_t).
-func trainTiny(model: Model, data: TinyData, optimizer: OptimizerSpec, steps T: Int, batch B: Int,
-               schedule: (Int) -> Float, seed: UInt64) -> InMemoryHistory {
+func trainTiny(
+    model: Model, data: TinyData, optimizer: OptimizerSpec, steps T: Int, batch B: Int,
+    schedule: (Int) -> Float, seed: UInt64
+) -> InMemoryHistory {
     var rng = RNG(seed: seed)
     var theta = model.initialParameters(rng: &rng)
     let P = theta.count
-    let history = InMemoryHistory(layout: model.layout, trainingCount: data.trainingCount, optimizer: optimizer,
-                                  activeComponents: model.layout.names, initialParameters: theta)
-    var m = [Double](repeating: 0, count: P), v = [Double](repeating: 0, count: P), decay = [Double](repeating: 0, count: P)
+    let history = InMemoryHistory(
+        layout: model.layout, trainingCount: data.trainingCount, optimizer: optimizer,
+        activeComponents: model.layout.names, initialParameters: theta)
+    var m = [Double](repeating: 0, count: P), v = [Double](repeating: 0, count: P),
+        decay = [Double](repeating: 0, count: P)
     for t in 0..<T {
         let ids = rng.choose(B, from: data.trainingCount)
         let batch = data.trainingBatch(indices: ids, flips: nil)
@@ -108,8 +125,9 @@ func trainTiny(model: Model, data: TinyData, optimizer: OptimizerSpec, steps T: 
                 quantity[p] = Float(v[p])
             }
         }
-        history.record(parameters: theta, learningRate: lr, weightDecay: Float(optimizer.weightDecay), indices: ids,
-                       flips: nil, optimizerQuantity: quantity)
+        history.record(
+            parameters: theta, learningRate: lr, weightDecay: Float(optimizer.weightDecay), indices: ids,
+            flips: nil, optimizerQuantity: quantity)
     }
     return history
 }
@@ -137,21 +155,30 @@ struct TinyProblem {
         let schedule: (Int) -> Float = { t in
             t <= 4 ? peak * Float(t) / 4 : peak * Float(steps - t) / Float(steps - 4)
         }
-        let history = trainTiny(model: model, data: data, optimizer: spec, steps: steps, batch: 6, schedule: schedule, seed: seed)
+        let history = trainTiny(
+            model: model, data: data, optimizer: spec, steps: steps, batch: 6, schedule: schedule, seed: seed)
         var tests = Tensor(shape: [3, 5])
         tests.storage.withUnsafeMutableBufferPointer { rng.fillNormal($0) }
         return TinyProblem(model: model, data: data, history: history, tests: tests)
     }
 
-    func engine(_ quadrature: QuadratureConfig, classes: ClassSelection = .all, dataAttribution: Bool = true,
-                budget: Int = 1 << 30, steps: Range<Int>? = nil,
-                parameterAttribution: ParameterAttributionOptions? = nil) throws -> EPKEngine {
-        let groups = dataAttribution ? [ComponentGroup(name: "fc1", components: ["fc1.weight"]),
-                                        ComponentGroup(name: "fc2", components: ["fc2.weight"])] : []
-        return try EPKEngine(model: model, history: history, data: data,
-                             options: EPKOptions(quadrature: quadrature, classes: classes, dataAttributionGroups: groups,
-                                                 parameterAttribution: parameterAttribution, memoryBudgetBytes: budget,
-                                                 steps: steps))
+    func engine(
+        _ quadrature: QuadratureConfig, classes: ClassSelection = .all, dataAttribution: Bool = true,
+        budget: Int = 1 << 30, steps: Range<Int>? = nil,
+        parameterAttribution: ParameterAttributionOptions? = nil
+    ) throws -> EPKEngine {
+        let groups =
+            dataAttribution
+            ? [
+                ComponentGroup(name: "fc1", components: ["fc1.weight"]),
+                ComponentGroup(name: "fc2", components: ["fc2.weight"]),
+            ] : []
+        return try EPKEngine(
+            model: model, history: history, data: data,
+            options: EPKOptions(
+                quadrature: quadrature, classes: classes, dataAttributionGroups: groups,
+                parameterAttribution: parameterAttribution, memoryBudgetBytes: budget,
+                steps: steps))
     }
 }
 

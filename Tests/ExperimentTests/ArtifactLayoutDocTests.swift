@@ -1,7 +1,8 @@
-@testable import ExperimentKit
 import Foundation
 import TestSupport
 import XCTest
+
+@testable import ExperimentKit
 
 /// docs/ARTIFACTS.md is checked against the writers' doc comments: each writer documents its layout as a table in the
 /// doc comment that names its kind (`(kind "x")`), and the section of docs/ARTIFACTS.md whose heading names that kind
@@ -12,12 +13,15 @@ final class ArtifactLayoutDocTests: XCTestCase {
     static func sourceTables() throws -> [String: [String]] {
         var tables: [String: [String]] = [:]
         let sources = repositoryRoot + "/Sources"
-        for file in FileManager.default.enumerator(atPath: sources)?.allObjects as? [String] ?? [] where file.hasSuffix(".swift") {
+        for file in FileManager.default.enumerator(atPath: sources)?.allObjects as? [String] ?? []
+        where file.hasSuffix(".swift") {
             let lines = try String(contentsOfFile: sources + "/" + file, encoding: .utf8).components(separatedBy: "\n")
             var block: [String] = []
             for line in lines + [""] {
                 let trimmed = line.trimmingCharacters(in: .whitespaces)
-                if trimmed.hasPrefix("///") { block.append(String(trimmed.dropFirst(3)).trimmingCharacters(in: .whitespaces)); continue }
+                if trimmed.hasPrefix("///") {
+                    block.append(String(trimmed.dropFirst(3)).trimmingCharacters(in: .whitespaces)); continue
+                }
                 if let kind = kindNamed(in: block.joined(separator: " ")) {
                     let rows = tableRows(block)
                     if !rows.isEmpty { tables[kind, default: []] += rows }
@@ -71,8 +75,10 @@ final class ArtifactLayoutDocTests: XCTestCase {
     func testEveryRegisteredKindDocumentsItsLayoutInItsWriter() throws {
         let tables = try Self.sourceTables()
         for kind in ArtifactKind.allCases {
-            XCTAssertFalse(tables[kind.rawValue, default: []].isEmpty,
-                           "no '| path | shape | meaning |' table in a doc comment naming (kind \"\(kind.rawValue)\") under Sources/")
+            XCTAssertFalse(
+                tables[kind.rawValue, default: []].isEmpty,
+                "no '| path | shape | meaning |' table in a doc comment naming (kind \"\(kind.rawValue)\") under Sources/"
+            )
         }
     }
 
@@ -81,19 +87,29 @@ final class ArtifactLayoutDocTests: XCTestCase {
         let sections = try Self.documentSections()
         for (kind, rows) in tables {
             let matching = sections.filter { $0.kinds.contains(kind) }
-            XCTAssertEqual(matching.count, 1, "docs/ARTIFACTS.md: expected one section whose heading names kind `\(kind)`")
+            XCTAssertEqual(
+                matching.count, 1, "docs/ARTIFACTS.md: expected one section whose heading names kind `\(kind)`")
             guard let section = matching.first else { continue }
             let expected = section.kinds.flatMap { tables[$0] ?? [] }
             let missing = expected.filter { !section.rows.contains($0) }
             let extra = section.rows.filter { !expected.contains($0) }
-            XCTAssertTrue(missing.isEmpty, "docs/ARTIFACTS.md \(section.heading): rows of the doc comment not in the document:\n" + missing.joined(separator: "\n"))
-            XCTAssertTrue(extra.isEmpty, "docs/ARTIFACTS.md \(section.heading): rows not in the writers' doc comments:\n" + extra.joined(separator: "\n"))
+            XCTAssertTrue(
+                missing.isEmpty,
+                "docs/ARTIFACTS.md \(section.heading): rows of the doc comment not in the document:\n"
+                    + missing.joined(separator: "\n"))
+            XCTAssertTrue(
+                extra.isEmpty,
+                "docs/ARTIFACTS.md \(section.heading): rows not in the writers' doc comments:\n"
+                    + extra.joined(separator: "\n"))
         }
     }
 
     /// The parser itself: a doc comment's table is found under its kind, header and separator dropped.
     func testTheParserFindsKindAndRows() {
-        let block = ["`x.h5` (kind \"demo\"):", "", "| path | shape | meaning |", "|---|---|---|", "| `/a` | (n) f64 | a |", "after"]
+        let block = [
+            "`x.h5` (kind \"demo\"):", "", "| path | shape | meaning |", "|---|---|---|", "| `/a` | (n) f64 | a |",
+            "after",
+        ]
         XCTAssertEqual(Self.kindNamed(in: block.joined(separator: " ")), "demo")
         XCTAssertEqual(Self.tableRows(block), ["| `/a` | (n) f64 | a |"])
     }

@@ -1,8 +1,9 @@
-import XCTest
-import TestSupport
 import Artifacts
 import Foundation
 import NN
+import TestSupport
+import XCTest
+
 @testable import ExperimentKit
 
 /// Every JSON file under Configs/ decodes, strictly and validated, as the type its executable reads; a file whose
@@ -41,7 +42,9 @@ final class ConfigCatalogTests: WorkspaceTestCase {
         XCTAssertTrue(try ExperimentModel.make(.cifar2) is ResNet9)
         XCTAssertThrowsError(try ExperimentModel.make("cifar10", source: "h.h5")) { error in
             XCTAssertEqual("\(error)".components(separatedBy: "\n").count, 1)
-            XCTAssertTrue("\(error)".contains("unknown experiment 'cifar10'; expected one of 'modulo', 'mnist', 'cifar2', 'custom'"), "\(error)")
+            XCTAssertTrue(
+                "\(error)".contains(
+                    "unknown experiment 'cifar10'; expected one of 'modulo', 'mnist', 'cifar2', 'custom'"), "\(error)")
         }
         XCTAssertThrowsError(try ExperimentModel.make(.custom)) { error in
             XCTAssertTrue("\(error)".contains("has no built-in model"), "\(error)")

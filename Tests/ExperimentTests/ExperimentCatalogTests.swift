@@ -1,6 +1,7 @@
 import EPK
-@testable import ExperimentKit
 import XCTest
+
+@testable import ExperimentKit
 
 /// The registry is the one place experiments are made known to `plot` and `report`: every artifact kind is
 /// registered exactly once, under the kind its writer stamps on the file, and owns exactly the figures it lists.
@@ -30,12 +31,15 @@ final class ExperimentCatalogTests: XCTestCase {
         var names: [String] = []
         for artifact in ExperimentCatalog.artifacts {
             for recipe in artifact.figures {
-                XCTAssertEqual(recipe.artifactKind, artifact.kind.rawValue, "figure \(recipe.name) registered under \(artifact.kind)")
+                XCTAssertEqual(
+                    recipe.artifactKind, artifact.kind.rawValue,
+                    "figure \(recipe.name) registered under \(artifact.kind)")
                 names.append(recipe.name)
             }
         }
         XCTAssertEqual(names.count, Set(names).count, "duplicate figure names: \(names)")
         XCTAssertEqual(FigureRenderer.catalog.count, names.count)
-        XCTAssertTrue(names.contains("epk-step-error") && names.contains("lds-scores") && names.contains("retrain-accuracy"))
+        XCTAssertTrue(
+            names.contains("epk-step-error") && names.contains("lds-scores") && names.contains("retrain-accuracy"))
     }
 }

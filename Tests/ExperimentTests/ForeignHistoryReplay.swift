@@ -1,11 +1,12 @@
-import XCTest
-import TestSupport
 import Artifacts
 import EPK
 import Foundation
 import History
 import NN
 import Tensor
+import TestSupport
+import XCTest
+
 @testable import ExperimentKit
 
 /// The replay check of a history written by another trainer (python/examples/*_mlp.py through
@@ -21,8 +22,9 @@ func assertForeignHistoryReplays(python: String, script: String, outputs: String
     let trained = try runPython(python, [script, "--out", out, "--optimizer", optimizer, "--seed", "\(seed)"])
     XCTAssertEqual(trained.status, 0, trained.stderr)
     guard trained.status == 0 else { return }
-    let (path, stats) = try EPKDriver.run(configPath: out + "/epk.json", historyOverride: nil, outputDirectory: out + "/epk",
-                                          dataDirectory: nil, shard: nil)
+    let (path, stats) = try EPKDriver.run(
+        configPath: out + "/epk.json", historyOverride: nil, outputDirectory: out + "/epk",
+        dataDirectory: nil, shard: nil)
     XCTAssertEqual(stats.argmaxAgreement, 1, optimizer)
     XCTAssertLessThan(stats.meanAbsoluteError, 1e-3, optimizer)
     let epk = try HDF5File(path: path, mode: .read)
@@ -67,14 +69,14 @@ func runPython(_ python: String, _ arguments: [String]) throws -> (status: Int32
 /// which the EPK-vs-model validation alone does not check.
 func dataCompletenessError(_ epk: HDF5File) throws -> Double {
     let outputs = try epk.root.group("outputs")
-    let rowClasses = try outputs.read("row_classes", as: Int32.self)                   // (n, S)
-    let attributionClasses = try outputs.read("attribution_classes", as: Int32.self)   // (n, Sa)
-    let kernel = try epk.root.group("components").read("kernel", as: Double.self)     // (n, S, K)
+    let rowClasses = try outputs.read("row_classes", as: Int32.self)  // (n, S)
+    let attributionClasses = try outputs.read("attribution_classes", as: Int32.self)  // (n, Sa)
+    let kernel = try epk.root.group("components").read("kernel", as: Double.self)  // (n, S, K)
     let n = rowClasses.shape[0], S = rowClasses.shape[1], Sa = attributionClasses.shape[1], K = kernel.shape[2]
     var attributed = [Double](repeating: 0, count: n * Sa)
     let data = try epk.root.group("data")
     for name in ["fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias"] {
-        let d = try data.read(name, as: Float.self)                                    // (n, Sa, N)
+        let d = try data.read(name, as: Float.self)  // (n, Sa, N)
         XCTAssertEqual(Array(d.shape.prefix(2)), [n, Sa], name)
         let N = d.shape[2]
         for r in 0..<(n * Sa) { for j in 0..<N { attributed[r] += Double(d.values[r * N + j]) } }

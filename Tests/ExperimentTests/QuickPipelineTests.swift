@@ -1,8 +1,9 @@
-import XCTest
-import TestSupport
 import Artifacts
 import EPK
 import Foundation
+import TestSupport
+import XCTest
+
 @testable import ExperimentKit
 
 /// The quick configs end to end: train with history, then replay it as an EPK.
@@ -10,14 +11,16 @@ import Foundation
 final class QuickPipelineTests: WorkspaceTestCase {
 
     private func pipeline(_ experiment: String) throws -> ValidationStatistics {
-        let trained = try TrainingDriver.run(configPath: "Configs/\(experiment)-quick.json", outputDirectory: directory + "/train",
-                                             dataDirectory: nil, resume: false, expectedExperiment: experiment)
+        let trained = try TrainingDriver.run(
+            configPath: "Configs/\(experiment)-quick.json", outputDirectory: directory + "/train",
+            dataDirectory: nil, resume: false, expectedExperiment: experiment)
         XCTAssertGreaterThan(trained.steps, 0)
         for file in ["history.h5", "metrics.h5", "training-loss.png", "training-accuracy.png", "parameter-norm.png"] {
             XCTAssertTrue(FileManager.default.fileExists(atPath: directory + "/train/" + file), file)
         }
-        let (path, stats) = try EPKDriver.run(configPath: "Configs/\(experiment)-epk-quick.json", historyOverride: directory + "/train/history.h5",
-                                              outputDirectory: directory + "/epk", dataDirectory: nil, shard: nil)
+        let (path, stats) = try EPKDriver.run(
+            configPath: "Configs/\(experiment)-epk-quick.json", historyOverride: directory + "/train/history.h5",
+            outputDirectory: directory + "/epk", dataDirectory: nil, shard: nil)
         // The statistics stored in the artifact are the ones computed here.
         let file = try HDF5File(path: path, mode: .read)
         defer { file.close() }
@@ -26,11 +29,15 @@ final class QuickPipelineTests: WorkspaceTestCase {
         // The artifacts are what docs/ARTIFACTS.md says, and the report reads every row from them.
         for artifact in [directory + "/train/history.h5", directory + "/train/metrics.h5", path] {
             let opened = try HDF5File(path: artifact, mode: .read)
-            XCTAssertEqual(try undocumentedPaths(opened), [], "\(experiment): \(artifact) has paths docs/ARTIFACTS.md does not name")
+            XCTAssertEqual(
+                try undocumentedPaths(opened), [],
+                "\(experiment): \(artifact) has paths docs/ARTIFACTS.md does not name")
             opened.close()
             let summary = try ReportWriter.summarize(artifact: artifact)
             XCTAssertFalse(summary.rows.isEmpty, artifact)
-            for (key, value) in summary.rows { XCTAssertFalse(value.hasPrefix("missing"), "\(experiment) \(artifact): \(key): \(value)") }
+            for (key, value) in summary.rows {
+                XCTAssertFalse(value.hasPrefix("missing"), "\(experiment) \(artifact): \(key): \(value)")
+            }
         }
         return stats
     }
@@ -46,25 +53,30 @@ final class QuickPipelineTests: WorkspaceTestCase {
         let path = directory + "/x.h5"
         try ArtifactFile.write(to: path, kind: "epk", config: "{}") { root in
             let outputs = try root.createGroup("outputs")
-            try outputs.write("initial", [Float(0)], shape: [1])                 // documented by name
+            try outputs.write("initial", [Float(0)], shape: [1])  // documented by name
             try outputs.write("not_in_the_document", [Float(0)], shape: [1])
-            try root.createGroup("params").write("fc9.weight", [Float(0)], shape: [1])   // `/params/<component>`
+            try root.createGroup("params").write("fc9.weight", [Float(0)], shape: [1])  // `/params/<component>`
             let models = try root.createGroup("models")
-            try models.createGroup("member-3").write("fc9.weight", [Float(0)], shape: [1])   // `/models/member-<k>/<parameter name>`
+            // `/models/member-<k>/<parameter name>`
+            try models.createGroup("member-3").write("fc9.weight", [Float(0)], shape: [1])
             try models.createGroup("teacher").write("fc9.weight", [Float(0)], shape: [1])
         }
         let file = try HDF5File(path: path, mode: .read)
         defer { file.close() }
-        XCTAssertEqual(try undocumentedPaths(file), ["models/teacher", "models/teacher/fc9.weight", "outputs/not_in_the_document"])
+        XCTAssertEqual(
+            try undocumentedPaths(file), ["models/teacher", "models/teacher/fc9.weight", "outputs/not_in_the_document"])
     }
 
     func testModuloQuickPipelineReplicatesTheModel() throws { assertReplicates(try pipeline("modulo"), "modulo") }
     func testMNISTQuickPipelineReplicatesTheModel() throws {
-        try XCTSkipUnless(FileManager.default.fileExists(atPath: "../shared/data/mnist"), "needs ../shared/data/mnist (or make data)")
+        try XCTSkipUnless(
+            FileManager.default.fileExists(atPath: "../shared/data/mnist"), "needs ../shared/data/mnist (or make data)")
         assertReplicates(try pipeline("mnist"), "mnist")
     }
     func testCIFAR2QuickPipelineReplicatesTheModel() throws {
-        try XCTSkipUnless(FileManager.default.fileExists(atPath: "../shared/data/cifar10"), "needs ../shared/data/cifar10 (or make data)")
+        try XCTSkipUnless(
+            FileManager.default.fileExists(atPath: "../shared/data/cifar10"),
+            "needs ../shared/data/cifar10 (or make data)")
         assertReplicates(try pipeline("cifar2"), "cifar2")
     }
 }

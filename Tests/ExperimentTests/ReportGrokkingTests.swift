@@ -1,9 +1,10 @@
-import XCTest
-import TestSupport
 import Artifacts
 import EPK
 import Foundation
 import NN
+import TestSupport
+import XCTest
+
 @testable import Analysis
 @testable import ExperimentKit
 
@@ -12,7 +13,9 @@ import NN
 final class ReportGrokkingTests: ReportTestCase {
     // MARK: - component-attribution
 
-    private func componentArtifact(_ name: String, topFrequencies: [Int], keyPower: Bool = true, linear2Correlation: Double = 0.148) throws -> String {
+    private func componentArtifact(
+        _ name: String, topFrequencies: [Int], keyPower: Bool = true, linear2Correlation: Double = 0.148
+    ) throws -> String {
         let groups = ModuloTransformer.componentGroups.map(\.name)
         let G = groups.count, l2 = groups.firstIndex(of: "linear2")!, I = 3, nv = 200
         return try artifact(name, kind: ComponentAttributionDriver.kind) { root in
@@ -45,10 +48,16 @@ final class ReportGrokkingTests: ReportTestCase {
 
     func testComponentAttributionRowsAndKeyFrequencyClaim() throws {
         let holds = try ReportWriter.summarize(artifact: componentArtifact("holds", topFrequencies: [55, 24, 43]))
-        XCTAssertEqual(value(holds, "key frequencies (final embedding)"), "16, 55, 24, 32, 48 (79.7 % of its Fourier power)")
-        XCTAssertEqual(value(holds, "linear2 best-fitting frequencies, whole history (R²)"), "55 (0.030), 24 (0.025), 43 (0.020)")
-        XCTAssertEqual(value(holds, "linear2 key-frequency correlation per interval"), "0.123 (steps 0–400) → 0.204 (steps 800–957); max 0.218 (steps 400–800)")
-        XCTAssertEqual(value(holds, "points and intervals"), "200 validation + 10 training points; 3 intervals of 400 steps (T = 957)")
+        XCTAssertEqual(
+            value(holds, "key frequencies (final embedding)"), "16, 55, 24, 32, 48 (79.7 % of its Fourier power)")
+        XCTAssertEqual(
+            value(holds, "linear2 best-fitting frequencies, whole history (R²)"), "55 (0.030), 24 (0.025), 43 (0.020)")
+        XCTAssertEqual(
+            value(holds, "linear2 key-frequency correlation per interval"),
+            "0.123 (steps 0–400) → 0.204 (steps 800–957); max 0.218 (steps 400–800)")
+        XCTAssertEqual(
+            value(holds, "points and intervals"),
+            "200 validation + 10 training points; 3 intervals of 400 steps (T = 957)")
         XCTAssertTrue(value(holds, "whole-history key-frequency correlation by group").contains("linear2 0.148"))
         XCTAssertEqual(value(holds, "kernel / regularisation L1 (model), first → last interval"), "2 → 2")
         let c = claim(holds, "the linear2 attribution similarity")
@@ -57,10 +66,12 @@ final class ReportGrokkingTests: ReportTestCase {
         let fails = try ReportWriter.summarize(artifact: componentArtifact("fails", topFrequencies: [43, 44, 24]))
         XCTAssertEqual(claim(fails, "the linear2 attribution similarity").holds, false)
         // Weak correlation with the key-frequency reference.
-        let weak = try ReportWriter.summarize(artifact: componentArtifact("weak", topFrequencies: [55, 24, 43], linear2Correlation: 0.05))
+        let weak = try ReportWriter.summarize(
+            artifact: componentArtifact("weak", topFrequencies: [55, 24, 43], linear2Correlation: 0.05))
         XCTAssertEqual(claim(weak, "the linear2 attribution similarity").holds, false)
         // No Fourier circuit (flat embedding spectrum, 5/56 of the power): undecided.
-        let flat = try ReportWriter.summarize(artifact: componentArtifact("flat", topFrequencies: [55, 24, 43], keyPower: false))
+        let flat = try ReportWriter.summarize(
+            artifact: componentArtifact("flat", topFrequencies: [55, 24, 43], keyPower: false))
         XCTAssertNil(claim(flat, "the linear2 attribution similarity").holds)
         XCTAssertTrue(claim(flat, "the linear2 attribution similarity").evidence.contains("8.9 %"))
     }
@@ -88,8 +99,10 @@ final class ReportGrokkingTests: ReportTestCase {
         let holds = try ReportWriter.summarize(artifact: swapArtifact("holds", splicedFrom: 600, stepFrom: 800))
         XCTAssertEqual(value(holds, "step-i model reaches 90 %"), "at step 800")
         XCTAssertEqual(value(holds, "steps i"), "96 steps, 0 … 950")
-        XCTAssertEqual(value(holds, "kept from final: Emb.+Lin2+Dec."),
-                       "90 % from step 600; largest gain over the step-i model +0.990 at step 600 (1.000 vs 0.010); 0.020 at step 0")
+        XCTAssertEqual(
+            value(holds, "kept from final: Emb.+Lin2+Dec."),
+            "90 % from step 600; largest gain over the step-i model +0.990 at step 600 (1.000 vs 0.010); 0.020 at step 0"
+        )
         XCTAssertEqual(claim(holds, "swapping in the final outer layers").holds, true)
         XCTAssertEqual(claim(holds, "final outer layers around an earlier pipeline").holds, true)
         // Spliced recovers only after the model itself (as in our paper-scale run): the second claim fails.
@@ -97,12 +110,15 @@ final class ReportGrokkingTests: ReportTestCase {
         XCTAssertEqual(claim(late, "swapping in the final outer layers").holds, true)
         let usable = claim(late, "final outer layers around an earlier pipeline")
         XCTAssertEqual(usable.holds, false)
-        XCTAssertTrue(usable.evidence.contains("Emb.+Lin2+Dec. reaches 90 % at step 850; the step-i model reaches 90 % at step 800"), usable.evidence)
+        XCTAssertTrue(
+            usable.evidence.contains(
+                "Emb.+Lin2+Dec. reaches 90 % at step 850; the step-i model reaches 90 % at step 800"), usable.evidence)
         // Spliced accurate from the start: not "only late".
         let early = try ReportWriter.summarize(artifact: swapArtifact("early", splicedFrom: 0, stepFrom: 800))
         XCTAssertEqual(claim(early, "swapping in the final outer layers").holds, false)
         // A run that did not grok decides nothing.
-        let quick = try ReportWriter.summarize(artifact: swapArtifact("quick", splicedFrom: 600, stepFrom: 800, final: 0.3))
+        let quick = try ReportWriter.summarize(
+            artifact: swapArtifact("quick", splicedFrom: 600, stepFrom: 800, final: 0.3))
         XCTAssertNil(claim(quick, "swapping in the final outer layers").holds)
         XCTAssertNil(claim(quick, "final outer layers around an earlier pipeline").holds)
     }
@@ -111,7 +127,9 @@ final class ReportGrokkingTests: ReportTestCase {
 
     /// Configurations att.+lin1, emb.+lin2+dec., att.; start steps 937 and 537; 2 seeds; accuracy ramps linearly
     /// from 0.01 to the given final value per (configuration, start step).
-    private func retrainArtifact(_ name: String, attLin1: (late: Double, early: Double), epochs E: Int = 150) throws -> String {
+    private func retrainArtifact(
+        _ name: String, attLin1: (late: Double, early: Double), epochs E: Int = 150
+    ) throws -> String {
         let configurations = ParameterSurgery.retrainConfigurations.map(\.label)
         let G = configurations.count, S = 2, R = 2
         var val = [Double](), train = [Double]()
@@ -139,17 +157,31 @@ final class ReportGrokkingTests: ReportTestCase {
     func testRetrainPipelineRowsAndAlignmentClaim() throws {
         let holds = try ReportWriter.summarize(artifact: retrainArtifact("holds", attLin1: (1.0, 0.3)))
         XCTAssertEqual(value(holds, "grid"), "2 start steps × 2 seeds, ≤ 150 epochs")
-        XCTAssertEqual(value(holds, "att.+lin1 re-initialised, from step 937"), "validation 0.010 → 1.000 ± 0.001 (train 1.000 ± 0.000); epochs 150, 150 (cap 150)")
-        XCTAssertEqual(value(holds, "att.+lin1 re-initialised, from step 537"), "validation 0.010 → 0.300 ± 0.001 (train 1.000 ± 0.000); epochs 150, 150 (cap 150)")
+        XCTAssertEqual(
+            value(holds, "att.+lin1 re-initialised, from step 937"),
+            "validation 0.010 → 1.000 ± 0.001 (train 1.000 ± 0.000); epochs 150, 150 (cap 150)")
+        XCTAssertEqual(
+            value(holds, "att.+lin1 re-initialised, from step 537"),
+            "validation 0.010 → 0.300 ± 0.001 (train 1.000 ± 0.000); epochs 150, 150 (cap 150)")
         let c = claim(holds, "the outer layers")
         XCTAssertEqual(c.holds, true, c.evidence)
         XCTAssertTrue(c.evidence.contains("re-learned to 1.000 from step 937, 0.300 from step 537"), c.evidence)
         XCTAssertTrue(c.evidence.contains("control emb.+lin2+dec. from step 937: 0.003"), c.evidence)
         // The early start step re-learns too: no late alignment.
-        XCTAssertEqual(claim(try ReportWriter.summarize(artifact: retrainArtifact("fails", attLin1: (1.0, 0.95))), "the outer layers").holds, false)
+        XCTAssertEqual(
+            claim(
+                try ReportWriter.summarize(artifact: retrainArtifact("fails", attLin1: (1.0, 0.95))), "the outer layers"
+            ).holds, false)
         // Neither re-learns.
-        XCTAssertEqual(claim(try ReportWriter.summarize(artifact: retrainArtifact("none", attLin1: (0.6, 0.3))), "the outer layers").holds, false)
+        XCTAssertEqual(
+            claim(
+                try ReportWriter.summarize(artifact: retrainArtifact("none", attLin1: (0.6, 0.3))), "the outer layers"
+            ).holds, false)
         // 4 epochs (the quick config) decide nothing.
-        XCTAssertNil(claim(try ReportWriter.summarize(artifact: retrainArtifact("quick", attLin1: (1.0, 0.3), epochs: 4)), "the outer layers").holds)
+        XCTAssertNil(
+            claim(
+                try ReportWriter.summarize(artifact: retrainArtifact("quick", attLin1: (1.0, 0.3), epochs: 4)),
+                "the outer layers"
+            ).holds)
     }
 }

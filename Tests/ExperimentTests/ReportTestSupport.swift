@@ -1,6 +1,7 @@
-import XCTest
-import TestSupport
 import Artifacts
+import TestSupport
+import XCTest
+
 @testable import ExperimentKit
 
 /// The base of the report tests: small artifacts written in a driver's documented layout, and lookups of rows and

@@ -1,8 +1,9 @@
-import XCTest
-import TestSupport
 import Artifacts
 import EPK
 import Foundation
+import TestSupport
+import XCTest
+
 @testable import ExperimentKit
 
 /// `reproduce --executor slurm` against a real one-node Slurm (scripts/slurm-local.sh). The cluster is started when
@@ -57,10 +58,13 @@ final class SlurmClusterTests: XCTestCase {
     override func setUpWithError() throws {
         Log.quiet = true
         _ = FileManager.default.changeCurrentDirectoryPath(root)
-        try XCTSkipIf(!FileManager.default.fileExists(atPath: "../shared/data/mnist"), "needs ../shared/data/mnist (or make data)")
+        try XCTSkipIf(
+            !FileManager.default.fileExists(atPath: "../shared/data/mnist"), "needs ../shared/data/mnist (or make data)"
+        )
         for exe in ["train-mnist", "validate-epk", "report"] {
-            try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: root + "/.build/release/" + exe),
-                              "needs .build/release/\(exe): swift build -c release first")
+            try XCTSkipUnless(
+                FileManager.default.isExecutableFile(atPath: root + "/.build/release/" + exe),
+                "needs .build/release/\(exe): swift build -c release first")
         }
         if let why = Self.ensureCluster(root: root) { throw XCTSkip(why) }
         directory = NSTemporaryDirectory() + "explaind-slurm-\(UUID().uuidString)"
@@ -71,20 +75,23 @@ final class SlurmClusterTests: XCTestCase {
     /// A pipeline file in the temporary folder; stage paths point into it.
     private func writePipeline(_ stages: String) throws -> PipelineConfig {
         let path = directory + "/pipeline.json"
-        try #"{"name": "slurm-test", "resources": {"cpus": 1, "memory": "2G", "time": "20:00"}, "stages": [\#(stages)]}"#
+        try
+            #"{"name": "slurm-test", "resources": {"cpus": 1, "memory": "2G", "time": "20:00"}, "stages": [\#(stages)]}"#
             .write(toFile: path, atomically: true, encoding: .utf8)
         return try StrictConfig.load(PipelineConfig.self, from: path)
     }
 
     private func run(_ pipeline: PipelineConfig, wait: Bool = true) throws -> SlurmExecutor.Outcome {
-        try SlurmExecutor.run(pipeline: pipeline, pipelinePath: directory + "/pipeline.json", force: false,
-                              binDirectory: root + "/.build/release", reportPath: directory + "/REPORT.md",
-                              wait: wait, pollSeconds: 1, output: { _ in })
+        try SlurmExecutor.run(
+            pipeline: pipeline, pipelinePath: directory + "/pipeline.json", force: false,
+            binDirectory: root + "/.build/release", reportPath: directory + "/REPORT.md",
+            wait: wait, pollSeconds: 1, output: { _ in })
     }
 
     func testShardedMNISTThroughSlurmMatchesTheLocalRunAndARerunSubmitsOnlyWhatIsMissing() throws {
         let d = directory!
-        let pipeline = try writePipeline("""
+        let pipeline = try writePipeline(
+            """
             {"name": "train-mnist", "executable": "train-mnist", "config": "Configs/mnist-quick.json",
              "artifact": "\(d)/train/metrics.h5", "arguments": ["--out", "\(d)/train"]},
             {"name": "epk-mnist", "executable": "validate-epk", "config": "Configs/mnist-epk-quick.json",
@@ -92,21 +99,25 @@ final class SlurmClusterTests: XCTestCase {
              "arguments": ["--history", "\(d)/train/history.h5"]}
             """)
         let outcome = try run(pipeline)
-        XCTAssertEqual(outcome.plan.jobs.map(\.label), ["train-mnist", "epk-mnist (shards)", "epk-mnist (merge)", "report"])
+        XCTAssertEqual(
+            outcome.plan.jobs.map(\.label), ["train-mnist", "epk-mnist (shards)", "epk-mnist (merge)", "report"])
         let ids = outcome.jobIDs
         XCTAssertEqual(outcome.rows.map(\.jobID), [ids[0], ids[1] + "_1", ids[1] + "_2", ids[2], ids[3]])
         XCTAssertEqual(outcome.rows.map(\.state), Array(repeating: "COMPLETED", count: 5))
-        for file in ["train/train-mnist.sbatch", "train/train-mnist-\(ids[0]).log", "epk/epk-mnist-shards.sbatch",
-                     "epk/epk-mnist-\(ids[1])_2.log", "epk/epk-mnist-merge.sbatch", "epk/epk-shard-1-of-2.h5",
-                     "report.sbatch", "REPORT.md"] {
+        for file in [
+            "train/train-mnist.sbatch", "train/train-mnist-\(ids[0]).log", "epk/epk-mnist-shards.sbatch",
+            "epk/epk-mnist-\(ids[1])_2.log", "epk/epk-mnist-merge.sbatch", "epk/epk-shard-1-of-2.h5",
+            "report.sbatch", "REPORT.md",
+        ] {
             XCTAssertTrue(FileManager.default.fileExists(atPath: d + "/" + file), file)
         }
         XCTAssertTrue(try String(contentsOfFile: d + "/REPORT.md", encoding: .utf8).contains("| epk-mnist |"))
         XCTAssertEqual(Pipeline.status(of: pipeline.stages[1], in: pipeline), .upToDate)
 
         // The merged shards equal an unsharded local replay of the same history.
-        let (localPath, _) = try EPKDriver.run(configPath: "Configs/mnist-epk-quick.json", historyOverride: d + "/train/history.h5",
-                                               outputDirectory: d + "/local", dataDirectory: nil, shard: nil)
+        let (localPath, _) = try EPKDriver.run(
+            configPath: "Configs/mnist-epk-quick.json", historyOverride: d + "/train/history.h5",
+            outputDirectory: d + "/local", dataDirectory: nil, shard: nil)
         let merged = try EPKArtifact.read(d + "/epk/epk.h5").result, local = try EPKArtifact.read(localPath).result
         XCTAssertEqual(merged.testCount, 20)
         func close<T: BinaryFloatingPoint>(_ a: [T], _ b: [T], _ what: String) {
@@ -120,7 +131,9 @@ final class SlurmClusterTests: XCTestCase {
         close(merged.stepPredicted, local.stepPredicted, "step predictions")
         XCTAssertEqual(merged.dataAttribution.map(\.group), local.dataAttribution.map(\.group))
         XCTAssertFalse(merged.dataAttribution.isEmpty)
-        for (m, l) in zip(merged.dataAttribution, local.dataAttribution) { close(m.values, l.values, "data attribution \(m.group)") }
+        for (m, l) in zip(merged.dataAttribution, local.dataAttribution) {
+            close(m.values, l.values, "data attribution \(m.group)")
+        }
 
         // A rerun with everything up to date submits only the report; with the EPK gone, only the EPK and the report.
         let again = try run(pipeline)
@@ -135,8 +148,10 @@ final class SlurmClusterTests: XCTestCase {
 
     func testAFailedStageCancelsItsDependantsAndNamesItsLog() throws {
         let d = directory!
-        try #"{"experiment": "mnist", "run": "bad", "epochs": 1}"#.write(toFile: d + "/bad.json", atomically: true, encoding: .utf8)
-        let pipeline = try writePipeline("""
+        try #"{"experiment": "mnist", "run": "bad", "epochs": 1}"#.write(
+            toFile: d + "/bad.json", atomically: true, encoding: .utf8)
+        let pipeline = try writePipeline(
+            """
             {"name": "train-bad", "executable": "train-mnist", "config": "\(d)/bad.json",
              "artifact": "\(d)/bad/metrics.h5", "arguments": ["--out", "\(d)/bad"]},
             {"name": "epk-bad", "executable": "validate-epk", "config": "Configs/mnist-epk-quick.json",
@@ -152,9 +167,13 @@ final class SlurmClusterTests: XCTestCase {
             XCTAssertEqual(failure.state, "FAILED")
             XCTAssertEqual(failure.log, log)
             XCTAssertEqual(failure.cancelled, ["epk-bad (merge)", "epk-bad (shards)", "report"])
-            XCTAssertTrue(failure.description.hasPrefix("stage 'train-bad' failed (Slurm job \(failure.jobIDs[0]) FAILED); its log: \(log);"),
-                          failure.description)
-            XCTAssertTrue(try String(contentsOfFile: log, encoding: .utf8).contains("bad.json"), "the log holds the stage's error line")
+            XCTAssertTrue(
+                failure.description.hasPrefix(
+                    "stage 'train-bad' failed (Slurm job \(failure.jobIDs[0]) FAILED); its log: \(log);"),
+                failure.description)
+            XCTAssertTrue(
+                try String(contentsOfFile: log, encoding: .utf8).contains("bad.json"),
+                "the log holds the stage's error line")
             XCTAssertEqual(failure.rows.first?.state, "FAILED")
             XCTAssertEqual(Set(failure.rows.dropFirst().map(\.job)), [1, 2, 3])
             XCTAssertEqual(Set(failure.rows.dropFirst().map(\.state)), ["CANCELLED"])

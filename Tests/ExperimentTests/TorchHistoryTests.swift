@@ -1,5 +1,5 @@
-import XCTest
 import Foundation
+import XCTest
 
 /// A history written by a real PyTorch training loop (python/examples/torch_mlp.py: torch.optim.SGD with momentum
 /// and weight decay, torch.optim.AdamW) replays as an exact path kernel (`assertForeignHistoryReplays`).
@@ -11,10 +11,12 @@ final class TorchHistoryTests: XCTestCase {
         guard let python = ProcessInfo.processInfo.environment[Self.variable].flatMap({ $0.isEmpty ? nil : $0 }) else {
             throw XCTSkip("set \(Self.variable) to a python with torch, numpy and h5py to replay a PyTorch history")
         }
-        try XCTSkipUnless(try pythonHas(python, "torch, numpy, h5py"),
-                          "\(Self.variable)=\(python) is not a python with torch, numpy and h5py")
-        try assertForeignHistoryReplays(python: python, script: "python/examples/torch_mlp.py", outputs: "torch-outputs.h5",
-                                        optimizer: optimizer, seed: seed)
+        try XCTSkipUnless(
+            try pythonHas(python, "torch, numpy, h5py"),
+            "\(Self.variable)=\(python) is not a python with torch, numpy and h5py")
+        try assertForeignHistoryReplays(
+            python: python, script: "python/examples/torch_mlp.py", outputs: "torch-outputs.h5",
+            optimizer: optimizer, seed: seed)
     }
 
     func testTorchSGDMomentumWithWeightDecayReplays() throws { try replay(optimizer: "sgd", seed: 1) }

@@ -1,9 +1,10 @@
 import Artifacts
 import EPK
-@testable import ExperimentKit
 import Foundation
 import TestSupport
 import XCTest
+
+@testable import ExperimentKit
 
 /// `test_split: "train"`: the EPK explains the model's outputs on training samples (docs/METHOD.md §6).
 final class TrainSplitEPKTests: WorkspaceTestCase {
@@ -19,30 +20,36 @@ final class TrainSplitEPKTests: WorkspaceTestCase {
     }
 
     func testTrainingSamplesAsTestPointsAreReconstructed() throws {
-        _ = try TrainingDriver.run(configPath: "Configs/mnist-quick.json", outputDirectory: directory + "/train",
-                                   dataDirectory: nil, resume: false, expectedExperiment: "mnist")
+        _ = try TrainingDriver.run(
+            configPath: "Configs/mnist-quick.json", outputDirectory: directory + "/train",
+            dataDirectory: nil, resume: false, expectedExperiment: "mnist")
         let history = directory + "/train/history.h5"
-        let (path, stats) = try EPKDriver.run(configPath: try config { _ in }, historyOverride: history,
-                                              outputDirectory: directory + "/epk", dataDirectory: nil, shard: nil)
+        let (path, stats) = try EPKDriver.run(
+            configPath: try config { _ in }, historyOverride: history,
+            outputDirectory: directory + "/epk", dataDirectory: nil, shard: nil)
         XCTAssertLessThan(stats.meanAbsoluteError, 5e-3)
         XCTAssertEqual(stats.argmaxAgreement, 1)
 
         let setup = try ReplaySetup(historyPath: history, dataDirectory: nil)
         let indices = Array(10..<16)
         let inputs = setup.data.train.inputs.gatherRows(indices)
-        let expected = setup.model.forwardChunked(parameters: try setup.history.parameters(at: setup.history.stepCount), inputs: inputs)
+        let expected = setup.model.forwardChunked(
+            parameters: try setup.history.parameters(at: setup.history.stepCount), inputs: inputs)
         let file = try HDF5File(path: path, mode: .read)
         defer { file.close() }
         let root = try file.root
         XCTAssertEqual(try root.stringAttribute("test_split"), "train")
         XCTAssertEqual(try root.read("outputs/test_indices", as: Int32.self).values.map(Int.init), indices)
-        XCTAssertEqual(try root.read("sort_keys/test_label", as: Double.self).values, indices.map { Double(setup.data.train.labels[$0]) })
+        XCTAssertEqual(
+            try root.read("sort_keys/test_label", as: Double.self).values,
+            indices.map { Double(setup.data.train.labels[$0]) })
         // The recorded final outputs are the model's on those training inputs, not on evaluation samples 10..<16.
         let final = try root.read("outputs/final", as: Float.self).values
         XCTAssertEqual(final.count, expected.storage.count)
         for (a, b) in zip(final, expected.storage) { XCTAssertEqual(a, b, accuracy: 1e-4) }
-        let evaluationOutputs = setup.model.forwardChunked(parameters: try setup.history.parameters(at: setup.history.stepCount),
-                                                           inputs: setup.data.evaluation.inputs.gatherRows(indices))
+        let evaluationOutputs = setup.model.forwardChunked(
+            parameters: try setup.history.parameters(at: setup.history.stepCount),
+            inputs: setup.data.evaluation.inputs.gatherRows(indices))
         XCTAssertGreaterThan(zip(final, evaluationOutputs.storage).map { abs($0 - $1) }.max() ?? 0, 1e-2)
         // Data attribution at the label's row sums to the kernel part there (docs/METHOD.md §6).
         let result = try EPKArtifact.read(path).result
@@ -59,12 +66,20 @@ final class TrainSplitEPKTests: WorkspaceTestCase {
     }
 
     func testTooManyTrainingTestPointsIsOneLine() throws {
-        _ = try TrainingDriver.run(configPath: "Configs/mnist-quick.json", outputDirectory: directory + "/train",
-                                   dataDirectory: nil, resume: false, expectedExperiment: "mnist")
-        let path = try config { $0.testOffset = 990; $0.testCount = 20 }
-        XCTAssertThrowsError(try EPKDriver.run(configPath: path, historyOverride: directory + "/train/history.h5",
-                                               outputDirectory: directory + "/bad", dataDirectory: nil, shard: nil)) { error in
-            XCTAssertTrue("\(error)".contains("expected at most 10 test points of the train split from offset 990, found 20"), "\(error)")
+        _ = try TrainingDriver.run(
+            configPath: "Configs/mnist-quick.json", outputDirectory: directory + "/train",
+            dataDirectory: nil, resume: false, expectedExperiment: "mnist")
+        let path = try config {
+            $0.testOffset = 990; $0.testCount = 20
+        }
+        XCTAssertThrowsError(
+            try EPKDriver.run(
+                configPath: path, historyOverride: directory + "/train/history.h5",
+                outputDirectory: directory + "/bad", dataDirectory: nil, shard: nil)
+        ) { error in
+            XCTAssertTrue(
+                "\(error)".contains("expected at most 10 test points of the train split from offset 990, found 20"),
+                "\(error)")
         }
     }
 }

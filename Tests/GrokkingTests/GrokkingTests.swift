@@ -1,15 +1,17 @@
-import XCTest
 import Artifacts
 import Data
 import Foundation
 import History
 import NN
 import Tensor
+import XCTest
+
 @testable import Analysis
 @testable import ExperimentKit
 
 final class GrokkingTests: XCTestCase {
-    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().path
 
     func twoParameterVectors() -> (ModuloTransformer, [Float], [Float]) {
         let model = ModuloTransformer()
@@ -21,18 +23,28 @@ final class GrokkingTests: XCTestCase {
     func testSwapWithEmptyKeepListIsStepModelAndFullKeepListIsFinal() throws {
         let (model, final, other) = twoParameterVectors()
         XCTAssertEqual(try ParameterSurgery.splice(final: final, other: other, keep: [], layout: model.layout), other)
-        XCTAssertEqual(try ParameterSurgery.splice(final: final, other: other, keep: model.layout.names, layout: model.layout), final)
+        XCTAssertEqual(
+            try ParameterSurgery.splice(final: final, other: other, keep: model.layout.names, layout: model.layout),
+            final)
         // A partial keep-list: kept components from final, the rest from the other vector, nothing else touched.
-        let spliced = try ParameterSurgery.splice(final: final, other: other, keep: ["decoder.weight", "linear2.bias"], layout: model.layout)
+        let spliced = try ParameterSurgery.splice(
+            final: final, other: other, keep: ["decoder.weight", "linear2.bias"], layout: model.layout)
         for c in model.layout.components {
-            XCTAssertEqual(Array(spliced[c.range]), Array((["decoder.weight", "linear2.bias"].contains(c.name) ? final : other)[c.range]), c.name)
+            XCTAssertEqual(
+                Array(spliced[c.range]),
+                Array((["decoder.weight", "linear2.bias"].contains(c.name) ? final : other)[c.range]), c.name)
         }
-        XCTAssertThrowsError(try ParameterSurgery.splice(final: final, other: other, keep: ["linea1.bias"], layout: model.layout))
+        XCTAssertThrowsError(
+            try ParameterSurgery.splice(final: final, other: other, keep: ["linea1.bias"], layout: model.layout))
         // The keep-lists name real components (no "linea1" typo) and "All but att." keeps linear1.bias and the decoder.
-        for v in ParameterSurgery.swapKeepLists() { for name in v.keep { XCTAssertNotNil(model.layout.component(named: name), name) } }
+        for v in ParameterSurgery.swapKeepLists() {
+            for name in v.keep { XCTAssertNotNil(model.layout.component(named: name), name) }
+        }
         let allButAtt = ParameterSurgery.swapKeepLists().first { $0.label == "All but att." }!.keep
         XCTAssertTrue(allButAtt.contains("linear1.bias") && allButAtt.contains("decoder.weight"))
-        XCTAssertEqual(ParameterSurgery.swapKeepLists(embeddingOnly: true).first { $0.label == "Emb." }!.keep, ["input_emb.weight"])
+        XCTAssertEqual(
+            ParameterSurgery.swapKeepLists(embeddingOnly: true).first { $0.label == "Emb." }!.keep, ["input_emb.weight"]
+        )
     }
 
     /// Self-similarity is symmetric with unit diagonal (zero rows: 0) and equals a direct float64 computation.
@@ -40,11 +52,14 @@ final class GrokkingTests: XCTestCase {
         var rng = RNG(seed: 7)
         let n = 9, m = 5, p = 301
         var a = (0..<(n * p)).map { _ in Float(rng.normal()) }
-        for j in 0..<p { a[4 * p + j] = 0 }                  // a zero row
+        for j in 0..<p { a[4 * p + j] = 0 }  // a zero row
         let b = (0..<(m * p)).map { _ in Float(rng.normal()) }
         func direct(_ x: [Float], _ i: Int, _ y: [Float], _ j: Int) -> Double {
             var d = 0.0, nx = 0.0, ny = 0.0
-            for k in 0..<p { d += Double(x[i * p + k]) * Double(y[j * p + k]); nx += Double(x[i * p + k] * x[i * p + k]); ny += Double(y[j * p + k] * y[j * p + k]) }
+            for k in 0..<p {
+                d += Double(x[i * p + k]) * Double(y[j * p + k]); nx += Double(x[i * p + k] * x[i * p + k]);
+                ny += Double(y[j * p + k] * y[j * p + k])
+            }
             return nx > 0 && ny > 0 ? d / (nx * ny).squareRoot() : 0
         }
         let s = SimilarityAnalysis.cosine(a, rows: n, width: p)
@@ -67,7 +82,9 @@ final class GrokkingTests: XCTestCase {
         let n = 80
         let s = (0..<n).map { _ in Double(rng.int(below: 225)) }
         var m = [Double](repeating: 0, count: n * n)
-        for i in 0..<n { for j in 0..<n { m[i * n + j] = 0.2 + 0.7 * cos(2 * .pi * (s[i] - s[j]) / 17) + 0.2 * rng.normal() } }
+        for i in 0..<n {
+            for j in 0..<n { m[i * n + j] = 0.2 + 0.7 * cos(2 * .pi * (s[i] - s[j]) / 17) + 0.2 * rng.normal() }
+        }
         for i in 0..<n { m[i * n + i] = 1 }
         let periods = (2...113).map(Double.init)
         let r2 = SimilarityAnalysis.periodFit(m, keys: s, periods: periods)
@@ -78,10 +95,15 @@ final class GrokkingTests: XCTestCase {
         // Fourier power of a table with a planted frequency.
         var table = [Float](repeating: 0, count: 115 * 3)
         for a in 0..<113 { table[a * 3 + 1] = Float(cos(2 * Double.pi * 14 * Double(a) / 113)) }
-        XCTAssertEqual(SimilarityAnalysis.top(SimilarityAnalysis.tokenFourierPower(table, width: 3, prime: 113), count: 1)[0] + 1, 14)
+        XCTAssertEqual(
+            SimilarityAnalysis.top(SimilarityAnalysis.tokenFourierPower(table, width: 3, prime: 113), count: 1)[0] + 1,
+            14)
         // PCA of points on two orthogonal directions explains (almost) everything in two components.
         var x = [Float](repeating: 0, count: 40 * 50)
-        for i in 0..<40 { let t = Double(i) / 40 * 2 * .pi; x[i * 50] = Float(cos(t)) + 2; x[i * 50 + 1] = Float(sin(t)); x[i * 50 + 2] = 2 }
+        for i in 0..<40 {
+            let t = Double(i) / 40 * 2 * .pi; x[i * 50] = Float(cos(t)) + 2; x[i * 50 + 1] = Float(sin(t));
+            x[i * 50 + 2] = 2
+        }
         let pca = SimilarityAnalysis.pca2(x, rows: 40, width: 50)
         XCTAssertGreaterThan(pca.explained[0] + pca.explained[1], 0.999)
     }
@@ -94,7 +116,8 @@ final class GrokkingTests: XCTestCase {
         var m = [Double](repeating: 0, count: 25)
         for i in 0..<5 { for j in 0..<5 { m[i * 5 + j] = i == j ? 1 : 1 - 0.1 * Double(abs(i - j)) } }
         m[0 * 5 + 2] = 0.95
-        let text = SimilarityAnalysis.neighbourReport(title: "linear2", cosine: m, samples: samples, queries: [0], count: 2)
+        let text = SimilarityAnalysis.neighbourReport(
+            title: "linear2", cosine: m, samples: samples, queries: [0], count: 2)
         let rows = text.split(separator: "\n").filter { $0.hasPrefix("| 1 ") || $0.hasPrefix("| 2 ") }
         XCTAssertEqual(rows.count, 2)
         XCTAssertTrue(rows[0].contains("| 2 + 12 = 2 | 0.950 | 4 + 14 = 1 | 0.600 |"), String(rows[0]))
@@ -108,8 +131,10 @@ final class GrokkingTests: XCTestCase {
         let (model, start, _) = twoParameterVectors()
         let data = ModuloAdditionDataset(prime: 113, seed: 0, validationCount: 50, trainCount: 100)
         let randomise = ParameterSurgery.retrainConfigurations[0].randomise
-        let run = try Retraining.run(model: model, start: start, randomise: randomise, std: 0.1, seed: 5, optimizer: .adamw(beta1: 0.9, beta2: 0.98, epsilon: 1e-8, weightDecay: 4),
-                                     lr: 1e-3, maxEpochs: 0, train: data.train, validation: data.validation)
+        let run = try Retraining.run(
+            model: model, start: start, randomise: randomise, std: 0.1, seed: 5,
+            optimizer: .adamw(beta1: 0.9, beta2: 0.98, epsilon: 1e-8, weightDecay: 4),
+            lr: 1e-3, maxEpochs: 0, train: data.train, validation: data.validation)
         XCTAssertEqual(run.epochs, 0)
         XCTAssertEqual(run.finalParameters, run.initialParameters)
         for c in model.layout.components {
@@ -117,17 +142,24 @@ final class GrokkingTests: XCTestCase {
             if randomise.contains(c.name) {
                 XCTAssertNotEqual(v, Array(start[c.range]), c.name)
                 let mean = v.reduce(0.0) { $0 + Double($1) } / Double(v.count)
-                let std = (v.reduce(0.0) { $0 + (Double($1) - mean) * (Double($1) - mean) } / Double(v.count)).squareRoot()
+                let std = (v.reduce(0.0) { $0 + (Double($1) - mean) * (Double($1) - mean) } / Double(v.count))
+                    .squareRoot()
                 XCTAssertEqual(std, 0.1, accuracy: c.count > 10_000 ? 0.002 : 0.01, c.name)
                 XCTAssertEqual(mean, 0, accuracy: 0.01, c.name)
             } else {
                 XCTAssertEqual(v, Array(start[c.range]), "\(c.name) must be kept bit-identical")
             }
         }
-        let again = try Retraining.run(model: model, start: start, randomise: randomise, std: 0.1, seed: 5, optimizer: .adamw(beta1: 0.9, beta2: 0.98, epsilon: 1e-8, weightDecay: 4),
-                                       lr: 1e-3, maxEpochs: 0, train: data.train, validation: data.validation)
+        let again = try Retraining.run(
+            model: model, start: start, randomise: randomise, std: 0.1, seed: 5,
+            optimizer: .adamw(beta1: 0.9, beta2: 0.98, epsilon: 1e-8, weightDecay: 4),
+            lr: 1e-3, maxEpochs: 0, train: data.train, validation: data.validation)
         XCTAssertEqual(again.initialParameters, run.initialParameters)
-        XCTAssertEqual(run.validationAccuracy[0], model.evaluate(parameters: run.initialParameters, inputs: data.validation.inputs, labels: data.validation.labels).accuracy)
+        XCTAssertEqual(
+            run.validationAccuracy[0],
+            model.evaluate(
+                parameters: run.initialParameters, inputs: data.validation.inputs, labels: data.validation.labels
+            ).accuracy)
     }
 
     /// The three quick configs run end to end on a freshly trained quick modulo history, with checked numbers.
@@ -135,7 +167,9 @@ final class GrokkingTests: XCTestCase {
         let root = Self.packageRoot
         let tmp = NSTemporaryDirectory() + "grokking-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: tmp) }
-        _ = try TrainingDriver.run(configPath: root + "/Configs/modulo-quick.json", outputDirectory: tmp + "/history", dataDirectory: nil, resume: false)
+        _ = try TrainingDriver.run(
+            configPath: root + "/Configs/modulo-quick.json", outputDirectory: tmp + "/history", dataDirectory: nil,
+            resume: false)
         let historyPath = tmp + "/history/history.h5"
         func config(_ name: String) throws -> String {
             var text = try String(contentsOfFile: root + "/Configs/\(name)-quick.json", encoding: .utf8)
@@ -150,13 +184,19 @@ final class GrokkingTests: XCTestCase {
         let data = ModuloAdditionDataset(prime: 113, seed: 0, validationCount: 500, trainCount: 1000)
 
         // swap-aligned: step-i accuracies equal a direct evaluation; KL ≥ 0; figures written.
-        let swap = try SwapAlignedDriver.run(configPath: try config("swap-aligned"), outputDirectory: tmp + "/swap", dataDirectory: nil)
+        let swap = try SwapAlignedDriver.run(
+            configPath: try config("swap-aligned"), outputDirectory: tmp + "/swap", dataDirectory: nil)
         let sf = try HDF5File(path: swap, mode: .read)
         let steps = try sf.root.read("steps", as: Int32.self).values.map(Int.init)
         let stepAcc = try sf.doubles("step_accuracy")
         XCTAssertEqual(steps, Array(stride(from: 0, to: T, by: 5)))
         for (k, s) in steps.enumerated() where k % 4 == 0 {
-            XCTAssertEqual(stepAcc[k], model.evaluate(parameters: try history.parameters(at: s), inputs: data.validation.inputs, labels: data.validation.labels).accuracy)
+            XCTAssertEqual(
+                stepAcc[k],
+                model.evaluate(
+                    parameters: try history.parameters(at: s), inputs: data.validation.inputs,
+                    labels: data.validation.labels
+                ).accuracy)
         }
         XCTAssertTrue(try sf.doubles("spliced_kl").allSatisfy { $0 >= -1e-6 })
         XCTAssertEqual(try sf.doubles("confusion/step").reduce(0, +), Double(2 * data.validation.count))
@@ -166,7 +206,8 @@ final class GrokkingTests: XCTestCase {
         }
 
         // component-attribution: unit diagonals, small replication error, per-step L1 filled, figures written.
-        let attr = try ComponentAttributionDriver.run(configPath: try config("component-attribution"), outputDirectory: tmp + "/attr", dataDirectory: nil)
+        let attr = try ComponentAttributionDriver.run(
+            configPath: try config("component-attribution"), outputDirectory: tmp + "/attr", dataDirectory: nil)
         let af = try HDF5File(path: attr, mode: .read)
         let (cv, shape) = try af.root.read("cosine/linear2/val", as: Float.self)
         XCTAssertEqual(shape, [3, 24, 24])
@@ -180,19 +221,25 @@ final class GrokkingTests: XCTestCase {
         af.close()
         let report = try String(contentsOfFile: tmp + "/attr/similar-samples.md", encoding: .utf8)
         XCTAssertEqual(report.components(separatedBy: "## ").count - 1, ModuloTransformer.componentGroups.count)
-        for f in ["cosine-val-linear2", "cosine-train-val", "balance-ratio", "balance-difference", "fourier-linear2", "fourier-over-steps", "pca-linear2", "pca-groups"] {
+        for f in [
+            "cosine-val-linear2", "cosine-train-val", "balance-ratio", "balance-difference", "fourier-linear2",
+            "fourier-over-steps", "pca-linear2", "pca-groups",
+        ] {
             XCTAssertTrue(FileManager.default.fileExists(atPath: tmp + "/attr/\(f).png"), f)
         }
 
         // retrain-pipeline: shapes, epoch-0 accuracies of a directly rebuilt start point, figure written.
-        let retrain = try RetrainPipelineDriver.run(configPath: try config("retrain-pipeline"), outputDirectory: tmp + "/retrain", dataDirectory: nil)
+        let retrain = try RetrainPipelineDriver.run(
+            configPath: try config("retrain-pipeline"), outputDirectory: tmp + "/retrain", dataDirectory: nil)
         let rf = try HDF5File(path: retrain, mode: .read)
         let (va, rshape) = try rf.root.read("validation_accuracy", as: Double.self)
         XCTAssertEqual(rshape, [3, 2, 2, 5])
         var rng = RNG(seed: 1)
-        let start = try ParameterSurgery.reinitialise(try history.parameters(at: 30), randomise: ParameterSurgery.retrainConfigurations[1].randomise,
-                                                      layout: model.layout, std: 0.1, rng: &rng)
-        let expected = model.evaluate(parameters: start, inputs: data.validation.inputs, labels: data.validation.labels).accuracy
+        let start = try ParameterSurgery.reinitialise(
+            try history.parameters(at: 30), randomise: ParameterSurgery.retrainConfigurations[1].randomise,
+            layout: model.layout, std: 0.1, rng: &rng)
+        let expected = model.evaluate(parameters: start, inputs: data.validation.inputs, labels: data.validation.labels)
+            .accuracy
         XCTAssertEqual(va[((1 * 2 + 1) * 2 + 1) * 5], expected)
         rf.close()
         XCTAssertTrue(FileManager.default.fileExists(atPath: tmp + "/retrain/retrain-accuracy.png"))

@@ -1,13 +1,13 @@
-import XCTest
-import TestSupport
 import Artifacts
 import Data
 import Foundation
-@testable import History
 import NN
 import Optim
 import Tensor
+import TestSupport
+import XCTest
 
+@testable import History
 
 final class HistoryFileTests: WorkspaceTestCase {
 
@@ -17,8 +17,9 @@ final class HistoryFileTests: WorkspaceTestCase {
         var x = Tensor(shape: [60, 784])
         x.storage.withUnsafeMutableBufferPointer { rng.fillNormal($0) }
         let train = LabeledDataset(name: "random-784", inputs: x, labels: (0..<60).map { $0 % 10 }, classCount: 10)
-        let plan = TrainingPlan(optimizer: optimizer, schedule: .piecewiseLinear([(0, 0.2), (10, 1), (30, 0)], base: 0.05),
-                                batchSize: 16, dropLast: true, maxSteps: 30, flipProbability: flips, seed: 3)
+        let plan = TrainingPlan(
+            optimizer: optimizer, schedule: .piecewiseLinear([(0, 0.2), (10, 1), (30, 0)], base: 0.05),
+            batchSize: 16, dropLast: true, maxSteps: 30, flipProbability: flips, seed: 3)
         let trainer = Trainer(model: MNISTMLP(), train: train, validation: train.prefix(20), plan: plan)
         trainer.flushEvery = 10
         return (trainer, train)
@@ -31,17 +32,21 @@ final class HistoryFileTests: WorkspaceTestCase {
 
     /// Resuming a killed run reproduces the uninterrupted history bit for bit.
     func testResumeIsBitIdentical() throws {
-        for spec in [OptimizerSpec.sgd(momentum: 0.9, dampening: 0, weightDecay: 5e-3),
-                     .adamw(beta1: 0.9, beta2: 0.98, epsilon: 1e-8, weightDecay: 0.1)] {
+        for spec in [
+            OptimizerSpec.sgd(momentum: 0.9, dampening: 0, weightDecay: 5e-3),
+            .adamw(beta1: 0.9, beta2: 0.98, epsilon: 1e-8, weightDecay: 0.1),
+        ] {
             let (trainer, train) = setup(spec)
             let full = directory + "/full-\(spec.kind).h5", killed = directory + "/killed-\(spec.kind).h5"
-            let w1 = try HistoryFileWriter(path: full, model: trainer.model, train: train, plan: trainer.plan,
-                                           initialParameters: trainer.initialParameters(), configJSON: "{}")
+            let w1 = try HistoryFileWriter(
+                path: full, model: trainer.model, train: train, plan: trainer.plan,
+                initialParameters: trainer.initialParameters(), configJSON: "{}")
             try trainer.run(writer: w1)
             try w1.finish()
 
-            let w2 = try HistoryFileWriter(path: killed, model: trainer.model, train: train, plan: trainer.plan,
-                                           initialParameters: trainer.initialParameters(), configJSON: "{}")
+            let w2 = try HistoryFileWriter(
+                path: killed, model: trainer.model, train: train, plan: trainer.plan,
+                initialParameters: trainer.initialParameters(), configJSON: "{}")
             XCTAssertThrowsError(try trainer.run(writer: DyingWriter(w2, stepsBeforeDeath: 17)))
             w2.file.close()
             XCTAssertFalse(FileManager.default.fileExists(atPath: killed), "a killed run must not leave the final name")
@@ -68,8 +73,9 @@ final class HistoryFileTests: WorkspaceTestCase {
         let spec = OptimizerSpec.sgd(momentum: 0.9, dampening: 0, weightDecay: 5e-3)
         let (trainer, train) = setup(spec)
         let path = directory + "/replay.h5"
-        let w = try HistoryFileWriter(path: path, model: trainer.model, train: train, plan: trainer.plan,
-                                      initialParameters: trainer.initialParameters(), configJSON: "{}")
+        let w = try HistoryFileWriter(
+            path: path, model: trainer.model, train: train, plan: trainer.plan,
+            initialParameters: trainer.initialParameters(), configJSON: "{}")
         try trainer.run(writer: w)
         try w.finish()
         let h = try HistoryFileReader(path: path)
@@ -80,7 +86,9 @@ final class HistoryFileTests: WorkspaceTestCase {
         for t in 0..<h.stepCount {
             let indices = try h.batchIndices(step: t)
             let x = train.inputs.gatherRows(indices)
-            let g = trainer.model.lossAndGradient(parameters: theta, inputs: x, labels: indices.map { train.labels[$0] }).gradient
+            let g = trainer.model.lossAndGradient(
+                parameters: theta, inputs: x, labels: indices.map { train.labels[$0] }
+            ).gradient
             for p in theta.indices { decay[p] = (t == 0 ? 0 : 0.9 * decay[p]) + 5e-3 * Double(theta[p]) }
             let recordedDecay = try h.optimizerQuantity(step: t)
             XCTAssertLessThan(zip(decay, recordedDecay).map { abs($0 - Double($1)) }.max()!, 1e-6)
@@ -101,8 +109,9 @@ final class HistoryFileTests: WorkspaceTestCase {
         }
         let (trainer, train) = setup(.sgd(momentum: 0.9, dampening: 0, weightDecay: 0))
         let path = directory + "/cut.h5"
-        let w = try HistoryFileWriter(path: path, model: trainer.model, train: train, plan: trainer.plan,
-                                      initialParameters: trainer.initialParameters(), configJSON: "{}")
+        let w = try HistoryFileWriter(
+            path: path, model: trainer.model, train: train, plan: trainer.plan,
+            initialParameters: trainer.initialParameters(), configJSON: "{}")
         try trainer.run(writer: w)
         try w.finish()
         let bytes = try Data(contentsOf: URL(fileURLWithPath: path))

@@ -1,6 +1,7 @@
-import XCTest
 import Data
 import Foundation
+import XCTest
+
 @testable import ExperimentKit
 
 /// python/lds_crosscheck.py on an lds.h5 written here (a tiny MNIST run): the rebuilt torch model reproduces our
@@ -24,7 +25,9 @@ final class DattriCrossCheckTests: XCTestCase {
         var errText = ""
         let group = DispatchGroup()
         group.enter()
-        DispatchQueue.global().async { errText = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self); group.leave() }
+        DispatchQueue.global().async {
+            errText = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self); group.leave()
+        }
         let outText = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         group.wait()
         p.waitUntilExit()
@@ -33,18 +36,22 @@ final class DattriCrossCheckTests: XCTestCase {
 
     func torchPython() throws -> String {
         guard let python = ProcessInfo.processInfo.environment[Self.variable].flatMap({ $0.isEmpty ? nil : $0 }) else {
-            throw XCTSkip("set \(Self.variable) to a python with torch, dattri, numpy and h5py to cross-check the LDS against dattri")
+            throw XCTSkip(
+                "set \(Self.variable) to a python with torch, dattri, numpy and h5py to cross-check the LDS against dattri"
+            )
         }
-        try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: python) &&
-                          (try Self.run(python, ["-c", "import torch, dattri, numpy, h5py"])).status == 0,
-                          "\(Self.variable)=\(python) is not a python with torch, dattri, numpy and h5py")
+        try XCTSkipUnless(
+            FileManager.default.isExecutableFile(atPath: python)
+                && (try Self.run(python, ["-c", "import torch, dattri, numpy, h5py"])).status == 0,
+            "\(Self.variable)=\(python) is not a python with torch, dattri, numpy and h5py")
         return python
     }
 
     /// The tiny lds run of `TinyLDS` (200 training images, 6 subsets, 20 test images); returns lds.h5's path.
     func tinyLDS(_ tiny: TinyLDS) throws -> String {
         try tiny.write()
-        _ = try LDSDriver.run(configPath: tiny.configPath, outputDirectory: tiny.outputDirectory, dataDirectory: tiny.dataRoot)
+        _ = try LDSDriver.run(
+            configPath: tiny.configPath, outputDirectory: tiny.outputDirectory, dataDirectory: tiny.dataRoot)
         return tiny.outputDirectory + "/lds.h5"
     }
 
@@ -71,14 +78,16 @@ final class DattriCrossCheckTests: XCTestCase {
         for (name, method) in dattri {
             let mean = try XCTUnwrap(method["mean"] as? Double, name)
             XCTAssertTrue(mean.isFinite && (-1...1).contains(mean), "\(name): LDS \(mean)")
-            let lower = try XCTUnwrap(method["ci_lower"] as? Double), upper = try XCTUnwrap(method["ci_upper"] as? Double)
+            let lower = try XCTUnwrap(method["ci_lower"] as? Double),
+                upper = try XCTUnwrap(method["ci_upper"] as? Double)
             XCTAssertLessThanOrEqual(lower, mean); XCTAssertLessThanOrEqual(mean, upper)
             XCTAssertEqual((method["per_example"] as? [Any])?.count, 20)
         }
         // dattri's CG has no tolerance stop: its relative residual is measured and reported.
         let influence = try XCTUnwrap((json["settings"] as? [String: Any])?["influence"] as? [String: Any])
         let residual = try XCTUnwrap(influence["cg_relative_residual"] as? [String: Double])
-        XCTAssertTrue(residual["median"]!.isFinite && residual["median"]! >= 0 && residual["median"]! <= residual["max"]!)
+        XCTAssertTrue(
+            residual["median"]!.isFinite && residual["median"]! >= 0 && residual["median"]! <= residual["max"]!)
         XCTAssertEqual(influence["cg_iterations"] as? Int, 5)
         // Our lds.h5 has no trak-single / influence methods here: both are reported absent, dattri's LDS alone.
         XCTAssertEqual(json["absent"] as? [String], ["trak-single", "influence"])
@@ -88,7 +97,9 @@ final class DattriCrossCheckTests: XCTestCase {
         // A margin that the rebuilt model cannot reproduce: exit code 3 and one line naming the example.
         let tampered = dir + "/tampered.h5"
         try FileManager.default.copyItem(atPath: lds, toPath: tampered)
-        let edit = try Self.run(python, ["-c", "import h5py; f = h5py.File('\(tampered)', 'r+'); f['full_model/margins'][3] += 0.01; f.close()"])
+        let edit = try Self.run(
+            python,
+            ["-c", "import h5py; f = h5py.File('\(tampered)', 'r+'); f['full_model/margins'][3] += 0.01; f.close()"])
         XCTAssertEqual(edit.status, 0, edit.err)
         let refused = try Self.run(python, [Self.script, tampered, "--out", dir + "/refused", "--methods", "trak"])
         XCTAssertEqual(refused.status, 3, refused.err)
@@ -101,11 +112,15 @@ final class DattriCrossCheckTests: XCTestCase {
     func testSkipsWithoutTheirPackages() throws {
         let python = "/usr/bin/python3"
         try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: python), "no \(python)")
-        try XCTSkipIf((try Self.run(python, ["-c", "import numpy, h5py, torch, dattri"])).status == 0,
-                      "\(python) has every package; the skip path is not reachable with it")
+        try XCTSkipIf(
+            (try Self.run(python, ["-c", "import numpy, h5py, torch, dattri"])).status == 0,
+            "\(python) has every package; the skip path is not reachable with it")
         let result = try Self.run(python, [Self.script, "/nonexistent/lds.h5"])
         XCTAssertEqual(result.status, 0, result.err)
-        XCTAssertTrue(result.out.hasPrefix("skipped: ") && result.out.hasSuffix("is not installed (pip install torch dattri h5py; see scripts/bench-venv.sh)\n"), result.out)
+        XCTAssertTrue(
+            result.out.hasPrefix("skipped: ")
+                && result.out.hasSuffix("is not installed (pip install torch dattri h5py; see scripts/bench-venv.sh)\n"),
+            result.out)
         XCTAssertEqual(result.err, "")
     }
 }

@@ -1,6 +1,7 @@
-import XCTest
 import Artifacts
 import Data
+import XCTest
+
 @testable import Analysis
 @testable import ExperimentKit
 
@@ -11,13 +12,15 @@ final class InfluenceLDSTests: XCTestCase {
         let tiny = try TinyLDS(label: "influence")
         defer { tiny.remove() }
         func write(_ influence: String) throws {
-            try tiny.write(testCount: 10, weightDecay: 0.002, subsets: 4, points: 2, tracinInterval: 4, resamples: 50,
-                           extra: ["\"influence\": \(influence)"])
+            try tiny.write(
+                testCount: 10, weightDecay: 0.002, subsets: 4, points: 2, tracinInterval: 4, resamples: 50,
+                extra: ["\"influence\": \(influence)"])
         }
         try write(#"{"damping": 5, "cg_iterations": 60, "cg_tolerance": 1e-4}"#)
         let dir = tiny.dir
         let out = dir + "/out"
-        let outcome = try LDSDriver.run(configPath: dir + "/lds.json", outputDirectory: out, dataDirectory: tiny.dataRoot)
+        let outcome = try LDSDriver.run(
+            configPath: dir + "/lds.json", outputDirectory: out, dataDirectory: tiny.dataRoot)
         XCTAssertEqual(outcome.methods.map(\.name).suffix(3), ["tracin", "influence", "random"])
         let influence = try XCTUnwrap(outcome.methods.first { $0.name == "influence" })
         XCTAssertEqual(influence.scores.count, 10 * 200)
@@ -38,8 +41,13 @@ final class InfluenceLDSTests: XCTestCase {
         // One iteration cannot reach 1e-9: the run stops with one line and writes no new lds.h5.
         try FileManager.default.removeItem(atPath: out + "/lds.h5")
         try write(#"{"damping": 5, "cg_iterations": 1, "cg_tolerance": 1e-9}"#)
-        XCTAssertThrowsError(try LDSDriver.run(configPath: dir + "/lds.json", outputDirectory: out, dataDirectory: tiny.dataRoot)) { error in
-            XCTAssertTrue("\(error)".hasPrefix("influence: conjugate gradient did not converge in 1 iteration (10 of 10 solves above tolerance 1e-09"), "\(error)")
+        XCTAssertThrowsError(
+            try LDSDriver.run(configPath: dir + "/lds.json", outputDirectory: out, dataDirectory: tiny.dataRoot)
+        ) { error in
+            XCTAssertTrue(
+                "\(error)".hasPrefix(
+                    "influence: conjugate gradient did not converge in 1 iteration (10 of 10 solves above tolerance 1e-09"
+                ), "\(error)")
         }
         XCTAssertFalse(FileManager.default.fileExists(atPath: out + "/lds.h5"))
     }

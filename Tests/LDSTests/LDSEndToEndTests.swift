@@ -1,6 +1,7 @@
-import XCTest
 import Artifacts
 import Data
+import XCTest
+
 @testable import Analysis
 @testable import ExperimentKit
 
@@ -25,8 +26,12 @@ final class LDSEndToEndTests: XCTestCase {
         let out = tiny.outputDirectory
         let outcome = try LDSDriver.run(configPath: tiny.configPath, outputDirectory: out, dataDirectory: tiny.dataRoot)
         let names = outcome.methods.map(\.name)
-        XCTAssertEqual(names, ["explaind", "explaind-fc1", "explaind-fc2", "explaind-early", "explaind-late",
-                               "grad-dot", "grad-cos", "tracin", "random"])
+        XCTAssertEqual(
+            names,
+            [
+                "explaind", "explaind-fc1", "explaind-fc2", "explaind-early", "explaind-late",
+                "grad-dot", "grad-cos", "tracin", "random",
+            ])
         XCTAssertLessThan(outcome.reconstructionError, 0.05, "the EPK must reproduce f_y(θ_T)")
         // The per-group attributions add up to the total; early + late = total by definition.
         let s = Dictionary(uniqueKeysWithValues: outcome.methods.map { ($0.name, $0.scores) })
@@ -49,7 +54,9 @@ final class LDSEndToEndTests: XCTestCase {
         XCTAssertTrue(margins.allSatisfy { $0.isFinite })
         XCTAssertGreaterThan(Set(margins.map { ($0 * 1000).rounded() }).count, 20, "subset models must differ")
         file.close()
-        for figure in ["lds-scores", "lds-scatter"] { XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/\(figure).png")) }
+        for figure in ["lds-scores", "lds-scatter"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/\(figure).png"))
+        }
         XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/lds-summary.json"))
 
         // Re-run: every subset is already in ground-truth.h5, so nothing is retrained and the margins are identical.

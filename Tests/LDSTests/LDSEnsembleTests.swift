@@ -1,7 +1,8 @@
-import XCTest
 import Artifacts
 import Data
 import TestSupport
+import XCTest
+
 @testable import Analysis
 @testable import ExperimentKit
 
@@ -23,8 +24,12 @@ final class LDSEnsembleTests: XCTestCase {
         let out = dir + "/out"
         let outcome = try LDSDriver.run(configPath: dir + "/lds.json", outputDirectory: out, dataDirectory: data)
         let s = Dictionary(uniqueKeysWithValues: outcome.methods.map { ($0.name, $0.scores) })
-        XCTAssertEqual(outcome.methods.map(\.name), ["explaind", "explaind-fc1", "explaind-fc2", "explaind-early", "explaind-late",
-                                                     "explaind-ensemble", "grad-dot", "grad-cos", "tracin", "random", "trak", "trak-single"])
+        XCTAssertEqual(
+            outcome.methods.map(\.name),
+            [
+                "explaind", "explaind-fc1", "explaind-fc2", "explaind-early", "explaind-late",
+                "explaind-ensemble", "grad-dot", "grad-cos", "tracin", "random", "trak", "trak-single",
+            ])
         XCTAssertEqual(s["explaind-ensemble"]!, s["explaind"]!)
         XCTAssertEqual(s["trak"]!, s["trak-single"]!)
         XCTAssertTrue(s["trak"]!.allSatisfy(\.isFinite))
@@ -43,7 +48,9 @@ final class LDSEnsembleTests: XCTestCase {
             XCTAssertEqual(stored.shape, c.shape, c.name)
             XCTAssertEqual(stored.values, Array(theta[c.range]), c.name)
         }
-        XCTAssertEqual(try file.root.read("data/training_indices", as: Int64.self).values.map { Int($0) }, setup.data.source.trainingIndices)
+        XCTAssertEqual(
+            try file.root.read("data/training_indices", as: Int64.self).values.map { Int($0) },
+            setup.data.source.trainingIndices)
         XCTAssertEqual(try file.root.dataset("methods/trak/scores").shape, [20, 200])
         XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/lds-explaind-vs-trak.png"))
         let summary = try ReportWriter.summarize(artifact: out + "/lds.h5")
@@ -75,13 +82,18 @@ final class LDSEnsembleTests: XCTestCase {
 
         let modified = try FileManager.default.attributesOfItem(atPath: member)[.modificationDate] as! Date
         let again = try LDSDriver.run(configPath: dir + "/lds.json", outputDirectory: out, dataDirectory: data)
-        XCTAssertEqual(try FileManager.default.attributesOfItem(atPath: member)[.modificationDate] as! Date, modified, "member 1 is reused")
+        XCTAssertEqual(
+            try FileManager.default.attributesOfItem(atPath: member)[.modificationDate] as! Date, modified,
+            "member 1 is reused")
         XCTAssertEqual(again.methods.first { $0.name == "trak" }!.scores, s["trak"]!)
 
         let other = dir + "/other"
         try FileManager.default.createDirectory(atPath: other + "/ensemble/member-1", withIntermediateDirectories: true)
-        try FileManager.default.copyItem(atPath: dir + "/full/history.h5", toPath: other + "/ensemble/member-1/history.h5")
-        XCTAssertThrowsError(try LDSDriver.run(configPath: dir + "/lds.json", outputDirectory: other, dataDirectory: data)) { error in
+        try FileManager.default.copyItem(
+            atPath: dir + "/full/history.h5", toPath: other + "/ensemble/member-1/history.h5")
+        XCTAssertThrowsError(
+            try LDSDriver.run(configPath: dir + "/lds.json", outputDirectory: other, dataDirectory: data)
+        ) { error in
             XCTAssertTrue("\(error)".contains("training.seed 1 of ensemble member 1"), "\(error)")
             XCTAssertFalse("\(error)".contains("\n"))
         }
@@ -93,7 +105,9 @@ final class LDSEnsembleTests: XCTestCase {
         defer { tiny.remove() }
         let dir = tiny.dir, data = tiny.dataRoot
         try write(tiny, ensemble: 1, trak: #"{"projection_dim": 201, "seed": 0}"#)
-        XCTAssertThrowsError(try LDSDriver.run(configPath: dir + "/lds.json", outputDirectory: dir + "/out", dataDirectory: data)) { error in
+        XCTAssertThrowsError(
+            try LDSDriver.run(configPath: dir + "/lds.json", outputDirectory: dir + "/out", dataDirectory: data)
+        ) { error in
             XCTAssertEqual("\(error)".components(separatedBy: "key 'trak.projection_dim'").count, 2, "\(error)")
             XCTAssertTrue("\(error)".contains("expected at most the 200 training samples"), "\(error)")
         }
@@ -102,22 +116,36 @@ final class LDSEnsembleTests: XCTestCase {
 
     /// Bad ensemble and TRAK values are one-line config errors naming the key.
     func testBadTRAKConfigsAreOneLineErrors() throws {
-        let dir = NSTemporaryDirectory() + "lds-trak-config-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let tiny = try TinyLDS(label: "trak-config")
+        defer { tiny.remove() }
         let cases: [(ensemble: Int, trak: String, message: String)] = [
-            (1, #"{"projection_dim": 0, "seed": 0}"#, "key 'trak.projection_dim': expected a positive integer, found 0"),
-            (1, #"{"projection_dim": 8, "projection": "sparse", "seed": 0}"#, "key 'trak.projection': expected one of rademacher, gaussian, none, found 'sparse'"),
-            (1, #"{"projection_dim": 8, "seed": 0, "ridge": -1}"#, "key 'trak.ridge': expected a non-negative number, found -1"),
-            (1, #"{"projection_dim": 8, "projection": "none", "seed": 0}"#, "key 'trak.projection_dim': must be omitted with projection 'none' (k = P), found 8"),
-            (1, #"{"projection": "gaussian", "seed": 0}"#, "key 'trak.projection_dim': expected a positive integer (the projection dimension k), found nothing"),
+            (
+                1, #"{"projection_dim": 0, "seed": 0}"#,
+                "key 'trak.projection_dim': expected a positive integer, found 0"
+            ),
+            (
+                1, #"{"projection_dim": 8, "projection": "sparse", "seed": 0}"#,
+                "key 'trak.projection': expected one of rademacher, gaussian, none, found 'sparse'"
+            ),
+            (
+                1, #"{"projection_dim": 8, "seed": 0, "ridge": -1}"#,
+                "key 'trak.ridge': expected a non-negative number, found -1"
+            ),
+            (
+                1, #"{"projection_dim": 8, "projection": "none", "seed": 0}"#,
+                "key 'trak.projection_dim': must be omitted with projection 'none' (k = P), found 8"
+            ),
+            (
+                1, #"{"projection": "gaussian", "seed": 0}"#,
+                "key 'trak.projection_dim': expected a positive integer (the projection dimension k), found nothing"
+            ),
             (1, #"{"projection_dim": 8, "seed": -2}"#, "key 'trak.seed': expected a non-negative integer, found -2"),
             (0, #"{"projection_dim": 8, "seed": 0}"#, "key 'ensemble_size': expected an integer in 1…64, found 0"),
             (1, #"{"projection_dim": 8, "seed": 0, "dim": 3}"#, "unknown key 'trak.dim'"),
         ]
         for c in cases {
-            try write(dir, ensemble: c.ensemble, trak: c.trak)
-            XCTAssertThrowsError(try StrictConfig.load(LDSConfig.self, from: dir + "/lds.json")) { error in
+            try write(tiny, ensemble: c.ensemble, trak: c.trak)
+            XCTAssertThrowsError(try StrictConfig.load(LDSConfig.self, from: tiny.configPath)) { error in
                 XCTAssertTrue("\(error)".contains(c.message), "\(error)")
                 XCTAssertFalse("\(error)".contains("\n"))
             }

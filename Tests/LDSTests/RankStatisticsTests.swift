@@ -1,7 +1,8 @@
+import Tensor
 import XCTest
+
 @testable import Analysis
 @testable import ExperimentKit
-import Tensor
 
 /// Spearman with average ranks and the bootstrap interval (docs/METHOD.md §17), on hand-computed values.
 final class RankStatisticsTests: XCTestCase {
@@ -13,7 +14,8 @@ final class RankStatisticsTests: XCTestCase {
 
     func testSpearmanOnHandComputedVectors() {
         // No ties in x; y = [5, 6, 7, 8, 7] has ranks [1, 2, 3.5, 5, 3.5]: ρ = 8 / √(10 · 9.5) (scipy: 0.8207826816681233).
-        XCTAssertEqual(RankStatistics.spearman([1, 2, 3, 4, 5], [5, 6, 7, 8, 7]), 8 / (95.0).squareRoot(), accuracy: 1e-12)
+        XCTAssertEqual(
+            RankStatistics.spearman([1, 2, 3, 4, 5], [5, 6, 7, 8, 7]), 8 / (95.0).squareRoot(), accuracy: 1e-12)
         XCTAssertEqual(RankStatistics.spearman([1, 2, 3, 4, 5], [5, 6, 7, 8, 7]), 0.8207826816681233, accuracy: 1e-12)
         // Ties on both sides: ranks [1.5, 1.5, 3, 4] and [1, 2.5, 2.5, 4] give ρ = 3.75 / 4.5.
         XCTAssertEqual(RankStatistics.spearman([1, 1, 2, 3], [1, 2, 2, 3]), 3.75 / 4.5, accuracy: 1e-12)

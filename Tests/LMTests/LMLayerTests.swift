@@ -1,6 +1,6 @@
-import XCTest
 import NN
 import Tensor
+import XCTest
 
 /// Gradient checks of the language-model layers (LayerNorm, causal attention, GELU, positional embedding) through
 /// a tiny `TransformerLM`, plus targeted checks that each layer is really exercised.
@@ -16,7 +16,9 @@ final class LMLayerTests: XCTestCase {
         let n = 3, T = Self.shape.contextLength
         let tokens = (0..<(n * (T + 1))).map { _ in Float(rng.int(below: Self.shape.vocabularySize)) }
         var x = [Float](), y = [Float]()
-        for i in 0..<n { x += tokens[(i * (T + 1))..<(i * (T + 1) + T)]; y += tokens[(i * (T + 1) + 1)..<((i + 1) * (T + 1))] }
+        for i in 0..<n {
+            x += tokens[(i * (T + 1))..<(i * (T + 1) + T)]; y += tokens[(i * (T + 1) + 1)..<((i + 1) * (T + 1))]
+        }
         return (model, theta, Tensor(shape: [n, T], storage: x), Tensor(shape: [n, T], storage: y))
     }
 
@@ -59,9 +61,13 @@ final class LMLayerTests: XCTestCase {
     func testDirectionalGradientPerLayer() {
         let (model, theta, x, _) = tinyModel()
         let w = randomCotangent(3, model.classCount, seed: 9)
-        for name in ["wpe.weight", "h.0.ln_1.weight", "h.0.ln_1.bias", "h.0.attn.c_attn.weight", "h.0.attn.c_attn.bias",
-                     "h.1.attn.c_proj.weight", "h.0.mlp.c_fc.weight", "h.1.mlp.c_proj.bias", "h.1.ln_2.weight", "ln_f.weight", "lm_head.weight", "wte.weight"] {
-            let err = GradientCheck.directionalError(model, parameters: theta, inputs: x, outputGradients: w, directions: 2, component: name)
+        for name in [
+            "wpe.weight", "h.0.ln_1.weight", "h.0.ln_1.bias", "h.0.attn.c_attn.weight", "h.0.attn.c_attn.bias",
+            "h.1.attn.c_proj.weight", "h.0.mlp.c_fc.weight", "h.1.mlp.c_proj.bias", "h.1.ln_2.weight", "ln_f.weight",
+            "lm_head.weight", "wte.weight",
+        ] {
+            let err = GradientCheck.directionalError(
+                model, parameters: theta, inputs: x, outputGradients: w, directions: 2, component: name)
             XCTAssertLessThan(err, 1e-2, name)
         }
     }
@@ -69,14 +75,20 @@ final class LMLayerTests: XCTestCase {
     func testPerSampleRules() {
         let (model, theta, x, _) = tinyModel()
         let w = randomCotangent(3, model.classCount, seed: 13)
-        XCTAssertLessThan(GradientCheck.perSampleSumError(model, parameters: theta, inputs: x, outputGradients: w), 1e-4)
-        XCTAssertLessThan(GradientCheck.perSampleDotError(model, parameters: theta, inputs: x, outputGradients: w), 1e-5)
+        XCTAssertLessThan(
+            GradientCheck.perSampleSumError(model, parameters: theta, inputs: x, outputGradients: w), 1e-4)
+        XCTAssertLessThan(
+            GradientCheck.perSampleDotError(model, parameters: theta, inputs: x, outputGradients: w), 1e-5)
         // Per-sample rows are per sequence: the gradient of sequence 0 alone equals row 0.
         let P = model.parameterCount
         var rows = [Float](repeating: 0, count: 3 * P)
-        rows.withMutablePointer { _ = model.backward(parameters: theta, inputs: x, outputGradients: w, into: .perSample($0, rowStride: P)) }
+        rows.withMutablePointer {
+            _ = model.backward(parameters: theta, inputs: x, outputGradients: w, into: .perSample($0, rowStride: P))
+        }
         var single = [Float](repeating: 0, count: P)
-        single.withMutablePointer { _ = model.backward(parameters: theta, inputs: x.rows(0..<1), outputGradients: w.rows(0..<1), into: .sum($0)) }
+        single.withMutablePointer {
+            _ = model.backward(parameters: theta, inputs: x.rows(0..<1), outputGradients: w.rows(0..<1), into: .sum($0))
+        }
         var worst: Float = 0, scale: Float = 0
         for p in 0..<P { worst = max(worst, abs(rows[p] - single[p])); scale = max(scale, abs(single[p])) }
         XCTAssertLessThan(worst / scale, 1e-5)
@@ -89,8 +101,11 @@ final class LMLayerTests: XCTestCase {
         // Central difference along the gradient direction.
         let norm = sqrt(grad.reduce(0.0) { $0 + Double($1 * $1) })
         let h: Float = 1e-2
-        let plus = zip(theta, grad).map { $0 + h * $1 / Float(norm) }, minus = zip(theta, grad).map { $0 - h * $1 / Float(norm) }
-        let fd = (model.loss(parameters: plus, inputs: x, targets: y) - model.loss(parameters: minus, inputs: x, targets: y)) / (2 * Double(h))
+        let plus = zip(theta, grad).map { $0 + h * $1 / Float(norm) },
+            minus = zip(theta, grad).map { $0 - h * $1 / Float(norm) }
+        let fd =
+            (model.loss(parameters: plus, inputs: x, targets: y) - model.loss(parameters: minus, inputs: x, targets: y))
+            / (2 * Double(h))
         XCTAssertEqual(fd / norm, 1, accuracy: 1e-2)
     }
 
@@ -99,7 +114,11 @@ final class LMLayerTests: XCTestCase {
         let xs: [Float] = [-3, -1.2, -0.3, 0, 0.4, 1.5, 2.8]
         var ys = [Float](repeating: 0, count: xs.count), dx = [Float](repeating: 0, count: xs.count)
         let ones = [Float](repeating: 1, count: xs.count)
-        xs.withPointer { x in ones.withPointer { o in dx.withMutablePointer { GELU.backward(input: x, gradOutput: o, gradInput: $0, count: xs.count) } } }
+        xs.withPointer { x in
+            ones.withPointer { o in
+                dx.withMutablePointer { GELU.backward(input: x, gradOutput: o, gradInput: $0, count: xs.count) }
+            }
+        }
         for (i, v) in xs.enumerated() {
             var a = [v + 1e-2, v - 1e-2]
             a.withMutablePointer { p in ys.withMutablePointer { GELU.forward(p, $0, count: 2) } }
@@ -112,9 +131,15 @@ final class LMLayerTests: XCTestCase {
         ln.initialize(&theta)
         let input: [Float] = [1, 2, 3, 4, 5, 9, -1, 0, 0, 0, 2, 7]
         var out = [Float](repeating: 0, count: 12), stats = [Float](repeating: 0, count: 4)
-        theta.withPointer { t in input.withPointer { x in out.withMutablePointer { y in stats.withMutablePointer { s in
-            ln.forward(t, x: x, y: y, mean: s, rstd: s + 2, rows: 2)
-        } } } }
+        theta.withPointer { t in
+            input.withPointer { x in
+                out.withMutablePointer { y in
+                    stats.withMutablePointer { s in
+                        ln.forward(t, x: x, y: y, mean: s, rstd: s + 2, rows: 2)
+                    }
+                }
+            }
+        }
         for r in 0..<2 {
             let row = out[(r * 6)..<(r * 6 + 6)].map(Double.init)
             let m = row.reduce(0, +) / 6

@@ -1,6 +1,7 @@
-import XCTest
-@testable import NN
 import Tensor
+import XCTest
+
+@testable import NN
 
 /// The fast paths of `Conv2dColumns` (stride-1 "same"-width runs, the stride-2 vector loads, the consuming
 /// scatter) against the plain per-pixel `Im2Col` reference, on the ResNet-9 geometries and odd sizes.
@@ -18,8 +19,11 @@ final class ConvColumnsFastPathTests: XCTestCase {
             var reference = [Float](repeating: 0, count: g.columnRows * g.columnCount)
             var cols = [Float](repeating: .nan, count: reference.count)
             image.withPointer { im in reference.withMutablePointer { Im2Col.forward(g, image: im, cols: $0) } }
-            image.withPointer { im in cols.withMutablePointer {
-                Conv2dColumns.gather(g, image: im, channelStride: h * w, cols: $0, rowStride: g.columnCount) } }
+            image.withPointer { im in
+                cols.withMutablePointer {
+                    Conv2dColumns.gather(g, image: im, channelStride: h * w, cols: $0, rowStride: g.columnCount)
+                }
+            }
             // Pure copies: every entry is one input pixel or zero, so the two agree exactly.
             XCTAssertEqual(cols, reference, "C\(c) \(h)×\(w) k\(k) s\(s) p\(p)")
         }
@@ -31,20 +35,32 @@ final class ConvColumnsFastPathTests: XCTestCase {
             let columns = randomTensor([g.columnRows * g.columnCount], seed: UInt64(7 + k * h)).storage
             let start = randomTensor([c * h * w], seed: 3).storage
             var expected = start, actual = start
-            columns.withPointer { cp in expected.withMutablePointer {
-                Conv2dColumns.scatter(g, cols: cp, rowStride: g.columnCount, image: $0, channelStride: h * w) } }
+            columns.withPointer { cp in
+                expected.withMutablePointer {
+                    Conv2dColumns.scatter(g, cols: cp, rowStride: g.columnCount, image: $0, channelStride: h * w)
+                }
+            }
             var scratch = columns
-            scratch.withMutablePointer { cp in actual.withMutablePointer {
-                Conv2dColumns.scatterConsuming(g, cols: cp, rowStride: g.columnCount, image: $0, channelStride: h * w) } }
+            scratch.withMutablePointer { cp in
+                actual.withMutablePointer {
+                    Conv2dColumns.scatterConsuming(
+                        g, cols: cp, rowStride: g.columnCount, image: $0, channelStride: h * w)
+                }
+            }
             for i in 0..<expected.count {
-                XCTAssertEqual(actual[i], expected[i], accuracy: 1e-5 * max(1, abs(expected[i])),
-                               "C\(c) \(h)×\(w) k\(k) s\(s) p\(p) at \(i)")
+                XCTAssertEqual(
+                    actual[i], expected[i], accuracy: 1e-5 * max(1, abs(expected[i])),
+                    "C\(c) \(h)×\(w) k\(k) s\(s) p\(p) at \(i)")
             }
             // The reference adjoint: ⟨Im2Col(x), cols⟩ = ⟨x, scatter(cols)⟩ with the consuming scatter into zeros.
             var back = [Float](repeating: 0, count: c * h * w)
             scratch = columns
-            scratch.withMutablePointer { cp in back.withMutablePointer {
-                Conv2dColumns.scatterConsuming(g, cols: cp, rowStride: g.columnCount, image: $0, channelStride: h * w) } }
+            scratch.withMutablePointer { cp in
+                back.withMutablePointer {
+                    Conv2dColumns.scatterConsuming(
+                        g, cols: cp, rowStride: g.columnCount, image: $0, channelStride: h * w)
+                }
+            }
             let x = randomTensor([c, h, w], seed: 11).storage
             var gathered = [Float](repeating: 0, count: columns.count)
             x.withPointer { im in gathered.withMutablePointer { Im2Col.forward(g, image: im, cols: $0) } }

@@ -1,6 +1,7 @@
-import XCTest
-@testable import NN
 import Tensor
+import XCTest
+
+@testable import NN
 
 /// Pooling placed after the convolution under test in `ConvStackModel`.
 enum TestPooling { case none, max2, global }
@@ -17,13 +18,17 @@ final class ConvStackModel: Model {
     let pooling: TestPooling
     let height: Int, width: Int, heightB: Int, widthB: Int
 
-    init(channels: Int, height: Int, width: Int, hidden: Int, outChannels: Int,
-         kernel: Int, stride: Int, padding: Int, pooling: TestPooling, columnBudget: Int = 3000) {
+    init(
+        channels: Int, height: Int, width: Int, hidden: Int, outChannels: Int,
+        kernel: Int, stride: Int, padding: Int, pooling: TestPooling, columnBudget: Int = 3000
+    ) {
         var layout = ParameterLayout()
-        convA = Conv2d(&layout, name: "a", inChannels: channels, outChannels: hidden, kernel: 3, stride: 1, padding: 1,
-                       columnBudget: columnBudget)
-        convB = Conv2d(&layout, name: "b", inChannels: hidden, outChannels: outChannels, kernel: kernel, stride: stride,
-                       padding: padding, columnBudget: columnBudget)
+        convA = Conv2d(
+            &layout, name: "a", inChannels: channels, outChannels: hidden, kernel: 3, stride: 1, padding: 1,
+            columnBudget: columnBudget)
+        convB = Conv2d(
+            &layout, name: "b", inChannels: hidden, outChannels: outChannels, kernel: kernel, stride: stride,
+            padding: padding, columnBudget: columnBudget)
         self.layout = layout
         self.pooling = pooling
         self.height = height; self.width = width
@@ -53,35 +58,54 @@ final class ConvStackModel: Model {
 
     func run(_ theta: UnsafePointer<Float>, inputs: Tensor) -> Buffers {
         let n = inputs.shape[0], c = inputShape[0], plane = height * width, planeB = heightB * widthB
-        var buffers = Buffers(x0: [Float](repeating: 0, count: n * c * plane),
-                              a: [Float](repeating: 0, count: n * convA.outChannels * plane),
-                              b: [Float](repeating: 0, count: n * convB.outChannels * planeB),
-                              pooled: [Float](repeating: 0, count: n * classCount),
-                              features: [Float](repeating: 0, count: n * classCount),
-                              logProbs: [Float](repeating: 0, count: n * classCount))
-        let work = max(convA.workspaceCount(samples: n, height: height, width: width),
-                       convB.workspaceCount(samples: n, height: height, width: width))
+        var buffers = Buffers(
+            x0: [Float](repeating: 0, count: n * c * plane),
+            a: [Float](repeating: 0, count: n * convA.outChannels * plane),
+            b: [Float](repeating: 0, count: n * convB.outChannels * planeB),
+            pooled: [Float](repeating: 0, count: n * classCount),
+            features: [Float](repeating: 0, count: n * classCount),
+            logProbs: [Float](repeating: 0, count: n * classCount))
+        let work = max(
+            convA.workspaceCount(samples: n, height: height, width: width),
+            convB.workspaceCount(samples: n, height: height, width: width))
         var workspace = [Float](repeating: 0, count: work)
-        inputs.storage.withPointer { x in buffers.x0.withMutablePointer {
-            Conv2dLayout.channelMajor(x, $0, samples: n, channels: c, plane: plane) } }
+        inputs.storage.withPointer { x in
+            buffers.x0.withMutablePointer {
+                Conv2dLayout.channelMajor(x, $0, samples: n, channels: c, plane: plane)
+            }
+        }
         workspace.withMutablePointer { ws in
-            buffers.x0.withPointer { x0 in buffers.a.withMutablePointer { a in
-                convA.forward(theta, x: x0, y: a, samples: n, height: height, width: width, workspace: ws) } }
-            buffers.a.withPointer { a in buffers.b.withMutablePointer { b in
-                convB.forward(theta, x: a, y: b, samples: n, height: height, width: width, workspace: ws) } }
+            buffers.x0.withPointer { x0 in
+                buffers.a.withMutablePointer { a in
+                    convA.forward(theta, x: x0, y: a, samples: n, height: height, width: width, workspace: ws)
+                }
+            }
+            buffers.a.withPointer { a in
+                buffers.b.withMutablePointer { b in
+                    convB.forward(theta, x: a, y: b, samples: n, height: height, width: width, workspace: ws)
+                }
+            }
         }
         let planes = convB.outChannels * n
-        buffers.b.withPointer { b in buffers.pooled.withMutablePointer { p in
-            switch pooling {
-            case .none: p.update(from: b, count: planes * planeB)
-            case .max2: MaxPool2d.forward(b, p, planes: planes, height: heightB, width: widthB)
-            case .global: GlobalMaxPool.forward(b, p, planes: planes, positions: planeB)
+        buffers.b.withPointer { b in
+            buffers.pooled.withMutablePointer { p in
+                switch pooling {
+                case .none: p.update(from: b, count: planes * planeB)
+                case .max2: MaxPool2d.forward(b, p, planes: planes, height: heightB, width: widthB)
+                case .global: GlobalMaxPool.forward(b, p, planes: planes, positions: planeB)
+                }
             }
-        } }
-        buffers.pooled.withPointer { p in buffers.features.withMutablePointer { f in
-            Conv2dLayout.sampleMajor(p, f, samples: n, channels: convB.outChannels, plane: pooledPlane) } }
-        buffers.features.withPointer { f in buffers.logProbs.withMutablePointer { l in
-            LogSoftmax.forward(f, l, rows: n, classes: classCount) } }
+        }
+        buffers.pooled.withPointer { p in
+            buffers.features.withMutablePointer { f in
+                Conv2dLayout.sampleMajor(p, f, samples: n, channels: convB.outChannels, plane: pooledPlane)
+            }
+        }
+        buffers.features.withPointer { f in
+            buffers.logProbs.withMutablePointer { l in
+                LogSoftmax.forward(f, l, rows: n, classes: classCount)
+            }
+        }
         return buffers
     }
 
@@ -98,26 +122,55 @@ final class ConvStackModel: Model {
             var dPooled = dFeatures
             var dB = [Float](repeating: 0, count: fw.b.count)
             var dA = [Float](repeating: 0, count: fw.a.count)
-            var workspace = [Float](repeating: 0, count: max(convA.workspaceCount(samples: n, height: height, width: width),
-                                                             convB.workspaceCount(samples: n, height: height, width: width)))
-            fw.logProbs.withPointer { l in outputGradients.storage.withPointer { df in dFeatures.withMutablePointer { dz in
-                LogSoftmax.backward(output: l, gradOutput: df, gradInput: dz, rows: n, classes: classCount) } } }
-            dFeatures.withPointer { f in dPooled.withMutablePointer { p in
-                Conv2dLayout.channelMajor(f, p, samples: n, channels: convB.outChannels, plane: pooledPlane) } }
-            fw.b.withPointer { b in dPooled.withPointer { dp in dB.withMutablePointer { db in
-                switch pooling {
-                case .none: db.update(from: dp, count: planes * planeB)
-                case .max2: MaxPool2d.backward(input: b, gradOutput: dp, gradInput: db, planes: planes, height: heightB, width: widthB)
-                case .global: GlobalMaxPool.backward(input: b, gradOutput: dp, gradInput: db, planes: planes, positions: planeB)
+            var workspace = [Float](
+                repeating: 0,
+                count: max(
+                    convA.workspaceCount(samples: n, height: height, width: width),
+                    convB.workspaceCount(samples: n, height: height, width: width)))
+            fw.logProbs.withPointer { l in
+                outputGradients.storage.withPointer { df in
+                    dFeatures.withMutablePointer { dz in
+                        LogSoftmax.backward(output: l, gradOutput: df, gradInput: dz, rows: n, classes: classCount)
+                    }
                 }
-            } } }
+            }
+            dFeatures.withPointer { f in
+                dPooled.withMutablePointer { p in
+                    Conv2dLayout.channelMajor(f, p, samples: n, channels: convB.outChannels, plane: pooledPlane)
+                }
+            }
+            fw.b.withPointer { b in
+                dPooled.withPointer { dp in
+                    dB.withMutablePointer { db in
+                        switch pooling {
+                        case .none: db.update(from: dp, count: planes * planeB)
+                        case .max2:
+                            MaxPool2d.backward(
+                                input: b, gradOutput: dp, gradInput: db, planes: planes, height: heightB, width: widthB)
+                        case .global:
+                            GlobalMaxPool.backward(
+                                input: b, gradOutput: dp, gradInput: db, planes: planes, positions: planeB)
+                        }
+                    }
+                }
+            }
             workspace.withMutablePointer { ws in
-                fw.a.withPointer { a in dB.withPointer { db in dA.withMutablePointer { da in
-                    convB.backward(theta, x: a, dy: db, dx: da, samples: n, height: height, width: width,
-                                   workspace: ws, sink: sink) } } }
-                fw.x0.withPointer { x0 in dA.withPointer { da in
-                    convA.backward(theta, x: x0, dy: da, dx: nil, samples: n, height: height, width: width,
-                                   workspace: ws, sink: sink) } }
+                fw.a.withPointer { a in
+                    dB.withPointer { db in
+                        dA.withMutablePointer { da in
+                            convB.backward(
+                                theta, x: a, dy: db, dx: da, samples: n, height: height, width: width,
+                                workspace: ws, sink: sink)
+                        }
+                    }
+                }
+                fw.x0.withPointer { x0 in
+                    dA.withPointer { da in
+                        convA.backward(
+                            theta, x: x0, dy: da, dx: nil, samples: n, height: height, width: width,
+                            workspace: ws, sink: sink)
+                    }
+                }
             }
             _ = plane
             return Tensor(shape: [n, classCount], storage: fw.logProbs)
@@ -134,19 +187,33 @@ func randomTensor(_ shape: [Int], seed: UInt64) -> Tensor {
 }
 
 /// Direct convolution of one sample-major batch, in Float64: y[s, o, oy, ox] = Σ_{c,i,j} W[o,c,i,j] · x[s, c, oy·s+i−p, ox·s+j−p].
-func naiveConvolution(x: [Float], weight: [Float], samples n: Int, channels: Int, height: Int, width: Int,
-                      outChannels: Int, kernel k: Int, stride: Int, padding: Int) -> (values: [Double], outHeight: Int, outWidth: Int) {
+func naiveConvolution(
+    x: [Float], weight: [Float], samples n: Int, channels: Int, height: Int, width: Int,
+    outChannels: Int, kernel k: Int, stride: Int, padding: Int
+) -> (values: [Double], outHeight: Int, outWidth: Int) {
     let oh = (height + 2 * padding - k) / stride + 1, ow = (width + 2 * padding - k) / stride + 1
     var y = [Double](repeating: 0, count: n * outChannels * oh * ow)
-    for s in 0..<n { for o in 0..<outChannels { for oy in 0..<oh { for ox in 0..<ow {
-        var sum = 0.0
-        for c in 0..<channels { for i in 0..<k { for j in 0..<k {
-            let iy = oy * stride + i - padding, ix = ox * stride + j - padding
-            if iy < 0 || iy >= height || ix < 0 || ix >= width { continue }
-            sum += Double(weight[((o * channels + c) * k + i) * k + j]) * Double(x[((s * channels + c) * height + iy) * width + ix])
-        } } }
-        y[((s * outChannels + o) * oh + oy) * ow + ox] = sum
-    } } } }
+    for s in 0..<n {
+        for o in 0..<outChannels {
+            for oy in 0..<oh {
+                for ox in 0..<ow {
+                    var sum = 0.0
+                    for c in 0..<channels {
+                        for i in 0..<k {
+                            for j in 0..<k {
+                                let iy = oy * stride + i - padding, ix = ox * stride + j - padding
+                                if iy < 0 || iy >= height || ix < 0 || ix >= width { continue }
+                                sum +=
+                                    Double(weight[((o * channels + c) * k + i) * k + j])
+                                    * Double(x[((s * channels + c) * height + iy) * width + ix])
+                            }
+                        }
+                    }
+                    y[((s * outChannels + o) * oh + oy) * ow + ox] = sum
+                }
+            }
+        }
+    }
     return (y, oh, ow)
 }
 
@@ -157,16 +224,18 @@ final class ConvLayerTests: XCTestCase {
     func testConvForwardMatchesNaiveConvolution() {
         let n = 5, c = 2, h = 7, w = 6, cout = 3
         for (k, s, p) in configurations {
-            for budget in [1 << 20, 2000, 60] {   // one chunk, chunks of two samples, chunks of one
+            for budget in [1 << 20, 2000, 60] {  // one chunk, chunks of two samples, chunks of one
                 var layout = ParameterLayout()
-                let conv = Conv2d(&layout, name: "c", inChannels: c, outChannels: cout, kernel: k, stride: s, padding: p,
-                                  columnBudget: budget)
+                let conv = Conv2d(
+                    &layout, name: "c", inChannels: c, outChannels: cout, kernel: k, stride: s, padding: p,
+                    columnBudget: budget)
                 var rng = RNG(seed: 3)
                 var theta = [Float](repeating: 0, count: layout.count)
                 conv.initialize(&theta, rng: &rng)
                 let x = randomTensor([n, c, h, w], seed: 11)
-                let ref = naiveConvolution(x: x.storage, weight: theta, samples: n, channels: c, height: h, width: w,
-                                           outChannels: cout, kernel: k, stride: s, padding: p)
+                let ref = naiveConvolution(
+                    x: x.storage, weight: theta, samples: n, channels: c, height: h, width: w,
+                    outChannels: cout, kernel: k, stride: s, padding: p)
                 let g = conv.geometry(height: h, width: w)
                 XCTAssertEqual(g.outHeight, ref.outHeight); XCTAssertEqual(g.outWidth, ref.outWidth)
                 let planeOut = g.columnCount
@@ -174,12 +243,26 @@ final class ConvLayerTests: XCTestCase {
                 var y = [Float](repeating: .nan, count: cout * n * planeOut)
                 var yOut = y
                 var workspace = [Float](repeating: 0, count: conv.workspaceCount(samples: n, height: h, width: w))
-                x.storage.withPointer { xs in x0.withMutablePointer { Conv2dLayout.channelMajor(xs, $0, samples: n, channels: c, plane: h * w) } }
-                theta.withPointer { t in x0.withPointer { xp in y.withMutablePointer { yp in workspace.withMutablePointer { ws in
-                    conv.forward(t, x: xp, y: yp, samples: n, height: h, width: w, workspace: ws) } } } }
-                y.withPointer { yp in yOut.withMutablePointer { Conv2dLayout.sampleMajor(yp, $0, samples: n, channels: cout, plane: planeOut) } }
+                x.storage.withPointer { xs in
+                    x0.withMutablePointer { Conv2dLayout.channelMajor(xs, $0, samples: n, channels: c, plane: h * w) }
+                }
+                theta.withPointer { t in
+                    x0.withPointer { xp in
+                        y.withMutablePointer { yp in
+                            workspace.withMutablePointer { ws in
+                                conv.forward(t, x: xp, y: yp, samples: n, height: h, width: w, workspace: ws)
+                            }
+                        }
+                    }
+                }
+                y.withPointer { yp in
+                    yOut.withMutablePointer {
+                        Conv2dLayout.sampleMajor(yp, $0, samples: n, channels: cout, plane: planeOut)
+                    }
+                }
                 for i in 0..<yOut.count {
-                    XCTAssertEqual(Double(yOut[i]), ref.values[i], accuracy: 1e-5, "k\(k) s\(s) p\(p) budget \(budget) at \(i)")
+                    XCTAssertEqual(
+                        Double(yOut[i]), ref.values[i], accuracy: 1e-5, "k\(k) s\(s) p\(p) budget \(budget) at \(i)")
                 }
             }
         }
@@ -191,24 +274,33 @@ final class ConvLayerTests: XCTestCase {
         var reference = [Float](repeating: 0, count: g.columnRows * g.columnCount)
         var cols = reference
         image.withPointer { im in reference.withMutablePointer { Im2Col.forward(g, image: im, cols: $0) } }
-        image.withPointer { im in cols.withMutablePointer {
-            Conv2dColumns.gather(g, image: im, channelStride: 30, cols: $0, rowStride: g.columnCount) } }
+        image.withPointer { im in
+            cols.withMutablePointer {
+                Conv2dColumns.gather(g, image: im, channelStride: 30, cols: $0, rowStride: g.columnCount)
+            }
+        }
         XCTAssertEqual(cols, reference)
         // ⟨gather(x), c⟩ = ⟨x, scatter(c)⟩ for random c.
         let c = randomTensor([g.columnRows * g.columnCount], seed: 6).storage
         var back = [Float](repeating: 0, count: image.count)
-        c.withPointer { cp in back.withMutablePointer {
-            Conv2dColumns.scatter(g, cols: cp, rowStride: g.columnCount, image: $0, channelStride: 30) } }
+        c.withPointer { cp in
+            back.withMutablePointer {
+                Conv2dColumns.scatter(g, cols: cp, rowStride: g.columnCount, image: $0, channelStride: 30)
+            }
+        }
         var lhs = 0.0, rhs = 0.0
         for i in 0..<c.count { lhs += Double(cols[i]) * Double(c[i]) }
         for i in 0..<image.count { rhs += Double(image[i]) * Double(back[i]) }
         XCTAssertEqual(lhs, rhs, accuracy: 1e-4 * max(1, abs(lhs)))
     }
 
-    func stackModel(kernel: Int, stride: Int, padding: Int, pooling: TestPooling,
-                    height: Int = 9, width: Int = 8) -> ConvStackModel {
-        ConvStackModel(channels: 2, height: height, width: width, hidden: 3, outChannels: 3,
-                       kernel: kernel, stride: stride, padding: padding, pooling: pooling)
+    func stackModel(
+        kernel: Int, stride: Int, padding: Int, pooling: TestPooling,
+        height: Int = 9, width: Int = 8
+    ) -> ConvStackModel {
+        ConvStackModel(
+            channels: 2, height: height, width: width, hidden: 3, outChannels: 3,
+            kernel: kernel, stride: stride, padding: padding, pooling: pooling)
     }
 
     func checkGradients(_ model: ConvStackModel, label: String, samples n: Int = 4, step: Float = 1e-2) {
@@ -217,8 +309,9 @@ final class ConvLayerTests: XCTestCase {
         let x = randomTensor([n] + model.inputShape, seed: 22)
         let cotangent = randomTensor([n, model.classCount], seed: 23)
         for component in model.layout.names {
-            let error = GradientCheck.directionalError(model, parameters: theta, inputs: x, outputGradients: cotangent,
-                                                       directions: 3, step: step, component: component)
+            let error = GradientCheck.directionalError(
+                model, parameters: theta, inputs: x, outputGradients: cotangent,
+                directions: 3, step: step, component: component)
             XCTAssertLessThan(error, 1e-2, "\(label) component \(component)")
         }
         let perSample = GradientCheck.perSampleSumError(model, parameters: theta, inputs: x, outputGradients: cotangent)
@@ -236,54 +329,72 @@ final class ConvLayerTests: XCTestCase {
     // (the tie rule itself is tested exactly below).
 
     func testMaxPoolGradientsMatchFiniteDifferences() {
-        checkGradients(stackModel(kernel: 3, stride: 1, padding: 1, pooling: .max2, height: 4, width: 4),
-                       label: "max-pool", samples: 3, step: 3e-3)
+        checkGradients(
+            stackModel(kernel: 3, stride: 1, padding: 1, pooling: .max2, height: 4, width: 4),
+            label: "max-pool", samples: 3, step: 3e-3)
     }
 
     func testGlobalMaxPoolGradientsMatchFiniteDifferences() {
-        checkGradients(stackModel(kernel: 3, stride: 1, padding: 0, pooling: .global, height: 6, width: 5),
-                       label: "global max-pool", samples: 2, step: 3e-3)
+        checkGradients(
+            stackModel(kernel: 3, stride: 1, padding: 0, pooling: .global, height: 6, width: 5),
+            label: "global max-pool", samples: 2, step: 3e-3)
     }
 
     func testMaxPoolValuesAndFirstMaximumTieRule() {
         // One 4×5 plane (the odd last column is dropped): windows with a unique maximum, a tie, and all equal.
-        let x: [Float] = [1, 5, 2, 2, 9,
-                          3, 4, 2, 0, 9,
-                          7, 7, 6, 1, 9,
-                          7, 1, 1, 6, 9]
+        let x: [Float] = [
+            1, 5, 2, 2, 9,
+            3, 4, 2, 0, 9,
+            7, 7, 6, 1, 9,
+            7, 1, 1, 6, 9,
+        ]
         var y = [Float](repeating: 0, count: 4)
         x.withPointer { xp in y.withMutablePointer { MaxPool2d.forward(xp, $0, planes: 1, height: 4, width: 5) } }
         XCTAssertEqual(y, [5, 2, 7, 6])
         var dx = [Float](repeating: 0, count: 20)
         let dy: [Float] = [1, 2, 3, 4]
-        x.withPointer { xp in dy.withPointer { d in dx.withMutablePointer {
-            MaxPool2d.backward(input: xp, gradOutput: d, gradInput: $0, planes: 1, height: 4, width: 5) } } }
+        x.withPointer { xp in
+            dy.withPointer { d in
+                dx.withMutablePointer {
+                    MaxPool2d.backward(input: xp, gradOutput: d, gradInput: $0, planes: 1, height: 4, width: 5)
+                }
+            }
+        }
         var expected = [Float](repeating: 0, count: 20)
-        expected[1] = 1      // 5 at (0,1)
-        expected[2] = 2      // tie 2,2,2: first at (0,2)
-        expected[10] = 3     // tie 7,7,7: first at (2,0)
-        expected[12] = 4     // tie 6,6: first at (2,2)
+        expected[1] = 1  // 5 at (0,1)
+        expected[2] = 2  // tie 2,2,2: first at (0,2)
+        expected[10] = 3  // tie 7,7,7: first at (2,0)
+        expected[12] = 4  // tie 6,6: first at (2,2)
         XCTAssertEqual(dx, expected)
     }
 
     func testGlobalMaxPoolValuesAndFirstMaximumTieRule() {
-        let x: [Float] = [1, 3, 3, 2,   -4, -1, -2, -1]
+        let x: [Float] = [1, 3, 3, 2, -4, -1, -2, -1]
         var y = [Float](repeating: 0, count: 2)
         x.withPointer { xp in y.withMutablePointer { GlobalMaxPool.forward(xp, $0, planes: 2, positions: 4) } }
         XCTAssertEqual(y, [3, -1])
         var dx = [Float](repeating: 0, count: 8)
         let dy: [Float] = [2, 5]
-        x.withPointer { xp in dy.withPointer { d in dx.withMutablePointer {
-            GlobalMaxPool.backward(input: xp, gradOutput: d, gradInput: $0, planes: 2, positions: 4) } } }
+        x.withPointer { xp in
+            dy.withPointer { d in
+                dx.withMutablePointer {
+                    GlobalMaxPool.backward(input: xp, gradOutput: d, gradInput: $0, planes: 2, positions: 4)
+                }
+            }
+        }
         XCTAssertEqual(dx, [0, 2, 0, 0, 0, 5, 0, 0])
     }
 
     func testLayoutTransposesAreInverse() {
         let x = randomTensor([3, 4, 5], seed: 9).storage
         var channelMajor = [Float](repeating: 0, count: x.count), back = channelMajor
-        x.withPointer { xp in channelMajor.withMutablePointer { Conv2dLayout.channelMajor(xp, $0, samples: 3, channels: 4, plane: 5) } }
-        XCTAssertEqual(channelMajor[(2 * 3 + 1) * 5 + 4], x[(1 * 4 + 2) * 5 + 4])   // (c=2, s=1) ← (s=1, c=2)
-        channelMajor.withPointer { cp in back.withMutablePointer { Conv2dLayout.sampleMajor(cp, $0, samples: 3, channels: 4, plane: 5) } }
+        x.withPointer { xp in
+            channelMajor.withMutablePointer { Conv2dLayout.channelMajor(xp, $0, samples: 3, channels: 4, plane: 5) }
+        }
+        XCTAssertEqual(channelMajor[(2 * 3 + 1) * 5 + 4], x[(1 * 4 + 2) * 5 + 4])  // (c=2, s=1) ← (s=1, c=2)
+        channelMajor.withPointer { cp in
+            back.withMutablePointer { Conv2dLayout.sampleMajor(cp, $0, samples: 3, channels: 4, plane: 5) }
+        }
         XCTAssertEqual(back, x)
     }
 }

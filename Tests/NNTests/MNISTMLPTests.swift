@@ -1,11 +1,14 @@
 import Foundation
-import XCTest
-@testable import NN
 import Tensor
+import XCTest
+
+@testable import NN
 
 final class MNISTMLPTests: XCTestCase {
     let model = MNISTMLP()
-    lazy var theta: [Float] = { var rng = RNG(seed: 51); return model.initialParameters(rng: &rng) }()
+    lazy var theta: [Float] = {
+        var rng = RNG(seed: 51); return model.initialParameters(rng: &rng)
+    }()
     let inputs = SequenceFixtures.normalTensor([5, 784], seed: 52)
     let w = SequenceFixtures.normalTensor([5, 10], seed: 53)
 
@@ -20,8 +23,10 @@ final class MNISTMLPTests: XCTestCase {
 
     func testForwardMatchesReference() {
         let f = model.forward(parameters: theta, inputs: inputs)
-        let W1 = SequenceFixtures.slice(theta, model, "fc1.weight"), b1 = SequenceFixtures.slice(theta, model, "fc1.bias")
-        let W2 = SequenceFixtures.slice(theta, model, "fc2.weight"), b2 = SequenceFixtures.slice(theta, model, "fc2.bias")
+        let W1 = SequenceFixtures.slice(theta, model, "fc1.weight"),
+            b1 = SequenceFixtures.slice(theta, model, "fc1.bias")
+        let W2 = SequenceFixtures.slice(theta, model, "fc2.weight"),
+            b2 = SequenceFixtures.slice(theta, model, "fc2.bias")
         for s in 0..<5 {
             let x = (0..<784).map { Double(inputs.storage[s * 784 + $0]) }
             let z1 = SequenceFixtures.matVec(W1, x)
@@ -38,14 +43,16 @@ final class MNISTMLPTests: XCTestCase {
         // 1e-2 · |x| / √784 ≈ 1e-2 (|x| ≈ 28), so only units within ~1e-2 of the kink could switch; the smooth part has
         // truncation ~1e-4 relative and Float32 round-off ~1e-5 relative.
         for component in [nil] + model.layout.names {
-            let err = GradientCheck.directionalError(model, parameters: theta, inputs: inputs, outputGradients: w,
-                                                     directions: 3, step: 1e-2, component: component)
+            let err = GradientCheck.directionalError(
+                model, parameters: theta, inputs: inputs, outputGradients: w,
+                directions: 3, step: 1e-2, component: component)
             XCTAssertLessThan(err, 1e-2, "component \(component ?? "all")")
         }
     }
 
     func testPerSampleRowsSumToBatchGradient() {
-        XCTAssertLessThan(GradientCheck.perSampleSumError(model, parameters: theta, inputs: inputs, outputGradients: w), 1e-4)
+        XCTAssertLessThan(
+            GradientCheck.perSampleSumError(model, parameters: theta, inputs: inputs, outputGradients: w), 1e-4)
     }
 
     func testPerSampleRowEqualsSingleSampleBatchGradient() {

@@ -1,11 +1,14 @@
 import Foundation
-import XCTest
-@testable import NN
 import Tensor
+import XCTest
+
+@testable import NN
 
 final class ModuloTransformerTests: XCTestCase {
     let model = ModuloTransformer()
-    lazy var initial: [Float] = { var rng = RNG(seed: 43); return model.initialParameters(rng: &rng) }()
+    lazy var initial: [Float] = {
+        var rng = RNG(seed: 43); return model.initialParameters(rng: &rng)
+    }()
     /// The test point for outputs and gradients. At PyTorch init the ×8 embedding makes the scores so large that every
     /// head attends (weight ≈ 1 − 1e-10) to the '=' token, so outputs hardly depend on a and b and the score path's
     /// derivative vanishes. Scaling the embedding by 1/8 gives unsaturated attention (as after training), so every
@@ -36,7 +39,9 @@ final class ModuloTransformerTests: XCTestCase {
 
     func testComponentGroupsPartitionTheTrainedComponents() {
         let groups = ModuloTransformer.componentGroups
-        XCTAssertEqual(groups.map(\.name), ["embedding", "att. encoders", "att. decoders", "linear1", "linear2", "decoder", "model"])
+        XCTAssertEqual(
+            groups.map(\.name),
+            ["embedding", "att. encoders", "att. decoders", "linear1", "linear2", "decoder", "model"])
         let parts = groups.dropLast().flatMap(\.components)
         XCTAssertEqual(Set(parts).count, parts.count)
         XCTAssertEqual(Set(parts), Set(model.layout.names).subtracting(["positional_encoding.pe"]))
@@ -44,9 +49,11 @@ final class ModuloTransformerTests: XCTestCase {
     }
 
     func testInitialisationFollowsPyTorchDefaults() {
-        let bounds: [(String, Double)] = [("head1_encoder.weight", 0.125), ("head4_decoder.weight", 0.25), ("linear1.weight", 0.125),
-                                          ("linear1.bias", 0.125), ("linear2.weight", 1 / Double(512).squareRoot()),
-                                          ("decoder.weight", 0.125)]
+        let bounds: [(String, Double)] = [
+            ("head1_encoder.weight", 0.125), ("head4_decoder.weight", 0.25), ("linear1.weight", 0.125),
+            ("linear1.bias", 0.125), ("linear2.weight", 1 / Double(512).squareRoot()),
+            ("decoder.weight", 0.125),
+        ]
         for (name, bound) in bounds {
             let v = SequenceFixtures.slice(initial, model, name)
             XCTAssertLessThanOrEqual(v.map(abs).max()!, bound, name)
@@ -77,8 +84,8 @@ final class ModuloTransformerTests: XCTestCase {
         typealias F = SequenceFixtures
         var u = [[Double]](repeating: [Double](repeating: 0, count: 64), count: 4)
         for h in 1...4 {
-            let Wh = F.slice(theta, model, "head\(h)_encoder.weight")   // (16, 64)
-            let Dh = F.slice(theta, model, "head\(h)_decoder.weight")   // (64, 16)
+            let Wh = F.slice(theta, model, "head\(h)_encoder.weight")  // (16, 64)
+            let Dh = F.slice(theta, model, "head\(h)_decoder.weight")  // (64, 16)
             let H = x.map { F.matVec(Wh, $0) }
             for q in 0..<4 {
                 let a = F.softmax(H.map { F.dot(H[q], $0) / 4 })
@@ -163,9 +170,10 @@ final class ModuloTransformerTests: XCTestCase {
         XCTAssertGreaterThan(kinkMargins(batch).min()!, 3e-3)
         let cotangent = SequenceFixtures.normalTensor([4, 115], seed: 45)
         for component in [nil] + model.layout.names.filter({ $0 != "positional_encoding.pe" }) {
-            let err = GradientCheck.directionalError(model, parameters: theta, inputs: batch, outputGradients: cotangent,
-                                                     directions: 2, step: component?.hasSuffix(".bias") == true ? 1e-2 : 3e-2,
-                                                     component: component)
+            let err = GradientCheck.directionalError(
+                model, parameters: theta, inputs: batch, outputGradients: cotangent,
+                directions: 2, step: component?.hasSuffix(".bias") == true ? 1e-2 : 3e-2,
+                component: component)
             XCTAssertLessThan(err, 1e-2, "component \(component ?? "all")")
         }
     }
@@ -176,15 +184,21 @@ final class ModuloTransformerTests: XCTestCase {
         XCTAssertTrue(batch[pe.range].allSatisfy { $0 == 0 })
         XCTAssertGreaterThan(Vector.norm(batch, count: batch.count), 0)
         let rows = SequenceFixtures.perSampleRows(model, theta, inputs, w)
-        for i in 0..<6 { XCTAssertTrue(rows[(i * model.parameterCount + pe.offset)..<(i * model.parameterCount + pe.offset + pe.count)].allSatisfy { $0 == 0 }) }
+        for i in 0..<6 {
+            XCTAssertTrue(
+                rows[(i * model.parameterCount + pe.offset)..<(i * model.parameterCount + pe.offset + pe.count)]
+                    .allSatisfy { $0 == 0 })
+        }
         // And its value does not change the output.
         var moved = theta
         for p in pe.range { moved[p] += 1 }
-        XCTAssertEqual(model.forward(parameters: moved, inputs: inputs), model.forward(parameters: theta, inputs: inputs))
+        XCTAssertEqual(
+            model.forward(parameters: moved, inputs: inputs), model.forward(parameters: theta, inputs: inputs))
     }
 
     func testPerSampleRowsSumToBatchGradient() {
-        XCTAssertLessThan(GradientCheck.perSampleSumError(model, parameters: theta, inputs: inputs, outputGradients: w), 1e-4)
+        XCTAssertLessThan(
+            GradientCheck.perSampleSumError(model, parameters: theta, inputs: inputs, outputGradients: w), 1e-4)
     }
 
     func testPerSampleRowEqualsSingleSampleBatchGradient() {
@@ -199,7 +213,7 @@ final class ModuloTransformerTests: XCTestCase {
         let f = model.forward(parameters: theta, inputs: two)
         var worst = 0.0
         for i in 0..<2 {
-            var identity = [Double](repeating: 0, count: P)   // Σ_c p_c ∇f_c = ∇ Σ_c p_c = 0
+            var identity = [Double](repeating: 0, count: P)  // Σ_c p_c ∇f_c = ∇ Σ_c p_c = 0
             for c in 0..<C {
                 var onehot = Tensor(shape: [1, C]); onehot.storage[c] = 1
                 let g = SequenceFixtures.batchGradient(model, theta, two.rows(i..<(i + 1)), onehot)

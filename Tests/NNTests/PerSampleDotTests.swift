@@ -1,6 +1,6 @@
-import XCTest
 import NN
 import Tensor
+import XCTest
 
 /// The `.perSampleDot` sink equals materialised per-sample gradients dotted with directions, per component.
 final class PerSampleDotTests: XCTestCase {
@@ -16,8 +16,13 @@ final class PerSampleDotTests: XCTestCase {
         var rng = RNG(seed: 1)
         let theta = model.initialParameters(rng: &rng)
         var x = Tensor(shape: [5, 4])
-        for i in 0..<5 { x.storage[i * 4] = Float(i * 7); x.storage[i * 4 + 1] = 113; x.storage[i * 4 + 2] = Float(i * 3 + 1); x.storage[i * 4 + 3] = 114 }
-        XCTAssertLessThan(GradientCheck.perSampleDotError(model, parameters: theta, inputs: x, outputGradients: randomCotangent(5, 115, seed: 2)), 1e-5)
+        for i in 0..<5 {
+            x.storage[i * 4] = Float(i * 7); x.storage[i * 4 + 1] = 113; x.storage[i * 4 + 2] = Float(i * 3 + 1);
+            x.storage[i * 4 + 3] = 114
+        }
+        XCTAssertLessThan(
+            GradientCheck.perSampleDotError(
+                model, parameters: theta, inputs: x, outputGradients: randomCotangent(5, 115, seed: 2)), 1e-5)
     }
 
     func testMNISTMLP() {
@@ -26,7 +31,9 @@ final class PerSampleDotTests: XCTestCase {
         let theta = model.initialParameters(rng: &rng)
         var x = Tensor(shape: [4, 784])
         x.storage.withUnsafeMutableBufferPointer { rng.fillNormal($0) }
-        XCTAssertLessThan(GradientCheck.perSampleDotError(model, parameters: theta, inputs: x, outputGradients: randomCotangent(4, 10, seed: 4)), 1e-5)
+        XCTAssertLessThan(
+            GradientCheck.perSampleDotError(
+                model, parameters: theta, inputs: x, outputGradients: randomCotangent(4, 10, seed: 4)), 1e-5)
     }
 
     func testTinyResNet9() {
@@ -35,6 +42,8 @@ final class PerSampleDotTests: XCTestCase {
         let theta = model.initialParameters(rng: &rng)
         var x = Tensor(shape: [3, 3, 16, 16])
         x.storage.withUnsafeMutableBufferPointer { rng.fillNormal($0) }
-        XCTAssertLessThan(GradientCheck.perSampleDotError(model, parameters: theta, inputs: x, outputGradients: randomCotangent(3, 2, seed: 6)), 1e-5)
+        XCTAssertLessThan(
+            GradientCheck.perSampleDotError(
+                model, parameters: theta, inputs: x, outputGradients: randomCotangent(3, 2, seed: 6)), 1e-5)
     }
 }

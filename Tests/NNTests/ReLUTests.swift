@@ -1,7 +1,8 @@
 import Foundation
-import XCTest
-@testable import NN
 import Tensor
+import XCTest
+
+@testable import NN
 
 /// Test-only model: x (n, 6) → Linear(6 → 5) → ReLU → log-softmax, so the ReLU's routing of gradients is checked.
 final class ReLUProbe: Model {
@@ -26,9 +27,12 @@ final class ReLUProbe: Model {
     private func run(_ parameters: [Float], _ inputs: Tensor) -> (z: [Float], r: [Float], f: [Float]) {
         let n = inputs.shape[0]
         var z = [Float](repeating: 0, count: n * 5), r = z, f = z
-        parameters.withPointer { t in inputs.storage.withPointer { x in
-            z.withMutablePointer { linear.forward(t, x: x, y: $0, rows: n) } } }                 // (n, 5)
-        z.withPointer { zp in r.withMutablePointer { ReLU.forward(zp, $0, count: n * 5) } }      // (n, 5)
+        parameters.withPointer { t in
+            inputs.storage.withPointer { x in
+                z.withMutablePointer { linear.forward(t, x: x, y: $0, rows: n) }
+            }
+        }  // (n, 5)
+        z.withPointer { zp in r.withMutablePointer { ReLU.forward(zp, $0, count: n * 5) } }  // (n, 5)
         r.withPointer { rp in f.withMutablePointer { LogSoftmax.forward(rp, $0, rows: n, classes: 5) } }
         return (z, r, f)
     }
@@ -41,19 +45,36 @@ final class ReLUProbe: Model {
         let n = inputs.shape[0]
         let (z, _, f) = run(parameters, inputs)
         var dr = [Float](repeating: 0, count: n * 5), dz = dr
-        f.withPointer { fp in outputGradients.storage.withPointer { df in dr.withMutablePointer {
-            LogSoftmax.backward(output: fp, gradOutput: df, gradInput: $0, rows: n, classes: 5) } } }
-        z.withPointer { zp in dr.withPointer { drp in dz.withMutablePointer {
-            ReLU.backward(input: zp, gradOutput: drp, gradInput: $0, count: n * 5) } } }
-        parameters.withPointer { t in inputs.storage.withPointer { x in dz.withPointer { dzp in
-            linear.backward(t, x: x, dy: dzp, dx: nil, rows: n, sink: sink) } } }
+        f.withPointer { fp in
+            outputGradients.storage.withPointer { df in
+                dr.withMutablePointer {
+                    LogSoftmax.backward(output: fp, gradOutput: df, gradInput: $0, rows: n, classes: 5)
+                }
+            }
+        }
+        z.withPointer { zp in
+            dr.withPointer { drp in
+                dz.withMutablePointer {
+                    ReLU.backward(input: zp, gradOutput: drp, gradInput: $0, count: n * 5)
+                }
+            }
+        }
+        parameters.withPointer { t in
+            inputs.storage.withPointer { x in
+                dz.withPointer { dzp in
+                    linear.backward(t, x: x, dy: dzp, dx: nil, rows: n, sink: sink)
+                }
+            }
+        }
         return Tensor(shape: [n, 5], storage: f)
     }
 }
 
 final class ReLUTests: XCTestCase {
     let model = ReLUProbe()
-    lazy var theta: [Float] = { var rng = RNG(seed: 21); return model.initialParameters(rng: &rng) }()
+    lazy var theta: [Float] = {
+        var rng = RNG(seed: 21); return model.initialParameters(rng: &rng)
+    }()
     let inputs = SequenceFixtures.normalTensor([6, 6], seed: 22)
     let w = SequenceFixtures.normalTensor([6, 5], seed: 23)
 
@@ -63,11 +84,21 @@ final class ReLUTests: XCTestCase {
         var y = [Float](repeating: 9, count: 5), dx = [Float](repeating: 1, count: 5)
         x.withPointer { xp in y.withMutablePointer { ReLU.forward(xp, $0, count: 5) } }
         XCTAssertEqual(y, [0, 0, 0, 0.25, 3])
-        x.withPointer { xp in dy.withPointer { dyp in dx.withMutablePointer {
-            ReLU.backward(input: xp, gradOutput: dyp, gradInput: $0, count: 5, accumulate: true) } } }
+        x.withPointer { xp in
+            dy.withPointer { dyp in
+                dx.withMutablePointer {
+                    ReLU.backward(input: xp, gradOutput: dyp, gradInput: $0, count: 5, accumulate: true)
+                }
+            }
+        }
         XCTAssertEqual(dx, [1, 1, 1, 5, 6])
-        x.withPointer { xp in dy.withPointer { dyp in dx.withMutablePointer {
-            ReLU.backward(input: xp, gradOutput: dyp, gradInput: $0, count: 5) } } }
+        x.withPointer { xp in
+            dy.withPointer { dyp in
+                dx.withMutablePointer {
+                    ReLU.backward(input: xp, gradOutput: dyp, gradInput: $0, count: 5)
+                }
+            }
+        }
         XCTAssertEqual(dx, [0, 0, 0, 4, 5])
     }
 
@@ -76,15 +107,19 @@ final class ReLUTests: XCTestCase {
         // the test asserts that no pre-activation is that close to the kink, so the map is smooth along the segment.
 
         var z = [Float](repeating: 0, count: 30)
-        theta.withPointer { t in inputs.storage.withPointer { x in z.withMutablePointer { model.linear.forward(t, x: x, y: $0, rows: 6) } } }
+        theta.withPointer { t in
+            inputs.storage.withPointer { x in z.withMutablePointer { model.linear.forward(t, x: x, y: $0, rows: 6) } }
+        }
         XCTAssertGreaterThan(z.map { abs($0) }.min()!, 0.02)
         XCTAssertTrue(z.contains { $0 < 0 } && z.contains { $0 > 0 }, "both ReLU branches must be exercised")
-        let err = GradientCheck.directionalError(model, parameters: theta, inputs: inputs, outputGradients: w, step: 1e-2)
+        let err = GradientCheck.directionalError(
+            model, parameters: theta, inputs: inputs, outputGradients: w, step: 1e-2)
         XCTAssertLessThan(err, 1e-2)
     }
 
     func testPerSampleRowsSumToBatchGradient() {
-        XCTAssertLessThan(GradientCheck.perSampleSumError(model, parameters: theta, inputs: inputs, outputGradients: w), 1e-4)
+        XCTAssertLessThan(
+            GradientCheck.perSampleSumError(model, parameters: theta, inputs: inputs, outputGradients: w), 1e-4)
     }
 
     func testPerSampleRowEqualsSingleSampleBatchGradient() {

@@ -1,6 +1,7 @@
-import XCTest
-@testable import NN
 import Tensor
+import XCTest
+
+@testable import NN
 
 final class ResNet9Tests: XCTestCase {
     /// A ResNet-9-shaped model small enough for finite differences: widths 4/8/16/8 on 3×16×16 inputs
@@ -12,10 +13,12 @@ final class ResNet9Tests: XCTestCase {
         XCTAssertEqual(model.parameterCount, 2_271_168)
         XCTAssertEqual(model.inputShape, [3, 32, 32])
         XCTAssertEqual(model.classCount, 2)
-        let expected: [(String, Int)] = [("0.0.weight", 1_728), ("1.0.weight", 204_800), ("2.module.0.0.weight", 147_456),
-                                         ("2.module.1.0.weight", 147_456), ("3.0.weight", 294_912),
-                                         ("5.module.0.0.weight", 589_824), ("5.module.1.0.weight", 589_824),
-                                         ("6.0.weight", 294_912), ("9.weight", 256)]
+        let expected: [(String, Int)] = [
+            ("0.0.weight", 1_728), ("1.0.weight", 204_800), ("2.module.0.0.weight", 147_456),
+            ("2.module.1.0.weight", 147_456), ("3.0.weight", 294_912),
+            ("5.module.0.0.weight", 589_824), ("5.module.1.0.weight", 589_824),
+            ("6.0.weight", 294_912), ("9.weight", 256),
+        ]
         XCTAssertEqual(model.layout.names, expected.map(\.0))
         for (name, count) in expected { XCTAssertEqual(model.layout.component(named: name)?.count, count, name) }
         XCTAssertEqual(model.layout.component(named: "1.0.weight")?.shape, [128, 64, 5, 5])
@@ -35,8 +38,10 @@ final class ResNet9Tests: XCTestCase {
         var rng = RNG(seed: 42)
         let model = ResNet9()
         let theta = model.initialParameters(rng: &rng)
-        let fanIn: [String: Int] = ["0.0.weight": 27, "1.0.weight": 1_600, "2.module.0.0.weight": 1_152,
-                                    "5.module.1.0.weight": 2_304, "6.0.weight": 2_304, "9.weight": 128]
+        let fanIn: [String: Int] = [
+            "0.0.weight": 27, "1.0.weight": 1_600, "2.module.0.0.weight": 1_152,
+            "5.module.1.0.weight": 2_304, "6.0.weight": 2_304, "9.weight": 128,
+        ]
         for (name, fan) in fanIn {
             let range = model.layout.component(named: name)!.range
             let bound = Float(1 / Double(fan).squareRoot())
@@ -63,10 +68,13 @@ final class ResNet9Tests: XCTestCase {
     func referenceForward(_ model: ResNet9, theta: [Float], inputs: Tensor) -> [Double] {
         let n = inputs.shape[0], w = model.configuration.widths
         func weights(_ name: String) -> [Float] { Array(theta[model.layout.component(named: name)!.range]) }
-        func conv(_ x: [Float], _ name: String, _ c: Int, _ size: Int, _ cout: Int, _ k: Int, _ s: Int, _ p: Int) -> ([Float], Int) {
-            let r = naiveConvolution(x: x, weight: weights(name), samples: n, channels: c, height: size, width: size,
-                                     outChannels: cout, kernel: k, stride: s, padding: p)
-            return (r.values.map { Float(max($0, 0)) }, r.outHeight)       // conv, then ReLU
+        func conv(
+            _ x: [Float], _ name: String, _ c: Int, _ size: Int, _ cout: Int, _ k: Int, _ s: Int, _ p: Int
+        ) -> ([Float], Int) {
+            let r = naiveConvolution(
+                x: x, weight: weights(name), samples: n, channels: c, height: size, width: size,
+                outChannels: cout, kernel: k, stride: s, padding: p)
+            return (r.values.map { Float(max($0, 0)) }, r.outHeight)  // conv, then ReLU
         }
         func residual(_ x: [Float], _ prefix: String, _ c: Int, _ size: Int) -> [Float] {
             let (hidden, _) = conv(x, "\(prefix).module.0.0.weight", c, size, c, 3, 1, 1)
@@ -79,18 +87,27 @@ final class ResNet9Tests: XCTestCase {
         let (a3, _) = conv(a2, "3.0.weight", w[1], s1, w[2], 3, 1, 1)
         let s4 = s1 / 2
         var a4 = [Float](repeating: 0, count: n * w[2] * s4 * s4)
-        for q in 0..<(n * w[2]) { for y in 0..<s4 { for x in 0..<s4 {
-            let b = q * s1 * s1
-            a4[(q * s4 + y) * s4 + x] = [a3[b + 2 * y * s1 + 2 * x], a3[b + 2 * y * s1 + 2 * x + 1],
-                                         a3[b + (2 * y + 1) * s1 + 2 * x], a3[b + (2 * y + 1) * s1 + 2 * x + 1]].max()!
-        } } }
+        for q in 0..<(n * w[2]) {
+            for y in 0..<s4 {
+                for x in 0..<s4 {
+                    let b = q * s1 * s1
+                    a4[(q * s4 + y) * s4 + x] = [
+                        a3[b + 2 * y * s1 + 2 * x], a3[b + 2 * y * s1 + 2 * x + 1],
+                        a3[b + (2 * y + 1) * s1 + 2 * x], a3[b + (2 * y + 1) * s1 + 2 * x + 1],
+                    ].max()!
+                }
+            }
+        }
         let a5 = residual(a4, "5", w[2], s4)
         let (a6, s6) = conv(a5, "6.0.weight", w[2], s4, w[3], 3, 1, 0)
         let linear = weights("9.weight"), C = model.classCount
         var out = [Double](repeating: 0, count: n * C)
         for i in 0..<n {
-            let features = (0..<w[3]).map { c in a6[((i * w[3] + c) * s6 * s6)..<((i * w[3] + c + 1) * s6 * s6)].max()! }
-            let logits = (0..<C).map { k in (0..<w[3]).reduce(0.0) { $0 + Double(linear[k * w[3] + $1]) * Double(features[$1]) } }
+            let features = (0..<w[3]).map { c in a6[((i * w[3] + c) * s6 * s6)..<((i * w[3] + c + 1) * s6 * s6)].max()!
+            }
+            let logits = (0..<C).map { k in
+                (0..<w[3]).reduce(0.0) { $0 + Double(linear[k * w[3] + $1]) * Double(features[$1]) }
+            }
             let m = logits.max()!
             let lse = m + log(logits.map { exp($0 - m) }.reduce(0, +))
             for k in 0..<C { out[i * C + k] = logits[k] - lse }
@@ -122,8 +139,9 @@ final class ResNet9Tests: XCTestCase {
         for i in 0..<x.count { x.storage[i] = abs(x.storage[i]) }
         let cotangent = randomTensor([2, model.classCount], seed: 19)
         for component in model.layout.names {
-            let error = GradientCheck.directionalError(model, parameters: theta, inputs: x, outputGradients: cotangent,
-                                                       directions: 3, step: 1e-2, component: component)
+            let error = GradientCheck.directionalError(
+                model, parameters: theta, inputs: x, outputGradients: cotangent,
+                directions: 3, step: 1e-2, component: component)
             XCTAssertLessThan(error, 1e-2, component)
         }
     }
@@ -144,7 +162,9 @@ final class ResNet9Tests: XCTestCase {
         }
         let S = GradientCheck.scalar(tiny, parameters: theta, inputs: x, outputGradients: cotangent)
         var gradient = [Float](repeating: 0, count: tiny.parameterCount)
-        gradient.withMutablePointer { _ = tiny.backward(parameters: theta, inputs: x, outputGradients: cotangent, into: .sum($0)) }
+        gradient.withMutablePointer {
+            _ = tiny.backward(parameters: theta, inputs: x, outputGradients: cotangent, into: .sum($0))
+        }
         for name in ["0.0.weight", "1.0.weight", "3.0.weight", "6.0.weight", "9.weight"] {
             let range = tiny.layout.component(named: name)!.range
             let euler = range.reduce(0.0) { $0 + Double(theta[$1]) * Double(gradient[$1]) }
@@ -158,7 +178,8 @@ final class ResNet9Tests: XCTestCase {
         let theta = tiny.initialParameters(rng: &rng)
         let x = randomTensor([5, 3, 16, 16], seed: 11)
         let cotangent = randomTensor([5, tiny.classCount], seed: 12)
-        XCTAssertLessThan(GradientCheck.perSampleSumError(tiny, parameters: theta, inputs: x, outputGradients: cotangent), 1e-4)
+        XCTAssertLessThan(
+            GradientCheck.perSampleSumError(tiny, parameters: theta, inputs: x, outputGradients: cotangent), 1e-4)
     }
 
     func testPerSampleRowEqualsSingleSampleBatchGradient() {

@@ -1,7 +1,8 @@
 import Foundation
-import XCTest
-@testable import NN
 import Tensor
+import XCTest
+
+@testable import NN
 
 /// Shared helpers of the sequence/MLP layer and model tests (namespaced to keep the NNTests target collision-free).
 enum SequenceFixtures {
@@ -27,7 +28,9 @@ enum SequenceFixtures {
     /// Batch gradient (sum sink) for a cotangent.
     static func batchGradient(_ model: Model, _ theta: [Float], _ inputs: Tensor, _ w: Tensor) -> [Float] {
         var g = [Float](repeating: 0, count: model.parameterCount)
-        g.withMutablePointer { _ = model.backward(parameters: theta, inputs: inputs, outputGradients: w, into: .sum($0)) }
+        g.withMutablePointer {
+            _ = model.backward(parameters: theta, inputs: inputs, outputGradients: w, into: .sum($0))
+        }
         return g
     }
 
@@ -35,7 +38,10 @@ enum SequenceFixtures {
     static func perSampleRows(_ model: Model, _ theta: [Float], _ inputs: Tensor, _ w: Tensor) -> [Float] {
         let P = model.parameterCount
         var rows = [Float](repeating: 0, count: inputs.shape[0] * P)
-        rows.withMutablePointer { _ = model.backward(parameters: theta, inputs: inputs, outputGradients: w, into: .perSample($0, rowStride: P)) }
+        rows.withMutablePointer {
+            _ = model.backward(
+                parameters: theta, inputs: inputs, outputGradients: w, into: .perSample($0, rowStride: P))
+        }
         return rows
     }
 
@@ -48,7 +54,9 @@ enum SequenceFixtures {
 
     /// Largest relative error between per-sample row i (from one batched backward of all n samples) and the batch
     /// gradient of sample i alone (a backward on the 1-sample batch with the same cotangent row).
-    static func perSampleVersusSingleSampleError(_ model: Model, _ theta: [Float], _ inputs: Tensor, _ w: Tensor) -> Double {
+    static func perSampleVersusSingleSampleError(
+        _ model: Model, _ theta: [Float], _ inputs: Tensor, _ w: Tensor
+    ) -> Double {
         let n = inputs.shape[0], P = model.parameterCount
         let rows = perSampleRows(model, theta, inputs, w)
         var worst = 0.0

@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import Optim
 
 /// Parameters outside the active ranges behave like PyTorch parameters whose `.grad` is None (docs/METHOD.md §1, §5).
@@ -28,12 +29,14 @@ final class ActiveRangeTests: XCTestCase {
     }
 
     func testSGDLeavesInactiveEntriesUntouched() {
-        check(SGD(momentum: 0.9, dampening: 0.1, weightDecay: 0.05, activeRanges: active),
-              standalone: SGD(momentum: 0.9, dampening: 0.1, weightDecay: 0.05))
+        check(
+            SGD(momentum: 0.9, dampening: 0.1, weightDecay: 0.05, activeRanges: active),
+            standalone: SGD(momentum: 0.9, dampening: 0.1, weightDecay: 0.05))
     }
 
     func testAdamWLeavesInactiveEntriesUntouched() {
-        check(AdamW(beta1: 0.9, beta2: 0.98, epsilon: 1e-8, weightDecay: 4.0, activeRanges: active),
-              standalone: AdamW(beta1: 0.9, beta2: 0.98, epsilon: 1e-8, weightDecay: 4.0))
+        check(
+            AdamW(beta1: 0.9, beta2: 0.98, epsilon: 1e-8, weightDecay: 4.0, activeRanges: active),
+            standalone: AdamW(beta1: 0.9, beta2: 0.98, epsilon: 1e-8, weightDecay: 4.0))
     }
 }

@@ -1,14 +1,18 @@
 import Foundation
 import XCTest
+
 @testable import Optim
 
 /// AdamW against sequences computed in Double from the PyTorch formulas (docs/METHOD.md §5).
 final class AdamWTests: XCTestCase {
     /// Reference: θ' = θ(1−ηλ); m = β1 m + (1−β1) g; v = β2 v + (1−β2) g²;
     /// θ = θ' − η/(1−β1^τ) · m / (sqrt(v/(1−β2^τ)) + ε), with τ = t + 1.
-    private func referenceRun(count: Int, steps: Int, beta1: Double, beta2: Double, epsilon: Double,
-                              weightDecay: Double, learningRate: (Int) -> Double)
-        -> (theta: [Double], first: [Double], second: [Double]) {
+    private func referenceRun(
+        count: Int, steps: Int, beta1: Double, beta2: Double, epsilon: Double,
+        weightDecay: Double, learningRate: (Int) -> Double
+    )
+        -> (theta: [Double], first: [Double], second: [Double])
+    {
         var theta = ReferenceProblem.initialParameters(count: count).map(Double.init)
         var m = [Double](repeating: 0, count: count), v = m
         for t in 0..<steps {
@@ -28,7 +32,8 @@ final class AdamWTests: XCTestCase {
     private func run(_ optimizer: inout AdamW, count: Int, steps: Int, learningRate: (Int) -> Double) -> [Float] {
         var theta = ReferenceProblem.initialParameters(count: count)
         for t in 0..<steps {
-            optimizer.step(parameters: &theta, gradient: ReferenceProblem.gradient(theta), learningRate: learningRate(t))
+            optimizer.step(
+                parameters: &theta, gradient: ReferenceProblem.gradient(theta), learningRate: learningRate(t))
         }
         return theta
     }
@@ -37,8 +42,9 @@ final class AdamWTests: XCTestCase {
         let lr = { (t: Int) in 0.01 * Double(t + 2) / 4 }
         var optimizer = AdamW(beta1: 0.9, beta2: 0.98, epsilon: 1e-3, weightDecay: 4.0)
         let theta = run(&optimizer, count: 29, steps: 7, learningRate: lr)
-        let reference = referenceRun(count: 29, steps: 7, beta1: 0.9, beta2: 0.98, epsilon: 1e-3, weightDecay: 4.0,
-                                     learningRate: lr)
+        let reference = referenceRun(
+            count: 29, steps: 7, beta1: 0.9, beta2: 0.98, epsilon: 1e-3, weightDecay: 4.0,
+            learningRate: lr)
         XCTAssertLessThan(ReferenceProblem.maxRelativeError(theta, reference.theta), 2e-6)
         XCTAssertLessThan(ReferenceProblem.maxRelativeError(optimizer.state.firstMoment, reference.first), 2e-6)
         XCTAssertLessThan(ReferenceProblem.maxRelativeError(optimizer.state.secondMoment, reference.second), 2e-6)
@@ -67,8 +73,9 @@ final class AdamWTests: XCTestCase {
         // The modulo run's settings (docs/METHOD.md §14) for 40 steps; bias corrections matter most in the early steps.
         var optimizer = AdamW(beta1: 0.9, beta2: 0.98, epsilon: 1e-8, weightDecay: 4.0)
         let theta = run(&optimizer, count: 17, steps: 40, learningRate: { _ in 1e-3 })
-        let reference = referenceRun(count: 17, steps: 40, beta1: 0.9, beta2: 0.98, epsilon: 1e-8, weightDecay: 4.0,
-                                     learningRate: { _ in 1e-3 })
+        let reference = referenceRun(
+            count: 17, steps: 40, beta1: 0.9, beta2: 0.98, epsilon: 1e-8, weightDecay: 4.0,
+            learningRate: { _ in 1e-3 })
         XCTAssertLessThan(ReferenceProblem.maxRelativeError(theta, reference.theta), 5e-6)
         XCTAssertLessThan(ReferenceProblem.maxRelativeError(optimizer.state.secondMoment, reference.second), 5e-6)
     }

@@ -1,11 +1,14 @@
 import XCTest
+
 @testable import Optim
 
 /// SGD against sequences computed in Double straight from the PyTorch formulas (docs/METHOD.md §4).
 final class SGDTests: XCTestCase {
     /// Reference: d = g + λθ; buf = d (first step) else μ buf + (1−dampening) d; u = nesterov ? d + μ buf : buf; θ −= η u.
-    private func referenceRun(count: Int, steps: Int, momentum: Double, dampening: Double, weightDecay: Double,
-                              nesterov: Bool, schedule: (Int) -> Double) -> (theta: [Double], buffer: [Double]) {
+    private func referenceRun(
+        count: Int, steps: Int, momentum: Double, dampening: Double, weightDecay: Double,
+        nesterov: Bool, schedule: (Int) -> Double
+    ) -> (theta: [Double], buffer: [Double]) {
         var theta = ReferenceProblem.initialParameters(count: count).map(Double.init)
         var buffer = [Double](repeating: 0, count: count)
         for t in 0..<steps {
@@ -32,8 +35,9 @@ final class SGDTests: XCTestCase {
         let schedule = { (t: Int) in [0.05, 0.1, 0.08, 0.02, 0.12, 0.07][t] }
         var optimizer = SGD(momentum: 0.9, dampening: 0.25, weightDecay: 0.05)
         let theta = run(&optimizer, count: 23, steps: 6, schedule: schedule)
-        let reference = referenceRun(count: 23, steps: 6, momentum: 0.9, dampening: 0.25, weightDecay: 0.05,
-                                     nesterov: false, schedule: schedule)
+        let reference = referenceRun(
+            count: 23, steps: 6, momentum: 0.9, dampening: 0.25, weightDecay: 0.05,
+            nesterov: false, schedule: schedule)
         XCTAssertLessThan(ReferenceProblem.maxRelativeError(theta, reference.theta), 2e-6)
         XCTAssertLessThan(ReferenceProblem.maxRelativeError(optimizer.state.momentumBuffer, reference.buffer), 2e-6)
         XCTAssertEqual(optimizer.state.stepCount, 6)
@@ -66,8 +70,9 @@ final class SGDTests: XCTestCase {
         let schedule = { (t: Int) in 0.1 / Double(t + 1) }
         var optimizer = SGD(weightDecay: 0.01)
         let theta = run(&optimizer, count: 9, steps: 4, schedule: schedule)
-        let reference = referenceRun(count: 9, steps: 4, momentum: 0, dampening: 0, weightDecay: 0.01,
-                                     nesterov: false, schedule: schedule)
+        let reference = referenceRun(
+            count: 9, steps: 4, momentum: 0, dampening: 0, weightDecay: 0.01,
+            nesterov: false, schedule: schedule)
         XCTAssertLessThan(ReferenceProblem.maxRelativeError(theta, reference.theta), 1e-6)
         XCTAssertTrue(optimizer.state.momentumBuffer.isEmpty)
     }
@@ -76,12 +81,14 @@ final class SGDTests: XCTestCase {
         let schedule = { (_: Int) in 0.05 }
         var optimizer = SGD(momentum: 0.8, weightDecay: 0.02, nesterov: true)
         let theta = run(&optimizer, count: 15, steps: 5, schedule: schedule)
-        let reference = referenceRun(count: 15, steps: 5, momentum: 0.8, dampening: 0, weightDecay: 0.02,
-                                     nesterov: true, schedule: schedule)
+        let reference = referenceRun(
+            count: 15, steps: 5, momentum: 0.8, dampening: 0, weightDecay: 0.02,
+            nesterov: true, schedule: schedule)
         XCTAssertLessThan(ReferenceProblem.maxRelativeError(theta, reference.theta), 2e-6)
         // Nesterov and heavy-ball differ after the first step, so the test can tell them apart.
-        let heavyBall = referenceRun(count: 15, steps: 5, momentum: 0.8, dampening: 0, weightDecay: 0.02,
-                                     nesterov: false, schedule: schedule)
+        let heavyBall = referenceRun(
+            count: 15, steps: 5, momentum: 0.8, dampening: 0, weightDecay: 0.02,
+            nesterov: false, schedule: schedule)
         XCTAssertGreaterThan(ReferenceProblem.maxRelativeError(theta, heavyBall.theta), 1e-3)
     }
 
@@ -90,8 +97,9 @@ final class SGDTests: XCTestCase {
         let lr = { (t: Int) in schedule.learningRate(atStep: t) }
         var optimizer = SGD(momentum: 0.9, weightDecay: 5e-3)
         let theta = run(&optimizer, count: 11, steps: 8, schedule: lr)
-        let reference = referenceRun(count: 11, steps: 8, momentum: 0.9, dampening: 0, weightDecay: 5e-3,
-                                     nesterov: false, schedule: { t in 0.1 * (t <= 3 ? Double(t) / 3 : Double(7 - t) / 4) })
+        let reference = referenceRun(
+            count: 11, steps: 8, momentum: 0.9, dampening: 0, weightDecay: 5e-3,
+            nesterov: false, schedule: { t in 0.1 * (t <= 3 ? Double(t) / 3 : Double(7 - t) / 4) })
         XCTAssertLessThan(ReferenceProblem.maxRelativeError(theta, reference.theta), 2e-6)
     }
 }

@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import Optim
 
 /// Restoring a recorded `OptimizerState` continues a run bit-identically (`--resume`).
@@ -7,15 +8,20 @@ final class StateRestoreTests: XCTestCase {
         let lr = { (t: Int) in 0.02 + 0.005 * Double(t % 3) }
         var theta = ReferenceProblem.initialParameters(count: 31)
         var original = make()
-        for t in 0..<3 { original.step(parameters: &theta, gradient: ReferenceProblem.gradient(theta), learningRate: lr(t)) }
+        for t in 0..<3 {
+            original.step(parameters: &theta, gradient: ReferenceProblem.gradient(theta), learningRate: lr(t))
+        }
         let savedTheta = theta, savedState = original.state
-        for t in 3..<7 { original.step(parameters: &theta, gradient: ReferenceProblem.gradient(theta), learningRate: lr(t)) }
+        for t in 3..<7 {
+            original.step(parameters: &theta, gradient: ReferenceProblem.gradient(theta), learningRate: lr(t))
+        }
 
         var resumed = make()
         resumed.state = savedState
         var resumedTheta = savedTheta
         for t in 3..<7 {
-            resumed.step(parameters: &resumedTheta, gradient: ReferenceProblem.gradient(resumedTheta), learningRate: lr(t))
+            resumed.step(
+                parameters: &resumedTheta, gradient: ReferenceProblem.gradient(resumedTheta), learningRate: lr(t))
         }
         XCTAssertEqual(resumedTheta.map(\.bitPattern), theta.map(\.bitPattern))
         XCTAssertEqual(resumed.state, original.state)
@@ -23,7 +29,9 @@ final class StateRestoreTests: XCTestCase {
         // A fresh optimizer without the state diverges, so the comparison above is meaningful.
         var fresh = make()
         var freshTheta = savedTheta
-        for t in 3..<7 { fresh.step(parameters: &freshTheta, gradient: ReferenceProblem.gradient(freshTheta), learningRate: lr(t)) }
+        for t in 3..<7 {
+            fresh.step(parameters: &freshTheta, gradient: ReferenceProblem.gradient(freshTheta), learningRate: lr(t))
+        }
         XCTAssertNotEqual(freshTheta, theta)
     }
 

@@ -1,5 +1,6 @@
 import CCairo
 import XCTest
+
 @testable import Plot
 
 /// Category labels under a bar chart never overlap, whatever their length.
@@ -15,16 +16,21 @@ final class LabelLayoutTests: XCTestCase {
     }
 
     /// Checks that no two kept labels overlap in the plan's geometry.
-    func assertNoOverlap(_ plan: LabelPlan, positions: [Double], renderer: PanelRenderer, file: StaticString = #filePath, line: UInt = #line) {
+    func assertNoOverlap(
+        _ plan: LabelPlan, positions: [Double], renderer: PanelRenderer, file: StaticString = #filePath,
+        line: UInt = #line
+    ) {
         let kept = positions.indices.filter { $0 % plan.stride == 0 }
         let height = renderer.canvas.measure("0", plan.font).height
         for (a, b) in zip(kept, kept.dropFirst()) {
             let gap = abs(positions[b] - positions[a])
             if plan.angle == 0 {
-                let wa = renderer.labelWidth(plan.labels[a], plan.font), wb = renderer.labelWidth(plan.labels[b], plan.font)
+                let wa = renderer.labelWidth(plan.labels[a], plan.font),
+                    wb = renderer.labelWidth(plan.labels[b], plan.font)
                 XCTAssertGreaterThanOrEqual(gap, (wa + wb) / 2, "labels \(a) and \(b) overlap", file: file, line: line)
             } else {
-                XCTAssertGreaterThanOrEqual(gap * sin(plan.angle), height, "rotated labels \(a) and \(b) overlap", file: file, line: line)
+                XCTAssertGreaterThanOrEqual(
+                    gap * sin(plan.angle), height, "rotated labels \(a) and \(b) overlap", file: file, line: line)
             }
         }
     }

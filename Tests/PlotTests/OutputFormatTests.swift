@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import Plot
 
 /// Provenance in PNG text chunks, PDF and SVG output, and corrupt-file detection.
@@ -8,12 +9,15 @@ final class OutputFormatTests: XCTestCase {
     override func setUpWithError() throws { directory = try makeTemporaryDirectory() }
     override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: directory) }
 
-    let figure = Figure(title: "Provenance", width: 400, height: 300,
-                        panel: .lines(x: Axis("x"), y: Axis("y"), series: [Series("a", y: [1, 3, 2]), Series("b", y: [2, 1, 3])]))
+    let figure = Figure(
+        title: "Provenance", width: 400, height: 300,
+        panel: .lines(x: Axis("x"), y: Axis("y"), series: [Series("a", y: [1, 3, 2]), Series("b", y: [2, 1, 3])]))
 
     func testPNGTextChunksRoundTrip() throws {
-        let metadata = ["source": "results/run-1/history.h5", "config-hash": "sha256:0f3a9c",
-                        "git-commit": "b874432", "note": "Größe ±1", "unicode": "kernel ∑ 日本"]
+        let metadata = [
+            "source": "results/run-1/history.h5", "config-hash": "sha256:0f3a9c",
+            "git-commit": "b874432", "note": "Größe ±1", "unicode": "kernel ∑ 日本",
+        ]
         let path = directory + "/provenance.png"
         try figure.render(to: path, metadata: metadata)
         XCTAssertEqual(try PNGText.read(path), metadata)
@@ -36,7 +40,8 @@ final class OutputFormatTests: XCTestCase {
 
     func testInvalidKeywordIsRejected() {
         XCTAssertThrowsError(try figure.render(to: directory + "/bad.png", metadata: ["": "x"]))
-        XCTAssertThrowsError(try figure.render(to: directory + "/bad.png", metadata: [String(repeating: "k", count: 80): "x"]))
+        XCTAssertThrowsError(
+            try figure.render(to: directory + "/bad.png", metadata: [String(repeating: "k", count: 80): "x"]))
         XCTAssertFalse(FileManager.default.fileExists(atPath: directory + "/bad.png"))
     }
 

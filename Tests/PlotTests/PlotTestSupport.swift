@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+
 @testable import Plot
 
 /// A fresh temporary directory for one test, removed by the caller's `tearDown` helper.
@@ -18,7 +19,9 @@ struct PixelStatistics {
         var sum = 0.0, sumSquares = 0.0
         let n = Double(image.width * image.height)
         for i in 0..<(image.width * image.height) {
-            let l = 0.299 * Double(image.rgba[4 * i]) + 0.587 * Double(image.rgba[4 * i + 1]) + 0.114 * Double(image.rgba[4 * i + 2])
+            let l =
+                0.299 * Double(image.rgba[4 * i]) + 0.587 * Double(image.rgba[4 * i + 1]) + 0.114
+                * Double(image.rgba[4 * i + 2])
             sum += l; sumSquares += l * l
         }
         return sumSquares / n - (sum / n) * (sum / n)
@@ -28,7 +31,9 @@ struct PixelStatistics {
     var distinctColors: Int {
         var set = Set<UInt32>()
         for i in 0..<(image.width * image.height) {
-            set.insert(UInt32(image.rgba[4 * i]) << 24 | UInt32(image.rgba[4 * i + 1]) << 16 | UInt32(image.rgba[4 * i + 2]) << 8 | UInt32(image.rgba[4 * i + 3]))
+            set.insert(
+                UInt32(image.rgba[4 * i]) << 24 | UInt32(image.rgba[4 * i + 1]) << 16 | UInt32(image.rgba[4 * i + 2])
+                    << 8 | UInt32(image.rgba[4 * i + 3]))
         }
         return set.count
     }
@@ -58,7 +63,8 @@ struct PixelStatistics {
     /// Whether the outer `width`-pixel frame of the image is pure white (nothing drawn or clipped at the edges).
     func borderIsWhite(width: Int = 2) -> Bool {
         for y in 0..<image.height {
-            for x in 0..<image.width where x < width || y < width || x >= image.width - width || y >= image.height - width {
+            for x in 0..<image.width
+            where x < width || y < width || x >= image.width - width || y >= image.height - width {
                 let p = image.pixel(x: x, y: y)
                 if p.red != 255 || p.green != 255 || p.blue != 255 || p.alpha != 255 { return false }
             }

@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import Plot
 
 final class TicksTests: XCTestCase {

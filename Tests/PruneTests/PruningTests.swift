@@ -4,6 +4,7 @@ import History
 import NN
 import Tensor
 import XCTest
+
 @testable import Analysis
 @testable import ExperimentKit
 
@@ -15,13 +16,16 @@ final class PruningTests: XCTestCase {
         let theta = try p.history.parameters(at: p.history.stepCount)
         let ranges = Pruning.prunableRanges(p.model.layout, neverPruned: ["9.weight"])
         let scores = Pruning.magnitudeScores(theta)
-        for plan in [Pruning.Plan(scores: scores, ranges: ranges, scope: .global),
-                     Pruning.Plan(scores: scores, ranges: ranges, scope: .perModule),
-                     Pruning.Plan(globalOrder: Pruning.randomOrder(ranges: ranges, seed: 3), ranges: ranges)] {
+        for plan in [
+            Pruning.Plan(scores: scores, ranges: ranges, scope: .global),
+            Pruning.Plan(scores: scores, ranges: ranges, scope: .perModule),
+            Pruning.Plan(globalOrder: Pruning.randomOrder(ranges: ranges, seed: 3), ranges: ranges),
+        ] {
             let pruned = plan.apply(to: theta, fraction: 0)
             XCTAssertEqual(pruned, theta)
-            XCTAssertEqual(p.model.forward(parameters: pruned, inputs: p.tests).storage,
-                           p.model.forward(parameters: theta, inputs: p.tests).storage)
+            XCTAssertEqual(
+                p.model.forward(parameters: pruned, inputs: p.tests).storage,
+                p.model.forward(parameters: theta, inputs: p.tests).storage)
         }
     }
 
@@ -41,11 +45,20 @@ final class PruningTests: XCTestCase {
             XCTAssertEqual(Array(pruned[final]), Array(theta[final]), "9.weight must never be pruned")
             // Every pruned magnitude ≤ every kept prunable magnitude.
             var maxPruned: Float = 0, minKept = Float.infinity
-            for r in ranges { for i in r { if pruned[i] == 0 { maxPruned = max(maxPruned, abs(theta[i])) } else { minKept = min(minKept, abs(theta[i])) } } }
+            for r in ranges {
+                for i in r {
+                    if pruned[i] == 0 {
+                        maxPruned = max(maxPruned, abs(theta[i]))
+                    } else {
+                        minKept = min(minKept, abs(theta[i]))
+                    }
+                }
+            }
             XCTAssertLessThanOrEqual(maxPruned, minKept)
         }
         // Per module: round(f·P_k) inside every prunable component.
-        let module = Pruning.Plan(scores: Pruning.magnitudeScores(theta), ranges: ranges, scope: .perModule).apply(to: theta, fraction: 0.6)
+        let module = Pruning.Plan(scores: Pruning.magnitudeScores(theta), ranges: ranges, scope: .perModule).apply(
+            to: theta, fraction: 0.6)
         for r in ranges {
             XCTAssertEqual(r.filter { module[$0] == 0 }.count, Int((0.6 * Double(r.count)).rounded()))
         }
@@ -64,7 +77,8 @@ final class PruningTests: XCTestCase {
             let kept = ranges.reduce(0) { s, r in s + r.filter { pa[$0] != 0 }.count }
             XCTAssertEqual(kept, keep)
             XCTAssertEqual(Set(a.prunedIndices(fraction: f)).count, a.prunedIndices(fraction: f).count)
-            XCTAssertNotEqual(Set(a.prunedIndices(fraction: 0.3)), Set(b.prunedIndices(fraction: 0.3)), "seeds must differ")
+            XCTAssertNotEqual(
+                Set(a.prunedIndices(fraction: 0.3)), Set(b.prunedIndices(fraction: 0.3)), "seeds must differ")
         }
     }
 
@@ -108,14 +122,17 @@ final class PruningTests: XCTestCase {
         // Set 0 = all five test points; set 1 = {0, 2}; set 2 = {1, 3, 4}; chunks of 2 vs 5 must agree.
         let membership: [[Int]] = [[0, 1], [0, 2], [0, 1], [0, 2], [0, 2]]
         let q = QuadratureConfig(rule: .midpoint, points: 2)
-        let a = try EPKImportance.compute(model: p.model, history: p.history, data: p.data, testInputs: p.tests, membership: membership,
-                                          setCount: 3, components: names, quadrature: q, chunk: 2, memoryBudgetBytes: 1 << 28)
-        let b = try EPKImportance.compute(model: p.model, history: p.history, data: p.data, testInputs: p.tests, membership: membership,
-                                          setCount: 3, components: names, quadrature: q, chunk: 5, memoryBudgetBytes: 1 << 28)
+        let a = try EPKImportance.compute(
+            model: p.model, history: p.history, data: p.data, testInputs: p.tests, membership: membership,
+            setCount: 3, components: names, quadrature: q, chunk: 2, memoryBudgetBytes: 1 << 28)
+        let b = try EPKImportance.compute(
+            model: p.model, history: p.history, data: p.data, testInputs: p.tests, membership: membership,
+            setCount: 3, components: names, quadrature: q, chunk: 5, memoryBudgetBytes: 1 << 28)
         let final = p.model.layout.component(named: "9.weight")!.range
         var total = 0.0
         for i in 0..<p.model.parameterCount {
-            XCTAssertEqual(a.scores[0][i], a.scores[1][i] + a.scores[2][i], accuracy: 1e-5 * max(1, abs(a.scores[0][i])))
+            XCTAssertEqual(
+                a.scores[0][i], a.scores[1][i] + a.scores[2][i], accuracy: 1e-5 * max(1, abs(a.scores[0][i])))
             XCTAssertEqual(a.scores[0][i], b.scores[0][i], accuracy: 1e-5 * max(1e-6, abs(a.scores[0][i])))
             if final.contains(i) { XCTAssertEqual(a.scores[0][i], 0) } else { total += Double(a.scores[0][i]) }
         }

@@ -4,8 +4,9 @@ import Foundation
 import History
 import NN
 import Tensor
-import XCTest
 import TestSupport
+import XCTest
+
 @testable import Analysis
 @testable import ExperimentKit
 
@@ -25,13 +26,20 @@ final class SensitivityTests: XCTestCase {
 
     func testErrorFallsWithMoreMidpointsOnTinyHistory() throws {
         let p = TinyResNetProblem.make(steps: 5, lr: 0.2, seed: 11)
-        let settings = [1, 2, 4, 8].map { SensitivityStudy.Setting(rule: .midpoint, points: $0) }
-            + [SensitivityStudy.Setting(rule: .midpoint, points: 1, earlySteps: 2, earlyPoints: 8),
-               SensitivityStudy.Setting(rule: .midpoint, points: 4, precision: .bfloat16)]
-        let (m, scale) = try SensitivityStudy.measure(model: p.model, history: p.history, data: p.data, testInputs: p.tests, settings: settings)
+        let settings =
+            [1, 2, 4, 8].map { SensitivityStudy.Setting(rule: .midpoint, points: $0) }
+            + [
+                SensitivityStudy.Setting(rule: .midpoint, points: 1, earlySteps: 2, earlyPoints: 8),
+                SensitivityStudy.Setting(rule: .midpoint, points: 4, precision: .bfloat16),
+            ]
+        let (m, scale) = try SensitivityStudy.measure(
+            model: p.model, history: p.history, data: p.data, testInputs: p.tests, settings: settings)
         XCTAssertEqual(scale.count, 5)
         let steps = m[0..<4].map { $0.stepError }
-        for i in 1..<4 { XCTAssertLessThan(steps[i], steps[i - 1], "midpoint \(settings[i].points) vs \(settings[i - 1].points): \(steps)") }
+        for i in 1..<4 {
+            XCTAssertLessThan(
+                steps[i], steps[i - 1], "midpoint \(settings[i].points) vs \(settings[i - 1].points): \(steps)")
+        }
         // Roughly second order from 2 to 8 points (factor 16 ideal; the piecewise-smooth ReLU integrand gives about 3 here).
         XCTAssertGreaterThan(steps[1] / steps[3], 2, "\(steps)")
         XCTAssertLessThan(m[3].finalError, m[0].finalError)
@@ -54,8 +62,10 @@ final class QuickConfigTests: XCTestCase {
     static func quickHistory() throws -> String {
         if let h = historyPath { return h }
         // Trained here, never taken from results/: a test must not depend on what an earlier run left there.
-        _ = try TrainingDriver.run(configPath: repositoryRoot + "/Configs/cifar2-quick.json", outputDirectory: work + "/cifar2", dataDirectory: nil,
-                                   resume: false, expectedExperiment: "cifar2")
+        _ = try TrainingDriver.run(
+            configPath: repositoryRoot + "/Configs/cifar2-quick.json", outputDirectory: work + "/cifar2",
+            dataDirectory: nil,
+            resume: false, expectedExperiment: "cifar2")
         historyPath = work + "/cifar2/history.h5"
         return historyPath!
     }
@@ -63,7 +73,9 @@ final class QuickConfigTests: XCTestCase {
     func testPruneQuickConfigEndToEnd() throws {
         let history = try Self.quickHistory()
         let out = Self.work + "/prune"
-        let s = try PruneDriver.run(configPath: repositoryRoot + "/Configs/prune-quick.json", historyOverride: history, outputDirectory: out, dataDirectory: nil)
+        let s = try PruneDriver.run(
+            configPath: repositoryRoot + "/Configs/prune-quick.json", historyOverride: history, outputDirectory: out,
+            dataDirectory: nil)
         XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/prune-coarse.png"))
         XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/prune-fine.png"))
         XCTAssertLessThan(s.epkMeanAbsoluteError, 0.1)
@@ -93,10 +105,13 @@ final class QuickConfigTests: XCTestCase {
         try FileManager.default.createDirectory(atPath: Self.work, withIntermediateDirectories: true)
         let config = Self.work + "/sensitivity-quick.json"
         try text.write(toFile: config, atomically: true, encoding: .utf8)
-        let r = try SensitivityDriver.run(configPath: config, outputDirectory: Self.work + "/sensitivity", dataDirectory: nil)
+        let r = try SensitivityDriver.run(
+            configPath: config, outputDirectory: Self.work + "/sensitivity", dataDirectory: nil)
         XCTAssertTrue(FileManager.default.fileExists(atPath: Self.work + "/sensitivity/sensitivity-error.png"))
         let m = try XCTUnwrap(r.results["cifar2-quick"])
-        let mid = m.filter { $0.setting.rule == .midpoint && $0.setting.precision == .float32 && !$0.setting.usesEarlyRule }
+        let mid = m.filter {
+            $0.setting.rule == .midpoint && $0.setting.precision == .float32 && !$0.setting.usesEarlyRule
+        }
         XCTAssertEqual(mid.map { $0.setting.points }, [1, 2, 4])
         XCTAssertLessThan(mid[2].stepError, mid[0].stepError)
         XCTAssertTrue(m.allSatisfy { $0.secondsPerStep > 0 && $0.agreement >= 0 && $0.agreement <= 1 })

@@ -36,9 +36,10 @@ struct TinyResNetProblem {
         var theta = model.initialParameters(rng: &rng)
         let P = theta.count
         let mu = 0.9, wd = 5e-3
-        let history = InMemoryHistory(layout: model.layout, trainingCount: data.trainingCount,
-                                      optimizer: .sgd(momentum: mu, dampening: 0, weightDecay: wd),
-                                      activeComponents: model.layout.names, initialParameters: theta)
+        let history = InMemoryHistory(
+            layout: model.layout, trainingCount: data.trainingCount,
+            optimizer: .sgd(momentum: mu, dampening: 0, weightDecay: wd),
+            activeComponents: model.layout.names, initialParameters: theta)
         var m = [Double](repeating: 0, count: P), decay = m
         for t in 0..<T {
             let ids = rng.choose(8, from: data.trainingCount)
@@ -52,7 +53,9 @@ struct TinyResNetProblem {
                 q[p] = Float(decay[p])
                 theta[p] = Float(Double(theta[p]) - Double(lr) * m[p])
             }
-            history.record(parameters: theta, learningRate: lr, weightDecay: Float(wd), indices: ids, flips: nil, optimizerQuantity: q)
+            history.record(
+                parameters: theta, learningRate: lr, weightDecay: Float(wd), indices: ids, flips: nil,
+                optimizerQuantity: q)
         }
         var tests = Tensor(shape: [5, 3, 16, 16])
         tests.storage.withUnsafeMutableBufferPointer { rng.fillNormal($0) }

@@ -18,8 +18,10 @@ final class BLASKernelsTests: XCTestCase {
     }
 
     func testDecisionRule() {
-        func decide(_ core: String, _ cpu: BLASKernels.SIMDLevel, amd: Bool = false, user: String? = nil,
-                    restarted: Bool = false) -> BLASKernels.Decision {
+        func decide(
+            _ core: String, _ cpu: BLASKernels.SIMDLevel, amd: Bool = false, user: String? = nil,
+            restarted: Bool = false
+        ) -> BLASKernels.Decision {
             BLASKernels.decide(coreInUse: core, cpu: cpu, amd: amd, userCoreType: user, restarted: restarted)
         }
         // The fallback seen on a recent Xeon: SSE3 kernels on an AVX-512 CPU.
@@ -33,8 +35,9 @@ final class BLASKernelsTests: XCTestCase {
         XCTAssertEqual(decide("Haswell", .avx512, user: "Haswell"), .userChoice(core: "Haswell", cpuBest: "SkylakeX"))
         // After one restart: never a second.
         XCTAssertEqual(decide("SkylakeX", .avx512, user: "SkylakeX", restarted: true), .good)
-        XCTAssertEqual(decide("Prescott", .avx512, user: "SkylakeX", restarted: true),
-                       .restartDidNotHelp(requested: "SkylakeX", inUse: "Prescott"))
+        XCTAssertEqual(
+            decide("Prescott", .avx512, user: "SkylakeX", restarted: true),
+            .restartDidNotHelp(requested: "SkylakeX", inUse: "Prescott"))
     }
 
     /// The test process runs the kernels the CPU supports, unless `OPENBLAS_CORETYPE` chose others (then those).
@@ -44,8 +47,9 @@ final class BLASKernelsTests: XCTestCase {
         if let requested = ProcessInfo.processInfo.environment[BLASKernels.coreTypeVariable], !requested.isEmpty {
             XCTAssertEqual(core.lowercased(), requested.lowercased(), "OpenBLAS must honour OPENBLAS_CORETYPE")
         } else {
-            XCTAssertGreaterThanOrEqual(BLASKernels.level(ofCore: core), BLASKernels.cpuLevel,
-                                        "OpenBLAS runs \(core) on a CPU with \(BLASKernels.cpuLevel)")
+            XCTAssertGreaterThanOrEqual(
+                BLASKernels.level(ofCore: core), BLASKernels.cpuLevel,
+                "OpenBLAS runs \(core) on a CPU with \(BLASKernels.cpuLevel)")
         }
     }
 
@@ -91,8 +95,9 @@ final class BLASKernelsTests: XCTestCase {
             XCTAssertEqual(core.lowercased(), userChoice.lowercased())
             XCTAssertFalse(stderr.contains("restarting"), "a user's OPENBLAS_CORETYPE must not be overridden")
         } else {
-            XCTAssertGreaterThanOrEqual(BLASKernels.level(ofCore: core), BLASKernels.cpuLevel,
-                                        "started on \(core); log: \(stderr)")
+            XCTAssertGreaterThanOrEqual(
+                BLASKernels.level(ofCore: core), BLASKernels.cpuLevel,
+                "started on \(core); log: \(stderr)")
             let restarted = stderr.contains("restarting with OPENBLAS_CORETYPE=")
             XCTAssertEqual(stderr.split(separator: "\n").count, restarted ? 1 : 0, "at most one log line: \(stderr)")
         }

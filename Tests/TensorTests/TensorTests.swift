@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import Tensor
 
 final class TensorTests: XCTestCase {
@@ -9,18 +10,30 @@ final class TensorTests: XCTestCase {
         a.withUnsafeMutableBufferPointer { rng.fillNormal($0) }
         b.withUnsafeMutableBufferPointer { rng.fillNormal($0) }
         var ref = [Double](repeating: 0, count: m * n)
-        for i in 0..<m { for j in 0..<n { for p in 0..<k { ref[i * n + j] += Double(a[i * k + p]) * Double(b[p * n + j]) } } }
+        for i in 0..<m {
+            for j in 0..<n { for p in 0..<k { ref[i * n + j] += Double(a[i * k + p]) * Double(b[p * n + j]) } }
+        }
         var c = [Float](repeating: 0, count: m * n)
-        c.withMutablePointer { cp in a.withPointer { ap in b.withPointer { bp in
-            BLAS.sgemm(m: m, n: n, k: k, a: ap, b: bp, c: cp) } } }
+        c.withMutablePointer { cp in
+            a.withPointer { ap in
+                b.withPointer { bp in
+                    BLAS.sgemm(m: m, n: n, k: k, a: ap, b: bp, c: cp)
+                }
+            }
+        }
         for i in 0..<(m * n) { XCTAssertEqual(Double(c[i]), ref[i], accuracy: 1e-4) }
         // Aᵀ stored k×m and Bᵀ stored n×k give the same product.
         var at = [Float](repeating: 0, count: k * m), bt = [Float](repeating: 0, count: n * k)
         for i in 0..<m { for p in 0..<k { at[p * m + i] = a[i * k + p] } }
         for p in 0..<k { for j in 0..<n { bt[j * k + p] = b[p * n + j] } }
         var c2 = [Float](repeating: 0, count: m * n)
-        c2.withMutablePointer { cp in at.withPointer { ap in bt.withPointer { bp in
-            BLAS.sgemm(transA: true, transB: true, m: m, n: n, k: k, a: ap, b: bp, c: cp) } } }
+        c2.withMutablePointer { cp in
+            at.withPointer { ap in
+                bt.withPointer { bp in
+                    BLAS.sgemm(transA: true, transB: true, m: m, n: n, k: k, a: ap, b: bp, c: cp)
+                }
+            }
+        }
         for i in 0..<(m * n) { XCTAssertEqual(Double(c2[i]), ref[i], accuracy: 1e-4) }
     }
 
@@ -33,31 +46,41 @@ final class TensorTests: XCTestCase {
         defer { Parallel.configure(threads: saved) }
         for (m, n, k) in [(40, 700, 96), (700, 40, 96)] {
             XCTAssertGreaterThanOrEqual(m * n * k, BLAS.splitThreshold, "the product must be large enough to split")
-            for transA in [false, true] { for transB in [false, true] {
-                let lda = (transA ? m : k) + 3, ldb = (transB ? k : n) + 5, ldc = n + 2
-                var a = [Float](repeating: 0, count: (transA ? k : m) * lda), b = [Float](repeating: 0, count: (transB ? n : k) * ldb)
-                var c0 = [Float](repeating: 0, count: m * ldc)
-                a.withUnsafeMutableBufferPointer { rng.fillNormal($0) }
-                b.withUnsafeMutableBufferPointer { rng.fillNormal($0) }
-                c0.withUnsafeMutableBufferPointer { rng.fillNormal($0) }
-                func product(threads: Int) -> [Float] {
-                    Parallel.configure(threads: threads)
-                    var c = c0
-                    c.withMutablePointer { cp in a.withPointer { ap in b.withPointer { bp in
-                        BLAS.sgemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: 0.5, a: ap, lda: lda,
-                                   b: bp, ldb: ldb, beta: 2, c: cp, ldc: ldc) } } }
-                    return c
+            for transA in [false, true] {
+                for transB in [false, true] {
+                    let lda = (transA ? m : k) + 3, ldb = (transB ? k : n) + 5, ldc = n + 2
+                    var a = [Float](repeating: 0, count: (transA ? k : m) * lda),
+                        b = [Float](repeating: 0, count: (transB ? n : k) * ldb)
+                    var c0 = [Float](repeating: 0, count: m * ldc)
+                    a.withUnsafeMutableBufferPointer { rng.fillNormal($0) }
+                    b.withUnsafeMutableBufferPointer { rng.fillNormal($0) }
+                    c0.withUnsafeMutableBufferPointer { rng.fillNormal($0) }
+                    func product(threads: Int) -> [Float] {
+                        Parallel.configure(threads: threads)
+                        var c = c0
+                        c.withMutablePointer { cp in
+                            a.withPointer { ap in
+                                b.withPointer { bp in
+                                    BLAS.sgemm(
+                                        transA: transA, transB: transB, m: m, n: n, k: k, alpha: 0.5, a: ap, lda: lda,
+                                        b: bp, ldb: ldb, beta: 2, c: cp, ldc: ldc)
+                                }
+                            }
+                        }
+                        return c
+                    }
+                    let split = product(threads: 3), single = product(threads: 1)
+                    let worst = zip(split, single).map { abs($0 - $1) / max(1, abs($1)) }.max() ?? 0
+                    XCTAssertLessThanOrEqual(worst, 2e-5, "m \(m) n \(n) transA \(transA) transB \(transB)")
                 }
-                let split = product(threads: 3), single = product(threads: 1)
-                let worst = zip(split, single).map { abs($0 - $1) / max(1, abs($1)) }.max() ?? 0
-                XCTAssertLessThanOrEqual(worst, 2e-5, "m \(m) n \(n) transA \(transA) transB \(transB)")
-            } }
+            }
         }
     }
 
     func testRNGIsDeterministicAndWellFormed() {
         var a = RNG(seed: 42), b = RNG(seed: 42), c = RNG(seed: 43)
-        let xa = (0..<100).map { _ in a.next() }, xb = (0..<100).map { _ in b.next() }, xc = (0..<100).map { _ in c.next() }
+        let xa = (0..<100).map { _ in a.next() }, xb = (0..<100).map { _ in b.next() },
+            xc = (0..<100).map { _ in c.next() }
         XCTAssertEqual(xa, xb)
         XCTAssertNotEqual(xa, xc)
         var r = RNG(seed: 3)
@@ -86,18 +109,31 @@ final class TensorTests: XCTestCase {
             var cols = [Float](repeating: 0, count: g.columnRows * g.columnCount)
             cols.withMutablePointer { cp in x.withPointer { Im2Col.forward(g, image: $0, cols: cp) } }
             var y = [Float](repeating: 0, count: cout * g.columnCount)
-            y.withMutablePointer { yp in w.withPointer { wp in cols.withPointer { cp in
-                BLAS.sgemm(m: cout, n: g.columnCount, k: g.columnRows, a: wp, b: cp, c: yp) } } }
-            for o in 0..<cout { for oy in 0..<g.outHeight { for ox in 0..<g.outWidth {
-                var s = 0.0
-                for c in 0..<3 { for i in 0..<k { for j in 0..<k {
-                    let iy = oy * stride + i - pad, ix = ox * stride + j - pad
-                    if iy >= 0 && iy < 7 && ix >= 0 && ix < 6 {
-                        s += Double(w[((o * 3 + c) * k + i) * k + j]) * Double(x[(c * 7 + iy) * 6 + ix])
+            y.withMutablePointer { yp in
+                w.withPointer { wp in
+                    cols.withPointer { cp in
+                        BLAS.sgemm(m: cout, n: g.columnCount, k: g.columnRows, a: wp, b: cp, c: yp)
                     }
-                } } }
-                XCTAssertEqual(Double(y[(o * g.outHeight + oy) * g.outWidth + ox]), s, accuracy: 1e-4)
-            } } }
+                }
+            }
+            for o in 0..<cout {
+                for oy in 0..<g.outHeight {
+                    for ox in 0..<g.outWidth {
+                        var s = 0.0
+                        for c in 0..<3 {
+                            for i in 0..<k {
+                                for j in 0..<k {
+                                    let iy = oy * stride + i - pad, ix = ox * stride + j - pad
+                                    if iy >= 0 && iy < 7 && ix >= 0 && ix < 6 {
+                                        s += Double(w[((o * 3 + c) * k + i) * k + j]) * Double(x[(c * 7 + iy) * 6 + ix])
+                                    }
+                                }
+                            }
+                        }
+                        XCTAssertEqual(Double(y[(o * g.outHeight + oy) * g.outWidth + ox]), s, accuracy: 1e-4)
+                    }
+                }
+            }
             // col2im is the adjoint of im2col: <im2col(x), c> == <x, col2im(c)>.
             var probe = [Float](repeating: 0, count: cols.count)
             probe.withUnsafeMutableBufferPointer { rng.fillNormal($0) }

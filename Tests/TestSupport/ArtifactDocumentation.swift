@@ -11,7 +11,9 @@ import Foundation
 public func undocumentedPaths(_ file: HDF5File) throws -> [String] {
     let document = try String(contentsOfFile: repositoryRoot + "/docs/ARTIFACTS.md", encoding: .utf8)
     let patterns: [[String]] = document.split(separator: "`", omittingEmptySubsequences: false).enumerated()
-        .filter { $0.offset % 2 == 1 && ($0.element.contains("<") || $0.element.contains("{")) && $0.element.contains("/") }
+        .filter {
+            $0.offset % 2 == 1 && ($0.element.contains("<") || $0.element.contains("{")) && $0.element.contains("/")
+        }
         .map { $0.element.split(separator: "/").map(String.init) }
     /// A group is named when it is the start of a pattern (`models/member-0` of `/models/member-<k>/<name>`).
     func matches(_ pattern: [String], _ parts: [String]) -> Bool {
@@ -20,7 +22,9 @@ public func undocumentedPaths(_ file: HDF5File) throws -> [String] {
             let (p, part) = pair
             if p == part { return true }
             if p.hasPrefix("{") && p.hasSuffix("}") {
-                return p.dropFirst().dropLast().split(separator: ",").contains { $0.trimmingCharacters(in: .whitespaces) == part }
+                return p.dropFirst().dropLast().split(separator: ",").contains {
+                    $0.trimmingCharacters(in: .whitespaces) == part
+                }
             }
             guard let open = p.firstIndex(of: "<") else { return false }
             // A bare top-level placeholder (`/<grid>/…` of another kind's table) would name every root group.

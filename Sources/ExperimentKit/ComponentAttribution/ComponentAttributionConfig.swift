@@ -31,13 +31,22 @@ public struct ComponentAttributionConfig: Codable, Equatable, Sendable, Validata
     }
 
     public func validate() throws {
-        try ConfigError.require(validationCount >= 2, keyPath: "validation_count", expected: "an integer ≥ 2", found: validationCount)
-        try ConfigError.require(trainCount >= 1, keyPath: "train_count", expected: "a positive integer", found: trainCount)
-        try ConfigError.require(snapshotInterval >= 1, keyPath: "snapshot_interval", expected: "a positive integer", found: snapshotInterval)
-        try ConfigError.require(quadrature.points >= 1, keyPath: "quadrature.points", expected: "an integer ≥ 1", found: quadrature.points)
-        try ConfigError.require(!referencePeriods.isEmpty && referencePeriods.allSatisfy { $0 >= 2 }, keyPath: "reference_periods",
-                                expected: "periods ≥ 2", found: referencePeriods.min() ?? 0)
-        try ConfigError.require(keyFrequencyCount >= 1 && keyFrequencyCount <= 56, keyPath: "key_frequency_count", expected: "an integer in 1…56", found: keyFrequencyCount)
-        try ConfigError.require(memoryBudgetGb > 0, keyPath: "memory_budget_gb", expected: "a positive number", found: memoryBudgetGb)
+        try ConfigError.require(
+            validationCount >= 2, keyPath: "validation_count", expected: "an integer ≥ 2", found: validationCount)
+        try ConfigError.require(
+            trainCount >= 1, keyPath: "train_count", expected: "a positive integer", found: trainCount)
+        try ConfigError.require(
+            snapshotInterval >= 1, keyPath: "snapshot_interval", expected: "a positive integer", found: snapshotInterval
+        )
+        try ConfigError.require(
+            quadrature.points >= 1, keyPath: "quadrature.points", expected: "an integer ≥ 1", found: quadrature.points)
+        try ConfigError.require(
+            !referencePeriods.isEmpty && referencePeriods.allSatisfy { $0 >= 2 }, keyPath: "reference_periods",
+            expected: "periods ≥ 2", found: referencePeriods.min() ?? 0)
+        try ConfigError.require(
+            keyFrequencyCount >= 1 && keyFrequencyCount <= 56, keyPath: "key_frequency_count",
+            expected: "an integer in 1…56", found: keyFrequencyCount)
+        try ConfigError.require(
+            memoryBudgetGb > 0, keyPath: "memory_budget_gb", expected: "a positive number", found: memoryBudgetGb)
     }
 }

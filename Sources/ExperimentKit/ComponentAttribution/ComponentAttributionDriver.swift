@@ -44,7 +44,8 @@ public enum ComponentAttributionDriver {
 
     /// HDF5-safe name of a layer group ("att. encoders" → "att_encoders").
     public static func slug(_ name: String) -> String {
-        name.replacingOccurrences(of: ". ", with: "_").replacingOccurrences(of: ".", with: "").replacingOccurrences(of: " ", with: "_")
+        name.replacingOccurrences(of: ". ", with: "_").replacingOccurrences(of: ".", with: "").replacingOccurrences(
+            of: " ", with: "_")
     }
 
     public static func run(configPath: String, outputDirectory: String?, dataDirectory: String?) throws -> String {
@@ -57,12 +58,18 @@ public enum ComponentAttributionDriver {
         let T = history.stepCount
         let valSet = setup.data.evaluation, trainSet = setup.data.train
         guard config.validationCount <= valSet.count, config.trainCount <= trainSet.count else {
-            throw ArtifactError(.config, "\(configPath): asks for \(config.validationCount) validation and \(config.trainCount) training points; the data has \(valSet.count) and \(trainSet.count)")
+            throw ArtifactError(
+                .config,
+                "\(configPath): asks for \(config.validationCount) validation and \(config.trainCount) training points; the data has \(valSet.count) and \(trainSet.count)"
+            )
         }
         let nv = config.validationCount, nt = config.trainCount, n = nv + nt
-        func sums(_ set: LabeledDataset, _ count: Int) -> [Double] { (0..<count).map { Double(set.inputs.storage[$0 * 4] + set.inputs.storage[$0 * 4 + 2]) } }
+        func sums(_ set: LabeledDataset, _ count: Int) -> [Double] {
+            (0..<count).map { Double(set.inputs.storage[$0 * 4] + set.inputs.storage[$0 * 4 + 2]) }
+        }
         let valSum = sums(valSet, nv), trainSum = sums(trainSet, nt)
-        let valTarget = (0..<nv).map { Double(valSet.labels[$0]) }, trainTarget = (0..<nt).map { Double(trainSet.labels[$0]) }
+        let valTarget = (0..<nv).map { Double(valSet.labels[$0]) },
+            trainTarget = (0..<nt).map { Double(trainSet.labels[$0]) }
         let valOrder = SimilarityAnalysis.order(key: valSum, tieBreak: valTarget)
         let trainOrder = SimilarityAnalysis.order(key: trainSum, tieBreak: trainTarget)
         // Test rows: validation points then training points, each in sorted order.
@@ -76,7 +83,9 @@ public enum ComponentAttributionDriver {
         let all = groups.last!.components
         var offsetInAll: [String: Range<Int>] = [:]
         var cursor = 0
-        for name in all { let c = layout.component(named: name)!; offsetInAll[name] = cursor..<(cursor + c.count); cursor += c.count }
+        for name in all {
+            let c = layout.component(named: name)!; offsetInAll[name] = cursor..<(cursor + c.count); cursor += c.count
+        }
         let Pall = cursor
         let G = groups.count
         let groupComponentIndex = groups.map { g in g.components.map { layout.component(named: $0)!.index } }
@@ -84,13 +93,17 @@ public enum ComponentAttributionDriver {
         // The run's own key frequencies: dominant Fourier components of the final embedding (tokens 0 … 112).
         let final = try history.parameters(at: T)
         let emb = layout.component(named: "input_emb.weight")!, dec = layout.component(named: "decoder.weight")!
-        let embeddingPower = SimilarityAnalysis.tokenFourierPower(Array(final[emb.range]), width: emb.shape[1], prime: prime)
-        let decoderPower = SimilarityAnalysis.tokenFourierPower(Array(final[dec.range]), width: dec.shape[1], prime: prime)
+        let embeddingPower = SimilarityAnalysis.tokenFourierPower(
+            Array(final[emb.range]), width: emb.shape[1], prime: prime)
+        let decoderPower = SimilarityAnalysis.tokenFourierPower(
+            Array(final[dec.range]), width: dec.shape[1], prime: prime)
         let keyFrequencies = SimilarityAnalysis.top(embeddingPower, count: config.keyFrequencyCount).map { $0 + 1 }
         let keyPeriods = keyFrequencies.map { Double(prime) / Double($0) }
         let referencePeriods = config.referencePeriods.map(Double.init)
         let periods = (2...prime).map(Double.init), frequencies = (1...(prime / 2)).map { Double(prime) / Double($0) }
-        Log.info("key frequencies of the final embedding: \(keyFrequencies) (periods \(keyPeriods.map { String(format: "%.2f", $0) }.joined(separator: ", "))); decoder: \(SimilarityAnalysis.top(decoderPower, count: config.keyFrequencyCount).map { $0 + 1 })")
+        Log.info(
+            "key frequencies of the final embedding: \(keyFrequencies) (periods \(keyPeriods.map { String(format: "%.2f", $0) }.joined(separator: ", "))); decoder: \(SimilarityAnalysis.top(decoderPower, count: config.keyFrequencyCount).map { $0 + 1 })"
+        )
 
         let starts = Array(stride(from: 0, to: T, by: config.snapshotInterval))
         let ends = starts.map { min($0 + config.snapshotInterval, T) }
@@ -114,7 +127,9 @@ public enum ComponentAttributionDriver {
             for (i, r) in rows.enumerated() {
                 var o = i * width
                 for range in ranges {
-                    outv.replaceSubrange(o..<(o + range.count), with: values[(r * Pall + range.lowerBound)..<(r * Pall + range.upperBound)])
+                    outv.replaceSubrange(
+                        o..<(o + range.count),
+                        with: values[(r * Pall + range.lowerBound)..<(r * Pall + range.upperBound)])
                     o += range.count
                 }
             }
@@ -123,12 +138,15 @@ public enum ComponentAttributionDriver {
 
         let budget = Int(config.memoryBudgetGb * 1_073_741_824)
         let progress = Progress(label: "component-attribution", total: T)
-        Log.info("component-attribution: \(nv) validation + \(nt) training points, \(I) intervals of \(config.snapshotInterval) steps (T = \(T)), \(config.quadrature.rule.rawValue) \(config.quadrature.points) points (\(config.quadrature.earlyPoints) for the first \(config.quadrature.earlySteps) steps)")
+        Log.info(
+            "component-attribution: \(nv) validation + \(nt) training points, \(I) intervals of \(config.snapshotInterval) steps (T = \(T)), \(config.quadrature.rule.rawValue) \(config.quadrature.points) points (\(config.quadrature.earlyPoints) for the first \(config.quadrature.earlySteps) steps)"
+        )
         let began = Date()
         for (ii, s) in starts.enumerated() {
-            var options = EPKOptions(quadrature: config.quadrature, classes: .target, attributionClasses: .selected,
-                                     parameterAttribution: ParameterAttributionOptions(components: all, snapshotInterval: nil),
-                                     memoryBudgetBytes: budget, steps: s..<ends[ii])
+            var options = EPKOptions(
+                quadrature: config.quadrature, classes: .target, attributionClasses: .selected,
+                parameterAttribution: ParameterAttributionOptions(components: all, snapshotInterval: nil),
+                memoryBudgetBytes: budget, steps: s..<ends[ii])
             let base = s
             options.progress = { done, _ in progress.advance(status: "interval \(ii + 1)/\(I), step \(base + done)") }
             let engine = try EPKEngine(model: model, history: history, data: DatasetReplay(trainSet), options: options)
@@ -147,7 +165,10 @@ public enum ComponentAttributionDriver {
                     var k = 0.0, r = 0.0
                     for a in 0..<nv {
                         var sk = 0.0, sr = 0.0
-                        for c in groupComponentIndex[g] { sk += Double(result.stepKernelFocus[(t * n + a) * K + c]); sr += Double(result.stepRegularizationFocus[(t * n + a) * K + c]) }
+                        for c in groupComponentIndex[g] {
+                            sk += Double(result.stepKernelFocus[(t * n + a) * K + c]);
+                            sr += Double(result.stepRegularizationFocus[(t * n + a) * K + c])
+                        }
                         k += abs(sk); r += abs(sr)
                     }
                     stepKernelL1[(s + t) * G + g] = k; stepRegL1[(s + t) * G + g] = r
@@ -173,35 +194,45 @@ public enum ComponentAttributionDriver {
                 let pca = SimilarityAnalysis.pca2(gram: cv, rows: nv)
                 pcaScores[g] += pca.scores
                 pcaExplained[(ii * G + g) * 2] = pca.explained[0]; pcaExplained[(ii * G + g) * 2 + 1] = pca.explained[1]
-                refCorr[ii * G + g] = SimilarityAnalysis.referenceCorrelation(cv, keys: sortedValSum, periods: referencePeriods)
-                keyCorr[ii * G + g] = SimilarityAnalysis.referenceCorrelation(cv, keys: sortedValSum, periods: keyPeriods)
+                refCorr[ii * G + g] = SimilarityAnalysis.referenceCorrelation(
+                    cv, keys: sortedValSum, periods: referencePeriods)
+                keyCorr[ii * G + g] = SimilarityAnalysis.referenceCorrelation(
+                    cv, keys: sortedValSum, periods: keyPeriods)
                 if g == linear2 {
                     linear2PeriodR2 += SimilarityAnalysis.periodFit(cv, keys: sortedValSum, periods: periods)
                     linear2FrequencyR2 += SimilarityAnalysis.periodFit(cv, keys: sortedValSum, periods: frequencies)
                 }
             }
             let l2 = ii * G + linear2
-            Log.info(String(format: "interval [%d, %d): step error %.2g; linear2 key-frequency corr %.3f, reference corr %.3f; embedding %.3f, decoder %.3f; kernel/reg (model) %.3g (%.0f s)",
-                            s, ends[ii], replicationError[ii], keyCorr[l2], refCorr[l2], keyCorr[ii * G], keyCorr[ii * G + 5],
-                            kernelL1[ii * G + G - 1] / max(regL1[ii * G + G - 1], 1e-300), Date().timeIntervalSince(began)))
+            Log.info(
+                String(
+                    format:
+                        "interval [%d, %d): step error %.2g; linear2 key-frequency corr %.3f, reference corr %.3f; embedding %.3f, decoder %.3f; kernel/reg (model) %.3g (%.0f s)",
+                    s, ends[ii], replicationError[ii], keyCorr[l2], refCorr[l2], keyCorr[ii * G], keyCorr[ii * G + 5],
+                    kernelL1[ii * G + G - 1] / max(regL1[ii * G + G - 1], 1e-300), Date().timeIntervalSince(began)))
         }
         progress.finish()
 
         // Whole-history vectors.
-        var cosValTotal = [[Float]](), cosTrainValTotal = [[Float]](), totalPeriodR2: [Double] = [], totalFrequencyR2: [Double] = []
+        var cosValTotal = [[Float]](), cosTrainValTotal = [[Float]](), totalPeriodR2: [Double] = [],
+            totalFrequencyR2: [Double] = []
         var totalKeyCorr: [Double] = []
         for g in 0..<G {
-            let kv = groupVectors(totalKernel, group: g, rows: 0..<nv), tv = groupVectors(totalKernel, group: g, rows: nv..<n)
+            let kv = groupVectors(totalKernel, group: g, rows: 0..<nv),
+                tv = groupVectors(totalKernel, group: g, rows: nv..<n)
             let cv = SimilarityAnalysis.cosine(kv.values, rows: nv, width: kv.width)
             cosValTotal.append(cv.map(Float.init))
-            cosTrainValTotal.append(SimilarityAnalysis.cosine(kv.values, rows: nv, tv.values, rows: nt, width: kv.width).map(Float.init))
+            cosTrainValTotal.append(
+                SimilarityAnalysis.cosine(kv.values, rows: nv, tv.values, rows: nt, width: kv.width).map(Float.init))
             totalPeriodR2 += SimilarityAnalysis.periodFit(cv, keys: sortedValSum, periods: periods)
             totalFrequencyR2 += SimilarityAnalysis.periodFit(cv, keys: sortedValSum, periods: frequencies)
             totalKeyCorr.append(SimilarityAnalysis.referenceCorrelation(cv, keys: sortedValSum, periods: keyPeriods))
         }
         let l2Periods = (0..<periods.count).map { totalPeriodR2[linear2 * periods.count + $0] }
         let l2Freqs = (0..<frequencies.count).map { totalFrequencyR2[linear2 * frequencies.count + $0] }
-        Log.info("linear2 (whole history): dominant periods \(SimilarityAnalysis.top(l2Periods, count: 5).map { Int(periods[$0]) }) R² \(SimilarityAnalysis.top(l2Periods, count: 5).map { String(format: "%.3f", l2Periods[$0]) }); dominant frequencies \(SimilarityAnalysis.top(l2Freqs, count: 5).map { $0 + 1 }) R² \(SimilarityAnalysis.top(l2Freqs, count: 5).map { String(format: "%.3f", l2Freqs[$0]) }); key-frequency correlation per group \(zip(groups.map(\.name), totalKeyCorr).map { "\($0.0) \(String(format: "%.3f", $0.1))" })")
+        Log.info(
+            "linear2 (whole history): dominant periods \(SimilarityAnalysis.top(l2Periods, count: 5).map { Int(periods[$0]) }) R² \(SimilarityAnalysis.top(l2Periods, count: 5).map { String(format: "%.3f", l2Periods[$0]) }); dominant frequencies \(SimilarityAnalysis.top(l2Freqs, count: 5).map { $0 + 1 }) R² \(SimilarityAnalysis.top(l2Freqs, count: 5).map { String(format: "%.3f", l2Freqs[$0]) }); key-frequency correlation per group \(zip(groups.map(\.name), totalKeyCorr).map { "\($0.0) \(String(format: "%.3f", $0.1))" })"
+        )
 
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
         let path = out + "/attribution.h5"
@@ -245,7 +276,9 @@ public enum ComponentAttributionDriver {
             let f = try root.createGroup("fourier")
             try f.setAttribute("key_frequencies", keyFrequencies)
             try f.setAttribute("reference_periods", config.referencePeriods)
-            try f.setAttribute("decoder_key_frequencies", SimilarityAnalysis.top(decoderPower, count: config.keyFrequencyCount).map { $0 + 1 })
+            try f.setAttribute(
+                "decoder_key_frequencies",
+                SimilarityAnalysis.top(decoderPower, count: config.keyFrequencyCount).map { $0 + 1 })
             _ = try f.write("reference_correlation", refCorr, shape: [I, G])
             _ = try f.write("key_correlation", keyCorr, shape: [I, G])
             _ = try f.write("total_key_correlation", totalKeyCorr, shape: [G])
@@ -260,35 +293,60 @@ public enum ComponentAttributionDriver {
             _ = try rp.write("mean_step_error", replicationError, shape: [I])
         }
         func perGroup(_ v: [Double]) -> [String: [Double]] {
-            Dictionary(uniqueKeysWithValues: groups.enumerated().map { g, grp in (grp.name, (0..<I).map { (v[$0 * G + g] * 1e4).rounded() / 1e4 }) })
+            Dictionary(
+                uniqueKeysWithValues: groups.enumerated().map { g, grp in
+                    (grp.name, (0..<I).map { (v[$0 * G + g] * 1e4).rounded() / 1e4 })
+                })
         }
-        let topPeriods = SimilarityAnalysis.top(l2Periods, count: 8), topFreqs = SimilarityAnalysis.top(l2Freqs, count: 8)
-        try writeSummary([
-            "validation_points": nv, "training_points": nt, "step_count": T, "interval_starts": starts,
-            "key_frequencies_embedding": keyFrequencies,
-            "key_frequencies_decoder": SimilarityAnalysis.top(decoderPower, count: config.keyFrequencyCount).map { $0 + 1 },
-            "embedding_power_fraction_top": SimilarityAnalysis.top(embeddingPower, count: 8).map { ["k": $0 + 1, "fraction": embeddingPower[$0] / embeddingPower.reduce(0, +)] },
-            "linear2_whole_history_top_periods": topPeriods.map { ["period": Int(periods[$0]), "r2": l2Periods[$0]] },
-            "linear2_whole_history_top_frequencies": topFreqs.map { ["k": $0 + 1, "r2": l2Freqs[$0]] },
-            "whole_history_key_frequency_correlation": Dictionary(uniqueKeysWithValues: zip(groups.map(\.name), totalKeyCorr).map { ($0, $1) }),
-            "whole_history_reference_correlation": Dictionary(uniqueKeysWithValues: groups.indices.map { g in
-                (groups[g].name, SimilarityAnalysis.referenceCorrelation(cosValTotal[g].map(Double.init), keys: sortedValSum, periods: referencePeriods)) }),
-            "key_frequency_correlation": perGroup(keyCorr), "reference_correlation": perGroup(refCorr),
-            "kernel_over_reg_l1": perGroup((0..<(I * G)).map { kernelL1[$0] / max(regL1[$0], 1e-300) }),
-            "difference_D": perGroup(difference),
-            "mean_step_error": replicationError,
-        ], to: out + "/summary.json")
+        let topPeriods = SimilarityAnalysis.top(l2Periods, count: 8),
+            topFreqs = SimilarityAnalysis.top(l2Freqs, count: 8)
+        try writeSummary(
+            [
+                "validation_points": nv, "training_points": nt, "step_count": T, "interval_starts": starts,
+                "key_frequencies_embedding": keyFrequencies,
+                "key_frequencies_decoder": SimilarityAnalysis.top(decoderPower, count: config.keyFrequencyCount).map {
+                    $0 + 1
+                },
+                "embedding_power_fraction_top": SimilarityAnalysis.top(embeddingPower, count: 8).map {
+                    ["k": $0 + 1, "fraction": embeddingPower[$0] / embeddingPower.reduce(0, +)]
+                },
+                "linear2_whole_history_top_periods": topPeriods.map {
+                    ["period": Int(periods[$0]), "r2": l2Periods[$0]]
+                },
+                "linear2_whole_history_top_frequencies": topFreqs.map { ["k": $0 + 1, "r2": l2Freqs[$0]] },
+                "whole_history_key_frequency_correlation": Dictionary(
+                    uniqueKeysWithValues: zip(groups.map(\.name), totalKeyCorr).map { ($0, $1) }),
+                "whole_history_reference_correlation": Dictionary(
+                    uniqueKeysWithValues: groups.indices.map { g in
+                        (
+                            groups[g].name,
+                            SimilarityAnalysis.referenceCorrelation(
+                                cosValTotal[g].map(Double.init), keys: sortedValSum, periods: referencePeriods)
+                        )
+                    }),
+                "key_frequency_correlation": perGroup(keyCorr), "reference_correlation": perGroup(refCorr),
+                "kernel_over_reg_l1": perGroup((0..<(I * G)).map { kernelL1[$0] / max(regL1[$0], 1e-300) }),
+                "difference_D": perGroup(difference),
+                "mean_step_error": replicationError,
+            ], to: out + "/summary.json")
         // Text report (docs/METHOD.md §16): the first 10 validation points (dataset order) and their nearest and farthest
         // neighbours by whole-history attribution similarity, per layer group.
         let sortedSamples = valOrder.map { i in
-            SimilarityAnalysis.Sample(a: Int(valSet.inputs.storage[i * 4]), b: Int(valSet.inputs.storage[i * 4 + 2]), target: valSet.labels[i])
+            SimilarityAnalysis.Sample(
+                a: Int(valSet.inputs.storage[i * 4]), b: Int(valSet.inputs.storage[i * 4 + 2]), target: valSet.labels[i]
+            )
         }
         let queries = (0..<min(10, nv)).map { i in valOrder.firstIndex(of: i)! }
-        var report = ["# Most and least similar validation samples by whole-history attribution (cosine)", "",
-                      "History \(config.history), \(nv) validation points, steps 0..<\(T); kernel part at each point's target class.", ""]
+        var report = [
+            "# Most and least similar validation samples by whole-history attribution (cosine)", "",
+            "History \(config.history), \(nv) validation points, steps 0..<\(T); kernel part at each point's target class.",
+            "",
+        ]
         for g in 0..<G {
-            report.append(SimilarityAnalysis.neighbourReport(title: groups[g].name, cosine: cosValTotal[g].map(Double.init),
-                                                             samples: sortedSamples, queries: queries, count: min(10, nv - 1)))
+            report.append(
+                SimilarityAnalysis.neighbourReport(
+                    title: groups[g].name, cosine: cosValTotal[g].map(Double.init),
+                    samples: sortedSamples, queries: queries, count: min(10, nv - 1)))
         }
         try AtomicFile.write(data: Data(report.joined(separator: "\n").utf8), to: out + "/similar-samples.md")
         renderFigures(path, directory: out)

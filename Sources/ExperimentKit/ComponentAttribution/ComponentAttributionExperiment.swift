@@ -31,20 +31,28 @@ public enum ComponentAttributionExperiment: ExperimentArtifact {
         let rows: [(String, String)] = [
             ReportRows.row("points and intervals") {
                 let starts = try r.vector("snapshots/start")
-                return "\(try r.vector("keys/val_sum").count) validation + \(try r.vector("keys/train_sum").count) training points; \(starts.count) intervals of \(try r.int("snapshot_interval")) steps (T = \(try r.int("step_count")))"
+                return
+                    "\(try r.vector("keys/val_sum").count) validation + \(try r.vector("keys/train_sum").count) training points; \(starts.count) intervals of \(try r.int("snapshot_interval")) steps (T = \(try r.int("step_count")))"
             },
             ReportRows.row("key frequencies (final embedding)") {
                 let k = try r.ints("key_frequencies", of: "fourier")
-                return k.map(String.init).joined(separator: ", ") + String(format: " (%.1f %% of its Fourier power)", 100 * (try keyPowerShare(r)))
+                return k.map(String.init).joined(separator: ", ")
+                    + String(format: " (%.1f %% of its Fourier power)", 100 * (try keyPowerShare(r)))
             },
-            ReportRows.row("key frequencies (final decoder)") { try r.ints("decoder_key_frequencies", of: "fourier").map(String.init).joined(separator: ", ") },
+            ReportRows.row("key frequencies (final decoder)") {
+                try r.ints("decoder_key_frequencies", of: "fourier").map(String.init).joined(separator: ", ")
+            },
             ReportRows.row("whole-history key-frequency correlation by group") {
                 let groups = try r.json("groups", as: [String].self), c = try r.vector("fourier/total_key_correlation")
-                guard c.count == groups.count else { throw ReportMissing(description: "/fourier/total_key_correlation has \(c.count) groups, expected \(groups.count)") }
+                guard c.count == groups.count else {
+                    throw ReportMissing(
+                        description: "/fourier/total_key_correlation has \(c.count) groups, expected \(groups.count)")
+                }
                 return zip(groups, c).map { String(format: "%@ %.3f", $0, $1) }.joined(separator: ", ")
             },
             ReportRows.row("linear2 best-fitting frequencies, whole history (R²)") {
-                try linear2TopFrequencies(r, count: 3).map { String(format: "%d (%.3f)", $0.frequency, $0.r2) }.joined(separator: ", ")
+                try linear2TopFrequencies(r, count: 3).map { String(format: "%d (%.3f)", $0.frequency, $0.r2) }.joined(
+                    separator: ", ")
             },
             ReportRows.row("linear2 key-frequency correlation per interval") { try linear2OverIntervals(r) },
             ReportRows.row("EPK replication, mean step error per interval") {
@@ -54,8 +62,12 @@ public enum ComponentAttributionExperiment: ExperimentArtifact {
             ReportRows.row("kernel / regularisation L1 (model), first → last interval") {
                 let k = try r.array("balance/kernel_l1", rank: 2), g = try r.array("balance/reg_l1", rank: 2)
                 let G = k.shape[1], I = k.shape[0]
-                guard I > 0, G > 0, g.shape == k.shape else { throw ReportMissing(description: "/balance is empty or inconsistent") }
-                return String(format: "%.3g → %.3g", k.values[G - 1] / g.values[G - 1], k.values[(I - 1) * G + G - 1] / g.values[(I - 1) * G + G - 1])
+                guard I > 0, G > 0, g.shape == k.shape else {
+                    throw ReportMissing(description: "/balance is empty or inconsistent")
+                }
+                return String(
+                    format: "%.3g → %.3g", k.values[G - 1] / g.values[G - 1],
+                    k.values[(I - 1) * G + G - 1] / g.values[(I - 1) * G + G - 1])
             },
         ]
         return ReportSummary(rows: rows, claims: [componentClaim(r)])
@@ -63,7 +75,9 @@ public enum ComponentAttributionExperiment: ExperimentArtifact {
 
     /// Index of the linear2 group in the root attribute `groups`.
     static func linear2Index(_ r: ReportReader) throws -> Int {
-        guard let i = try r.json("groups", as: [String].self).firstIndex(of: "linear2") else { throw ReportMissing(description: "no group 'linear2'") }
+        guard let i = try r.json("groups", as: [String].self).firstIndex(of: "linear2") else {
+            throw ReportMissing(description: "no group 'linear2'")
+        }
         return i
     }
 
@@ -80,7 +94,9 @@ public enum ComponentAttributionExperiment: ExperimentArtifact {
     static func linear2TopFrequencies(_ r: ReportReader, count: Int) throws -> [(frequency: Int, r2: Double)] {
         let fits = try r.array("fourier/total_frequency_r2", rank: 2), l2 = try linear2Index(r)
         let F = fits.shape[1]
-        guard l2 < fits.shape[0] else { throw ReportMissing(description: "/fourier/total_frequency_r2 has no row for linear2") }
+        guard l2 < fits.shape[0] else {
+            throw ReportMissing(description: "/fourier/total_frequency_r2 has no row for linear2")
+        }
         let row = Array(fits.values[(l2 * F)..<((l2 + 1) * F)])
         return row.indices.sorted { row[$0] > row[$1] }.prefix(count).map { ($0 + 1, row[$0]) }
     }
@@ -90,7 +106,9 @@ public enum ComponentAttributionExperiment: ExperimentArtifact {
         let c = try r.array("fourier/key_correlation", rank: 2), l2 = try linear2Index(r)
         let start = try r.vector("snapshots/start"), end = try r.vector("snapshots/end")
         let I = c.shape[0], G = c.shape[1]
-        guard I > 0, l2 < G, start.count == I, end.count == I else { throw ReportMissing(description: "/fourier/key_correlation does not match the intervals") }
+        guard I > 0, l2 < G, start.count == I, end.count == I else {
+            throw ReportMissing(description: "/fourier/key_correlation does not match the intervals")
+        }
         let v = (0..<I).map { c.values[$0 * G + l2] }
         let top = v.indices.max { v[$0] < v[$1] }!
         func at(_ i: Int) -> String { String(format: "%.3f (steps %d–%d)", v[i], Int(start[i]), Int(end[i])) }
@@ -99,18 +117,26 @@ public enum ComponentAttributionExperiment: ExperimentArtifact {
 
     /// The linear2 key-frequency claim (rule on `summarize`).
     static func componentClaim(_ r: ReportReader) -> Claim {
-        ReportRows.claim("the linear2 attribution similarity is structured by the key frequencies of the grokked model") {
+        ReportRows.claim("the linear2 attribution similarity is structured by the key frequencies of the grokked model")
+        {
             let keys = try r.ints("key_frequencies", of: "fourier"), share = try keyPowerShare(r)
             let all = try r.vector("fourier/total_key_correlation"), l2 = try linear2Index(r)
-            guard l2 < all.count else { throw ReportMissing(description: "/fourier/total_key_correlation has no entry for linear2") }
+            guard l2 < all.count else {
+                throw ReportMissing(description: "/fourier/total_key_correlation has no entry for linear2")
+            }
             let correlation = all[l2]
             let top = try linear2TopFrequencies(r, count: 3).map(\.frequency)
             let hits = top.filter { keys.contains($0) }.count
-            let evidence = String(format: "linear2 key-frequency correlation %.3f; best-fitting frequencies %@, %d of them key (%@); key frequencies hold %.1f %% of the embedding's Fourier power",
-                                  correlation, top.map(String.init).joined(separator: ", "), hits, keys.map(String.init).joined(separator: ", "), 100 * share)
+            let evidence = String(
+                format:
+                    "linear2 key-frequency correlation %.3f; best-fitting frequencies %@, %d of them key (%@); key frequencies hold %.1f %% of the embedding's Fourier power",
+                correlation, top.map(String.init).joined(separator: ", "), hits,
+                keys.map(String.init).joined(separator: ", "), 100 * share)
             let points = try r.vector("keys/val_sum").count
             if points < componentMinimumPoints { return (nil, "only \(points) validation points; " + evidence) }
-            if share < componentMinimumKeyPower { return (nil, "no Fourier circuit in the final embedding; " + evidence) }
+            if share < componentMinimumKeyPower {
+                return (nil, "no Fourier circuit in the final embedding; " + evidence)
+            }
             return (correlation >= componentMinimumCorrelation && hits >= 2, evidence)
         }
     }

@@ -5,8 +5,10 @@ import Plot
 /// Figures of `component-attribution` (docs/METHOD.md §16), each rebuilt from its artifact alone.
 public enum ComponentAttributionFigures {
     public static var all: [FigureRecipe] {
-        ComponentAttributionDriver.groupSlugs.map(cosineByStep) + [cosineTrainVal, balanceRatio, balanceDifference, balancePerStep,
-                                                                  fourier, fourierOverSteps, pcaLinear2, pcaLate]
+        ComponentAttributionDriver.groupSlugs.map(cosineByStep) + [
+            cosineTrainVal, balanceRatio, balanceDifference, balancePerStep,
+            fourier, fourierOverSteps, pcaLinear2, pcaLate,
+        ]
     }
 
     // MARK: - Helpers
@@ -19,11 +21,15 @@ public enum ComponentAttributionFigures {
         }
     }
 
-    static func cosineHeatmap(_ title: String, values: [Float], rows: Int, columns: Int, rowKeys: [Double], columnKeys: [Double],
-                              xLabel: String = "a+b (sorted)", yLabel: String = "a+b (sorted)") -> Panel {
-        .heatmap(title: title, x: Axis(xLabel, ticks: stepLabels(columnKeys)), y: Axis(yLabel, ticks: stepLabels(rowKeys)),
-                 heatmap: Heatmap(values: values.map(Double.init), rows: rows, columns: columns,
-                                  colorScale: ColorScale(map: .redBlue, range: -1...1, label: "cosine")))
+    static func cosineHeatmap(
+        _ title: String, values: [Float], rows: Int, columns: Int, rowKeys: [Double], columnKeys: [Double],
+        xLabel: String = "a+b (sorted)", yLabel: String = "a+b (sorted)"
+    ) -> Panel {
+        .heatmap(
+            title: title, x: Axis(xLabel, ticks: stepLabels(columnKeys)), y: Axis(yLabel, ticks: stepLabels(rowKeys)),
+            heatmap: Heatmap(
+                values: values.map(Double.init), rows: rows, columns: columns,
+                colorScale: ColorScale(map: .redBlue, range: -1...1, label: "cosine")))
     }
 
     struct AttributionInfo {
@@ -38,10 +44,12 @@ public enum ComponentAttributionFigures {
         let wanted = try root.jsonAttribute("figure_steps", as: [Int].self)
         var idx: [Int] = []
         for s in wanted { if let i = starts.lastIndex(where: { $0 <= s }), !idx.contains(i) { idx.append(i) } }
-        return AttributionInfo(groups: try root.jsonAttribute("groups", as: [String].self),
-                               slugs: try root.jsonAttribute("group_slugs", as: [String].self), starts: starts, ends: ends,
-                               figureIndices: idx, valKeys: try file.doubles("keys/val_sum"), trainKeys: try file.doubles("keys/train_sum"),
-                               valTargets: try file.doubles("keys/val_target"))
+        return AttributionInfo(
+            groups: try root.jsonAttribute("groups", as: [String].self),
+            slugs: try root.jsonAttribute("group_slugs", as: [String].self), starts: starts, ends: ends,
+            figureIndices: idx, valKeys: try file.doubles("keys/val_sum"),
+            trainKeys: try file.doubles("keys/train_sum"),
+            valTargets: try file.doubles("keys/val_target"))
     }
 
     static func groupColor(_ g: Int) -> Color { Palette.color(at: g) }
@@ -50,74 +58,107 @@ public enum ComponentAttributionFigures {
 
     /// Validation × validation cosine similarity of one layer group at the figure steps and for the whole history.
     static func cosineByStep(_ slug: String) -> FigureRecipe {
-        FigureRecipe(name: "cosine-val-\(slug)", artifactKind: ComponentAttributionDriver.kind,
-                     datasets: ["cosine/\(slug)/val", "cosine/\(slug)/val_total", "keys/val_sum"]) { file in
+        FigureRecipe(
+            name: "cosine-val-\(slug)", artifactKind: ComponentAttributionDriver.kind,
+            datasets: ["cosine/\(slug)/val", "cosine/\(slug)/val_total", "keys/val_sum"]
+        ) { file in
             let i = try info(file)
             let name = i.groups[i.slugs.firstIndex(of: slug) ?? 0]
             let (values, shape) = try file.root.read("cosine/\(slug)/val", as: Float.self)
             let n = shape[1]
             var panels = i.figureIndices.map { k in
-                cosineHeatmap("steps \(i.starts[k])–\(i.ends[k] - 1)", values: Array(values[(k * n * n)..<((k + 1) * n * n)]),
-                              rows: n, columns: n, rowKeys: i.valKeys, columnKeys: i.valKeys)
+                cosineHeatmap(
+                    "steps \(i.starts[k])–\(i.ends[k] - 1)", values: Array(values[(k * n * n)..<((k + 1) * n * n)]),
+                    rows: n, columns: n, rowKeys: i.valKeys, columnKeys: i.valKeys)
             }
-            panels.append(cosineHeatmap("whole history", values: try file.root.read("cosine/\(slug)/val_total", as: Float.self).values,
-                                        rows: n, columns: n, rowKeys: i.valKeys, columnKeys: i.valKeys))
+            panels.append(
+                cosineHeatmap(
+                    "whole history", values: try file.root.read("cosine/\(slug)/val_total", as: Float.self).values,
+                    rows: n, columns: n, rowKeys: i.valKeys, columnKeys: i.valKeys))
             let columns = min(3, panels.count)
-            return Figure(title: "\(name): cosine similarity of parameter-wise attributions (validation × validation)",
-                          width: 480 * columns, height: 430 * ((panels.count + columns - 1) / columns) + 40, columns: columns, panels: panels)
+            return Figure(
+                title: "\(name): cosine similarity of parameter-wise attributions (validation × validation)",
+                width: 480 * columns, height: 430 * ((panels.count + columns - 1) / columns) + 40, columns: columns,
+                panels: panels)
         }
     }
 
     /// Validation rows × training columns at the last figure step, per layer group (docs/METHOD.md §16 variant).
-    static let cosineTrainVal = FigureRecipe(name: "cosine-train-val", artifactKind: ComponentAttributionDriver.kind,
-                                             datasets: ["keys/train_sum"]) { file in
+    static let cosineTrainVal = FigureRecipe(
+        name: "cosine-train-val", artifactKind: ComponentAttributionDriver.kind,
+        datasets: ["keys/train_sum"]
+    ) { file in
         let i = try info(file)
         let k = i.figureIndices.last ?? (i.starts.count - 1)
         let panels = try i.slugs.enumerated().map { g, slug -> Panel in
             let (values, shape) = try file.root.read("cosine/\(slug)/train_val", as: Float.self)
             let nv = shape[1], nt = shape[2]
-            return cosineHeatmap(i.groups[g], values: Array(values[(k * nv * nt)..<((k + 1) * nv * nt)]), rows: nv, columns: nt,
-                                 rowKeys: i.valKeys, columnKeys: i.trainKeys, xLabel: "training a+b (sorted)", yLabel: "validation a+b (sorted)")
+            return cosineHeatmap(
+                i.groups[g], values: Array(values[(k * nv * nt)..<((k + 1) * nv * nt)]), rows: nv, columns: nt,
+                rowKeys: i.valKeys, columnKeys: i.trainKeys, xLabel: "training a+b (sorted)",
+                yLabel: "validation a+b (sorted)")
         }
-        return Figure(title: "validation × training cosine similarity, steps \(i.starts[k])–\(i.ends[k] - 1)",
-                      width: 1800, height: 900, columns: 4, panels: panels)
+        return Figure(
+            title: "validation × training cosine similarity, steps \(i.starts[k])–\(i.ends[k] - 1)",
+            width: 1800, height: 900, columns: 4, panels: panels)
     }
 
-    static func perGroupLines(_ file: HDF5File, _ dataset: String, transform: ([Double], Int, Int) -> [Double]) throws -> [Series] {
+    static func perGroupLines(
+        _ file: HDF5File, _ dataset: String, transform: ([Double], Int, Int) -> [Double]
+    ) throws -> [Series] {
         let i = try info(file)
         let (v, shape) = try file.root.read(dataset, as: Double.self)
         let rows = shape[0], G = shape[1]
-        let x = try dataset.hasPrefix("steps/") ? file.root.read("steps/index", as: Int32.self).values.map(Double.init) : i.starts.map(Double.init)
+        let x =
+            try dataset.hasPrefix("steps/")
+            ? file.root.read("steps/index", as: Int32.self).values.map(Double.init) : i.starts.map(Double.init)
         return (0..<G).map { g in
-            Series(i.groups[g], x: x, y: transform(v, g, rows), color: groupColor(g), lineWidth: i.groups[g] == "model" ? 2.5 : 1.5,
-                   marker: dataset.hasPrefix("steps/") ? .none : .circle, markerSize: 4)
+            Series(
+                i.groups[g], x: x, y: transform(v, g, rows), color: groupColor(g),
+                lineWidth: i.groups[g] == "model" ? 2.5 : 1.5,
+                marker: dataset.hasPrefix("steps/") ? .none : .circle, markerSize: 4)
         }
     }
 
     /// Kernel L1 / regularisation L1 per interval and layer group (docs/METHOD.md §16), log y.
-    static let balanceRatio = FigureRecipe(name: "balance-ratio", artifactKind: ComponentAttributionDriver.kind,
-                                           datasets: ["balance/kernel_l1", "balance/reg_l1"]) { file in
+    static let balanceRatio = FigureRecipe(
+        name: "balance-ratio", artifactKind: ComponentAttributionDriver.kind,
+        datasets: ["balance/kernel_l1", "balance/reg_l1"]
+    ) { file in
         let reg = try file.doubles("balance/reg_l1")
         let series = try perGroupLines(file, "balance/kernel_l1") { k, g, rows in
-            (0..<rows).map { t in let r = reg[t * (k.count / rows) + g]; return r > 0 && k[t * (k.count / rows) + g] > 0 ? k[t * (k.count / rows) + g] / r : .nan }
+            (0..<rows).map { t in
+                let r = reg[t * (k.count / rows) + g];
+                return r > 0 && k[t * (k.count / rows) + g] > 0 ? k[t * (k.count / rows) + g] / r : .nan
+            }
         }
-        return Figure(title: "kernel vs weight decay per interval: Σ_x |Σ_p kernel| / Σ_x |Σ_p reg|", width: 800, height: 480,
-                      panel: .lines(x: Axis("interval start step"), y: .log("kernel L1 / regularisation L1"), series: series,
-                                    references: [ReferenceLine(.horizontal(1), label: "balance")], legend: .outsideRight))
+        return Figure(
+            title: "kernel vs weight decay per interval: Σ_x |Σ_p kernel| / Σ_x |Σ_p reg|", width: 800, height: 480,
+            panel: .lines(
+                x: Axis("interval start step"), y: .log("kernel L1 / regularisation L1"), series: series,
+                references: [ReferenceLine(.horizontal(1), label: "balance")], legend: .outsideRight))
     }
 
     /// D(Θ) = Σ_{x,p} (|kernel| − |reg|) per interval and group (docs/METHOD.md §16; all components of the group, not only its last one).
-    static let balanceDifference = FigureRecipe(name: "balance-difference", artifactKind: ComponentAttributionDriver.kind,
-                                                datasets: ["balance/difference"]) { file in
-        let series = try perGroupLines(file, "balance/difference") { d, g, rows in (0..<rows).map { d[$0 * (d.count / rows) + g] } }
-        return Figure(title: "D(Θ) = Σ_x,p (|kernel| − |regularisation|) per interval", width: 800, height: 480,
-                      panel: .lines(x: Axis("interval start step"), y: Axis("D(Θ)"), series: series,
-                                    references: [ReferenceLine(.horizontal(0))], legend: .outsideRight))
+    static let balanceDifference = FigureRecipe(
+        name: "balance-difference", artifactKind: ComponentAttributionDriver.kind,
+        datasets: ["balance/difference"]
+    ) { file in
+        let series = try perGroupLines(file, "balance/difference") { d, g, rows in
+            (0..<rows).map { d[$0 * (d.count / rows) + g] }
+        }
+        return Figure(
+            title: "D(Θ) = Σ_x,p (|kernel| − |regularisation|) per interval", width: 800, height: 480,
+            panel: .lines(
+                x: Axis("interval start step"), y: Axis("D(Θ)"), series: series,
+                references: [ReferenceLine(.horizontal(0))], legend: .outsideRight))
     }
 
     /// Per-step ratio at the label class (5-step moving average, not in place).
-    static let balancePerStep = FigureRecipe(name: "balance-per-step", artifactKind: ComponentAttributionDriver.kind,
-                                             datasets: ["steps/kernel_l1", "steps/reg_l1"]) { file in
+    static let balancePerStep = FigureRecipe(
+        name: "balance-per-step", artifactKind: ComponentAttributionDriver.kind,
+        datasets: ["steps/kernel_l1", "steps/reg_l1"]
+    ) { file in
         let reg = try file.doubles("steps/reg_l1")
         let series = try perGroupLines(file, "steps/kernel_l1") { k, g, rows in
             let G = k.count / rows
@@ -127,14 +168,19 @@ public enum ComponentAttributionFigures {
                 return w.isEmpty ? .nan : w.reduce(0, +) / Double(w.count)
             }
         }.filter { $0.name != "model" }
-        return Figure(title: "per-step kernel / weight-decay L1 at the label class (5-step moving average)", width: 800, height: 480,
-                      panel: .lines(x: Axis("optimizer step"), y: .log("kernel L1 / regularisation L1"), series: series,
-                                    references: [ReferenceLine(.horizontal(1))], legend: .outsideRight))
+        return Figure(
+            title: "per-step kernel / weight-decay L1 at the label class (5-step moving average)", width: 800,
+            height: 480,
+            panel: .lines(
+                x: Axis("optimizer step"), y: .log("kernel L1 / regularisation L1"), series: series,
+                references: [ReferenceLine(.horizontal(1))], legend: .outsideRight))
     }
 
     /// Fourier check of the linear2 similarity (whole history): R² per period and per frequency, embedding power.
-    static let fourier = FigureRecipe(name: "fourier-linear2", artifactKind: ComponentAttributionDriver.kind,
-                                      datasets: ["fourier/total_period_r2", "fourier/total_frequency_r2", "fourier/embedding_power"]) { file in
+    static let fourier = FigureRecipe(
+        name: "fourier-linear2", artifactKind: ComponentAttributionDriver.kind,
+        datasets: ["fourier/total_period_r2", "fourier/total_frequency_r2", "fourier/embedding_power"]
+    ) { file in
         let i = try info(file)
         let g = i.groups.firstIndex(of: "linear2") ?? 0
         let periods = try file.doubles("fourier/periods")
@@ -145,32 +191,63 @@ public enum ComponentAttributionFigures {
         let power = try file.doubles("fourier/embedding_power"), decoder = try file.doubles("fourier/decoder_power")
         let ks = (1...F).map(Double.init)
         let panels: [Panel] = [
-            .lines(title: "linear2: R² per period f (grey: original's f)", x: Axis("period f of cos(2π(s_i − s_j)/f)"), y: Axis("R²"),
-                   series: [Series("linear2", x: periods, y: (0..<P).map { pr2[g * P + $0] }, color: .blue, marker: .circle, markerSize: 3)],
-                   references: ref.map { ReferenceLine(.vertical(Double($0)), color: .gray) }),
-            .lines(title: "linear2: R² per frequency k (red: key k)", x: Axis("frequency k of cos(2πk(s_i − s_j)/113)"), y: Axis("R²"),
-                   series: [Series("linear2", x: ks, y: (0..<F).map { fr2[g * F + $0] }, color: .blue, marker: .circle, markerSize: 3)],
-                   references: keys.map { ReferenceLine(.vertical(Double($0)), color: .vermillion) }),
-            .lines(title: "final embedding / decoder Fourier power", x: Axis("frequency k over tokens 0…112"), y: Axis("fraction of power"),
-                   series: [Series("embedding", x: ks, y: power.map { $0 / power.reduce(0, +) }, color: .green),
-                            Series("decoder", x: ks, y: decoder.map { $0 / decoder.reduce(0, +) }, color: .orange)]),
+            .lines(
+                title: "linear2: R² per period f (grey: original's f)", x: Axis("period f of cos(2π(s_i − s_j)/f)"),
+                y: Axis("R²"),
+                series: [
+                    Series(
+                        "linear2", x: periods, y: (0..<P).map { pr2[g * P + $0] }, color: .blue, marker: .circle,
+                        markerSize: 3)
+                ],
+                references: ref.map { ReferenceLine(.vertical(Double($0)), color: .gray) }),
+            .lines(
+                title: "linear2: R² per frequency k (red: key k)", x: Axis("frequency k of cos(2πk(s_i − s_j)/113)"),
+                y: Axis("R²"),
+                series: [
+                    Series(
+                        "linear2", x: ks, y: (0..<F).map { fr2[g * F + $0] }, color: .blue, marker: .circle,
+                        markerSize: 3)
+                ],
+                references: keys.map { ReferenceLine(.vertical(Double($0)), color: .vermillion) }),
+            .lines(
+                title: "final embedding / decoder Fourier power", x: Axis("frequency k over tokens 0…112"),
+                y: Axis("fraction of power"),
+                series: [
+                    Series("embedding", x: ks, y: power.map { $0 / power.reduce(0, +) }, color: .green),
+                    Series("decoder", x: ks, y: decoder.map { $0 / decoder.reduce(0, +) }, color: .orange),
+                ]),
         ]
-        return Figure(title: "Fourier structure (whole-history attribution vectors); key frequencies \(keys)", width: 1500, height: 460, columns: 3, panels: panels)
+        return Figure(
+            title: "Fourier structure (whole-history attribution vectors); key frequencies \(keys)", width: 1500,
+            height: 460, columns: 3, panels: panels)
     }
 
     /// Correlation of each group's validation cosine matrix with the key-frequency and the original reference matrices.
-    static let fourierOverSteps = FigureRecipe(name: "fourier-over-steps", artifactKind: ComponentAttributionDriver.kind,
-                                               datasets: ["fourier/key_correlation", "fourier/reference_correlation"]) { file in
+    static let fourierOverSteps = FigureRecipe(
+        name: "fourier-over-steps", artifactKind: ComponentAttributionDriver.kind,
+        datasets: ["fourier/key_correlation", "fourier/reference_correlation"]
+    ) { file in
         let f = try file.root.group("fourier")
         let keys = try f.intArrayAttribute("key_frequencies"), ref = try f.intArrayAttribute("reference_periods")
-        let a = try perGroupLines(file, "fourier/key_correlation") { v, g, rows in (0..<rows).map { v[$0 * (v.count / rows) + g] } }
-        let b = try perGroupLines(file, "fourier/reference_correlation") { v, g, rows in (0..<rows).map { v[$0 * (v.count / rows) + g] } }
-        return Figure(title: "structure of attribution similarity over training", width: 1400, height: 480, columns: 2, panels: [
-            .lines(title: "corr. with mean_k cos(2πk(s_i − s_j)/113), k ∈ \(keys)", x: Axis("interval start step"),
-                   y: Axis("Pearson correlation"), series: a, references: [ReferenceLine(.horizontal(0))], legend: .hidden),
-            .lines(title: "corr. with mean_f cos(2π(s_i − s_j)/f), f ∈ \(ref) (original)", x: Axis("interval start step"),
-                   y: Axis("Pearson correlation"), series: b, references: [ReferenceLine(.horizontal(0))], legend: .outsideRight),
-        ])
+        let a = try perGroupLines(file, "fourier/key_correlation") { v, g, rows in
+            (0..<rows).map { v[$0 * (v.count / rows) + g] }
+        }
+        let b = try perGroupLines(file, "fourier/reference_correlation") { v, g, rows in
+            (0..<rows).map { v[$0 * (v.count / rows) + g] }
+        }
+        return Figure(
+            title: "structure of attribution similarity over training", width: 1400, height: 480, columns: 2,
+            panels: [
+                .lines(
+                    title: "corr. with mean_k cos(2πk(s_i − s_j)/113), k ∈ \(keys)", x: Axis("interval start step"),
+                    y: Axis("Pearson correlation"), series: a, references: [ReferenceLine(.horizontal(0))],
+                    legend: .hidden),
+                .lines(
+                    title: "corr. with mean_f cos(2π(s_i − s_j)/f), f ∈ \(ref) (original)",
+                    x: Axis("interval start step"),
+                    y: Axis("Pearson correlation"), series: b, references: [ReferenceLine(.horizontal(0))],
+                    legend: .outsideRight),
+            ])
     }
 
     static func pcaPanel(_ file: HDF5File, slug: String, index k: Int, title: String) throws -> Panel {
@@ -182,26 +259,36 @@ public enum ComponentAttributionFigures {
         let g = i.slugs.firstIndex(of: slug) ?? 0
         let ex = try file.root.read("pca/explained", as: Double.self).values
         let G = i.slugs.count
-        return .scatter(title: title, x: Axis(String(format: "PC1 (%.0f%%)", 100 * ex[(k * G + g) * 2])),
-                        y: Axis(String(format: "PC2 (%.0f%%)", 100 * ex[(k * G + g) * 2 + 1])),
-                        series: [.scatter(x: x, y: y, markerSize: 5, colorValues: i.valTargets)],
-                        colorScale: ColorScale(map: .viridis, range: 0...112, label: "target (a+b) mod 113"))
+        return .scatter(
+            title: title, x: Axis(String(format: "PC1 (%.0f%%)", 100 * ex[(k * G + g) * 2])),
+            y: Axis(String(format: "PC2 (%.0f%%)", 100 * ex[(k * G + g) * 2 + 1])),
+            series: [.scatter(x: x, y: y, markerSize: 5, colorValues: i.valTargets)],
+            colorScale: ColorScale(map: .viridis, range: 0...112, label: "target (a+b) mod 113"))
     }
 
     /// 2-D PCA of the linear2 attribution vectors at the figure steps, coloured by target.
-    static let pcaLinear2 = FigureRecipe(name: "pca-linear2", artifactKind: ComponentAttributionDriver.kind, datasets: ["pca/linear2"]) { file in
+    static let pcaLinear2 = FigureRecipe(
+        name: "pca-linear2", artifactKind: ComponentAttributionDriver.kind, datasets: ["pca/linear2"]
+    ) { file in
         let i = try info(file)
-        let panels = try i.figureIndices.map { k in try pcaPanel(file, slug: "linear2", index: k, title: "linear2, steps \(i.starts[k])–\(i.ends[k] - 1)") }
+        let panels = try i.figureIndices.map { k in
+            try pcaPanel(file, slug: "linear2", index: k, title: "linear2, steps \(i.starts[k])–\(i.ends[k] - 1)")
+        }
         let columns = min(3, panels.count)
-        return Figure(title: "PCA of linear2 attribution vectors (validation points)", width: 460 * columns,
-                      height: 400 * ((panels.count + columns - 1) / columns) + 40, columns: columns, panels: panels)
+        return Figure(
+            title: "PCA of linear2 attribution vectors (validation points)", width: 460 * columns,
+            height: 400 * ((panels.count + columns - 1) / columns) + 40, columns: columns, panels: panels)
     }
 
     /// 2-D PCA of every group's attribution vectors at the last figure step.
-    static let pcaLate = FigureRecipe(name: "pca-groups", artifactKind: ComponentAttributionDriver.kind, datasets: ["pca/explained"]) { file in
+    static let pcaLate = FigureRecipe(
+        name: "pca-groups", artifactKind: ComponentAttributionDriver.kind, datasets: ["pca/explained"]
+    ) { file in
         let i = try info(file)
         let k = i.figureIndices.last ?? (i.starts.count - 1)
         let panels = try i.slugs.enumerated().map { g, s in try pcaPanel(file, slug: s, index: k, title: i.groups[g]) }
-        return Figure(title: "PCA of attribution vectors per group, steps \(i.starts[k])–\(i.ends[k] - 1)", width: 1800, height: 820, columns: 4, panels: panels)
+        return Figure(
+            title: "PCA of attribution vectors per group, steps \(i.starts[k])–\(i.ends[k] - 1)", width: 1800,
+            height: 820, columns: 4, panels: panels)
     }
 }

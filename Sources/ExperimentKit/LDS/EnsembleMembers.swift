@@ -20,8 +20,10 @@ public enum EnsembleMembers {
     public static func directory(out: String, member k: Int) -> String { out + "/ensemble/member-\(k)" }
 
     /// Trains or reuses members 1..<count and returns their replay setups, in member order.
-    public static func prepare(count: Int, base: TrainConfig, out: String, dataDirectory: String?,
-                               trainCount: Int) throws -> [ReplaySetup] {
+    public static func prepare(
+        count: Int, base: TrainConfig, out: String, dataDirectory: String?,
+        trainCount: Int
+    ) throws -> [ReplaySetup] {
         guard count > 1 else { return [] }
         var setups: [ReplaySetup] = []
         for k in 1..<count {
@@ -34,17 +36,26 @@ public enum EnsembleMembers {
                 let configPath = dir + "/train.json"
                 try AtomicFile.write(data: try encoder.encode(expected), to: configPath)
                 let resume = FileManager.default.fileExists(atPath: path + ".partial")
-                Log.info("ensemble member \(k)/\(count - 1): \(resume ? "resuming" : "training") the recipe with training.seed \(expected.training.seed) → \(dir)")
-                _ = try TrainingDriver.run(configPath: configPath, outputDirectory: dir, dataDirectory: dataDirectory, resume: resume)
+                Log.info(
+                    "ensemble member \(k)/\(count - 1): \(resume ? "resuming" : "training") the recipe with training.seed \(expected.training.seed) → \(dir)"
+                )
+                _ = try TrainingDriver.run(
+                    configPath: configPath, outputDirectory: dir, dataDirectory: dataDirectory, resume: resume)
             }
             let setup = try ReplaySetup(historyPath: path, dataDirectory: dataDirectory)
             guard setup.trainConfig == expected else {
-                throw ArtifactError(.invalidArgument, file: path, problem: "was not trained with the LDS recipe and training.seed \(expected.training.seed) of ensemble member \(k)",
-                                    fix: "delete \(dir) to retrain the member, or pass another --out")
+                throw ArtifactError(
+                    .invalidArgument, file: path,
+                    problem:
+                        "was not trained with the LDS recipe and training.seed \(expected.training.seed) of ensemble member \(k)",
+                    fix: "delete \(dir) to retrain the member, or pass another --out")
             }
             guard setup.history.divergence == nil, setup.data.train.count == trainCount else {
-                throw ArtifactError(.invalidArgument, file: path, problem: "ensemble member \(k) diverged or has \(setup.data.train.count) training samples (expected \(trainCount))",
-                                    fix: "delete \(dir) and lower optimizer.lr, or pass another --out")
+                throw ArtifactError(
+                    .invalidArgument, file: path,
+                    problem:
+                        "ensemble member \(k) diverged or has \(setup.data.train.count) training samples (expected \(trainCount))",
+                    fix: "delete \(dir) and lower optimizer.lr, or pass another --out")
             }
             setups.append(setup)
         }

@@ -57,7 +57,8 @@ public struct SubsetRetrainer {
     /// Seed subset m with `training.seed + m` (else every subset uses the recipe's seed).
     public let seedPerSubset: Bool
 
-    public init(config: TrainConfig, train: LabeledDataset, testInputs: Tensor, testLabels: [Int], seedPerSubset: Bool) {
+    public init(config: TrainConfig, train: LabeledDataset, testInputs: Tensor, testLabels: [Int], seedPerSubset: Bool)
+    {
         self.config = config; self.train = train; self.testInputs = testInputs; self.testLabels = testLabels
         self.seedPerSubset = seedPerSubset
     }
@@ -98,13 +99,18 @@ public final class GroundTruthStore {
         let root = try file.root
         let found = try root.stringAttribute("fingerprint")
         guard found == fingerprint else {
-            throw ArtifactError(.invalidArgument, file: path, problem: "holds retrains of other subsets or test examples (fingerprint \(found), expected \(fingerprint))",
-                                fix: "delete it to start over, or pass another --out")
+            throw ArtifactError(
+                .invalidArgument, file: path,
+                problem:
+                    "holds retrains of other subsets or test examples (fingerprint \(found), expected \(fingerprint))",
+                fix: "delete it to start over, or pass another --out")
         }
         let m = try root.read("margins", as: Double.self)
         let rows = m.shape[0]
         guard m.shape.count == 2, m.shape[1] == testCount else {
-            throw ArtifactError(.corrupt, file: path, object: "/margins", problem: "shape \(m.shape), expected (rows, \(testCount))", fix: "delete it to start over")
+            throw ArtifactError(
+                .corrupt, file: path, object: "/margins", problem: "shape \(m.shape), expected (rows, \(testCount))",
+                fix: "delete it to start over")
         }
         margins = (0..<rows).map { Array(m.values[($0 * testCount)..<(($0 + 1) * testCount)]) }
         accuracies = try root.read("accuracy", as: Double.self).values
@@ -113,7 +119,9 @@ public final class GroundTruthStore {
 
     /// Records subset `completed`'s outcome and rewrites the file atomically.
     public func append(_ outcome: RetrainOutcome, seconds s: Double) throws {
-        precondition(outcome.margins.count == testCount, "GroundTruthStore: \(outcome.margins.count) margins for \(testCount) test examples")
+        precondition(
+            outcome.margins.count == testCount,
+            "GroundTruthStore: \(outcome.margins.count) margins for \(testCount) test examples")
         margins.append(outcome.margins); accuracies.append(outcome.accuracy); seconds.append(s)
         try AtomicFile.write(to: path) { tmp in
             let file = try HDF5File(path: tmp, mode: .create)
@@ -130,10 +138,15 @@ public final class GroundTruthStore {
 
     /// Retrains every subset not yet in the store, in order, saving after each; returns how many were retrained.
     @discardableResult
-    public func complete(subsets: [[Int]], progress: Artifacts.Progress? = nil,
-                         retrain: (_ m: Int, _ indices: [Int]) throws -> RetrainOutcome) throws -> Int {
+    public func complete(
+        subsets: [[Int]], progress: Artifacts.Progress? = nil,
+        retrain: (_ m: Int, _ indices: [Int]) throws -> RetrainOutcome
+    ) throws -> Int {
         guard completed <= subsets.count else {
-            throw ArtifactError(.invalidArgument, file: path, problem: "holds \(completed) retrains but only \(subsets.count) subsets are configured", fix: "delete it to start over")
+            throw ArtifactError(
+                .invalidArgument, file: path,
+                problem: "holds \(completed) retrains but only \(subsets.count) subsets are configured",
+                fix: "delete it to start over")
         }
         progress?.advance(by: completed, status: "resumed")
         var done = 0

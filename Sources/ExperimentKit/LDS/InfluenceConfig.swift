@@ -23,8 +23,13 @@ public struct InfluenceConfig: Codable, Equatable, Sendable, ValidatableConfig {
     }
 
     public func validate() throws {
-        try ConfigError.require(damping >= 0 && damping.isFinite, keyPath: "influence.damping", expected: "a non-negative number", found: damping)
-        try ConfigError.require(cgIterations >= 1, keyPath: "influence.cg_iterations", expected: "a positive integer", found: cgIterations)
-        try ConfigError.require(cgTolerance > 0 && cgTolerance < 1, keyPath: "influence.cg_tolerance", expected: "a number in (0, 1)", found: cgTolerance)
+        try ConfigError.require(
+            damping >= 0 && damping.isFinite, keyPath: "influence.damping", expected: "a non-negative number",
+            found: damping)
+        try ConfigError.require(
+            cgIterations >= 1, keyPath: "influence.cg_iterations", expected: "a positive integer", found: cgIterations)
+        try ConfigError.require(
+            cgTolerance > 0 && cgTolerance < 1, keyPath: "influence.cg_tolerance", expected: "a number in (0, 1)",
+            found: cgTolerance)
     }
 }

@@ -24,7 +24,9 @@ public struct InfluenceFunction {
     public init(model: Model, config: InfluenceConfig, weightDecay: Double) throws {
         switch ReLUMLP.of(model) {
         case .success(let mlp): self.mlp = mlp
-        case .failure(let e): throw ArtifactError(.config, "key 'influence': \(e.description); remove the 'influence' block for this model")
+        case .failure(let e):
+            throw ArtifactError(
+                .config, "key 'influence': \(e.description); remove the 'influence' block for this model")
         }
         self.model = model; self.config = config; self.weightDecay = weightDecay
     }
@@ -38,35 +40,48 @@ public struct InfluenceFunction {
     }
 
     /// (n, N) scores τ(z_a)_j at `theta` with H over (`trainInputs`, `trainLabels`).
-    public func scores(parameters theta: [Float], testInputs: Tensor, testLabels: [Int], trainInputs: Tensor,
-                       trainLabels: [Int], chunk: Int = 250, progress: ((Int, Int) -> Void)? = nil) throws -> Report {
+    public func scores(
+        parameters theta: [Float], testInputs: Tensor, testLabels: [Int], trainInputs: Tensor,
+        trainLabels: [Int], chunk: Int = 250, progress: ((Int, Int) -> Void)? = nil
+    ) throws -> Report {
         let n = testLabels.count, N = trainLabels.count, P = model.parameterCount
-        let hessian = MLPHessian(mlp: mlp, parameters: theta, inputs: trainInputs, labels: trainLabels, weightDecay: weightDecay)
+        let hessian = MLPHessian(
+            mlp: mlp, parameters: theta, inputs: trainInputs, labels: trainLabels, weightDecay: weightDecay)
         let g = model.perSampleGradients(parameters: theta, inputs: testInputs, classes: testLabels)
         let b = ComponentMajorBlock(rows: g, count: n, layout: model.layout)
         let fix = "raise 'influence.cg_iterations', 'influence.damping' or 'influence.cg_tolerance'"
-        let solution = try BatchedConjugateGradient.solve(b, shift: config.damping, iterations: config.cgIterations,
-                                                          tolerance: config.cgTolerance, what: "influence", fix: fix,
-                                                          hessian: { hessian.product($0) }, progress: progress)
+        let solution = try BatchedConjugateGradient.solve(
+            b, shift: config.damping, iterations: config.cgIterations,
+            tolerance: config.cgTolerance, what: "influence", fix: fix,
+            hessian: { hessian.product($0) }, progress: progress)
         guard solution.maxRelativeResidual <= config.cgTolerance else {
-            throw ArtifactError(.config, "influence: conjugate gradient stopped but the recomputed residual \(BatchedConjugateGradient.format(solution.maxRelativeResidual)) exceeds 'influence.cg_tolerance' \(BatchedConjugateGradient.format(config.cgTolerance)) (Float32 products limit the attainable residual); raise 'influence.cg_tolerance' or 'influence.damping'")
+            throw ArtifactError(
+                .config,
+                "influence: conjugate gradient stopped but the recomputed residual \(BatchedConjugateGradient.format(solution.maxRelativeResidual)) exceeds 'influence.cg_tolerance' \(BatchedConjugateGradient.format(config.cgTolerance)) (Float32 products limit the attainable residual); raise 'influence.cg_tolerance' or 'influence.damping'"
+            )
         }
         let u = solution.x.rows()  // (n, P): (H + λI)⁻¹ g(z_a)
         var scores = [Float](repeating: 0, count: n * N)
         var block = [Float](repeating: 0, count: n * chunk)
         for lo in stride(from: 0, to: N, by: chunk) {
             let hi = min(N, lo + chunk), width = hi - lo
-            let gj = model.perSampleGradients(parameters: theta, inputs: trainInputs.rows(lo..<hi), classes: Array(trainLabels[lo..<hi]))
-            u.withPointer { a in gj.withPointer { gp in block.withMutablePointer { c in
-                BLAS.sgemm(transB: true, m: n, n: width, k: P, a: a, lda: P, b: gp, ldb: P, c: c, ldc: width)
-            } } }
+            let gj = model.perSampleGradients(
+                parameters: theta, inputs: trainInputs.rows(lo..<hi), classes: Array(trainLabels[lo..<hi]))
+            u.withPointer { a in
+                gj.withPointer { gp in
+                    block.withMutablePointer { c in
+                        BLAS.sgemm(transB: true, m: n, n: width, k: P, a: a, lda: P, b: gp, ldb: P, c: c, ldc: width)
+                    }
+                }
+            }
             for a in 0..<n { for j in 0..<width { scores[a * N + lo + j] = block[a * width + j] } }
         }
         guard scores.allSatisfy(\.isFinite) else {
             throw ArtifactError(.config, "influence: non-finite scores; raise 'influence.damping'")
         }
-        return Report(scores: scores, iterations: solution.iterations, maxRelativeResidual: solution.maxRelativeResidual,
-                      hessianProducts: solution.products)
+        return Report(
+            scores: scores, iterations: solution.iterations, maxRelativeResidual: solution.maxRelativeResidual,
+            hessianProducts: solution.products)
     }
 }
 
@@ -77,17 +92,25 @@ extension AttributionMethods {
         let theta = try history.parameters(at: history.stepCount)
         let method = try InfluenceFunction(model: model, config: config, weightDecay: weightDecay)
         let progress = Progress(label: "influence (CG)", total: config.cgIterations)
-        let report = try method.scores(parameters: theta, testInputs: testInputs, testLabels: testLabels,
-                                       trainInputs: train.inputs, trainLabels: train.labels) { iteration, active in
+        let report = try method.scores(
+            parameters: theta, testInputs: testInputs, testLabels: testLabels,
+            trainInputs: train.inputs, trainLabels: train.labels
+        ) { iteration, active in
             progress.advance(status: "iteration \(iteration), \(active) solves active")
         }
         progress.finish()
-        let description = "influence function g(z)ᵀ(H + λI)⁻¹g(z_j), g = ∇log p_y, H = ∇²(mean NLL + wd/2‖θ‖²) at θ_T, exact HVP + CG: "
-            + String(format: "λ = %g, wd = %g, %d iterations, max relative residual %.2e", config.damping, weightDecay,
-                     report.iterations, report.maxRelativeResidual)
-        var scores = MethodScores(name: "influence", description: description, scores: report.scores, seconds: Date().timeIntervalSince(start))
-        scores.attributes = ["damping": config.damping, "weight_decay": weightDecay, "cg_iterations": Double(report.iterations),
-                             "cg_max_relative_residual": report.maxRelativeResidual, "hessian_products": Double(report.hessianProducts)]
+        let description =
+            "influence function g(z)ᵀ(H + λI)⁻¹g(z_j), g = ∇log p_y, H = ∇²(mean NLL + wd/2‖θ‖²) at θ_T, exact HVP + CG: "
+            + String(
+                format: "λ = %g, wd = %g, %d iterations, max relative residual %.2e", config.damping, weightDecay,
+                report.iterations, report.maxRelativeResidual)
+        var scores = MethodScores(
+            name: "influence", description: description, scores: report.scores, seconds: Date().timeIntervalSince(start)
+        )
+        scores.attributes = [
+            "damping": config.damping, "weight_decay": weightDecay, "cg_iterations": Double(report.iterations),
+            "cg_max_relative_residual": report.maxRelativeResidual, "hessian_products": Double(report.hessianProducts),
+        ]
         return scores
     }
 }

@@ -47,8 +47,10 @@ public struct LDSOutcome {
 public enum LDSArtifact {
     public static let kind = "lds"
 
-    public static func write(_ o: LDSOutcome, configJSON: String, trainConfigJSON: String, historyPath: String,
-                             includeScores: Bool = true, to path: String) throws {
+    public static func write(
+        _ o: LDSOutcome, configJSON: String, trainConfigJSON: String, historyPath: String,
+        includeScores: Bool = true, to path: String
+    ) throws {
         let M = o.subsets.count, n = o.testIndices.count, N = o.trainingCount
         try ArtifactFile.write(to: path, kind: kind, config: configJSON) { root in
             try root.setAttribute("train_config", trainConfigJSON)
@@ -63,7 +65,8 @@ public enum LDSArtifact {
             try writeModels(o, root: root)
 
             let k = o.subsets.first?.count ?? 0
-            _ = try root.createGroup("subsets").write("indices", o.subsets.flatMap { $0.map(Int32.init) }, shape: [M, k])
+            _ = try root.createGroup("subsets").write(
+                "indices", o.subsets.flatMap { $0.map(Int32.init) }, shape: [M, k])
             let test = try root.createGroup("test")
             _ = try test.write("indices", o.testIndices.map(Int32.init), shape: [n])
             _ = try test.write("labels", o.testLabels.map(Int32.init), shape: [n])
@@ -138,7 +141,8 @@ public enum LDSArtifact {
             public var undefined: Int
             public var seconds: Double
             enum CodingKeys: String, CodingKey {
-                case method, description, ldsMean = "lds_mean", ciLower = "ci_lower", ciUpper = "ci_upper", undefined, seconds
+                case method, description, ldsMean = "lds_mean", ciLower = "ci_lower", ciUpper = "ci_upper", undefined,
+                    seconds
             }
         }
         public var subsetCount: Int
@@ -154,7 +158,8 @@ public enum LDSArtifact {
         public var ensembleSize: Int?
         public var trakProjectionDim: Int?
         enum CodingKeys: String, CodingKey {
-            case subsetCount = "subset_count", subsetSize = "subset_size", trainingCount = "training_count", testCount = "test_count"
+            case subsetCount = "subset_count", subsetSize = "subset_size", trainingCount = "training_count", testCount =
+                "test_count"
             case fullModelAccuracy = "full_model_accuracy", subsetModelAccuracyMean = "subset_model_accuracy_mean"
             case explaindReconstructionError = "explaind_reconstruction_error", seconds, methods
             case ensembleSize = "ensemble_size", trakProjectionDim = "trak_projection_dim"
@@ -162,20 +167,23 @@ public enum LDSArtifact {
     }
 
     public static func summary(_ o: LDSOutcome) -> Summary {
-        Summary(subsetCount: o.subsets.count, subsetSize: o.subsets.first?.count ?? 0, trainingCount: o.trainingCount,
-                testCount: o.testIndices.count, fullModelAccuracy: o.fullAccuracy,
-                subsetModelAccuracyMean: o.subsetAccuracies.reduce(0, +) / Double(max(1, o.subsetAccuracies.count)),
-                explaindReconstructionError: o.reconstructionError, seconds: o.seconds,
-                methods: zip(o.methods, o.scores).map { m, s in
-                    Summary.Row(method: m.name, description: m.description, ldsMean: s.mean, ciLower: s.lower, ciUpper: s.upper,
-                                undefined: s.undefinedCount, seconds: m.seconds)
-                }, ensembleSize: o.ensemble?.parameters.count, trakProjectionDim: o.ensemble?.projectionDim)
+        Summary(
+            subsetCount: o.subsets.count, subsetSize: o.subsets.first?.count ?? 0, trainingCount: o.trainingCount,
+            testCount: o.testIndices.count, fullModelAccuracy: o.fullAccuracy,
+            subsetModelAccuracyMean: o.subsetAccuracies.reduce(0, +) / Double(max(1, o.subsetAccuracies.count)),
+            explaindReconstructionError: o.reconstructionError, seconds: o.seconds,
+            methods: zip(o.methods, o.scores).map { m, s in
+                Summary.Row(
+                    method: m.name, description: m.description, ldsMean: s.mean, ciLower: s.lower, ciUpper: s.upper,
+                    undefined: s.undefinedCount, seconds: m.seconds)
+            }, ensembleSize: o.ensemble?.parameters.count, trakProjectionDim: o.ensemble?.projectionDim)
     }
 
     public static func writeSummary(_ o: LDSOutcome, to path: String) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(
+            positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         try AtomicFile.write(data: try encoder.encode(summary(o)), to: path)
     }
 }

@@ -59,27 +59,42 @@ public struct LDSConfig: Codable, Equatable, Sendable, ValidatableConfig {
     public var influence: InfluenceConfig?
 
     enum CodingKeys: String, CodingKey {
-        case run, trainConfig = "train_config", history, subsetCount = "subset_count", subsetFraction = "subset_fraction"
-        case subsetSeed = "subset_seed", seedPerSubset = "seed_per_subset", testCount = "test_count", testOffset = "test_offset"
+        case run, trainConfig = "train_config", history, subsetCount = "subset_count", subsetFraction =
+            "subset_fraction"
+        case subsetSeed = "subset_seed", seedPerSubset = "seed_per_subset", testCount = "test_count", testOffset =
+            "test_offset"
         case quadrature, earlyCut = "early_cut", tracinInterval = "tracin_interval"
         case bootstrapResamples = "bootstrap_resamples", bootstrapSeed = "bootstrap_seed", randomSeed = "random_seed"
         case memoryBudgetGb = "memory_budget_gb", ensembleSize = "ensemble_size", trak, influence
     }
 
     public func validate() throws {
-        try ConfigError.require(subsetCount >= 3, keyPath: "subset_count", expected: "an integer ≥ 3", found: subsetCount)
-        try ConfigError.require(subsetFraction > 0 && subsetFraction < 1, keyPath: "subset_fraction", expected: "a number in (0, 1)", found: subsetFraction)
-        try ConfigError.require(subsetSeed >= 0, keyPath: "subset_seed", expected: "a non-negative integer", found: subsetSeed)
+        try ConfigError.require(
+            subsetCount >= 3, keyPath: "subset_count", expected: "an integer ≥ 3", found: subsetCount)
+        try ConfigError.require(
+            subsetFraction > 0 && subsetFraction < 1, keyPath: "subset_fraction", expected: "a number in (0, 1)",
+            found: subsetFraction)
+        try ConfigError.require(
+            subsetSeed >= 0, keyPath: "subset_seed", expected: "a non-negative integer", found: subsetSeed)
         try ConfigError.require(testCount >= 1, keyPath: "test_count", expected: "a positive integer", found: testCount)
-        try ConfigError.require((testOffset ?? 0) >= 0, keyPath: "test_offset", expected: "a non-negative integer", found: testOffset ?? 0)
+        try ConfigError.require(
+            (testOffset ?? 0) >= 0, keyPath: "test_offset", expected: "a non-negative integer", found: testOffset ?? 0)
         if let problem = quadrature.problem() { throw ConfigError(keyPath: "quadrature", message: problem) }
         try ConfigError.require(earlyCut >= 1, keyPath: "early_cut", expected: "a positive integer", found: earlyCut)
-        try ConfigError.require(tracinInterval >= 1, keyPath: "tracin_interval", expected: "a positive integer", found: tracinInterval)
-        try ConfigError.require(bootstrapResamples >= 1, keyPath: "bootstrap_resamples", expected: "a positive integer", found: bootstrapResamples)
-        try ConfigError.require(bootstrapSeed >= 0, keyPath: "bootstrap_seed", expected: "a non-negative integer", found: bootstrapSeed)
-        try ConfigError.require(randomSeed >= 0, keyPath: "random_seed", expected: "a non-negative integer", found: randomSeed)
-        try ConfigError.require(memoryBudgetGb > 0, keyPath: "memory_budget_gb", expected: "a positive number", found: memoryBudgetGb)
-        try ConfigError.require((1...64).contains(ensembleSize ?? 1), keyPath: "ensemble_size", expected: "an integer in 1…64", found: ensembleSize ?? 1)
+        try ConfigError.require(
+            tracinInterval >= 1, keyPath: "tracin_interval", expected: "a positive integer", found: tracinInterval)
+        try ConfigError.require(
+            bootstrapResamples >= 1, keyPath: "bootstrap_resamples", expected: "a positive integer",
+            found: bootstrapResamples)
+        try ConfigError.require(
+            bootstrapSeed >= 0, keyPath: "bootstrap_seed", expected: "a non-negative integer", found: bootstrapSeed)
+        try ConfigError.require(
+            randomSeed >= 0, keyPath: "random_seed", expected: "a non-negative integer", found: randomSeed)
+        try ConfigError.require(
+            memoryBudgetGb > 0, keyPath: "memory_budget_gb", expected: "a positive number", found: memoryBudgetGb)
+        try ConfigError.require(
+            (1...64).contains(ensembleSize ?? 1), keyPath: "ensemble_size", expected: "an integer in 1…64",
+            found: ensembleSize ?? 1)
         try trak?.validate()
         try influence?.validate()
     }
@@ -104,18 +119,26 @@ public struct TRAKConfig: Codable, Equatable, Sendable {
     public func validate() throws {
         let kinds = RandomProjection.Kind.allCases.map(\.rawValue)
         if let p = projection, RandomProjection.Kind(rawValue: p) == nil {
-            throw ConfigError.outOfRange(keyPath: "trak.projection", expected: "one of " + kinds.joined(separator: ", "), found: p)
+            throw ConfigError.outOfRange(
+                keyPath: "trak.projection", expected: "one of " + kinds.joined(separator: ", "), found: p)
         }
         if kind == .identity {
             if let k = projectionDim {
-                throw ConfigError(keyPath: "trak.projection_dim", message: "must be omitted with projection 'none' (k = P), found \(k)")
+                throw ConfigError(
+                    keyPath: "trak.projection_dim",
+                    message: "must be omitted with projection 'none' (k = P), found \(k)")
             }
         } else {
-            guard let k = projectionDim else { throw ConfigError(keyPath: "trak.projection_dim", message: "expected a positive integer (the projection dimension k), found nothing") }
+            guard let k = projectionDim else {
+                throw ConfigError(
+                    keyPath: "trak.projection_dim",
+                    message: "expected a positive integer (the projection dimension k), found nothing")
+            }
             try ConfigError.require(k >= 1, keyPath: "trak.projection_dim", expected: "a positive integer", found: k)
         }
         try ConfigError.require(seed >= 0, keyPath: "trak.seed", expected: "a non-negative integer", found: seed)
         let ridge = self.ridge ?? 0
-        try ConfigError.require(ridge >= 0 && ridge.isFinite, keyPath: "trak.ridge", expected: "a non-negative number", found: ridge)
+        try ConfigError.require(
+            ridge >= 0 && ridge.isFinite, keyPath: "trak.ridge", expected: "a non-negative number", found: ridge)
     }
 }

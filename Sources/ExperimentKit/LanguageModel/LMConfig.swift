@@ -11,14 +11,18 @@ public struct LMConfig: Codable, Equatable, Sendable, ValidatableConfig {
         public var splitSeed: Int
         /// Use only the first this many verses (tiny test configs).
         public var verseLimit: Int?
-        enum CodingKeys: String, CodingKey { case file, heldOutFraction = "held_out_fraction", splitSeed = "split_seed", verseLimit = "verse_limit" }
+        enum CodingKeys: String, CodingKey {
+            case file, heldOutFraction = "held_out_fraction", splitSeed = "split_seed", verseLimit = "verse_limit"
+        }
     }
     public struct ModelBlock: Codable, Equatable, Sendable {
         public var contextLength: Int
         public var modelDimensions: Int
         public var layers: Int
         public var heads: Int
-        enum CodingKeys: String, CodingKey { case contextLength = "context_length", modelDimensions = "model_dimensions", layers, heads }
+        enum CodingKeys: String, CodingKey {
+            case contextLength = "context_length", modelDimensions = "model_dimensions", layers, heads
+        }
     }
     public struct OptimizerBlock: Codable, Equatable, Sendable {
         public var lr: Double
@@ -42,8 +46,10 @@ public struct LMConfig: Codable, Equatable, Sendable, ValidatableConfig {
         public var evalEvery: Int
         public var evalWindows: Int
         enum CodingKeys: String, CodingKey {
-            case steps, batchSize = "batch_size", warmupSteps = "warmup_steps", finalLrFraction = "final_lr_fraction", seed
-            case checkpointEvery = "checkpoint_every", detailSteps = "detail_steps", evalEvery = "eval_every", evalWindows = "eval_windows"
+            case steps, batchSize = "batch_size", warmupSteps = "warmup_steps", finalLrFraction = "final_lr_fraction",
+                seed
+            case checkpointEvery = "checkpoint_every", detailSteps = "detail_steps", evalEvery = "eval_every",
+                evalWindows = "eval_windows"
         }
     }
 
@@ -55,32 +61,61 @@ public struct LMConfig: Codable, Equatable, Sendable, ValidatableConfig {
     public var training: TrainingBlock
 
     public func validate() throws {
-        if experiment != "lm" { throw ConfigError.outOfRange(keyPath: "experiment", expected: "'lm'", found: experiment) }
-        try ConfigError.require(data.heldOutFraction > 0 && data.heldOutFraction < 1, keyPath: "data.held_out_fraction", expected: "a number in (0, 1)", found: data.heldOutFraction)
-        try ConfigError.require(model.contextLength >= 2, keyPath: "model.context_length", expected: "an integer ≥ 2", found: model.contextLength)
-        try ConfigError.require(model.layers >= 1, keyPath: "model.layers", expected: "an integer ≥ 1", found: model.layers)
-        try ConfigError.require(model.heads >= 1 && model.modelDimensions % model.heads == 0, keyPath: "model.heads",
-                                expected: "a divisor of model_dimensions", found: model.heads)
-        try ConfigError.require(optimizer.lr > 0, keyPath: "optimizer.lr", expected: "a positive number", found: optimizer.lr)
-        try ConfigError.require(optimizer.beta1 >= 0 && optimizer.beta1 < 1, keyPath: "optimizer.beta1", expected: "a number in [0, 1)", found: optimizer.beta1)
-        try ConfigError.require(optimizer.beta2 >= 0 && optimizer.beta2 < 1, keyPath: "optimizer.beta2", expected: "a number in [0, 1)", found: optimizer.beta2)
-        try ConfigError.require(optimizer.weightDecay >= 0, keyPath: "optimizer.weight_decay", expected: "a non-negative number", found: optimizer.weightDecay)
-        try ConfigError.require(training.steps >= 1, keyPath: "training.steps", expected: "an integer ≥ 1", found: training.steps)
-        try ConfigError.require(training.seed >= 0, keyPath: "training.seed", expected: "a non-negative integer", found: training.seed)
-        try ConfigError.require(data.splitSeed >= 0, keyPath: "data.split_seed", expected: "a non-negative integer", found: data.splitSeed)
-        try ConfigError.require(training.batchSize >= 1, keyPath: "training.batch_size", expected: "an integer ≥ 1", found: training.batchSize)
-        try ConfigError.require(training.checkpointEvery >= 1, keyPath: "training.checkpoint_every", expected: "an integer ≥ 1", found: training.checkpointEvery)
-        try ConfigError.require(training.evalEvery >= 1, keyPath: "training.eval_every", expected: "an integer ≥ 1", found: training.evalEvery)
-        try ConfigError.require(training.evalWindows >= 1, keyPath: "training.eval_windows", expected: "an integer ≥ 1", found: training.evalWindows)
+        if experiment != "lm" {
+            throw ConfigError.outOfRange(keyPath: "experiment", expected: "'lm'", found: experiment)
+        }
+        try ConfigError.require(
+            data.heldOutFraction > 0 && data.heldOutFraction < 1, keyPath: "data.held_out_fraction",
+            expected: "a number in (0, 1)", found: data.heldOutFraction)
+        try ConfigError.require(
+            model.contextLength >= 2, keyPath: "model.context_length", expected: "an integer ≥ 2",
+            found: model.contextLength)
+        try ConfigError.require(
+            model.layers >= 1, keyPath: "model.layers", expected: "an integer ≥ 1", found: model.layers)
+        try ConfigError.require(
+            model.heads >= 1 && model.modelDimensions % model.heads == 0, keyPath: "model.heads",
+            expected: "a divisor of model_dimensions", found: model.heads)
+        try ConfigError.require(
+            optimizer.lr > 0, keyPath: "optimizer.lr", expected: "a positive number", found: optimizer.lr)
+        try ConfigError.require(
+            optimizer.beta1 >= 0 && optimizer.beta1 < 1, keyPath: "optimizer.beta1", expected: "a number in [0, 1)",
+            found: optimizer.beta1)
+        try ConfigError.require(
+            optimizer.beta2 >= 0 && optimizer.beta2 < 1, keyPath: "optimizer.beta2", expected: "a number in [0, 1)",
+            found: optimizer.beta2)
+        try ConfigError.require(
+            optimizer.weightDecay >= 0, keyPath: "optimizer.weight_decay", expected: "a non-negative number",
+            found: optimizer.weightDecay)
+        try ConfigError.require(
+            training.steps >= 1, keyPath: "training.steps", expected: "an integer ≥ 1", found: training.steps)
+        try ConfigError.require(
+            training.seed >= 0, keyPath: "training.seed", expected: "a non-negative integer", found: training.seed)
+        try ConfigError.require(
+            data.splitSeed >= 0, keyPath: "data.split_seed", expected: "a non-negative integer", found: data.splitSeed)
+        try ConfigError.require(
+            training.batchSize >= 1, keyPath: "training.batch_size", expected: "an integer ≥ 1",
+            found: training.batchSize)
+        try ConfigError.require(
+            training.checkpointEvery >= 1, keyPath: "training.checkpoint_every", expected: "an integer ≥ 1",
+            found: training.checkpointEvery)
+        try ConfigError.require(
+            training.evalEvery >= 1, keyPath: "training.eval_every", expected: "an integer ≥ 1",
+            found: training.evalEvery)
+        try ConfigError.require(
+            training.evalWindows >= 1, keyPath: "training.eval_windows", expected: "an integer ≥ 1",
+            found: training.evalWindows)
         for t in training.detailSteps {
-            try ConfigError.require(t >= 0 && t < training.steps, keyPath: "training.detail_steps", expected: "steps in 0..<\(training.steps)", found: t)
+            try ConfigError.require(
+                t >= 0 && t < training.steps, keyPath: "training.detail_steps",
+                expected: "steps in 0..<\(training.steps)", found: t)
         }
     }
 
     /// The model shape for a corpus with `vocabularySize` tokens.
     public func shape(vocabularySize: Int) -> TransformerLM.Shape {
-        TransformerLM.Shape(vocabularySize: vocabularySize, contextLength: model.contextLength,
-                            modelDimensions: model.modelDimensions, layers: model.layers, heads: model.heads)
+        TransformerLM.Shape(
+            vocabularySize: vocabularySize, contextLength: model.contextLength,
+            modelDimensions: model.modelDimensions, layers: model.layers, heads: model.heads)
     }
 
     /// η_t: warm-up, then linear decay.
@@ -92,7 +127,8 @@ public struct LMConfig: Codable, Equatable, Sendable, ValidatableConfig {
     }
 
     public func loadCorpus(dataDirectory: String?) throws -> CharacterCorpus {
-        try CharacterCorpus.load(dataDirectory: dataDirectory, file: data.file, heldOutFraction: data.heldOutFraction,
-                                 seed: UInt64(data.splitSeed), verseLimit: data.verseLimit)
+        try CharacterCorpus.load(
+            dataDirectory: dataDirectory, file: data.file, heldOutFraction: data.heldOutFraction,
+            seed: UInt64(data.splitSeed), verseLimit: data.verseLimit)
     }
 }

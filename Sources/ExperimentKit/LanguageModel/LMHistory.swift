@@ -57,7 +57,10 @@ public final class LMHistoryReader {
         file = try HDF5File(path: path, mode: .read)
         let root = try file.root
         guard root.hasAttribute("format"), try root.stringAttribute("format") == LMHistory.format else {
-            throw ArtifactError(.corrupt, "\(path): not a language-model history (format \(LMHistory.format)); pass an lm-history.h5 written by train-lm")
+            throw ArtifactError(
+                .corrupt,
+                "\(path): not a language-model history (format \(LMHistory.format)); pass an lm-history.h5 written by train-lm"
+            )
         }
         configJSON = try root.stringAttribute("config")
         config = try StrictConfig.decode(LMConfig.self, from: Data(configJSON.utf8), source: path + " (stored config)")
@@ -74,25 +77,30 @@ public final class LMHistoryReader {
 
     public func checkpoint(_ index: Int) throws -> (theta: [Float], firstMoment: [Float], secondMoment: [Float]) {
         let r = index..<(index + 1)
-        return (try file.root.dataset("checkpoints/theta").readRows(r, as: Float.self),
-                try file.root.dataset("checkpoints/exp_avg").readRows(r, as: Float.self),
-                try file.root.dataset("checkpoints/exp_avg_sq").readRows(r, as: Float.self))
+        return (
+            try file.root.dataset("checkpoints/theta").readRows(r, as: Float.self),
+            try file.root.dataset("checkpoints/exp_avg").readRows(r, as: Float.self),
+            try file.root.dataset("checkpoints/exp_avg_sq").readRows(r, as: Float.self)
+        )
     }
 
     public func detail(step t: Int) throws -> LMDetailStep {
         let g = try file.root.group("detail/\(t)")
         func f(_ name: String) throws -> [Float] { try g.read(name, as: Float.self).values }
-        return LMDetailStep(step: t, learningRate: try g.doubleAttribute("learning_rate"), stepCount: try g.intAttribute("step_count"),
-                            thetaBefore: try f("theta_before"), thetaAfter: try f("theta_after"), gradient: try f("gradient"),
-                            firstMomentBefore: try f("exp_avg_before"), firstMomentAfter: try f("exp_avg_after"),
-                            secondMomentAfter: try f("exp_avg_sq_after"),
-                            batchOffsets: try g.read("batch_offsets", as: Int64.self).values.map { Int($0) })
+        return LMDetailStep(
+            step: t, learningRate: try g.doubleAttribute("learning_rate"), stepCount: try g.intAttribute("step_count"),
+            thetaBefore: try f("theta_before"), thetaAfter: try f("theta_after"), gradient: try f("gradient"),
+            firstMomentBefore: try f("exp_avg_before"), firstMomentAfter: try f("exp_avg_after"),
+            secondMomentAfter: try f("exp_avg_sq_after"),
+            batchOffsets: try g.read("batch_offsets", as: Int64.self).values.map { Int($0) })
     }
 
     public func metrics() throws -> (stepLoss: [Double], evalStep: [Double], evalLoss: [Double]) {
-        (try file.root.read("metrics/step_loss", as: Double.self).values,
-         try file.root.read("metrics/eval_step", as: Double.self).values,
-         try file.root.read("metrics/eval_loss", as: Double.self).values)
+        (
+            try file.root.read("metrics/step_loss", as: Double.self).values,
+            try file.root.read("metrics/eval_step", as: Double.self).values,
+            try file.root.read("metrics/eval_loss", as: Double.self).values
+        )
     }
 
     public func close() { file.close() }
@@ -107,20 +115,28 @@ public enum LMTrainer {
     }
 
     /// Trains `config` on `corpus` and writes `<directory>/lm-history.h5`.
-    public static func train(config: LMConfig, configJSON: String, corpus: CharacterCorpus, directory: String,
-                             log: Bool = true) throws -> Result {
+    public static func train(
+        config: LMConfig, configJSON: String, corpus: CharacterCorpus, directory: String,
+        log: Bool = true
+    ) throws -> Result {
         let shape = config.shape(vocabularySize: corpus.vocabulary.count)
         let model = TransformerLM(shape)
         let T = shape.contextLength, B = config.training.batchSize, steps = config.training.steps
         var rng = RNG(seed: UInt64(config.training.seed))
         var theta = model.initialParameters(rng: &rng)
-        var optimizer = AdamW(beta1: config.optimizer.beta1, beta2: config.optimizer.beta2, epsilon: config.optimizer.eps,
-                              weightDecay: config.optimizer.weightDecay)
+        var optimizer = AdamW(
+            beta1: config.optimizer.beta1, beta2: config.optimizer.beta2, epsilon: config.optimizer.eps,
+            weightDecay: config.optimizer.weightDecay)
         let P = model.parameterCount
-        let evalOffsets = CharacterCorpus.evenlySpacedOffsets(count: config.training.evalWindows, streamLength: corpus.heldOut.count, length: T)
+        let evalOffsets = CharacterCorpus.evenlySpacedOffsets(
+            count: config.training.evalWindows, streamLength: corpus.heldOut.count, length: T)
         let evalBatch = CharacterCorpus.windows(corpus.heldOut, offsets: evalOffsets, length: T)
         let detail = Set(config.training.detailSteps)
-        if log { Log.info("TransformerLM \(shape.layers)×d\(shape.modelDimensions), T=\(T), V=\(shape.vocabularySize): P = \(P); \(corpus.train.count) train / \(corpus.heldOut.count) held-out characters (\(corpus.heldOutVerses) of \(corpus.verseCount) verses held out)") }
+        if log {
+            Log.info(
+                "TransformerLM \(shape.layers)×d\(shape.modelDimensions), T=\(T), V=\(shape.vocabularySize): P = \(P); \(corpus.train.count) train / \(corpus.heldOut.count) held-out characters (\(corpus.heldOutVerses) of \(corpus.verseCount) verses held out)"
+            )
+        }
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let path = directory + "/lm-history.h5"
         let start = Date()
@@ -150,8 +166,11 @@ public enum LMTrainer {
             func checkpoint(_ t: Int) throws {
                 try ckStep.append([Int64(t)])
                 try ckTheta.append(theta)
-                let m = optimizer.state.firstMoment.isEmpty ? [Float](repeating: 0, count: P) : optimizer.state.firstMoment
-                let v = optimizer.state.secondMoment.isEmpty ? [Float](repeating: 0, count: P) : optimizer.state.secondMoment
+                let m =
+                    optimizer.state.firstMoment.isEmpty ? [Float](repeating: 0, count: P) : optimizer.state.firstMoment
+                let v =
+                    optimizer.state.secondMoment.isEmpty
+                    ? [Float](repeating: 0, count: P) : optimizer.state.secondMoment
                 try ckM.append(m); try ckV.append(v)
                 try file.flush()
             }
@@ -167,10 +186,17 @@ public enum LMTrainer {
                 if t % config.training.evalEvery == 0 { evaluate(t) }
                 let offsets = (0..<B).map { _ in rng.int(below: span) }
                 let batch = CharacterCorpus.windows(corpus.train, offsets: offsets, length: T)
-                let (loss, gradient) = model.lossAndGradient(parameters: theta, inputs: batch.inputs, targets: batch.targets)
+                let (loss, gradient) = model.lossAndGradient(
+                    parameters: theta, inputs: batch.inputs, targets: batch.targets)
                 stepLoss.append(loss)
                 let lr = config.learningRate(step: t)
-                let before = detail.contains(t) ? (theta, optimizer.state.firstMoment.isEmpty ? [Float](repeating: 0, count: P) : optimizer.state.firstMoment) : nil
+                let before =
+                    detail.contains(t)
+                    ? (
+                        theta,
+                        optimizer.state.firstMoment.isEmpty
+                            ? [Float](repeating: 0, count: P) : optimizer.state.firstMoment
+                    ) : nil
                 optimizer.step(parameters: &theta, gradient: gradient, learningRate: lr)
                 if let before {
                     let g = try detailGroup.createGroup(String(t))
@@ -198,7 +224,10 @@ public enum LMTrainer {
             try file.flush()
         }
         let seconds = Date().timeIntervalSince(start)
-        if log { Log.info(String(format: "trained %d steps in %.0f s; held-out loss %.3f → %@", steps, seconds, finalEval, path)) }
+        if log {
+            Log.info(
+                String(format: "trained %d steps in %.0f s; held-out loss %.3f → %@", steps, seconds, finalEval, path))
+        }
         return Result(historyPath: path, finalEvalLoss: finalEval, seconds: seconds)
     }
 }

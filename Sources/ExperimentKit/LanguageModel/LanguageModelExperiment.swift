@@ -19,8 +19,12 @@ public enum LanguageModelExperiment: ExperimentArtifact {
             },
             ReportRows.row("held-out loss, first → last evaluation") {
                 let loss = try r.vector("eval/loss"), step = try r.vector("eval/step")
-                guard let first = loss.first, let last = loss.last, step.count == loss.count else { return "no evaluations" }
-                return String(format: "%.3f (step %d) → %.3f (step %d) nats/char", first, Int(step[0]), last, Int(step[step.count - 1]))
+                guard let first = loss.first, let last = loss.last, step.count == loss.count else {
+                    return "no evaluations"
+                }
+                return String(
+                    format: "%.3f (step %d) → %.3f (step %d) nats/char", first, Int(step[0]), last,
+                    Int(step[step.count - 1]))
             },
             ReportRows.row("wall time") {
                 let s = try r.double("wall_seconds")

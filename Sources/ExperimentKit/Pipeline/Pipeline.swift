@@ -35,9 +35,13 @@ public struct PipelineConfig: Codable, Equatable, Sendable, ValidatableConfig {
         for (i, s) in stages.enumerated() {
             try s.resources?.validate(keyPath: "stages[\(i)].resources")
             if let n = s.shards {
-                guard n >= 1 else { throw ConfigError(keyPath: "stages[\(i)].shards", message: "expected at least 1, found \(n)") }
+                guard n >= 1 else {
+                    throw ConfigError(keyPath: "stages[\(i)].shards", message: "expected at least 1, found \(n)")
+                }
                 guard s.executable == "validate-epk" else {
-                    throw ConfigError(keyPath: "stages[\(i)].shards", message: "only a validate-epk stage can be sharded, '\(s.name)' runs \(s.executable)")
+                    throw ConfigError(
+                        keyPath: "stages[\(i)].shards",
+                        message: "only a validate-epk stage can be sharded, '\(s.name)' runs \(s.executable)")
                 }
             }
             if seen.contains(s.name) {
@@ -56,7 +60,9 @@ extension PipelineConfig {
     /// order (`reproduce --stage NAME`).
     public func restricted(toStage name: String) throws -> PipelineConfig {
         guard stages.contains(where: { $0.name == name }) else {
-            throw ConfigError(keyPath: "stages", message: "no stage named '\(name)'; stages: \(stages.map(\.name).joined(separator: ", "))")
+            throw ConfigError(
+                keyPath: "stages",
+                message: "no stage named '\(name)'; stages: \(stages.map(\.name).joined(separator: ", "))")
         }
         var needed: Set<String> = [name]
         for stage in stages.reversed() where needed.contains(stage.name) { needed.formUnion(stage.after ?? []) }
@@ -104,7 +110,8 @@ public enum Pipeline {
             return .invalid("\(error)")
         }
         guard let current = try? ConfigHash.of(file: stage.config),
-              ConfigHash.of(data: Data(stored.utf8)) == current else { return .configChanged }
+            ConfigHash.of(data: Data(stored.utf8)) == current
+        else { return .configChanged }
         let mine = modificationDate(stage.artifact)
         for d in stage.after ?? [] {
             guard let dep = pipeline.stages.first(where: { $0.name == d }) else { continue }
@@ -116,8 +123,10 @@ public enum Pipeline {
     /// Runs the stages in order, skipping those that are up to date; a stage whose dependency ran is re-checked
     /// after it (its artifact is then older, so it runs too). Returns (stage, status before, seconds) per stage.
     @discardableResult
-    public static func run(_ pipeline: PipelineConfig, force: Bool = false,
-                           runner: (Stage) throws -> Void) throws -> [(stage: String, status: StageStatus, seconds: Double)] {
+    public static func run(
+        _ pipeline: PipelineConfig, force: Bool = false,
+        runner: (Stage) throws -> Void
+    ) throws -> [(stage: String, status: StageStatus, seconds: Double)] {
         var log: [(String, StageStatus, Double)] = []
         for stage in pipeline.stages {
             let status = force ? .missing : self.status(of: stage, in: pipeline)

@@ -55,10 +55,13 @@ public struct SlurmPlan: Sendable {
     ///   - statuses: `Pipeline.status` of each stage (ignored when `force`).
     ///   - pipelinePath: the pipeline file, as the report job is to read it (relative to `workingDirectory`).
     ///   - binDirectory: absolute folder of the executables.
-    public static func make(pipeline: PipelineConfig, pipelinePath: String, statuses: [String: StageStatus], force: Bool,
-                            binDirectory: String, workingDirectory: String, reportPath: String) -> SlurmPlan {
+    public static func make(
+        pipeline: PipelineConfig, pipelinePath: String, statuses: [String: StageStatus], force: Bool,
+        binDirectory: String, workingDirectory: String, reportPath: String
+    ) -> SlurmPlan {
         func absolute(_ path: String) -> String {
-            path.hasPrefix("/") ? path : URL(fileURLWithPath: workingDirectory).appendingPathComponent(path).standardizedFileURL.path
+            path.hasPrefix("/")
+                ? path : URL(fileURLWithPath: workingDirectory).appendingPathComponent(path).standardizedFileURL.path
         }
         var jobs: [SlurmJob] = []
         var skipped: [String] = []
@@ -73,40 +76,55 @@ public struct SlurmPlan: Sendable {
             let directory = (absolute(stage.artifact) as NSString).deletingLastPathComponent
             let base = directory + "/" + stage.name
             let command = [binDirectory + "/" + stage.executable, "--config", stage.config] + (stage.arguments ?? [])
-            func job(_ kind: SlurmJob.Kind, suffix: String, log: String, command: String, deps: [Int],
-                     outputs: [String]) -> SlurmJob {
+            func job(
+                _ kind: SlurmJob.Kind, suffix: String, log: String, command: String, deps: [Int],
+                outputs: [String]
+            ) -> SlurmJob {
                 let name = "\(pipeline.name):\(stage.name)"
                 let array: Int? = if case .shards(let n) = kind { n } else { nil }
-                return SlurmJob(stage: stage.name, kind: kind, scriptPath: base + suffix + ".sbatch",
-                                script: SbatchScript.render(jobName: name, resources: resources, log: base + log,
-                                                            workingDirectory: workingDirectory, arrayTasks: array, command: command),
-                                logPattern: base + log, dependencies: deps, outputs: outputs)
+                return SlurmJob(
+                    stage: stage.name, kind: kind, scriptPath: base + suffix + ".sbatch",
+                    script: SbatchScript.render(
+                        jobName: name, resources: resources, log: base + log,
+                        workingDirectory: workingDirectory, arrayTasks: array, command: command),
+                    logPattern: base + log, dependencies: deps, outputs: outputs)
             }
             if let n = stage.shards {
-                let shardDirectory = SbatchScript.value(of: "--out", in: stage.arguments ?? []).map(absolute) ?? directory
+                let shardDirectory =
+                    SbatchScript.value(of: "--out", in: stage.arguments ?? []).map(absolute) ?? directory
                 let out = stage.arguments?.contains("--out") == true ? [] : ["--out", directory]
                 let run = SbatchScript.quote(command + out) + " --shard \"${SLURM_ARRAY_TASK_ID}/\(n)\""
                 let files = (1...n).map { shardDirectory + "/epk-shard-\($0)-of-\(n).h5" }
-                jobs.append(job(.shards(n), suffix: "-shards", log: "-%A_%a.log", command: run, deps: deps, outputs: files))
+                jobs.append(
+                    job(.shards(n), suffix: "-shards", log: "-%A_%a.log", command: run, deps: deps, outputs: files))
                 let merge = [binDirectory + "/validate-epk", "merge", "--out", stage.artifact] + files
-                jobs.append(job(.merge, suffix: "-merge", log: "-merge-%j.log", command: SbatchScript.quote(merge),
-                                deps: [jobs.count - 1], outputs: [absolute(stage.artifact)]))
+                jobs.append(
+                    job(
+                        .merge, suffix: "-merge", log: "-merge-%j.log", command: SbatchScript.quote(merge),
+                        deps: [jobs.count - 1], outputs: [absolute(stage.artifact)]))
             } else {
-                jobs.append(job(.stage, suffix: "", log: "-%j.log", command: SbatchScript.quote(command), deps: deps,
-                                outputs: [absolute(stage.artifact)]))
+                jobs.append(
+                    job(
+                        .stage, suffix: "", log: "-%j.log", command: SbatchScript.quote(command), deps: deps,
+                        outputs: [absolute(stage.artifact)]))
             }
             finalJob[stage.name] = jobs.count - 1
         }
         let report = absolute(reportPath)
         let reportBase = (report as NSString).deletingLastPathComponent + "/report"
-        let reportCommand = SbatchScript.quote([binDirectory + "/report", "--config", pipelinePath, "--out", reportPath])
+        let reportCommand = SbatchScript.quote([
+            binDirectory + "/report", "--config", pipelinePath, "--out", reportPath,
+        ])
         let reportResources = SlurmResources(cpus: 1, memory: "1G", time: "30:00")
             .over((pipeline.resources ?? SlurmResources()).over(SlurmResources.defaults))
-        jobs.append(SlurmJob(stage: "report", kind: .report, scriptPath: reportBase + ".sbatch",
-                             script: SbatchScript.render(jobName: "\(pipeline.name):report", resources: reportResources,
-                                                         log: reportBase + "-%j.log", workingDirectory: workingDirectory,
-                                                         arrayTasks: nil, command: reportCommand),
-                             logPattern: reportBase + "-%j.log", dependencies: Array(jobs.indices), outputs: [report]))
+        jobs.append(
+            SlurmJob(
+                stage: "report", kind: .report, scriptPath: reportBase + ".sbatch",
+                script: SbatchScript.render(
+                    jobName: "\(pipeline.name):report", resources: reportResources,
+                    log: reportBase + "-%j.log", workingDirectory: workingDirectory,
+                    arrayTasks: nil, command: reportCommand),
+                logPattern: reportBase + "-%j.log", dependencies: Array(jobs.indices), outputs: [report]))
         return SlurmPlan(jobs: jobs, skipped: skipped)
     }
 
@@ -128,13 +146,17 @@ public struct SlurmPlan: Sendable {
 /// the command. Dependencies are not in the script (they name job ids of one submission); `reproduce` passes them
 /// to sbatch, and a user resubmitting a script by hand adds their own.
 public enum SbatchScript {
-    public static func render(jobName: String, resources r: SlurmResources, log: String, workingDirectory: String,
-                              arrayTasks: Int?, command: String) -> String {
-        var lines = ["#!/bin/bash",
-                     "# Written by `reproduce --executor slurm` (docs/CLUSTER.md). Resubmit with: sbatch <this file>",
-                     "#SBATCH --job-name=\(jobName)",
-                     "#SBATCH --output=\(log)",
-                     "#SBATCH --chdir=\(workingDirectory)"]
+    public static func render(
+        jobName: String, resources r: SlurmResources, log: String, workingDirectory: String,
+        arrayTasks: Int?, command: String
+    ) -> String {
+        var lines = [
+            "#!/bin/bash",
+            "# Written by `reproduce --executor slurm` (docs/CLUSTER.md). Resubmit with: sbatch <this file>",
+            "#SBATCH --job-name=\(jobName)",
+            "#SBATCH --output=\(log)",
+            "#SBATCH --chdir=\(workingDirectory)",
+        ]
         if let n = arrayTasks { lines.append("#SBATCH --array=1-\(n)") }
         if let c = r.cpus { lines.append("#SBATCH --cpus-per-task=\(c)") }
         if let m = r.memory { lines.append("#SBATCH --mem=\(m)") }
@@ -142,9 +164,11 @@ public enum SbatchScript {
         if let p = r.partition { lines.append("#SBATCH --partition=\(p)") }
         if let a = r.account { lines.append("#SBATCH --account=\(a)") }
         lines += (r.sbatchFlags ?? []).map { "#SBATCH \($0)" }
-        lines += ["set -euo pipefail",
-                  "echo \"[$(date -u +%FT%TZ)] job ${SLURM_JOB_ID} (${SLURM_JOB_NAME}) on $(hostname -s)\"",
-                  "exec " + command, ""]
+        lines += [
+            "set -euo pipefail",
+            "echo \"[$(date -u +%FT%TZ)] job ${SLURM_JOB_ID} (${SLURM_JOB_NAME}) on $(hostname -s)\"",
+            "exec " + command, "",
+        ]
         return lines.joined(separator: "\n")
     }
 

@@ -8,7 +8,7 @@ import Foundation
 /// Finished jobs are read with `squeue -t all` (kept for `MinJobAge` seconds); a job that has left the queue is
 /// looked up with `sacct`, and when that is unavailable too, judged by whether its artifact was written.
 public enum SlurmExecutor {
-        /// One line of the status table: a job, or one task of an array job.
+    /// One line of the status table: a job, or one task of an array job.
     public struct Row: Equatable, Sendable {
         public var label: String
         public var jobID: String
@@ -26,22 +26,34 @@ public enum SlurmExecutor {
         public var rows: [Row]
     }
 
-    static let failedStates = ["FAILED", "TIMEOUT", "OUT_OF_MEMORY", "NODE_FAIL", "BOOT_FAIL", "DEADLINE",
-                               "PREEMPTED", "CANCELLED", "REVOKED", "LOST"]
+    static let failedStates = [
+        "FAILED", "TIMEOUT", "OUT_OF_MEMORY", "NODE_FAIL", "BOOT_FAIL", "DEADLINE",
+        "PREEMPTED", "CANCELLED", "REVOKED", "LOST",
+    ]
 
     /// Plans, submits and (with `wait`) waits for the pipeline; `output` receives the status tables.
-    public static func run(pipeline: PipelineConfig, pipelinePath: String, force: Bool, binDirectory: String,
-                           reportPath: String, wait: Bool, pollSeconds: Double = 5,
-                           output: (String) -> Void = { print($0) }) throws -> Outcome {
-        let statuses = Dictionary(uniqueKeysWithValues: pipeline.stages.map { ($0.name, force ? .missing : Pipeline.status(of: $0, in: pipeline)) })
-        let plan = SlurmPlan.make(pipeline: pipeline, pipelinePath: pipelinePath, statuses: statuses, force: force,
-                                  binDirectory: binDirectory, workingDirectory: FileManager.default.currentDirectoryPath,
-                                  reportPath: reportPath)
+    public static func run(
+        pipeline: PipelineConfig, pipelinePath: String, force: Bool, binDirectory: String,
+        reportPath: String, wait: Bool, pollSeconds: Double = 5,
+        output: (String) -> Void = { print($0) }
+    ) throws -> Outcome {
+        let statuses = Dictionary(
+            uniqueKeysWithValues: pipeline.stages.map {
+                ($0.name, force ? .missing : Pipeline.status(of: $0, in: pipeline))
+            })
+        let plan = SlurmPlan.make(
+            pipeline: pipeline, pipelinePath: pipelinePath, statuses: statuses, force: force,
+            binDirectory: binDirectory, workingDirectory: FileManager.default.currentDirectoryPath,
+            reportPath: reportPath)
         for s in plan.skipped { Log.info("[\(pipeline.name)] \(s): skipped (up to date)") }
         let start = Date()
         let ids = try submit(plan)
-        output("submitted \(ids.count) jobs (\(plan.skipped.count) stages up to date):\n" +
-               table(plan.jobs.indices.map { Row(label: plan.jobs[$0].label, jobID: ids[$0], state: "SUBMITTED", elapsed: "-", job: $0) }))
+        output(
+            "submitted \(ids.count) jobs (\(plan.skipped.count) stages up to date):\n"
+                + table(
+                    plan.jobs.indices.map {
+                        Row(label: plan.jobs[$0].label, jobID: ids[$0], state: "SUBMITTED", elapsed: "-", job: $0)
+                    }))
         guard wait else { return Outcome(plan: plan, jobIDs: ids, rows: []) }
         let rows = try waitForJobs(plan, ids: ids, since: start, pollSeconds: pollSeconds, output: output)
         output(String(format: "all %d jobs COMPLETED in %.0f s", rows.count, Date().timeIntervalSince(start)))
@@ -58,15 +70,23 @@ public enum SlurmExecutor {
             try AtomicFile.write(data: Data(job.script.utf8), to: job.scriptPath)
             var arguments = ["--parsable"]
             if !job.dependencies.isEmpty {
-                arguments += ["--dependency=afterok:" + job.dependencies.map { ids[$0] }.joined(separator: ":"),
-                              "--kill-on-invalid-dep=yes"]
+                arguments += [
+                    "--dependency=afterok:" + job.dependencies.map { ids[$0] }.joined(separator: ":"),
+                    "--kill-on-invalid-dep=yes",
+                ]
             }
             let result = try command("sbatch", arguments + [job.scriptPath])
-            let id = result.out.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: ";").first.map(String.init) ?? ""
+            let id =
+                result.out.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: ";").first.map(String.init)
+                ?? ""
             guard result.status == 0, !id.isEmpty, id.allSatisfy(\.isNumber) else {
                 if !ids.isEmpty { _ = try? command("scancel", ids) }
-                throw ArtifactError(.io, file: job.scriptPath, problem: "sbatch refused the job of stage '\(job.stage)': \(oneLine(result.err + result.out))",
-                                    fix: "fix the stage's resources in the pipeline config (or start a cluster: bash scripts/slurm-local.sh start)")
+                throw ArtifactError(
+                    .io, file: job.scriptPath,
+                    problem: "sbatch refused the job of stage '\(job.stage)': \(oneLine(result.err + result.out))",
+                    fix:
+                        "fix the stage's resources in the pipeline config (or start a cluster: bash scripts/slurm-local.sh start)"
+                )
             }
             ids.append(id)
         }
@@ -75,8 +95,10 @@ public enum SlurmExecutor {
 
     /// Polls until every job has finished, printing the table whenever a state changes. On the first failure the
     /// failed job's dependants are cancelled; at the end a `SlurmFailure` names the stage, the job and its log.
-    public static func waitForJobs(_ plan: SlurmPlan, ids: [String], since start: Date, pollSeconds: Double,
-                                   output: (String) -> Void) throws -> [Row] {
+    public static func waitForJobs(
+        _ plan: SlurmPlan, ids: [String], since start: Date, pollSeconds: Double,
+        output: (String) -> Void
+    ) throws -> [Row] {
         var shown = ""
         var cancelled = Set<Int>()
         var failures: [Row] = []
@@ -84,8 +106,10 @@ public enum SlurmExecutor {
             let rows = try statusRows(plan, ids: ids, since: start)
             let states = rows.map { $0.jobID + " " + $0.state }.joined(separator: ",")
             if states != shown { output(table(rows)); shown = states }
-            for row in rows where isFailed(row.state) && !cancelled.contains(row.job)
-                && !failures.contains(where: { $0.jobID == row.jobID }) {
+            for row in rows
+            where isFailed(row.state) && !cancelled.contains(row.job)
+                && !failures.contains(where: { $0.jobID == row.jobID })
+            {
                 failures.append(row)
                 let victims = plan.dependants(of: row.job).subtracting(cancelled).sorted()
                 cancelled.formUnion(victims)
@@ -95,10 +119,11 @@ public enum SlurmExecutor {
             if rows.allSatisfy({ isTerminal($0.state) }) {
                 guard let first = failures.first else { return rows }
                 let job = plan.jobs[first.job]
-                throw SlurmFailure(stage: job.stage, jobID: first.jobID, state: first.state,
-                                   log: job.logPath(jobID: first.jobID), otherFailures: failures.count - 1,
-                                   cancelled: Array(Set(cancelled.map { plan.jobs[$0].label })).sorted(),
-                                   jobIDs: ids, rows: rows)
+                throw SlurmFailure(
+                    stage: job.stage, jobID: first.jobID, state: first.state,
+                    log: job.logPath(jobID: first.jobID), otherFailures: failures.count - 1,
+                    cancelled: Array(Set(cancelled.map { plan.jobs[$0].label })).sorted(),
+                    jobIDs: ids, rows: rows)
             }
             Thread.sleep(forTimeInterval: pollSeconds)
         }
@@ -120,7 +145,8 @@ public enum SlurmExecutor {
             }
             for t in tasks {
                 var label = job.label
-                if case .shards(let n) = job.kind, let task = t.split(separator: "_").last, task.allSatisfy(\.isNumber) {
+                if case .shards(let n) = job.kind, let task = t.split(separator: "_").last, task.allSatisfy(\.isNumber)
+                {
                     label = "\(job.stage) [shard \(task)/\(n)]"
                 }
                 rows.append(Row(label: label, jobID: t, state: known[t]!.state, elapsed: known[t]!.elapsed, job: i))
@@ -133,16 +159,22 @@ public enum SlurmExecutor {
     static func queue() throws -> [String: (state: String, elapsed: String)] {
         let result = try command("squeue", ["--me", "-h", "-r", "-t", "all", "-o", "%i|%T|%M"])
         guard result.status == 0 else {
-            throw ArtifactError(.io, "squeue failed: \(oneLine(result.err)); is the cluster up? (bash scripts/slurm-local.sh status)")
+            throw ArtifactError(
+                .io, "squeue failed: \(oneLine(result.err)); is the cluster up? (bash scripts/slurm-local.sh status)")
         }
         return parse(result.out)
     }
 
     /// sacct's view of jobs that left the queue; empty where accounting is disabled.
     static func accounting(_ ids: [String]) -> [String: (state: String, elapsed: String)] {
-        guard let result = try? command("sacct", ["-n", "-X", "-P", "-o", "JobID,State,Elapsed", "-j", ids.joined(separator: ",")]),
-              result.status == 0 else { return [:] }
-        return parse(result.out).mapValues { ($0.state.split(separator: " ").first.map(String.init) ?? $0.state, $0.elapsed) }
+        guard
+            let result = try? command(
+                "sacct", ["-n", "-X", "-P", "-o", "JobID,State,Elapsed", "-j", ids.joined(separator: ",")]),
+            result.status == 0
+        else { return [:] }
+        return parse(result.out).mapValues {
+            ($0.state.split(separator: " ").first.map(String.init) ?? $0.state, $0.elapsed)
+        }
     }
 
     static func parse(_ text: String) -> [String: (state: String, elapsed: String)] {
@@ -185,9 +217,15 @@ public enum SlurmExecutor {
         let errData = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         if process.terminationStatus == 127 {
-            throw ArtifactError(.notFound, "\(tool): not found on PATH; install Slurm's clients (Debian: slurm-wlm) or start a local cluster with `bash scripts/slurm-local.sh start`")
+            throw ArtifactError(
+                .notFound,
+                "\(tool): not found on PATH; install Slurm's clients (Debian: slurm-wlm) or start a local cluster with `bash scripts/slurm-local.sh start`"
+            )
         }
-        return (process.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self))
+        return (
+            process.terminationStatus, String(decoding: outData, as: UTF8.self),
+            String(decoding: errData, as: UTF8.self)
+        )
     }
 
     static func oneLine(_ s: String) -> String {
@@ -210,7 +248,9 @@ public struct SlurmFailure: Error, CustomStringConvertible, Sendable {
 
     public var description: String {
         let others = otherFailures > 0 ? "; \(otherFailures) more failed" : ""
-        let skipped = cancelled.isEmpty ? "" : "; cancelled the jobs waiting for it: " + cancelled.joined(separator: ", ")
-        return "stage '\(stage)' failed (Slurm job \(jobID) \(state)); its log: \(log)\(others)\(skipped); fix the cause and rerun reproduce, which submits only what is missing"
+        let skipped =
+            cancelled.isEmpty ? "" : "; cancelled the jobs waiting for it: " + cancelled.joined(separator: ", ")
+        return
+            "stage '\(stage)' failed (Slurm job \(jobID) \(state)); its log: \(log)\(others)\(skipped); fix the cause and rerun reproduce, which submits only what is missing"
     }
 }

@@ -22,8 +22,10 @@ public struct SlurmResources: Codable, Equatable, Sendable {
         case sbatchFlags = "sbatch_flags"
     }
 
-    public init(cpus: Int? = nil, memory: String? = nil, time: String? = nil, partition: String? = nil,
-                account: String? = nil, sbatchFlags: [String]? = nil) {
+    public init(
+        cpus: Int? = nil, memory: String? = nil, time: String? = nil, partition: String? = nil,
+        account: String? = nil, sbatchFlags: [String]? = nil
+    ) {
         self.cpus = cpus
         self.memory = memory
         self.time = time
@@ -37,9 +39,10 @@ public struct SlurmResources: Codable, Equatable, Sendable {
 
     /// `self`'s keys where set, else `fallback`'s. Flags are concatenated (fallback's first).
     public func over(_ fallback: SlurmResources) -> SlurmResources {
-        SlurmResources(cpus: cpus ?? fallback.cpus, memory: memory ?? fallback.memory, time: time ?? fallback.time,
-                       partition: partition ?? fallback.partition, account: account ?? fallback.account,
-                       sbatchFlags: (fallback.sbatchFlags ?? []) + (sbatchFlags ?? []))
+        SlurmResources(
+            cpus: cpus ?? fallback.cpus, memory: memory ?? fallback.memory, time: time ?? fallback.time,
+            partition: partition ?? fallback.partition, account: account ?? fallback.account,
+            sbatchFlags: (fallback.sbatchFlags ?? []) + (sbatchFlags ?? []))
     }
 
     /// The resources of `stage` in `pipeline`: stage keys, then pipeline keys, then `defaults`.
@@ -48,20 +51,29 @@ public struct SlurmResources: Codable, Equatable, Sendable {
     }
 
     func validate(keyPath: String) throws {
-        if let c = cpus, c < 1 { throw ConfigError(keyPath: keyPath + ".cpus", message: "expected at least 1, found \(c)") }
+        if let c = cpus, c < 1 {
+            throw ConfigError(keyPath: keyPath + ".cpus", message: "expected at least 1, found \(c)")
+        }
         if let m = memory, m.range(of: #"^[0-9]+[KMGT]?$"#, options: .regularExpression) == nil {
-            throw ConfigError(keyPath: keyPath + ".memory", message: "expected a Slurm size such as \"4G\" or \"1500M\", found \"\(m)\"")
+            throw ConfigError(
+                keyPath: keyPath + ".memory",
+                message: "expected a Slurm size such as \"4G\" or \"1500M\", found \"\(m)\"")
         }
         if let t = time, t.range(of: #"^([0-9]+-)?[0-9]+(:[0-9]{1,2}){0,2}$"#, options: .regularExpression) == nil {
-            throw ConfigError(keyPath: keyPath + ".time", message: "expected a Slurm duration such as \"30\", \"2:00:00\" or \"1-12:00:00\", found \"\(t)\"")
+            throw ConfigError(
+                keyPath: keyPath + ".time",
+                message: "expected a Slurm duration such as \"30\", \"2:00:00\" or \"1-12:00:00\", found \"\(t)\"")
         }
         for (key, value) in [("partition", partition), ("account", account)] {
             if let v = value, v.isEmpty || v.contains(where: { $0.isWhitespace }) {
-                throw ConfigError(keyPath: keyPath + "." + key, message: "expected a name without spaces, found \"\(v)\"")
+                throw ConfigError(
+                    keyPath: keyPath + "." + key, message: "expected a name without spaces, found \"\(v)\"")
             }
         }
         for (i, flag) in (sbatchFlags ?? []).enumerated() where !flag.hasPrefix("-") || flag.contains("\n") {
-            throw ConfigError(keyPath: keyPath + ".sbatch_flags[\(i)]", message: "expected one sbatch option starting with '-', found \"\(flag)\"")
+            throw ConfigError(
+                keyPath: keyPath + ".sbatch_flags[\(i)]",
+                message: "expected one sbatch option starting with '-', found \"\(flag)\"")
         }
     }
 }

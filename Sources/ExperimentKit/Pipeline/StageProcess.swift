@@ -1,7 +1,8 @@
 import Artifacts
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Runs one stage's executable as a child of `reproduce`, so that stopping `reproduce` stops the stage too:
@@ -16,9 +17,11 @@ public enum StageProcess {
 
     /// The conventional name of a signal number ("SIGKILL"), or "signal n".
     public static func signalName(_ s: Int32) -> String {
-        let names: [Int32: String] = [SIGHUP: "SIGHUP", SIGINT: "SIGINT", SIGQUIT: "SIGQUIT", SIGILL: "SIGILL",
-                                      SIGTRAP: "SIGTRAP", SIGABRT: "SIGABRT", SIGBUS: "SIGBUS", SIGFPE: "SIGFPE",
-                                      SIGKILL: "SIGKILL", SIGSEGV: "SIGSEGV", SIGPIPE: "SIGPIPE", SIGTERM: "SIGTERM"]
+        let names: [Int32: String] = [
+            SIGHUP: "SIGHUP", SIGINT: "SIGINT", SIGQUIT: "SIGQUIT", SIGILL: "SIGILL",
+            SIGTRAP: "SIGTRAP", SIGABRT: "SIGABRT", SIGBUS: "SIGBUS", SIGFPE: "SIGFPE",
+            SIGKILL: "SIGKILL", SIGSEGV: "SIGSEGV", SIGPIPE: "SIGPIPE", SIGTERM: "SIGTERM",
+        ]
         return names[s] ?? "signal \(s)"
     }
 
@@ -26,14 +29,22 @@ public enum StageProcess {
     public static func failure(stage: Stage, signal: Int32?, status: Int32, forwarded: Int32?) -> ArtifactError {
         let command = "\(stage.executable) --config \(stage.config)"
         if let s = signal {
-            let cause = forwarded.map { "reproduce received \(signalName($0)) and passed it on" }
+            let cause =
+                forwarded.map { "reproduce received \(signalName($0)) and passed it on" }
                 ?? "it was killed from outside or crashed"
-            return ArtifactError(.io, "stage '\(stage.name)' (\(command)) was killed by signal \(s) (\(signalName(s))): \(cause); its artifact is not written, so the next run starts it again")
+            return ArtifactError(
+                .io,
+                "stage '\(stage.name)' (\(command)) was killed by signal \(s) (\(signalName(s))): \(cause); its artifact is not written, so the next run starts it again"
+            )
         }
         if let f = forwarded {
-            return ArtifactError(.io, "stage '\(stage.name)' (\(command)) stopped with status \(status) after reproduce received \(signalName(f)) and passed it on; run reproduce again to continue")
+            return ArtifactError(
+                .io,
+                "stage '\(stage.name)' (\(command)) stopped with status \(status) after reproduce received \(signalName(f)) and passed it on; run reproduce again to continue"
+            )
         }
-        return ArtifactError(.io, "stage '\(stage.name)' (\(command)) exited with status \(status); see its error line above")
+        return ArtifactError(
+            .io, "stage '\(stage.name)' (\(command)) exited with status \(status); see its error line above")
     }
 
     /// Runs the stage and waits; throws `failure(...)` unless it exits 0.
@@ -50,13 +61,14 @@ public enum StageProcess {
         }
         try process.run()
         stageChild = process.processIdentifier
-        if stageSignal != 0 { forwardToStage(stageSignal) }   // a signal that came while the child was starting
+        if stageSignal != 0 { forwardToStage(stageSignal) }  // a signal that came while the child was starting
         process.waitUntilExit()
         let bySignal = process.terminationReason == .uncaughtSignal
         let received = stageSignal == 0 ? nil : stageSignal
         if bySignal || process.terminationStatus != 0 || received != nil {
-            throw failure(stage: stage, signal: bySignal ? process.terminationStatus : nil,
-                          status: process.terminationStatus, forwarded: received)
+            throw failure(
+                stage: stage, signal: bySignal ? process.terminationStatus : nil,
+                status: process.terminationStatus, forwarded: received)
         }
     }
 }

@@ -55,22 +55,31 @@ public struct PruneConfig: Codable, Equatable, Sendable, ValidatableConfig {
     public var memoryBudgetGb: Double
 
     enum CodingKeys: String, CodingKey {
-        case run, history, testCount = "test_count", scoringPool = "scoring_pool", scoringFraction = "scoring_fraction", seeds
+        case run, history, testCount = "test_count", scoringPool = "scoring_pool", scoringFraction = "scoring_fraction",
+            seeds
         case neverPruned = "never_pruned", quadrature, epkChunk = "epk_chunk", coarse, fine, methods
         case memoryBudgetGb = "memory_budget_gb"
     }
 
     public func validate() throws {
         try ConfigError.require(testCount >= 4, keyPath: "test_count", expected: "an integer ≥ 4", found: testCount)
-        try ConfigError.require(scoringPool >= 2 && scoringPool <= testCount, keyPath: "scoring_pool", expected: "an integer in 2…test_count", found: scoringPool)
-        try ConfigError.require(scoringFraction > 0 && scoringFraction < 1, keyPath: "scoring_fraction", expected: "a number in (0, 1)", found: scoringFraction)
+        try ConfigError.require(
+            scoringPool >= 2 && scoringPool <= testCount, keyPath: "scoring_pool",
+            expected: "an integer in 2…test_count", found: scoringPool)
+        try ConfigError.require(
+            scoringFraction > 0 && scoringFraction < 1, keyPath: "scoring_fraction", expected: "a number in (0, 1)",
+            found: scoringFraction)
         try ConfigError.require(!seeds.isEmpty, keyPath: "seeds", expected: "at least one seed", found: seeds.count)
-        try ConfigError.require(seeds.allSatisfy { $0 >= 0 }, keyPath: "seeds", expected: "non-negative seeds", found: seeds.min() ?? 0)
+        try ConfigError.require(
+            seeds.allSatisfy { $0 >= 0 }, keyPath: "seeds", expected: "non-negative seeds", found: seeds.min() ?? 0)
         try ConfigError.require(epkChunk >= 1, keyPath: "epk_chunk", expected: "a positive integer", found: epkChunk)
-        try ConfigError.require(memoryBudgetGb > 0, keyPath: "memory_budget_gb", expected: "a positive number", found: memoryBudgetGb)
-        try ConfigError.require(!methods.isEmpty, keyPath: "methods", expected: "at least one method", found: methods.count)
+        try ConfigError.require(
+            memoryBudgetGb > 0, keyPath: "memory_budget_gb", expected: "a positive number", found: memoryBudgetGb)
+        try ConfigError.require(
+            !methods.isEmpty, keyPath: "methods", expected: "at least one method", found: methods.count)
         for (key, g) in [("coarse", coarse), ("fine", fine)] {
-            try ConfigError.require(g.count >= 1, keyPath: "\(key).count", expected: "a positive integer", found: g.count)
+            try ConfigError.require(
+                g.count >= 1, keyPath: "\(key).count", expected: "a positive integer", found: g.count)
             if !(g.from >= 0 && g.to < 1 && g.from <= g.to) {
                 throw ConfigError.outOfRange(keyPath: key, expected: "0 ≤ from ≤ to < 1", found: "\(g.from)…\(g.to)")
             }

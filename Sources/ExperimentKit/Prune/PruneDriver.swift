@@ -33,25 +33,38 @@ public enum PruneDriver {
         public var epkMeanAbsoluteError: Double
     }
 
-    public static func run(configPath: String, historyOverride: String?, outputDirectory: String?,
-                           dataDirectory: String?) throws -> Summary {
+    public static func run(
+        configPath: String, historyOverride: String?, outputDirectory: String?,
+        dataDirectory: String?
+    ) throws -> Summary {
         let config = try StrictConfig.load(PruneConfig.self, from: configPath)
         let historyPath = historyOverride ?? config.history
         guard FileManager.default.fileExists(atPath: historyPath) else {
-            throw ArtifactError(.notFound, file: historyPath, problem: "no such history",
-                                fix: "train first (`swift run -c release train-cifar2 --config Configs/cifar2-local.json`) or pass --history")
+            throw ArtifactError(
+                .notFound, file: historyPath, problem: "no such history",
+                fix:
+                    "train first (`swift run -c release train-cifar2 --config Configs/cifar2-local.json`) or pass --history"
+            )
         }
         let setup = try ReplaySetup(historyPath: historyPath, dataDirectory: dataDirectory)
         guard setup.trainConfig.experiment == "cifar2" else {
-            throw ArtifactError(.config, "\(configPath): prune needs a cifar2 history, \(historyPath) is \(setup.trainConfig.experiment)")
+            throw ArtifactError(
+                .config,
+                "\(configPath): prune needs a cifar2 history, \(historyPath) is \(setup.trainConfig.experiment)")
         }
         let model = setup.model, layout = model.layout, P = model.parameterCount, C = model.classCount
         for name in config.neverPruned where layout.component(named: name) == nil {
-            throw ArtifactError(.config, "\(configPath): key 'never_pruned': unknown component \(name) (model: \(layout.names.joined(separator: ", ")))")
+            throw ArtifactError(
+                .config,
+                "\(configPath): key 'never_pruned': unknown component \(name) (model: \(layout.names.joined(separator: ", ")))"
+            )
         }
         let evaluation = setup.data.evaluation
         guard config.testCount <= evaluation.count else {
-            throw ArtifactError(.config, "\(configPath): key 'test_count': expected at most \(evaluation.count) (test images available), found \(config.testCount)")
+            throw ArtifactError(
+                .config,
+                "\(configPath): key 'test_count': expected at most \(evaluation.count) (test images available), found \(config.testCount)"
+            )
         }
         let n = config.testCount
         let inputs = evaluation.inputs.rows(0..<n)
@@ -80,27 +93,35 @@ public enum PruneDriver {
         let prunable = Pruning.prunableRanges(layout, neverPruned: Set(config.neverPruned))
         let prunableNames = layout.components.filter { !config.neverPruned.contains($0.name) }.map { $0.name }
         let prunableCount = prunable.reduce(0) { $0 + $1.count }
-        Log.info("prune: \(model.name), P = \(P) (\(prunableCount) prunable), \(T) steps; \(n) test images (EPK on the first \(pool)), \(scoringCount) scoring / \(n - scoringCount) evaluation per seed, seeds \(config.seeds)")
+        Log.info(
+            "prune: \(model.name), P = \(P) (\(prunableCount) prunable), \(T) steps; \(n) test images (EPK on the first \(pool)), \(scoringCount) scoring / \(n - scoringCount) evaluation per seed, seeds \(config.seeds)"
+        )
 
         // Importance scores.
         var epk: EPKImportance?
         let methods = config.methods
         if methods.contains(.explaind) || methods.contains(.explaindModule) {
             let progress = Progress(label: "epk scores", total: ((pool + config.epkChunk - 1) / config.epkChunk) * C)
-            epk = try EPKImportance.compute(model: model, history: setup.history, data: DatasetReplay(setup.data.train),
-                                            testInputs: inputs.rows(0..<pool), membership: membership, setCount: S, components: prunableNames,
-                                            quadrature: config.quadrature, chunk: config.epkChunk,
-                                            memoryBudgetBytes: Int(config.memoryBudgetGb * 1_073_741_824),
-                                            progress: { d, _ in progress.advance(status: "pass \(d)") })
+            epk = try EPKImportance.compute(
+                model: model, history: setup.history, data: DatasetReplay(setup.data.train),
+                testInputs: inputs.rows(0..<pool), membership: membership, setCount: S, components: prunableNames,
+                quadrature: config.quadrature, chunk: config.epkChunk,
+                memoryBudgetBytes: Int(config.memoryBudgetGb * 1_073_741_824),
+                progress: { d, _ in progress.advance(status: "pass \(d)") })
             progress.finish()
-            Log.info(String(format: "EPK scores in %.0f s; replication mean |f̂ − f| %.3g, max %.3g", epk!.seconds, epk!.meanAbsoluteError, epk!.maxAbsoluteError))
+            Log.info(
+                String(
+                    format: "EPK scores in %.0f s; replication mean |f̂ − f| %.3g, max %.3g", epk!.seconds,
+                    epk!.meanAbsoluteError, epk!.maxAbsoluteError))
         }
 
         let grids: [(String, [Double])] = [("coarse", config.coarse.values), ("fine", config.fine.values)]
         var results: [String: [String: GridResult]] = [:]
         var summary: [String: [String: [Double]]] = [:]
         let unprunedAccuracy = heldOut.map { rows in
-            PruneMetrics.compute(base: gather(base, rows, C), pruned: gather(base, rows, C), labels: rows.map { labels[$0] }, classes: C).accuracy
+            PruneMetrics.compute(
+                base: gather(base, rows, C), pruned: gather(base, rows, C), labels: rows.map { labels[$0] }, classes: C
+            ).accuracy
         }
         for method in methods {
             let start = Date()
@@ -108,15 +129,22 @@ public enum PruneDriver {
             var plans: [Pruning.Plan] = []
             switch method {
             case .explaind: plans = epk!.scores.map { Pruning.Plan(scores: $0, ranges: prunable, scope: .global) }
-            case .explaindModule: plans = epk!.scores.map { Pruning.Plan(scores: $0, ranges: prunable, scope: .perModule) }
-            case .magnitude: plans = [Pruning.Plan(scores: Pruning.magnitudeScores(theta), ranges: prunable, scope: .global)]
+            case .explaindModule:
+                plans = epk!.scores.map { Pruning.Plan(scores: $0, ranges: prunable, scope: .perModule) }
+            case .magnitude:
+                plans = [Pruning.Plan(scores: Pruning.magnitudeScores(theta), ranges: prunable, scope: .global)]
             case .taylor:
                 plans = scoring.map { rows in
-                    Pruning.Plan(scores: Pruning.taylorScores(model: model, theta: theta, inputs: inputs.gatherRows(rows),
-                                                              labels: rows.map { labels[$0] }),
-                                 ranges: prunable, scope: .global)
+                    Pruning.Plan(
+                        scores: Pruning.taylorScores(
+                            model: model, theta: theta, inputs: inputs.gatherRows(rows),
+                            labels: rows.map { labels[$0] }),
+                        ranges: prunable, scope: .global)
                 }
-            case .random: plans = config.seeds.map { Pruning.Plan(globalOrder: Pruning.randomOrder(ranges: prunable, seed: UInt64($0)), ranges: prunable) }
+            case .random:
+                plans = config.seeds.map {
+                    Pruning.Plan(globalOrder: Pruning.randomOrder(ranges: prunable, seed: UInt64($0)), ranges: prunable)
+                }
             }
             for (gridName, fractions) in grids {
                 var r = GridResult(seeds: S, fractions: fractions.count, components: layout.components.count)
@@ -125,14 +153,19 @@ public enum PruneDriver {
                         let pruned = plan.apply(to: theta, fraction: f)
                         let seedsOfPlan = plans.count == 1 ? Array(0..<S) : [pi]
                         let rows = Array(Set(seedsOfPlan.flatMap { heldOut[$0] })).sorted()
-                        let outputs = model.forwardChunked(parameters: pruned, inputs: inputs.gatherRows(rows), chunk: 64).storage
+                        let outputs = model.forwardChunked(
+                            parameters: pruned, inputs: inputs.gatherRows(rows), chunk: 64
+                        ).storage
                         let position = Dictionary(uniqueKeysWithValues: rows.enumerated().map { ($1, $0) })
                         let left = pruned.reduce(0) { $0 + ($1 != 0 ? 1 : 0) }
-                        let layerZeros = layout.components.map { c in Double(c.range.filter { pruned[$0] == 0 }.count) / Double(c.range.count) }
+                        let layerZeros = layout.components.map { c in
+                            Double(c.range.filter { pruned[$0] == 0 }.count) / Double(c.range.count)
+                        }
                         for s in seedsOfPlan {
                             let local = heldOut[s].map { position[$0]! }
-                            let m = PruneMetrics.compute(base: gather(base, heldOut[s], C), pruned: gather(outputs, local, C),
-                                                         labels: heldOut[s].map { labels[$0] }, classes: C)
+                            let m = PruneMetrics.compute(
+                                base: gather(base, heldOut[s], C), pruned: gather(outputs, local, C),
+                                labels: heldOut[s].map { labels[$0] }, classes: C)
                             r.set(seed: s, g: g, metrics: m, left: Double(left), total: Double(P), layers: layerZeros)
                         }
                     }
@@ -163,14 +196,19 @@ public enum PruneDriver {
             try root.setAttribute("epk_mean_abs_error", epk?.meanAbsoluteError ?? .nan)
             try root.setAttribute("epk_max_abs_error", epk?.maxAbsoluteError ?? .nan)
             try root.setAttribute("epk_seconds", epk?.seconds ?? .nan)
-            try root.setAttribute("kl_definition", "mean over examples of sum over classes p_unpruned (log p_unpruned - log p_pruned)")
+            try root.setAttribute(
+                "kl_definition", "mean over examples of sum over classes p_unpruned (log p_unpruned - log p_pruned)")
             let splits = try root.createGroup("splits")
-            try splits.write("scoring", scoring.flatMap { $0.map { Int32($0) } }, shape: [S, scoringCount]).setAttribute("axes", "seed, test index")
-            try splits.write("evaluation", heldOut.flatMap { $0.map { Int32($0) } }, shape: [S, n - scoringCount]).setAttribute("axes", "seed, test index")
-            try root.createGroup("unpruned").write("accuracy", unprunedAccuracy, shape: [S]).setAttribute("axes", "seed")
+            try splits.write("scoring", scoring.flatMap { $0.map { Int32($0) } }, shape: [S, scoringCount])
+                .setAttribute("axes", "seed, test index")
+            try splits.write("evaluation", heldOut.flatMap { $0.map { Int32($0) } }, shape: [S, n - scoringCount])
+                .setAttribute("axes", "seed, test index")
+            try root.createGroup("unpruned").write("accuracy", unprunedAccuracy, shape: [S]).setAttribute(
+                "axes", "seed")
             for (gridName, fractions) in grids {
                 let g = try root.createGroup(gridName)
-                try g.write("fractions", fractions, shape: [fractions.count]).setAttribute("axes", "requested fraction of prunable scalars pruned")
+                try g.write("fractions", fractions, shape: [fractions.count]).setAttribute(
+                    "axes", "requested fraction of prunable scalars pruned")
                 for method in methods {
                     guard let r = results[gridName]?[method.rawValue] else { continue }
                     let m = try g.createGroup(method.rawValue)
@@ -179,8 +217,10 @@ public enum PruneDriver {
                     try m.write("agreement", r.agreement, shape: shape).setAttribute("axes", "seed, fraction")
                     try m.write("kl", r.kl, shape: shape).setAttribute("axes", "seed, fraction")
                     try m.write("parameters_left", r.left, shape: shape).setAttribute("axes", "seed, fraction")
-                    try m.write("fraction_pruned", r.fractionPruned, shape: shape).setAttribute("axes", "seed, fraction")
-                    try m.write("layer_pruned", r.layers, shape: [S, fractions.count, layout.components.count]).setAttribute("axes", "seed, fraction, component")
+                    try m.write("fraction_pruned", r.fractionPruned, shape: shape).setAttribute(
+                        "axes", "seed, fraction")
+                    try m.write("layer_pruned", r.layers, shape: [S, fractions.count, layout.components.count])
+                        .setAttribute("axes", "seed, fraction, component")
                 }
             }
         }
@@ -204,7 +244,9 @@ public enum PruneDriver {
             agreement = accuracy; kl = accuracy; left = accuracy; fractionPruned = accuracy
             layers = [Double](repeating: .nan, count: S * G * K)
         }
-        mutating func set(seed s: Int, g: Int, metrics m: PruneMetrics, left l: Double, total: Double, layers z: [Double]) {
+        mutating func set(
+            seed s: Int, g: Int, metrics m: PruneMetrics, left l: Double, total: Double, layers z: [Double]
+        ) {
             accuracy[s * G + g] = m.accuracy; agreement[s * G + g] = m.agreement; kl[s * G + g] = m.kl
             left[s * G + g] = l; fractionPruned[s * G + g] = 1 - l / total
             for k in 0..<K { layers[(s * G + g) * K + k] = z[k] }

@@ -25,10 +25,14 @@ public enum PruneExperiment: ExperimentArtifact {
     public static func summarize(_ file: HDF5File) throws -> ReportSummary {
         let r = ReportReader(file: file)
         var rows: [(String, String)] = [
-            ReportRows.row("held-out images per seed × seeds") { "\(try r.int("evaluation_count")) × \(try r.ints("seeds").count)" },
+            ReportRows.row("held-out images per seed × seeds") {
+                "\(try r.int("evaluation_count")) × \(try r.ints("seeds").count)"
+            },
             ReportRows.row("unpruned held-out accuracy") { ReportStats.pm(try r.vector("unpruned/accuracy")) },
             ReportRows.row("EPK replication of the scores") {
-                String(format: "mean |f̂ − f| %.3g, max %.3g", try r.double("epk_mean_abs_error"), try r.double("epk_max_abs_error"))
+                String(
+                    format: "mean |f̂ − f| %.3g, max %.3g", try r.double("epk_mean_abs_error"),
+                    try r.double("epk_max_abs_error"))
             },
         ]
         rows += ReportRows.rows("methods") {
@@ -53,14 +57,18 @@ public enum PruneExperiment: ExperimentArtifact {
             guard let fractions = try? r.vector("\(grid)/fractions") else { continue }
             points += fractions.enumerated().map { PruneGridPoint(grid: grid, index: $0, fraction: $1) }
         }
-        guard !points.isEmpty else { throw ReportMissing(description: "no dataset /coarse/fractions or /fine/fractions") }
+        guard !points.isEmpty else {
+            throw ReportMissing(description: "no dataset /coarse/fractions or /fine/fractions")
+        }
         return points
     }
 
     /// Column `index` of a (seeds × fractions) dataset: one value per seed.
     static func seedColumn(_ r: ReportReader, _ path: String, _ index: Int) throws -> [Double] {
         let a = try r.array(path, rank: 2)
-        guard index < a.shape[1] else { throw ReportMissing(description: "/\(path) has \(a.shape[1]) fractions, need index \(index)") }
+        guard index < a.shape[1] else {
+            throw ReportMissing(description: "/\(path) has \(a.shape[1]) fractions, need index \(index)")
+        }
         return (0..<a.shape[0]).map { a.values[$0 * a.shape[1] + index] }
     }
 
@@ -76,11 +84,16 @@ public enum PruneExperiment: ExperimentArtifact {
 
     /// The docs/METHOD.md §15 claim (rule on `summarize`).
     static func pruneClaim(_ r: ReportReader) -> Claim {
-        ReportRows.claim("ExPLAIND pruning is comparable to or better than magnitude pruning and far better than random") {
+        ReportRows.claim(
+            "ExPLAIND pruning is comparable to or better than magnitude pruning and far better than random"
+        ) {
             let methods = try r.json("methods", as: [String].self), points = try pruneGridPoints(r)
             let variants = ["explaind", "explaind-module"].filter { methods.contains($0) }
             guard !variants.isEmpty, methods.contains("magnitude"), methods.contains("random") else {
-                return (nil, "needs an ExPLAIND variant, magnitude and random; the run has \(methods.joined(separator: ", "))")
+                return (
+                    nil,
+                    "needs an ExPLAIND variant, magnitude and random; the run has \(methods.joined(separator: ", "))"
+                )
             }
             func agreement(_ m: String) throws -> [Double] {
                 try points.map { ReportStats.mean(try seedColumn(r, "\($0.grid)/\(m)/agreement", $0.index)) }
@@ -91,11 +104,16 @@ public enum PruneExperiment: ExperimentArtifact {
             let close = zip(best.1, magnitude).filter { $0 >= $1 - 0.02 }.count
             let needed = Int((2.0 * Double(points.count) / 3.0).rounded(.up))
             let margin = ReportStats.mean(zip(best.1, random).map { $0 - $1 })
-            var evidence = String(format: "%@ ≥ magnitude − 0.02 at %d/%d fractions (needs %d); mean agreement %@ %.3f, magnitude %.3f, random %.3f",
-                                  best.0, close, points.count, needed, best.0, ReportStats.mean(best.1), ReportStats.mean(magnitude), ReportStats.mean(random))
+            var evidence = String(
+                format:
+                    "%@ ≥ magnitude − 0.02 at %d/%d fractions (needs %d); mean agreement %@ %.3f, magnitude %.3f, random %.3f",
+                best.0, close, points.count, needed, best.0, ReportStats.mean(best.1), ReportStats.mean(magnitude),
+                ReportStats.mean(random))
             let heldOut = try r.int("evaluation_count")
             if heldOut < pruneMinimumHeldOut {
-                evidence += String(format: "; only %d held-out images per seed (< %d): one image moves agreement by %.2f", heldOut, pruneMinimumHeldOut, 1 / Double(max(heldOut, 1)))
+                evidence += String(
+                    format: "; only %d held-out images per seed (< %d): one image moves agreement by %.2f", heldOut,
+                    pruneMinimumHeldOut, 1 / Double(max(heldOut, 1)))
                 return (nil, evidence)
             }
             return (close >= needed && margin >= 0.1, evidence)

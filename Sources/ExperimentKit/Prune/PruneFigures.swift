@@ -19,11 +19,14 @@ public enum PruneFigures {
         FigureRecipe(name: "prune-\(name)", artifactKind: PruneDriver.kind, datasets: ["\(name)/fractions"]) { file in
             let methods = try file.root.jsonAttribute("methods", as: [String].self)
             let n = try file.root.intAttribute("test_count")
-            let scoringCount = try file.root.hasAttribute("scoring_count") ? try file.root.intAttribute("scoring_count") : 0
+            let scoringCount =
+                try file.root.hasAttribute("scoring_count") ? try file.root.intAttribute("scoring_count") : 0
             var panels: [Panel] = []
-            for (metric, label, log) in [("accuracy", "test accuracy (held-out split)", false),
-                                         ("agreement", "agreement with unpruned model", false),
-                                         ("kl", "KL(unpruned ‖ pruned)", true)] {
+            for (metric, label, log) in [
+                ("accuracy", "test accuracy (held-out split)", false),
+                ("agreement", "agreement with unpruned model", false),
+                ("kl", "KL(unpruned ‖ pruned)", true),
+            ] {
                 var series: [Series] = []
                 for m in methods where try file.root.contains("\(name)/\(m)/\(metric)") {
                     let (values, shape) = try file.doublesWithShape("\(name)/\(m)/\(metric)")
@@ -31,15 +34,21 @@ public enum PruneFigures {
                     let (my, sy) = meanStd(values, rows: shape[0], columns: shape[1])
                     let (mx, sx) = meanStd(x, rows: shape[0], columns: shape[1])
                     let st = styles[m] ?? (m, Color.purple, LineStyle.solid, Marker.none)
-                    series.append(Series(st.label, x: mx, y: log ? my.map { max($0, 1e-6) } : my, color: st.color, line: st.line,
-                                         marker: st.marker, markerSize: 5, yErrors: sy, xErrors: sx))
+                    series.append(
+                        Series(
+                            st.label, x: mx, y: log ? my.map { max($0, 1e-6) } : my, color: st.color, line: st.line,
+                            marker: st.marker, markerSize: 5, yErrors: sy, xErrors: sx))
                 }
-                panels.append(.lines(title: label, x: Axis("fraction of parameters pruned"),
-                                     y: log ? .log(metric == "kl" ? "mean KL (nats)" : label) : Axis(label, limits: 0...1),
-                                     series: series, legend: metric == "accuracy" ? .bottomLeft : .hidden))
+                panels.append(
+                    .lines(
+                        title: label, x: Axis("fraction of parameters pruned"),
+                        y: log ? .log(metric == "kl" ? "mean KL (nats)" : label) : Axis(label, limits: 0...1),
+                        series: series, legend: metric == "accuracy" ? .bottomLeft : .hidden))
             }
-            return Figure(title: "CIFAR-2 ResNet-9 one-shot pruning (\(name) grid): mean ± std over split seeds; \(scoringCount) scoring / \(n - scoringCount) held-out test images per seed",
-                          width: 1800, height: 600, columns: 3, panels: panels)
+            return Figure(
+                title:
+                    "CIFAR-2 ResNet-9 one-shot pruning (\(name) grid): mean ± std over split seeds; \(scoringCount) scoring / \(n - scoringCount) held-out test images per seed",
+                width: 1800, height: 600, columns: 3, panels: panels)
         }
     }
 

@@ -16,17 +16,24 @@ public struct RetrainPipelineConfig: Codable, Equatable, Sendable, ValidatableCo
     public var initStd: Double
 
     enum CodingKeys: String, CodingKey {
-        case run, history, startSteps = "start_steps", seeds, configurations, maxEpochs = "max_epochs", initStd = "init_std"
+        case run, history, startSteps = "start_steps", seeds, configurations, maxEpochs = "max_epochs", initStd =
+            "init_std"
     }
 
     public func validate() throws {
-        try ConfigError.require(!startSteps.isEmpty && startSteps.allSatisfy { $0 >= 0 }, keyPath: "start_steps", expected: "non-negative steps", found: startSteps.min() ?? -1)
-        try ConfigError.require(!seeds.isEmpty && seeds.allSatisfy { $0 >= 0 }, keyPath: "seeds", expected: "non-negative seeds", found: seeds.min() ?? -1)
-        try ConfigError.require(maxEpochs >= 0, keyPath: "max_epochs", expected: "a non-negative integer", found: maxEpochs)
+        try ConfigError.require(
+            !startSteps.isEmpty && startSteps.allSatisfy { $0 >= 0 }, keyPath: "start_steps",
+            expected: "non-negative steps", found: startSteps.min() ?? -1)
+        try ConfigError.require(
+            !seeds.isEmpty && seeds.allSatisfy { $0 >= 0 }, keyPath: "seeds", expected: "non-negative seeds",
+            found: seeds.min() ?? -1)
+        try ConfigError.require(
+            maxEpochs >= 0, keyPath: "max_epochs", expected: "a non-negative integer", found: maxEpochs)
         try ConfigError.require(initStd > 0, keyPath: "init_std", expected: "a positive number", found: initStd)
         let known = ParameterSurgery.retrainConfigurations.map(\.label)
         for c in configurations ?? [] where !known.contains(c) {
-            throw ConfigError.outOfRange(keyPath: "configurations", expected: known.map { "'\($0)'" }.joined(separator: ", "), found: c)
+            throw ConfigError.outOfRange(
+                keyPath: "configurations", expected: known.map { "'\($0)'" }.joined(separator: ", "), found: c)
         }
     }
 }

@@ -40,17 +40,20 @@ public enum RetrainPipelineDriver {
             for (gi, c) in configurations.enumerated() {
                 for (ri, seed) in config.seeds.enumerated() {
                     let began = Date()
-                    let run = try Retraining.run(model: model, start: start, randomise: c.randomise, std: Float(config.initStd),
-                                                 seed: UInt64(seed), optimizer: history.optimizer, lr: setup.trainConfig.optimizer.lr,
-                                                 maxEpochs: E, train: setup.data.train, validation: setup.data.evaluation)
+                    let run = try Retraining.run(
+                        model: model, start: start, randomise: c.randomise, std: Float(config.initStd),
+                        seed: UInt64(seed), optimizer: history.optimizer, lr: setup.trainConfig.optimizer.lr,
+                        maxEpochs: E, train: setup.data.train, validation: setup.data.evaluation)
                     let o = ((gi * S + si) * R + ri) * (E + 1)
                     for e in 0...E {
                         let k = min(e, run.epochs)
                         trainAcc[o + e] = run.trainAccuracy[k]; valAcc[o + e] = run.validationAccuracy[k]
                     }
                     epochsTrained[(gi * S + si) * R + ri] = Int32(run.epochs)
-                    progress.advance(status: String(format: "%@ from step %d seed %d: %d epochs, val acc %.3f (%.0f s)", c.label, step, seed,
-                                                    run.epochs, run.validationAccuracy.last!, Date().timeIntervalSince(began)))
+                    progress.advance(
+                        status: String(
+                            format: "%@ from step %d seed %d: %d epochs, val acc %.3f (%.0f s)", c.label, step, seed,
+                            run.epochs, run.validationAccuracy.last!, Date().timeIntervalSince(began)))
                 }
             }
         }
@@ -74,16 +77,21 @@ public enum RetrainPipelineDriver {
         for (gi, c) in configurations.enumerated() {
             for (si, step) in startSteps.enumerated() {
                 let o = (gi * S + si) * R
-                summary.append(["configuration": c.label, "start_step": step,
-                                "epochs_trained": (0..<R).map { Int(epochsTrained[o + $0]) },
-                                "initial_validation_accuracy": (0..<R).map { valAcc[(o + $0) * (E + 1)] },
-                                "final_validation_accuracy": (0..<R).map { valAcc[(o + $0) * (E + 1) + E] },
-                                "final_train_accuracy": (0..<R).map { trainAcc[(o + $0) * (E + 1) + E] }])
+                summary.append([
+                    "configuration": c.label, "start_step": step,
+                    "epochs_trained": (0..<R).map { Int(epochsTrained[o + $0]) },
+                    "initial_validation_accuracy": (0..<R).map { valAcc[(o + $0) * (E + 1)] },
+                    "final_validation_accuracy": (0..<R).map { valAcc[(o + $0) * (E + 1) + E] },
+                    "final_train_accuracy": (0..<R).map { trainAcc[(o + $0) * (E + 1) + E] },
+                ])
                 let e = (0..<R).map { Double(epochsTrained[(gi * S + si) * R + $0]) }
                 let last = (0..<R).map { valAcc[((gi * S + si) * R + $0) * (E + 1) + E] }
-                Log.info(String(format: "%@ from step %d: epochs to 100%%/100%% %@ (mean %.1f); final val acc %@", c.label, step,
-                                e.map { String(Int($0)) }.joined(separator: ","), e.reduce(0, +) / Double(R),
-                                last.map { String(format: "%.3f", $0) }.joined(separator: ",")))
+                Log.info(
+                    String(
+                        format: "%@ from step %d: epochs to 100%%/100%% %@ (mean %.1f); final val acc %@", c.label,
+                        step,
+                        e.map { String(Int($0)) }.joined(separator: ","), e.reduce(0, +) / Double(R),
+                        last.map { String(format: "%.3f", $0) }.joined(separator: ",")))
             }
         }
         try writeSummary(["max_epochs": E, "seeds": config.seeds, "runs": summary], to: out + "/summary.json")

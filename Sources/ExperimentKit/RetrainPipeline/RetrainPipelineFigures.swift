@@ -6,8 +6,10 @@ import Plot
 public enum RetrainPipelineFigures {
     public static var all: [FigureRecipe] { [retrainAccuracy] }
 
-    static let retrainAccuracy = FigureRecipe(name: "retrain-accuracy", artifactKind: RetrainPipelineDriver.kind,
-                                              datasets: ["train_accuracy", "validation_accuracy", "start_steps"]) { file in
+    static let retrainAccuracy = FigureRecipe(
+        name: "retrain-accuracy", artifactKind: RetrainPipelineDriver.kind,
+        datasets: ["train_accuracy", "validation_accuracy", "start_steps"]
+    ) { file in
         let configs = try file.root.jsonAttribute("configurations", as: [String].self)
         let starts = try file.root.read("start_steps", as: Int32.self).values
         let (tr, shape) = try file.root.read("train_accuracy", as: Double.self)
@@ -33,13 +35,18 @@ public enum RetrainPipelineFigures {
         for g in 0..<G {
             for s in 0..<S {
                 let t = stats(tr, g, s), v = stats(va, g, s)
-                panels.append(.lines(title: "\(configs[g]) randomised, from step \(starts[s])", x: Axis("epoch"), y: Axis("accuracy", limits: 0...1.02), series: [
-                    Series("train", x: x, y: t.mean, color: .blue, band: band(t)),
-                    Series("validation", x: x, y: v.mean, color: .vermillion, band: band(v)),
-                ], legend: g == 0 && s == 0 ? .automatic : .hidden))
+                panels.append(
+                    .lines(
+                        title: "\(configs[g]) randomised, from step \(starts[s])", x: Axis("epoch"),
+                        y: Axis("accuracy", limits: 0...1.02),
+                        series: [
+                            Series("train", x: x, y: t.mean, color: .blue, band: band(t)),
+                            Series("validation", x: x, y: v.mean, color: .vermillion, band: band(v)),
+                        ], legend: g == 0 && s == 0 ? .automatic : .hidden))
             }
         }
-        return Figure(title: "retraining: accuracy vs epoch (mean ± std, \(R) seeds)",
-                      width: max(800, 380 * S), height: 300 * G + 50, columns: S, panels: panels)
+        return Figure(
+            title: "retraining: accuracy vs epoch (mean ± std, \(R) seeds)",
+            width: max(800, 380 * S), height: 300 * G + 50, columns: S, panels: panels)
     }
 }

@@ -17,7 +17,9 @@ public enum SensitivityExperiment: ExperimentArtifact {
 
     /// Whether `points` are enough to measure an order of convergence (see `orderMinimumSpan`).
     static func measuresOrder(_ points: [Double]) -> Bool {
-        guard Set(points).count >= 3, let lo = points.filter({ $0 > 0 }).min(), let hi = points.max() else { return false }
+        guard Set(points).count >= 3, let lo = points.filter({ $0 > 0 }).min(), let hi = points.max() else {
+            return false
+        }
         return hi / lo >= orderMinimumSpan
     }
 
@@ -39,30 +41,46 @@ public enum SensitivityExperiment: ExperimentArtifact {
         let rows = ReportRows.rows("cases") {
             try r.json("cases", as: [String].self).flatMap { c in sensitivityRows(r, case: c) }
         }
-        return ReportSummary(rows: rows, claims: [
-            sensitivityClaim(r, statement: "the per-step replication error falls as O(n⁻²) with the number of midpoints (the rate for smooth models)",
-                             order: "O(n⁻²)", threshold: sensitivityOrderThreshold),
-            sensitivityClaim(r, statement: "the per-step replication error falls at least as O(n⁻¹) with the number of midpoints (the rate for ReLU/max-pool models)",
-                             order: "O(n⁻¹)", threshold: firstOrderThreshold),
-        ])
+        return ReportSummary(
+            rows: rows,
+            claims: [
+                sensitivityClaim(
+                    r,
+                    statement:
+                        "the per-step replication error falls as O(n⁻²) with the number of midpoints (the rate for smooth models)",
+                    order: "O(n⁻²)", threshold: sensitivityOrderThreshold),
+                sensitivityClaim(
+                    r,
+                    statement:
+                        "the per-step replication error falls at least as O(n⁻¹) with the number of midpoints (the rate for ReLU/max-pool models)",
+                    order: "O(n⁻¹)", threshold: firstOrderThreshold),
+            ])
     }
 
     /// Rows of one sensitivity case.
     static func sensitivityRows(_ r: ReportReader, case c: String) -> [(String, String)] {
         let g = "cases/\(c)"
-        var rows = [ReportRows.row(c) {
-            "\(try r.string("model", of: g)), \(try r.int("test_count", of: g)) test points, \(try r.array(g + "/per_step_error", rank: 2).shape[1]) steps"
-        }]
+        var rows = [
+            ReportRows.row(c) {
+                "\(try r.string("model", of: g)), \(try r.int("test_count", of: g)) test points, \(try r.array(g + "/per_step_error", rank: 2).shape[1]) steps"
+            }
+        ]
         rows += ReportRows.rows(c + ": settings") {
             let labels = try r.json("labels", of: g, as: [String].self)
-            let step = try r.vector(g + "/step_error"), final = try r.vector(g + "/final_error"), finalMax = try r.vector(g + "/final_max_error")
+            let step = try r.vector(g + "/step_error"), final = try r.vector(g + "/final_error"),
+                finalMax = try r.vector(g + "/final_max_error")
             let agreement = try r.vector(g + "/agreement"), evaluations = try r.vector(g + "/evaluations_per_step")
             guard [step, final, finalMax, agreement, evaluations].allSatisfy({ $0.count == labels.count }) else {
                 throw ReportMissing(description: "/\(g) datasets do not have one entry per setting (\(labels.count))")
             }
             return labels.indices.map { i in
-                ("\(c): \(labels[i])", String(format: "step error %.3g · final error %.3g (max %.3g) · agreement %.3f · %.1f evaluations/step",
-                                              step[i], final[i], finalMax[i], agreement[i], evaluations[i]))
+                (
+                    "\(c): \(labels[i])",
+                    String(
+                        format:
+                            "step error %.3g · final error %.3g (max %.3g) · agreement %.3f · %.1f evaluations/step",
+                        step[i], final[i], finalMax[i], agreement[i], evaluations[i])
+                )
             }
         }
         return rows
@@ -75,16 +93,26 @@ public enum SensitivityExperiment: ExperimentArtifact {
             for c in try r.json("cases", as: [String].self) {
                 let settings = try r.json("settings", of: "cases/\(c)", as: [SensitivityStudy.Setting].self)
                 let step = try r.vector("cases/\(c)/step_error")
-                let plain = settings.indices.filter { settings[$0].rule == .midpoint && !settings[$0].usesEarlyRule && settings[$0].precision == .float32 && $0 < step.count }
+                let plain = settings.indices.filter {
+                    settings[$0].rule == .midpoint && !settings[$0].usesEarlyRule && settings[$0].precision == .float32
+                        && $0 < step.count
+                }
                 let points = plain.map { settings[$0].points }
                 guard measuresOrder(points.map(Double.init)),
-                      let slope = ReportStats.logLogSlope(x: points.map(Double.init), y: plain.map { step[$0] }) else { continue }
+                    let slope = ReportStats.logLogSlope(x: points.map(Double.init), y: plain.map { step[$0] })
+                else { continue }
                 slopes.append((c, slope, points))
             }
-            guard !slopes.isEmpty else { return (nil, "no case has 3 or more float32 midpoint settings spanning a factor \(Int(orderMinimumSpan))") }
-            let evidence = "log-log slope of step error vs midpoints " + slopes.map {
-                String(format: "%.2f (%@, points %@)", $0.1, $0.0, $0.2.map(String.init).joined(separator: ", "))
-            }.joined(separator: "; ") + String(format: "; %@ needs ≤ %.1f", order, threshold)
+            guard !slopes.isEmpty else {
+                return (
+                    nil, "no case has 3 or more float32 midpoint settings spanning a factor \(Int(orderMinimumSpan))"
+                )
+            }
+            let evidence =
+                "log-log slope of step error vs midpoints "
+                + slopes.map {
+                    String(format: "%.2f (%@, points %@)", $0.1, $0.0, $0.2.map(String.init).joined(separator: ", "))
+                }.joined(separator: "; ") + String(format: "; %@ needs ≤ %.1f", order, threshold)
             return (slopes.allSatisfy { $0.1 <= threshold }, evidence)
         }
     }

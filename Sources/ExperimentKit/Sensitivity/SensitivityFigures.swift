@@ -22,72 +22,107 @@ public enum SensitivityFigures {
     static func cases(_ file: HDF5File) throws -> [CaseData] {
         try file.root.jsonAttribute("cases", as: [String].self).map { name in
             let g = "cases/\(name)/"
-            return CaseData(name: name,
-                            settings: try file.root.group("cases").group(name).jsonAttribute("settings", as: [SensitivityStudy.Setting].self),
-                            evaluations: try file.doubles(g + "evaluations_per_step"), finalError: try file.doubles(g + "final_error"),
-                            stepError: try file.doubles(g + "step_error"), perStep: try file.doubles(g + "per_step_error"),
-                            scale: try file.doubles(g + "truth_scale"))
+            return CaseData(
+                name: name,
+                settings: try file.root.group("cases").group(name).jsonAttribute(
+                    "settings", as: [SensitivityStudy.Setting].self),
+                evaluations: try file.doubles(g + "evaluations_per_step"),
+                finalError: try file.doubles(g + "final_error"),
+                stepError: try file.doubles(g + "step_error"), perStep: try file.doubles(g + "per_step_error"),
+                scale: try file.doubles(g + "truth_scale"))
         }
     }
 
-    static let errorVersusPoints = FigureRecipe(name: "sensitivity-error", artifactKind: SensitivityDriver.kind, datasets: []) { file in
+    static let errorVersusPoints = FigureRecipe(
+        name: "sensitivity-error", artifactKind: SensitivityDriver.kind, datasets: []
+    ) { file in
         let data = try cases(file)
         var panels: [Panel] = []
         for c in data {
-            for (metric, values) in [("mean per-step error", c.stepError), ("mean final error |f(θ_T) − f̂|", c.finalError)] {
+            for (metric, values) in [
+                ("mean per-step error", c.stepError), ("mean final error |f(θ_T) − f̂|", c.finalError),
+            ] {
                 var series: [Series] = []
                 var references: [ReferenceLine] = []
                 for (ri, rule) in QuadratureRule.allCases.enumerated() {
                     let color: Color = ri == 0 ? .blue : .vermillion
                     for early in [false, true] {
-                        let idx = c.settings.indices.filter { c.settings[$0].rule == rule && c.settings[$0].precision == .float32 && c.settings[$0].usesEarlyRule == early }
-                            .sorted { c.evaluations[$0] < c.evaluations[$1] }
+                        let idx = c.settings.indices.filter {
+                            c.settings[$0].rule == rule && c.settings[$0].precision == .float32
+                                && c.settings[$0].usesEarlyRule == early
+                        }
+                        .sorted { c.evaluations[$0] < c.evaluations[$1] }
                         guard !idx.isEmpty else { continue }
                         let e = early ? c.settings[idx[0]] : nil
-                        let label = rule.rawValue + (e.map { " + early rule (\($0.earlyPoints) pts × \($0.earlySteps) steps)" } ?? "")
-                        series.append(Series(label, x: idx.map { c.evaluations[$0] }, y: idx.map { max(values[$0], 1e-12) },
-                                             color: color, line: early ? .dashed : .solid, marker: early ? .square : .circle))
+                        let label =
+                            rule.rawValue
+                            + (e.map { " + early rule (\($0.earlyPoints) pts × \($0.earlySteps) steps)" } ?? "")
+                        series.append(
+                            Series(
+                                label, x: idx.map { c.evaluations[$0] }, y: idx.map { max(values[$0], 1e-12) },
+                                color: color, line: early ? .dashed : .solid, marker: early ? .square : .circle))
                         if rule == .midpoint && !early {
                             let n0 = c.evaluations[idx[0]], e0 = values[idx[0]]
-                            references.append(ReferenceLine(.powerLaw(coefficient: e0 * n0 * n0, exponent: -2), label: "O(n⁻²)"))
-                            references.append(ReferenceLine(.powerLaw(coefficient: e0 * n0, exponent: -1), label: "O(n⁻¹)", style: .dotted))
+                            references.append(
+                                ReferenceLine(.powerLaw(coefficient: e0 * n0 * n0, exponent: -2), label: "O(n⁻²)"))
+                            references.append(
+                                ReferenceLine(
+                                    .powerLaw(coefficient: e0 * n0, exponent: -1), label: "O(n⁻¹)", style: .dotted))
                         }
                     }
                 }
                 for (pi, p) in [StoragePrecision.bfloat16, .float16].enumerated() {
                     let idx = c.settings.indices.filter { c.settings[$0].precision == p }
                     guard !idx.isEmpty else { continue }
-                    series.append(.scatter("\(p.rawValue) history (\(c.settings[idx[0]].rule.rawValue) \(c.settings[idx[0]].points))",
-                                           x: idx.map { c.evaluations[$0] }, y: idx.map { max(values[$0], 1e-12) },
-                                           color: pi == 0 ? .purple : .green, marker: pi == 0 ? .diamond : .triangle, markerSize: 9))
+                    series.append(
+                        .scatter(
+                            "\(p.rawValue) history (\(c.settings[idx[0]].rule.rawValue) \(c.settings[idx[0]].points))",
+                            x: idx.map { c.evaluations[$0] }, y: idx.map { max(values[$0], 1e-12) },
+                            color: pi == 0 ? .purple : .green, marker: pi == 0 ? .diamond : .triangle, markerSize: 9))
                 }
-                panels.append(.lines(title: "\(c.name): \(metric)", x: .log("gradient evaluations per step"), y: .log(metric),
-                                     series: series, references: references))
+                panels.append(
+                    .lines(
+                        title: "\(c.name): \(metric)", x: .log("gradient evaluations per step"), y: .log(metric),
+                        series: series, references: references))
             }
         }
-        return Figure(title: "EPK replication error vs integration points (float32 model as truth)",
-                      width: 1400, height: 520 * max(1, data.count), columns: 2, panels: panels)
+        return Figure(
+            title: "EPK replication error vs integration points (float32 model as truth)",
+            width: 1400, height: 520 * max(1, data.count), columns: 2, panels: panels)
     }
 
-    static let perStep = FigureRecipe(name: "sensitivity-per-step", artifactKind: SensitivityDriver.kind, datasets: []) { file in
+    static let perStep = FigureRecipe(name: "sensitivity-per-step", artifactKind: SensitivityDriver.kind, datasets: [])
+    { file in
         let data = try cases(file)
         var panels: [Panel] = []
         for c in data {
             let T = c.scale.count
             let steps = (0..<T).map(Double.init)
-            var series: [Series] = [Series("|ground-truth step|", x: steps, y: c.scale.map { max($0, 1e-12) }, color: .gray, lineWidth: 2.5)]
+            var series: [Series] = [
+                Series("|ground-truth step|", x: steps, y: c.scale.map { max($0, 1e-12) }, color: .gray, lineWidth: 2.5)
+            ]
             let plain = c.settings.indices.filter { !c.settings[$0].usesEarlyRule }
             for (k, i) in plain.enumerated() {
                 let s = c.settings[i]
-                let color = s.precision != .float32 ? (s.precision == .bfloat16 ? Color.purple : .green)
-                    : (s.rule == .midpoint ? Color.blue : .vermillion).mixed(with: .white, fraction: 0.55 * Double(k % 4) / 3)
-                series.append(Series(s.label, x: steps, y: (0..<T).map { max(c.perStep[i * T + $0], 1e-12) }, color: color,
-                                     line: s.precision != .float32 ? .dotted : (s.rule == .midpoint ? .solid : .dashed), lineWidth: 1.5))
+                let color =
+                    s.precision != .float32
+                    ? (s.precision == .bfloat16 ? Color.purple : .green)
+                    : (s.rule == .midpoint ? Color.blue : .vermillion).mixed(
+                        with: .white, fraction: 0.55 * Double(k % 4) / 3)
+                series.append(
+                    Series(
+                        s.label, x: steps, y: (0..<T).map { max(c.perStep[i * T + $0], 1e-12) }, color: color,
+                        line: s.precision != .float32 ? .dotted : (s.rule == .midpoint ? .solid : .dashed),
+                        lineWidth: 1.5))
             }
-            panels.append(.lines(title: "\(c.name): mean |truth − predicted| per step", x: Axis("optimizer step"), y: .log("mean absolute error"),
-                                 series: series, legend: .outsideRight))
+            panels.append(
+                .lines(
+                    title: "\(c.name): mean |truth − predicted| per step", x: Axis("optimizer step"),
+                    y: .log("mean absolute error"),
+                    series: series, legend: .outsideRight))
         }
-        return Figure(title: "EPK per-step replication error over the history", width: 1400, height: 520 * max(1, data.count),
-                      columns: 1, panels: panels)
+        return Figure(
+            title: "EPK per-step replication error over the history", width: 1400, height: 520 * max(1, data.count),
+            columns: 1, panels: panels)
     }
 }

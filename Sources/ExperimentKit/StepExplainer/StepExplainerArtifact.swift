@@ -16,8 +16,10 @@ import Foundation
 ///
 /// Root attributes: `kind`, `groups` (JSON), `summary`, `history`, `config`, `wall_seconds`, provenance.
 public enum StepExplainerArtifact {
-    public static func write(_ r: StepExplainerResult, configJSON: String, historyPath: String, summary: String,
-                             seconds: Double, to path: String) throws {
+    public static func write(
+        _ r: StepExplainerResult, configJSON: String, historyPath: String, summary: String,
+        seconds: Double, to path: String
+    ) throws {
         try AtomicFile.write(to: path) { tmp in
             let file = try HDF5File(path: tmp, mode: .create)
             defer { file.close() }
@@ -56,7 +58,9 @@ public enum StepExplainerArtifact {
             if !r.convergenceLabels.isEmpty {
                 let c = try root.createGroup("convergence")
                 _ = try c.write("points", r.convergencePoints.map(Double.init), shape: [r.convergencePoints.count])
-                let d = try c.write("residual", r.convergenceResiduals.flatMap { $0 }, shape: [r.convergenceLabels.count, r.convergencePoints.count])
+                let d = try c.write(
+                    "residual", r.convergenceResiduals.flatMap { $0 },
+                    shape: [r.convergenceLabels.count, r.convergencePoints.count])
                 try d.setJSONAttribute("labels", r.convergenceLabels)
                 _ = try c.write("measured", r.convergenceMeasured, shape: [r.convergenceMeasured.count])
             }

@@ -39,17 +39,27 @@ public struct StepExplainerConfig: Codable, Equatable, Sendable, ValidatableConf
     }
 
     public func validate() throws {
-        if experiment != "step-explainer" { throw ConfigError.outOfRange(keyPath: "experiment", expected: "'step-explainer'", found: experiment) }
-        if !["lm", "classifier"].contains(source) { throw ConfigError.outOfRange(keyPath: "source", expected: "'lm' or 'classifier'", found: source) }
-        try ConfigError.require(evaluationCount >= 1, keyPath: "evaluation_count", expected: "an integer ≥ 1", found: evaluationCount)
+        if experiment != "step-explainer" {
+            throw ConfigError.outOfRange(keyPath: "experiment", expected: "'step-explainer'", found: experiment)
+        }
+        if !["lm", "classifier"].contains(source) {
+            throw ConfigError.outOfRange(keyPath: "source", expected: "'lm' or 'classifier'", found: source)
+        }
+        try ConfigError.require(
+            evaluationCount >= 1, keyPath: "evaluation_count", expected: "an integer ≥ 1", found: evaluationCount)
         if let p = quadrature.problem() { throw ConfigError(keyPath: "quadrature", message: p) }
         if quadrature.refine != nil {
-            throw ConfigError(keyPath: "quadrature.refine", message: "the step explainer integrates with fixed rules; remove this key")
+            throw ConfigError(
+                keyPath: "quadrature.refine", message: "the step explainer integrates with fixed rules; remove this key"
+            )
         }
-        if let s = windowStride { try ConfigError.require(s >= 1, keyPath: "window_stride", expected: "an integer ≥ 1", found: s) }
+        if let s = windowStride {
+            try ConfigError.require(s >= 1, keyPath: "window_stride", expected: "an integer ≥ 1", found: s)
+        }
         if let c = convergence {
-            try ConfigError.require(!c.points.isEmpty && c.points.allSatisfy { $0 >= 1 }, keyPath: "convergence.points",
-                                    expected: "a non-empty list of integers ≥ 1", found: c.points.count)
+            try ConfigError.require(
+                !c.points.isEmpty && c.points.allSatisfy { $0 >= 1 }, keyPath: "convergence.points",
+                expected: "a non-empty list of integers ≥ 1", found: c.points.count)
         }
     }
 }

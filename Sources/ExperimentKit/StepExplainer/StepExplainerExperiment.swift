@@ -34,7 +34,8 @@ public enum StepExplainerExperiment: ExperimentArtifact {
         rows += ReportRows.rows("convergence") { try convergenceRows(r) }
         rows += ReportRows.rows("module influence") { try phaseRows(r) }
         var claims = [decompositionClaim(r), convergenceClaim(r)]
-        if let groups = try? r.json("groups", as: [String].self), groups.contains(where: { lmLayer($0, "attn") != nil }) {
+        if let groups = try? r.json("groups", as: [String].self), groups.contains(where: { lmLayer($0, "attn") != nil })
+        {
             claims.append(phaseClaim(r))
         }
         return ReportSummary(rows: rows, claims: claims)
@@ -43,7 +44,9 @@ public enum StepExplainerExperiment: ExperimentArtifact {
     /// |residual| / |ΔL_E| per segment of `kind` (|ΔL_E| floored at 1e-12).
     static func relativeResiduals(_ r: ReportReader, _ kind: String) throws -> [Double] {
         let residual = try r.vector(kind + "/residual"), measured = try r.vector(kind + "/measured")
-        guard residual.count == measured.count else { throw ReportMissing(description: "/\(kind)/residual and /\(kind)/measured differ in length") }
+        guard residual.count == measured.count else {
+            throw ReportMissing(description: "/\(kind)/residual and /\(kind)/measured differ in length")
+        }
         return zip(residual, measured).map { abs($0) / max(abs($1), 1e-12) }
     }
 
@@ -51,10 +54,14 @@ public enum StepExplainerExperiment: ExperimentArtifact {
     static func residualSummary(_ r: ReportReader, _ kind: String) throws -> String {
         let rel = try relativeResiduals(r, kind), residual = try r.vector(kind + "/residual")
         let start = try r.vector(kind + "/start"), end = try r.vector(kind + "/end")
-        guard start.count == rel.count, end.count == rel.count else { throw ReportMissing(description: "/\(kind)/start or /\(kind)/end does not match /\(kind)/residual") }
+        guard start.count == rel.count, end.count == rel.count else {
+            throw ReportMissing(description: "/\(kind)/start or /\(kind)/end does not match /\(kind)/residual")
+        }
         guard let worst = rel.indices.max(by: { rel[$0] < rel[$1] }) else { return "none" }
-        return String(format: "%d segments; |Σ s_p − ΔL_E| / |ΔL_E| median %.2g, max %.2g (steps %d–%d); max |residual| %.2g",
-                      rel.count, ReportStats.median(rel), rel[worst], Int(start[worst]), Int(end[worst]), residual.map(abs).max() ?? .nan)
+        return String(
+            format: "%d segments; |Σ s_p − ΔL_E| / |ΔL_E| median %.2g, max %.2g (steps %d–%d); max |residual| %.2g",
+            rel.count, ReportStats.median(rel), rel[worst], Int(start[worst]), Int(end[worst]),
+            residual.map(abs).max() ?? .nan)
     }
 
     /// Per studied segment: the residual at the fewest and most points and the observed order.
@@ -63,11 +70,18 @@ public enum StepExplainerExperiment: ExperimentArtifact {
         let points = try r.vector("convergence/points"), residual = try r.array("convergence/residual", rank: 2)
         let labels = try r.json("labels", of: "convergence/residual", dataset: true, as: [String].self)
         let k = residual.shape[1]
-        guard k == points.count, labels.count == residual.shape[0], k > 0 else { throw ReportMissing(description: "/convergence/residual does not match its points and labels") }
+        guard k == points.count, labels.count == residual.shape[0], k > 0 else {
+            throw ReportMissing(description: "/convergence/residual does not match its points and labels")
+        }
         return labels.indices.map { i in
             let row = Array(residual.values[(i * k)..<((i + 1) * k)])
             let order = ReportStats.logLogSlope(x: points, y: row).map { String(format: " (order %.2f)", $0) } ?? ""
-            return ("convergence, \(labels[i])", String(format: "|residual| %.2g → %.2g from %d to %d midpoints", row[0], row[k - 1], Int(points[0]), Int(points[k - 1])) + order)
+            return (
+                "convergence, \(labels[i])",
+                String(
+                    format: "|residual| %.2g → %.2g from %d to %d midpoints", row[0], row[k - 1], Int(points[0]),
+                    Int(points[k - 1])) + order
+            )
         }
     }
 
@@ -76,17 +90,31 @@ public enum StepExplainerExperiment: ExperimentArtifact {
         let points = try r.vector("convergence/points"), residual = try r.array("convergence/residual", rank: 2)
         guard SensitivityExperiment.measuresOrder(points), residual.shape[1] == points.count else { return nil }
         let k = points.count
-        return (0..<residual.shape[0]).compactMap { ReportStats.logLogSlope(x: points, y: Array(residual.values[($0 * k)..<(($0 + 1) * k)])) }
+        return (0..<residual.shape[0]).compactMap {
+            ReportStats.logLogSlope(x: points, y: Array(residual.values[($0 * k)..<(($0 + 1) * k)]))
+        }
     }
 
     /// Mean relative influence per module over the first and the second half of the windows.
-    static func phaseInfluence(_ r: ReportReader) throws -> (groups: [String], first: [Double], second: [Double], start: [Double], end: [Double]) {
-        let groups = try r.json("groups", as: [String].self), influence = try r.array("windows/relative_influence", rank: 2)
+    static func phaseInfluence(
+        _ r: ReportReader
+    ) throws -> (groups: [String], first: [Double], second: [Double], start: [Double], end: [Double]) {
+        let groups = try r.json("groups", as: [String].self),
+            influence = try r.array("windows/relative_influence", rank: 2)
         let W = influence.shape[0], G = influence.shape[1]
-        guard G == groups.count, G > 0, W >= 2 else { throw ReportMissing(description: "/windows/relative_influence has shape \(influence.shape) for \(groups.count) groups (needs ≥ 2 windows)") }
+        guard G == groups.count, G > 0, W >= 2 else {
+            throw ReportMissing(
+                description:
+                    "/windows/relative_influence has shape \(influence.shape) for \(groups.count) groups (needs ≥ 2 windows)"
+            )
+        }
         let start = try r.vector("windows/start"), end = try r.vector("windows/end")
-        guard start.count == W, end.count == W else { throw ReportMissing(description: "/windows/start or /windows/end does not have \(W) windows") }
-        func mean(_ rows: Range<Int>) -> [Double] { (0..<G).map { g in ReportStats.mean(rows.map { influence.values[$0 * G + g] }) } }
+        guard start.count == W, end.count == W else {
+            throw ReportMissing(description: "/windows/start or /windows/end does not have \(W) windows")
+        }
+        func mean(_ rows: Range<Int>) -> [Double] {
+            (0..<G).map { g in ReportStats.mean(rows.map { influence.values[$0 * G + g] }) }
+        }
         return (groups, mean(0..<(W / 2)), mean((W / 2)..<W), start, end)
     }
 
@@ -97,8 +125,11 @@ public enum StepExplainerExperiment: ExperimentArtifact {
         let W = p.start.count
         return [(p.first, 0..<(W / 2)), (p.second, (W / 2)..<W)].map { values, range in
             let top = values.indices.sorted { (values[$0], -$0) > (values[$1], -$1) }.prefix(2)
-            return ("dominant module, steps \(Int(p.start[range.lowerBound]))–\(Int(p.end[range.upperBound - 1]))",
-                    top.map { String(format: "%@ %.2f", p.groups[$0], values[$0]) }.joined(separator: ", then ") + " (mean relative influence)")
+            return (
+                "dominant module, steps \(Int(p.start[range.lowerBound]))–\(Int(p.end[range.upperBound - 1]))",
+                top.map { String(format: "%@ %.2f", p.groups[$0], values[$0]) }.joined(separator: ", then ")
+                    + " (mean relative influence)"
+            )
         }
     }
 
@@ -111,13 +142,17 @@ public enum StepExplainerExperiment: ExperimentArtifact {
 
     /// The decomposition claim (rule on `summarize`).
     static func decompositionClaim(_ r: ReportReader) -> Claim {
-        ReportRows.claim("the step-wise loss decomposition is exact: Σ_p s_p equals the measured ΔL_E up to quadrature error") {
+        ReportRows.claim(
+            "the step-wise loss decomposition is exact: Σ_p s_p equals the measured ΔL_E up to quadrature error"
+        ) {
             var parts: [(String, Double)] = []
             for kind in ["windows", "steps"] where (try? r.vector(kind + "/residual")) != nil {
                 parts.append((kind, ReportStats.median(try relativeResiduals(r, kind))))
             }
             guard !parts.isEmpty else { return (nil, "no windows or steps in the artifact") }
-            let evidence = "median |Σ s_p − ΔL_E| / |ΔL_E| " + parts.map { String(format: "%.2g (%@)", $0.1, $0.0) }.joined(separator: ", ")
+            let evidence =
+                "median |Σ s_p − ΔL_E| / |ΔL_E| "
+                + parts.map { String(format: "%.2g (%@)", $0.1, $0.0) }.joined(separator: ", ")
                 + String(format: "; threshold %.2g", stepExplainerResidualThreshold)
             return (parts.allSatisfy { $0.1 <= stepExplainerResidualThreshold }, evidence)
         }
@@ -127,23 +162,39 @@ public enum StepExplainerExperiment: ExperimentArtifact {
     static func convergenceClaim(_ r: ReportReader) -> Claim {
         ReportRows.claim("the decomposition residual falls as O(n⁻²) with the number of midpoints") {
             guard (try? r.object("convergence")) != nil else { return (nil, "no convergence study in the artifact") }
-            guard let orders = try convergenceOrders(r), !orders.isEmpty else { return (nil, "the point counts do not span a factor \(Int(SensitivityExperiment.orderMinimumSpan))") }
+            guard let orders = try convergenceOrders(r), !orders.isEmpty else {
+                return (nil, "the point counts do not span a factor \(Int(SensitivityExperiment.orderMinimumSpan))")
+            }
             let m = ReportStats.median(orders)
-            return (m <= SensitivityExperiment.sensitivityOrderThreshold, String(format: "median order %.2f over %d segments (%@); O(n⁻²) needs ≤ %.1f",
-                                                         m, orders.count, orders.map { String(format: "%.2f", $0) }.joined(separator: ", "), SensitivityExperiment.sensitivityOrderThreshold))
+            return (
+                m <= SensitivityExperiment.sensitivityOrderThreshold,
+                String(
+                    format: "median order %.2f over %d segments (%@); O(n⁻²) needs ≤ %.1f",
+                    m, orders.count, orders.map { String(format: "%.2f", $0) }.joined(separator: ", "),
+                    SensitivityExperiment.sensitivityOrderThreshold)
+            )
         }
     }
 
     /// The EuroLLM two-phase claim on an LM run (rule on `summarize`).
     static func phaseClaim(_ r: ReportReader) -> Claim {
-        ReportRows.claim("two phases: outer-layer MLPs dominate first, then the relative influence of intermediate attention layers rises") {
+        ReportRows.claim(
+            "two phases: outer-layer MLPs dominate first, then the relative influence of intermediate attention layers rises"
+        ) {
             let p = try phaseInfluence(r)
             let layers = (p.groups.compactMap { lmLayer($0, "attn") }.max() ?? -1) + 1
-            let intermediate = p.groups.indices.filter { lmLayer(p.groups[$0], "attn").map { $0 >= 1 && $0 <= layers - 2 } ?? false }
-            let outerMLP = p.groups.indices.filter { lmLayer(p.groups[$0], "mlp").map { $0 == 0 || $0 == layers - 1 } ?? false }
+            let intermediate = p.groups.indices.filter {
+                lmLayer(p.groups[$0], "attn").map { $0 >= 1 && $0 <= layers - 2 } ?? false
+            }
+            let outerMLP = p.groups.indices.filter {
+                lmLayer(p.groups[$0], "mlp").map { $0 == 0 || $0 == layers - 1 } ?? false
+            }
             let dominant = p.first.indices.max { p.first[$0] < p.first[$1] }!
-            let early = intermediate.map { p.first[$0] }.reduce(0, +), late = intermediate.map { p.second[$0] }.reduce(0, +)
-            let evidence = String(format: "first half of the windows dominated by %@ (%.2f); intermediate attention %.3f → %.3f", p.groups[dominant], p.first[dominant], early, late)
+            let early = intermediate.map { p.first[$0] }.reduce(0, +),
+                late = intermediate.map { p.second[$0] }.reduce(0, +)
+            let evidence = String(
+                format: "first half of the windows dominated by %@ (%.2f); intermediate attention %.3f → %.3f",
+                p.groups[dominant], p.first[dominant], early, late)
             if layers < 3 { return (nil, "\(layers) layers: no intermediate layer; " + evidence) }
             if p.start.count < 4 { return (nil, "only \(p.start.count) windows; " + evidence) }
             return (outerMLP.contains(dominant) && late > early, evidence)

@@ -11,13 +11,16 @@ public func ensureBestBLASKernels() {
     case .good, .userChoice:
         return
     case .restart(let core):
-        Log.info("OpenBLAS chose \(BLASKernels.coreInUse) kernels on a CPU with \(BLASKernels.cpuLevel); "
-                 + "restarting with \(BLASKernels.coreTypeVariable)=\(core)")
+        Log.info(
+            "OpenBLAS chose \(BLASKernels.coreInUse) kernels on a CPU with \(BLASKernels.cpuLevel); "
+                + "restarting with \(BLASKernels.coreTypeVariable)=\(core)")
         BLASKernels.restartWithCore(core)
-        Log.warn("could not restart with \(BLASKernels.coreTypeVariable)=\(core); continuing with the "
-                 + "\(BLASKernels.coreInUse) kernels (set \(BLASKernels.coreTypeVariable)=\(core) yourself to fix it)")
+        Log.warn(
+            "could not restart with \(BLASKernels.coreTypeVariable)=\(core); continuing with the "
+                + "\(BLASKernels.coreInUse) kernels (set \(BLASKernels.coreTypeVariable)=\(core) yourself to fix it)")
     case .restartDidNotHelp(let requested, let inUse):
-        Log.warn("\(BLASKernels.coreTypeVariable)=\(requested) left OpenBLAS on its \(inUse) kernels, below what the "
-                 + "CPU supports (\(BLASKernels.cpuLevel)); products will be slow")
+        Log.warn(
+            "\(BLASKernels.coreTypeVariable)=\(requested) left OpenBLAS on its \(inUse) kernels, below what the "
+                + "CPU supports (\(BLASKernels.cpuLevel)); products will be slow")
     }
 }

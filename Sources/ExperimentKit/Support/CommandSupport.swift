@@ -11,7 +11,9 @@ public struct CommonOptions: ParsableArguments {
     @Option(name: .long, help: "Output directory (default: results/<experiment>/<run>).")
     public var out: String?
 
-    @Option(name: .long, help: "Data folder with mnist/ and cifar10/ (default: $EXPLAIND_DATA, then ../shared/data, then data/).")
+    @Option(
+        name: .long,
+        help: "Data folder with mnist/ and cifar10/ (default: $EXPLAIND_DATA, then ../shared/data, then data/).")
     public var data: String?
 
     @Option(name: .long, help: "Worker threads for loops and BLAS (default: all cores).")
@@ -42,8 +44,9 @@ public struct TrainCommand {
     public static func run(experiment: String?, options: CommonOptions, resume: Bool) throws {
         options.apply()
         try runReportingErrors {
-            _ = try TrainingDriver.run(configPath: options.config, outputDirectory: options.out, dataDirectory: options.data,
-                                       resume: resume, expectedExperiment: experiment)
+            _ = try TrainingDriver.run(
+                configPath: options.config, outputDirectory: options.out, dataDirectory: options.data,
+                resume: resume, expectedExperiment: experiment)
         }
     }
 }

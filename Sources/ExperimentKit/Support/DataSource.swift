@@ -35,7 +35,8 @@ public struct DataSource: Codable, Equatable, Sendable {
     /// The file's SHA-256 (hex) from its bytes on disk.
     public static func file(_ path: String) throws -> File {
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw ArtifactError(.notFound, file: path, problem: "cannot read the data file", fix: "check the path and its permissions")
+            throw ArtifactError(
+                .notFound, file: path, problem: "cannot read the data file", fix: "check the path and its permissions")
         }
         var hasher = SHA256()
         data.withUnsafeBytes { hasher.update($0) }
@@ -53,7 +54,9 @@ public struct DataSource: Codable, Equatable, Sendable {
 extension DataSource {
     /// A source whose files are named but not yet hashed (hashing waits until a history is written).
     public init(kind: String, paths: [String], indexing: String, trainingIndices: [Int]) {
-        self.init(kind: kind, files: paths.map { File(path: $0, sha256: "") }, indexing: indexing, trainingIndices: trainingIndices)
+        self.init(
+            kind: kind, files: paths.map { File(path: $0, sha256: "") }, indexing: indexing,
+            trainingIndices: trainingIndices)
     }
 
     /// The same source with the SHA-256 of every file computed now.

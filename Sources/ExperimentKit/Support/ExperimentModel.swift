@@ -11,8 +11,10 @@ public enum Experiment: String, CaseIterable, Sendable {
     /// The experiment of a config or history's `experiment` string, or one line naming the known ones.
     public init(named name: String, source: String) throws {
         guard let experiment = Experiment(rawValue: name) else {
-            throw ArtifactError(.config, "\(source): unknown experiment '\(name)'; expected one of "
-                                + Experiment.allCases.map { "'\($0.rawValue)'" }.joined(separator: ", "))
+            throw ArtifactError(
+                .config,
+                "\(source): unknown experiment '\(name)'; expected one of "
+                    + Experiment.allCases.map { "'\($0.rawValue)'" }.joined(separator: ", "))
         }
         self = experiment
     }
@@ -28,7 +30,8 @@ public enum ExperimentModel {
         case .cifar2: return ResNet9()
         case .mnist: return MNISTMLP()
         case .custom:
-            throw ArtifactError(.config, "experiment 'custom' has no built-in model; give the config (or the history) a model spec")
+            throw ArtifactError(
+                .config, "experiment 'custom' has no built-in model; give the config (or the history) a model spec")
         }
     }
 
@@ -47,7 +50,8 @@ public enum ExperimentModel {
     /// model (histories written before specs existed).
     public static func make(history: String, modelSpecJSON: String?, experiment: String) throws -> Model {
         guard let json = modelSpecJSON else { return try make(experiment, source: history) }
-        let spec = try StrictConfig.decode(ModelSpec.self, from: Data(json.utf8), source: history + " (model_spec attribute)")
+        let spec = try StrictConfig.decode(
+            ModelSpec.self, from: Data(json.utf8), source: history + " (model_spec attribute)")
         return try SpecModel.make(spec, source: history + " (model_spec attribute)")
     }
 
@@ -55,10 +59,16 @@ public enum ExperimentModel {
     public static func check(_ model: Model, fits set: LabeledDataset, role: String) throws {
         let shape = Array(set.inputs.shape.dropFirst())
         if shape.reduce(1, *) != model.inputShape.reduce(1, *) || (shape.count > 1 && shape != model.inputShape) {
-            throw ArtifactError(.config, "\(role) data \(set.name): samples have shape \(shape), but model \(model.name) expects \(model.inputShape); change the model's input_shape or the data")
+            throw ArtifactError(
+                .config,
+                "\(role) data \(set.name): samples have shape \(shape), but model \(model.name) expects \(model.inputShape); change the model's input_shape or the data"
+            )
         }
         if let bad = set.labels.firstIndex(where: { $0 < 0 || $0 >= model.classCount }) {
-            throw ArtifactError(.config, "\(role) data \(set.name): label \(set.labels[bad]) of sample \(bad) is outside 0..<\(model.classCount) (the model's classes); fix the labels or the model's last layer")
+            throw ArtifactError(
+                .config,
+                "\(role) data \(set.name): label \(set.labels[bad]) of sample \(bad) is outside 0..<\(model.classCount) (the model's classes); fix the labels or the model's last layer"
+            )
         }
     }
 }

@@ -10,7 +10,11 @@ public enum ModelReference: Codable, Equatable, Sendable {
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.singleValueContainer()
-        if let path = try? c.decode(String.self) { self = .file(path) } else { self = .inline(try c.decode(ModelSpec.self)) }
+        if let path = try? c.decode(String.self) {
+            self = .file(path)
+        } else {
+            self = .inline(try c.decode(ModelSpec.self))
+        }
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -27,8 +31,9 @@ public enum ModelReference: Codable, Equatable, Sendable {
         case .inline(let spec): return (spec, configPath)
         case .file(let path):
             guard FileManager.default.fileExists(atPath: path) else {
-                throw ArtifactError(.notFound, file: configPath, problem: "key 'model': no model spec file '\(path)'",
-                                    fix: "give a path under Configs/models/ (relative to the working directory) or an inline object")
+                throw ArtifactError(
+                    .notFound, file: configPath, problem: "key 'model': no model spec file '\(path)'",
+                    fix: "give a path under Configs/models/ (relative to the working directory) or an inline object")
             }
             return (try StrictConfig.load(ModelSpec.self, from: path), path)
         }

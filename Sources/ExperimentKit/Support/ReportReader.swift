@@ -33,14 +33,18 @@ struct ReportReader {
     /// A dataset of `rank` axes; throws when its rank differs.
     func array(_ path: String, rank: Int) throws -> (values: [Double], shape: [Int]) {
         let a = try numbers(path)
-        guard a.shape.count == rank else { throw ReportMissing(description: "/\(path) has shape \(a.shape), expected \(rank) axes") }
+        guard a.shape.count == rank else {
+            throw ReportMissing(description: "/\(path) has shape \(a.shape), expected \(rank) axes")
+        }
         return a
     }
 
     /// The group (or, with `dataset`, the dataset) at `path`; "" is the root.
     func object(_ path: String, dataset: Bool = false) throws -> HDF5Object {
         if path.isEmpty { return try file.root }
-        guard try file.root.contains(path) else { throw ReportMissing(description: "no \(dataset ? "dataset" : "group") /\(path)") }
+        guard try file.root.contains(path) else {
+            throw ReportMissing(description: "no \(dataset ? "dataset" : "group") /\(path)")
+        }
         return dataset ? try file.root.dataset(path) : try file.root.group(path)
     }
 
@@ -116,7 +120,8 @@ enum ReportStats {
     static func logLogSlope(x: [Double], y: [Double]) -> Double? {
         let pairs = zip(x, y).filter { $0.0 > 0 && $0.1 > 0 && $0.1.isFinite }.map { (log($0.0), log($0.1)) }
         guard Set(pairs.map(\.0)).count >= 2 else { return nil }
-        let mx = pairs.map(\.0).reduce(0, +) / Double(pairs.count), my = pairs.map(\.1).reduce(0, +) / Double(pairs.count)
+        let mx = pairs.map(\.0).reduce(0, +) / Double(pairs.count),
+            my = pairs.map(\.1).reduce(0, +) / Double(pairs.count)
         var sxy = 0.0, sxx = 0.0
         for (a, b) in pairs { sxy += (a - mx) * (b - my); sxx += (a - mx) * (a - mx) }
         return sxy / sxx

@@ -10,21 +10,27 @@ public enum ResumeCheck {
     static let ignoredKeys: Set<String> = ["run", "training.flush_every"]
 
     /// Throws unless the partial history at `partialPath` was started with the same config and data.
-    public static func verify(partialPath: String, configPath: String, currentConfigJSON: String,
-                              currentChecksum: String, dataSummary: String) throws {
+    public static func verify(
+        partialPath: String, configPath: String, currentConfigJSON: String,
+        currentChecksum: String, dataSummary: String
+    ) throws {
         let file = try HDF5File(path: partialPath, mode: .read)
         defer { file.close() }
         let root = try file.root
         let stored = try root.stringAttribute("config"), storedChecksum = try root.stringAttribute("dataset_checksum")
         if let d = difference(stored: stored, current: currentConfigJSON) {
-            throw ArtifactError(.config, file: partialPath,
-                                problem: "--resume refused: key '\(d.key)' is \(d.current) in \(configPath) but \(d.stored) in the config the partial history was started with",
-                                fix: "resume with that config, or start again without --resume")
+            throw ArtifactError(
+                .config, file: partialPath,
+                problem:
+                    "--resume refused: key '\(d.key)' is \(d.current) in \(configPath) but \(d.stored) in the config the partial history was started with",
+                fix: "resume with that config, or start again without --resume")
         }
         if storedChecksum != currentChecksum {
-            throw ArtifactError(.invalidArgument, file: partialPath,
-                                problem: "--resume refused: the partial history was recorded on training data with checksum \(storedChecksum), the data found now has \(currentChecksum) (\(dataSummary))",
-                                fix: "point --data at the original data, or start again without --resume")
+            throw ArtifactError(
+                .invalidArgument, file: partialPath,
+                problem:
+                    "--resume refused: the partial history was recorded on training data with checksum \(storedChecksum), the data found now has \(currentChecksum) (\(dataSummary))",
+                fix: "point --data at the original data, or start again without --resume")
         }
     }
 
@@ -32,7 +38,8 @@ public enum ResumeCheck {
     /// `ignoredKeys`; nil when they agree. Unparseable stored text counts as a difference at the root.
     static func difference(stored: String, current: String) -> (key: String, stored: String, current: String)? {
         guard let a = try? JSONSerialization.jsonObject(with: Data(stored.utf8), options: [.fragmentsAllowed]),
-              let b = try? JSONSerialization.jsonObject(with: Data(current.utf8), options: [.fragmentsAllowed]) else {
+            let b = try? JSONSerialization.jsonObject(with: Data(current.utf8), options: [.fragmentsAllowed])
+        else {
             return ("(whole config)", "unreadable", "valid JSON")
         }
         return diff(a, b, path: "")
@@ -59,7 +66,10 @@ public enum ResumeCheck {
         guard let v else { return "absent" }
         if let s = v as? String { return "'\(s)'" }
         if let data = try? JSONSerialization.data(withJSONObject: v, options: [.fragmentsAllowed, .sortedKeys]),
-           let text = String(data: data, encoding: .utf8) { return text }
+            let text = String(data: data, encoding: .utf8)
+        {
+            return text
+        }
         return "\(v)"
     }
 }

@@ -13,11 +13,14 @@ public struct SwapAlignedConfig: Codable, Equatable, Sendable, ValidatableConfig
     public var embeddingOnly: Bool
 
     enum CodingKeys: String, CodingKey {
-        case run, history, stepEvery = "step_every", confusionSteps = "confusion_steps", embeddingOnly = "embedding_only"
+        case run, history, stepEvery = "step_every", confusionSteps = "confusion_steps", embeddingOnly =
+            "embedding_only"
     }
 
     public func validate() throws {
         try ConfigError.require(stepEvery >= 1, keyPath: "step_every", expected: "a positive integer", found: stepEvery)
-        try ConfigError.require(confusionSteps.allSatisfy { $0 >= 0 }, keyPath: "confusion_steps", expected: "non-negative steps", found: confusionSteps.min() ?? 0)
+        try ConfigError.require(
+            confusionSteps.allSatisfy { $0 >= 0 }, keyPath: "confusion_steps", expected: "non-negative steps",
+            found: confusionSteps.min() ?? 0)
     }
 }

@@ -20,17 +20,30 @@ public struct OptimizerConfig: Codable, Equatable, Sendable, ValidatableConfig {
     }
 
     public func validate() throws {
-        if !["sgd", "adamw"].contains(kind) { throw ConfigError.outOfRange(keyPath: "optimizer.kind", expected: "'sgd' or 'adamw'", found: kind) }
+        if !["sgd", "adamw"].contains(kind) {
+            throw ConfigError.outOfRange(keyPath: "optimizer.kind", expected: "'sgd' or 'adamw'", found: kind)
+        }
         try ConfigError.require(lr >= 0, keyPath: "optimizer.lr", expected: "a non-negative number", found: lr)
-        try ConfigError.require(weightDecay >= 0, keyPath: "optimizer.weight_decay", expected: "a non-negative number", found: weightDecay)
-        if let m = momentum { try ConfigError.require(m >= 0 && m < 1, keyPath: "optimizer.momentum", expected: "a number in [0, 1)", found: m) }
-        if let b = beta1 { try ConfigError.require(b >= 0 && b < 1, keyPath: "optimizer.beta1", expected: "a number in [0, 1)", found: b) }
-        if let b = beta2 { try ConfigError.require(b >= 0 && b < 1, keyPath: "optimizer.beta2", expected: "a number in [0, 1)", found: b) }
+        try ConfigError.require(
+            weightDecay >= 0, keyPath: "optimizer.weight_decay", expected: "a non-negative number", found: weightDecay)
+        if let m = momentum {
+            try ConfigError.require(
+                m >= 0 && m < 1, keyPath: "optimizer.momentum", expected: "a number in [0, 1)", found: m)
+        }
+        if let b = beta1 {
+            try ConfigError.require(
+                b >= 0 && b < 1, keyPath: "optimizer.beta1", expected: "a number in [0, 1)", found: b)
+        }
+        if let b = beta2 {
+            try ConfigError.require(
+                b >= 0 && b < 1, keyPath: "optimizer.beta2", expected: "a number in [0, 1)", found: b)
+        }
     }
 
     /// The history's optimizer description (PyTorch defaults for absent constants).
     public var spec: OptimizerSpec {
-        kind == "sgd" ? .sgd(momentum: momentum ?? 0, dampening: dampening ?? 0, weightDecay: weightDecay)
+        kind == "sgd"
+            ? .sgd(momentum: momentum ?? 0, dampening: dampening ?? 0, weightDecay: weightDecay)
             : .adamw(beta1: beta1 ?? 0.9, beta2: beta2 ?? 0.999, epsilon: eps ?? 1e-8, weightDecay: weightDecay)
     }
 }
@@ -50,21 +63,26 @@ public struct ScheduleConfig: Codable, Equatable, Sendable, ValidatableConfig {
         case "constant": break
         case "triangle":
             let peak = peakStep ?? -1, final = finalStep ?? -1
-            try ConfigError.require(peak > 0, keyPath: "schedule.peak_step", expected: "a positive integer", found: peak)
-            try ConfigError.require(final > peak, keyPath: "schedule.final_step", expected: "an integer above peak_step", found: final)
+            try ConfigError.require(
+                peak > 0, keyPath: "schedule.peak_step", expected: "a positive integer", found: peak)
+            try ConfigError.require(
+                final > peak, keyPath: "schedule.final_step", expected: "an integer above peak_step", found: final)
         case "piecewise-linear":
             let pts = points ?? []
-            try ConfigError.require(pts.count >= 2 && pts.allSatisfy { $0.count == 2 }, keyPath: "schedule.points",
-                                    expected: "at least two [step, multiplier] pairs", found: pts.count)
+            try ConfigError.require(
+                pts.count >= 2 && pts.allSatisfy { $0.count == 2 }, keyPath: "schedule.points",
+                expected: "at least two [step, multiplier] pairs", found: pts.count)
         default:
-            throw ConfigError.outOfRange(keyPath: "schedule.kind", expected: "'constant', 'triangle' or 'piecewise-linear'", found: kind)
+            throw ConfigError.outOfRange(
+                keyPath: "schedule.kind", expected: "'constant', 'triangle' or 'piecewise-linear'", found: kind)
         }
     }
 
     public func schedule(base: Double) -> LearningRateSchedule {
         switch kind {
         case "triangle": return .triangle(base: base, peakStep: peakStep!, finalStep: finalStep!)
-        case "piecewise-linear": return .piecewiseLinear(points!.map { (step: Int($0[0]), multiplier: $0[1]) }, base: base)
+        case "piecewise-linear":
+            return .piecewiseLinear(points!.map { (step: Int($0[0]), multiplier: $0[1]) }, base: base)
         default: return .constant(base)
         }
     }
@@ -85,17 +103,29 @@ public struct TrainingConfig: Codable, Equatable, Sendable, ValidatableConfig {
 
     enum CodingKeys: String, CodingKey {
         case batchSize = "batch_size", dropLast = "drop_last", epochs, maxSteps = "max_steps"
-        case flipProbability = "flip_probability", stopWhenPerfect = "stop_when_perfect", seed, flushEvery = "flush_every"
+        case flipProbability = "flip_probability", stopWhenPerfect = "stop_when_perfect", seed, flushEvery =
+            "flush_every"
     }
 
     public func validate() throws {
-        try ConfigError.require(batchSize >= 1, keyPath: "training.batch_size", expected: "a positive integer", found: batchSize)
-        try ConfigError.require((epochs == nil) != (maxSteps == nil), keyPath: "training.epochs",
-                                expected: "exactly one of epochs and max_steps", found: epochs ?? 0)
-        if let e = epochs { try ConfigError.require(e >= 1, keyPath: "training.epochs", expected: "a positive integer", found: e) }
-        if let s = maxSteps { try ConfigError.require(s >= 1, keyPath: "training.max_steps", expected: "a positive integer", found: s) }
-        if let p = flipProbability { try ConfigError.require(p >= 0 && p <= 1, keyPath: "training.flip_probability", expected: "a probability in [0, 1]", found: p) }
-        if let f = flushEvery { try ConfigError.require(f >= 1, keyPath: "training.flush_every", expected: "a positive integer", found: f) }
+        try ConfigError.require(
+            batchSize >= 1, keyPath: "training.batch_size", expected: "a positive integer", found: batchSize)
+        try ConfigError.require(
+            (epochs == nil) != (maxSteps == nil), keyPath: "training.epochs",
+            expected: "exactly one of epochs and max_steps", found: epochs ?? 0)
+        if let e = epochs {
+            try ConfigError.require(e >= 1, keyPath: "training.epochs", expected: "a positive integer", found: e)
+        }
+        if let s = maxSteps {
+            try ConfigError.require(s >= 1, keyPath: "training.max_steps", expected: "a positive integer", found: s)
+        }
+        if let p = flipProbability {
+            try ConfigError.require(
+                p >= 0 && p <= 1, keyPath: "training.flip_probability", expected: "a probability in [0, 1]", found: p)
+        }
+        if let f = flushEvery {
+            try ConfigError.require(f >= 1, keyPath: "training.flush_every", expected: "a positive integer", found: f)
+        }
     }
 }
 
@@ -150,16 +180,24 @@ public struct TrainConfig: Codable, Equatable, Sendable, ValidatableConfig {
 
     public func validate() throws {
         if Experiment(rawValue: experiment) == nil {
-            throw ConfigError.outOfRange(keyPath: "experiment",
-                                         expected: Experiment.allCases.map { "'\($0.rawValue)'" }.joined(separator: ", "),
-                                         found: experiment)
+            throw ConfigError.outOfRange(
+                keyPath: "experiment",
+                expected: Experiment.allCases.map { "'\($0.rawValue)'" }.joined(separator: ", "),
+                found: experiment)
         }
-        if let k = data.kind, k != "hdf5" { throw ConfigError.outOfRange(keyPath: "data.kind", expected: "'hdf5'", found: k) }
+        if let k = data.kind, k != "hdf5" {
+            throw ConfigError.outOfRange(keyPath: "data.kind", expected: "'hdf5'", found: k)
+        }
         if (experiment == "custom") != (data.kind == "hdf5") {
-            throw ConfigError(keyPath: "data.kind", message: "experiment 'custom' goes with \"kind\": \"hdf5\" data, and HDF5 data with experiment 'custom'")
+            throw ConfigError(
+                keyPath: "data.kind",
+                message: "experiment 'custom' goes with \"kind\": \"hdf5\" data, and HDF5 data with experiment 'custom'"
+            )
         }
         if experiment == "custom", model == nil {
-            throw ConfigError(keyPath: "model", message: "experiment 'custom' needs a model spec (inline or a Configs/models/*.json path)")
+            throw ConfigError(
+                keyPath: "model",
+                message: "experiment 'custom' needs a model spec (inline or a Configs/models/*.json path)")
         }
         try optimizer.validate(); try schedule.validate(); try training.validate()
         try validateLimits()

@@ -14,8 +14,10 @@ import History
 public enum TrainingMetrics {
     public static let kind = ArtifactKind.trainingMetrics.rawValue
 
-    public static func write(history: HistoryFileReader, experiment: String, summary: String, trainCount: Int,
-                             evaluationCount: Int, seconds: Double, to path: String) throws {
+    public static func write(
+        history: HistoryFileReader, experiment: String, summary: String, trainCount: Int,
+        evaluationCount: Int, seconds: Double, to path: String
+    ) throws {
         let metrics = try history.metrics()
         let loss = try try history.file.root.read("batches/loss", as: Double.self).values
         let lr = try try history.file.root.read("optimizer/learning_rate", as: Float.self).values.map(Double.init)

@@ -38,7 +38,8 @@ public struct EPKConfig: Codable, Equatable, Sendable, ValidatableConfig {
     public var model: ModelReference?
 
     enum CodingKeys: String, CodingKey {
-        case experiment, run, history, testCount = "test_count", testOffset = "test_offset", testSplit = "test_split", classes, quadrature
+        case experiment, run, history, testCount = "test_count", testOffset = "test_offset", testSplit = "test_split",
+            classes, quadrature
         case attributionClasses = "attribution_classes"
         case dataAttribution = "data_attribution", groups, parameterAttribution = "parameter_attribution"
         case memoryBudgetGb = "memory_budget_gb", model
@@ -46,22 +47,31 @@ public struct EPKConfig: Codable, Equatable, Sendable, ValidatableConfig {
 
     public func validate() throws {
         if Experiment(rawValue: experiment) == nil {
-            throw ConfigError.outOfRange(keyPath: "experiment",
-                                         expected: Experiment.allCases.map { "'\($0.rawValue)'" }.joined(separator: ", "),
-                                         found: experiment)
+            throw ConfigError.outOfRange(
+                keyPath: "experiment",
+                expected: Experiment.allCases.map { "'\($0.rawValue)'" }.joined(separator: ", "),
+                found: experiment)
         }
         try ConfigError.require(testCount >= 1, keyPath: "test_count", expected: "a positive integer", found: testCount)
-        try ConfigError.require((testOffset ?? 0) >= 0, keyPath: "test_offset", expected: "a non-negative integer", found: testOffset ?? 0)
-        try ConfigError.require(quadrature.points >= 1, keyPath: "quadrature.points", expected: "an integer ≥ 1", found: quadrature.points)
-        try ConfigError.require(quadrature.earlyPoints >= 1, keyPath: "quadrature.early_points", expected: "an integer ≥ 1", found: quadrature.earlyPoints)
-        try ConfigError.require(quadrature.earlySteps >= 0, keyPath: "quadrature.early_steps", expected: "an integer ≥ 0", found: quadrature.earlySteps)
+        try ConfigError.require(
+            (testOffset ?? 0) >= 0, keyPath: "test_offset", expected: "a non-negative integer", found: testOffset ?? 0)
+        try ConfigError.require(
+            quadrature.points >= 1, keyPath: "quadrature.points", expected: "an integer ≥ 1", found: quadrature.points)
+        try ConfigError.require(
+            quadrature.earlyPoints >= 1, keyPath: "quadrature.early_points", expected: "an integer ≥ 1",
+            found: quadrature.earlyPoints)
+        try ConfigError.require(
+            quadrature.earlySteps >= 0, keyPath: "quadrature.early_steps", expected: "an integer ≥ 0",
+            found: quadrature.earlySteps)
         if let p = quadrature.problem() { throw ConfigError(keyPath: "quadrature", message: p) }
-        try ConfigError.require(memoryBudgetGb > 0, keyPath: "memory_budget_gb", expected: "a positive number", found: memoryBudgetGb)
+        try ConfigError.require(
+            memoryBudgetGb > 0, keyPath: "memory_budget_gb", expected: "a positive number", found: memoryBudgetGb)
         if let g = groups, !["model", "components"].contains(g) {
             throw ConfigError.outOfRange(keyPath: "groups", expected: "'model' or 'components'", found: g)
         }
         if let s = parameterAttribution?.snapshotInterval {
-            try ConfigError.require(s >= 1, keyPath: "parameter_attribution.snapshot_interval", expected: "a positive integer", found: s)
+            try ConfigError.require(
+                s >= 1, keyPath: "parameter_attribution.snapshot_interval", expected: "a positive integer", found: s)
         }
         try validateLimits()
     }

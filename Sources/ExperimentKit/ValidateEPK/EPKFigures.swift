@@ -6,25 +6,33 @@ import Plot
 /// Figures from `epk.h5` (docs/METHOD.md §7, §11, §16): step-wise validation, kernel-vs-regularisation balance,
 /// component attribution and data attribution.
 public enum EPKFigures {
-    public static let all: [FigureRecipe] = [stepChange, stepError, refinement, balance, components, dataHeatmap, dataHeatmapByLabel]
+    public static let all: [FigureRecipe] = [
+        stepChange, stepError, refinement, balance, components, dataHeatmap, dataHeatmapByLabel,
+    ]
 
     /// Predicted vs ground-truth output change of every step and row (subsampled to 20,000 points), with y = x.
-    static let stepChange = FigureRecipe(name: "epk-step-change", artifactKind: EPKArtifact.kind,
-                                         datasets: ["steps/predicted", "steps/truth"]) { file in
+    static let stepChange = FigureRecipe(
+        name: "epk-step-change", artifactKind: EPKArtifact.kind,
+        datasets: ["steps/predicted", "steps/truth"]
+    ) { file in
         let predicted = try file.root.read("steps/predicted", as: Float.self).values
         let truth = try file.root.read("steps/truth", as: Float.self).values
         let stride = max(1, predicted.count / 20_000)
         let idx = Swift.stride(from: 0, to: predicted.count, by: stride)
         let x = idx.map { Double(truth[$0]) }, y = idx.map { Double(predicted[$0]) }
         let series = [Series.scatter("steps × test points × classes", x: x, y: y, color: Color.blue.withAlpha(0.5))]
-        return Figure(title: "\(try title(file)): predicted vs ground-truth step change",
-                      panel: .scatter(x: Axis("ground truth f(θ_{t+1}) − f(θ_t)"), y: Axis("EPK prediction φ_t·Δθ_t"),
-                                      series: series, references: [ReferenceLine(.straight(slope: 1, intercept: 0), label: "y = x")]))
+        return Figure(
+            title: "\(try title(file)): predicted vs ground-truth step change",
+            panel: .scatter(
+                x: Axis("ground truth f(θ_{t+1}) − f(θ_t)"), y: Axis("EPK prediction φ_t·Δθ_t"),
+                series: series, references: [ReferenceLine(.straight(slope: 1, intercept: 0), label: "y = x")]))
     }
 
     /// Mean |ground truth − predicted| per step, next to the mean |ground truth| for scale (log y).
-    static let stepError = FigureRecipe(name: "epk-step-error", artifactKind: EPKArtifact.kind,
-                                        datasets: ["steps/predicted", "steps/truth", "steps/index"]) { file in
+    static let stepError = FigureRecipe(
+        name: "epk-step-error", artifactKind: EPKArtifact.kind,
+        datasets: ["steps/predicted", "steps/truth", "steps/index"]
+    ) { file in
         let predicted = try file.root.read("steps/predicted", as: Float.self)
         let truth = try file.root.read("steps/truth", as: Float.self).values
         let steps = try file.root.read("steps/index", as: Int32.self).values.map(Double.init)
@@ -38,28 +46,42 @@ public enum EPKFigures {
             }
         }
         let floor = 1e-12
-        return Figure(title: "\(try title(file)): replication error per step",
-                      panel: .lines(x: Axis("optimizer step"), y: .log("mean absolute value"),
-                                    series: [Series("|ground truth − EPK|", x: steps, y: error.map { max($0, floor) }, color: .vermillion),
-                                             Series("|ground-truth change|", x: steps, y: scale.map { max($0, floor) }, color: .gray)]))
+        return Figure(
+            title: "\(try title(file)): replication error per step",
+            panel: .lines(
+                x: Axis("optimizer step"), y: .log("mean absolute value"),
+                series: [
+                    Series("|ground truth − EPK|", x: steps, y: error.map { max($0, floor) }, color: .vermillion),
+                    Series("|ground-truth change|", x: steps, y: scale.map { max($0, floor) }, color: .gray),
+                ]))
     }
 
     /// Quadrature points per step under residual-driven refinement: mean and largest over the test points (log y).
-    static let refinement = FigureRecipe(name: "epk-refinement", artifactKind: EPKArtifact.kind,
-                                         datasets: ["steps/points", "steps/index"], optionalPart: "steps/points") { file in
+    static let refinement = FigureRecipe(
+        name: "epk-refinement", artifactKind: EPKArtifact.kind,
+        datasets: ["steps/points", "steps/index"], optionalPart: "steps/points"
+    ) { file in
         let points = try file.root.read("steps/points", as: Int32.self)
         let steps = try file.root.read("steps/index", as: Int32.self).values.map(Double.init)
         let T = points.shape[0], n = points.shape[1]
         let rows = (0..<T).map { t in points.values[(t * n)..<(t * n + n)].map(Double.init) }
-        return Figure(title: "\(try title(file)): quadrature points per step (residual-driven refinement)",
-                      panel: .lines(x: Axis("optimizer step"), y: .log("points per (step, test point) integral"),
-                                    series: [Series("mean over test points", x: steps, y: rows.map { $0.reduce(0, +) / Double(max(1, n)) }, color: .blue),
-                                             Series("largest", x: steps, y: rows.map { $0.max() ?? 0 }, color: .vermillion)]))
+        return Figure(
+            title: "\(try title(file)): quadrature points per step (residual-driven refinement)",
+            panel: .lines(
+                x: Axis("optimizer step"), y: .log("points per (step, test point) integral"),
+                series: [
+                    Series(
+                        "mean over test points", x: steps, y: rows.map { $0.reduce(0, +) / Double(max(1, n)) },
+                        color: .blue),
+                    Series("largest", x: steps, y: rows.map { $0.max() ?? 0 }, color: .vermillion),
+                ]))
     }
 
     /// Kernel vs regularisation L1 per step and layer group at the focus class (docs/METHOD.md §16), log y.
-    static let balance = FigureRecipe(name: "epk-kernel-vs-regularization", artifactKind: EPKArtifact.kind,
-                                      datasets: ["steps/kernel_focus", "steps/regularization_focus", "steps/index"]) { file in
+    static let balance = FigureRecipe(
+        name: "epk-kernel-vs-regularization", artifactKind: EPKArtifact.kind,
+        datasets: ["steps/kernel_focus", "steps/regularization_focus", "steps/index"]
+    ) { file in
         let kernel = try file.root.read("steps/kernel_focus", as: Float.self)
         let reg = try file.root.read("steps/regularization_focus", as: Float.self).values
         let steps = try file.root.read("steps/index", as: Int32.self).values.map(Double.init)
@@ -72,21 +94,27 @@ public enum EPKFigures {
                 var k = 0.0, r = 0.0
                 for a in 0..<n {
                     var sk = 0.0, sr = 0.0
-                    for c in g.indices { sk += Double(kernel.values[(t * n + a) * K + c]); sr += Double(reg[(t * n + a) * K + c]) }
+                    for c in g.indices {
+                        sk += Double(kernel.values[(t * n + a) * K + c]); sr += Double(reg[(t * n + a) * K + c])
+                    }
                     k += abs(sk); r += abs(sr)
                 }
                 if r > 0 && k > 0 { ratio[t] = k / r }
             }
             series.append(Series(g.name, x: steps, y: ratio, color: Palette.color(at: gi), lineWidth: 1.25))
         }
-        return Figure(title: "\(try title(file)): kernel vs weight-decay balance",
-                      panel: .lines(x: Axis("optimizer step"), y: .log("Σ_x |kernel| / Σ_x |regularisation|"), series: series,
-                                    references: [ReferenceLine(.horizontal(1), label: "balance")]))
+        return Figure(
+            title: "\(try title(file)): kernel vs weight-decay balance",
+            panel: .lines(
+                x: Axis("optimizer step"), y: .log("Σ_x |kernel| / Σ_x |regularisation|"), series: series,
+                references: [ReferenceLine(.horizontal(1), label: "balance")]))
     }
 
     /// Mean |component attribution| at the focus class, kernel and regularisation, per component.
-    static let components = FigureRecipe(name: "epk-component-attribution", artifactKind: EPKArtifact.kind,
-                                         datasets: ["components/kernel", "components/regularization", "outputs/row_classes", "outputs/focus_classes"]) { file in
+    static let components = FigureRecipe(
+        name: "epk-component-attribution", artifactKind: EPKArtifact.kind,
+        datasets: ["components/kernel", "components/regularization", "outputs/row_classes", "outputs/focus_classes"]
+    ) { file in
         let kernel = try file.root.read("components/kernel", as: Double.self)
         let reg = try file.root.read("components/regularization", as: Double.self).values
         let rowClasses = try file.root.read("outputs/row_classes", as: Int32.self).values
@@ -96,55 +124,76 @@ public enum EPKFigures {
         var k = [Double](repeating: 0, count: K), r = k
         for a in 0..<n {
             guard let s = (0..<S).first(where: { rowClasses[a * S + $0] == focus[a] }) else { continue }
-            for c in 0..<K { k[c] += abs(kernel.values[(a * S + s) * K + c]) / Double(n); r[c] += abs(reg[(a * S + s) * K + c]) / Double(n) }
+            for c in 0..<K {
+                k[c] += abs(kernel.values[(a * S + s) * K + c]) / Double(n);
+                r[c] += abs(reg[(a * S + s) * K + c]) / Double(n)
+            }
         }
-        let chart = BarChart(categories: names, series: [BarSeries("kernel", values: k, color: .blue),
-                                                          BarSeries("weight decay", values: r, color: .orange)])
-        return Figure(title: "\(try title(file)): component attribution (focus class)", width: 900,
-                      panel: .bars(x: Axis("component"), y: Axis("mean |Σ_t contribution| (log-prob)"), chart: chart))
+        let chart = BarChart(
+            categories: names,
+            series: [
+                BarSeries("kernel", values: k, color: .blue),
+                BarSeries("weight decay", values: r, color: .orange),
+            ])
+        return Figure(
+            title: "\(try title(file)): component attribution (focus class)", width: 900,
+            panel: .bars(x: Axis("component"), y: Axis("mean |Σ_t contribution| (log-prob)"), chart: chart))
     }
 
     /// Test × training-sample data attribution at the focus class, summed over groups, rows and columns ordered by
     /// the artifact's sort keys (a+b for modulo, label otherwise).
-    static let dataHeatmap = dataAttributionHeatmap(name: "epk-data-attribution", test: "sort_keys/test", train: "sort_keys/train", meaning: nil)
+    static let dataHeatmap = dataAttributionHeatmap(
+        name: "epk-data-attribution", test: "sort_keys/test", train: "sort_keys/train", meaning: nil)
     /// The same, ordered by the label (the target (a+b) mod 113 for modulo; docs/METHOD.md §16 "sorted by target").
-    static let dataHeatmapByLabel = dataAttributionHeatmap(name: "epk-data-attribution-by-label", test: "sort_keys/test_label",
-                                                           train: "sort_keys/train_label", meaning: "label")
+    static let dataHeatmapByLabel = dataAttributionHeatmap(
+        name: "epk-data-attribution-by-label", test: "sort_keys/test_label",
+        train: "sort_keys/train_label", meaning: "label")
 
-    static func dataAttributionHeatmap(name: String, test testKey: String, train trainKey: String, meaning: String?) -> FigureRecipe {
-        FigureRecipe(name: name, artifactKind: EPKArtifact.kind,
-                     datasets: ["data", "outputs/attribution_classes", "outputs/focus_classes", testKey, trainKey], optionalPart: "data") { file in
-        let groups = try file.root.group("data").jsonAttribute("groups", as: [String].self)
-        let rowClasses = try file.root.read("outputs/attribution_classes", as: Int32.self)
-        let focus = try file.root.read("outputs/focus_classes", as: Int32.self).values
-        let n = rowClasses.shape[0], S = rowClasses.shape[1]
-        var total: [Double] = []
-        var N = 0
-        for g in groups {
-            let d = try file.root.read("data/\(g)", as: Float.self)
-            N = d.shape[2]
-            if total.isEmpty { total = [Double](repeating: 0, count: n * N) }
-            for a in 0..<n {
-                guard let s = (0..<S).first(where: { rowClasses.values[a * S + $0] == focus[a] }) else { continue }
-                for j in 0..<N { total[a * N + j] += Double(d.values[(a * S + s) * N + j]) }
+    static func dataAttributionHeatmap(
+        name: String, test testKey: String, train trainKey: String, meaning: String?
+    ) -> FigureRecipe {
+        FigureRecipe(
+            name: name, artifactKind: EPKArtifact.kind,
+            datasets: ["data", "outputs/attribution_classes", "outputs/focus_classes", testKey, trainKey],
+            optionalPart: "data"
+        ) { file in
+            let groups = try file.root.group("data").jsonAttribute("groups", as: [String].self)
+            let rowClasses = try file.root.read("outputs/attribution_classes", as: Int32.self)
+            let focus = try file.root.read("outputs/focus_classes", as: Int32.self).values
+            let n = rowClasses.shape[0], S = rowClasses.shape[1]
+            var total: [Double] = []
+            var N = 0
+            for g in groups {
+                let d = try file.root.read("data/\(g)", as: Float.self)
+                N = d.shape[2]
+                if total.isEmpty { total = [Double](repeating: 0, count: n * N) }
+                for a in 0..<n {
+                    guard let s = (0..<S).first(where: { rowClasses.values[a * S + $0] == focus[a] }) else { continue }
+                    for j in 0..<N { total[a * N + j] += Double(d.values[(a * S + s) * N + j]) }
+                }
             }
-        }
-        var testOrder = Array(0..<n), trainOrder = Array(0..<N)
-        var keyName: String
-        let tk = try file.root.read(testKey, as: Double.self).values
-        let rk = try file.root.read(trainKey, as: Double.self).values
-        testOrder.sort { (tk[$0], $0) < (tk[$1], $1) }
-        trainOrder.sort { (rk[$0], $0) < (rk[$1], $1) }
-        keyName = try meaning ?? file.root.group("sort_keys").stringAttribute("meaning")
-        var values = [Double](repeating: 0, count: n * N)
-        for (i, a) in testOrder.enumerated() { for (j, b) in trainOrder.enumerated() { values[i * N + j] = total[a * N + b] } }
-        // Clip the colour range at the 99th percentile of |value| so a few large entries do not wash out the map.
-        let mags = values.map(abs).filter(\.isFinite).sorted()
-        let clip = mags.isEmpty ? 1 : max(mags[min(mags.count - 1, Int(Double(mags.count) * 0.99))], 1e-12)
-        let heatmap = Heatmap(values: values, rows: n, columns: N,
-                              colorScale: ColorScale(map: .redBlue, range: -clip...clip, label: "I(x, y_x, j)"))
-        return Figure(title: "\(try title(file)): data attribution (correct class)",
-                      panel: .heatmap(x: Axis("training sample (sorted by \(keyName))"), y: Axis("test point (sorted by \(keyName))"), heatmap: heatmap))
+            var testOrder = Array(0..<n), trainOrder = Array(0..<N)
+            var keyName: String
+            let tk = try file.root.read(testKey, as: Double.self).values
+            let rk = try file.root.read(trainKey, as: Double.self).values
+            testOrder.sort { (tk[$0], $0) < (tk[$1], $1) }
+            trainOrder.sort { (rk[$0], $0) < (rk[$1], $1) }
+            keyName = try meaning ?? file.root.group("sort_keys").stringAttribute("meaning")
+            var values = [Double](repeating: 0, count: n * N)
+            for (i, a) in testOrder.enumerated() {
+                for (j, b) in trainOrder.enumerated() { values[i * N + j] = total[a * N + b] }
+            }
+            // Clip the colour range at the 99th percentile of |value| so a few large entries do not wash out the map.
+            let mags = values.map(abs).filter(\.isFinite).sorted()
+            let clip = mags.isEmpty ? 1 : max(mags[min(mags.count - 1, Int(Double(mags.count) * 0.99))], 1e-12)
+            let heatmap = Heatmap(
+                values: values, rows: n, columns: N,
+                colorScale: ColorScale(map: .redBlue, range: -clip...clip, label: "I(x, y_x, j)"))
+            return Figure(
+                title: "\(try title(file)): data attribution (correct class)",
+                panel: .heatmap(
+                    x: Axis("training sample (sorted by \(keyName))"), y: Axis("test point (sorted by \(keyName))"),
+                    heatmap: heatmap))
         }
     }
 

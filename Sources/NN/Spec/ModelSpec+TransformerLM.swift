@@ -11,24 +11,41 @@ extension ModelSpec {
             return l
         }
         var layers = [
-            layer("embedding", "wte") { $0.vocabulary = shape.vocabularySize; $0.dimensions = d; $0.initStd = 0.02 },
+            layer("embedding", "wte") {
+                $0.vocabulary = shape.vocabularySize; $0.dimensions = d; $0.initStd = 0.02
+            },
             layer("positional", "wpe") { $0.initStd = 0.01 },
         ]
         for l in 0..<shape.layers {
             let p = "h.\(l)"
-            layers.append(layer("residual") { $0.layers = [
-                layer("layer_norm", "\(p).ln_1"),
-                layer("causal_self_attention", "\(p).attn") { $0.heads = shape.heads; $0.initStd = 0.02; $0.projectionInitStd = residualStd },
-            ] })
-            layers.append(layer("residual") { $0.layers = [
-                layer("layer_norm", "\(p).ln_2"),
-                layer("linear", "\(p).mlp.c_fc") { $0.outFeatures = 4 * d; $0.initStd = 0.02 },
-                layer("gelu"),
-                layer("linear", "\(p).mlp.c_proj") { $0.outFeatures = d; $0.initStd = residualStd },
-            ] })
+            layers.append(
+                layer("residual") {
+                    $0.layers = [
+                        layer("layer_norm", "\(p).ln_1"),
+                        layer("causal_self_attention", "\(p).attn") {
+                            $0.heads = shape.heads; $0.initStd = 0.02; $0.projectionInitStd = residualStd
+                        },
+                    ]
+                })
+            layers.append(
+                layer("residual") {
+                    $0.layers = [
+                        layer("layer_norm", "\(p).ln_2"),
+                        layer("linear", "\(p).mlp.c_fc") {
+                            $0.outFeatures = 4 * d; $0.initStd = 0.02
+                        },
+                        layer("gelu"),
+                        layer("linear", "\(p).mlp.c_proj") {
+                            $0.outFeatures = d; $0.initStd = residualStd
+                        },
+                    ]
+                })
         }
         layers.append(layer("layer_norm", "ln_f"))
-        layers.append(layer("linear", "lm_head") { $0.outFeatures = shape.vocabularySize; $0.bias = false; $0.initStd = 0.02 })
+        layers.append(
+            layer("linear", "lm_head") {
+                $0.outFeatures = shape.vocabularySize; $0.bias = false; $0.initStd = 0.02
+            })
         layers.append(layer("log_softmax"))
         return ModelSpec(name: "TransformerLM", inputShape: [shape.contextLength], input: "tokens", layers: layers)
     }

@@ -33,8 +33,10 @@ public struct ModelSpec: Codable, Equatable, Sendable {
         case name, inputShape = "input_shape", input, layers, componentGroups = "component_groups"
     }
 
-    public init(name: String? = nil, inputShape: [Int], input: String? = nil, layers: [LayerSpec],
-                componentGroups: [ComponentGroupSpec]? = nil) {
+    public init(
+        name: String? = nil, inputShape: [Int], input: String? = nil, layers: [LayerSpec],
+        componentGroups: [ComponentGroupSpec]? = nil
+    ) {
         self.name = name; self.inputShape = inputShape; self.input = input; self.layers = layers
         self.componentGroups = componentGroups
     }
@@ -101,11 +103,15 @@ public struct LayerSpec: Codable, Equatable, Sendable {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         kind = try c.decode(String.self, forKey: .kind)
         guard let keys = Self.kinds[kind] else {
-            throw DecodingError.dataCorrupted(.init(codingPath: c.codingPath + [CodingKeys.kind],
-                debugDescription: "expected one of \(Self.kinds.keys.sorted().joined(separator: ", ")), found '\(kind)'"))
+            throw DecodingError.dataCorrupted(
+                .init(
+                    codingPath: c.codingPath + [CodingKeys.kind],
+                    debugDescription:
+                        "expected one of \(Self.kinds.keys.sorted().joined(separator: ", ")), found '\(kind)'"))
         }
         for key in keys.required where !c.contains(key) {
-            throw DecodingError.keyNotFound(key, .init(codingPath: c.codingPath, debugDescription: "required by \(kind)"))
+            throw DecodingError.keyNotFound(
+                key, .init(codingPath: c.codingPath, debugDescription: "required by \(kind)"))
         }
         for key in keys.optional + keys.required {
             switch key {

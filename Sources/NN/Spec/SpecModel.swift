@@ -27,16 +27,23 @@ public final class SpecModel: Model, ModelDescription {
         }
         switch spec.input ?? "float" {
         case "tokens":
-            guard shape.count == 1 else { throw SpecError("model.input_shape: token input is one sequence length [T], found \(shape)") }
+            guard shape.count == 1 else {
+                throw SpecError("model.input_shape: token input is one sequence length [T], found \(shape)")
+            }
             inputLayout = .tokens(positions: shape[0])
         case "float":
-            inputLayout = shape.count == 3 ? .image(channels: shape[0], height: shape[1], width: shape[2])
-                : shape.count == 2 ? .sequence(positions: shape[0], features: shape[1]) : .sequence(positions: 1, features: shape[0])
+            inputLayout =
+                shape.count == 3
+                ? .image(channels: shape[0], height: shape[1], width: shape[2])
+                : shape.count == 2
+                    ? .sequence(positions: shape[0], features: shape[1]) : .sequence(positions: 1, features: shape[0])
         case let other:
             throw SpecError("model.input: expected 'float' or 'tokens', found '\(other)'")
         }
         guard let last = spec.layers.last, last.kind == "log_softmax" else {
-            throw SpecError("model.layers: the last layer must be log_softmax (the classifier head), found \(spec.layers.last?.kind ?? "no layers")")
+            throw SpecError(
+                "model.layers: the last layer must be log_softmax (the classifier head), found \(spec.layers.last?.kind ?? "no layers")"
+            )
         }
         var builder = SpecBuilder()
         nodes = try builder.build(spec.layers, input: inputLayout, path: "model", prefix: "")
@@ -50,7 +57,9 @@ public final class SpecModel: Model, ModelDescription {
         if let groups = spec.componentGroups {
             for (g, group) in groups.enumerated() {
                 if let bad = group.components.first(where: { layout.component(named: $0) == nil }) {
-                    throw SpecError("model.component_groups[\(g)]: no component '\(bad)' (the model has: \(layout.names.joined(separator: ", ")))")
+                    throw SpecError(
+                        "model.component_groups[\(g)]: no component '\(bad)' (the model has: \(layout.names.joined(separator: ", ")))"
+                    )
                 }
             }
             componentGroups = groups.map { ($0.name, $0.components) }
@@ -67,15 +76,20 @@ public final class SpecModel: Model, ModelDescription {
     }
 
     private func checkShapes(_ parameters: [Float], _ inputs: Tensor) -> Int {
-        precondition(parameters.count == layout.count, "\(name): θ has \(parameters.count) values, expected \(layout.count)")
-        precondition(inputs.rank >= 1 && inputs.rowLength == inputLayout.count,
-                     "\(name): input shape \(inputs.shape), expected [n] + \(inputShape)")
+        precondition(
+            parameters.count == layout.count, "\(name): θ has \(parameters.count) values, expected \(layout.count)")
+        precondition(
+            inputs.rank >= 1 && inputs.rowLength == inputLayout.count,
+            "\(name): input shape \(inputs.shape), expected [n] + \(inputShape)")
         return inputs.shape[0]
     }
 
     /// Forward of all layers; returns the arena, the context and every layer's output (the last is log-probabilities).
-    private func run(_ theta: UnsafePointer<Float>, _ x: UnsafePointer<Float>, samples n: Int)
-        -> (ctx: SpecContext, input: UnsafePointer<Float>, outputs: [UnsafeMutablePointer<Float>], saved: [SpecSaved]) {
+    private func run(
+        _ theta: UnsafePointer<Float>, _ x: UnsafePointer<Float>, samples n: Int
+    )
+        -> (ctx: SpecContext, input: UnsafePointer<Float>, outputs: [UnsafeMutablePointer<Float>], saved: [SpecSaved])
+    {
         let arena = FloatArena()
         let workspace = arena.make(nodes.map { $0.workspaceCount(samples: n) }.max() ?? 0)
         let ctx = SpecContext(theta: theta, samples: n, arena: arena, workspace: workspace)
@@ -99,7 +113,9 @@ public final class SpecModel: Model, ModelDescription {
     }
 
     @discardableResult
-    public func backward(parameters: [Float], inputs: Tensor, outputGradients: Tensor, into sink: GradientSink) -> Tensor {
+    public func backward(
+        parameters: [Float], inputs: Tensor, outputGradients: Tensor, into sink: GradientSink
+    ) -> Tensor {
         let n = checkShapes(parameters, inputs), C = classCount
         precondition(outputGradients.shape == [n, C], "\(name): output gradients must be (\(n), \(C))")
         var out = [Float](repeating: 0, count: n * C)
@@ -107,7 +123,8 @@ public final class SpecModel: Model, ModelDescription {
             inputs.storage.withPointer { x in
                 outputGradients.storage.withPointer { df in
                     let r = run(theta, x, samples: n)
-                    backwardChain(nodes, r.ctx, x: r.input, outputs: r.outputs, saved: r.saved, dy: df, dx: nil, sink: sink)
+                    backwardChain(
+                        nodes, r.ctx, x: r.input, outputs: r.outputs, saved: r.saved, dy: df, dx: nil, sink: sink)
                     withExtendedLifetime(r.ctx.arena) {
                         out.withMutablePointer { $0.update(from: r.outputs[r.outputs.count - 1], count: n * C) }
                     }

@@ -66,8 +66,9 @@ protocol SpecNode: Sendable {
     /// for an in-place ReLU).
     func forward(_ ctx: SpecContext, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>) -> SpecSaved
     /// Backward given dy = ∂S/∂y: **accumulates** ∂S/∂x into dx (skipped when nil) and parameter gradients into sink.
-    func backward(_ ctx: SpecContext, x: UnsafePointer<Float>, y: UnsafePointer<Float>, saved: SpecSaved,
-                  dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?, sink: GradientSink)
+    func backward(
+        _ ctx: SpecContext, x: UnsafePointer<Float>, y: UnsafePointer<Float>, saved: SpecSaved,
+        dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?, sink: GradientSink)
 }
 
 extension SpecNode {
@@ -75,14 +76,20 @@ extension SpecNode {
 }
 
 /// Runs a chain of nodes forward, returning each node's output buffer.
-func runChain(_ nodes: [SpecNode], _ ctx: SpecContext, x: UnsafePointer<Float>) -> (outputs: [UnsafeMutablePointer<Float>], saved: [SpecSaved]) {
+func runChain(
+    _ nodes: [SpecNode], _ ctx: SpecContext, x: UnsafePointer<Float>
+) -> (outputs: [UnsafeMutablePointer<Float>], saved: [SpecSaved]) {
     var outputs: [UnsafeMutablePointer<Float>] = [], saved: [SpecSaved] = []
     var current = x
     for (i, node) in nodes.enumerated() {
         // A ReLU after a linear or conv layer runs in place: those layers' backward needs only their input, and
         // the ReLU's mask is the same on its output (y > 0 ⇔ x > 0), as in the hand-written ResNet-9.
-        let inPlace = i > 0 && (node as? ActivationNode)?.function == .relu && (nodes[i - 1] is Conv2dNode || nodes[i - 1] is LinearNode)
-        let y = inPlace ? UnsafeMutablePointer(mutating: current) : ctx.arena.makeUninitialized(ctx.samples * node.output.count)
+        let inPlace =
+            i > 0 && (node as? ActivationNode)?.function == .relu
+            && (nodes[i - 1] is Conv2dNode || nodes[i - 1] is LinearNode)
+        let y =
+            inPlace
+            ? UnsafeMutablePointer(mutating: current) : ctx.arena.makeUninitialized(ctx.samples * node.output.count)
         saved.append(node.forward(ctx, x: current, y: y))
         outputs.append(y)
         current = UnsafePointer(y)
@@ -91,8 +98,10 @@ func runChain(_ nodes: [SpecNode], _ ctx: SpecContext, x: UnsafePointer<Float>) 
 }
 
 /// Back-propagates through a chain run by `runChain`: dy is ∂S/∂(last output); ∂S/∂x is accumulated into dx.
-func backwardChain(_ nodes: [SpecNode], _ ctx: SpecContext, x: UnsafePointer<Float>, outputs: [UnsafeMutablePointer<Float>],
-                   saved: [SpecSaved], dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?, sink: GradientSink) {
+func backwardChain(
+    _ nodes: [SpecNode], _ ctx: SpecContext, x: UnsafePointer<Float>, outputs: [UnsafeMutablePointer<Float>],
+    saved: [SpecSaved], dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?, sink: GradientSink
+) {
     var grad = dy
     for i in stride(from: nodes.count - 1, through: 0, by: -1) {
         let input = i == 0 ? x : UnsafePointer(outputs[i - 1])

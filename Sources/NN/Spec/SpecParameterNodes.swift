@@ -16,15 +16,22 @@ struct LinearNode: SpecNode {
     var output: ActivationShape { .sequence(positions: positions, features: linear.outFeatures) }
 
     func initialize(_ theta: inout [Float], rng: inout RNG) {
-        if let s = initStd { fillNormal(&theta, linear.weight, std: s, rng: &rng) } else { linear.initialize(&theta, rng: &rng) }
+        if let s = initStd {
+            fillNormal(&theta, linear.weight, std: s, rng: &rng)
+        } else {
+            linear.initialize(&theta, rng: &rng)
+        }
     }
     func forward(_ ctx: SpecContext, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>) -> SpecSaved {
         linear.forward(ctx.theta, x: x, y: y, rows: ctx.samples * positions)
         return SpecSaved()
     }
-    func backward(_ ctx: SpecContext, x: UnsafePointer<Float>, y: UnsafePointer<Float>, saved: SpecSaved,
-                  dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?, sink: GradientSink) {
-        linear.backward(ctx.theta, x: x, dy: dy, dx: dx, rows: ctx.samples * positions, positionsPerSample: positions, sink: sink)
+    func backward(
+        _ ctx: SpecContext, x: UnsafePointer<Float>, y: UnsafePointer<Float>, saved: SpecSaved,
+        dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?, sink: GradientSink
+    ) {
+        linear.backward(
+            ctx.theta, x: x, dy: dy, dx: dx, rows: ctx.samples * positions, positionsPerSample: positions, sink: sink)
     }
 }
 
@@ -40,13 +47,17 @@ struct Conv2dNode: SpecNode {
     func initialize(_ theta: inout [Float], rng: inout RNG) { conv.initialize(&theta, rng: &rng) }
     func workspaceCount(samples n: Int) -> Int { conv.workspaceCount(samples: n, height: height, width: width) }
     func forward(_ ctx: SpecContext, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>) -> SpecSaved {
-        conv.forward(ctx.theta, x: x, y: y, samples: ctx.samples, height: height, width: width, workspace: ctx.workspace)
+        conv.forward(
+            ctx.theta, x: x, y: y, samples: ctx.samples, height: height, width: width, workspace: ctx.workspace)
         return SpecSaved()
     }
-    func backward(_ ctx: SpecContext, x: UnsafePointer<Float>, y: UnsafePointer<Float>, saved: SpecSaved,
-                  dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?, sink: GradientSink) {
-        conv.backward(ctx.theta, x: x, dy: dy, dx: dx, samples: ctx.samples, height: height, width: width,
-                      workspace: ctx.workspace, sink: sink)
+    func backward(
+        _ ctx: SpecContext, x: UnsafePointer<Float>, y: UnsafePointer<Float>, saved: SpecSaved,
+        dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?, sink: GradientSink
+    ) {
+        conv.backward(
+            ctx.theta, x: x, dy: dy, dx: dx, samples: ctx.samples, height: height, width: width,
+            workspace: ctx.workspace, sink: sink)
     }
 }
 
@@ -59,16 +70,19 @@ struct LayerNormNode: SpecNode {
     func initialize(_ theta: inout [Float], rng: inout RNG) { norm.initialize(&theta) }
     func forward(_ ctx: SpecContext, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>) -> SpecSaved {
         let rows = ctx.samples * positions, saved = SpecSaved()
-        let stats = ctx.arena.make(2 * rows)   // mean (rows), rstd (rows)
+        let stats = ctx.arena.make(2 * rows)  // mean (rows), rstd (rows)
         saved.buffers = [stats]
         norm.forward(ctx.theta, x: x, y: y, mean: stats, rstd: stats + rows, rows: rows)
         return saved
     }
-    func backward(_ ctx: SpecContext, x: UnsafePointer<Float>, y: UnsafePointer<Float>, saved: SpecSaved,
-                  dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?, sink: GradientSink) {
+    func backward(
+        _ ctx: SpecContext, x: UnsafePointer<Float>, y: UnsafePointer<Float>, saved: SpecSaved,
+        dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?, sink: GradientSink
+    ) {
         let rows = ctx.samples * positions, stats = saved.buffers[0]
-        norm.backward(ctx.theta, x: x, mean: stats, rstd: stats + rows, dy: dy, dx: dx, rows: rows,
-                      positionsPerSample: positions, sink: sink)
+        norm.backward(
+            ctx.theta, x: x, mean: stats, rstd: stats + rows, dy: dy, dx: dx, rows: rows,
+            positionsPerSample: positions, sink: sink)
     }
 }
 
@@ -81,15 +95,22 @@ struct EmbeddingNode: SpecNode {
     var input: ActivationShape { .tokens(positions: positions) }
     var output: ActivationShape { .sequence(positions: positions, features: embedding.dimensions) }
     func initialize(_ theta: inout [Float], rng: inout RNG) {
-        if let s = initStd { fillNormal(&theta, embedding.weight, std: s, rng: &rng) } else { embedding.initialize(&theta, rng: &rng) }
+        if let s = initStd {
+            fillNormal(&theta, embedding.weight, std: s, rng: &rng)
+        } else {
+            embedding.initialize(&theta, rng: &rng)
+        }
     }
     func forward(_ ctx: SpecContext, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>) -> SpecSaved {
         embedding.forward(ctx.theta, tokens: x, y: y, rows: ctx.samples * positions, scale: scale)
         return SpecSaved()
     }
-    func backward(_ ctx: SpecContext, x: UnsafePointer<Float>, y: UnsafePointer<Float>, saved: SpecSaved,
-                  dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?, sink: GradientSink) {
-        embedding.backward(tokens: x, dy: dy, rows: ctx.samples * positions, positionsPerSample: positions, scale: scale, sink: sink)
+    func backward(
+        _ ctx: SpecContext, x: UnsafePointer<Float>, y: UnsafePointer<Float>, saved: SpecSaved,
+        dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?, sink: GradientSink
+    ) {
+        embedding.backward(
+            tokens: x, dy: dy, rows: ctx.samples * positions, positionsPerSample: positions, scale: scale, sink: sink)
     }
 }
 
@@ -99,14 +120,18 @@ struct PositionalNode: SpecNode {
     let initStd: Double?
     var input: ActivationShape { .sequence(positions: table.positions, features: table.dimensions) }
     var output: ActivationShape { input }
-    func initialize(_ theta: inout [Float], rng: inout RNG) { fillNormal(&theta, table.table, std: initStd ?? 1, rng: &rng) }
+    func initialize(_ theta: inout [Float], rng: inout RNG) {
+        fillNormal(&theta, table.table, std: initStd ?? 1, rng: &rng)
+    }
     func forward(_ ctx: SpecContext, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>) -> SpecSaved {
         y.update(from: x, count: ctx.samples * input.count)
         table.forward(ctx.theta, y: y, samples: ctx.samples)
         return SpecSaved()
     }
-    func backward(_ ctx: SpecContext, x: UnsafePointer<Float>, y: UnsafePointer<Float>, saved: SpecSaved,
-                  dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?, sink: GradientSink) {
+    func backward(
+        _ ctx: SpecContext, x: UnsafePointer<Float>, y: UnsafePointer<Float>, saved: SpecSaved,
+        dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?, sink: GradientSink
+    ) {
         if let dx { Vector.add(dy, into: dx, count: ctx.samples * input.count) }
         table.backward(dy: dy, samples: ctx.samples, sink: sink)
     }
@@ -137,8 +162,10 @@ struct AttentionNode: SpecNode {
     func buffers(_ saved: SpecSaved) -> CausalSelfAttention.Buffers {
         CausalSelfAttention.Buffers(qkv: saved.buffers[0], attention: saved.buffers[1], mixed: saved.buffers[2])
     }
-    func backward(_ ctx: SpecContext, x: UnsafePointer<Float>, y: UnsafePointer<Float>, saved: SpecSaved,
-                  dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?, sink: GradientSink) {
+    func backward(
+        _ ctx: SpecContext, x: UnsafePointer<Float>, y: UnsafePointer<Float>, saved: SpecSaved,
+        dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?, sink: GradientSink
+    ) {
         attention.backward(ctx.theta, x: x, buffers: buffers(saved), dy: dy, dx: dx, samples: ctx.samples, sink: sink)
     }
 }
@@ -152,16 +179,23 @@ struct SharedAttentionNode: SpecNode {
     func initialize(_ theta: inout [Float], rng: inout RNG) { attention.initialize(&theta, rng: &rng) }
     func forward(_ ctx: SpecContext, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>) -> SpecSaved {
         let n = ctx.samples, saved = SpecSaved()
-        saved.buffers = [ctx.arena.make(n * attention.sequenceLength * attention.stackedWidth),   // projected
-                         ctx.arena.make(n * attention.heads * attention.sequenceLength),         // weights
-                         ctx.arena.make(n * attention.stackedWidth)]                             // mixed
-        attention.forward(ctx.theta, x: x, projected: saved.buffers[0], weights: saved.buffers[1], mixed: saved.buffers[2], y: y, samples: n)
+        saved.buffers = [
+            ctx.arena.make(n * attention.sequenceLength * attention.stackedWidth),  // projected
+            ctx.arena.make(n * attention.heads * attention.sequenceLength),  // weights
+            ctx.arena.make(n * attention.stackedWidth),
+        ]  // mixed
+        attention.forward(
+            ctx.theta, x: x, projected: saved.buffers[0], weights: saved.buffers[1], mixed: saved.buffers[2], y: y,
+            samples: n)
         return saved
     }
-    func backward(_ ctx: SpecContext, x: UnsafePointer<Float>, y: UnsafePointer<Float>, saved: SpecSaved,
-                  dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?, sink: GradientSink) {
-        attention.backward(ctx.theta, x: x, projected: saved.buffers[0], weights: saved.buffers[1], mixed: saved.buffers[2],
-                           dy: dy, dx: dx, samples: ctx.samples, sink: sink)
+    func backward(
+        _ ctx: SpecContext, x: UnsafePointer<Float>, y: UnsafePointer<Float>, saved: SpecSaved,
+        dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?, sink: GradientSink
+    ) {
+        attention.backward(
+            ctx.theta, x: x, projected: saved.buffers[0], weights: saved.buffers[1], mixed: saved.buffers[2],
+            dy: dy, dx: dx, samples: ctx.samples, sink: sink)
     }
 }
 
@@ -179,8 +213,10 @@ struct UnusedParameterNode: SpecNode {
         y.update(from: x, count: ctx.samples * shape.count)
         return SpecSaved()
     }
-    func backward(_ ctx: SpecContext, x: UnsafePointer<Float>, y: UnsafePointer<Float>, saved: SpecSaved,
-                  dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?, sink: GradientSink) {
+    func backward(
+        _ ctx: SpecContext, x: UnsafePointer<Float>, y: UnsafePointer<Float>, saved: SpecSaved,
+        dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?, sink: GradientSink
+    ) {
         if let dx { Vector.add(dy, into: dx, count: ctx.samples * shape.count) }
     }
 }

@@ -17,8 +17,10 @@ struct ActivationNode: SpecNode {
         }
         return SpecSaved()
     }
-    func backward(_ ctx: SpecContext, x: UnsafePointer<Float>, y: UnsafePointer<Float>, saved: SpecSaved,
-                  dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?, sink: GradientSink) {
+    func backward(
+        _ ctx: SpecContext, x: UnsafePointer<Float>, y: UnsafePointer<Float>, saved: SpecSaved,
+        dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?, sink: GradientSink
+    ) {
         guard let dx else { return }
         let count = ctx.samples * shape.count
         switch function {
@@ -35,21 +37,31 @@ struct PoolNode: SpecNode {
     let channels: Int, height: Int, width: Int
     var input: ActivationShape { .image(channels: channels, height: height, width: width) }
     var output: ActivationShape {
-        global ? .image(channels: channels, height: 1, width: 1) : .image(channels: channels, height: height / 2, width: width / 2)
+        global
+            ? .image(channels: channels, height: 1, width: 1)
+            : .image(channels: channels, height: height / 2, width: width / 2)
     }
     func initialize(_ theta: inout [Float], rng: inout RNG) {}
     func forward(_ ctx: SpecContext, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>) -> SpecSaved {
         let planes = channels * ctx.samples
-        if global { GlobalMaxPool.forward(x, y, planes: planes, positions: height * width) }
-        else { MaxPool2d.forward(x, y, planes: planes, height: height, width: width) }
+        if global {
+            GlobalMaxPool.forward(x, y, planes: planes, positions: height * width)
+        } else {
+            MaxPool2d.forward(x, y, planes: planes, height: height, width: width)
+        }
         return SpecSaved()
     }
-    func backward(_ ctx: SpecContext, x: UnsafePointer<Float>, y: UnsafePointer<Float>, saved: SpecSaved,
-                  dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?, sink: GradientSink) {
+    func backward(
+        _ ctx: SpecContext, x: UnsafePointer<Float>, y: UnsafePointer<Float>, saved: SpecSaved,
+        dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?, sink: GradientSink
+    ) {
         guard let dx else { return }
         let planes = channels * ctx.samples
-        if global { GlobalMaxPool.backward(input: x, gradOutput: dy, gradInput: dx, planes: planes, positions: height * width) }
-        else { MaxPool2d.backward(input: x, gradOutput: dy, gradInput: dx, planes: planes, height: height, width: width) }
+        if global {
+            GlobalMaxPool.backward(input: x, gradOutput: dy, gradInput: dx, planes: planes, positions: height * width)
+        } else {
+            MaxPool2d.backward(input: x, gradOutput: dy, gradInput: dx, planes: planes, height: height, width: width)
+        }
     }
 }
 
@@ -61,13 +73,17 @@ struct ReshapeNode: SpecNode {
     func initialize(_ theta: inout [Float], rng: inout RNG) {}
 
     /// Converts n samples from `from`'s layout to `to`'s layout (same count per sample), overwriting y.
-    static func convert(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, from: ActivationShape,
-                        to: ActivationShape, samples n: Int, arena: FloatArena) {
+    static func convert(
+        _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, from: ActivationShape,
+        to: ActivationShape, samples n: Int, arena: FloatArena
+    ) {
         switch (from, to) {
         case (.image(let c, let h, let w), .image):
             let flat = arena.make(n * from.count)
             Conv2dLayout.sampleMajor(x, flat, samples: n, channels: c, plane: h * w)
-            if case .image(let c2, let h2, let w2) = to { Conv2dLayout.channelMajor(flat, y, samples: n, channels: c2, plane: h2 * w2) }
+            if case .image(let c2, let h2, let w2) = to {
+                Conv2dLayout.channelMajor(flat, y, samples: n, channels: c2, plane: h2 * w2)
+            }
         case (.image(let c, let h, let w), _):
             Conv2dLayout.sampleMajor(x, y, samples: n, channels: c, plane: h * w)
         case (_, .image(let c, let h, let w)):
@@ -81,8 +97,10 @@ struct ReshapeNode: SpecNode {
         Self.convert(x, y, from: input, to: output, samples: ctx.samples, arena: ctx.arena)
         return SpecSaved()
     }
-    func backward(_ ctx: SpecContext, x: UnsafePointer<Float>, y: UnsafePointer<Float>, saved: SpecSaved,
-                  dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?, sink: GradientSink) {
+    func backward(
+        _ ctx: SpecContext, x: UnsafePointer<Float>, y: UnsafePointer<Float>, saved: SpecSaved,
+        dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?, sink: GradientSink
+    ) {
         guard let dx else { return }
         let count = ctx.samples * input.count
         let back = ctx.arena.make(count)
@@ -101,8 +119,10 @@ struct LogSoftmaxNode: SpecNode {
         LogSoftmax.forward(x, y, rows: ctx.samples * positions, classes: classes)
         return SpecSaved()
     }
-    func backward(_ ctx: SpecContext, x: UnsafePointer<Float>, y: UnsafePointer<Float>, saved: SpecSaved,
-                  dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?, sink: GradientSink) {
+    func backward(
+        _ ctx: SpecContext, x: UnsafePointer<Float>, y: UnsafePointer<Float>, saved: SpecSaved,
+        dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?, sink: GradientSink
+    ) {
         guard let dx else { return }
         let count = ctx.samples * input.count
         let dz = ctx.arena.make(count)
@@ -129,8 +149,10 @@ struct ResidualNode: SpecNode {
         saved.outputs = outputs; saved.children = children
         return saved
     }
-    func backward(_ ctx: SpecContext, x: UnsafePointer<Float>, y: UnsafePointer<Float>, saved: SpecSaved,
-                  dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?, sink: GradientSink) {
+    func backward(
+        _ ctx: SpecContext, x: UnsafePointer<Float>, y: UnsafePointer<Float>, saved: SpecSaved,
+        dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?, sink: GradientSink
+    ) {
         if let dx { Vector.add(dy, into: dx, count: ctx.samples * shape.count) }
         backwardChain(children, ctx, x: x, outputs: saved.outputs, saved: saved.children, dy: dy, dx: dx, sink: sink)
     }
