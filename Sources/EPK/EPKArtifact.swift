@@ -16,6 +16,7 @@ import Foundation
 /// | `/steps/kernel_focus`, `/steps/regularization_focus` | (T, n, K) f32 | training-step × component attribution at the focus class |
 /// | `/steps/points` | (T, n) i32 | only with `quadrature.refine`: quadrature points of each step's integral per test point (the configured rule, more where refined) |
 /// | `/data/<group>` | (n, Sa, N) f32 | data attribution I(x, c, j) per component group (group names: `/data` attribute `groups`) |
+/// | `/data_snapshots/<group>`, `/data_snapshots/start` | (snapshots, n, Sa, N) f32, (snapshots) i32 | with `data_snapshot_interval`: data attribution keyed by the step a sample's gradient entered, per interval of steps starting at `start` (sums to `/data/<group>`) |
 /// | `/parameters/{kernel_total, regularization_total}` | (n, P_g) f32 | optional test × parameter attribution |
 /// | `/parameters/{kernel_snapshots, regularization_snapshots}` | (snapshots, n, P_g) f32 | per-interval parts; `/parameters/snapshot_steps` gives each interval's first step |
 /// | `/sort_keys/test`, `/sort_keys/train` | (n), (N) f64 | ordering keys for heatmaps (a + b for modulo, the label otherwise) |
@@ -113,6 +114,21 @@ public enum EPKArtifact {
                     try put(data, g, v, [n, Sa, N], "test, attribution row, training sample; I(x, c, j)")
                 }
             }
+            if !r.dataSnapshots.isEmpty {
+                let snapshots = try root.createGroup("data_snapshots")
+                try snapshots.setJSONAttribute("groups", r.dataSnapshots.map(\.group))
+                let Sa = r.attributionClassesPerTest, count = r.dataSnapshotStarts.count
+                let N = r.dataSnapshots[0].values.count / max(1, count * n * Sa)
+                try put(
+                    snapshots, "start", r.dataSnapshotStarts.map { Int32($0) }, [count],
+                    "snapshot; first step whose entering gradients it holds")
+                for (g, v) in r.dataSnapshots {
+                    try put(
+                        snapshots, g, v, [count, n, Sa, N],
+                        "snapshot, test, attribution row, training sample; I(x, c, j) from the gradients that entered in the snapshot's steps"
+                    )
+                }
+            }
             if let pa = r.parameterAttribution {
                 let g = try root.createGroup("parameters")
                 try g.setJSONAttribute("components", pa.components)
@@ -163,6 +179,13 @@ public enum EPKArtifact {
                 data.append((g, try f("data/\(g)")))
             }
         }
+        var snapshots: [(String, [Float])] = [], snapshotStarts: [Int] = []
+        if root.contains("data_snapshots") {
+            snapshotStarts = try root.read("data_snapshots/start", as: Int32.self).values.map { Int($0) }
+            for g in try root.group("data_snapshots").jsonAttribute("groups", as: [String].self) {
+                snapshots.append((g, try f("data_snapshots/\(g)")))
+            }
+        }
         var pa: EPKResult.ParameterAttribution? = nil
         if root.contains("parameters") {
             let g = try root.group("parameters")
@@ -188,7 +211,8 @@ public enum EPKArtifact {
             stepPredicted: try f("steps/predicted"), stepTruth: try f("steps/truth"),
             stepKernelFocus: try f("steps/kernel_focus"), stepRegularizationFocus: try f("steps/regularization_focus"),
             stepPoints: root.contains("steps/points") ? try root.read("steps/points", as: Int32.self).values : [],
-            dataAttribution: data, parameterAttribution: pa)
+            dataAttribution: data, dataSnapshots: snapshots, dataSnapshotStarts: snapshotStarts,
+            parameterAttribution: pa)
         let context = Context(
             labels: labels.contains(-1) ? nil : labels,
             testIndices: try root.read("outputs/test_indices", as: Int32.self).values.map { Int($0) },

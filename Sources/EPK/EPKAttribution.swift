@@ -79,14 +79,20 @@ extension EPKEngine {
         }
         if state.scores.count != scoreCount { state.scores = [Float](repeating: 0, count: scoreCount) }
         let offset = state.offset
-        /// Adds scale · scores (Ra, b) of training samples lo..<lo+b to group gi's attribution rows.
+        // The snapshot of this step's entering gradients (rows n·Sa per snapshot), when snapshots are kept.
+        let snapshotBase = options.dataSnapshotInterval.map {
+            (t / $0) * result.testCount * result.attributionClassesPerTest * N
+        }
+        /// Adds scale · scores (Ra, b) of training samples lo..<lo+b to group gi's attribution rows (and its snapshot).
         func add(_ gi: Int, lo: Int, b: Int, _ score: (Int, Int) -> Float) {
-            result.dataAttribution[gi].values.withMutablePointer { da in
+            func scatter(_ base: UnsafeMutablePointer<Float>) {
                 for r in 0..<Ra {
-                    let dst = da + (offset + r) * N
+                    let dst = base + (offset + r) * N
                     for j in 0..<b { dst[indices[lo + j]] += scale * score(r, j) }
                 }
             }
+            result.dataAttribution[gi].values.withMutablePointer { scatter($0) }
+            if let s = snapshotBase { result.dataSnapshots[gi].values.withMutablePointer { scatter($0 + s) } }
         }
         for lo in stride(from: 0, to: B, by: state.trainChunk) {
             let hi = min(B, lo + state.trainChunk), b = hi - lo

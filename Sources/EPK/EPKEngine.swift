@@ -71,6 +71,10 @@ public final class EPKEngine {
             )
         }
         if let problem = options.quadrature.problem() { throw EPKError.invalidOptions(problem) }
+        if let interval = options.dataSnapshotInterval {
+            if interval < 1 { throw EPKError.invalidOptions("data snapshot interval \(interval): expected ≥ 1 step") }
+            if dataGroups.isEmpty { throw EPKError.invalidOptions("data snapshots need data attribution groups") }
+        }
         let n = testInputs.shape[0], C = model.classCount
         if let labels = testLabels, labels.count != n {
             throw EPKError.invalidOptions("\(labels.count) test labels for \(n) test inputs")
@@ -114,6 +118,18 @@ public final class EPKEngine {
             stepPoints: options.quadrature.refine == nil ? [] : [Int32](repeating: 0, count: Ts * n),
             dataAttribution: dataGroups.map { ($0.name, [Float](repeating: 0, count: n * Sa * N)) },
             parameterAttribution: nil)
+        if let interval = options.dataSnapshotInterval {
+            result.dataSnapshotStarts = Array(stride(from: 0, to: T, by: interval))
+            let bytes = dataGroups.count * result.dataSnapshotStarts.count * n * Sa * N * MemoryLayout<Float>.size
+            if bytes > options.memoryBudgetBytes {
+                throw EPKError.invalidOptions(
+                    "data snapshots every \(interval) steps need \(bytes >> 20) MiB (\(result.dataSnapshotStarts.count) snapshots × \(n * Sa) rows × \(N) samples × \(dataGroups.count) groups), more than the memory budget; raise the interval or the budget"
+                )
+            }
+            result.dataSnapshots = dataGroups.map {
+                ($0.name, [Float](repeating: 0, count: result.dataSnapshotStarts.count * n * Sa * N))
+            }
+        }
         if let pa = options.parameterAttribution, let g = paramGroup {
             let interval = pa.snapshotInterval
             let snapshotSteps =

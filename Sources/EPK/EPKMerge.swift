@@ -55,6 +55,9 @@ public enum EPKMerge {
         r.dataAttribution = r.dataAttribution.indices.map { g in
             (r.dataAttribution[g].group, rs.flatMap { $0.dataAttribution[g].values })
         }
+        r.dataSnapshots = r.dataSnapshots.indices.map { g in
+            (r.dataSnapshots[g].group, concat(rs.map { $0.dataSnapshots[g].values }, outer: r.dataSnapshotStarts.count))
+        }
         if var pa = r.parameterAttribution {
             let pas = rs.compactMap(\.parameterAttribution)
             pa.kernelTotal = pas.flatMap(\.kernelTotal)

@@ -55,6 +55,9 @@ public struct EPKOptions: Sendable {
     public var steps: Range<Int>?
     /// Called after each processed step with (done, total) over all chunks.
     public var progress: (@Sendable (Int, Int) -> Void)?
+    /// With data attribution: also keep it per interval of this many steps, keyed by the step in which a sample's
+    /// gradient entered (`EPKResult.dataSnapshots`, docs/METHOD.md §6). nil: totals only.
+    public var dataSnapshotInterval: Int? = nil
 
     public init(
         quadrature: QuadratureConfig = QuadratureConfig(), classes: ClassSelection = .all,

@@ -41,6 +41,11 @@ public struct EPKResult: Sendable {
     /// Data attribution per group: (n·Sa, N) over the attribution rows, I(x, c, j) = (1/B) Σ_t η_t Σ_{k∈group} K_t[k][x, c, j] (docs/METHOD.md §6,
     /// scattered by dataset index — the original's full-batch scatter bug is not reproduced, docs/METHOD.md §13).
     public var dataAttribution: [(group: String, values: [Float])]
+    /// Data attribution × training step (docs/METHOD.md §6): per group, (snapshots, n·Sa, N); snapshot k holds the
+    /// contributions of the gradients that entered in steps `dataSnapshotStarts[k] ..<` the next start. Summed over
+    /// the snapshots it is `dataAttribution`. Empty unless `EPKOptions.dataSnapshotInterval` is set.
+    public var dataSnapshots: [(group: String, values: [Float])] = []
+    public var dataSnapshotStarts: [Int] = []
     /// Test × parameter attribution (summed over the selected classes), when requested.
     public var parameterAttribution: ParameterAttribution?
 

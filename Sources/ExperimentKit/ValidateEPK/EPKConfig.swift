@@ -29,6 +29,9 @@ public struct EPKConfig: Codable, Equatable, Sendable, ValidatableConfig {
     /// Data attribution on/off, and its grouping: "model" (the model's layer groups) or "components".
     public var dataAttribution: Bool
     public var groups: String?
+    /// With data attribution: also keep it per interval of this many steps, keyed by the step in which a sample's
+    /// gradient entered (data × training-step attribution, docs/METHOD.md §6).
+    public var dataSnapshotInterval: Int?
     /// Optional test × parameter attribution.
     public var parameterAttribution: ParameterAttributionOptions?
     /// Working-memory budget of the engine in GiB.
@@ -42,6 +45,7 @@ public struct EPKConfig: Codable, Equatable, Sendable, ValidatableConfig {
             classes, quadrature
         case attributionClasses = "attribution_classes"
         case dataAttribution = "data_attribution", groups, parameterAttribution = "parameter_attribution"
+        case dataSnapshotInterval = "data_snapshot_interval"
         case memoryBudgetGb = "memory_budget_gb", model
     }
 
@@ -66,6 +70,13 @@ public struct EPKConfig: Codable, Equatable, Sendable, ValidatableConfig {
         if let p = quadrature.problem() { throw ConfigError(keyPath: "quadrature", message: p) }
         try ConfigError.require(
             memoryBudgetGb > 0, keyPath: "memory_budget_gb", expected: "a positive number", found: memoryBudgetGb)
+        if let s = dataSnapshotInterval {
+            try ConfigError.require(
+                s >= 1, keyPath: "data_snapshot_interval", expected: "a positive number of steps", found: s)
+            if !dataAttribution {
+                throw ConfigError(keyPath: "data_snapshot_interval", message: "needs \"data_attribution\": true")
+            }
+        }
         if let g = groups, !["model", "components"].contains(g) {
             throw ConfigError.outOfRange(keyPath: "groups", expected: "'model' or 'components'", found: g)
         }

@@ -96,6 +96,7 @@ public enum EPKDriver {
             attributionClasses: config.attributionClasses ?? .selected, dataAttributionGroups: groups,
             parameterAttribution: config.parameterAttribution, memoryBudgetBytes: budget,
             steps: stepShard == nil ? nil : steps)
+        options.dataSnapshotInterval = config.dataSnapshotInterval
         options.progress = { done, all in progress.advance(status: "step \(done)/\(all)") }
         let engine = try EPKEngine(
             model: model, history: setup.history, data: DatasetReplay(setup.data.train), options: options)

@@ -7,7 +7,7 @@ import Plot
 /// component attribution and data attribution.
 public enum EPKFigures {
     public static let all: [FigureRecipe] = [
-        stepChange, stepError, refinement, balance, components, dataHeatmap, dataHeatmapByLabel,
+        stepChange, stepError, refinement, balance, components, dataHeatmap, dataHeatmapByLabel, dataSnapshots,
     ]
 
     /// Predicted vs ground-truth output change of every step and row (subsampled to 20,000 points), with y = x.
@@ -157,44 +157,90 @@ public enum EPKFigures {
             datasets: ["data", "outputs/attribution_classes", "outputs/focus_classes", testKey, trainKey],
             optionalPart: "data"
         ) { file in
-            let groups = try file.root.group("data").jsonAttribute("groups", as: [String].self)
-            let rowClasses = try file.root.read("outputs/attribution_classes", as: Int32.self)
-            let focus = try file.root.read("outputs/focus_classes", as: Int32.self).values
-            let n = rowClasses.shape[0], S = rowClasses.shape[1]
-            var total: [Double] = []
-            var N = 0
-            for g in groups {
-                let d = try file.root.read("data/\(g)", as: Float.self)
-                N = d.shape[2]
-                if total.isEmpty { total = [Double](repeating: 0, count: n * N) }
-                for a in 0..<n {
-                    guard let s = (0..<S).first(where: { rowClasses.values[a * S + $0] == focus[a] }) else { continue }
-                    for j in 0..<N { total[a * N + j] += Double(d.values[(a * S + s) * N + j]) }
-                }
-            }
-            var testOrder = Array(0..<n), trainOrder = Array(0..<N)
-            var keyName: String
-            let tk = try file.root.read(testKey, as: Double.self).values
-            let rk = try file.root.read(trainKey, as: Double.self).values
-            testOrder.sort { (tk[$0], $0) < (tk[$1], $1) }
-            trainOrder.sort { (rk[$0], $0) < (rk[$1], $1) }
-            keyName = try meaning ?? file.root.group("sort_keys").stringAttribute("meaning")
-            var values = [Double](repeating: 0, count: n * N)
-            for (i, a) in testOrder.enumerated() {
-                for (j, b) in trainOrder.enumerated() { values[i * N + j] = total[a * N + b] }
-            }
-            // Clip the colour range at the 99th percentile of |value| so a few large entries do not wash out the map.
-            let mags = values.map(abs).filter(\.isFinite).sorted()
-            let clip = mags.isEmpty ? 1 : max(mags[min(mags.count - 1, Int(Double(mags.count) * 0.99))], 1e-12)
-            let heatmap = Heatmap(
-                values: values, rows: n, columns: N,
-                colorScale: ColorScale(map: .redBlue, range: -clip...clip, label: "I(x, y_x, j)"))
+            let keyName = try meaning ?? file.root.group("sort_keys").stringAttribute("meaning")
+            let focus = try focusMatrices(file, part: "data")
             return Figure(
                 title: "\(try title(file)): data attribution (correct class)",
-                panel: .heatmap(
-                    x: Axis("training sample (sorted by \(keyName))"), y: Axis("test point (sorted by \(keyName))"),
-                    heatmap: heatmap))
+                panel: try sortedHeatmap(
+                    file, focus.matrices[0], n: focus.n, N: focus.N, test: testKey, train: trainKey,
+                    keyName: keyName, title: nil))
         }
+    }
+
+    /// Data × training-step attribution: the test × training heatmap of each snapshot (at most six, evenly chosen), each
+    /// holding the gradients that entered in its steps, ordered by the artifact's sort keys.
+    static let dataSnapshots = FigureRecipe(
+        name: "epk-data-snapshots", artifactKind: EPKArtifact.kind,
+        datasets: [
+            "data_snapshots", "data_snapshots/start", "outputs/attribution_classes", "outputs/focus_classes",
+            "sort_keys/test", "sort_keys/train",
+        ],
+        optionalPart: "data_snapshots"
+    ) { file in
+        let starts = try file.root.read("data_snapshots/start", as: Int32.self).values.map { Int($0) }
+        let end = try file.root.intAttribute("step_end")
+        let keyName = try file.root.group("sort_keys").stringAttribute("meaning")
+        let focus = try focusMatrices(file, part: "data_snapshots")
+        let shown = Array(
+            Set((0..<min(6, starts.count)).map { $0 * (starts.count - 1) / max(1, min(6, starts.count) - 1) })
+        ).sorted()
+        let panels = try shown.map { k in
+            try sortedHeatmap(
+                file, focus.matrices[k], n: focus.n, N: focus.N, test: "sort_keys/test", train: "sort_keys/train",
+                keyName: keyName, title: "steps \(starts[k])–\((k + 1 < starts.count ? starts[k + 1] : end) - 1)")
+        }
+        return Figure(
+            title: "\(try title(file)): data attribution by the step a sample's gradient entered (correct class)",
+            width: 1200, height: 420 * ((panels.count + 2) / 3) + 60, columns: min(3, panels.count), panels: panels)
+    }
+
+    /// The focus-class rows of a data-attribution part (`data` or `data_snapshots`), summed over its groups: one
+    /// (n, N) matrix per snapshot (one in all for `data`).
+    static func focusMatrices(_ file: HDF5File, part: String) throws -> (matrices: [[Double]], n: Int, N: Int) {
+        let groups = try file.root.group(part).jsonAttribute("groups", as: [String].self)
+        let rowClasses = try file.root.read("outputs/attribution_classes", as: Int32.self)
+        let focus = try file.root.read("outputs/focus_classes", as: Int32.self).values
+        let n = rowClasses.shape[0], S = rowClasses.shape[1]
+        var matrices: [[Double]] = [], N = 0
+        for g in groups {
+            let d = try file.root.read("\(part)/\(g)", as: Float.self)
+            N = d.shape.last ?? 0
+            let count = d.shape.count == 4 ? d.shape[0] : 1
+            if matrices.isEmpty { matrices = Array(repeating: [Double](repeating: 0, count: n * N), count: count) }
+            for k in 0..<count {
+                for a in 0..<n {
+                    guard let s = (0..<S).first(where: { rowClasses.values[a * S + $0] == focus[a] }) else { continue }
+                    let base = ((k * n + a) * S + s) * N
+                    for j in 0..<N { matrices[k][a * N + j] += Double(d.values[base + j]) }
+                }
+            }
+        }
+        return (matrices, n, N)
+    }
+
+    /// A test × training heatmap of `total` (n, N) with rows and columns ordered by the given sort keys; the colour range
+    /// is clipped at the 99th percentile of |value| so a few large entries do not wash out the map.
+    static func sortedHeatmap(
+        _ file: HDF5File, _ total: [Double], n: Int, N: Int, test testKey: String, train trainKey: String,
+        keyName: String, title: String?
+    ) throws -> Panel {
+        let tk = try file.root.read(testKey, as: Double.self).values
+        let rk = try file.root.read(trainKey, as: Double.self).values
+        let testOrder = Array(0..<n).sorted { (tk[$0], $0) < (tk[$1], $1) }
+        let trainOrder = Array(0..<N).sorted { (rk[$0], $0) < (rk[$1], $1) }
+        var values = [Double](repeating: 0, count: n * N)
+        for (i, a) in testOrder.enumerated() {
+            for (j, b) in trainOrder.enumerated() { values[i * N + j] = total[a * N + b] }
+        }
+        let mags = values.map(abs).filter(\.isFinite).sorted()
+        let clip = mags.isEmpty ? 1 : max(mags[min(mags.count - 1, Int(Double(mags.count) * 0.99))], 1e-12)
+        let heatmap = Heatmap(
+            values: values, rows: n, columns: N,
+            colorScale: ColorScale(map: .redBlue, range: -clip...clip, label: "I(x, y_x, j)"))
+        return .heatmap(
+            title: title ?? "", x: Axis("training sample (sorted by \(keyName))"),
+            y: Axis("test point (sorted by \(keyName))"),
+            heatmap: heatmap)
     }
 
     static func title(_ file: HDF5File) throws -> String {
