@@ -21,17 +21,20 @@ final class DattriCrossCheckTests: XCTestCase {
         p.standardOutput = out
         p.standardError = err
         try p.run()
-        // Read stderr on another thread so neither pipe fills up while the other is drained.
-        var errText = ""
+        // Read stderr on another thread so neither pipe fills up while the other is drained; the group's wait orders
+        // the write before the read.
+        final class Text: @unchecked Sendable { var value = "" }
+        let errText = Text()
         let group = DispatchGroup()
         group.enter()
         DispatchQueue.global().async {
-            errText = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self); group.leave()
+            errText.value = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            group.leave()
         }
         let outText = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         group.wait()
         p.waitUntilExit()
-        return (p.terminationStatus, outText, errText)
+        return (p.terminationStatus, outText, errText.value)
     }
 
     func torchPython() throws -> String {

@@ -19,8 +19,8 @@ public enum TrainingMetrics {
         evaluationCount: Int, seconds: Double, to path: String
     ) throws {
         let metrics = try history.metrics()
-        let loss = try try history.file.root.read("batches/loss", as: Double.self).values
-        let lr = try try history.file.root.read("optimizer/learning_rate", as: Float.self).values.map(Double.init)
+        let loss = try history.file.root.read("batches/loss", as: Double.self).values
+        let lr = try history.file.root.read("optimizer/learning_rate", as: Float.self).values.map(Double.init)
         try ArtifactFile.write(to: path, kind: kind, config: history.configJSON) { root in
             try root.setAttribute("experiment", experiment)
             try root.setAttribute("data", summary)
