@@ -206,7 +206,7 @@ public enum EPKDriver {
                 meaning = (try? root.group("sort_keys").stringAttribute("meaning")) ?? "index"
             }
             for name in k == 0 ? ["test", "test_label", "train", "train_label"] : ["test", "test_label"]
-            where try root.contains("sort_keys/\(name)") {
+            where root.contains("sort_keys/\(name)") {
                 keys[name, default: []] += try root.read("sort_keys/\(name)", as: Double.self).values
             }
         }
