@@ -83,16 +83,26 @@ extension EPKEngine {
         let snapshotBase = options.dataSnapshotInterval.map {
             (t / $0) * result.testCount * result.attributionClassesPerTest * N
         }
-        /// Adds scale · scores (Ra, b) of training samples lo..<lo+b to group gi's attribution rows (and its snapshot).
+        /// Adds scale · scores (Ra, b) of training samples lo..<lo+b to group gi's attribution rows and, when kept, to
+        /// the same rows of its snapshot; each score is evaluated once.
         func add(_ gi: Int, lo: Int, b: Int, _ score: (Int, Int) -> Float) {
-            func scatter(_ base: UnsafeMutablePointer<Float>) {
+            func scatter(_ total: UnsafeMutablePointer<Float>, _ snapshot: UnsafeMutablePointer<Float>?) {
                 for r in 0..<Ra {
-                    let dst = base + (offset + r) * N
-                    for j in 0..<b { dst[indices[lo + j]] += scale * score(r, j) }
+                    let row = (offset + r) * N
+                    for j in 0..<b {
+                        let at = row + indices[lo + j], value = scale * score(r, j)
+                        total[at] += value
+                        snapshot?[at] += value
+                    }
                 }
             }
-            result.dataAttribution[gi].values.withMutablePointer { scatter($0) }
-            if let s = snapshotBase { result.dataSnapshots[gi].values.withMutablePointer { scatter($0 + s) } }
+            result.dataAttribution[gi].values.withMutablePointer { t in
+                if let s = snapshotBase {
+                    result.dataSnapshots[gi].values.withMutablePointer { scatter(t, $0 + s) }
+                } else {
+                    scatter(t, nil)
+                }
+            }
         }
         for lo in stride(from: 0, to: B, by: state.trainChunk) {
             let hi = min(B, lo + state.trainChunk), b = hi - lo

@@ -9,15 +9,13 @@ import XCTest
 /// Data × training-step attribution (docs/METHOD.md §6): data attribution kept per interval of steps, keyed by the
 /// step in which a sample's gradient entered.
 final class DataSnapshotEPKTests: WorkspaceTestCase {
+    /// The quick MNIST EPK config on 6 test points, data attribution at the label, snapshots every 3 steps.
     private func config(_ name: String, _ edit: (inout EPKConfig) -> Void) throws -> String {
-        var config = try StrictConfig.load(EPKConfig.self, from: "Configs/mnist-epk-quick.json")
-        config.quadrature = QuadratureConfig(rule: .midpoint, points: 2)
-        config.testCount = 6; config.attributionClasses = .focus; config.dataAttribution = true
-        config.dataSnapshotInterval = 3
-        edit(&config)
-        let path = directory + "/" + name
-        try JSONEncoder().encode(config).write(to: URL(fileURLWithPath: path))
-        return path
+        try writeMNISTEPKConfig(name) { config in
+            config.testCount = 6; config.attributionClasses = .focus; config.dataAttribution = true
+            config.dataSnapshotInterval = 3
+            edit(&config)
+        }
     }
 
     func testSnapshotsSumToTheTotalAndHoldOnlyTheirStepsSamples() throws {

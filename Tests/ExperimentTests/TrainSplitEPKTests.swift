@@ -8,15 +8,14 @@ import XCTest
 
 /// `test_split: "train"`: the EPK explains the model's outputs on training samples (docs/METHOD.md §6).
 final class TrainSplitEPKTests: WorkspaceTestCase {
+    /// The quick MNIST EPK config on training samples 10..<16, data attribution at the label, 4 midpoints.
     private func config(_ edit: (inout EPKConfig) -> Void) throws -> String {
-        var config = try StrictConfig.load(EPKConfig.self, from: "Configs/mnist-epk-quick.json")
-        config.quadrature = QuadratureConfig(rule: .midpoint, points: 4)
-        config.testSplit = .train; config.testOffset = 10; config.testCount = 6
-        config.attributionClasses = .focus; config.dataAttribution = true
-        edit(&config)
-        let path = directory + "/epk-train.json"
-        try JSONEncoder().encode(config).write(to: URL(fileURLWithPath: path))
-        return path
+        try writeMNISTEPKConfig("epk-train.json") { config in
+            config.quadrature = QuadratureConfig(rule: .midpoint, points: 4)
+            config.testSplit = .train; config.testOffset = 10; config.testCount = 6
+            config.attributionClasses = .focus; config.dataAttribution = true
+            edit(&config)
+        }
     }
 
     func testTrainingSamplesAsTestPointsAreReconstructed() throws {

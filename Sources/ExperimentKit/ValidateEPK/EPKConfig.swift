@@ -1,9 +1,13 @@
 import Artifacts
+import Data
 import EPK
 
 /// The split test points are taken from.
 public enum TestSplit: String, Codable, Sendable {
     case evaluation, train
+
+    /// This split's samples in `data`.
+    public func samples(of data: ExperimentData) -> LabeledDataset { self == .train ? data.train : data.evaluation }
 }
 
 /// A validate-epk config (`Configs/<experiment>-epk.json` and `-quick` variants).

@@ -69,7 +69,7 @@ public enum EPKDriver {
             directory: out,
             name: lockSuffix.isEmpty ? ".explaind.lock" : ".explaind-\(lockSuffix.joined(separator: "-")).lock")
         let split = config.testSplit ?? .evaluation
-        let testSet = split == .train ? setup.data.train : setup.data.evaluation
+        let testSet = split.samples(of: setup.data)
         let offset = config.testOffset ?? 0
         guard config.testCount <= testSet.count - min(offset, testSet.count), offset <= testSet.count else {
             throw ArtifactError(
@@ -155,7 +155,7 @@ public enum EPKDriver {
         _ root: HDF5Group, seconds: Double, experiment: String, setup: ReplaySetup, testSplit: TestSplit,
         testIndices: [Int]
     ) throws {
-        let testSet = testSplit == .train ? setup.data.train : setup.data.evaluation
+        let testSet = testSplit.samples(of: setup.data)
         try root.setAttribute("wall_seconds", seconds)
         try root.setAttribute("test_split", testSplit.rawValue)
         try root.setAttribute("history_steps", setup.history.stepCount)
