@@ -8,6 +8,15 @@ import NN
 public enum Experiment: String, CaseIterable, Sendable {
     case modulo, mnist, cifar2, custom
 
+    /// A config's `experiment` key must name one of these: otherwise the config error listing them.
+    static func requireKnown(_ name: String) throws {
+        if Experiment(rawValue: name) == nil {
+            throw ConfigError.outOfRange(
+                keyPath: "experiment", expected: allCases.map { "'\($0.rawValue)'" }.joined(separator: ", "),
+                found: name)
+        }
+    }
+
     /// The experiment of a config or history's `experiment` string, or one line naming the known ones.
     public init(named name: String, source: String) throws {
         guard let experiment = Experiment(rawValue: name) else {

@@ -179,12 +179,7 @@ public struct TrainConfig: Codable, Equatable, Sendable, ValidatableConfig {
     public var model: ModelReference?
 
     public func validate() throws {
-        if Experiment(rawValue: experiment) == nil {
-            throw ConfigError.outOfRange(
-                keyPath: "experiment",
-                expected: Experiment.allCases.map { "'\($0.rawValue)'" }.joined(separator: ", "),
-                found: experiment)
-        }
+        try Experiment.requireKnown(experiment)
         if let k = data.kind, k != "hdf5" {
             throw ConfigError.outOfRange(keyPath: "data.kind", expected: "'hdf5'", found: k)
         }

@@ -54,12 +54,7 @@ public struct EPKConfig: Codable, Equatable, Sendable, ValidatableConfig {
     }
 
     public func validate() throws {
-        if Experiment(rawValue: experiment) == nil {
-            throw ConfigError.outOfRange(
-                keyPath: "experiment",
-                expected: Experiment.allCases.map { "'\($0.rawValue)'" }.joined(separator: ", "),
-                found: experiment)
-        }
+        try Experiment.requireKnown(experiment)
         try ConfigError.require(testCount >= 1, keyPath: "test_count", expected: "a positive integer", found: testCount)
         try ConfigError.require(
             (testOffset ?? 0) >= 0, keyPath: "test_offset", expected: "a non-negative integer", found: testOffset ?? 0)
