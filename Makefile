@@ -18,7 +18,7 @@ PIPELINE     ?= Configs/pipeline-quick.json
 STAGE        ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup build test example stage reproduce-quick reproduce-all reproduce-status report plots gallery bench data clean \
+.PHONY: help setup build test example stage reproduce-quick reproduce-all reproduce-status report reference plots gallery bench data clean \
         train-modulo train-modulo-quick train-mnist train-mnist-quick train-cifar2 train-cifar2-local train-cifar2-quick \
         validate-epk prune prune-quick sensitivity sensitivity-quick train-lm step-explainer step-explainer-quick \
         lds lds-quick component-attribution swap-aligned retrain-pipeline grokking-quick
@@ -74,9 +74,14 @@ stage: build
 	@test -n "$(STAGE)" || { echo "make stage: set STAGE=<name> (stages: make reproduce-status)"; exit 1; }
 	$(BIN)/reproduce --config $(PIPELINE) --stage $(STAGE)
 
-## Rewrite results/REPORT.md from the artifacts that exist, running no stage (PIPELINE=Configs/pipeline-all.json).
+## Rewrite the report of PIPELINE, running no stage: from the stored reference into results/reference/REPORT.md for
+## PIPELINE=Configs/pipeline-all.json (it has a reference folder), from the artifacts under results/ otherwise.
 report: build
-	$(BIN)/report --config $(PIPELINE) --out results/REPORT.md
+	$(BIN)/report --config $(PIPELINE)
+
+## Run the paper-scale pipeline and store each stage's reference companion under results/reference (many hours).
+reference: build
+	$(BIN)/reproduce --config Configs/pipeline-all.json --reference
 
 ## Regenerate every figure from the artifacts under results/ alone.
 plots: build

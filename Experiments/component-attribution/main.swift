@@ -16,6 +16,7 @@ struct ComponentAttribution: ParsableCommand {
             let path = try ComponentAttributionDriver.run(
                 configPath: options.config, outputDirectory: options.out, dataDirectory: options.data)
             print("wrote \(path)")
+            try options.storeReference(of: path)
         }
     }
 }

@@ -12,7 +12,9 @@ struct LDS: ParsableCommand {
     func run() throws {
         options.apply()
         try runReportingErrors {
-            _ = try LDSDriver.run(configPath: options.config, outputDirectory: options.out, dataDirectory: options.data)
+            let outcome = try LDSDriver.run(
+                configPath: options.config, outputDirectory: options.out, dataDirectory: options.data)
+            try options.storeReference(of: outcome.path)
         }
     }
 }

@@ -16,6 +16,7 @@ struct Prune: ParsableCommand {
                 configPath: options.config, historyOverride: history, outputDirectory: options.out,
                 dataDirectory: options.data)
             print("prune → \(s.path)")
+            try options.storeReference(of: s.path)
         }
     }
 }

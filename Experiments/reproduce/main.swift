@@ -25,6 +25,11 @@ struct Reproduce: ParsableCommand {
     var executor: Executor = .local
     @Flag(help: "With --executor slurm: return after submitting instead of waiting for the jobs.") var noWait = false
     @Option(help: "With --executor slurm: seconds between two looks at the queue.") var pollSeconds: Double = 5
+    @Flag(
+        help:
+            "Also store every stage's reference companion in the folder its `reference` names (stages that are up to date are not re-run)."
+    )
+    var reference = false
 
     func validate() throws {
         if noWait && executor != .slurm { throw ValidationError("--no-wait needs --executor slurm") }
@@ -35,7 +40,8 @@ struct Reproduce: ParsableCommand {
     func run() throws {
         try runReportingErrors {
             let whole = try StrictConfig.load(PipelineConfig.self, from: config)
-            let pipeline = try stage.map { try whole.restricted(toStage: $0) } ?? whole
+            let chosen = try stage.map { try whole.restricted(toStage: $0) } ?? whole
+            let pipeline = reference ? try chosen.storingReferences() : chosen
             if dryRun {
                 for s in pipeline.stages { print("\(s.name): \(Pipeline.status(of: s, in: pipeline))") }
                 return
@@ -53,6 +59,16 @@ struct Reproduce: ParsableCommand {
                 return
             }
             let timings = try Pipeline.run(pipeline, force: force) { try Pipeline.runProcess($0, binDirectory: bin) }
+            if reference {
+                // Stages that ran stored their companions themselves; an up-to-date stage's comes from its artifact.
+                for (name, status, _) in timings where status == .upToDate {
+                    guard let s = pipeline.stages.first(where: { $0.name == name }), let folder = s.referenceDirectory
+                    else { continue }
+                    print(
+                        "\(name): reference companion → \(try ReferenceCompanion.write(artifact: s.artifact, directory: folder))"
+                    )
+                }
+            }
             if let stage {
                 print("reproduce: stage \(stage) of \(pipeline.name) done (\(pipeline.stages.count) stages considered)")
                 return

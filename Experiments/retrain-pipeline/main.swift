@@ -14,6 +14,7 @@ struct RetrainPipeline: ParsableCommand {
             let path = try RetrainPipelineDriver.run(
                 configPath: options.config, outputDirectory: options.out, dataDirectory: options.data)
             print("wrote \(path)")
+            try options.storeReference(of: path)
         }
     }
 }

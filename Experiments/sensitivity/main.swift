@@ -15,6 +15,7 @@ struct Sensitivity: ParsableCommand {
             let r = try SensitivityDriver.run(
                 configPath: options.config, outputDirectory: options.out, dataDirectory: options.data)
             print("sensitivity → \(r.path)")
+            try options.storeReference(of: r.path)
         }
     }
 }

@@ -16,9 +16,10 @@ struct StepExplainerCommand: ParsableCommand {
     func run() throws {
         options.apply()
         try runReportingErrors {
-            _ = try StepExplainerDriver.run(
+            let path = try StepExplainerDriver.run(
                 configPath: options.config, historyOverride: history, outputDirectory: options.out,
                 dataDirectory: options.data)
+            try options.storeReference(of: path)
         }
     }
 }

@@ -14,6 +14,7 @@ struct SwapAligned: ParsableCommand {
             let path = try SwapAlignedDriver.run(
                 configPath: options.config, outputDirectory: options.out, dataDirectory: options.data)
             print("wrote \(path)")
+            try options.storeReference(of: path)
         }
     }
 }

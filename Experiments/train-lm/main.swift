@@ -15,7 +15,9 @@ struct TrainLM: ParsableCommand {
     func run() throws {
         options.apply()
         try runReportingErrors {
-            _ = try LMDriver.run(configPath: options.config, outputDirectory: options.out, dataDirectory: options.data)
+            let history = try LMDriver.run(
+                configPath: options.config, outputDirectory: options.out, dataDirectory: options.data)
+            try options.storeReference(of: (history as NSString).deletingLastPathComponent + "/lm-metrics.h5")
         }
     }
 }

@@ -31,10 +31,17 @@ struct ValidateEPK: ParsableCommand {
         func run() throws {
             options.apply()
             try runReportingErrors {
-                _ = try EPKDriver.run(
+                if options.reference != nil, shard != nil || stepShard != nil {
+                    throw ArtifactError(
+                        .invalidArgument,
+                        "--reference with a shard: store the reference of the merged file (`validate-epk merge --reference DIR`)"
+                    )
+                }
+                let result = try EPKDriver.run(
                     configPath: options.config, historyOverride: history, outputDirectory: options.out,
                     dataDirectory: options.data, shard: shard.flatMap(Shard.init),
                     stepShard: stepShard.flatMap(Shard.init))
+                try options.storeReference(of: result.path)
             }
         }
     }
@@ -44,6 +51,8 @@ struct ValidateEPK: ParsableCommand {
             abstract: "Merge shard files (test-point or step shards) into one epk.h5.")
         @Option(help: "Merged output file.") var out: String
         @Argument(help: "Shard files written by `validate-epk --shard`.") var shards: [String]
+        @Option(help: "Also store the merged file's slim reference companion and figures in this folder.")
+        var reference: String?
         func run() throws {
             try runReportingErrors {
                 let stats = try EPKDriver.merge(shardPaths: shards, output: out)
@@ -51,6 +60,9 @@ struct ValidateEPK: ParsableCommand {
                     String(
                         format: "merged %d shards → %@: mean |EPK − model| %.3g, argmax agreement %.4f",
                         shards.count, out, stats.meanAbsoluteError, stats.argmaxAgreement))
+                if let reference {
+                    print("reference companion → \(try ReferenceCompanion.write(artifact: out, directory: reference))")
+                }
             }
         }
     }

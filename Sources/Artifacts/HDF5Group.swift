@@ -99,9 +99,13 @@ public final class HDF5Group: HDF5Object {
     // MARK: Datasets
 
     /// Writes a new fixed-size dataset of `shape` (row-major; `[]` is a scalar) holding `values`.
-    /// Throws if the shape does not match the count, or if the name is taken.
+    /// Throws if the shape does not match the count, or if the name is taken. With `compressed`, a non-empty array is
+    /// stored in chunks of at most about 1 MiB through the shuffle and deflate filters (any HDF5 reader, h5py
+    /// included, decompresses it transparently).
     @discardableResult
-    public func write<T: HDF5Scalar>(_ name: String, _ values: [T], shape: [Int]) throws -> HDF5Dataset {
+    public func write<T: HDF5Scalar>(
+        _ name: String, _ values: [T], shape: [Int], compressed: Bool = false
+    ) throws -> HDF5Dataset {
         guard shape.allSatisfy({ $0 >= 0 }) else {
             throw error(.invalidArgument, child: name, "negative extent in shape \(shape)")
         }
@@ -115,7 +119,10 @@ public final class HDF5Group: HDF5Object {
         var dims = shape.map { hsize_t($0) }
         let space = HDF5Handle.space(
             shape.isEmpty ? H5Screate(H5S_SCALAR) : H5Screate_simple(Int32(shape.count), &dims, nil))
-        let dataset = try createDataset(name, type: T.self, space: space.id, creationList: ch5_p_default())
+        let creationList =
+            try compressed ? compressedCreationList(shape: shape, elementSize: MemoryLayout<T>.size) : nil
+        let dataset = try createDataset(
+            name, type: T.self, space: space.id, creationList: creationList?.id ?? ch5_p_default())
         if !values.isEmpty {
             let status = values.withUnsafeBufferPointer {
                 H5Dwrite(dataset.objectID, T.nativeType, ch5_s_all(), ch5_s_all(), ch5_p_default(), $0.baseAddress)
@@ -196,6 +203,26 @@ public final class HDF5Group: HDF5Object {
                 child: name, "cannot create dataset", fix: "open the file with mode .create or .readWrite")
         }
         return HDF5Dataset(id: id, path: joinPath(path, name), file: file)
+    }
+
+    /// Chunked + shuffle + deflate creation properties for `shape`, or nil where HDF5 cannot chunk (a scalar or an
+    /// empty extent). The chunk halves the largest axis until it holds at most 1 MiB.
+    private func compressedCreationList(shape: [Int], elementSize: Int) throws -> HDF5Handle? {
+        guard !shape.isEmpty, shape.allSatisfy({ $0 > 0 }) else { return nil }
+        var chunk = shape
+        while chunk.reduce(elementSize, *) > 1 << 20, let axis = chunk.indices.max(by: { chunk[$0] < chunk[$1] }),
+            chunk[axis] > 1
+        {
+            chunk[axis] = (chunk[axis] + 1) / 2
+        }
+        var dims = chunk.map { hsize_t($0) }
+        let list = HDF5Handle.propertyList(H5Pcreate(ch5_p_dataset_create()))
+        guard list.id >= 0, H5Pset_chunk(list.id, Int32(dims.count), &dims) >= 0, H5Pset_shuffle(list.id) >= 0,
+            H5Pset_deflate(list.id, 6) >= 0
+        else {
+            throw libraryError("cannot set up compression (chunk \(chunk))")
+        }
+        return list
     }
 
     private func intermediateGroupLinkList() throws -> HDF5Handle {

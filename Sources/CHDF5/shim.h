@@ -49,3 +49,9 @@ static inline void ch5_last_error(char *buffer, size_t capacity) {
 }
 /* Silence HDF5's automatic error-stack printing; the Swift wrapper reports errors itself. */
 static inline void ch5_silence_errors(void) { H5Eset_auto2(H5E_DEFAULT, NULL, NULL); }
+/* 1 when the link `name` below `location` is a group, 0 for any other object, -1 on failure. */
+static inline int ch5_is_group(hid_t location, const char *name) {
+    H5O_info_t info;
+    if (H5Oget_info_by_name2(location, name, &info, H5O_INFO_BASIC, H5P_DEFAULT) < 0) return -1;
+    return info.type == H5O_TYPE_GROUP ? 1 : 0;
+}

@@ -13,6 +13,8 @@ import Foundation
 /// | `/components/kernel`, `/components/regularization` | (n, S, K) f64 | Σ_t kernel and weight-decay parts per component (log-prob units) |
 /// | `/steps/index` | (T) i32 | step numbers |
 /// | `/steps/predicted`, `/steps/truth` | (T, n, S) f32 | predicted vs ground-truth output change per step |
+/// | `/steps/mean_abs_error`, `/steps/mean_abs_truth` | (T) f64 | per step, mean \|truth − predicted\| and mean \|truth\| over test points and selected classes |
+/// | `/steps/sample_predicted`, `/steps/sample_truth` | (m) f32 | every k-th entry of the two step arrays (m ≤ 20,000; attribute `stride` = k), for the scatter figure |
 /// | `/steps/kernel_focus`, `/steps/regularization_focus` | (T, n, K) f32 | training-step × component attribution at the focus class |
 /// | `/steps/points` | (T, n) i32 | only with `quadrature.refine`: quadrature points of each step's integral per test point (the configured rule, more where refined) |
 /// | `/data/<group>` | (n, Sa, N) f32 | data attribution I(x, c, j) per component group (group names: `/data` attribute `groups`) |
@@ -25,6 +27,31 @@ import Foundation
 ///
 /// Root attributes: `kind`, `components` (JSON), `classes`, `quadrature` (JSON), `config`, `history`, `step_first`,
 /// `step_end`, `test_count`, `class_count`, `training_count`, and provenance.
+/// The small per-step summaries of the (T, n, S) step arrays that the figures read, so that a stored reference can
+/// leave the full arrays out (docs/ARTIFACTS.md, "Reference companions").
+struct StepSummary {
+    /// Entries in each sample (at most).
+    static let sampleSize = 20_000
+    var meanAbsoluteError: [Double], meanAbsoluteTruth: [Double]
+    var samplePredicted: [Float], sampleTruth: [Float]
+    var stride: Int
+
+    init(predicted: [Float], truth: [Float], steps T: Int) {
+        let rows = predicted.count / max(1, T)
+        meanAbsoluteError = (0..<T).map { t in
+            (0..<rows).reduce(0.0) { $0 + Double(abs(truth[t * rows + $1] - predicted[t * rows + $1])) }
+                / Double(max(1, rows))
+        }
+        meanAbsoluteTruth = (0..<T).map { t in
+            (0..<rows).reduce(0.0) { $0 + Double(abs(truth[t * rows + $1])) } / Double(max(1, rows))
+        }
+        stride = max(1, predicted.count / Self.sampleSize)
+        let picked = Swift.stride(from: 0, to: predicted.count, by: stride)
+        samplePredicted = picked.map { predicted[$0] }
+        sampleTruth = picked.map { truth[$0] }
+    }
+}
+
 public enum EPKArtifact {
     public static let kind = "epk"
 
@@ -62,8 +89,13 @@ public enum EPKArtifact {
             try root.setAttribute("step_end", r.steps.upperBound)
             try root.setAttribute("test_count", n)
             try root.setAttribute("class_count", C)
-            func put<T: HDF5Scalar>(_ g: HDF5Group, _ name: String, _ v: [T], _ shape: [Int], _ axes: String) throws {
-                try g.write(name, v, shape: shape).setAttribute("axes", axes)
+            @discardableResult
+            func put<T: HDF5Scalar>(
+                _ g: HDF5Group, _ name: String, _ v: [T], _ shape: [Int], _ axes: String
+            ) throws -> HDF5Dataset {
+                let d = try g.write(name, v, shape: shape)
+                try d.setAttribute("axes", axes)
+                return d
             }
             let out = try root.createGroup("outputs")
             try put(out, "initial", r.initialOutputs, [n, C], "test, class; log-probabilities at the first checkpoint")
@@ -93,6 +125,21 @@ public enum EPKArtifact {
                 steps, "predicted", r.stepPredicted, [T, n, S],
                 "step, test, selected class; kernel + regularisation change")
             try put(steps, "truth", r.stepTruth, [T, n, S], "step, test, selected class; f(θ_{t+1}) − f(θ_t)")
+            let summary = StepSummary(predicted: r.stepPredicted, truth: r.stepTruth, steps: T)
+            try put(
+                steps, "mean_abs_error", summary.meanAbsoluteError, [T],
+                "step; mean over test points and selected classes of |truth − predicted|")
+            try put(
+                steps, "mean_abs_truth", summary.meanAbsoluteTruth, [T],
+                "step; mean over test points and selected classes of |truth|")
+            try put(
+                steps, "sample_predicted", summary.samplePredicted, [summary.samplePredicted.count],
+                "every k-th entry of /steps/predicted in row-major order (attribute stride = k)"
+            ).setAttribute("stride", summary.stride)
+            try put(
+                steps, "sample_truth", summary.sampleTruth, [summary.sampleTruth.count],
+                "every k-th entry of /steps/truth in row-major order (attribute stride = k)"
+            ).setAttribute("stride", summary.stride)
             try put(
                 steps, "kernel_focus", r.stepKernelFocus, [T, n, K],
                 "step, test, component; kernel part at the focus class")

@@ -25,6 +25,8 @@ public struct LDSOutcome {
     /// The history's `data/training_indices` and `data_source` (JSON), so another program rebuilds the training set.
     public var trainingIndices: [Int] = []
     public var dataSourceJSON: String? = nil
+    /// Where `lds.h5` was written.
+    public var path = ""
 }
 
 /// `lds.h5` (kind "lds"):

@@ -128,7 +128,7 @@ public enum LDSDriver {
                 resamples: config.bootstrapResamples, seed: UInt64(config.bootstrapSeed))
         }
         seconds["total_this_invocation"] = Date().timeIntervalSince(wallStart)
-        let outcome = LDSOutcome(
+        var outcome = LDSOutcome(
             subsets: subsets, testIndices: testIndices, testLabels: testLabels, margins: margins,
             subsetAccuracies: store.accuracies, subsetSeconds: store.seconds, fullMargins: fullMargins,
             fullAccuracy: fullAccuracy, trainingCount: train.count, methods: all, scores: scores,
@@ -136,6 +136,7 @@ public enum LDSDriver {
             trainingIndices: trainingIndices(setup),
             dataSourceJSON: try? setup.history.file.root.stringAttribute("data_source"))
         let path = out + "/lds.h5"
+        outcome.path = path
         try LDSArtifact.write(
             outcome, configJSON: configJSON, trainConfigJSON: setup.history.configJSON,
             historyPath: config.history, to: path)

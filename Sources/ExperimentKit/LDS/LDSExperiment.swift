@@ -7,6 +7,10 @@ public enum LDSExperiment: ExperimentArtifact {
     public static let kind = ArtifactKind.lds
     public static var figures: [FigureRecipe] { LDSFigures.all }
 
+    /// The companion leaves out each method's (n, N) score matrix (the figures and report read the predicted
+    /// margins and LDS that were computed from it) and the ensemble members' parameters.
+    public static var referenceRules: ReferenceRules { ReferenceRules(omit: ["methods/*/scores", "models"]) }
+
     /// Smallest number of subsets and of test examples for an LDS verdict (docs/METHOD.md §17: TRAK uses M ≈ 100).
     static let ldsMinimumSubsets = 50, ldsMinimumTests = 50
     /// Gradient-based baselines of the "comparable" claim.

@@ -20,6 +20,12 @@ public struct Stage: Codable, Equatable, Sendable {
     public var shards: Int?
     /// Slurm resources of this stage; each key present overrides the pipeline's `resources`.
     public var resources: SlurmResources?
+    /// Where the stage's stored reference companion lives (a file under the pipeline's `reference` folder with the
+    /// artifact's file name); `reproduce --reference` writes it, `report` reads it (docs/ARTIFACTS.md).
+    public var reference: String?
+
+    /// The folder of the stored reference companion (`--reference` of the stage's executable).
+    public var referenceDirectory: String? { reference.map { ($0 as NSString).deletingLastPathComponent } }
 }
 
 /// `Configs/pipeline-quick.json`, `Configs/pipeline-all.json`: the stages in dependency order.
@@ -28,6 +34,9 @@ public struct PipelineConfig: Codable, Equatable, Sendable, ValidatableConfig {
     public var stages: [Stage]
     /// Default Slurm resources of every stage (`--executor slurm`); unset keys fall back to `SlurmResources.defaults`.
     public var resources: SlurmResources?
+    /// The folder of the pipeline's stored reference (e.g. `results/reference`): every stage's `reference` lies below
+    /// it, and `report` writes `REPORT.md` there when it reads the reference.
+    public var reference: String?
 
     public func validate() throws {
         try resources?.validate(keyPath: "resources")
@@ -44,6 +53,19 @@ public struct PipelineConfig: Codable, Equatable, Sendable, ValidatableConfig {
                         message: "only a validate-epk stage can be sharded, '\(s.name)' runs \(s.executable)")
                 }
             }
+            if let r = s.reference {
+                let artifactName = (s.artifact as NSString).lastPathComponent
+                guard (r as NSString).lastPathComponent == artifactName else {
+                    throw ConfigError(
+                        keyPath: "stages[\(i)].reference",
+                        message: "expected a file named \(artifactName) (the artifact's name), found \(r)")
+                }
+                guard let folder = reference, r.hasPrefix(folder.hasSuffix("/") ? folder : folder + "/") else {
+                    throw ConfigError(
+                        keyPath: "stages[\(i)].reference",
+                        message: "\(r) is not below the pipeline's 'reference' folder (\(reference ?? "not set"))")
+                }
+            }
             if seen.contains(s.name) {
                 throw ConfigError(keyPath: "stages[\(i)].name", message: "duplicate stage name '\(s.name)'")
             }
@@ -56,6 +78,22 @@ public struct PipelineConfig: Codable, Equatable, Sendable, ValidatableConfig {
 }
 
 extension PipelineConfig {
+    /// The pipeline with `--reference <folder>` added to every stage that declares a `reference`
+    /// (`reproduce --reference`): each such stage also stores its reference companion.
+    public func storingReferences() throws -> PipelineConfig {
+        guard reference != nil, stages.contains(where: { $0.reference != nil }) else {
+            throw ConfigError(
+                keyPath: "reference",
+                message: "this pipeline declares no stored reference (no 'reference' folder or stage)")
+        }
+        var copy = self
+        for i in copy.stages.indices {
+            guard let folder = copy.stages[i].referenceDirectory else { continue }
+            copy.stages[i].arguments = (copy.stages[i].arguments ?? []) + ["--reference", folder]
+        }
+        return copy
+    }
+
     /// The pipeline cut down to the stage `name` and every stage it reads, directly or through others, in pipeline
     /// order (`reproduce --stage NAME`).
     public func restricted(toStage name: String) throws -> PipelineConfig {
@@ -116,6 +154,25 @@ public enum Pipeline {
         for d in stage.after ?? [] {
             guard let dep = pipeline.stages.first(where: { $0.name == d }) else { continue }
             if modificationDate(dep.artifact) > mine { return .dependencyNewer(d) }
+        }
+        return .upToDate
+    }
+
+    /// The state of a stage's stored reference companion: missing, unusable, made from another config than the
+    /// stage's current one, or up to date. (File dates say nothing in a fresh clone, so dependencies are not compared.)
+    public static func referenceStatus(of stage: Stage) -> StageStatus {
+        guard let path = stage.reference, FileManager.default.fileExists(atPath: path) else { return .missing }
+        do {
+            let file = try HDF5File(path: path, mode: .read)
+            defer { file.close() }
+            guard try file.root.hasAttribute("config") else { return .invalid("no config attribute") }
+            let stored = try file.root.stringAttribute("config")
+            if let problem = ArtifactHealth.problem(of: try file.root) { return .invalid(problem) }
+            guard let current = try? ConfigHash.of(file: stage.config),
+                ConfigHash.of(data: Data(stored.utf8)) == current
+            else { return .configChanged }
+        } catch {
+            return .invalid("\(error)")
         }
         return .upToDate
     }

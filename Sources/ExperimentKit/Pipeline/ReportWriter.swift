@@ -25,10 +25,22 @@ public enum ReportWriter {
         try write(pipeline: pipeline, stages: stages, generator: "report", to: path)
     }
 
+    /// The report from the pipeline's stored reference companions (`report` on a pipeline with a `reference`
+    /// folder): every stage with the state of its companion (`Pipeline.referenceStatus`), read in place of its artifact.
+    public static func writeFromReference(pipeline: PipelineConfig, to path: String) throws {
+        let stages: [StageTiming] = pipeline.stages.map { ($0.name, Pipeline.referenceStatus(of: $0), nil) }
+        try write(
+            pipeline: pipeline, stages: stages, generator: "report (stored reference)", to: path,
+            artifactOf: { $0.reference })
+    }
+
     /// Writes the report: the stage table (a stage missing from `stages` counts as not run), per stage its key
-    /// numbers and figures, then every paper claim with its verdict.
-    public static func write(pipeline: PipelineConfig, stages: [StageTiming], generator: String, to path: String) throws
-    {
+    /// numbers and figures, then every paper claim with its verdict. `artifactOf` names the file read for a stage
+    /// (its artifact unless told otherwise; nil when the stage has none).
+    public static func write(
+        pipeline: PipelineConfig, stages: [StageTiming], generator: String, to path: String,
+        artifactOf: (Stage) -> String? = { $0.artifact }
+    ) throws {
         let base = URL(fileURLWithPath: path).deletingLastPathComponent().standardizedFileURL.path
         let provenance = Provenance.current()
         var md = "# ExPLAIND reproduction report: \(pipeline.name)\n\n"
@@ -42,21 +54,23 @@ public enum ReportWriter {
         }
         var claims: [(String, Claim)] = []
         for stage in pipeline.stages {
-            md += "\n## \(stage.name)\n\n`\(stage.executable) --config \(stage.config)` → `\(stage.artifact)`\n\n"
-            guard FileManager.default.fileExists(atPath: stage.artifact) else {
-                md += "Not run: no artifact at `\(stage.artifact)`.\n"
+            let artifact = artifactOf(stage)
+            md +=
+                "\n## \(stage.name)\n\n`\(stage.executable) --config \(stage.config)` → `\(artifact ?? stage.artifact)`\n\n"
+            guard let artifact, FileManager.default.fileExists(atPath: artifact) else {
+                md += "Not run: no artifact at `\(artifact ?? "(no reference declared)")`.\n"
                 continue
             }
             let summary: ReportSummary
             do {
-                summary = try summarize(artifact: stage.artifact)
+                summary = try summarize(artifact: artifact)
             } catch {
                 md += "Artifact unreadable: \(error)\n"
                 continue
             }
             md += table(summary.rows)
             claims += summary.claims.map { (stage.name, $0) }
-            md += figures(beside: stage.artifact, relativeTo: base)
+            md += figures(beside: artifact, relativeTo: base)
         }
         md += "\n## Paper claims\n\n| claim | run | verdict | evidence |\n|---|---|---|---|\n"
         // A claim another stage decides is not repeated as undecided (e.g. grokking on a quick history that only
@@ -66,7 +80,9 @@ public enum ReportWriter {
             let verdict = c.holds.map { $0 ? "holds" : "does not hold" } ?? "undecided"
             md += "| \(cell(c.statement)) | \(stage) | \(verdict) | \(cell(c.evidence)) |\n"
         }
-        let notRun = pipeline.stages.filter { !FileManager.default.fileExists(atPath: $0.artifact) }.map(\.name)
+        let notRun = pipeline.stages.filter { stage in
+            artifactOf(stage).map { !FileManager.default.fileExists(atPath: $0) } ?? true
+        }.map(\.name)
         if !notRun.isEmpty { md += "\nNot run (no claims checked): \(notRun.joined(separator: ", ")).\n" }
         try AtomicFile.write(data: Data(md.utf8), to: path)
     }

@@ -75,7 +75,10 @@ public struct SlurmPlan: Sendable {
             let resources = SlurmResources.effective(for: stage, in: pipeline)
             let directory = (absolute(stage.artifact) as NSString).deletingLastPathComponent
             let base = directory + "/" + stage.name
-            let command = [binDirectory + "/" + stage.executable, "--config", stage.config] + (stage.arguments ?? [])
+            // A sharded stage stores its reference companion from the merge job, not from each shard.
+            let reference = stage.shards == nil ? nil : SbatchScript.value(of: "--reference", in: stage.arguments ?? [])
+            let arguments = SbatchScript.removing("--reference", from: stage.arguments ?? [], if: reference != nil)
+            let command = [binDirectory + "/" + stage.executable, "--config", stage.config] + arguments
             func job(
                 _ kind: SlurmJob.Kind, suffix: String, log: String, command: String, deps: [Int],
                 outputs: [String]
@@ -97,7 +100,9 @@ public struct SlurmPlan: Sendable {
                 let files = (1...n).map { shardDirectory + "/epk-shard-\($0)-of-\(n).h5" }
                 jobs.append(
                     job(.shards(n), suffix: "-shards", log: "-%A_%a.log", command: run, deps: deps, outputs: files))
-                let merge = [binDirectory + "/validate-epk", "merge", "--out", stage.artifact] + files
+                let merge =
+                    [binDirectory + "/validate-epk", "merge", "--out", stage.artifact]
+                    + (reference.map { ["--reference", $0] } ?? []) + files
                 jobs.append(
                     job(
                         .merge, suffix: "-merge", log: "-merge-%j.log", command: SbatchScript.quote(merge),
@@ -178,6 +183,17 @@ public enum SbatchScript {
             word.allSatisfy({ $0.isLetter || $0.isNumber || "/._-=:+,@%".contains($0) }) && !word.isEmpty
                 ? word : "'" + word.replacingOccurrences(of: "'", with: "'\\''") + "'"
         }.joined(separator: " ")
+    }
+
+    /// `arguments` without every `option value` pair (unchanged unless `condition`).
+    static func removing(_ option: String, from arguments: [String], if condition: Bool) -> [String] {
+        guard condition else { return arguments }
+        var out: [String] = [], i = 0
+        while i < arguments.count {
+            if arguments[i] == option { i += 2; continue }
+            out.append(arguments[i]); i += 1
+        }
+        return out
     }
 
     /// The value after `option` in `arguments` (the last one wins, as for the executables' parsers).

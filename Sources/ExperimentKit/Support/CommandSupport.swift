@@ -19,6 +19,13 @@ public struct CommonOptions: ParsableArguments {
     @Option(name: .long, help: "Worker threads for loops and BLAS (default: all cores).")
     public var threads: Int?
 
+    @Option(
+        name: .long,
+        help:
+            "Also store the artifact's slim reference companion and its figures in this folder (docs/ARTIFACTS.md, Reference companions)."
+    )
+    public var reference: String?
+
     public init() {}
 
     public func validate() throws {
@@ -28,6 +35,13 @@ public struct CommonOptions: ParsableArguments {
     /// Applies the thread setting.
     public func apply() {
         if let t = threads { Parallel.configure(threads: t) } else { Parallel.configure(threads: Parallel.workers) }
+    }
+
+    /// With `--reference DIR`, writes the reference companion of the finished run's `artifact` into DIR.
+    public func storeReference(of artifact: String) throws {
+        guard let directory = reference else { return }
+        let path = try ReferenceCompanion.write(artifact: artifact, directory: directory)
+        print("reference companion → \(path)")
     }
 }
 
@@ -44,9 +58,10 @@ public struct TrainCommand {
     public static func run(experiment: String?, options: CommonOptions, resume: Bool) throws {
         options.apply()
         try runReportingErrors {
-            _ = try TrainingDriver.run(
+            let summary = try TrainingDriver.run(
                 configPath: options.config, outputDirectory: options.out, dataDirectory: options.data,
                 resume: resume, expectedExperiment: experiment)
+            try options.storeReference(of: summary.outputDirectory + "/metrics.h5")
         }
     }
 }

@@ -26,6 +26,8 @@ public protocol ExperimentArtifact {
     /// Key numbers and, where the artifact decides one, paper claims. Reads defensively (`ReportReader`): a missing
     /// dataset becomes a row or an undecided claim naming it, never an error of the whole report.
     static func summarize(_ file: HDF5File) throws -> ReportSummary
+    /// How `--reference` slims the artifact into its stored companion (default: a complete, deflated copy).
+    static var referenceRules: ReferenceRules { get }
 }
 
 /// The registry of experiment artifacts: the one place an experiment is made known to `plot` and `report`.

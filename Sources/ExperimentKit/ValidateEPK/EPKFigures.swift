@@ -10,16 +10,14 @@ public enum EPKFigures {
         stepChange, stepError, refinement, balance, components, dataHeatmap, dataHeatmapByLabel, dataSnapshots,
     ]
 
-    /// Predicted vs ground-truth output change of every step and row (subsampled to 20,000 points), with y = x.
+    /// Predicted vs ground-truth output change of (a regular sample of at most 20,000) steps × test points × classes,
+    /// with y = x.
     static let stepChange = FigureRecipe(
         name: "epk-step-change", artifactKind: EPKArtifact.kind,
-        datasets: ["steps/predicted", "steps/truth"]
+        datasets: ["steps/sample_predicted", "steps/sample_truth"]
     ) { file in
-        let predicted = try file.root.read("steps/predicted", as: Float.self).values
-        let truth = try file.root.read("steps/truth", as: Float.self).values
-        let stride = max(1, predicted.count / 20_000)
-        let idx = Swift.stride(from: 0, to: predicted.count, by: stride)
-        let x = idx.map { Double(truth[$0]) }, y = idx.map { Double(predicted[$0]) }
+        let y = try file.root.read("steps/sample_predicted", as: Float.self).values.map(Double.init)
+        let x = try file.root.read("steps/sample_truth", as: Float.self).values.map(Double.init)
         let series = [Series.scatter("steps × test points × classes", x: x, y: y, color: Color.blue.withAlpha(0.5))]
         return Figure(
             title: "\(try title(file)): predicted vs ground-truth step change",
@@ -31,20 +29,10 @@ public enum EPKFigures {
     /// Mean |ground truth − predicted| per step, next to the mean |ground truth| for scale (log y).
     static let stepError = FigureRecipe(
         name: "epk-step-error", artifactKind: EPKArtifact.kind,
-        datasets: ["steps/predicted", "steps/truth", "steps/index"]
+        datasets: ["steps/mean_abs_error", "steps/mean_abs_truth", "steps/index"]
     ) { file in
-        let predicted = try file.root.read("steps/predicted", as: Float.self)
-        let truth = try file.root.read("steps/truth", as: Float.self).values
+        let error = try file.doubles("steps/mean_abs_error"), scale = try file.doubles("steps/mean_abs_truth")
         let steps = try file.root.read("steps/index", as: Int32.self).values.map(Double.init)
-        let T = predicted.shape[0], rows = predicted.values.count / max(1, T)
-        var error = [Double](repeating: 0, count: T), scale = error
-        for t in 0..<T {
-            for r in 0..<rows {
-                let i = t * rows + r
-                error[t] += Double(abs(truth[i] - predicted.values[i])) / Double(rows)
-                scale[t] += Double(abs(truth[i])) / Double(rows)
-            }
-        }
         let floor = 1e-12
         return Figure(
             title: "\(try title(file)): replication error per step",

@@ -7,6 +7,60 @@ public enum ValidateEPKExperiment: ExperimentArtifact {
     public static let kind = ArtifactKind.epk
     public static var figures: [FigureRecipe] { EPKFigures.all }
 
+    /// The companion leaves out the (T, n, S) step arrays (the figures read their per-step summaries) and the
+    /// test × parameter attribution, and keeps of the data attribution only each test point's focus-class row, the
+    /// row the data-attribution figures draw.
+    public static var referenceRules: ReferenceRules {
+        ReferenceRules(
+            omit: ["steps/predicted", "steps/truth", "parameters"],
+            reductions: [
+                .init(
+                    pattern: "outputs/attribution_classes", meaning: "the focus class of each test point, (n, 1)",
+                    reduce: { source, _, group, name in
+                        try group.write(
+                            name, try source.root.read("outputs/focus_classes", as: Int32.self).values,
+                            shape: [try source.root.intAttribute("test_count"), 1], compressed: true)
+                    }),
+                .init(pattern: "data/*", meaning: "the focus-class row, (n, 1, N)", reduce: focusClassRows),
+                .init(
+                    pattern: "data_snapshots/*", meaning: "the focus-class row, (snapshots, n, 1, N)",
+                    reduce: focusClassRows),
+            ])
+    }
+
+    /// The focus-class attribution row of every test point of an (n, Sa, N) or (snapshots, n, Sa, N) array; other
+    /// datasets under the pattern (e.g. `data_snapshots/start`) are copied unchanged.
+    @Sendable static func focusClassRows(
+        _ source: HDF5File, _ path: String, _ group: HDF5Group, _ name: String
+    ) throws -> HDF5Dataset {
+        let root = try source.root
+        let dataset = try root.dataset(path)
+        let shape = try dataset.shape
+        guard shape.count >= 3 else { return try group.copyDataset(dataset, as: name) }
+        let rows = try root.read("outputs/attribution_classes", as: Int32.self)
+        let focus = try root.read("outputs/focus_classes", as: Int32.self).values
+        let n = rows.shape[0], Sa = rows.shape[1], N = shape[shape.count - 1]
+        let selected = try (0..<n).map { a -> Int in
+            guard let s = (0..<Sa).first(where: { rows.values[a * Sa + $0] == focus[a] }) else {
+                throw ArtifactError(
+                    .corrupt, file: source.path, object: "/" + path,
+                    problem: "test point \(a) has no attribution row at its focus class \(focus[a])",
+                    fix: "store the full artifact instead of a reference companion")
+            }
+            return s
+        }
+        let values = try dataset.read(as: Float.self)
+        let blocks = shape.count == 4 ? shape[0] : 1
+        var out = [Float](); out.reserveCapacity(blocks * n * N)
+        for k in 0..<blocks {
+            for a in 0..<n {
+                let row: Int = (k * n + a) * Sa + selected[a]
+                out += values[(row * N)..<(row * N + N)]
+            }
+        }
+        return try group.write(name, out, shape: Array(shape.dropLast(2)) + [1, N], compressed: true)
+    }
+
     public static func summarize(_ file: HDF5File) throws -> ReportSummary {
         let root = try file.root
         let v = try root.group("validation")

@@ -1,0 +1,193 @@
+import Artifacts
+import EPK
+import Foundation
+import TestSupport
+import XCTest
+
+@testable import ExperimentKit
+
+/// Stored reference companions (docs/ARTIFACTS.md, "Reference companions"): a slimmed, deflated copy that `plot` and
+/// `report` read exactly as the full artifact.
+final class ReferenceCompanionTests: WorkspaceTestCase {
+    /// A quick MNIST EPK with all-class data attribution and data snapshots, and its companion.
+    func testEPKCompanionKeepsEveryFigureAndReportRowOfTheFullArtifact() throws {
+        _ = try TrainingDriver.run(
+            configPath: "Configs/mnist-quick.json", outputDirectory: directory + "/train",
+            dataDirectory: nil, resume: false, expectedExperiment: "mnist")
+        let config = try writeMNISTEPKConfig("epk.json") { config in
+            config.testCount = 5; config.attributionClasses = .selected; config.dataAttribution = true
+            config.dataSnapshotInterval = 4
+        }
+        let full = try EPKDriver.run(
+            configPath: config, historyOverride: directory + "/train/history.h5",
+            outputDirectory: directory + "/full", dataDirectory: nil, shard: nil
+        ).path
+        let companion = try ReferenceCompanion.write(artifact: full, directory: directory + "/reference")
+        XCTAssertEqual(companion, directory + "/reference/epk.h5")
+
+        let source = try HDF5File(path: full, mode: .read)
+        defer { source.close() }
+        let slim = try HDF5File(path: companion, mode: .read)
+        defer { slim.close() }
+        let (s, c) = (try source.root, try slim.root)
+        // The attributes of the run are kept, and the companion says what it left out.
+        for name in ["kind", "config", "history", "test_count", "step_end"] {
+            XCTAssertEqual(try c.stringOrNumber(name), try s.stringOrNumber(name), name)
+        }
+        XCTAssertTrue(try c.stringAttribute("reference_rules").contains("omitted steps/predicted"))
+        XCTAssertTrue(try c.stringAttribute("reference_source").hasPrefix(full + " ("))
+        for omitted in ["steps/predicted", "steps/truth"] { XCTAssertFalse(c.contains(omitted), omitted) }
+
+        // The per-step summaries the figures read match the full step arrays.
+        let predicted = try s.read("steps/predicted", as: Float.self)
+        let truth = try s.read("steps/truth", as: Float.self).values
+        let T = predicted.shape[0], rows = predicted.values.count / T
+        let error = try c.read("steps/mean_abs_error", as: Double.self).values
+        for t in 0..<T {
+            let expected =
+                (0..<rows).reduce(0.0) { $0 + Double(abs(truth[t * rows + $1] - predicted.values[t * rows + $1])) }
+                / Double(rows)
+            XCTAssertEqual(error[t], expected, accuracy: 1e-12 + 1e-9 * expected)
+        }
+
+        // Data attribution: exactly the focus-class row of every test point, for the total and every snapshot.
+        let classes = try s.read("outputs/attribution_classes", as: Int32.self)
+        let focus = try s.read("outputs/focus_classes", as: Int32.self).values
+        let n = classes.shape[0], Sa = classes.shape[1]
+        XCTAssertGreaterThan(Sa, 1, "the test needs several attribution rows to show the reduction")
+        XCTAssertEqual(try c.read("outputs/attribution_classes", as: Int32.self).values, focus)
+        let groups = try s.group("data").jsonAttribute("groups", as: [String].self)
+        for part in ["data", "data_snapshots"] {
+            for g in groups {
+                let whole = try s.read("\(part)/\(g)", as: Float.self)
+                let reduced = try c.read("\(part)/\(g)", as: Float.self)
+                let N = whole.shape.last!, blocks = whole.shape.count == 4 ? whole.shape[0] : 1
+                XCTAssertEqual(reduced.shape, Array(whole.shape.dropLast(2)) + [1, N])
+                for k in 0..<blocks {
+                    for a in 0..<n {
+                        let row = (0..<Sa).first { classes.values[a * Sa + $0] == focus[a] }!
+                        let from = ((k * n + a) * Sa + row) * N, to = (k * n + a) * N
+                        XCTAssertEqual(Array(reduced.values[to..<(to + N)]), Array(whole.values[from..<(from + N)]))
+                    }
+                }
+            }
+        }
+        XCTAssertEqual(
+            try c.read("data_snapshots/start", as: Int32.self).values,
+            try s.read("data_snapshots/start", as: Int32.self).values)
+
+        // Every figure of the full artifact is drawn from the companion, and the report rows are the same.
+        let drawnFromFull = try FigureRenderer.renderAll(artifact: full, directory: directory + "/figures-full")
+        let drawnFromCompanion = try FigureRenderer.renderAll(artifact: companion, directory: directory + "/figures")
+        XCTAssertEqual(drawnFromCompanion.map(\.name), drawnFromFull.map(\.name))
+        XCTAssertTrue(drawnFromFull.map(\.name).contains("epk-data-snapshots"))
+        for (name, result) in drawnFromCompanion { XCTAssertNoThrow(try result.get(), name) }
+        let rowsFull = try ReportWriter.summarize(artifact: full).rows.map { "\($0.0)=\($0.1)" }
+        let rowsCompanion = try ReportWriter.summarize(artifact: companion).rows.map { "\($0.0)=\($0.1)" }
+        XCTAssertEqual(rowsCompanion, rowsFull)
+        // The companion's own figures were written beside it.
+        XCTAssertTrue(FileManager.default.fileExists(atPath: directory + "/reference/epk-step-error.png"))
+
+        let bytes = { (p: String) in try FileManager.default.attributesOfItem(atPath: p)[.size] as! Int }
+        XCTAssertLessThan(try bytes(companion), try bytes(full) / 2)
+    }
+
+    func testACompanionNeverReplacesItsOwnArtifactOrAFileWithoutKind() throws {
+        let path = directory + "/run/metrics.h5"
+        try FileManager.default.createDirectory(atPath: directory + "/run", withIntermediateDirectories: true)
+        try ArtifactFile.write(to: path, kind: ArtifactKind.swapAligned.rawValue, config: "{}") { root in
+            _ = try root.write("step_accuracy", [0.5, 1.0], shape: [2])
+        }
+        XCTAssertThrowsError(try ReferenceCompanion.write(artifact: path, directory: directory + "/run")) {
+            XCTAssertTrue("\($0)".contains("--reference names the artifact's own folder"), "\($0)")
+        }
+        let plain = directory + "/plain.h5"
+        let file = try HDF5File(path: plain, mode: .create)
+        _ = try file.root.write("x", [1.0], shape: [1])
+        file.close()
+        XCTAssertThrowsError(try ReferenceCompanion.write(artifact: plain, directory: directory + "/ref")) {
+            XCTAssertTrue("\($0)".contains("not an artifact with figures or report rules"), "\($0)")
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: directory + "/ref/plain.h5"))
+    }
+
+    /// Attributes of every kind this module writes survive the copy, and compressed datasets read back exactly.
+    func testCopiedAttributesAndCompressedDatasetsRoundTrip() throws {
+        let a = directory + "/a.h5", b = directory + "/b.h5"
+        let values = (0..<70_000).map { Float(sin(Double($0) * 0.01)) }
+        do {
+            let file = try HDF5File(path: a, mode: .create)
+            defer { file.close() }
+            let root = try file.root
+            try root.setAttribute("text", "α β")
+            try root.setAttribute("count", 7)
+            try root.setAttribute("scale", 0.25)
+            try root.setAttribute("steps", [1, 2, 3])
+            try root.setAttribute("weights", [0.5, 1.5])
+            let d = try root.write("values", values, shape: [700, 100])
+            try d.setAttribute("axes", "row, column")
+            _ = try root.write("scalar", [Int32(4)], shape: [])
+        }
+        do {
+            let source = try HDF5File(path: a, mode: .read)
+            defer { source.close() }
+            let target = try HDF5File(path: b, mode: .create)
+            defer { target.close() }
+            try source.root.copyAttributes(to: try target.root)
+            try target.root.copyDataset(try source.root.dataset("values"), as: "values")
+            try target.root.copyDataset(try source.root.dataset("scalar"), as: "scalar")
+        }
+        let file = try HDF5File(path: b, mode: .read)
+        defer { file.close() }
+        let root = try file.root
+        XCTAssertEqual(try root.stringAttribute("text"), "α β")
+        XCTAssertEqual(try root.intAttribute("count"), 7)
+        XCTAssertEqual(try root.doubleAttribute("scale"), 0.25)
+        XCTAssertEqual(try root.intArrayAttribute("steps"), [1, 2, 3])
+        XCTAssertEqual(try root.doubleArrayAttribute("weights"), [0.5, 1.5])
+        let copy = try root.read("values", as: Float.self)
+        XCTAssertEqual(copy.shape, [700, 100])
+        XCTAssertEqual(copy.values, values)
+        XCTAssertEqual(try root.dataset("values").stringAttribute("axes"), "row, column")
+        XCTAssertEqual(try root.read("scalar", as: Int32.self).values, [4])
+        let bytes = try FileManager.default.attributesOfItem(atPath: b)[.size] as! Int
+        XCTAssertLessThan(bytes, 70_000 * 4, "the smooth values compress")
+    }
+
+    func testAPipelineReferenceMustCarryTheArtifactsNameBelowTheReferenceFolder() throws {
+        func pipeline(reference: String?, stageReference: String) -> String {
+            """
+            {"name": "p", \(reference.map { "\"reference\": \"\($0)\"," } ?? "") "stages": [
+              {"name": "s", "executable": "swap-aligned", "config": "Configs/swap-aligned.json",
+               "artifact": "results/swap-aligned/paper/swap.h5", "reference": "\(stageReference)"}]}
+            """
+        }
+        let cases: [(String?, String, String)] = [
+            ("results/reference", "results/reference/s/other.h5", "expected a file named swap.h5"),
+            ("results/reference", "elsewhere/s/swap.h5", "is not below the pipeline's 'reference' folder"),
+            (nil, "results/reference/s/swap.h5", "(not set)"),
+        ]
+        for (i, (folder, stageReference, message)) in cases.enumerated() {
+            let path = directory + "/p\(i).json"
+            try pipeline(reference: folder, stageReference: stageReference).write(
+                toFile: path, atomically: true, encoding: .utf8)
+            XCTAssertThrowsError(try StrictConfig.load(PipelineConfig.self, from: path)) {
+                XCTAssertTrue("\($0)".contains("stages[0].reference"), "\($0)")
+                XCTAssertTrue("\($0)".contains(message), "\($0)")
+            }
+        }
+        let good = directory + "/good.json"
+        try pipeline(reference: "results/reference", stageReference: "results/reference/s/swap.h5").write(
+            toFile: good, atomically: true, encoding: .utf8)
+        let stored = try StrictConfig.load(PipelineConfig.self, from: good).storingReferences()
+        XCTAssertEqual(stored.stages[0].arguments, ["--reference", "results/reference/s"])
+    }
+}
+
+extension HDF5Group {
+    /// A root attribute as text, whatever its type (for comparing two files' attributes).
+    fileprivate func stringOrNumber(_ name: String) throws -> String {
+        if let s = try? stringAttribute(name) { return s }
+        return "\(try doubleArrayAttribute(name))"
+    }
+}
