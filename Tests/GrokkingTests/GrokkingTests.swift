@@ -228,6 +228,26 @@ final class GrokkingTests: XCTestCase {
             XCTAssertTrue(FileManager.default.fileExists(atPath: tmp + "/attr/\(f).png"), f)
         }
 
+        // Its reference companion keeps the drawn intervals only, and gives the same figures and report rows.
+        let companion = try ReferenceCompanion.write(artifact: attr, directory: tmp + "/attr-reference")
+        let full = try HDF5File(path: attr, mode: .read), slim = try HDF5File(path: companion, mode: .read)
+        let shown = try ComponentAttributionFigures.info(full).figureIndices
+        XCTAssertEqual(try slim.root.dataset("cosine/linear2/val").intArrayAttribute("kept_intervals"), shown)
+        XCTAssertEqual(try slim.root.dataset("cosine/model/train_val").shape, [1, 24, 16])
+        for k in shown {
+            XCTAssertEqual(
+                try ComponentAttributionFigures.interval(slim, "cosine/linear2/val", k),
+                try ComponentAttributionFigures.interval(full, "cosine/linear2/val", k))
+        }
+        XCTAssertThrowsError(try ComponentAttributionFigures.interval(slim, "cosine/model/train_val", shown[0]))
+        full.close(); slim.close()
+        let drawn = try FigureRenderer.renderAll(artifact: companion, directory: tmp + "/attr-reference")
+        XCTAssertEqual(drawn.count, ComponentAttributionFigures.all.count)
+        for (name, result) in drawn { XCTAssertNoThrow(try result.get(), name) }
+        XCTAssertEqual(
+            try ReportWriter.summarize(artifact: companion).rows.map { "\($0.0)=\($0.1)" },
+            try ReportWriter.summarize(artifact: attr).rows.map { "\($0.0)=\($0.1)" })
+
         // retrain-pipeline: shapes, epoch-0 accuracies of a directly rebuilt start point, figure written.
         let retrain = try RetrainPipelineDriver.run(
             configPath: try config("retrain-pipeline"), outputDirectory: tmp + "/retrain", dataDirectory: nil)

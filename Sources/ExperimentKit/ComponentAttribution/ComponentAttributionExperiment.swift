@@ -6,6 +6,33 @@ public enum ComponentAttributionExperiment: ExperimentArtifact {
     public static let kind = ArtifactKind.componentAttribution
     public static var figures: [FigureRecipe] { ComponentAttributionFigures.all }
 
+    /// The companion keeps the per-interval cosine matrices only at the intervals the figures draw: every figure
+    /// step's interval for validation × validation, the last one for validation × training (attribute
+    /// `kept_intervals` on the dataset names them).
+    public static var referenceRules: ReferenceRules {
+        ReferenceRules(reductions: [
+            .init(
+                pattern: "cosine/*/val", meaning: "the intervals of the figure steps",
+                reduce: { try keepIntervals($0, $1, $2, $3, lastOnly: false) }),
+            .init(
+                pattern: "cosine/*/train_val", meaning: "the interval of the last figure step",
+                reduce: { try keepIntervals($0, $1, $2, $3, lastOnly: true) }),
+        ])
+    }
+
+    static func keepIntervals(
+        _ source: HDF5File, _ path: String, _ group: HDF5Group, _ name: String, lastOnly: Bool
+    ) throws -> HDF5Dataset {
+        let shown = try ComponentAttributionFigures.info(source).figureIndices
+        let kept = lastOnly ? Array(shown.suffix(1)) : shown
+        let (values, shape) = try source.root.read(path, as: Float.self)
+        let block = shape.dropFirst().reduce(1, *)
+        let out = kept.flatMap { values[($0 * block)..<(($0 + 1) * block)] }
+        let d = try group.write(name, out, shape: [kept.count] + shape.dropFirst(), compressed: true)
+        try d.setAttribute("kept_intervals", kept)
+        return d
+    }
+
     /// Smallest validation-point count for a verdict on the similarity structure.
     static let componentMinimumPoints = 50
     /// Smallest share of the final embedding's Fourier power in its key frequencies for them to mean anything (a

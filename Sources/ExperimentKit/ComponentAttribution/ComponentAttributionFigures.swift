@@ -54,6 +54,25 @@ public enum ComponentAttributionFigures {
 
     static func groupColor(_ g: Int) -> Color { Palette.color(at: g) }
 
+    /// Interval `k` of a per-interval dataset (I, ...); a stored reference keeps only some intervals and names them in
+    /// the dataset's `kept_intervals` attribute.
+    static func interval(_ file: HDF5File, _ path: String, _ k: Int) throws -> [Float] {
+        let dataset = try file.root.dataset(path)
+        let shape = try dataset.shape, values = try dataset.read(as: Float.self)
+        var position = k
+        if dataset.hasAttribute("kept_intervals") {
+            guard let p = try dataset.intArrayAttribute("kept_intervals").firstIndex(of: k) else {
+                throw ArtifactError(
+                    .notFound, file: file.path, object: "/" + path,
+                    problem: "interval \(k) is not among the intervals this reference keeps",
+                    fix: "draw it from the full artifact")
+            }
+            position = p
+        }
+        let block = shape.dropFirst().reduce(1, *)
+        return Array(values[(position * block)..<((position + 1) * block)])
+    }
+
     // MARK: - Component attribution (docs/METHOD.md §16)
 
     /// Validation × validation cosine similarity of one layer group at the figure steps and for the whole history.
@@ -64,11 +83,10 @@ public enum ComponentAttributionFigures {
         ) { file in
             let i = try info(file)
             let name = i.groups[i.slugs.firstIndex(of: slug) ?? 0]
-            let (values, shape) = try file.root.read("cosine/\(slug)/val", as: Float.self)
-            let n = shape[1]
-            var panels = i.figureIndices.map { k in
+            let n = try file.root.dataset("cosine/\(slug)/val").shape[1]
+            var panels = try i.figureIndices.map { k in
                 cosineHeatmap(
-                    "steps \(i.starts[k])–\(i.ends[k] - 1)", values: Array(values[(k * n * n)..<((k + 1) * n * n)]),
+                    "steps \(i.starts[k])–\(i.ends[k] - 1)", values: try interval(file, "cosine/\(slug)/val", k),
                     rows: n, columns: n, rowKeys: i.valKeys, columnKeys: i.valKeys)
             }
             panels.append(
@@ -91,10 +109,10 @@ public enum ComponentAttributionFigures {
         let i = try info(file)
         let k = i.figureIndices.last ?? (i.starts.count - 1)
         let panels = try i.slugs.enumerated().map { g, slug -> Panel in
-            let (values, shape) = try file.root.read("cosine/\(slug)/train_val", as: Float.self)
+            let shape = try file.root.dataset("cosine/\(slug)/train_val").shape
             let nv = shape[1], nt = shape[2]
             return cosineHeatmap(
-                i.groups[g], values: Array(values[(k * nv * nt)..<((k + 1) * nv * nt)]), rows: nv, columns: nt,
+                i.groups[g], values: try interval(file, "cosine/\(slug)/train_val", k), rows: nv, columns: nt,
                 rowKeys: i.valKeys, columnKeys: i.trainKeys, xLabel: "training a+b (sorted)",
                 yLabel: "validation a+b (sorted)")
         }
