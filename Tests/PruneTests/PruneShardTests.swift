@@ -13,6 +13,13 @@ final class PruneShardTests: XCTestCase {
     static let config = repositoryRoot + "/Configs/prune-quick.json"
     nonisolated(unsafe) static var shardFolder: String? = nil
 
+    /// The shard files and the second history take a few hundred MB: removed after the class.
+    override class func tearDown() {
+        try? FileManager.default.removeItem(atPath: work)
+        shardFolder = nil
+        super.tearDown()
+    }
+
     /// Shards 1/2 and 2/2 of the quick config (pool images 0..<4 and 4..<8), computed once.
     static func twoShards() throws -> String {
         if let d = shardFolder { return d }
