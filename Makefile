@@ -20,7 +20,7 @@ STAGE        ?=
 .DEFAULT_GOAL := help
 .PHONY: help setup build test example stage reproduce-quick reproduce-all reproduce-status report reference plots gallery bench data clean \
         train-modulo train-modulo-quick train-mnist train-mnist-quick train-cifar2 train-cifar2-local train-cifar2-quick \
-        validate-epk prune prune-quick sensitivity sensitivity-quick train-lm step-explainer step-explainer-quick \
+        validate-epk prune prune-shard prune-merge prune-quick sensitivity sensitivity-quick train-lm step-explainer step-explainer-quick \
         lds lds-quick component-attribution swap-aligned retrain-pipeline grokking-quick
 
 ## List the targets (this text).
@@ -146,6 +146,15 @@ validate-epk: build
 ## Pruning with EPK component scores vs magnitude, Taylor and random (docs/METHOD.md §15).
 prune: build
 	$(BIN)/prune --config Configs/prune.json
+
+## One shard of the pruning scores (e.g. make prune-shard SHARD=2/4), into results/prune/local.
+prune-shard: build
+	@if [ -z "$(SHARD)" ]; then echo "prune-shard: no shard; run e.g. make prune-shard SHARD=2/4" >&2; exit 2; fi
+	$(BIN)/prune --config Configs/prune.json --score-shard $(SHARD)
+
+## Pruning by the score shards in results/prune/local (every SHARD=i/n of one n computed first).
+prune-merge: build
+	$(BIN)/prune --config Configs/prune.json --scores results/prune/local
 
 ## The same on the quick CIFAR-2 history (trained first when missing).
 prune-quick: build

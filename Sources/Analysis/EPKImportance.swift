@@ -19,6 +19,9 @@ public struct EPKImportance {
     /// Mean |f̂ − f(θ_T)| over every (test point, class) row: how exactly the EPK pass reproduced the model.
     public var meanAbsoluteError: Double
     public var maxAbsoluteError: Double
+    /// Σ |f̂ − f(θ_T)| and the number of rows in it, so partial runs over disjoint test points combine exactly.
+    public var absoluteErrorSum: Double
+    public var rowCount: Int
     /// Wall-clock seconds of the EPK passes.
     public var seconds: Double
 
@@ -75,6 +78,6 @@ public struct EPKImportance {
         }
         return EPKImportance(
             scores: scores, meanAbsoluteError: errorSum / Double(max(1, rows)), maxAbsoluteError: errorMax,
-            seconds: Date().timeIntervalSince(start))
+            absoluteErrorSum: errorSum, rowCount: rows, seconds: Date().timeIntervalSince(start))
     }
 }

@@ -15,10 +15,11 @@ final class ReportWriterTests: ReportTestCase {
 
     // MARK: - prune
 
-    /// Coarse 70/90/97/99 % and fine 97/99/99.9 % pruned: 7 fractions, so the 2/3 rule needs 5.
+    /// Coarse 70/90/97/99 % and fine 97/99/99.9 % pruned: 7 fractions, so the 2/3 rule needs 5. ExPLAIND's agreement
+    /// is `explaind` per fraction ± `spread` over the 3 seeds; the other methods are constant.
     private func pruneArtifact(
         _ name: String, explaind: [Double], magnitude: Double, random: Double, heldOut: Int = 84,
-        omitFineRandom: Bool = false
+        omitFineRandom: Bool = false, spread: Double = 0.005
     ) throws -> String {
         let grids: [(String, [Double])] = [("coarse", [0.70, 0.90, 0.97, 0.99]), ("fine", [0.97, 0.99, 0.999])]
         return try artifact(name, kind: PruneDriver.kind) { root in
@@ -34,12 +35,12 @@ final class ReportWriterTests: ReportTestCase {
                 try put(root, "\(grid)/fractions", fractions, [G])
                 for method in ["explaind", "explaind-module", "magnitude", "random"] {
                     if omitFineRandom && grid == "fine" && method == "random" { continue }
-                    // Seeds × fractions; explaind varies over seeds by ±0.05 around its per-fraction mean.
+                    // Seeds × fractions; explaind varies over seeds by ±spread around its per-fraction mean.
                     var agreement = [Double](), accuracy = [Double](), kl = [Double]()
                     for s in 0..<3 {
                         for g in 0..<G {
                             switch method {
-                            case "explaind": agreement.append(explaind[offset + g] + [-0.05, 0, 0.05][s])
+                            case "explaind": agreement.append(explaind[offset + g] + [-spread, 0, spread][s])
                             case "explaind-module": agreement.append(0.5)
                             case "magnitude": agreement.append(magnitude)
                             default: agreement.append(random)
@@ -58,33 +59,58 @@ final class ReportWriterTests: ReportTestCase {
     }
 
     func testPruneRowsAndTheTwoThirdsRule() throws {
-        // Close to magnitude (≥ 0.95 − 0.02) at 5 of 7 fractions: holds.
+        // Comparable to magnitude (95 % lower bound of explaind − magnitude ≥ −0.02) at 5 of 7 fractions, clearly worse
+        // (upper bound < −0.02) at 2: holds.
         let holds = try ReportWriter.summarize(
             artifact: pruneArtifact(
                 "holds", explaind: [0.96, 0.96, 0.96, 0.96, 0.96, 0.90, 0.90], magnitude: 0.95, random: 0.6))
         XCTAssertEqual(value(holds, "held-out images per seed × seeds"), "84 × 3")
         XCTAssertEqual(value(holds, "unpruned held-out accuracy"), "0.670 ± 0.010")
         XCTAssertEqual(
-            value(holds, "explaind at 90.0 % pruned"), "agreement 0.960 ± 0.050 · accuracy 0.700 ± 0.000 · KL 0.01 ± 0")
+            value(holds, "explaind at 90.0 % pruned"), "agreement 0.960 ± 0.005 · accuracy 0.700 ± 0.000 · KL 0.01 ± 0")
         XCTAssertEqual(
-            value(holds, "explaind at 99.0 % pruned"), "agreement 0.960 ± 0.050 · accuracy 0.700 ± 0.000 · KL 0.01 ± 0")
+            value(holds, "explaind at 99.0 % pruned"), "agreement 0.960 ± 0.005 · accuracy 0.700 ± 0.000 · KL 0.01 ± 0")
         XCTAssertEqual(
             value(holds, "magnitude at 97.0 % pruned"), "agreement 0.950 ± 0.000 · accuracy 0.600 ± 0.000 · KL 0.5 ± 0")
-        XCTAssertEqual(holds.rows.filter { $0.0.contains("% pruned") }.count, 12, "3 fractions × 4 methods")
+        XCTAssertEqual(holds.rows.filter { $0.0.contains("% pruned") }.count, 15, "3 fractions × (4 methods + 1 pair)")
+        // Differences 0.01 + (−0.005, 0, 0.005): sd 0.005, half-width t(0.975, 2) · 0.005 / √3 = 4.303 · 0.002887.
+        XCTAssertEqual(
+            value(holds, "explaind − magnitude at 90.0 % pruned"),
+            "agreement +0.010 [-0.002, +0.022] · accuracy +0.100 [+0.100, +0.100] (mean of per-seed differences, 95 % t-interval over 3 seeds)"
+        )
+        XCTAssertEqual(
+            value(holds, "explaind − magnitude agreement, all 7 fractions"),
+            "comparable (95 % lower bound ≥ −0.02) at 5, worse (upper bound < −0.02) at 2, inconclusive at 0")
         let c = claim(holds, "ExPLAIND pruning")
         XCTAssertEqual(c.holds, true, c.evidence)
-        XCTAssertTrue(c.evidence.contains("explaind ≥ magnitude − 0.02 at 5/7 fractions (needs 5)"), c.evidence)
+        XCTAssertTrue(
+            c.evidence.contains(
+                "explaind − magnitude agreement (mean of per-seed differences, 95 % t-interval over 3 seeds): lower bound ≥ −0.02 at 5/7 fractions (needs 5), upper bound < −0.02 at 2, inconclusive at 0"
+            ), c.evidence)
 
-        // At 4 of 7 only: does not hold.
+        // Comparable at 4 of 7 only, clearly worse at 3: does not hold.
         let fails = try ReportWriter.summarize(
             artifact: pruneArtifact(
                 "fails", explaind: [0.96, 0.96, 0.96, 0.96, 0.90, 0.90, 0.90], magnitude: 0.95, random: 0.6))
         XCTAssertEqual(claim(fails, "ExPLAIND pruning").holds, false)
         XCTAssertTrue(claim(fails, "ExPLAIND pruning").evidence.contains("at 4/7 fractions"))
-        // Close to magnitude everywhere but less than 0.1 above random: does not hold.
+        // Seeds spread ±0.05: every interval straddles −0.02, so the claim is undecided rather than held.
+        let wide = try ReportWriter.summarize(
+            artifact: pruneArtifact(
+                "wide", explaind: Array(repeating: 0.96, count: 7), magnitude: 0.95, random: 0.6, spread: 0.05))
+        XCTAssertNil(claim(wide, "ExPLAIND pruning").holds)
+        XCTAssertTrue(claim(wide, "ExPLAIND pruning").evidence.contains("inconclusive at 7; "))
+        XCTAssertTrue(
+            claim(wide, "ExPLAIND pruning").evidence.hasSuffix("too wide to decide (more seeds or held-out images)"))
+        XCTAssertEqual(
+            value(wide, "explaind − magnitude at 97.0 % pruned"),
+            "agreement +0.010 [-0.114, +0.134] · accuracy +0.100 [+0.100, +0.100] (mean of per-seed differences, 95 % t-interval over 3 seeds)"
+        )
+        // Close to magnitude everywhere but less than 0.1 above random (interval +0.06 ± 0.012): does not hold.
         let nearRandom = try ReportWriter.summarize(
             artifact: pruneArtifact("random", explaind: Array(repeating: 0.96, count: 7), magnitude: 0.95, random: 0.9))
         XCTAssertEqual(claim(nearRandom, "ExPLAIND pruning").holds, false)
+        XCTAssertTrue(claim(nearRandom, "ExPLAIND pruning").evidence.contains("+0.060 [+0.048, +0.072] (needs > 0.1)"))
         // The quick run's 6 held-out images per seed cannot decide.
         let small = try ReportWriter.summarize(
             artifact: pruneArtifact(
@@ -98,11 +124,24 @@ final class ReportWriterTests: ReportTestCase {
                 omitFineRandom: true))
         XCTAssertEqual(
             value(partial, "explaind at 97.0 % pruned"),
-            "agreement 0.960 ± 0.050 · accuracy 0.700 ± 0.000 · KL 0.01 ± 0")
+            "agreement 0.960 ± 0.005 · accuracy 0.700 ± 0.000 · KL 0.01 ± 0")
         XCTAssertNil(claim(partial, "ExPLAIND pruning").holds)
         XCTAssertTrue(
             claim(partial, "ExPLAIND pruning").evidence.contains("/fine/random/agreement"),
             claim(partial, "ExPLAIND pruning").evidence)
+    }
+
+    /// The t quantiles behind the intervals, and an interval needs two seeds.
+    func testStudentTIntervals() throws {
+        XCTAssertEqual(StudentT.quantile975(degreesOfFreedom: 4), 2.776)
+        XCTAssertEqual(StudentT.quantile975(degreesOfFreedom: 60), 2.0003, accuracy: 2e-4)
+        XCTAssertEqual(StudentT.quantile975(degreesOfFreedom: 1000), 1.9623, accuracy: 2e-4)
+        let i = try XCTUnwrap(PairedInterval([0.01, 0.03, 0.02, 0.00, 0.04]))
+        // mean 0.02, sd 0.0158114, t(0.975, 4) = 2.776: half-width 0.019630.
+        XCTAssertEqual(i.mean, 0.02, accuracy: 1e-12)
+        XCTAssertEqual(i.high - i.mean, 2.776 * 0.015811388300841896 / 5.0.squareRoot(), accuracy: 1e-12)
+        XCTAssertEqual(i.seeds, 5)
+        XCTAssertNil(PairedInterval([0.5]))
     }
 
     // MARK: - lds
@@ -373,7 +412,7 @@ final class ReportWriterTests: ReportTestCase {
         XCTAssertTrue(md.contains("Not run: no artifact at `\(directory!)/none/lds.h5`."), md)
         XCTAssertTrue(
             md.contains(
-                "| explaind at 97.0 % pruned | agreement 0.960 ± 0.050 · accuracy 0.700 ± 0.000 · KL 0.01 ± 0 |"), md)
+                "| explaind at 97.0 % pruned | agreement 0.960 ± 0.005 · accuracy 0.700 ± 0.000 · KL 0.01 ± 0 |"), md)
         XCTAssertTrue(
             md.contains(
                 "| ExPLAIND pruning is comparable to or better than magnitude pruning and far better than random | prune | holds |"

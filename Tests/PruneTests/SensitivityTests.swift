@@ -57,7 +57,7 @@ final class SensitivityTests: XCTestCase {
 /// End-to-end runs of the quick configs on a freshly trained quick CIFAR-2 history (full ResNet-9, 16 steps).
 final class QuickConfigTests: XCTestCase {
     static let work = NSTemporaryDirectory() + "prune-quick-\(getpid())"
-    static var historyPath: String? = nil
+    nonisolated(unsafe) static var historyPath: String? = nil
 
     static func quickHistory() throws -> String {
         if let h = historyPath { return h }
@@ -70,18 +70,28 @@ final class QuickConfigTests: XCTestCase {
         return historyPath!
     }
 
-    func testPruneQuickConfigEndToEnd() throws {
-        let history = try Self.quickHistory()
-        let out = Self.work + "/prune"
+    nonisolated(unsafe) static var unsharded: PruneDriver.Summary? = nil
+
+    /// The quick prune config run once on the quick history, scores computed in the run (shared with `PruneShardTests`).
+    static func unshardedPrune() throws -> PruneDriver.Summary {
+        if let s = unsharded { return s }
         let s = try PruneDriver.run(
-            configPath: repositoryRoot + "/Configs/prune-quick.json", historyOverride: history, outputDirectory: out,
-            dataDirectory: nil)
+            configPath: repositoryRoot + "/Configs/prune-quick.json", historyOverride: try quickHistory(),
+            outputDirectory: work + "/prune", dataDirectory: nil)
+        unsharded = s
+        return s
+    }
+
+    func testPruneQuickConfigEndToEnd() throws {
+        let out = Self.work + "/prune"
+        let s = try Self.unshardedPrune()
         XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/prune-coarse.png"))
         XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/prune-fine.png"))
         XCTAssertLessThan(s.epkMeanAbsoluteError, 0.1)
         let file = try HDF5File(path: s.path, mode: .read)
         defer { file.close() }
         XCTAssertEqual(try file.root.stringAttribute("kind"), "prune")
+        XCTAssertEqual(try file.root.intAttribute("epk_shards"), 0)
         let P = try file.root.intAttribute("parameter_count"), prunable = try file.root.intAttribute("prunable_count")
         XCTAssertEqual(P, 2_271_168)
         let fractions = try file.doubles("coarse/fractions")

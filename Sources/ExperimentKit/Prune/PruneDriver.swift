@@ -22,7 +22,9 @@ import Tensor
 /// | `/<grid>/<method>/layer_pruned` | (seeds, G, K) f64 | fraction of zeros per component |
 ///
 /// Root attributes: `kind`, `config`, `history`, `methods` (JSON), `components` (JSON), `parameter_count`,
-/// `prunable_count`, `test_count`, `epk_mean_abs_error`, `epk_max_abs_error`, `epk_seconds`, provenance.
+/// `prunable_count`, `test_count`, `epk_mean_abs_error`, `epk_max_abs_error`, `epk_seconds` (with `--scores`: the
+/// exact merge of the shards' error sums and the sum of their EPK seconds), `epk_shards` (score shard files merged; 0
+/// when the run computed the scores itself), provenance.
 public enum PruneDriver {
     public static let kind = ArtifactKind.prune.rawValue
 
@@ -31,84 +33,76 @@ public enum PruneDriver {
         /// Per grid, method: mean accuracy over seeds at each fraction.
         public var meanAccuracy: [String: [String: [Double]]]
         public var epkMeanAbsoluteError: Double
+        /// The (seeds, P) ExPLAIND scores pruned by (nil when no ExPLAIND method ran).
+        public var scores: [[Float]]?
     }
 
+    /// `prune --score-shard i/n`: the EPK importance of pool images `shard.range(of: scoring_pool)` only, written to
+    /// `<out>/scores-shard-i-of-n.h5` (`PruneScoreShard`); no pruning is evaluated. Returns the file's path.
+    public static func scoreShard(
+        configPath: String, historyOverride: String?, outputDirectory: String?, dataDirectory: String?, shard: Shard
+    ) throws -> String {
+        let s = try PruneSetup(configPath: configPath, historyOverride: historyOverride, dataDirectory: dataDirectory)
+        let images = shard.range(of: s.pool)
+        guard !images.isEmpty else {
+            throw ArtifactError(
+                .invalidArgument,
+                "--score-shard \(shard.index + 1)/\(shard.count): a scoring pool of \(s.pool) images has no image for this shard; use at most \(s.pool) shards"
+            )
+        }
+        let out = outputDirectory ?? "results/prune/\(s.config.run)"
+        // Shards of one run may share the folder and run at the same time: each takes its own lock.
+        try OutputLock.acquire(directory: out, name: ".explaind-scores-\(shard.fileSuffix).lock")
+        Log.info(
+            "prune score shard \(shard.index + 1)/\(shard.count): EPK importance of pool images \(images.lowerBound)..<\(images.upperBound) of \(s.pool), \(s.setup.history.stepCount) steps, seeds \(s.config.seeds)"
+        )
+        let epk = try s.computeScores(images: images, label: "epk scores \(shard.index + 1)/\(shard.count)")
+        Log.info(
+            String(
+                format: "EPK scores in %.0f s; replication mean |f̂ − f| %.3g, max %.3g", epk.seconds,
+                epk.meanAbsoluteError, epk.maxAbsoluteError))
+        let path = out + "/" + PruneScoreShard.fileName(shard)
+        let configJSON = try String(contentsOfFile: configPath, encoding: .utf8)
+        try PruneScoreShard(setup: s, shard: shard, images: images, importance: epk).write(
+            to: path, configJSON: configJSON)
+        return path
+    }
+
+    /// A whole `prune` run: the ExPLAIND scores are computed here, or with `scoresDirectory` summed from the score
+    /// shards in that folder (`PruneScoreMerge` checks them); then every method is evaluated and `prune.h5` written.
     public static func run(
         configPath: String, historyOverride: String?, outputDirectory: String?,
-        dataDirectory: String?
+        dataDirectory: String?, scoresDirectory: String? = nil
     ) throws -> Summary {
-        let config = try StrictConfig.load(PruneConfig.self, from: configPath)
-        let historyPath = historyOverride ?? config.history
-        guard FileManager.default.fileExists(atPath: historyPath) else {
-            throw ArtifactError(
-                .notFound, file: historyPath, problem: "no such history",
-                fix:
-                    "train first (`swift run -c release train-cifar2 --config Configs/cifar2-local.json`) or pass --history"
-            )
-        }
-        let setup = try ReplaySetup(historyPath: historyPath, dataDirectory: dataDirectory)
-        guard setup.trainConfig.experiment == "cifar2" else {
-            throw ArtifactError(
-                .config,
-                "\(configPath): prune needs a cifar2 history, \(historyPath) is \(setup.trainConfig.experiment)")
-        }
-        let model = setup.model, layout = model.layout, P = model.parameterCount, C = model.classCount
-        for name in config.neverPruned where layout.component(named: name) == nil {
-            throw ArtifactError(
-                .config,
-                "\(configPath): key 'never_pruned': unknown component \(name) (model: \(layout.names.joined(separator: ", ")))"
-            )
-        }
-        let evaluation = setup.data.evaluation
-        guard config.testCount <= evaluation.count else {
-            throw ArtifactError(
-                .config,
-                "\(configPath): key 'test_count': expected at most \(evaluation.count) (test images available), found \(config.testCount)"
-            )
-        }
-        let n = config.testCount
-        let inputs = evaluation.inputs.rows(0..<n)
-        let labels = Array(evaluation.labels[0..<n])
+        let s = try PruneSetup(configPath: configPath, historyOverride: historyOverride, dataDirectory: dataDirectory)
+        let config = s.config, historyPath = s.historyPath
+        let model = s.model, layout = model.layout, P = model.parameterCount, C = model.classCount
+        let n = config.testCount, inputs = s.inputs, labels = s.labels
         let out = outputDirectory ?? "results/prune/\(config.run)"
         try OutputLock.acquire(directory: out)
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
 
-        // Splits: a seeded permutation of the scoring pool per seed; its first round(f·pool) images score, the rest
-        // of the pool and every image beyond it evaluate.
-        let S = config.seeds.count, pool = config.scoringPool
-        let scoringCount = max(1, min(pool - 1, Int((config.scoringFraction * Double(pool)).rounded())))
-        var scoring: [[Int]] = [], heldOut: [[Int]] = []
-        for seed in config.seeds {
-            var rng = RNG(seed: UInt64(seed))
-            let perm = rng.permutation(pool)
-            scoring.append(Array(perm[0..<scoringCount]).sorted())
-            heldOut.append((Array(perm[scoringCount...]) + Array(pool..<n)).sorted())
-        }
-        var membership = [[Int]](repeating: [], count: pool)
-        for (s, set) in scoring.enumerated() { for a in set { membership[a].append(s) } }
-
-        let T = setup.history.stepCount
-        let theta = try setup.history.parameters(at: T)
+        let S = config.seeds.count, pool = config.scoringPool, scoringCount = s.scoringCount
+        let scoring = s.scoring, heldOut = s.heldOut
+        let T = s.setup.history.stepCount
+        let theta = s.theta
         let base = model.forwardChunked(parameters: theta, inputs: inputs, chunk: 64).storage
-        let prunable = Pruning.prunableRanges(layout, neverPruned: Set(config.neverPruned))
-        let prunableNames = layout.components.filter { !config.neverPruned.contains($0.name) }.map { $0.name }
-        let prunableCount = prunable.reduce(0) { $0 + $1.count }
+        let prunable = s.prunable, prunableCount = s.prunableCount
         Log.info(
             "prune: \(model.name), P = \(P) (\(prunableCount) prunable), \(T) steps; \(n) test images (EPK on the first \(pool)), \(scoringCount) scoring / \(n - scoringCount) evaluation per seed, seeds \(config.seeds)"
         )
 
         // Importance scores.
-        var epk: EPKImportance?
+        var epk: PruneScores?
         let methods = config.methods
-        if methods.contains(.explaind) || methods.contains(.explaindModule) {
-            let progress = Progress(label: "epk scores", total: ((pool + config.epkChunk - 1) / config.epkChunk) * C)
-            epk = try EPKImportance.compute(
-                model: model, history: setup.history, data: DatasetReplay(setup.data.train),
-                testInputs: inputs.rows(0..<pool), membership: membership, setCount: S, components: prunableNames,
-                quadrature: config.quadrature, chunk: config.epkChunk,
-                memoryBudgetBytes: Int(config.memoryBudgetGb * 1_073_741_824),
-                progress: { d, _ in progress.advance(status: "pass \(d)") })
-            progress.finish()
+        if let directory = scoresDirectory {
+            epk = try PruneScoreMerge.load(directory: directory, setup: s)
+            Log.info(
+                String(
+                    format: "EPK scores from %d shards in %@ (%.0f s of EPK); replication mean |f̂ − f| %.3g, max %.3g",
+                    epk!.shards, directory, epk!.seconds, epk!.meanAbsoluteError, epk!.maxAbsoluteError))
+        } else if methods.contains(.explaind) || methods.contains(.explaindModule) {
+            epk = PruneScores(try s.computeScores(images: 0..<pool, label: "epk scores"))
             Log.info(
                 String(
                     format: "EPK scores in %.0f s; replication mean |f̂ − f| %.3g, max %.3g", epk!.seconds,
@@ -196,6 +190,7 @@ public enum PruneDriver {
             try root.setAttribute("epk_mean_abs_error", epk?.meanAbsoluteError ?? .nan)
             try root.setAttribute("epk_max_abs_error", epk?.maxAbsoluteError ?? .nan)
             try root.setAttribute("epk_seconds", epk?.seconds ?? .nan)
+            try root.setAttribute("epk_shards", epk?.shards ?? 0)
             try root.setAttribute(
                 "kl_definition", "mean over examples of sum over classes p_unpruned (log p_unpruned - log p_pruned)")
             let splits = try root.createGroup("splits")
@@ -225,7 +220,9 @@ public enum PruneDriver {
             }
         }
         renderFigures(path, directory: out)
-        return Summary(path: path, meanAccuracy: summary, epkMeanAbsoluteError: epk?.meanAbsoluteError ?? .nan)
+        return Summary(
+            path: path, meanAccuracy: summary, epkMeanAbsoluteError: epk?.meanAbsoluteError ?? .nan,
+            scores: epk?.scores)
     }
 
     /// Rows of an (n, C) array.
