@@ -161,7 +161,8 @@ prune-quick: build
 	@test -f results/cifar2/quick/history.h5 || $(BIN)/train-cifar2 --config Configs/cifar2-quick.json
 	$(BIN)/prune --config Configs/prune-quick.json
 
-## EPK replication error vs quadrature rule, points, early rule and history precision (docs/METHOD.md §18).
+## EPK replication error vs quadrature rule, points, early rule and history precision (docs/METHOD.md §18), on step
+## ranges of the paper histories (train-modulo and train-cifar2-local first).
 sensitivity: build
 	$(BIN)/sensitivity --config Configs/sensitivity.json
 

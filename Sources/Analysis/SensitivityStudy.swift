@@ -11,6 +11,10 @@ import Tensor
 /// over all (test point, class) rows; at the end, |f(θ_T) − f̂| with f̂ = f(θ̃₀) + Σ_t predicted step (θ̃ the
 /// checkpoints as stored, i.e. rounded for the reduced-precision settings). Validation rows use the engine's cheap
 /// per-sample dot products (no data or parameter attribution).
+///
+/// On a step range a..<b (steps t = a … b − 1) everything is the same with θ_a as the start and θ_b as the end: the
+/// per-step errors are those of the whole-history run at the same steps, and the final error is |f(θ_b) − f̂| with
+/// f̂ = f(θ̃_a) + Σ_{a ≤ t < b} predicted step. The early rule applies to the steps t < earlySteps inside the range.
 public enum SensitivityStudy {
     /// One setting: a rule with n points, optionally the early-step rule, at a storage precision.
     public struct Setting: Codable, Equatable, Sendable {
@@ -48,12 +52,12 @@ public enum SensitivityStudy {
         public var setting: Setting
         /// Mean gradient evaluations (Jacobian points) per step.
         public var evaluationsPerStep: Double
-        /// Mean |f(θ_T) − f̂| and max over rows.
+        /// Mean |f(θ_end) − f̂| and max over rows (θ_end the end of the step range, θ_T for the whole history).
         public var finalError: Double
         public var finalMaxError: Double
         /// Mean over steps and rows of |ground-truth step − predicted step|.
         public var stepError: Double
-        /// (T) mean over rows of the per-step error.
+        /// (steps in the range) mean over rows of the per-step error.
         public var perStepError: [Double]
         /// Fraction of test points whose argmax f̂ equals the model's argmax (all-class rows).
         public var agreement: Double
@@ -74,13 +78,15 @@ public enum SensitivityStudy {
         var steps: Range<Int>
     }
 
-    /// Runs every setting on the given test points (all classes).
+    /// Runs every setting on the given test points (all classes) over `steps` (default: the whole history); the
+    /// truth scale has one entry per step of the range.
     public static func measure(
         model: Model, history: TrainingHistory, data: ReplayData, testInputs: Tensor,
-        settings: [Setting], memoryBudgetBytes: Int = 1 << 30,
+        settings: [Setting], steps range: Range<Int>? = nil, memoryBudgetBytes: Int = 1 << 30,
         log: ((String) -> Void)? = nil
     ) throws -> (measurements: [Measurement], truthScale: [Double]) {
-        let T = history.stepCount
+        let range = range ?? 0..<history.stepCount
+        let T = range.count
         var cache: [String: Run] = [:]
         func run(_ quadrature: QuadratureConfig, precision: StoragePrecision, steps: Range<Int>) throws -> Run {
             let key =
@@ -114,8 +120,8 @@ public enum SensitivityStudy {
             return out
         }
 
-        // The float32 truth: every float32 run of the full range records the same ground-truth steps.
-        let reference = try run(QuadratureConfig(rule: .midpoint, points: 1), precision: .float32, steps: 0..<T)
+        // The float32 truth: every float32 run of the range records the same ground-truth steps.
+        let reference = try run(QuadratureConfig(rule: .midpoint, points: 1), precision: .float32, steps: range)
         let rows = reference.initial.count, C = model.classCount, n = rows / C
         let truthScale = (0..<T).map { t in
             (0..<rows).reduce(0.0) { $0 + Double(abs(reference.stepTruth[t * rows + $1])) } / Double(rows)
@@ -124,13 +130,16 @@ public enum SensitivityStudy {
         var out: [Measurement] = []
         for setting in settings {
             let plain = QuadratureConfig(rule: setting.rule, points: setting.points)
-            let baseRun = try run(plain, precision: setting.precision, steps: 0..<T)
+            let baseRun = try run(plain, precision: setting.precision, steps: range)
             var predicted = baseRun.stepPredicted
             var seconds = baseRun.seconds
             let kernel = baseRun.kernelTotal
-            if setting.usesEarlyRule {
-                let e = min(T, setting.earlySteps)
-                let early = try run(setting.quadrature, precision: setting.precision, steps: 0..<e)
+            // The early rule's steps inside the range: range.lowerBound ..< min(range.upperBound, earlySteps).
+            let e = setting.usesEarlyRule ? max(0, min(range.upperBound, setting.earlySteps) - range.lowerBound) : 0
+            if e > 0 {
+                let early = try run(
+                    setting.quadrature, precision: setting.precision,
+                    steps: range.lowerBound..<(range.lowerBound + e))
                 for i in 0..<(e * rows) { predicted[i] = early.stepPredicted[i] }
                 seconds = baseRun.seconds * Double(T - e) / Double(T) + early.seconds
             }
@@ -160,10 +169,10 @@ public enum SensitivityStudy {
             }
             var kernelDeviation = 0.0
             if setting.precision != .float32 {
-                let fp32 = try run(plain, precision: .float32, steps: 0..<T)
+                let fp32 = try run(plain, precision: .float32, steps: range)
                 kernelDeviation = zip(kernel, fp32.kernelTotal).reduce(0.0) { $0 + abs($1.0 - $1.1) } / Double(rows)
             }
-            let evaluations = Double((0..<T).reduce(0) { $0 + setting.quadrature.pointCount(forStep: $1) }) / Double(T)
+            let evaluations = Double(range.reduce(0) { $0 + setting.quadrature.pointCount(forStep: $1) }) / Double(T)
             out.append(
                 Measurement(
                     setting: setting, evaluationsPerStep: evaluations, finalError: finalSum / Double(rows),

@@ -201,7 +201,9 @@ final class ReportWriterTests: ReportTestCase {
 
     /// Float32 midpoint settings 1, 2, 4 (and 8 when `midpointErrors` has four entries) with the given per-step
     /// errors, plus Gauss–Legendre, early-rule and bf16 settings with tiny errors that the order claim must ignore.
-    private func sensitivityArtifact(_ name: String, midpointErrors: [Double]) throws -> String {
+    private func sensitivityArtifact(
+        _ name: String, midpointErrors: [Double], range: (first: Int, end: Int, total: Int)? = nil
+    ) throws -> String {
         let midpoints = [1, 2, 4, 8].prefix(midpointErrors.count).map {
             SensitivityStudy.Setting(rule: .midpoint, points: $0)
         }
@@ -217,6 +219,11 @@ final class ReportWriterTests: ReportTestCase {
             let g = try root.createGroup("cases").createGroup("tiny")
             try g.setAttribute("model", "mlp")
             try g.setAttribute("test_count", 2)
+            if let range {
+                try g.setAttribute("step_first", range.first)
+                try g.setAttribute("step_end", range.end)
+                try g.setAttribute("history_steps", range.total)
+            }
             try g.setJSONAttribute("settings", settings)
             try g.setJSONAttribute("labels", settings.map(\.label))
             let S = settings.count
@@ -260,6 +267,17 @@ final class ReportWriterTests: ReportTestCase {
             artifact: sensitivityArtifact("quick", midpointErrors: [1e-2, 5e-3, 2.5e-3]))
         XCTAssertNil(claim(quick, second).holds)
         XCTAssertNil(claim(quick, first).holds)
+        // A case on steps 479..<484 of a 958-step history: the row and the evidence name the range.
+        let ranged = try ReportWriter.summarize(
+            artifact: sensitivityArtifact(
+                "ranged", midpointErrors: [1e-2, 5e-3, 2.5e-3, 1.25e-3], range: (479, 484, 958)))
+        XCTAssertEqual(
+            value(ranged, "tiny"),
+            "mlp, 2 test points, steps 479..<484 of 958 (5 steps; final error |f(θ_484) − f̂| from f(θ_479))")
+        XCTAssertEqual(claim(ranged, first).holds, true)
+        XCTAssertTrue(
+            claim(ranged, first).evidence.contains("-1.00 (tiny, steps 479..<484, points 1, 2, 4, 8)"),
+            claim(ranged, first).evidence)
     }
 
     // MARK: - step-explainer

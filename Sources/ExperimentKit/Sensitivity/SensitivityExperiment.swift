@@ -23,14 +23,16 @@ public enum SensitivityExperiment: ExperimentArtifact {
         return hi / lo >= orderMinimumSpan
     }
 
-    /// `sensitivity` (docs/METHOD.md §18). Rows per case: the model and size, then per setting (rule, points, early rule,
-    /// storage precision) the mean per-step error, the final error (mean and max), the argmax agreement and the
+    /// `sensitivity` (docs/METHOD.md §18). Rows per case: the model and size with its step range (for a range a..<b:
+    /// "steps a..<b of T", the final error being |f(θ_b) − f̂| from f(θ_a)), then per setting (rule, points, early
+    /// rule, storage precision) the mean per-step error, the final error (mean and max), the argmax agreement and the
     /// gradient evaluations per step.
     ///
     /// Claim (docs/METHOD.md §20: "|ground-truth step − predicted step| should fall as O(n⁻²) with the number of midpoints"):
     /// per case, the least-squares slope of log(step error) against log(points) over the float32 midpoint settings
     /// without early rule; holds when every case whose point counts measure an order (≥ 3 counts spanning ≥ 8×,
-    /// e.g. 1, 2, 4, 10) has slope ≤ −1.5, undecided when no case does (the quick config's 1, 2, 4).
+    /// e.g. 1, 2, 4, 10) has slope ≤ −1.5, undecided when no case does (the quick config's 1, 2, 4). A case run on a
+    /// step range decides it from the steps of its range (the evidence names them).
     ///
     /// O(n⁻²) is the midpoint rule's rate on a smooth integrand. With ReLU or max-pool the gradient jumps where a unit
     /// changes sign inside a step, and the midpoint rule errs by O(h) at each jump, so these models converge as O(n⁻¹)
@@ -62,7 +64,12 @@ public enum SensitivityExperiment: ExperimentArtifact {
         let g = "cases/\(c)"
         var rows = [
             ReportRows.row(c) {
-                "\(try r.string("model", of: g)), \(try r.int("test_count", of: g)) test points, \(try r.array(g + "/per_step_error", rank: 2).shape[1]) steps"
+                let size = "\(try r.string("model", of: g)), \(try r.int("test_count", of: g)) test points"
+                let steps = try r.array(g + "/per_step_error", rank: 2).shape[1]
+                guard let ranged = stepRange(r, case: c) else { return "\(size), \(steps) steps" }
+                let (range, total) = ranged
+                return
+                    "\(size), steps \(range.lowerBound)..<\(range.upperBound) of \(total) (\(steps) steps; final error |f(θ_\(range.upperBound)) − f̂| from f(θ_\(range.lowerBound)))"
             }
         ]
         rows += ReportRows.rows(c + ": settings") {
@@ -86,6 +93,16 @@ public enum SensitivityExperiment: ExperimentArtifact {
         return rows
     }
 
+    /// The step range a..<b of a case and the history's step count T, nil for the whole history (or a file written
+    /// before step ranges existed).
+    static func stepRange(_ r: ReportReader, case c: String) -> (Range<Int>, Int)? {
+        let g = "cases/\(c)"
+        guard let a = try? r.int("step_first", of: g), let b = try? r.int("step_end", of: g),
+            let total = try? r.int("history_steps", of: g), a < b, a != 0 || b != total
+        else { return nil }
+        return (a..<b, total)
+    }
+
     /// An order-of-convergence claim: every measurable case has slope ≤ `threshold` (rule on `summarize`).
     static func sensitivityClaim(_ r: ReportReader, statement: String, order: String, threshold: Double) -> Claim {
         ReportRows.claim(statement) {
@@ -101,7 +118,8 @@ public enum SensitivityExperiment: ExperimentArtifact {
                 guard measuresOrder(points.map(Double.init)),
                     let slope = ReportStats.logLogSlope(x: points.map(Double.init), y: plain.map { step[$0] })
                 else { continue }
-                slopes.append((c, slope, points))
+                let name = stepRange(r, case: c).map { "\(c), steps \($0.0.lowerBound)..<\($0.0.upperBound)" } ?? c
+                slopes.append((name, slope, points))
             }
             guard !slopes.isEmpty else {
                 return (

@@ -7,7 +7,8 @@ import Plot
 /// Figures from `sensitivity.h5` (docs/METHOD.md §18, §20): replication error against gradient evaluations per step on
 /// log–log axes, one curve per rule (solid: plain, dashed: with the early-step rule; markers: reduced storage
 /// precision), with O(n⁻²) (smooth models) and O(n⁻¹) (ReLU models) reference lines through the 1-point midpoint
-/// error; and the per-step error over the history for the plain settings.
+/// error; and the per-step error over the history for the plain settings. A case run on a step range a..<b names it
+/// in its panel titles and plots against the real step numbers a … b − 1.
 public enum SensitivityFigures {
     public static let all: [FigureRecipe] = [errorVersusPoints, perStep]
 
@@ -17,19 +18,41 @@ public enum SensitivityFigures {
         var evaluations, finalError, stepError: [Double]
         var perStep: [Double]
         var scale: [Double]
+        /// The steps a..<b (the whole history when the file predates ranges: 0..<T) and the history's step count.
+        var steps: Range<Int>
+        var historySteps: Int
+
+        /// "steps 479..<527 of 958" for a range, "" for the whole history.
+        var rangeNote: String {
+            steps == 0..<historySteps ? "" : "steps \(steps.lowerBound)..<\(steps.upperBound) of \(historySteps)"
+        }
+        /// The panel title prefix: the case name and, for a range, the steps.
+        var title: String { rangeNote.isEmpty ? name : "\(name) (\(rangeNote))" }
+        /// "|f(θ_527) − f̂| from f(θ_479)".
+        var finalMetric: String { "|f(θ_\(steps.upperBound)) − f̂| from f(θ_\(steps.lowerBound))" }
     }
 
     static func cases(_ file: HDF5File) throws -> [CaseData] {
         try file.root.jsonAttribute("cases", as: [String].self).map { name in
             let g = "cases/\(name)/"
+            let group = try file.root.group("cases").group(name)
+            let scale = try file.doubles(g + "truth_scale")
+            let first = group.hasAttribute("step_first") ? try group.intAttribute("step_first") : 0
+            let end = group.hasAttribute("step_end") ? try group.intAttribute("step_end") : first + scale.count
+            let total = group.hasAttribute("history_steps") ? try group.intAttribute("history_steps") : end
+            guard end - first == scale.count else {
+                throw ArtifactError(
+                    .corrupt, file: file.path, object: g + "truth_scale",
+                    problem: "\(scale.count) steps, but step_first..<step_end is \(first)..<\(end)",
+                    fix: "re-run sensitivity")
+            }
             return CaseData(
                 name: name,
-                settings: try file.root.group("cases").group(name).jsonAttribute(
-                    "settings", as: [SensitivityStudy.Setting].self),
+                settings: try group.jsonAttribute("settings", as: [SensitivityStudy.Setting].self),
                 evaluations: try file.doubles(g + "evaluations_per_step"),
                 finalError: try file.doubles(g + "final_error"),
                 stepError: try file.doubles(g + "step_error"), perStep: try file.doubles(g + "per_step_error"),
-                scale: try file.doubles(g + "truth_scale"))
+                scale: scale, steps: first..<end, historySteps: total)
         }
     }
 
@@ -39,8 +62,9 @@ public enum SensitivityFigures {
         let data = try cases(file)
         var panels: [Panel] = []
         for c in data {
-            for (metric, values) in [
-                ("mean per-step error", c.stepError), ("mean final error |f(θ_T) − f̂|", c.finalError),
+            for (metric, axis, values) in [
+                ("mean per-step error", "mean per-step error", c.stepError),
+                ("mean final error", "mean final error \(c.finalMetric)", c.finalError),
             ] {
                 var series: [Series] = []
                 var references: [ReferenceLine] = []
@@ -82,7 +106,7 @@ public enum SensitivityFigures {
                 }
                 panels.append(
                     .lines(
-                        title: "\(c.name): \(metric)", x: .log("gradient evaluations per step"), y: .log(metric),
+                        title: "\(c.title): \(metric)", x: .log("gradient evaluations per step"), y: .log(axis),
                         series: series, references: references))
             }
         }
@@ -97,7 +121,7 @@ public enum SensitivityFigures {
         var panels: [Panel] = []
         for c in data {
             let T = c.scale.count
-            let steps = (0..<T).map(Double.init)
+            let steps = c.steps.map(Double.init)
             var series: [Series] = [
                 Series("|ground-truth step|", x: steps, y: c.scale.map { max($0, 1e-12) }, color: .gray, lineWidth: 2.5)
             ]
@@ -117,12 +141,13 @@ public enum SensitivityFigures {
             }
             panels.append(
                 .lines(
-                    title: "\(c.name): mean |truth − predicted| per step", x: Axis("optimizer step"),
+                    title: "\(c.title): mean |truth − predicted| per step", x: Axis("optimizer step t (θ_t → θ_{t+1})"),
                     y: .log("mean absolute error"),
                     series: series, legend: .outsideRight))
         }
         return Figure(
-            title: "EPK per-step replication error over the history", width: 1400, height: 520 * max(1, data.count),
+            title: "EPK per-step replication error over each case's steps", width: 1400,
+            height: 520 * max(1, data.count),
             columns: 1, panels: panels)
     }
 }
