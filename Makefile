@@ -69,10 +69,11 @@ reproduce-all: build
 reproduce-status: build
 	$(BIN)/reproduce --config $(PIPELINE) --dry-run
 
-## Run one stage of PIPELINE and the stages it reads that are not up to date: make stage STAGE=epk-mnist.
+## Run one stage of PIPELINE and the stages it reads that are not up to date: make stage STAGE=epk-mnist (with
+## REFERENCE=1 also store their reference companions).
 stage: build
 	@test -n "$(STAGE)" || { echo "make stage: set STAGE=<name> (stages: make reproduce-status)"; exit 1; }
-	$(BIN)/reproduce --config $(PIPELINE) --stage $(STAGE)
+	$(BIN)/reproduce --config $(PIPELINE) --stage $(STAGE) $(if $(REFERENCE),--reference)
 
 ## Rewrite the report of PIPELINE, running no stage: from the stored reference into results/reference/REPORT.md for
 ## PIPELINE=Configs/pipeline-all.json (it has a reference folder), from the artifacts under results/ otherwise.

@@ -23,7 +23,7 @@ struct Report: ParsableCommand {
             let pipeline = try StrictConfig.load(PipelineConfig.self, from: config)
             if let folder = pipeline.reference, !results {
                 let path = out ?? folder + "/REPORT.md"
-                try ReportWriter.writeFromReference(pipeline: pipeline, to: path)
+                try ReportWriter.writeFromReference(pipeline: pipeline, to: path, pipelinePath: config)
                 let present = pipeline.stages.filter { Pipeline.referenceStatus(of: $0) != .missing }.count
                 print(
                     "report: \(pipeline.name): \(present) of \(pipeline.stages.count) stages have a stored reference in \(folder); report at \(path)"
@@ -31,7 +31,7 @@ struct Report: ParsableCommand {
                 return
             }
             let path = out ?? "results/REPORT.md"
-            try ReportWriter.writeFromArtifacts(pipeline: pipeline, to: path)
+            try ReportWriter.writeFromArtifacts(pipeline: pipeline, to: path, pipelinePath: config)
             let present = pipeline.stages.filter { FileManager.default.fileExists(atPath: $0.artifact) }.count
             print(
                 "report: \(pipeline.name): \(present) of \(pipeline.stages.count) stages have artifacts; report at \(path)"

@@ -23,6 +23,9 @@ public struct Stage: Codable, Equatable, Sendable {
     /// Where the stage's stored reference companion lives (a file under the pipeline's `reference` folder with the
     /// artifact's file name); `reproduce --reference` writes it, `report` reads it (docs/ARTIFACTS.md).
     public var reference: String?
+    /// The measured wall time of the stage on the project's 2-core machine, in words (e.g. "about 28 min on 2
+    /// cores"); the report states it for a stage that has not run, with the command that runs it.
+    public var expected: String?
 
     /// The folder of the stored reference companion (`--reference` of the stage's executable).
     public var referenceDirectory: String? { reference.map { ($0 as NSString).deletingLastPathComponent } }

@@ -20,27 +20,32 @@ public enum ReportWriter {
 
     /// The report from whatever artifacts exist, running nothing (the `report` executable): every stage with its
     /// current status (`Pipeline.status`) and no time.
-    public static func writeFromArtifacts(pipeline: PipelineConfig, to path: String) throws {
+    public static func writeFromArtifacts(
+        pipeline: PipelineConfig, to path: String, pipelinePath: String = "<pipeline file>"
+    ) throws {
         let stages: [StageTiming] = pipeline.stages.map { ($0.name, Pipeline.status(of: $0, in: pipeline), nil) }
-        try write(pipeline: pipeline, stages: stages, generator: "report", to: path)
+        try write(pipeline: pipeline, stages: stages, generator: "report", to: path, pipelinePath: pipelinePath)
     }
 
     /// The report from the pipeline's stored reference companions (`report` on a pipeline with a `reference`
     /// folder): every stage with the state of its companion (`Pipeline.referenceStatus`), read in place of its artifact.
-    public static func writeFromReference(pipeline: PipelineConfig, to path: String) throws {
+    public static func writeFromReference(
+        pipeline: PipelineConfig, to path: String, pipelinePath: String = "<pipeline file>"
+    ) throws {
         let stages: [StageTiming] = pipeline.stages.map { ($0.name, Pipeline.referenceStatus(of: $0), nil) }
         try write(
             pipeline: pipeline, stages: stages, generator: "report (stored reference)", to: path,
-            artifactOf: { $0.reference })
+            pipelinePath: pipelinePath, fromReference: true)
     }
 
     /// Writes the report: the stage table (a stage missing from `stages` counts as not run), per stage its key
-    /// numbers and figures, then every paper claim with its verdict. `artifactOf` names the file read for a stage
-    /// (its artifact unless told otherwise; nil when the stage has none).
+    /// numbers and figures, then every paper claim with its verdict. With `fromReference` each stage's stored
+    /// reference companion is read in place of its artifact.
     public static func write(
         pipeline: PipelineConfig, stages: [StageTiming], generator: String, to path: String,
-        artifactOf: (Stage) -> String? = { $0.artifact }
+        pipelinePath: String = "<pipeline file>", fromReference: Bool = false
     ) throws {
+        let artifactOf: (Stage) -> String? = { fromReference ? $0.reference : $0.artifact }
         let base = URL(fileURLWithPath: path).deletingLastPathComponent().standardizedFileURL.path
         let provenance = Provenance.current()
         var md = "# ExPLAIND reproduction report: \(pipeline.name)\n\n"
@@ -58,7 +63,11 @@ public enum ReportWriter {
             md +=
                 "\n## \(stage.name)\n\n`\(stage.executable) --config \(stage.config)` → `\(artifact ?? stage.artifact)`\n\n"
             guard let artifact, FileManager.default.fileExists(atPath: artifact) else {
-                md += "Not run: no artifact at `\(artifact ?? "(no reference declared)")`.\n"
+                md += "Not run: no artifact at `\(artifact ?? "(no reference declared)")`."
+                md +=
+                    " To run it: `make stage STAGE=\(stage.name) PIPELINE=\(pipelinePath)\(fromReference ? " REFERENCE=1" : "")`"
+                md += stage.expected.map { " (\($0))." } ?? "."
+                md += "\n"
                 continue
             }
             let summary: ReportSummary
