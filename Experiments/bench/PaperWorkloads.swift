@@ -154,6 +154,22 @@ enum PaperWorkloads {
         model.attributionGroups.map { ComponentGroup(name: $0.name, components: $0.components) }
     }
 
+    /// The EPK options of P2a (focus-class attribution) or P2b (all-class attribution); `kernel-gemm` plans with them.
+    static func p2Options(_ model: Model, allClasses: Bool, budgetGiB: Double) -> EPKOptions {
+        EPKOptions(
+            quadrature: QuadratureConfig(rule: .midpoint, points: 2), classes: .all,
+            attributionClasses: allClasses ? .selected : .focus, dataAttributionGroups: groups(model),
+            memoryBudgetBytes: Int(budgetGiB * 1_073_741_824))
+    }
+
+    /// The EPK options of P4; `kernel-gemm` plans with them.
+    static func p4Options(_ model: Model, budgetGiB: Double) -> EPKOptions {
+        EPKOptions(
+            quadrature: QuadratureConfig(rule: .midpoint, points: 1), classes: .all,
+            attributionClasses: .selected, dataAttributionGroups: groups(model),
+            memoryBudgetBytes: Int(budgetGiB * 1_073_741_824))
+    }
+
     /// P2 in variant (a) focus-class attribution or (b) all-class attribution.
     static func p2(_ ctx: inout BenchContext, allClasses: Bool) throws {
         let path = p1History(ctx)
@@ -170,10 +186,7 @@ enum PaperWorkloads {
         let history: TrainingHistory =
             requested >= reader.stepCount ? reader : TruncatedHistory(reader, steps: requested)
         let budgetGiB = ctx.budgetGiB ?? p2BudgetGiB
-        let options = EPKOptions(
-            quadrature: QuadratureConfig(rule: .midpoint, points: 2), classes: .all,
-            attributionClasses: allClasses ? .selected : .focus, dataAttributionGroups: groups(model),
-            memoryBudgetBytes: Int(budgetGiB * 1_073_741_824))
+        let options = p2Options(model, allClasses: allClasses, budgetGiB: budgetGiB)
         let test = data.validation.prefix(50)
         let r = try epk(model: model, history: history, train: data.train, test: test, options: options)
         let name = allClasses ? "P2b" : "P2a"
@@ -204,10 +217,7 @@ enum PaperWorkloads {
             (ctx.p4Steps ?? reader.stepCount) >= reader.stepCount
             ? reader : TruncatedHistory(reader, steps: ctx.p4Steps!)
         let budgetGiB = ctx.budgetGiB ?? p4BudgetGiB
-        let options = EPKOptions(
-            quadrature: QuadratureConfig(rule: .midpoint, points: 1), classes: .all,
-            attributionClasses: .selected, dataAttributionGroups: groups(model),
-            memoryBudgetBytes: Int(budgetGiB * 1_073_741_824))
+        let options = p4Options(model, budgetGiB: budgetGiB)
         let r = try epk(model: model, history: history, train: cifarTrain(), test: cifarTest(), options: options)
         ctx.add(
             Row(

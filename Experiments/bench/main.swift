@@ -50,6 +50,11 @@ struct Bench: ParsableCommand {
     @Flag(name: .long, help: "Internal: run one workload in this process and print its rows.")
     var child = false
 
+    @Option(
+        name: .long,
+        help: "Internal: the run's sgemm peak at --threads (GFLOP/s), which every \"vs sgemm peak\" row divides by.")
+    var sgemmPeak: Double?
+
     @Flag(
         name: .long, help: "Print the OpenBLAS kernels in use and the CPU's SIMD level as key=value lines, then exit.")
     var blasInfo = false
@@ -58,6 +63,7 @@ struct Bench: ParsableCommand {
         if let t = threads, t < 1 { throw ValidationError("--threads must be at least 1") }
         if `repeat` < 1 { throw ValidationError("--repeat must be at least 1") }
         if let s = p4Steps, s < 1 { throw ValidationError("--p4-steps must be at least 1") }
+        if let p = sgemmPeak, !(p > 0 && p.isFinite) { throw ValidationError("--sgemm-peak must be a positive number") }
         for w in workload where Workload.expand(w) == nil {
             throw ValidationError(
                 "unknown workload '\(w)'; choose from \(Workload.all.map(\.name).joined(separator: ", ")), P2, epk-step"
@@ -89,7 +95,8 @@ struct Bench: ParsableCommand {
         }
         var ctx = BenchContext(
             threads: threadCount, repeats: `repeat`, cacheDirectory: cache ?? NSTemporaryDirectory(),
-            full: full, budgetGiB: budgetGb, p2aSteps: p2aSteps, p2bSteps: p2bSteps, p4Steps: p4Steps)
+            full: full, budgetGiB: budgetGb, p2aSteps: p2aSteps, p2bSteps: p2bSteps, p4Steps: p4Steps,
+            runPeakGFLOPS: sgemmPeak)
         try FileManager.default.createDirectory(atPath: ctx.cacheDirectory, withIntermediateDirectories: true)
         let t0 = Clock.now()
         try w.run(&ctx)
@@ -118,11 +125,17 @@ struct Bench: ParsableCommand {
         let loadBefore = Clock.loadAverage()
         let start = Clock.now()
         var rows: [Row] = []
+        // The run's sgemm peak: the sgemm row at this run's thread count, passed to every later workload.
+        var peak: Double?
+        let peakMetric = MicroWorkloads.peakMetric(threads: threadCount)
         for name in ordered {
             FileHandle.standardError.write(Data("bench: \(name) (load \(Clock.loadAverage()))\n".utf8))
             let t0 = Clock.now()
-            let (childRows, status) = try runChildProcess(name, cacheDirectory: cacheDirectory)
+            let (childRows, status) = try runChildProcess(name, cacheDirectory: cacheDirectory, peak: peak)
             rows += childRows
+            if name == "sgemm" {
+                peak = childRows.first { $0.workload == "sgemm" && $0.metric == peakMetric }?.value
+            }
             if status != 0 {
                 rows.append(Row(name, "FAILED", Double(status), "exit status", note: "see the log above"))
             }
@@ -136,6 +149,12 @@ struct Bench: ParsableCommand {
         )
         print(BLASKernels.summary)
         print(
+            peak.map {
+                String(
+                    format: "sgemm peak of this run: %.1f GFLOP/s (%@); every \"vs sgemm peak\" row divides by it.", $0,
+                    peakMetric)
+            } ?? "sgemm peak of this run: not measured; \"vs sgemm peak\" rows measured their own (see their notes).")
+        print(
             "×orig = times better than the original PyTorch figure; ×target ≥ 1 meets the target. Each workload ran in its own process (peak RSS is per workload)."
         )
         print("")
@@ -143,7 +162,7 @@ struct Bench: ParsableCommand {
     }
 
     /// Runs `bench --child --workload name ...`, forwarding its standard error, and collects its rows.
-    func runChildProcess(_ name: String, cacheDirectory: String) throws -> ([Row], Int32) {
+    func runChildProcess(_ name: String, cacheDirectory: String, peak: Double?) throws -> ([Row], Int32) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
         var arguments = [
@@ -155,6 +174,7 @@ struct Bench: ParsableCommand {
         if let s = p2bSteps { arguments += ["--p2b-steps", String(s)] }
         if let s = p4Steps { arguments += ["--p4-steps", String(s)] }
         if let b = budgetGb { arguments += ["--budget-gb", String(b)] }
+        if let p = peak { arguments += ["--sgemm-peak", String(p)] }
         process.arguments = arguments
         let pipe = Pipe()
         process.standardOutput = pipe
@@ -191,7 +211,7 @@ struct Workload {
         Workload("resnet-train") { MicroWorkloads.resnetTrain(&$0) },
         Workload("per-sample") { MicroWorkloads.perSample(&$0) },
         Workload("train-steps") { try MicroWorkloads.trainSteps(&$0) },
-        Workload("kernel-gemm") { MicroWorkloads.kernelGEMM(&$0) },
+        Workload("kernel-gemm") { try KernelGEMM.run(&$0) },
         Workload("P1") { try PaperWorkloads.p1(&$0) },
         Workload("P2a", originalRSS: 12.6, targetRSS: 1.3) { try PaperWorkloads.p2(&$0, allClasses: false) },
         Workload("P2b", originalRSS: 12.6, targetRSS: 1.3) { try PaperWorkloads.p2(&$0, allClasses: true) },
