@@ -36,7 +36,15 @@ final class ReferenceCompanionTests: WorkspaceTestCase {
         }
         XCTAssertTrue(try c.stringAttribute("reference_rules").contains("omitted steps/predicted"))
         XCTAssertTrue(try c.stringAttribute("reference_source").hasPrefix(full + " ("))
-        for omitted in ["steps/predicted", "steps/truth"] { XCTAssertFalse(c.contains(omitted), omitted) }
+        for omitted in ["steps/predicted", "steps/truth", "steps/kernel_focus", "steps/regularization_focus"] {
+            XCTAssertFalse(c.contains(omitted), omitted)
+        }
+        // The balance figure's per-step layer-group sums are the ones the full artifact gives.
+        let balanceFull = try EPKFigures.balanceSums(source), balanceSlim = try EPKFigures.balanceSums(slim)
+        XCTAssertEqual(balanceSlim.groups, balanceFull.groups)
+        XCTAssertEqual(balanceSlim.kernel, balanceFull.kernel)
+        XCTAssertEqual(balanceSlim.regularization, balanceFull.regularization)
+        XCTAssertTrue(balanceFull.kernel.contains { $0 > 0 })
 
         // The per-step summaries the figures read match the full step arrays.
         let predicted = try s.read("steps/predicted", as: Float.self)

@@ -12,7 +12,8 @@ public struct ReferenceRules: Sendable {
         public var pattern: String
         /// What the reduction keeps, in words (stored in the companion's `reference_rules` attribute).
         public var meaning: String
-        /// (source file, source dataset path, companion group, dataset name) → the written dataset.
+        /// (source file, source dataset path, companion group, dataset name) → the written dataset (under that name,
+        /// or a new dataset that replaces it, which then carries its own attributes).
         public var reduce: @Sendable (HDF5File, String, HDF5Group, String) throws -> HDF5Dataset
         public init(
             pattern: String, meaning: String,
@@ -104,8 +105,9 @@ public enum ReferenceCompanion {
                 try sub.copyAttributes(to: copy)
                 try self.copy(group: sub, at: path, from: source, into: copy, rules: rules)
             } else if let reduction = rules.reductions.first(where: { ReferenceRules.matches($0.pattern, path) }) {
+                // A reduction to the same name keeps the dataset's attributes; one to a new dataset sets its own.
                 let written = try reduction.reduce(source, path, target, name)
-                try group.dataset(name).copyAttributes(to: written)
+                if written.path.hasSuffix("/" + name) { try group.dataset(name).copyAttributes(to: written) }
             } else {
                 try target.copyDataset(try group.dataset(name), as: name)
             }

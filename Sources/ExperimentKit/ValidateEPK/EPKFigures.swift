@@ -67,35 +67,54 @@ public enum EPKFigures {
 
     /// Kernel vs regularisation L1 per step and layer group at the focus class (docs/METHOD.md §16), log y.
     static let balance = FigureRecipe(
-        name: "epk-kernel-vs-regularization", artifactKind: EPKArtifact.kind,
-        datasets: ["steps/kernel_focus", "steps/regularization_focus", "steps/index"]
+        name: "epk-kernel-vs-regularization", artifactKind: EPKArtifact.kind, datasets: ["steps/index"]
     ) { file in
-        let kernel = try file.root.read("steps/kernel_focus", as: Float.self)
-        let reg = try file.root.read("steps/regularization_focus", as: Float.self).values
         let steps = try file.root.read("steps/index", as: Int32.self).values.map(Double.init)
-        let groups = try componentGroups(file)
-        let T = kernel.shape[0], n = kernel.shape[1], K = kernel.shape[2]
-        var series: [Series] = []
-        for (gi, g) in groups.enumerated() {
-            var ratio = [Double](repeating: .nan, count: T)
-            for t in 0..<T {
-                var k = 0.0, r = 0.0
-                for a in 0..<n {
-                    var sk = 0.0, sr = 0.0
-                    for c in g.indices {
-                        sk += Double(kernel.values[(t * n + a) * K + c]); sr += Double(reg[(t * n + a) * K + c])
-                    }
-                    k += abs(sk); r += abs(sr)
-                }
-                if r > 0 && k > 0 { ratio[t] = k / r }
+        let sums = try balanceSums(file)
+        let T = steps.count, G = sums.groups.count
+        let series = sums.groups.enumerated().map { gi, name in
+            let ratio = (0..<T).map { t -> Double in
+                let k = sums.kernel[t * G + gi], r = sums.regularization[t * G + gi]
+                return r > 0 && k > 0 ? k / r : .nan
             }
-            series.append(Series(g.name, x: steps, y: ratio, color: Palette.color(at: gi), lineWidth: 1.25))
+            return Series(name, x: steps, y: ratio, color: Palette.color(at: gi), lineWidth: 1.25)
         }
         return Figure(
             title: "\(try title(file)): kernel vs weight-decay balance",
             panel: .lines(
                 x: Axis("optimizer step"), y: .log("Σ_x |kernel| / Σ_x |regularisation|"), series: series,
                 references: [ReferenceLine(.horizontal(1), label: "balance")]))
+    }
+
+    /// Per step and layer group, Σ_x |Σ_{k∈g} kernel part| and the same for the weight-decay part at the focus class,
+    /// (T, G) row-major: from `/steps/kernel_focus_group_l1` and `/steps/regularization_focus_group_l1` where a
+    /// stored reference keeps only these, else summed from the (T, n, K) step arrays.
+    static func balanceSums(_ file: HDF5File) throws -> (groups: [String], kernel: [Double], regularization: [Double]) {
+        let root = try file.root
+        if root.contains("steps/kernel_focus_group_l1") {
+            let kernel = try root.dataset("steps/kernel_focus_group_l1")
+            return (
+                try kernel.jsonAttribute("groups", as: [String].self), try kernel.read(as: Double.self),
+                try file.doubles("steps/regularization_focus_group_l1")
+            )
+        }
+        let kernel = try root.read("steps/kernel_focus", as: Float.self)
+        let reg = try root.read("steps/regularization_focus", as: Float.self).values
+        let groups = try componentGroups(file)
+        let T = kernel.shape[0], n = kernel.shape[1], K = kernel.shape[2], G = groups.count
+        var k = [Double](repeating: 0, count: T * G), r = k
+        for t in 0..<T {
+            for (gi, g) in groups.enumerated() {
+                for a in 0..<n {
+                    var sk = 0.0, sr = 0.0
+                    for c in g.indices {
+                        sk += Double(kernel.values[(t * n + a) * K + c]); sr += Double(reg[(t * n + a) * K + c])
+                    }
+                    k[t * G + gi] += abs(sk); r[t * G + gi] += abs(sr)
+                }
+            }
+        }
+        return (groups.map(\.name), k, r)
     }
 
     /// Mean |component attribution| at the focus class, kernel and regularisation, per component.

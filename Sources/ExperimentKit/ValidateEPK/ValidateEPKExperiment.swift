@@ -7,13 +7,31 @@ public enum ValidateEPKExperiment: ExperimentArtifact {
     public static let kind = ArtifactKind.epk
     public static var figures: [FigureRecipe] { EPKFigures.all }
 
-    /// The companion leaves out the (T, n, S) step arrays (the figures read their per-step summaries) and the
+    /// The companion leaves out the (T, n, S) step arrays (the figures read their per-step summaries), replaces the
+    /// (T, n, K) step × component arrays by the per-step layer-group sums the balance figure draws, leaves out the
     /// test × parameter attribution, and keeps of the data attribution only each test point's focus-class row, the
     /// row the data-attribution figures draw.
     public static var referenceRules: ReferenceRules {
         ReferenceRules(
-            omit: ["steps/predicted", "steps/truth", "parameters"],
+            omit: ["steps/predicted", "steps/truth", "steps/regularization_focus", "parameters"],
             reductions: [
+                .init(
+                    pattern: "steps/kernel_focus",
+                    meaning:
+                        "steps/kernel_focus_group_l1 and steps/regularization_focus_group_l1, (T, G): per step and layer group, Σ_x |Σ_{k∈g} part| at the focus class, what the balance figure draws",
+                    reduce: { source, _, group, _ in
+                        let sums = try EPKFigures.balanceSums(source)
+                        let shape = [sums.kernel.count / max(1, sums.groups.count), sums.groups.count]
+                        let axes = "step, layer group; Σ_x |Σ_{k∈g} part| at the focus class"
+                        let regularization = try group.write(
+                            "regularization_focus_group_l1", sums.regularization, shape: shape, compressed: true)
+                        try regularization.setAttribute("axes", axes)
+                        let kernel = try group.write(
+                            "kernel_focus_group_l1", sums.kernel, shape: shape, compressed: true)
+                        try kernel.setAttribute("axes", axes)
+                        try kernel.setJSONAttribute("groups", sums.groups)
+                        return kernel
+                    }),
                 .init(
                     pattern: "outputs/attribution_classes", meaning: "the focus class of each test point, (n, 1)",
                     reduce: { source, _, group, name in
