@@ -263,5 +263,15 @@ final class GrokkingTests: XCTestCase {
         XCTAssertEqual(va[((1 * 2 + 1) * 2 + 1) * 5], expected)
         rf.close()
         XCTAssertTrue(FileManager.default.fileExists(atPath: tmp + "/retrain/retrain-accuracy.png"))
+        // A start step past the history is a config error, not a silent move to the last step.
+        let beyond = tmp + "/retrain-beyond.json"
+        try (try String(contentsOfFile: try config("retrain-pipeline"), encoding: .utf8))
+            .replacingOccurrences(of: "[60, 30]", with: "[\(T + 1), 30]").write(
+                toFile: beyond, atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(
+            try RetrainPipelineDriver.run(configPath: beyond, outputDirectory: tmp + "/beyond", dataDirectory: nil)
+        ) {
+            XCTAssertTrue("\($0)".contains("key 'start_steps': step \(T + 1) is beyond the \(T) steps"), "\($0)")
+        }
     }
 }

@@ -29,7 +29,13 @@ public enum RetrainPipelineDriver {
         let T = history.stepCount
         let chosen = config.configurations ?? ParameterSurgery.retrainConfigurations.map(\.label)
         let configurations = ParameterSurgery.retrainConfigurations.filter { chosen.contains($0.label) }
-        let startSteps = config.startSteps.map { min($0, T) }
+        if let beyond = config.startSteps.first(where: { $0 > T }) {
+            throw ArtifactError(
+                .config,
+                "\(configPath): key 'start_steps': step \(beyond) is beyond the \(T) steps of \(config.history); use steps ≤ \(T) (step \(T) is the trained model)"
+            )
+        }
+        let startSteps = config.startSteps
         let G = configurations.count, S = startSteps.count, R = config.seeds.count, E = config.maxEpochs
         var trainAcc = [Double](repeating: .nan, count: G * S * R * (E + 1)), valAcc = trainAcc
         var epochsTrained = [Int32](repeating: 0, count: G * S * R)
