@@ -100,6 +100,52 @@ final class ReferenceCompanionTests: WorkspaceTestCase {
         XCTAssertLessThan(try bytes(companion), try bytes(full) / 2)
     }
 
+    /// A cosine matrix larger than a heatmap draws keeps every k-th point per axis, with the points it keeps named.
+    func testLargeCosineMatricesKeepEvenlySpacedPoints() throws {
+        let source = directory + "/attribution.h5", target = directory + "/companion.h5"
+        let nv = 600, nt = 260
+        try ArtifactFile.write(to: source, kind: ArtifactKind.componentAttribution.rawValue, config: "{}") { root in
+            try root.setJSONAttribute("figure_steps", [0, 50])
+            try root.setJSONAttribute("groups", ["model"])
+            try root.setJSONAttribute("group_slugs", ["model"])
+            _ = try root.write("snapshots/start", [Int32(0), 50, 100], shape: [3])
+            _ = try root.write("snapshots/end", [Int32(50), 100, 150], shape: [3])
+            for (name, n) in [("val_sum", nv), ("val_target", nv), ("train_sum", nt)] {
+                _ = try root.write("keys/\(name)", (0..<n).map(Double.init), shape: [n])
+            }
+            _ = try root.write(
+                "cosine/model/val_total", (0..<(nv * nv)).map { Float($0 % 9973) }, shape: [nv, nv])
+            _ = try root.write(
+                "cosine/model/train_val", (0..<(3 * nv * nt)).map { Float($0 % 7919) }, shape: [3, nv, nt])
+        }
+        let file = try HDF5File(path: source, mode: .read)
+        defer { file.close() }
+        let out = try HDF5File(path: target, mode: .create)
+        defer { out.close() }
+        let total = try ComponentAttributionExperiment.keepBlocks(
+            file, "cosine/model/val_total", try out.root, "val_total", intervals: .none)
+        let rows = Array(stride(from: 0, to: nv, by: 3))  // ⌈600 / 250⌉ = 3
+        XCTAssertEqual(try total.shape, [rows.count, rows.count])
+        XCTAssertEqual(try total.intArrayAttribute("kept_rows"), rows)
+        let values = try total.read(as: Float.self)
+        XCTAssertEqual(values[1 * rows.count + 2], Float((3 * nv + 6) % 9973))
+        let block = try ComponentAttributionFigures.cosineBlock(out, "/val_total", interval: nil)
+        XCTAssertEqual(block.rows, rows)
+        XCTAssertEqual(block.columns, rows)
+
+        let trainVal = try ComponentAttributionExperiment.keepBlocks(
+            file, "cosine/model/train_val", try out.root, "train_val", intervals: .lastFigureStep)
+        let columns = Array(stride(from: 0, to: nt, by: 2))  // ⌈260 / 250⌉ = 2
+        XCTAssertEqual(try trainVal.shape, [1, rows.count, columns.count])
+        XCTAssertEqual(try trainVal.intArrayAttribute("kept_intervals"), [1])
+        let kept = try ComponentAttributionFigures.cosineBlock(out, "/train_val", interval: 1)
+        XCTAssertEqual(kept.columns, columns)
+        XCTAssertEqual(kept.values[0], Float((1 * nv * nt) % 7919))
+        XCTAssertEqual(
+            kept.values[rows.count * columns.count - 1],
+            Float(((1 * nv + rows.last!) * nt + columns.last!) % 7919))
+    }
+
     func testACompanionNeverReplacesItsOwnArtifactOrAFileWithoutKind() throws {
         let path = directory + "/run/metrics.h5"
         try FileManager.default.createDirectory(atPath: directory + "/run", withIntermediateDirectories: true)

@@ -234,6 +234,8 @@ final class GrokkingTests: XCTestCase {
         let shown = try ComponentAttributionFigures.info(full).figureIndices
         XCTAssertEqual(try slim.root.dataset("cosine/linear2/val").intArrayAttribute("kept_intervals"), shown)
         XCTAssertEqual(try slim.root.dataset("cosine/model/train_val").shape, [1, 24, 16])
+        XCTAssertEqual(try slim.root.dataset("cosine/model/val_total").intArrayAttribute("kept_rows"), Array(0..<24))
+        XCTAssertFalse(try slim.root.contains("cosine/model/train_val_total"))
         for k in shown {
             XCTAssertEqual(
                 try ComponentAttributionFigures.interval(slim, "cosine/linear2/val", k),

@@ -7,29 +7,59 @@ public enum ComponentAttributionExperiment: ExperimentArtifact {
     public static var figures: [FigureRecipe] { ComponentAttributionFigures.all }
 
     /// The companion keeps the per-interval cosine matrices only at the intervals the figures draw: every figure
-    /// step's interval for validation × validation, the last one for validation × training (attribute
-    /// `kept_intervals` on the dataset names them).
+    /// step's interval for validation × validation, the last one for validation × training (dataset attribute
+    /// `kept_intervals`); it draws every matrix from at most `referencePoints` evenly spaced points per axis, in the
+    /// stored a+b order (attributes `kept_rows`, `kept_columns`), and leaves out the whole-history validation × training
+    /// matrices, which nothing draws.
     public static var referenceRules: ReferenceRules {
-        ReferenceRules(reductions: [
-            .init(
-                pattern: "cosine/*/val", meaning: "the intervals of the figure steps",
-                reduce: { try keepIntervals($0, $1, $2, $3, lastOnly: false) }),
-            .init(
-                pattern: "cosine/*/train_val", meaning: "the interval of the last figure step",
-                reduce: { try keepIntervals($0, $1, $2, $3, lastOnly: true) }),
-        ])
+        let points = "at most \(referencePoints) evenly spaced points per axis"
+        return ReferenceRules(
+            omit: ["cosine/*/train_val_total"],
+            reductions: [
+                .init(
+                    pattern: "cosine/*/val", meaning: "the intervals of the figure steps, \(points)",
+                    reduce: { try keepBlocks($0, $1, $2, $3, intervals: .figureSteps) }),
+                .init(
+                    pattern: "cosine/*/train_val", meaning: "the interval of the last figure step, \(points)",
+                    reduce: { try keepBlocks($0, $1, $2, $3, intervals: .lastFigureStep) }),
+                .init(
+                    pattern: "cosine/*/val_total", meaning: points,
+                    reduce: { try keepBlocks($0, $1, $2, $3, intervals: .none) }),
+            ])
     }
 
-    static func keepIntervals(
-        _ source: HDF5File, _ path: String, _ group: HDF5Group, _ name: String, lastOnly: Bool
+    /// Points per axis a reference companion keeps of a cosine matrix (a 480-pixel heatmap draws no more).
+    static let referencePoints = 250
+
+    enum KeptIntervals { case figureSteps, lastFigureStep, none }
+
+    /// The kept intervals (for an (I, r, c) dataset) and the kept rows and columns of a cosine dataset.
+    static func keepBlocks(
+        _ source: HDF5File, _ path: String, _ group: HDF5Group, _ name: String, intervals: KeptIntervals
     ) throws -> HDF5Dataset {
-        let shown = try ComponentAttributionFigures.info(source).figureIndices
-        let kept = lastOnly ? Array(shown.suffix(1)) : shown
         let (values, shape) = try source.root.read(path, as: Float.self)
-        let block = shape.dropFirst().reduce(1, *)
-        let out = kept.flatMap { values[($0 * block)..<(($0 + 1) * block)] }
-        let d = try group.write(name, out, shape: [kept.count] + shape.dropFirst(), compressed: true)
-        try d.setAttribute("kept_intervals", kept)
+        let (r, c) = (shape[shape.count - 2], shape[shape.count - 1])
+        func spaced(_ n: Int) -> [Int] {
+            let step = (n + referencePoints - 1) / referencePoints
+            return Array(Swift.stride(from: 0, to: n, by: max(1, step)))
+        }
+        let rows = spaced(r), columns = spaced(c)
+        let shown = try ComponentAttributionFigures.info(source).figureIndices
+        let kept: [Int]? =
+            switch intervals {
+            case .figureSteps: shown
+            case .lastFigureStep: Array(shown.suffix(1))
+            case .none: nil
+            }
+        var out: [Float] = []
+        for k in kept ?? [0] {
+            for i in rows { for j in columns { out.append(values[(k * r + i) * c + j]) } }
+        }
+        let d = try group.write(
+            name, out, shape: (kept.map { [$0.count] } ?? []) + [rows.count, columns.count], compressed: true)
+        if let kept { try d.setAttribute("kept_intervals", kept) }
+        try d.setAttribute("kept_rows", rows)
+        try d.setAttribute("kept_columns", columns)
         return d
     }
 

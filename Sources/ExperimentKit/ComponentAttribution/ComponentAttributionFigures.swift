@@ -21,14 +21,38 @@ public enum ComponentAttributionFigures {
         }
     }
 
+    /// One cosine matrix (rows × columns) of a dataset, with the points its rows and columns are: all of them, or
+    /// in a stored reference every k-th (dataset attributes `kept_rows`, `kept_columns`).
+    struct CosineBlock {
+        var values: [Float]
+        var rows: [Int], columns: [Int]
+    }
+
+    /// Interval `k` of an (I, rows, columns) cosine dataset, or the whole (rows, columns) dataset for nil.
+    static func cosineBlock(_ file: HDF5File, _ path: String, interval k: Int?) throws -> CosineBlock {
+        let dataset = try file.root.dataset(path)
+        let shape = try dataset.shape
+        let values = try k.map { try interval(file, path, $0) } ?? dataset.read(as: Float.self)
+        let (r, c) = (shape[shape.count - 2], shape[shape.count - 1])
+        return CosineBlock(
+            values: values,
+            rows: dataset.hasAttribute("kept_rows") ? try dataset.intArrayAttribute("kept_rows") : Array(0..<r),
+            columns: dataset.hasAttribute("kept_columns") ? try dataset.intArrayAttribute("kept_columns") : Array(0..<c)
+        )
+    }
+
     static func cosineHeatmap(
-        _ title: String, values: [Float], rows: Int, columns: Int, rowKeys: [Double], columnKeys: [Double],
+        _ title: String, _ block: CosineBlock, rowKeys: [Double], columnKeys: [Double],
         xLabel: String = "a+b (sorted)", yLabel: String = "a+b (sorted)"
-    ) -> Panel {
-        .heatmap(
-            title: title, x: Axis(xLabel, ticks: stepLabels(columnKeys)), y: Axis(yLabel, ticks: stepLabels(rowKeys)),
+    ) throws -> Panel {
+        guard block.rows.allSatisfy({ $0 < rowKeys.count }), block.columns.allSatisfy({ $0 < columnKeys.count }) else {
+            throw ArtifactError(.corrupt, "\(title): cosine matrix rows or columns beyond the stored keys")
+        }
+        return .heatmap(
+            title: title, x: Axis(xLabel, ticks: stepLabels(block.columns.map { columnKeys[$0] })),
+            y: Axis(yLabel, ticks: stepLabels(block.rows.map { rowKeys[$0] })),
             heatmap: Heatmap(
-                values: values.map(Double.init), rows: rows, columns: columns,
+                values: block.values.map(Double.init), rows: block.rows.count, columns: block.columns.count,
                 colorScale: ColorScale(map: .redBlue, range: -1...1, label: "cosine")))
     }
 
@@ -83,16 +107,15 @@ public enum ComponentAttributionFigures {
         ) { file in
             let i = try info(file)
             let name = i.groups[i.slugs.firstIndex(of: slug) ?? 0]
-            let n = try file.root.dataset("cosine/\(slug)/val").shape[1]
             var panels = try i.figureIndices.map { k in
-                cosineHeatmap(
-                    "steps \(i.starts[k])–\(i.ends[k] - 1)", values: try interval(file, "cosine/\(slug)/val", k),
-                    rows: n, columns: n, rowKeys: i.valKeys, columnKeys: i.valKeys)
+                try cosineHeatmap(
+                    "steps \(i.starts[k])–\(i.ends[k] - 1)", try cosineBlock(file, "cosine/\(slug)/val", interval: k),
+                    rowKeys: i.valKeys, columnKeys: i.valKeys)
             }
             panels.append(
-                cosineHeatmap(
-                    "whole history", values: try file.root.read("cosine/\(slug)/val_total", as: Float.self).values,
-                    rows: n, columns: n, rowKeys: i.valKeys, columnKeys: i.valKeys))
+                try cosineHeatmap(
+                    "whole history", try cosineBlock(file, "cosine/\(slug)/val_total", interval: nil),
+                    rowKeys: i.valKeys, columnKeys: i.valKeys))
             let columns = min(3, panels.count)
             return Figure(
                 title: "\(name): cosine similarity of parameter-wise attributions (validation × validation)",
@@ -109,10 +132,8 @@ public enum ComponentAttributionFigures {
         let i = try info(file)
         let k = i.figureIndices.last ?? (i.starts.count - 1)
         let panels = try i.slugs.enumerated().map { g, slug -> Panel in
-            let shape = try file.root.dataset("cosine/\(slug)/train_val").shape
-            let nv = shape[1], nt = shape[2]
-            return cosineHeatmap(
-                i.groups[g], values: try interval(file, "cosine/\(slug)/train_val", k), rows: nv, columns: nt,
+            return try cosineHeatmap(
+                i.groups[g], try cosineBlock(file, "cosine/\(slug)/train_val", interval: k),
                 rowKeys: i.valKeys, columnKeys: i.trainKeys, xLabel: "training a+b (sorted)",
                 yLabel: "validation a+b (sorted)")
         }
