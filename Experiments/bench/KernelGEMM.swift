@@ -6,26 +6,16 @@ import History
 import NN
 import Tensor
 
-/// The `kernel-gemm` workload: the data-attribution score products of the EPK engine, formed as
-/// `EPKEngine.accumulateDataAttribution` (Sources/EPK/EPKAttribution.swift) forms them, at the shapes of the memory plan
-/// the engine picks for P2a, P2b and P4 (the engine's own `memoryPlan(testCount:)` under the workloads' options).
+/// The `kernel-gemm` workload: the data-attribution score products of the EPK engine (`ScoreProducts`, the code
+/// `EPKEngine.accumulateDataAttribution` runs), at the shapes of the memory plan the engine picks for P2a, P2b and P4
+/// (the engine's own `memoryPlan(testCount:)` under the workloads' options).
 ///
 /// Per training chunk of b rows the engine scores its Ra attribution rows (test chunk × Sa) against the chunk's
 /// per-sample gradients G (b × P), which it recomputes into one reused buffer, with Q (Ra × P) holding the reverse
-/// accumulator the test features are folded into:
-/// - **thin** products (Ra·b ≤ `thinScoreWidth`): each distinct component range is cut into pieces of at most
-///   `scorePiece` parameters, the pieces are spread over the threads (one single-threaded sgemm each,
-///   partial_i = Q[:, piece] · G[:, piece]ᵀ) and summed per component into the scores;
-/// - **fat** products: per group, scores (+)= Q[:, range] · G[:, range]ᵀ over its ranges, with `BLAS.sgemm`'s own
-///   split over the threads.
-/// Timed: the products of one training chunk (the partial buffers reused across repeats, as across steps), not the
-/// per-sample gradients, the folding of φ into Q, nor the scatter of the scores into the attribution rows.
+/// accumulator the test features are folded into. Timed: the products of one training chunk (the scratch buffers
+/// reused across repeats, as across steps), not the per-sample gradients, the folding of φ into Q, nor the scatter of
+/// the scores into the attribution rows.
 enum KernelGEMM {
-    /// `EPKEngine.scorePiece` and `EPKEngine.thinScoreWidth` (internal to the EPK module): keep in step with
-    /// Sources/EPK/EPKAttribution.swift and Sources/EPK/EPKEngine.swift.
-    static let scorePiece = 1 << 16
-    static let thinScoreWidth = 1 << 14
-
     /// One workload's product shape, from the engine's memory plan.
     struct Shape {
         let Ra: Int  // attribution rows of the first test chunk (test chunk × Sa)
@@ -33,13 +23,11 @@ enum KernelGEMM {
         let P: Int
         let groups: [[Range<Int>]]
         let plan: EPKEngine.MemoryPlan
-        var thin: Bool { Ra * b <= KernelGEMM.thinScoreWidth }
-        /// The distinct component ranges over all groups (a thin product scores each once).
-        var distinct: [Range<Int>] {
-            var d: [Range<Int>] = []
-            for range in groups.joined() where !d.contains(range) { d.append(range) }
-            return d
+        var products: ScoreProducts {
+            ScoreProducts(groups: groups, rows: Ra, chunk: b, thinWidth: ScoreProducts.defaultThinWidth)
         }
+        var thin: Bool { products.thin }
+        var distinct: [Range<Int>] { products.distinct }
         /// The reduction length summed over the products: distinct ranges (thin) or every group's ranges (fat).
         var reduction: Int { thin ? distinct.reduce(0) { $0 + $1.count } : groups.joined().reduce(0) { $0 + $1.count } }
         var flops: Double { 2 * Double(Ra) * Double(b) * Double(reduction) }
@@ -72,58 +60,29 @@ enum KernelGEMM {
 
     /// Seconds of one training chunk's score products (best of `repeats`, after a warm-up).
     static func seconds(_ s: Shape, repeats: Int) -> Double {
-        let Ra = s.Ra, b = s.b, P = s.P, width = Ra * b
-        let Q = Fixtures.random(Ra * P, seed: 21), G = Fixtures.random(b * P, seed: 22)
-        let distinct = s.distinct
-        var pieces: [(range: Int, part: Range<Int>)] = []
-        for (i, range) in distinct.enumerated() where s.thin {
-            for lo in stride(from: range.lowerBound, to: range.upperBound, by: scorePiece) {
-                pieces.append((i, lo..<min(range.upperBound, lo + scorePiece)))
-            }
-        }
-        var partial = [Float](repeating: 0, count: pieces.count * width)
-        let scoreCount = (s.thin ? distinct.count : 1) * width
-        var scores = [Float](repeating: 0, count: scoreCount)
-        let thin = {
+        let products = s.products
+        let Q = Fixtures.random(s.Ra * s.P, seed: 21), G = Fixtures.random(s.b * s.P, seed: 22)
+        var partial = [Float](repeating: 0, count: products.partialCount)
+        var scores = [Float](repeating: 0, count: products.scoreCount)
+        let run = {
             Q.withPointer { q in
-                G.withPointer { gp in
-                    partial.withMutablePointer { tp in
-                        Parallel.forEachRange(pieces.count) { range in
-                            for i in range {
-                                let part = pieces[i].part
-                                BLAS.sgemm(
-                                    transB: true, m: Ra, n: b, k: part.count, a: q + part.lowerBound, lda: P,
-                                    b: gp + part.lowerBound, ldb: P, c: tp + i * width, ldc: b)
-                            }
-                        }
-                    }
-                }
-            }
-            scores.withMutablePointer { sc in
-                partial.withPointer { tp in
-                    sc.update(repeating: 0, count: scoreCount)
-                    for (i, piece) in pieces.enumerated() {
-                        Vector.add(tp + i * width, into: sc + piece.range * width, count: width)
-                    }
-                }
-            }
-        }
-        let fat = {
-            Q.withPointer { q in
-                G.withPointer { gp in
+                G.withPointer { g in
                     scores.withMutablePointer { sc in
-                        for ranges in s.groups {
-                            for (ci, range) in ranges.enumerated() {
-                                BLAS.sgemm(
-                                    transB: true, m: Ra, n: b, k: range.count, a: q + range.lowerBound, lda: P,
-                                    b: gp + range.lowerBound, ldb: P, beta: ci == 0 ? 0 : 1, c: sc, ldc: b)
+                        if products.thin {
+                            partial.withMutablePointer { tp in
+                                products.thinProducts(
+                                    q: q, g: g, parameterCount: s.P, samples: s.b, partial: tp, scores: sc)
+                            }
+                        } else {
+                            for ranges in s.groups {
+                                products.fatProduct(
+                                    q: q, g: g, parameterCount: s.P, samples: s.b, ranges: ranges, scores: sc)
                             }
                         }
                     }
                 }
             }
         }
-        let run = s.thin ? thin : fat
         run()  // warm-up: thread pool and pages
         return Clock.best(max(repeats, 3), run)
     }
@@ -155,7 +114,7 @@ enum KernelGEMM {
             let threads = ctx.threads == 1 ? "1 thread" : "\(ctx.threads) threads"
             let products =
                 s.thin
-                ? "\(s.distinct.count) components in pieces of ≤ \(scorePiece) over \(threads)"
+                ? "\(s.distinct.count) components in pieces of ≤ \(ScoreProducts.pieceSize) over \(threads)"
                 : "\(s.groups.count) groups, BLAS split over \(threads)"
             ctx.add(
                 Row(

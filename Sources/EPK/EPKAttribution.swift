@@ -40,9 +40,6 @@ extension EPKEngine {
         }
     }
 
-    /// Pieces of the reduction dimension of thin score products (see `EPKEngine.thinScoreWidth`).
-    static let scorePiece = 1 << 16
-
     /// Data attribution at step t by reverse accumulation (docs/METHOD.md §6), after `DataAttributionState.accumulate`
     /// has formed Q_t: I(x, c, j) += (coef_t / B) ⟨g_{j,t}, Q_t⟩ for every sample j of the step's batch, per
     /// component group. The training per-sample gradients g_{j,t} at θ_t are computed once, `trainChunk` at a time.
@@ -56,28 +53,15 @@ extension EPKEngine {
         let B = indices.count
         let batch = data.trainingBatch(indices: indices, flips: try history.flips(step: t))
         let scale = Float(coef) / Float(B)
-        let width = Ra * max(1, state.trainChunk)
-        let thin = width <= thinScoreWidth
-        // Thin: the distinct component ranges over all groups, each group's list of them, and the pieces.
-        var distinct: [Range<Int>] = []
-        let groupRanges: [[Int]] = groups.map { g in
-            g.ranges.map { range in
-                if let i = distinct.firstIndex(of: range) { return i }
-                distinct.append(range)
-                return distinct.count - 1
-            }
+        let products = ScoreProducts(
+            groups: groups.map(\.ranges), rows: Ra, chunk: max(1, state.trainChunk), thinWidth: thinScoreWidth)
+        let width = Ra * products.chunk
+        if state.partial.count != products.partialCount {
+            state.partial = [Float](repeating: 0, count: products.partialCount)
         }
-        var pieces: [(range: Int, part: Range<Int>)] = []
-        for (i, range) in distinct.enumerated() where thin {
-            for lo in stride(from: range.lowerBound, to: range.upperBound, by: EPKEngine.scorePiece) {
-                pieces.append((i, lo..<min(range.upperBound, lo + EPKEngine.scorePiece)))
-            }
+        if state.scores.count != products.scoreCount {
+            state.scores = [Float](repeating: 0, count: products.scoreCount)
         }
-        let scoreCount = (thin ? distinct.count : 1) * width
-        if state.partial.count != pieces.count * width {
-            state.partial = [Float](repeating: 0, count: pieces.count * width)
-        }
-        if state.scores.count != scoreCount { state.scores = [Float](repeating: 0, count: scoreCount) }
         let offset = state.offset
         // The snapshot of this step's entering gradients (rows n·Sa per snapshot), when snapshots are kept.
         let snapshotBase = options.dataSnapshotInterval.map {
@@ -111,31 +95,20 @@ extension EPKEngine {
                     parameters: thetaT, inputs: batch.inputs.rows(lo..<hi),
                     classes: Array(batch.labels[lo..<hi]), into: g)
             }
-            if thin {
+            if products.thin {
                 state.Q.withPointer { q in
                     state.G.withPointer { gp in
                         state.partial.withMutablePointer { tp in
-                            Parallel.forEachRange(pieces.count) { range in
-                                for i in range {
-                                    // partial_i (Ra, b) = Q[:, part] (Ra, |part|) · G[:, part]ᵀ (|part|, b)
-                                    let part = pieces[i].part
-                                    BLAS.sgemm(
-                                        transB: true, m: Ra, n: b, k: part.count, a: q + part.lowerBound, lda: P,
-                                        b: gp + part.lowerBound, ldb: P, c: tp + i * width, ldc: b)
-                                }
+                            state.scores.withMutablePointer { sc in
+                                products.thinProducts(
+                                    q: q, g: gp, parameterCount: P, samples: b, partial: tp, scores: sc)
                             }
                         }
                     }
                 }
-                state.scores.withMutablePointer { sc in
-                    state.partial.withPointer { tp in
-                        sc.update(repeating: 0, count: scoreCount)
-                        for (i, piece) in pieces.enumerated() {
-                            Vector.add(tp + i * width, into: sc + piece.range * width, count: Ra * b)
-                        }
-                        for (gi, members) in groupRanges.enumerated() {
-                            add(gi, lo: lo, b: b) { r, j in members.reduce(0) { $0 + sc[$1 * width + r * b + j] } }
-                        }
+                state.scores.withPointer { sc in
+                    for (gi, members) in products.groupMembers.enumerated() {
+                        add(gi, lo: lo, b: b) { r, j in members.reduce(0) { $0 + sc[$1 * width + r * b + j] } }
                     }
                 }
             } else {
@@ -143,12 +116,8 @@ extension EPKEngine {
                     state.Q.withPointer { q in
                         state.G.withPointer { gp in
                             state.scores.withMutablePointer { sc in
-                                for (ci, range) in group.ranges.enumerated() {
-                                    // scores (Ra, b) (+)= Q[:, range] (Ra, P_k) · G[:, range]ᵀ (P_k, b)
-                                    BLAS.sgemm(
-                                        transB: true, m: Ra, n: b, k: range.count, a: q + range.lowerBound, lda: P,
-                                        b: gp + range.lowerBound, ldb: P, beta: ci == 0 ? 0 : 1, c: sc, ldc: b)
-                                }
+                                products.fatProduct(
+                                    q: q, g: gp, parameterCount: P, samples: b, ranges: group.ranges, scores: sc)
                             }
                         }
                     }

@@ -26,11 +26,11 @@ public final class EPKEngine {
     /// requested class). Internal so tests can compare both paths.
     var softmaxBasisEnabled = true
     /// Score products ⟨Q, g_j⟩ at most this wide (Ra × training chunk) are **thin**: they are split over the threads
-    /// along the parameters in pieces of at most `scorePiece` (an even split whatever the component sizes, and a
+    /// along the parameters in pieces of at most `ScoreProducts.pieceSize` (an even split whatever the component sizes, and a
     /// summation order that does not depend on the thread count), and each distinct component is scored once even
     /// when several groups share it (like "model"). Wider products are fat enough for `BLAS.sgemm`'s own split.
     /// Internal so tests can compare both paths.
-    var thinScoreWidth = 1 << 14
+    var thinScoreWidth = ScoreProducts.defaultThinWidth
 
     public init(model: Model, history: TrainingHistory, data: ReplayData, options: EPKOptions) throws {
         self.model = model; self.history = history; self.data = data; self.options = options
