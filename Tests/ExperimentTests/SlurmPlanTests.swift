@@ -57,9 +57,29 @@ final class SlurmPlanTests: XCTestCase {
             p.jobs[0].script)
         XCTAssertFalse(p.jobs[0].script.contains("--array"))
         XCTAssertTrue(
-            p.jobs[4].script.contains("exec '/bin dir/report' --config pipe.json --out out/REPORT.md\n"),
+            p.jobs[4].script.contains("exec '/bin dir/report' --config pipe.json --out out/REPORT.md --results\n"),
             p.jobs[4].script)
         XCTAssertEqual(p.jobs[4].scriptPath, "/work/x/out/report.sbatch")
+    }
+
+    /// `reproduce --reference`: a stage stores its companion itself; a sharded one from its merge job only.
+    func testReferenceCompanionsComeFromTheStageOrTheMergeJob() throws {
+        var withReference = pipeline
+        withReference.reference = "ref"
+        withReference.stages[0].reference = "ref/train/metrics.h5"
+        withReference.stages[1].reference = "ref/epk/epk.h5"
+        let stored = try withReference.storingReferences()
+        let p = SlurmPlan.make(
+            pipeline: stored, pipelinePath: "pipe.json", statuses: [:], force: true, binDirectory: "/b",
+            workingDirectory: "/w", reportPath: "out/REPORT.md")
+        XCTAssertTrue(p.jobs[0].script.contains("--reference ref/train\n"), p.jobs[0].script)
+        XCTAssertFalse(p.jobs[1].script.contains("--reference"), p.jobs[1].script)
+        XCTAssertTrue(
+            p.jobs[2].script.contains("merge --out out/epk/epk.h5 --reference ref/epk /w/out/epk/"), p.jobs[2].script)
+        XCTAssertFalse(p.jobs[3].script.contains("--reference"), "a stage without a reference stores none")
+        XCTAssertThrowsError(try pipeline.storingReferences()) {
+            XCTAssertTrue("\($0)".contains("declares no stored reference"), "\($0)")
+        }
     }
 
     func testUpToDateStagesAreSkippedUnlessAStageTheyReadRuns() {

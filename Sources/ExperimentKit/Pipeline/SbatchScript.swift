@@ -117,8 +117,9 @@ public struct SlurmPlan: Sendable {
         }
         let report = absolute(reportPath)
         let reportBase = (report as NSString).deletingLastPathComponent + "/report"
+        // The run's own artifacts, even for a pipeline that has a stored reference.
         let reportCommand = SbatchScript.quote([
-            binDirectory + "/report", "--config", pipelinePath, "--out", reportPath,
+            binDirectory + "/report", "--config", pipelinePath, "--out", reportPath, "--results",
         ])
         let reportResources = SlurmResources(cpus: 1, memory: "1G", time: "30:00")
             .over((pipeline.resources ?? SlurmResources()).over(SlurmResources.defaults))
