@@ -40,6 +40,9 @@ final class StoredReferenceTests: WorkspaceTestCase {
             XCTAssertEqual(
                 Pipeline.referenceStatus(of: stage), .upToDate,
                 "\(reference) is not from the current \(stage.config)")
+            let file = try HDF5File(path: reference, mode: .read)
+            XCTAssertNoThrow(try Provenance.read(from: try file.root), "\(reference) does not say which code made it")
+            file.close()
             let kind = try FigureRenderer.kind(of: reference)
             XCTAssertEqual(kind, Self.kinds[stage.executable]?.rawValue, "\(reference)")
             let drawn = try FigureRenderer.renderAll(artifact: reference, directory: directory + "/" + stage.name)

@@ -20,15 +20,10 @@ public enum StepExplainerArtifact {
         _ r: StepExplainerResult, configJSON: String, historyPath: String, summary: String,
         seconds: Double, to path: String
     ) throws {
-        try AtomicFile.write(to: path) { tmp in
-            let file = try HDF5File(path: tmp, mode: .create)
-            defer { file.close() }
-            let root = try file.root
-            try root.setAttribute("kind", StepExplainerDriver.kind)
+        try ArtifactFile.write(to: path, kind: StepExplainerDriver.kind, config: configJSON) { root in
             try root.setJSONAttribute("groups", r.groups)
             try root.setAttribute("summary", summary)
             try root.setAttribute("history", historyPath)
-            try root.setAttribute("config", configJSON)
             try root.setAttribute("wall_seconds", seconds)
             let G = r.groups.count
             for (name, list) in [("windows", r.windows), ("steps", r.steps)] where !list.isEmpty {
@@ -64,7 +59,6 @@ public enum StepExplainerArtifact {
                 try d.setJSONAttribute("labels", r.convergenceLabels)
                 _ = try c.write("measured", r.convergenceMeasured, shape: [r.convergenceMeasured.count])
             }
-            try file.flush()
         }
     }
 }
