@@ -139,20 +139,8 @@ public enum StageStatus: Equatable, Sendable, CustomStringConvertible {
 /// (root attribute `config`, compared by SHA-256), and is newer than the artifacts of the stages it depends on.
 public enum Pipeline {
     public static func status(of stage: Stage, in pipeline: PipelineConfig) -> StageStatus {
-        guard FileManager.default.fileExists(atPath: stage.artifact) else { return .missing }
-        let stored: String
-        do {
-            let file = try HDF5File(path: stage.artifact, mode: .read)
-            defer { file.close() }
-            guard try file.root.hasAttribute("config") else { return .invalid("no config attribute") }
-            stored = try file.root.stringAttribute("config")
-            if let problem = ArtifactHealth.problem(of: try file.root) { return .invalid(problem) }
-        } catch {
-            return .invalid("\(error)")
-        }
-        guard let current = try? ConfigHash.of(file: stage.config),
-            ConfigHash.of(data: Data(stored.utf8)) == current
-        else { return .configChanged }
+        let own = fileStatus(stage.artifact, config: stage.config)
+        guard own == .upToDate else { return own }
         let mine = modificationDate(stage.artifact)
         for d in stage.after ?? [] {
             guard let dep = pipeline.stages.first(where: { $0.name == d }) else { continue }
@@ -164,19 +152,25 @@ public enum Pipeline {
     /// The state of a stage's stored reference companion: missing, unusable, made from another config than the
     /// stage's current one, or up to date. (File dates say nothing in a fresh clone, so dependencies are not compared.)
     public static func referenceStatus(of stage: Stage) -> StageStatus {
-        guard let path = stage.reference, FileManager.default.fileExists(atPath: path) else { return .missing }
+        guard let path = stage.reference else { return .missing }
+        return fileStatus(path, config: stage.config)
+    }
+
+    /// Whether the file at `path` exists, opens, is healthy and stores exactly the text of `config`.
+    static func fileStatus(_ path: String, config: String) -> StageStatus {
+        guard FileManager.default.fileExists(atPath: path) else { return .missing }
+        let stored: String
         do {
             let file = try HDF5File(path: path, mode: .read)
             defer { file.close() }
             guard try file.root.hasAttribute("config") else { return .invalid("no config attribute") }
-            let stored = try file.root.stringAttribute("config")
+            stored = try file.root.stringAttribute("config")
             if let problem = ArtifactHealth.problem(of: try file.root) { return .invalid(problem) }
-            guard let current = try? ConfigHash.of(file: stage.config),
-                ConfigHash.of(data: Data(stored.utf8)) == current
-            else { return .configChanged }
         } catch {
             return .invalid("\(error)")
         }
+        guard let current = try? ConfigHash.of(file: config), ConfigHash.of(data: Data(stored.utf8)) == current
+        else { return .configChanged }
         return .upToDate
     }
 
