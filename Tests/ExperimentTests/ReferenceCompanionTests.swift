@@ -58,27 +58,40 @@ final class ReferenceCompanionTests: WorkspaceTestCase {
             XCTAssertEqual(error[t], expected, accuracy: 1e-12 + 1e-9 * expected)
         }
 
-        // Data attribution: exactly the focus-class row of every test point, for the total and every snapshot.
+        // Data attribution: the focus-class row of every test point summed over the (disjoint, per-layer) groups,
+        // for the total and every snapshot.
         let classes = try s.read("outputs/attribution_classes", as: Int32.self)
         let focus = try s.read("outputs/focus_classes", as: Int32.self).values
         let n = classes.shape[0], Sa = classes.shape[1]
         XCTAssertGreaterThan(Sa, 1, "the test needs several attribution rows to show the reduction")
         XCTAssertEqual(try c.read("outputs/attribution_classes", as: Int32.self).values, focus)
         let groups = try s.group("data").jsonAttribute("groups", as: [String].self)
+        XCTAssertGreaterThan(groups.count, 1)
+        XCTAssertEqual(try EPKFigures.totalGroups(source, part: "data"), groups)
         for part in ["data", "data_snapshots"] {
+            XCTAssertEqual(try c.group(part).jsonAttribute("groups", as: [String].self), ["total"])
+            XCTAssertEqual(try c.group(part).jsonAttribute("summed_groups", as: [String].self), groups)
+            let reduced = try c.read("\(part)/total", as: Float.self)
+            let shape = try s.dataset("\(part)/\(groups[0])").shape
+            let N = shape.last!, blocks = shape.count == 4 ? shape[0] : 1
+            XCTAssertEqual(reduced.shape, Array(shape.dropLast(2)) + [1, N])
+            var expected = [Double](repeating: 0, count: blocks * n * N)
             for g in groups {
-                let whole = try s.read("\(part)/\(g)", as: Float.self)
-                let reduced = try c.read("\(part)/\(g)", as: Float.self)
-                let N = whole.shape.last!, blocks = whole.shape.count == 4 ? whole.shape[0] : 1
-                XCTAssertEqual(reduced.shape, Array(whole.shape.dropLast(2)) + [1, N])
+                let whole = try s.read("\(part)/\(g)", as: Float.self).values
                 for k in 0..<blocks {
                     for a in 0..<n {
                         let row = (0..<Sa).first { classes.values[a * Sa + $0] == focus[a] }!
                         let from = ((k * n + a) * Sa + row) * N, to = (k * n + a) * N
-                        XCTAssertEqual(Array(reduced.values[to..<(to + N)]), Array(whole.values[from..<(from + N)]))
+                        for j in 0..<N { expected[to + j] += Double(whole[from + j]) }
                     }
                 }
             }
+            XCTAssertTrue(expected.contains { $0 != 0 })
+            XCTAssertEqual(reduced.values, expected.map(Float.init))
+            // The figures' matrices are the same from either file.
+            XCTAssertEqual(
+                try EPKFigures.focusMatrices(slim, part: part).matrices.map { $0.map(Float.init) },
+                try EPKFigures.focusMatrices(source, part: part).matrices.map { $0.map(Float.init) })
         }
         XCTAssertEqual(
             try c.read("data_snapshots/start", as: Int32.self).values,
@@ -166,6 +179,43 @@ final class ReferenceCompanionTests: WorkspaceTestCase {
     }
 
     /// Attributes of every kind this module writes survive the copy, and compressed datasets read back exactly.
+    /// The data-attribution total counts every component once: a covering group ("model", the union of the layer
+    /// groups) alone, disjoint groups summed, and overlapping groups without a cover refused.
+    func testDataAttributionTotalCountsEveryComponentOnce() throws {
+        func totalGroups(_ groups: [String]) throws -> [String] {
+            let path = directory + "/groups.h5"
+            try? FileManager.default.removeItem(atPath: path)
+            do {
+                let file = try HDF5File(path: path, mode: .create)
+                defer { file.close() }
+                let root = try file.root
+                try root.setJSONAttribute("components", ["a.weight", "a.bias", "b.weight", "c.weight"])
+                try root.setJSONAttribute(
+                    "component_groups",
+                    [
+                        ["a": ["a.weight", "a.bias"]], ["b": ["b.weight"]], ["c": ["c.weight"]],
+                        ["ab": ["a.weight", "a.bias", "b.weight"]],
+                        ["model": ["a.weight", "a.bias", "b.weight", "c.weight"]],
+                    ])
+                try root.createGroup("data").setJSONAttribute("groups", groups)
+            }
+            let file = try HDF5File(path: path, mode: .read)
+            defer { file.close() }
+            return try EPKFigures.totalGroups(file, part: "data")
+        }
+        XCTAssertEqual(try totalGroups(["a", "b", "c", "model"]), ["model"])
+        XCTAssertEqual(try totalGroups(["a", "b", "c"]), ["a", "b", "c"])
+        XCTAssertEqual(try totalGroups(["a.weight", "a.bias", "b"]), ["a.weight", "a.bias", "b"])
+        XCTAssertEqual(try totalGroups(["ab", "a", "b"]), ["ab"])
+        XCTAssertEqual(try totalGroups(["total"]), ["total"])
+        XCTAssertThrowsError(try totalGroups(["ab", "a.bias", "c"])) { error in
+            XCTAssertTrue("\(error)".contains("overlap"), "\(error)")
+        }
+        XCTAssertThrowsError(try totalGroups(["a", "nonexistent"])) { error in
+            XCTAssertTrue("\(error)".contains("nonexistent"), "\(error)")
+        }
+    }
+
     func testCopiedAttributesAndCompressedDatasetsRoundTrip() throws {
         let a = directory + "/a.h5", b = directory + "/b.h5"
         let values = (0..<70_000).map { Float(sin(Double($0) * 0.01)) }

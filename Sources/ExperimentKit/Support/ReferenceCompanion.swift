@@ -8,12 +8,14 @@ import Foundation
 public struct ReferenceRules: Sendable {
     /// A dataset written in reduced form: `reduce` writes its replacement into the companion group it is given.
     public struct Reduction: Sendable {
-        /// Dataset path relative to the root; `*` stands for one path component (e.g. `data/*`).
+        /// Dataset or group path relative to the root; `*` stands for one path component (e.g. `data/*`). A group
+        /// that matches is handed to `reduce` whole instead of being copied member by member.
         public var pattern: String
         /// What the reduction keeps, in words (stored in the companion's `reference_rules` attribute).
         public var meaning: String
-        /// (source file, source dataset path, companion group, dataset name) → the written dataset (under that name,
-        /// or a new dataset that replaces it, which then carries its own attributes).
+        /// (source file, source path, companion group, name) → the written dataset (under that name, or a new dataset
+        /// that replaces it, which then carries its own attributes). A group reduction creates the group `name` itself
+        /// and returns one dataset written into it.
         public var reduce: @Sendable (HDF5File, String, HDF5Group, String) throws -> HDF5Dataset
         public init(
             pattern: String, meaning: String,
@@ -99,12 +101,17 @@ public enum ReferenceCompanion {
         for name in try group.memberNames() {
             let path = prefix.isEmpty ? name : prefix + "/" + name
             if rules.omit.contains(where: { ReferenceRules.matches($0, path) }) { continue }
+            let reduction = rules.reductions.first(where: { ReferenceRules.matches($0.pattern, path) })
             if try group.isGroup(name) {
+                if let reduction {
+                    _ = try reduction.reduce(source, path, target, name)
+                    continue
+                }
                 let sub = try group.group(name)
                 let copy = try target.createGroup(name)
                 try sub.copyAttributes(to: copy)
                 try self.copy(group: sub, at: path, from: source, into: copy, rules: rules)
-            } else if let reduction = rules.reductions.first(where: { ReferenceRules.matches($0.pattern, path) }) {
+            } else if let reduction {
                 // A reduction to the same name keeps the dataset's attributes; one to a new dataset sets its own.
                 let written = try reduction.reduce(source, path, target, name)
                 if written.path.hasSuffix("/" + name) { try group.dataset(name).copyAttributes(to: written) }

@@ -201,10 +201,10 @@ public enum EPKFigures {
             width: 1200, height: 420 * ((panels.count + 2) / 3) + 60, columns: min(3, panels.count), panels: panels)
     }
 
-    /// The focus-class rows of a data-attribution part (`data` or `data_snapshots`), summed over its groups: one
-    /// (n, N) matrix per snapshot (one in all for `data`).
+    /// The focus-class rows of a data-attribution part (`data` or `data_snapshots`), summed over the groups that make
+    /// up the model (`totalGroups`): one (n, N) matrix per snapshot (one in all for `data`).
     static func focusMatrices(_ file: HDF5File, part: String) throws -> (matrices: [[Double]], n: Int, N: Int) {
-        let groups = try file.root.group(part).jsonAttribute("groups", as: [String].self)
+        let groups = try totalGroups(file, part: part)
         let rowClasses = try file.root.read("outputs/attribution_classes", as: Int32.self)
         let focus = try file.root.read("outputs/focus_classes", as: Int32.self).values
         let n = rowClasses.shape[0], S = rowClasses.shape[1]
@@ -252,6 +252,35 @@ public enum EPKFigures {
 
     static func title(_ file: HDF5File) throws -> String {
         try file.root.hasAttribute("experiment") ? try file.root.stringAttribute("experiment") : "EPK"
+    }
+
+    /// The groups of a data-attribution part whose sum is the attribution to the whole model: a single group as it is;
+    /// the group that covers the components of all the others when there is one (like "model", the union of the
+    /// layer groups), since adding it to them would count every component twice; else the groups, when no component
+    /// is in two of them. Overlapping groups without such a cover have no total, which is an error naming them.
+    static func totalGroups(_ file: HDF5File, part: String) throws -> [String] {
+        let groups = try file.root.group(part).jsonAttribute("groups", as: [String].self)
+        if groups.count <= 1 { return groups }
+        let names = try file.root.jsonAttribute("components", as: [String].self)
+        var members: [String: Set<Int>] = [:]
+        for (i, name) in names.enumerated() { members[name] = [i] }
+        for g in try componentGroups(file) { members[g.name] = Set(g.indices) }
+        let sets = try groups.map { g -> Set<Int> in
+            guard let set = members[g] else {
+                throw ArtifactError(
+                    .corrupt, file: file.path, object: "/" + part,
+                    problem: "group \(g) is neither a component nor a component group of the artifact",
+                    fix: "rerun validate-epk")
+            }
+            return set
+        }
+        let union = sets.reduce(into: Set<Int>()) { $0.formUnion($1) }
+        if let cover = sets.firstIndex(of: union) { return [groups[cover]] }
+        if sets.reduce(0, { $0 + $1.count }) == union.count { return groups }
+        throw ArtifactError(
+            .corrupt, file: file.path, object: "/" + part,
+            problem: "groups \(groups.joined(separator: ", ")) overlap and none covers the others, so they have no total",
+            fix: "attribute to disjoint groups, or add one that covers them all")
     }
 
     /// Component groups stored with the artifact (`groups` attribute), else one group per component.

@@ -9,8 +9,8 @@ public enum ValidateEPKExperiment: ExperimentArtifact {
 
     /// The companion leaves out the (T, n, S) step arrays (the figures read their per-step summaries), replaces the
     /// (T, n, K) step × component arrays by the per-step layer-group sums the balance figure draws, leaves out the
-    /// test × parameter attribution, and keeps of the data attribution only each test point's focus-class row, the
-    /// row the data-attribution figures draw.
+    /// test × parameter attribution, and keeps of the data attribution only each test point's focus-class row summed
+    /// over the groups that make up the model, what the data-attribution figures draw.
     public static var referenceRules: ReferenceRules {
         ReferenceRules(
             omit: ["steps/predicted", "steps/truth", "steps/regularization_focus", "parameters"],
@@ -39,25 +39,55 @@ public enum ValidateEPKExperiment: ExperimentArtifact {
                             name, try source.root.read("outputs/focus_classes", as: Int32.self).values,
                             shape: [try source.root.intAttribute("test_count"), 1], compressed: true)
                     }),
-                .init(pattern: "data/*", meaning: "the focus-class row, (n, 1, N)", reduce: focusClassRows),
                 .init(
-                    pattern: "data_snapshots/*", meaning: "the focus-class row, (snapshots, n, 1, N)",
-                    reduce: focusClassRows),
+                    pattern: "data", meaning: "data/total, (n, 1, N): the focus-class row summed over the groups that make up the model",
+                    reduce: focusClassTotal),
+                .init(
+                    pattern: "data_snapshots",
+                    meaning: "data_snapshots/total, (snapshots, n, 1, N): the focus-class row summed over the groups that make up the model",
+                    reduce: focusClassTotal),
             ])
     }
 
-    /// The focus-class attribution row of every test point of an (n, Sa, N) or (snapshots, n, Sa, N) array; other
-    /// datasets under the pattern (e.g. `data_snapshots/start`) are copied unchanged.
-    @Sendable static func focusClassRows(
-        _ source: HDF5File, _ path: String, _ group: HDF5Group, _ name: String
+    /// A data-attribution part (`data` or `data_snapshots`) as the figures draw it: the focus-class row of every test
+    /// point, summed over the groups that make up the whole model (`EPKFigures.totalGroups`), as the one group
+    /// `total` (attribute `summed_groups` names what it sums). Other datasets of the part (e.g. `start`) are copied.
+    @Sendable static func focusClassTotal(
+        _ source: HDF5File, _ path: String, _ target: HDF5Group, _ name: String
     ) throws -> HDF5Dataset {
+        let part = try source.root.group(path)
+        let groups = try part.jsonAttribute("groups", as: [String].self)
+        let summed = try EPKFigures.totalGroups(source, part: path)
+        let out = try target.createGroup(name)
+        try part.copyAttributes(to: out)
+        try out.setJSONAttribute("groups", ["total"])
+        try out.setJSONAttribute("summed_groups", summed)
+        for member in try part.memberNames() where !groups.contains(member) {
+            try out.copyDataset(try part.dataset(member), as: member)
+        }
+        var total: [Double] = [], shape: [Int] = []
+        for g in summed {
+            let rows = try focusClassRows(source, path + "/" + g)
+            if total.isEmpty { total = [Double](repeating: 0, count: rows.values.count); shape = rows.shape }
+            for i in rows.values.indices { total[i] += Double(rows.values[i]) }
+        }
+        return try out.write("total", total.map(Float.init), shape: shape, compressed: true)
+    }
+
+    /// The focus-class attribution row of every test point of an (n, Sa, N) or (snapshots, n, Sa, N) dataset, as an
+    /// (n, 1, N) or (snapshots, n, 1, N) array.
+    static func focusClassRows(_ source: HDF5File, _ path: String) throws -> (values: [Float], shape: [Int]) {
         let root = try source.root
         let dataset = try root.dataset(path)
         let shape = try dataset.shape
-        guard shape.count >= 3 else { return try group.copyDataset(dataset, as: name) }
         let rows = try root.read("outputs/attribution_classes", as: Int32.self)
         let focus = try root.read("outputs/focus_classes", as: Int32.self).values
         let n = rows.shape[0], Sa = rows.shape[1], N = shape[shape.count - 1]
+        guard shape.count >= 3, shape[shape.count - 3] == n, shape[shape.count - 2] == Sa else {
+            throw ArtifactError(
+                .shapeMismatch, file: source.path, object: "/" + path,
+                problem: "has shape \(shape), expected (…, \(n), \(Sa), N)", fix: "rerun validate-epk")
+        }
         let selected = try (0..<n).map { a -> Int in
             guard let s = (0..<Sa).first(where: { rows.values[a * Sa + $0] == focus[a] }) else {
                 throw ArtifactError(
@@ -76,7 +106,7 @@ public enum ValidateEPKExperiment: ExperimentArtifact {
                 out += values[(row * N)..<(row * N + N)]
             }
         }
-        return try group.write(name, out, shape: Array(shape.dropLast(2)) + [1, N], compressed: true)
+        return (out, Array(shape.dropLast(2)) + [1, N])
     }
 
     public static func summarize(_ file: HDF5File) throws -> ReportSummary {
