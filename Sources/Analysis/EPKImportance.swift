@@ -9,10 +9,10 @@ import Tensor
 /// part of parameter p's contribution to the output f_c(x), accumulated over the whole history, with the absolute
 /// value taken per test point **and per class** before summing (as the original's pruning script does).
 ///
-/// The engine sums its parameter attribution over the classes of a test point's attribution rows, so the classes
-/// are kept apart by running it once per class c with the `target` selection and a constant "label" c for every
-/// test point (the labels only choose the rows here). Test points are processed in chunks and folded into one
-/// score vector per scoring set immediately, so memory stays at O(chunk · P + sets · P).
+/// One engine pass per chunk of test points gives every class: all classes are selected and the parameter
+/// attribution keeps each (test point, class) row apart (`ParameterAttributionOptions.perRow`), so the features of
+/// the C rows come from C − 1 softmax-basis backward passes per node. Test points are processed in chunks and folded
+/// into one score vector per scoring set immediately, so memory stays at O(chunk · C · P + sets · P).
 public struct EPKImportance {
     /// (sets, P) scores; entries outside the attributed components stay 0.
     public var scores: [[Float]]
@@ -47,34 +47,32 @@ public struct EPKImportance {
         var errorSum = 0.0, errorMax = 0.0, rows = 0
         let start = Date()
         let chunks = stride(from: 0, to: n, by: max(1, chunk)).map { $0..<min(n, $0 + max(1, chunk)) }
-        var done = 0
-        for part in chunks {
-            let inputs = testInputs.rows(part)
-            for c in 0..<C {
-                let options = EPKOptions(
-                    quadrature: quadrature, classes: .target, attributionClasses: .selected,
-                    parameterAttribution: ParameterAttributionOptions(components: components),
-                    memoryBudgetBytes: memoryBudgetBytes)
-                let engine = try EPKEngine(model: model, history: history, data: data, options: options)
-                let result = try engine.run(testInputs: inputs, testLabels: [Int](repeating: c, count: part.count))
-                for (p, f) in zip(result.predictedRows, result.finalRows) {
-                    errorSum += abs(p - f); errorMax = max(errorMax, abs(p - f)); rows += 1
-                }
-                guard let pa = result.parameterAttribution else { continue }
-                let Pg = pa.parameterCount
-                pa.kernelTotal.withUnsafeBufferPointer { kt in
-                    for (i, a) in part.enumerated() {
-                        for s in membership[a] {
-                            scores[s].withUnsafeMutableBufferPointer { dst in
-                                var q = i * Pg
+        for (done, part) in chunks.enumerated() {
+            let options = EPKOptions(
+                quadrature: quadrature, classes: .all, attributionClasses: .selected,
+                parameterAttribution: ParameterAttributionOptions(components: components, perRow: true),
+                memoryBudgetBytes: memoryBudgetBytes)
+            let engine = try EPKEngine(model: model, history: history, data: data, options: options)
+            let result = try engine.run(testInputs: testInputs.rows(part), testLabels: nil)
+            for (p, f) in zip(result.predictedRows, result.finalRows) {
+                errorSum += abs(p - f); errorMax = max(errorMax, abs(p - f)); rows += 1
+            }
+            guard let pa = result.parameterAttribution else { continue }
+            let Pg = pa.parameterCount
+            precondition(pa.rowsPerTest == C, "EPKImportance: one parameter-attribution row per class")
+            pa.kernelTotal.withUnsafeBufferPointer { kt in
+                for (i, a) in part.enumerated() {
+                    for s in membership[a] {
+                        scores[s].withUnsafeMutableBufferPointer { dst in
+                            for c in 0..<C {
+                                var q = (i * C + c) * Pg
                                 for r in ranges { for p in r { dst[p] += abs(kt[q]); q += 1 } }
                             }
                         }
                     }
                 }
-                done += 1
-                progress?(done, chunks.count * C)
             }
+            progress?(done + 1, chunks.count)
         }
         return EPKImportance(
             scores: scores, meanAbsoluteError: errorSum / Double(max(1, rows)), maxAbsoluteError: errorMax,

@@ -180,21 +180,22 @@ public enum EPKArtifact {
                 let g = try root.createGroup("parameters")
                 try g.setJSONAttribute("components", pa.components)
                 try g.setAttribute("snapshot_interval", pa.snapshotInterval ?? 0)
+                // (n, P_g) with a test point's attribution rows summed; (n, Sa, P_g) with the rows kept apart.
+                let perRow = pa.rowsPerTest > 1
+                let rows = perRow ? [n, pa.rowsPerTest, pa.parameterCount] : [n, pa.parameterCount]
+                let axes = perRow ? "test, attribution row, parameter" : "test, parameter"
                 try put(
-                    g, "kernel_total", pa.kernelTotal, [n, pa.parameterCount],
-                    "test, parameter; Σ_t Σ_selected classes kernel part")
-                try put(
-                    g, "regularization_total", pa.regularizationTotal, [n, pa.parameterCount],
-                    "test, parameter; weight-decay part")
+                    g, "kernel_total", pa.kernelTotal, rows,
+                    perRow ? "\(axes); Σ_t kernel part" : "\(axes); Σ_t Σ_selected classes kernel part")
+                try put(g, "regularization_total", pa.regularizationTotal, rows, "\(axes); weight-decay part")
                 try put(
                     g, "snapshot_steps", pa.snapshotSteps.map { Int32($0) }, [pa.snapshotSteps.count],
                     "snapshot; first step of the interval")
                 try put(
-                    g, "kernel_snapshots", pa.kernelSnapshots, [pa.snapshotSteps.count, n, pa.parameterCount],
-                    "snapshot, test, parameter")
+                    g, "kernel_snapshots", pa.kernelSnapshots, [pa.snapshotSteps.count] + rows, "snapshot, \(axes)")
                 try put(
-                    g, "regularization_snapshots", pa.regularizationSnapshots,
-                    [pa.snapshotSteps.count, n, pa.parameterCount], "snapshot, test, parameter")
+                    g, "regularization_snapshots", pa.regularizationSnapshots, [pa.snapshotSteps.count] + rows,
+                    "snapshot, \(axes)")
             }
             let v = try root.createGroup("validation")
             for (name, value) in validation.fields { try v.setAttribute(name, value) }
@@ -239,7 +240,8 @@ public enum EPKArtifact {
             let total = try g.read("kernel_total", as: Float.self)
             let interval = try g.intAttribute("snapshot_interval")
             pa = .init(
-                components: try g.jsonAttribute("components", as: [String].self), parameterCount: total.shape[1],
+                components: try g.jsonAttribute("components", as: [String].self),
+                parameterCount: total.shape.last ?? 0, rowsPerTest: total.shape.count == 3 ? total.shape[1] : 1,
                 kernelTotal: total.values, regularizationTotal: try f("parameters/regularization_total"),
                 snapshotInterval: interval == 0 ? nil : interval,
                 snapshotSteps: try root.read("parameters/snapshot_steps", as: Int32.self).values.map { Int($0) },

@@ -177,10 +177,11 @@ extension EPKEngine {
     }
 
     /// Adds the parameter-level attribution of the attribution rows in `phi` ((R, P), R = tests·S, the test points
-    /// `firstTest…` of the chunk) to the current interval's accumulators (tests of the chunk × P_g).
+    /// `firstTest…` of the chunk) to the current interval's accumulators: (tests of the chunk, P_g), or with `keepRows`
+    /// one accumulator row per attribution row, (tests of the chunk · S, P_g).
     func accumulateParameterAttribution(
         group: ResolvedGroup, phi: [Float], delta: [Float], rho: [Float], eta: Float,
-        R: Int, S: Int, firstTest: Int = 0, kernel: inout [Float], reg: inout [Float]
+        R: Int, S: Int, keepRows: Bool = false, firstTest: Int = 0, kernel: inout [Float], reg: inout [Float]
     ) {
         let P = model.parameterCount, Pg = group.count
         phi.withPointer { ph in
@@ -192,10 +193,11 @@ extension EPKEngine {
                                 for a in tests {
                                     for s in 0..<S {
                                         let row = ph + (a * S + s) * P
+                                        // Destination row: the test point's (its rows summed) or the row's own.
+                                        let target = keepRows ? (firstTest + a) * S + s : firstTest + a
                                         var q = 0
                                         for range in group.ranges {
-                                            let kdst = kp + (firstTest + a) * Pg + q,
-                                                rdst = rp + (firstTest + a) * Pg + q
+                                            let kdst = kp + target * Pg + q, rdst = rp + target * Pg + q
                                             let src = row + range.lowerBound, dd = d + range.lowerBound,
                                                 rr = rh + range.lowerBound
                                             var p = 0
@@ -222,7 +224,7 @@ extension EPKEngine {
         result: inout EPKResult
     ) {
         guard var pa = result.parameterAttribution else { return }
-        let Pg = pa.parameterCount, n = result.testCount
+        let Pg = pa.parameterCount * pa.rowsPerTest, n = result.testCount
         let base = chunk.lowerBound * Pg
         for i in 0..<kernel.count {
             pa.kernelTotal[base + i] += kernel[i]

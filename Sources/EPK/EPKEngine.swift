@@ -135,13 +135,14 @@ public final class EPKEngine {
             let snapshotSteps =
                 interval.map { iv in Array(stride(from: (steps.lowerBound / iv) * iv, to: steps.upperBound, by: iv)) }
                 ?? []
+            let rows = n * (pa.perRow ? Sa : 1)
             result.parameterAttribution = .init(
-                components: pa.components, parameterCount: g.count,
-                kernelTotal: [Float](repeating: 0, count: n * g.count),
-                regularizationTotal: [Float](repeating: 0, count: n * g.count),
+                components: pa.components, parameterCount: g.count, rowsPerTest: pa.perRow ? Sa : 1,
+                kernelTotal: [Float](repeating: 0, count: rows * g.count),
+                regularizationTotal: [Float](repeating: 0, count: rows * g.count),
                 snapshotInterval: interval, snapshotSteps: snapshotSteps,
-                kernelSnapshots: [Float](repeating: 0, count: snapshotSteps.count * n * g.count),
-                regularizationSnapshots: [Float](repeating: 0, count: snapshotSteps.count * n * g.count))
+                kernelSnapshots: [Float](repeating: 0, count: snapshotSteps.count * rows * g.count),
+                regularizationSnapshots: [Float](repeating: 0, count: snapshotSteps.count * rows * g.count))
         }
 
         // Memory plan: chunk the test points so φ, Q and the parameter accumulators fit the budget.
@@ -215,7 +216,9 @@ public final class EPKEngine {
         var delta = [Float](repeating: 0, count: P)  // (P) Δθ_t
         var rho = [Float](repeating: 0, count: P)  // (P) regularisation feature ρ_t
         var invD = [Float](repeating: 0, count: P)  // (P) 1/D_t (AdamW) or 1 (SGD) on active entries
-        var paramCurrent = plan.parameterGroup.map { [Float](repeating: 0, count: nc * $0.count) } ?? []
+        let paramRowsPerTest = options.parameterAttribution?.perRow == true ? Sa : 1
+        var paramCurrent =
+            plan.parameterGroup.map { [Float](repeating: 0, count: nc * paramRowsPerTest * $0.count) } ?? []
         var paramCurrentReg = paramCurrent
 
         var thetaNext = try loadParameters(steps.upperBound)
@@ -271,7 +274,7 @@ public final class EPKEngine {
                 if let g = plan.parameterGroup {
                     accumulateParameterAttribution(
                         group: g, phi: phi, delta: delta, rho: rho, eta: eta, R: (hi - lo) * Sa, S: Sa,
-                        firstTest: lo, kernel: &paramCurrent, reg: &paramCurrentReg)
+                        keepRows: paramRowsPerTest > 1, firstTest: lo, kernel: &paramCurrent, reg: &paramCurrentReg)
                 }
                 if dataState != nil {
                     dataState!.accumulate(phi: phi, rows: (lo * Sa)..<(hi * Sa), eta: eta, beta: beta, invD: invD)

@@ -19,7 +19,8 @@ extension EPKEngine {
                 testCount: n, attributionClassesPerTest: Sa, parameterCount: model.parameterCount,
                 trainingCount: history.trainingCount,
                 batchSize: maxBatchSize(options.steps ?? 0..<history.stepCount), dataGroups: dataGroups.count,
-                parameterGroupCount: paramCount, basisRowsPerTest: basisRows,
+                parameterGroupCount: paramCount * (options.parameterAttribution?.perRow == true ? Sa : 1),
+                basisRowsPerTest: basisRows,
                 refinement: options.quadrature.refine != nil,
                 nodesPerStep: options.quadrature.points, budget: options.memoryBudgetBytes)
         }
@@ -58,7 +59,7 @@ extension EPKEngine {
             nodesPerStep: Int = 1, budget: Int
         ) {
             // Per test point: φ (S·P) and, with data attribution, Q (S·P); parameter accumulators (3·P_g: total,
-            // current interval, reg); data attribution output rows (groups·S·N).
+            // current interval, reg; P_g counts every kept row); data attribution output rows (groups·S·N).
             // Without data or parameter attribution φ is never materialised (per-sample dot products instead).
             self.basisRowsPerTest = basisRowsPerTest
             // Refinement recomputes φ of the refined test points into a second buffer (at most P more per row).

@@ -103,7 +103,7 @@ public enum EPKMerge {
         r.stepPoints = rs.allSatisfy({ !$0.stepPoints.isEmpty }) ? rs.flatMap(\.stepPoints) : []
         if var pa = r.parameterAttribution {
             let pas = rs.compactMap(\.parameterAttribution)
-            let block = r.testCount * pa.parameterCount
+            let block = r.testCount * pa.rowsPerTest * pa.parameterCount
             var steps: [Int] = []
             for p in pas { for s in p.snapshotSteps where !steps.contains(s) { steps.append(s) } }
             steps.sort()

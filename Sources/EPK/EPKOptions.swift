@@ -29,8 +29,12 @@ public struct ParameterAttributionOptions: Codable, Equatable, Sendable {
     public var components: [String]
     /// Steps per snapshot; `nil` keeps only the total over all steps.
     public var snapshotInterval: Int?
-    public init(components: [String], snapshotInterval: Int? = nil) {
-        self.components = components; self.snapshotInterval = snapshotInterval
+    /// Keep each attribution row (test point × class) apart instead of summing a test point's rows: (n, Sa, P_g).
+    /// Callers that need |PK| per class (pruning scores, docs/METHOD.md §15) get every class from one pass, whose
+    /// features come from the C − 1 softmax-basis rows. Not a config key.
+    public var perRow = false
+    public init(components: [String], snapshotInterval: Int? = nil, perRow: Bool = false) {
+        self.components = components; self.snapshotInterval = snapshotInterval; self.perRow = perRow
     }
     enum CodingKeys: String, CodingKey { case components, snapshotInterval = "snapshot_interval" }
 }

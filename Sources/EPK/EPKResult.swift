@@ -54,17 +54,19 @@ public struct EPKResult: Sendable {
         public var components: [String]
         /// Scalars in the group P_g (components concatenated in `components` order).
         public var parameterCount: Int
-        /// (n, P_g) kernel part summed over all processed steps.
+        /// Rows kept per test point: 1 (its attribution rows summed) or Sa (`ParameterAttributionOptions.perRow`).
+        public var rowsPerTest = 1
+        /// (n, rowsPerTest, P_g) kernel part summed over all processed steps.
         public var kernelTotal: [Float]
-        /// (n, P_g) regularisation part summed over all processed steps.
+        /// (n, rowsPerTest, P_g) regularisation part summed over all processed steps.
         public var regularizationTotal: [Float]
         /// Steps per snapshot, if snapshots were requested.
         public var snapshotInterval: Int?
         /// First step of each snapshot interval.
         public var snapshotSteps: [Int]
-        /// (snapshots, n, P_g) kernel part of each interval [s, s + interval).
+        /// (snapshots, n, rowsPerTest, P_g) kernel part of each interval [s, s + interval).
         public var kernelSnapshots: [Float]
-        /// (snapshots, n, P_g) regularisation part of each interval.
+        /// (snapshots, n, rowsPerTest, P_g) regularisation part of each interval.
         public var regularizationSnapshots: [Float]
     }
 

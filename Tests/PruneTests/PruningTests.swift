@@ -116,6 +116,57 @@ final class PruningTests: XCTestCase {
         XCTAssertEqual(m.kl, kl / 2, accuracy: 1e-6)
     }
 
+    /// The one all-class pass with per-row parameter attribution (features from the softmax basis) gives each
+    /// class's row exactly as a separate pass at that class alone does, and the scores are Σ_x Σ_c |PK[x, c, p]|.
+    func testOneAllClassPassGivesEveryClassRowOfTheParameterAttribution() throws {
+        let p = Self.problem
+        let names = p.model.layout.names.filter { $0 != "9.weight" }
+        let q = QuadratureConfig(rule: .midpoint, points: 2)
+        let n = p.tests.shape[0], C = p.model.classCount
+        let both = try EPKEngine(
+            model: p.model, history: p.history, data: p.data,
+            options: EPKOptions(
+                quadrature: q, classes: .all, attributionClasses: .selected,
+                parameterAttribution: ParameterAttributionOptions(components: names, perRow: true),
+                memoryBudgetBytes: 1 << 28)
+        ).run(testInputs: p.tests, testLabels: nil).parameterAttribution!
+        XCTAssertEqual(both.rowsPerTest, C)
+        let Pg = both.parameterCount
+        var expectedScores = [Double](repeating: 0, count: Pg)
+        for c in 0..<C {
+            let one = try EPKEngine(
+                model: p.model, history: p.history, data: p.data,
+                options: EPKOptions(
+                    quadrature: q, classes: .target, attributionClasses: .selected,
+                    parameterAttribution: ParameterAttributionOptions(components: names),
+                    memoryBudgetBytes: 1 << 28)
+            ).run(testInputs: p.tests, testLabels: [Int](repeating: c, count: n)).parameterAttribution!
+            XCTAssertEqual(one.rowsPerTest, 1)
+            var worst = 0.0, scale = 0.0
+            for a in 0..<n {
+                for i in 0..<Pg {
+                    let expected = Double(one.kernelTotal[a * Pg + i]), got = Double(both.kernelTotal[(a * C + c) * Pg + i])
+                    worst = max(worst, abs(got - expected)); scale = max(scale, abs(expected))
+                    expectedScores[i] += abs(expected)
+                }
+            }
+            XCTAssertGreaterThan(scale, 0)
+            XCTAssertLessThan(worst, 1e-4 * scale, "class \(c)")
+        }
+        let scores = try EPKImportance.compute(
+            model: p.model, history: p.history, data: p.data, testInputs: p.tests,
+            membership: [[Int]](repeating: [0], count: n), setCount: 1, components: names, quadrature: q, chunk: n,
+            memoryBudgetBytes: 1 << 28
+        ).scores[0]
+        var q0 = 0
+        for name in names {
+            for i in p.model.layout.component(named: name)!.range {
+                XCTAssertEqual(Double(scores[i]), expectedScores[q0], accuracy: 1e-4 * max(1e-6, expectedScores[q0]))
+                q0 += 1
+            }
+        }
+    }
+
     func testEPKImportanceIsAdditiveOverTestPoints() throws {
         let p = Self.problem
         let names = p.model.layout.names.filter { $0 != "9.weight" }

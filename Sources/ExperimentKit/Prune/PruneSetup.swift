@@ -95,9 +95,7 @@ struct PruneSetup {
 
     /// The EPK importance of the pool images `images` (a contiguous slice of `0..<pool`): partial per-seed sums.
     func computeScores(images: Range<Int>, label: String) throws -> EPKImportance {
-        let C = model.classCount
-        let progress = Progress(
-            label: label, total: ((images.count + config.epkChunk - 1) / config.epkChunk) * C)
+        let progress = Progress(label: label, total: (images.count + config.epkChunk - 1) / config.epkChunk)
         let epk = try EPKImportance.compute(
             model: model, history: setup.history, data: DatasetReplay(setup.data.train),
             testInputs: inputs.rows(images), membership: Array(membership[images]), setCount: config.seeds.count,
