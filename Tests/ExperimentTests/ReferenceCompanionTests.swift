@@ -97,6 +97,23 @@ final class ReferenceCompanionTests: WorkspaceTestCase {
             try c.read("data_snapshots/start", as: Int32.self).values,
             try s.read("data_snapshots/start", as: Int32.self).values)
 
+        // Component attribution: the focus-class row of every test point.
+        let rowClasses = try s.read("outputs/row_classes", as: Int32.self)
+        let S = rowClasses.shape[1]
+        XCTAssertGreaterThan(S, 1)
+        XCTAssertEqual(try c.read("outputs/row_classes", as: Int32.self).values, focus)
+        for part in ["components/kernel", "components/regularization"] {
+            let whole = try s.read(part, as: Double.self), reduced = try c.read(part, as: Double.self)
+            let K = whole.shape[2]
+            XCTAssertEqual(reduced.shape, [n, 1, K])
+            for a in 0..<n {
+                let row = (0..<S).first { rowClasses.values[a * S + $0] == focus[a] }!
+                XCTAssertEqual(
+                    Array(reduced.values[(a * K)..<(a * K + K)]),
+                    Array(whole.values[((a * S + row) * K)..<((a * S + row) * K + K)]), part)
+            }
+        }
+
         // Every figure of the full artifact is drawn from the companion, and the report rows are the same.
         let drawnFromFull = try FigureRenderer.renderAll(artifact: full, directory: directory + "/figures-full")
         let drawnFromCompanion = try FigureRenderer.renderAll(artifact: companion, directory: directory + "/figures")

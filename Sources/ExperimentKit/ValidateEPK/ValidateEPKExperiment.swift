@@ -33,6 +33,21 @@ public enum ValidateEPKExperiment: ExperimentArtifact {
                         return kernel
                     }),
                 .init(
+                    pattern: "components/*",
+                    meaning: "the focus-class row, (n, 1, K), the row the component figure draws",
+                    reduce: { source, path, group, name in
+                        let rows = try focusClassRows(
+                            source, path, rowClasses: "outputs/row_classes", as: Double.self)
+                        return try group.write(name, rows.values, shape: rows.shape, compressed: true)
+                    }),
+                .init(
+                    pattern: "outputs/row_classes", meaning: "the focus class of each test point, (n, 1)",
+                    reduce: { source, _, group, name in
+                        try group.write(
+                            name, try source.root.read("outputs/focus_classes", as: Int32.self).values,
+                            shape: [try source.root.intAttribute("test_count"), 1], compressed: true)
+                    }),
+                .init(
                     pattern: "outputs/attribution_classes", meaning: "the focus class of each test point, (n, 1)",
                     reduce: { source, _, group, name in
                         try group.write(
@@ -67,20 +82,22 @@ public enum ValidateEPKExperiment: ExperimentArtifact {
         }
         var total: [Double] = [], shape: [Int] = []
         for g in summed {
-            let rows = try focusClassRows(source, path + "/" + g)
+            let rows = try focusClassRows(source, path + "/" + g, as: Float.self)
             if total.isEmpty { total = [Double](repeating: 0, count: rows.values.count); shape = rows.shape }
             for i in rows.values.indices { total[i] += Double(rows.values[i]) }
         }
         return try out.write("total", total.map(Float.init), shape: shape, compressed: true)
     }
 
-    /// The focus-class attribution row of every test point of an (n, Sa, N) or (snapshots, n, Sa, N) dataset, as an
-    /// (n, 1, N) or (snapshots, n, 1, N) array.
-    static func focusClassRows(_ source: HDF5File, _ path: String) throws -> (values: [Float], shape: [Int]) {
+    /// The focus-class row of every test point of an (n, Sa, N) or (snapshots, n, Sa, N) dataset whose rows have the
+    /// classes `rowClasses` (n, Sa), as an (n, 1, N) or (snapshots, n, 1, N) array.
+    static func focusClassRows<T: HDF5Scalar>(
+        _ source: HDF5File, _ path: String, rowClasses: String = "outputs/attribution_classes", as _: T.Type = Float.self
+    ) throws -> (values: [T], shape: [Int]) {
         let root = try source.root
         let dataset = try root.dataset(path)
         let shape = try dataset.shape
-        let rows = try root.read("outputs/attribution_classes", as: Int32.self)
+        let rows = try root.read(rowClasses, as: Int32.self)
         let focus = try root.read("outputs/focus_classes", as: Int32.self).values
         let n = rows.shape[0], Sa = rows.shape[1], N = shape[shape.count - 1]
         guard shape.count >= 3, shape[shape.count - 3] == n, shape[shape.count - 2] == Sa else {
@@ -97,9 +114,9 @@ public enum ValidateEPKExperiment: ExperimentArtifact {
             }
             return s
         }
-        let values = try dataset.read(as: Float.self)
+        let values = try dataset.read(as: T.self)
         let blocks = shape.count == 4 ? shape[0] : 1
-        var out = [Float](); out.reserveCapacity(blocks * n * N)
+        var out = [T](); out.reserveCapacity(blocks * n * N)
         for k in 0..<blocks {
             for a in 0..<n {
                 let row: Int = (k * n + a) * Sa + selected[a]
