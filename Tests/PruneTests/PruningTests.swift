@@ -145,7 +145,8 @@ final class PruningTests: XCTestCase {
             var worst = 0.0, scale = 0.0
             for a in 0..<n {
                 for i in 0..<Pg {
-                    let expected = Double(one.kernelTotal[a * Pg + i]), got = Double(both.kernelTotal[(a * C + c) * Pg + i])
+                    let expected = Double(one.kernelTotal[a * Pg + i]),
+                        got = Double(both.kernelTotal[(a * C + c) * Pg + i])
                     worst = max(worst, abs(got - expected)); scale = max(scale, abs(expected))
                     expectedScores[i] += abs(expected)
                 }

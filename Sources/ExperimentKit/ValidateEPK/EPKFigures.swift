@@ -279,7 +279,8 @@ public enum EPKFigures {
         if sets.reduce(0, { $0 + $1.count }) == union.count { return groups }
         throw ArtifactError(
             .corrupt, file: file.path, object: "/" + part,
-            problem: "groups \(groups.joined(separator: ", ")) overlap and none covers the others, so they have no total",
+            problem:
+                "groups \(groups.joined(separator: ", ")) overlap and none covers the others, so they have no total",
             fix: "attribute to disjoint groups, or add one that covers them all")
     }
 

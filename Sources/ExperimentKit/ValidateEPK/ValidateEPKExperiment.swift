@@ -55,11 +55,13 @@ public enum ValidateEPKExperiment: ExperimentArtifact {
                             shape: [try source.root.intAttribute("test_count"), 1], compressed: true)
                     }),
                 .init(
-                    pattern: "data", meaning: "data/total, (n, 1, N): the focus-class row summed over the groups that make up the model",
+                    pattern: "data",
+                    meaning: "data/total, (n, 1, N): the focus-class row summed over the groups that make up the model",
                     reduce: focusClassTotal),
                 .init(
                     pattern: "data_snapshots",
-                    meaning: "data_snapshots/total, (snapshots, n, 1, N): the focus-class row summed over the groups that make up the model",
+                    meaning:
+                        "data_snapshots/total, (snapshots, n, 1, N): the focus-class row summed over the groups that make up the model",
                     reduce: focusClassTotal),
             ])
     }
@@ -92,7 +94,8 @@ public enum ValidateEPKExperiment: ExperimentArtifact {
     /// The focus-class row of every test point of an (n, Sa, N) or (snapshots, n, Sa, N) dataset whose rows have the
     /// classes `rowClasses` (n, Sa), as an (n, 1, N) or (snapshots, n, 1, N) array.
     static func focusClassRows<T: HDF5Scalar>(
-        _ source: HDF5File, _ path: String, rowClasses: String = "outputs/attribution_classes", as _: T.Type = Float.self
+        _ source: HDF5File, _ path: String, rowClasses: String = "outputs/attribution_classes",
+        as _: T.Type = Float.self
     ) throws -> (values: [T], shape: [Int]) {
         let root = try source.root
         let dataset = try root.dataset(path)
