@@ -242,6 +242,15 @@ final class GrokkingTests: XCTestCase {
                 try ComponentAttributionFigures.interval(full, "cosine/linear2/val", k))
         }
         XCTAssertThrowsError(try ComponentAttributionFigures.interval(slim, "cosine/model/train_val", shown[0]))
+        // PCA coordinates: linear2 at every figure step, the other groups at the last one, values unchanged.
+        XCTAssertEqual(try slim.root.dataset("pca/linear2").intArrayAttribute("kept_intervals"), shown)
+        XCTAssertEqual(try slim.root.dataset("pca/model").intArrayAttribute("kept_intervals"), [shown.last!])
+        for (slug, k) in [("linear2", shown[0]), ("model", shown.last!)] {
+            XCTAssertEqual(
+                try ComponentAttributionFigures.interval(slim, "pca/\(slug)", k, as: Double.self),
+                try ComponentAttributionFigures.interval(full, "pca/\(slug)", k, as: Double.self))
+        }
+        XCTAssertEqual(try slim.root.read("pca/explained", as: Double.self).values, try full.doubles("pca/explained"))
         full.close(); slim.close()
         let drawn = try FigureRenderer.renderAll(artifact: companion, directory: tmp + "/attr-reference")
         XCTAssertEqual(drawn.count, ComponentAttributionFigures.all.count)

@@ -10,7 +10,8 @@ public enum ComponentAttributionExperiment: ExperimentArtifact {
     /// step's interval for validation × validation, the last one for validation × training (dataset attribute
     /// `kept_intervals`); it draws every matrix from at most `referencePoints` evenly spaced points per axis, in the
     /// stored a+b order (attributes `kept_rows`, `kept_columns`), and leaves out the whole-history validation × training
-    /// matrices, which nothing draws.
+    /// matrices, which nothing draws. The 2-D PCA coordinates keep the intervals their figures draw: every figure step
+    /// for linear2, the last one for the other groups.
     public static var referenceRules: ReferenceRules {
         let points = "at most \(referencePoints) evenly spaced points per axis"
         return ReferenceRules(
@@ -25,7 +26,29 @@ public enum ComponentAttributionExperiment: ExperimentArtifact {
                 .init(
                     pattern: "cosine/*/val_total", meaning: points,
                     reduce: { try keepBlocks($0, $1, $2, $3, intervals: .none) }),
+                .init(
+                    pattern: "pca/*",
+                    meaning:
+                        "the intervals the PCA figures draw (every figure step for linear2, the last for the other groups); pca/explained whole",
+                    reduce: keepPCAIntervals),
             ])
+    }
+
+    /// The PCA coordinates (I, n, 2) of the intervals the figures draw (attribute `kept_intervals`); `pca/explained`
+    /// is copied whole.
+    @Sendable static func keepPCAIntervals(
+        _ source: HDF5File, _ path: String, _ group: HDF5Group, _ name: String
+    ) throws -> HDF5Dataset {
+        let dataset = try source.root.dataset(path)
+        guard name != "explained" else { return try group.copyDataset(dataset, as: name) }
+        let shape = try dataset.shape, values = try dataset.read(as: Double.self)
+        let shown = try ComponentAttributionFigures.info(source).figureIndices
+        let kept = name == "linear2" ? shown : Array(shown.suffix(1))
+        let block = shape.dropFirst().reduce(1, *)
+        let out = kept.flatMap { values[($0 * block)..<(($0 + 1) * block)] }
+        let d = try group.write(name, out, shape: [kept.count] + Array(shape.dropFirst()), compressed: true)
+        try d.setAttribute("kept_intervals", kept)
+        return d
     }
 
     /// Points per axis a reference companion keeps of a cosine matrix (a 480-pixel heatmap draws no more).

@@ -80,9 +80,11 @@ public enum ComponentAttributionFigures {
 
     /// Interval `k` of a per-interval dataset (I, ...); a stored reference keeps only some intervals and names them in
     /// the dataset's `kept_intervals` attribute.
-    static func interval(_ file: HDF5File, _ path: String, _ k: Int) throws -> [Float] {
+    static func interval<T: HDF5Scalar>(
+        _ file: HDF5File, _ path: String, _ k: Int, as _: T.Type = Float.self
+    ) throws -> [T] {
         let dataset = try file.root.dataset(path)
-        let shape = try dataset.shape, values = try dataset.read(as: Float.self)
+        let shape = try dataset.shape, values = try dataset.read(as: T.self)
         var position = k
         if dataset.hasAttribute("kept_intervals") {
             guard let p = try dataset.intArrayAttribute("kept_intervals").firstIndex(of: k) else {
@@ -291,10 +293,9 @@ public enum ComponentAttributionFigures {
 
     static func pcaPanel(_ file: HDF5File, slug: String, index k: Int, title: String) throws -> Panel {
         let i = try info(file)
-        let (v, shape) = try file.root.read("pca/\(slug)", as: Double.self)
-        let n = shape[1]
-        let base = k * n * 2
-        let x = (0..<n).map { v[base + $0 * 2] }, y = (0..<n).map { v[base + $0 * 2 + 1] }
+        let v = try interval(file, "pca/\(slug)", k, as: Double.self)  // (n, 2) of interval k
+        let n = v.count / 2
+        let x = (0..<n).map { v[$0 * 2] }, y = (0..<n).map { v[$0 * 2 + 1] }
         let g = i.slugs.firstIndex(of: slug) ?? 0
         let ex = try file.root.read("pca/explained", as: Double.self).values
         let G = i.slugs.count
