@@ -62,6 +62,18 @@ final class TrainSplitEPKTests: WorkspaceTestCase {
             let attributed = data[(a * N)..<((a + 1) * N)].reduce(0.0) { $0 + Double($1) }
             XCTAssertEqual(attributed, kernel, accuracy: 1e-3 * max(1, abs(kernel)), "test point \(a)")
         }
+        // The report's self-attribution row: how often a point's own training copy ranks first, and its median rank.
+        let ranks = (0..<indices.count).map { a -> Int in
+            let row = (0..<N).map { j in result.dataAttribution.reduce(0.0) { $0 + Double($1.values[a * N + j]) } }
+            return 1 + row.filter { $0 > row[indices[a]] }.count
+        }.sorted()
+        let first = ranks.filter { $0 == 1 }.count
+        let reported = try ReportWriter.summarize(artifact: path).rows.first { $0.0.hasPrefix("self-attribution") }
+        XCTAssertEqual(
+            reported?.1,
+            "the point's own training copy is its most attributed sample for \(first) of \(indices.count) points; median rank \(ranks[indices.count / 2]) of \(N)"
+        )
+        XCTAssertGreaterThan(first, 0, "a training point's own gradient should dominate for some points")
     }
 
     func testTooManyTrainingTestPointsIsOneLine() throws {

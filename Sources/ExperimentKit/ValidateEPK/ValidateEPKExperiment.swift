@@ -91,6 +91,28 @@ public enum ValidateEPKExperiment: ExperimentArtifact {
         return try out.write("total", total.map(Float.init), shape: shape, compressed: true)
     }
 
+    /// For test points drawn from the training split (`test_split` "train") with data attribution: how often a point's
+    /// own training copy is its most attributed training sample, and the median rank of that copy (1 = first), at the
+    /// focus class.
+    static func selfAttributionRow(_ file: HDF5File) throws -> (String, String)? {
+        let root = try file.root
+        guard root.hasAttribute("test_split"), try root.stringAttribute("test_split") == "train", root.contains("data")
+        else { return nil }
+        let (matrices, n, N) = try EPKFigures.focusMatrices(file, part: "data")
+        let own = try root.read("outputs/test_indices", as: Int32.self).values.map { Int($0) }
+        guard let m = matrices.first, own.count == n, own.allSatisfy({ (0..<N).contains($0) }) else {
+            throw ArtifactError(
+                .corrupt, file: file.path, object: "/outputs/test_indices",
+                problem: "the test points are not indices of the \(N) training samples", fix: "rerun validate-epk")
+        }
+        let ranks = (0..<n).map { a in 1 + (0..<N).filter { m[a * N + $0] > m[a * N + own[a]] }.count }.sorted()
+        let first = ranks.filter { $0 == 1 }.count
+        return (
+            "self-attribution (training-split points)",
+            "the point's own training copy is its most attributed sample for \(first) of \(n) points; median rank \(ranks[n / 2]) of \(N)"
+        )
+    }
+
     /// The focus-class row of every test point of an (n, Sa, N) or (snapshots, n, Sa, N) dataset whose rows have the
     /// classes `rowClasses` (n, Sa), as an (n, 1, N) or (snapshots, n, 1, N) array.
     static func focusClassRows<T: HDF5Scalar>(
@@ -158,6 +180,7 @@ public enum ValidateEPKExperiment: ExperimentArtifact {
                 } ?? "—"
             ),
         ]
+        if let row = try selfAttributionRow(file) { rows.append(row) }
         if let refine = quadrature.refine, root.contains("steps/points") {
             let points = try root.read("steps/points", as: Int32.self)
             let r = quadrature.refinementSummary(
