@@ -42,18 +42,10 @@ public enum ValidateEPKExperiment: ExperimentArtifact {
                     }),
                 .init(
                     pattern: "outputs/row_classes", meaning: "the focus class of each test point, (n, 1)",
-                    reduce: { source, _, group, name in
-                        try group.write(
-                            name, try source.root.read("outputs/focus_classes", as: Int32.self).values,
-                            shape: [try source.root.intAttribute("test_count"), 1], compressed: true)
-                    }),
+                    reduce: focusClassColumn),
                 .init(
                     pattern: "outputs/attribution_classes", meaning: "the focus class of each test point, (n, 1)",
-                    reduce: { source, _, group, name in
-                        try group.write(
-                            name, try source.root.read("outputs/focus_classes", as: Int32.self).values,
-                            shape: [try source.root.intAttribute("test_count"), 1], compressed: true)
-                    }),
+                    reduce: focusClassColumn),
                 .init(
                     pattern: "data",
                     meaning: "data/total, (n, 1, N): the focus-class row summed over the groups that make up the model",
@@ -64,6 +56,15 @@ public enum ValidateEPKExperiment: ExperimentArtifact {
                         "data_snapshots/total, (snapshots, n, 1, N): the focus-class row summed over the groups that make up the model",
                     reduce: focusClassTotal),
             ])
+    }
+
+    /// A row-class dataset reduced to each test point's focus class, (n, 1), matching the focus rows kept elsewhere.
+    @Sendable static func focusClassColumn(
+        _ source: HDF5File, _ path: String, _ group: HDF5Group, _ name: String
+    ) throws -> HDF5Dataset {
+        try group.write(
+            name, try source.root.read("outputs/focus_classes", as: Int32.self).values,
+            shape: [try source.root.intAttribute("test_count"), 1], compressed: true)
     }
 
     /// A data-attribution part (`data` or `data_snapshots`) as the figures draw it: the focus-class row of every test
