@@ -135,9 +135,10 @@ public final class EPKEngine {
             let snapshotSteps =
                 interval.map { iv in Array(stride(from: (steps.lowerBound / iv) * iv, to: steps.upperBound, by: iv)) }
                 ?? []
-            let rows = n * (pa.perRow ? Sa : 1)
+            let rowsPerTest = pa.rowsKept(perTestOf: Sa)
+            let rows = n * rowsPerTest
             result.parameterAttribution = .init(
-                components: pa.components, parameterCount: g.count, rowsPerTest: pa.perRow ? Sa : 1,
+                components: pa.components, parameterCount: g.count, rowsPerTest: rowsPerTest,
                 kernelTotal: [Float](repeating: 0, count: rows * g.count),
                 regularizationTotal: [Float](repeating: 0, count: rows * g.count),
                 snapshotInterval: interval, snapshotSteps: snapshotSteps,
@@ -216,7 +217,7 @@ public final class EPKEngine {
         var delta = [Float](repeating: 0, count: P)  // (P) Δθ_t
         var rho = [Float](repeating: 0, count: P)  // (P) regularisation feature ρ_t
         var invD = [Float](repeating: 0, count: P)  // (P) 1/D_t (AdamW) or 1 (SGD) on active entries
-        let paramRowsPerTest = options.parameterAttribution?.perRow == true ? Sa : 1
+        let paramRowsPerTest = options.parameterAttribution?.rowsKept(perTestOf: Sa) ?? 1
         var paramCurrent =
             plan.parameterGroup.map { [Float](repeating: 0, count: nc * paramRowsPerTest * $0.count) } ?? []
         var paramCurrentReg = paramCurrent

@@ -19,7 +19,7 @@ extension EPKEngine {
                 testCount: n, attributionClassesPerTest: Sa, parameterCount: model.parameterCount,
                 trainingCount: history.trainingCount,
                 batchSize: maxBatchSize(options.steps ?? 0..<history.stepCount), dataGroups: dataGroups.count,
-                parameterGroupCount: paramCount * (options.parameterAttribution?.perRow == true ? Sa : 1),
+                parameterGroupCount: paramCount * (options.parameterAttribution?.rowsKept(perTestOf: Sa) ?? 1),
                 basisRowsPerTest: basisRows,
                 refinement: options.quadrature.refine != nil,
                 nodesPerStep: options.quadrature.points, budget: options.memoryBudgetBytes)

@@ -36,6 +36,8 @@ public struct ParameterAttributionOptions: Codable, Equatable, Sendable {
     public init(components: [String], snapshotInterval: Int? = nil, perRow: Bool = false) {
         self.components = components; self.snapshotInterval = snapshotInterval; self.perRow = perRow
     }
+    /// Attribution rows kept per test point when each test point has `attributionRows` (test × class) rows.
+    public func rowsKept(perTestOf attributionRows: Int) -> Int { perRow ? attributionRows : 1 }
     enum CodingKeys: String, CodingKey { case components, snapshotInterval = "snapshot_interval" }
 }
 

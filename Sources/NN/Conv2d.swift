@@ -6,6 +6,9 @@ import Tensor
 /// Activations are channel-major batches (see `Conv2dLayout`): x (C, n, H, W) → y (Cout, n, OH, OW).
 /// The batch is processed in chunks of samples whose column matrix (C·k·k, chunk·OH·OW) fits in
 /// `columnBudget` floats (default 32 MiB); each chunk costs one im2col (parallel over samples) and one large GEMM.
+/// 3×3 stride-1 convolutions between layers of at least `Conv2d.winogradMinimumChannels` channels compute the output
+/// and the input gradient with Winograd F(2×2, 3×3) instead (`Conv2dWinograd`, 2.25× fewer multiplications), and
+/// so does the batch weight gradient; per-sample weight gradients come from the columns.
 /// Weight W has the PyTorch shape (Cout, C, k, k), read as the matrix (Cout, C·k·k).
 /// Initialisation (PyTorch default, docs/METHOD.md §14): W ~ U(±1/√(C·k·k)).
 public struct Conv2d: Sendable {
@@ -21,6 +24,15 @@ public struct Conv2d: Sendable {
 
     /// Default column budget: 8 Mi floats = 32 MiB, enough for GEMMs with N in the thousands on every ResNet-9 layer.
     public static let defaultColumnBudget = 1 << 23
+    /// Fewest input and output channels for the Winograd path (below, its GEMMs are too thin to gain).
+    public static let winogradMinimumChannels = 8
+
+    /// Whether the output and the input gradient use Winograd F(2×2, 3×3): 3×3 kernel, stride 1, padding ≤ 2 (the
+    /// input gradient is then a correlation with padding 2 − p), and enough channels both ways.
+    public var usesWinograd: Bool {
+        kernel == 3 && stride == 1 && padding <= 2
+            && min(inChannels, outChannels) >= Conv2d.winogradMinimumChannels
+    }
 
     /// Adds the component `"\(name).weight"` to `layout`. `columnBudget` bounds the column workspace (tests pass a
     /// small one to exercise the chunking).
@@ -64,7 +76,58 @@ public struct Conv2d: Sendable {
     /// Floats of workspace that `forward` and `backward` need for a batch of `n` images of size H × W.
     public func workspaceCount(samples n: Int, height: Int, width: Int) -> Int {
         let g = geometry(height: height, width: width)
-        return g.columnRows * g.columnCount * samplesPerChunk(samples: n, height: height, width: width)
+        let columns = g.columnRows * g.columnCount * samplesPerChunk(samples: n, height: height, width: width)
+        guard usesWinograd else { return columns }
+        let winograd =
+            Conv2dWinograd.positions * inChannels * outChannels
+            + winogradFloatsPerSample(height: height, width: width)
+            * winogradSamplesPerChunk(samples: n, height: height, width: width)
+        return max(columns, winograd)
+    }
+
+    /// Floats of the Winograd tiles (V and M) per sample, the larger of the output and the input-gradient pass.
+    @usableFromInline
+    func winogradFloatsPerSample(height: Int, width: Int) -> Int {
+        let g = geometry(height: height, width: width)
+        return max(
+            Conv2dWinograd.floatsPerSample(
+                inChannels: inChannels, outChannels: outChannels, outHeight: g.outHeight, outWidth: g.outWidth),
+            Conv2dWinograd.floatsPerSample(
+                inChannels: outChannels, outChannels: inChannels, outHeight: height, outWidth: width))
+    }
+
+    /// Samples per Winograd chunk: as many as fit in `columnBudget`, balanced like `samplesPerChunk`.
+    @usableFromInline
+    func winogradSamplesPerChunk(samples n: Int, height: Int, width: Int) -> Int {
+        let most = max(1, min(n, columnBudget / max(1, winogradFloatsPerSample(height: height, width: width))))
+        let chunks = (n + most - 1) / most
+        return max(1, (n + chunks - 1) / max(chunks, 1))
+    }
+
+    /// Winograd correlation of a whole batch in chunks: y (outC, n, ·) (+)= x (inC, n, H, W) ⋆ the kernels
+    /// `transformWeights` wrote to the head of `workspace`.
+    @inlinable
+    func winogradPass(
+        _ theta: UnsafePointer<Float>, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>,
+        samples n: Int, height: Int, width: Int, inputGradient: Bool, workspace: UnsafeMutablePointer<Float>
+    ) {
+        let (cin, cout) = inputGradient ? (outChannels, inChannels) : (inChannels, outChannels)
+        let u = workspace
+        Conv2dWinograd.transformWeights(
+            theta + weight.offset, outChannels: outChannels, inChannels: inChannels, flipped: inputGradient, into: u)
+        let tiles = u + Conv2dWinograd.positions * cin * cout
+        // the forward pass's input is H × W; the input gradient's input is dy, OH × OW, padded by 2 − p
+        let g = geometry(height: height, width: width)
+        let (h, w, p) = inputGradient ? (g.outHeight, g.outWidth, 2 - padding) : (height, width, padding)
+        let chunk = winogradSamplesPerChunk(samples: n, height: height, width: width)
+        var first = 0
+        while first < n {
+            let count = min(chunk, n - first)
+            Conv2dWinograd.correlate(
+                u: u, x: x, inChannels: cin, outChannels: cout, samples: n, first: first, count: count,
+                height: h, width: w, padding: p, y: y, accumulate: inputGradient, workspace: tiles)
+            first += count
+        }
     }
 
     /// im2col of samples `first ..< first + count` of x (C, n, H, W) into cols (C·k·k, count·OH·OW).
@@ -89,6 +152,11 @@ public struct Conv2d: Sendable {
         _ theta: UnsafePointer<Float>, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>,
         samples n: Int, height: Int, width: Int, workspace cols: UnsafeMutablePointer<Float>
     ) {
+        if usesWinograd {
+            winogradPass(
+                theta, x: x, y: y, samples: n, height: height, width: width, inputGradient: false, workspace: cols)
+            return
+        }
         let g = geometry(height: height, width: width)
         let positions = g.columnCount, rows = g.columnRows
         let chunk = samplesPerChunk(samples: n, height: height, width: width)
@@ -106,12 +174,70 @@ public struct Conv2d: Sendable {
     }
 
     /// Backward of `y = W ⋆ x`.
-    /// - dx (C, n, H, W): `dx += col2im(Wᵀ · dY)`, skipped when nil (the network input).
-    /// - weights: `dW += dY · colsᵀ`, either summed over the samples (one GEMM over the chunk's columns side by side)
-    ///   or per sample, `dW_i += dY_i (Cout, OH·OW) · cols_iᵀ (OH·OW, C·k·k)`, one GEMM per sample in parallel.
+    /// - dx (C, n, H, W): `dx += col2im(Wᵀ · dY)` (Winograd layers: `dx += dY ⋆ rot180(W)ᵀ`), skipped when nil (the
+    ///   network input).
+    /// - weights: `dW += dY · colsᵀ`, either summed over the samples (one GEMM over the chunk's columns side by side;
+    ///   Winograd layers use `winogradWeightGradient`) or per sample, `dW_i += dY_i (Cout, OH·OW) · cols_iᵀ
+    ///   (OH·OW, C·k·k)`, one GEMM per sample in parallel.
     /// The columns are recomputed from x here (cheaper than keeping them for the whole batch).
     @inlinable
     public func backward(
+        _ theta: UnsafePointer<Float>, x: UnsafePointer<Float>, dy: UnsafePointer<Float>,
+        dx: UnsafeMutablePointer<Float>?, samples n: Int, height: Int, width: Int,
+        workspace cols: UnsafeMutablePointer<Float>, sink: GradientSink
+    ) {
+        if usesWinograd, case .sum(let gradient) = sink {
+            winogradWeightGradient(
+                x: x, dy: dy, samples: n, height: height, width: width, workspace: cols,
+                gradient: gradient + weight.offset)
+        } else {
+            columnsWeightGradient(
+                theta, x: x, dy: dy, dx: usesWinograd ? nil : dx, samples: n, height: height, width: width,
+                workspace: cols, sink: sink)
+        }
+        if let dx, usesWinograd {
+            // dx += dY ⋆ rot180(W)ᵀ, after the weight gradients are done with the workspace
+            winogradPass(
+                theta, x: dy, y: dx, samples: n, height: height, width: width, inputGradient: true, workspace: cols)
+        }
+    }
+
+    /// dW (Cout, C, 3, 3) += Σ_samples Gᵀ [Σ_tiles (A dY Aᵀ) ⊙ (Bᵀ d B)] G, the Winograd batch weight gradient
+    /// (`Conv2dWinograd`): per chunk, 16 GEMMs dU_ξ += DY_ξ (Cout, T) · V_ξᵀ (T, C).
+    @inlinable
+    func winogradWeightGradient(
+        x: UnsafePointer<Float>, dy: UnsafePointer<Float>, samples n: Int, height: Int, width: Int,
+        workspace: UnsafeMutablePointer<Float>, gradient: UnsafeMutablePointer<Float>
+    ) {
+        let g = geometry(height: height, width: width)
+        let (th, tw) = Conv2dWinograd.tiles(outHeight: g.outHeight, outWidth: g.outWidth)
+        let cin = inChannels, cout = outChannels, positions = Conv2dWinograd.positions
+        let du = workspace  // (16, Cout, C)
+        let chunk = winogradSamplesPerChunk(samples: n, height: height, width: width)
+        var first = 0
+        while first < n {
+            let count = min(chunk, n - first), t = count * th * tw
+            let v = du + positions * cout * cin  // (16, C, T)
+            let dyt = v + positions * cin * t  // (16, Cout, T)
+            Conv2dWinograd.transformInput(
+                x, channels: cin, samples: n, first: first, count: count, height: height, width: width,
+                padding: padding, into: v)
+            Conv2dWinograd.transformOutputGradient(
+                dy, channels: cout, samples: n, first: first, count: count, outHeight: g.outHeight,
+                outWidth: g.outWidth, into: dyt)
+            for xi in 0..<positions {
+                BLAS.sgemm(
+                    transB: true, m: cout, n: cin, k: t, a: dyt + xi * cout * t, b: v + xi * cin * t,
+                    beta: first == 0 ? 0 : 1, c: du + xi * cout * cin)
+            }
+            first += count
+        }
+        Conv2dWinograd.addWeightGradient(du, outChannels: cout, inChannels: cin, into: gradient)
+    }
+
+    /// The weight gradients into `sink` from the im2col columns, and `dx += col2im(Wᵀ · dY)` when dx is given.
+    @inlinable
+    func columnsWeightGradient(
         _ theta: UnsafePointer<Float>, x: UnsafePointer<Float>, dy: UnsafePointer<Float>,
         dx: UnsafeMutablePointer<Float>?, samples n: Int, height: Int, width: Int,
         workspace cols: UnsafeMutablePointer<Float>, sink: GradientSink

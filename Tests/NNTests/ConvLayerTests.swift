@@ -268,6 +268,109 @@ final class ConvLayerTests: XCTestCase {
         }
     }
 
+    /// The Winograd path (3×3, stride 1, ≥ 8 channels both ways): the output equals the direct convolution, and the
+    /// input gradient is its exact adjoint, ⟨W ⋆ x, dy⟩ = ⟨x, dx(dy)⟩, for every padding it takes, odd and even
+    /// output sizes (clipped edge tiles) and chunked batches. The weight gradient still comes from the columns.
+    func testWinogradConvolutionMatchesNaiveAndItsInputGradientIsTheAdjoint() {
+        let n = 3, c = 8, cout = 9
+        for (h, w) in [(7, 6), (8, 8), (5, 9)] {
+            for p in [0, 1, 2] {
+                for budget in [1 << 20, 4000] {  // one chunk; chunks of one sample
+                    var layout = ParameterLayout()
+                    let conv = Conv2d(
+                        &layout, name: "w", inChannels: c, outChannels: cout, kernel: 3, stride: 1, padding: p,
+                        columnBudget: budget)
+                    XCTAssertTrue(conv.usesWinograd)
+                    var rng = RNG(seed: 5)
+                    var theta = [Float](repeating: 0, count: layout.count)
+                    conv.initialize(&theta, rng: &rng)
+                    let x = randomTensor([n, c, h, w], seed: 12)
+                    let ref = naiveConvolution(
+                        x: x.storage, weight: theta, samples: n, channels: c, height: h, width: w,
+                        outChannels: cout, kernel: 3, stride: 1, padding: p)
+                    let planeOut = ref.outHeight * ref.outWidth, label = "\(h)×\(w) p\(p) budget \(budget)"
+                    var xc = [Float](repeating: 0, count: x.count)
+                    x.storage.withPointer { xs in
+                        xc.withMutablePointer {
+                            Conv2dLayout.channelMajor(xs, $0, samples: n, channels: c, plane: h * w)
+                        }
+                    }
+                    let dySample = randomTensor([n, cout, ref.outHeight, ref.outWidth], seed: 13).storage
+                    var dy = [Float](repeating: 0, count: dySample.count)
+                    dySample.withPointer { d in
+                        dy.withMutablePointer {
+                            Conv2dLayout.channelMajor(d, $0, samples: n, channels: cout, plane: planeOut)
+                        }
+                    }
+                    var y = [Float](repeating: .nan, count: cout * n * planeOut)
+                    var dx = [Float](repeating: 0, count: xc.count)
+                    var gradient = [Float](repeating: 0, count: layout.count)
+                    var workspace = [Float](
+                        repeating: .nan, count: conv.workspaceCount(samples: n, height: h, width: w))
+                    theta.withPointer { t in
+                        xc.withPointer { xp in
+                            workspace.withMutablePointer { ws in
+                                y.withMutablePointer {
+                                    conv.forward(t, x: xp, y: $0, samples: n, height: h, width: w, workspace: ws)
+                                }
+                                dy.withPointer { dyp in
+                                    dx.withMutablePointer { dxp in
+                                        gradient.withMutablePointer { g in
+                                            conv.backward(
+                                                t, x: xp, dy: dyp, dx: dxp, samples: n, height: h, width: w,
+                                                workspace: ws, sink: .sum(g))
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    var ySample = [Float](repeating: 0, count: y.count)
+                    y.withPointer { yp in
+                        ySample.withMutablePointer {
+                            Conv2dLayout.sampleMajor(yp, $0, samples: n, channels: cout, plane: planeOut)
+                        }
+                    }
+                    var worst = 0.0
+                    for i in 0..<ySample.count { worst = max(worst, abs(Double(ySample[i]) - ref.values[i])) }
+                    XCTAssertLessThan(worst, 1e-5, "forward \(label)")
+                    // ⟨y, dy⟩ with the exact y against ⟨x, dx⟩
+                    var lhs = 0.0, rhs = 0.0
+                    for i in 0..<ref.values.count { lhs += ref.values[i] * Double(dySample[i]) }
+                    for i in 0..<xc.count { rhs += Double(xc[i]) * Double(dx[i]) }
+                    XCTAssertEqual(lhs, rhs, accuracy: 1e-5 * max(1, abs(lhs)), "adjoint \(label)")
+                    // the weight gradient ⟨dW, W⟩ = ⟨y, dy⟩ (y is linear in W)
+                    var weightSide = 0.0
+                    for i in 0..<theta.count { weightSide += Double(theta[i]) * Double(gradient[i]) }
+                    XCTAssertEqual(lhs, weightSide, accuracy: 1e-5 * max(1, abs(lhs)), "weight gradient \(label)")
+                    // the Winograd batch weight gradient equals the sum of the per-sample (column) gradients
+                    let P = layout.count
+                    var rows = [Float](repeating: 0, count: n * P)
+                    theta.withPointer { t in
+                        xc.withPointer { xp in
+                            dy.withPointer { dyp in
+                                workspace.withMutablePointer { ws in
+                                    rows.withMutablePointer { r in
+                                        conv.backward(
+                                            t, x: xp, dy: dyp, dx: nil, samples: n, height: h, width: w,
+                                            workspace: ws, sink: .perSample(r, rowStride: P))
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    var scale = 0.0, gap = 0.0
+                    for k in 0..<P {
+                        var sum = 0.0
+                        for i in 0..<n { sum += Double(rows[i * P + k]) }
+                        scale = max(scale, abs(sum)); gap = max(gap, abs(sum - Double(gradient[k])))
+                    }
+                    XCTAssertLessThan(gap, 1e-5 * max(1, scale), "weight gradient vs per-sample sum \(label)")
+                }
+            }
+        }
+    }
+
     func testColumnGatherMatchesSharedIm2ColAndScatterIsItsAdjoint() {
         let g = ConvGeometry(channels: 3, height: 6, width: 5, kernel: 3, stride: 2, padding: 1)
         let image = randomTensor([3, 6, 5], seed: 5).storage
@@ -316,6 +419,17 @@ final class ConvLayerTests: XCTestCase {
         }
         let perSample = GradientCheck.perSampleSumError(model, parameters: theta, inputs: x, outputGradients: cotangent)
         XCTAssertLessThan(perSample, 1e-4, "\(label) per-sample sum")
+    }
+
+    /// Finite differences through a stack whose second convolution takes the Winograd path: the first layer's
+    /// gradient flows through the Winograd input gradient.
+    func testWinogradStackGradientsMatchFiniteDifferences() {
+        for p in [0, 1, 2] {
+            let model = ConvStackModel(
+                channels: 2, height: 7, width: 6, hidden: 8, outChannels: 8,
+                kernel: 3, stride: 1, padding: p, pooling: .none)
+            checkGradients(model, label: "Winograd p\(p)")
+        }
     }
 
     func testConvGradientsMatchFiniteDifferences() {
