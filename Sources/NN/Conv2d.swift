@@ -78,11 +78,14 @@ public struct Conv2d: Sendable {
         let g = geometry(height: height, width: width)
         let columns = g.columnRows * g.columnCount * samplesPerChunk(samples: n, height: height, width: width)
         guard usesWinograd else { return columns }
-        let winograd =
-            Conv2dWinograd.positions * inChannels * outChannels
-            + winogradFloatsPerSample(height: height, width: width)
-            * winogradSamplesPerChunk(samples: n, height: height, width: width)
-        return max(columns, winograd)
+        let chunk = winogradSamplesPerChunk(samples: n, height: height, width: width)
+        let tiles = max(
+            Conv2dWinograd.workspaceCount(
+                inChannels: inChannels, outChannels: outChannels, outHeight: g.outHeight, outWidth: g.outWidth,
+                samples: chunk),
+            Conv2dWinograd.workspaceCount(
+                inChannels: outChannels, outChannels: inChannels, outHeight: height, outWidth: width, samples: chunk))
+        return max(columns, Conv2dWinograd.transformedCount(inChannels * outChannels) + tiles)
     }
 
     /// Floats of the Winograd tiles (V and M) per sample, the larger of the output and the input-gradient pass.
@@ -115,7 +118,7 @@ public struct Conv2d: Sendable {
         let u = workspace
         Conv2dWinograd.transformWeights(
             theta + weight.offset, outChannels: outChannels, inChannels: inChannels, flipped: inputGradient, into: u)
-        let tiles = u + Conv2dWinograd.positions * cin * cout
+        let tiles = u + Conv2dWinograd.transformedCount(cin * cout)
         // the forward pass's input is H × W; the input gradient's input is dy, OH × OW, padded by 2 − p
         let g = geometry(height: height, width: width)
         let (h, w, p) = inputGradient ? (g.outHeight, g.outWidth, 2 - padding) : (height, width, padding)
@@ -217,8 +220,10 @@ public struct Conv2d: Sendable {
         var first = 0
         while first < n {
             let count = min(chunk, n - first), t = count * th * tw
-            let v = du + positions * cout * cin  // (16, C, T)
-            let dyt = v + positions * cin * t  // (16, Cout, T)
+            let v = du + Conv2dWinograd.transformedCount(cout * cin)  // (16, C, T)
+            let dyt = v + Conv2dWinograd.transformedCount(cin * t)  // (16, Cout, T)
+            let us = Conv2dWinograd.planeStride(cout * cin), vs = Conv2dWinograd.planeStride(cin * t)
+            let ds = Conv2dWinograd.planeStride(cout * t)
             Conv2dWinograd.transformInput(
                 x, channels: cin, samples: n, first: first, count: count, height: height, width: width,
                 padding: padding, into: v)
@@ -227,8 +232,8 @@ public struct Conv2d: Sendable {
                 outWidth: g.outWidth, into: dyt)
             for xi in 0..<positions {
                 BLAS.sgemm(
-                    transB: true, m: cout, n: cin, k: t, a: dyt + xi * cout * t, b: v + xi * cin * t,
-                    beta: first == 0 ? 0 : 1, c: du + xi * cout * cin)
+                    transB: true, m: cout, n: cin, k: t, a: dyt + xi * ds, b: v + xi * vs,
+                    beta: first == 0 ? 0 : 1, c: du + xi * us)
             }
             first += count
         }

@@ -30,17 +30,38 @@ public enum Conv2dWinograd {
     /// Transformed tile positions.
     public static let positions = 16
 
+    /// Floats from one of the 16 planes of a transformed array to the next, for planes of `count` floats: two cache
+    /// lines more than `count`, so that the 16 streams a transform writes side by side never share a cache set
+    /// (plane sizes are often powers of two).
+    @inlinable
+    public static func planeStride(_ count: Int) -> Int { count + 32 }
+
+    /// Floats of a transformed array of 16 planes of `count` floats each.
+    @inlinable
+    public static func transformedCount(_ count: Int) -> Int { positions * planeStride(count) }
+
     /// Tiles per image for an output of OH × OW.
     @inlinable
     public static func tiles(outHeight: Int, outWidth: Int) -> (height: Int, width: Int) {
         ((outHeight + 1) / 2, (outWidth + 1) / 2)
     }
 
-    /// Floats of V and M per sample for a correlation inC → outC with an OH × OW output.
+    /// Floats of V and M per sample for a correlation inC → outC with an OH × OW output (without the plane padding:
+    /// `workspaceCount`).
     @inlinable
     public static func floatsPerSample(inChannels: Int, outChannels: Int, outHeight: Int, outWidth: Int) -> Int {
         let t = tiles(outHeight: outHeight, outWidth: outWidth)
         return positions * (inChannels + outChannels) * t.height * t.width
+    }
+
+    /// Floats of V and M for `samples` samples: what `correlate` and the weight gradient need besides U.
+    @inlinable
+    public static func workspaceCount(
+        inChannels: Int, outChannels: Int, outHeight: Int, outWidth: Int, samples: Int
+    ) -> Int {
+        let t = tiles(outHeight: outHeight, outWidth: outWidth)
+        let count = samples * t.height * t.width
+        return transformedCount(inChannels * count) + transformedCount(outChannels * count)
     }
 
     /// U (16, outC, inC) = G g Gᵀ for every 3×3 kernel g of W (Cout, C, 3, 3).
@@ -51,34 +72,40 @@ public enum Conv2dWinograd {
         _ w: UnsafePointer<Float>, outChannels cout: Int, inChannels cin: Int, flipped: Bool,
         into u: UnsafeMutablePointer<Float>
     ) {
-        let pairs = cout * cin
-        Parallel.forEachRange(cout, minimumChunk: 8) { range in
-            for o in range {
-                for c in 0..<cin {
+        let pairs = cout * cin, stride = planeStride(pairs)
+        // the outer loop runs over the rows of U so that every one of its 16 planes is written contiguously
+        let (rows, columns) = flipped ? (cin, cout) : (cout, cin)
+        Parallel.forEachRange(rows, minimumChunk: 8) { range in
+            for row in range {
+                for column in 0..<columns {
+                    let (o, c) = flipped ? (column, row) : (row, column)
                     let g = w + (o * cin + c) * 9
-                    @inline(__always) func tap(_ i: Int) -> Float { flipped ? g[8 - i] : g[i] }
-                    // flipped kernels go to U[ξ, c, o], the others to U[ξ, o, c]
-                    let target = u + (flipped ? c * cout + o : o * cin + c)
-                    for r in 0..<4 {
-                        // row r of G g (three taps), then that row times Gᵀ
-                        let a: Float, b: Float, d: Float
-                        switch r {
-                        case 0: (a, b, d) = (tap(0), tap(1), tap(2))
-                        case 3: (a, b, d) = (tap(6), tap(7), tap(8))
-                        default:
-                            let sign: Float = r == 1 ? 1 : -1
-                            a = 0.5 * (tap(0) + sign * tap(3) + tap(6))
-                            b = 0.5 * (tap(1) + sign * tap(4) + tap(7))
-                            d = 0.5 * (tap(2) + sign * tap(5) + tap(8))
-                        }
-                        target[(4 * r) * pairs] = a
-                        target[(4 * r + 1) * pairs] = 0.5 * (a + b + d)
-                        target[(4 * r + 2) * pairs] = 0.5 * (a - b + d)
-                        target[(4 * r + 3) * pairs] = d
-                    }
+                    kernelTransform(g, flipped: flipped, into: u + row * columns + column, planeStride: stride)
                 }
             }
         }
+    }
+
+    /// G g Gᵀ of one 3×3 kernel (rotated by 180° when `flipped`) into 16 floats `planeStride` apart.
+    @inlinable @inline(__always)
+    static func kernelTransform(
+        _ g: UnsafePointer<Float>, flipped: Bool, into target: UnsafeMutablePointer<Float>, planeStride: Int
+    ) {
+        let k0 = g[flipped ? 8 : 0], k1 = g[flipped ? 7 : 1], k2 = g[flipped ? 6 : 2]
+        let k3 = g[flipped ? 5 : 3], k4 = g[4], k5 = g[flipped ? 3 : 5]
+        let k6 = g[flipped ? 2 : 6], k7 = g[flipped ? 1 : 7], k8 = g[flipped ? 0 : 8]
+        // the four rows of G g, then each row (a, b, d) times Gᵀ: a, ½(a + b + d), ½(a − b + d), d
+        @inline(__always) func row(_ r: Int, _ a: Float, _ b: Float, _ d: Float) {
+            let out = target + 4 * r * planeStride
+            out[0] = a
+            out[planeStride] = 0.5 * (a + b + d)
+            out[2 * planeStride] = 0.5 * (a - b + d)
+            out[3 * planeStride] = d
+        }
+        row(0, k0, k1, k2)
+        row(1, 0.5 * (k0 + k3 + k6), 0.5 * (k1 + k4 + k7), 0.5 * (k2 + k5 + k8))
+        row(2, 0.5 * (k0 - k3 + k6), 0.5 * (k1 - k4 + k7), 0.5 * (k2 - k5 + k8))
+        row(3, k6, k7, k8)
     }
 
     /// V (16, inC, T) = Bᵀ d B for the 4×4 input window of every output tile of samples `first ..< first + count`
@@ -92,7 +119,7 @@ public enum Conv2dWinograd {
     ) {
         let (th, tw) = tiles(outHeight: h + 2 * p - 2, outWidth: w + 2 * p - 2)
         let perImage = th * tw, t = count * perImage
-        let paddedHeight = 2 * th + 2, paddedWidth = 2 * tw + 2, half = tw + 1
+        let paddedHeight = 2 * th + 2, paddedWidth = 2 * tw + 2, half = tw + 1, vs = planeStride(cin * t)
         Parallel.forEachRange(cin * count) { range in
             let padded = UnsafeMutablePointer<Float>.allocate(capacity: paddedHeight * paddedWidth)
             let split = UnsafeMutablePointer<Float>.allocate(capacity: 8 * half)  // (Bᵀ d) row r: even, odd columns
@@ -116,8 +143,8 @@ public enum Conv2dWinograd {
                     }
                     for r in 0..<4 {
                         let even = split + 2 * r * half, odd = even + half
-                        let row = out + 4 * r * cin * t + ty * tw
-                        let v0 = row, v1 = row + cin * t, v2 = v1 + cin * t, v3 = v2 + cin * t
+                        let row = out + 4 * r * vs + ty * tw
+                        let v0 = row, v1 = row + vs, v2 = v1 + vs, v3 = v2 + vs
                         for tx in 0..<tw {
                             v0[tx] = even[tx] - even[tx + 1]
                             v1[tx] = odd[tx] + even[tx + 1]
@@ -139,7 +166,7 @@ public enum Conv2dWinograd {
     ) {
         let (th, tw) = tiles(outHeight: oh, outWidth: ow)
         let perImage = th * tw, t = count * perImage
-        let paddedWidth = 2 * tw
+        let paddedWidth = 2 * tw, ds = planeStride(cout * t)
         Parallel.forEachRange(cout * count) { range in
             let padded = UnsafeMutablePointer<Float>.allocate(capacity: 2 * th * paddedWidth)
             let split = UnsafeMutablePointer<Float>.allocate(capacity: 8 * tw)
@@ -163,8 +190,8 @@ public enum Conv2dWinograd {
                     }
                     for r in 0..<4 {
                         let even = split + 2 * r * tw, odd = even + tw
-                        let d0 = base + 4 * r * cout * t + ty * tw, d1 = d0 + cout * t
-                        let d2 = d1 + cout * t, d3 = d2 + cout * t
+                        let d0 = base + 4 * r * ds + ty * tw, d1 = d0 + ds
+                        let d2 = d1 + ds, d3 = d2 + ds
                         for tx in 0..<tw {
                             d0[tx] = even[tx]
                             d1[tx] = even[tx] + odd[tx]
@@ -182,10 +209,10 @@ public enum Conv2dWinograd {
     public static func addWeightGradient(
         _ du: UnsafePointer<Float>, outChannels cout: Int, inChannels cin: Int, into dw: UnsafeMutablePointer<Float>
     ) {
-        let pairs = cout * cin
+        let pairs = cout * cin, stride = planeStride(pairs)
         for pair in 0..<pairs {
             let src = du + pair
-            @inline(__always) func at(_ r: Int, _ s: Int) -> Float { src[(4 * r + s) * pairs] }
+            @inline(__always) func at(_ r: Int, _ s: Int) -> Float { src[(4 * r + s) * stride] }
             let g = dw + pair * 9
             // z = Gᵀ dU (3 × 4), rows as vectors; then each row of z times G
             let u0 = SIMD4<Float>(at(0, 0), at(0, 1), at(0, 2), at(0, 3))
@@ -214,14 +241,15 @@ public enum Conv2dWinograd {
         let (th, tw) = tiles(outHeight: oh, outWidth: ow)
         let perImage = th * tw, t = count * perImage
         let v = workspace  // (16, inC, T)
-        let m = workspace + positions * cin * t  // (16, outC, T)
+        let m = workspace + transformedCount(cin * t)  // (16, outC, T)
+        let us = planeStride(cout * cin), vs = planeStride(cin * t), ms = planeStride(cout * t)
         transformInput(
             x, channels: cin, samples: n, first: first, count: count, height: h, width: w, padding: p, into: v)
 
         // M_ξ (outC, T) = U_ξ (outC, inC) · V_ξ (inC, T)
         for xi in 0..<positions {
             BLAS.sgemm(
-                m: cout, n: t, k: cin, a: u + xi * cout * cin, b: v + xi * cin * t, c: m + xi * cout * t)
+                m: cout, n: t, k: cin, a: u + xi * us, b: v + xi * vs, c: m + xi * ms)
         }
 
         // y tile = Aᵀ M A, clipped to OH × OW
@@ -230,7 +258,7 @@ public enum Conv2dWinograd {
                 let o = index / count, j = index % count
                 let plane = y + (o * n + first + j) * oh * ow
                 let source = m + o * t + j * perImage
-                let stride = cout * t
+                let stride = ms
                 for ty in 0..<th {
                     for tx in 0..<tw {
                         let s = source + ty * tw + tx
