@@ -2,11 +2,12 @@ import Artifacts
 import Tensor
 
 /// The first call of every executable that does numerical work: makes sure OpenBLAS runs the best kernels the CPU
-/// supports before any product is computed (see `BLASKernels`).
+/// supports before any product is computed (see `BLASKernels`), and keeps freed buffers for reuse (`HeapReuse`).
 ///
 /// When OpenBLAS fell back to weaker kernels and the user did not choose any, the process restarts itself once with
 /// `OPENBLAS_CORETYPE` set, after one log line. A user's own `OPENBLAS_CORETYPE` is kept as it is.
 public func ensureBestBLASKernels() {
+    HeapReuse.configure()
     switch BLASKernels.decisionForThisProcess() {
     case .good, .userChoice:
         return
