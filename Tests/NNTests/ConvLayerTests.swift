@@ -217,6 +217,24 @@ func naiveConvolution(
     return (y, oh, ow)
 }
 
+/// A convolution with PyTorch-default weights (seeded), a random sample-major input and its direct convolution.
+func convolutionCase(
+    samples n: Int, channels c: Int, height h: Int, width w: Int, outChannels cout: Int,
+    kernel k: Int, stride s: Int, padding p: Int, columnBudget budget: Int, seed: UInt64
+) -> (conv: Conv2d, theta: [Float], x: Tensor, reference: (values: [Double], outHeight: Int, outWidth: Int)) {
+    var layout = ParameterLayout()
+    let conv = Conv2d(
+        &layout, name: "c", inChannels: c, outChannels: cout, kernel: k, stride: s, padding: p, columnBudget: budget)
+    var rng = RNG(seed: seed)
+    var theta = [Float](repeating: 0, count: layout.count)
+    conv.initialize(&theta, rng: &rng)
+    let x = randomTensor([n, c, h, w], seed: seed + 8)
+    let reference = naiveConvolution(
+        x: x.storage, weight: theta, samples: n, channels: c, height: h, width: w,
+        outChannels: cout, kernel: k, stride: s, padding: p)
+    return (conv, theta, x, reference)
+}
+
 final class ConvLayerTests: XCTestCase {
     /// (kernel, stride, padding) configurations used by ResNet-9 plus an even kernel.
     let configurations = [(3, 1, 1), (5, 2, 2), (3, 1, 0), (2, 2, 1)]
@@ -225,17 +243,9 @@ final class ConvLayerTests: XCTestCase {
         let n = 5, c = 2, h = 7, w = 6, cout = 3
         for (k, s, p) in configurations {
             for budget in [1 << 20, 2000, 60] {  // one chunk, chunks of two samples, chunks of one
-                var layout = ParameterLayout()
-                let conv = Conv2d(
-                    &layout, name: "c", inChannels: c, outChannels: cout, kernel: k, stride: s, padding: p,
-                    columnBudget: budget)
-                var rng = RNG(seed: 3)
-                var theta = [Float](repeating: 0, count: layout.count)
-                conv.initialize(&theta, rng: &rng)
-                let x = randomTensor([n, c, h, w], seed: 11)
-                let ref = naiveConvolution(
-                    x: x.storage, weight: theta, samples: n, channels: c, height: h, width: w,
-                    outChannels: cout, kernel: k, stride: s, padding: p)
+                let (conv, theta, x, ref) = convolutionCase(
+                    samples: n, channels: c, height: h, width: w, outChannels: cout, kernel: k, stride: s,
+                    padding: p, columnBudget: budget, seed: 3)
                 let g = conv.geometry(height: h, width: w)
                 XCTAssertEqual(g.outHeight, ref.outHeight); XCTAssertEqual(g.outWidth, ref.outWidth)
                 let planeOut = g.columnCount
@@ -276,18 +286,11 @@ final class ConvLayerTests: XCTestCase {
         for (h, w) in [(7, 6), (8, 8), (5, 9)] {
             for p in [0, 1, 2] {
                 for budget in [1 << 20, 4000] {  // one chunk; chunks of one sample
-                    var layout = ParameterLayout()
-                    let conv = Conv2d(
-                        &layout, name: "w", inChannels: c, outChannels: cout, kernel: 3, stride: 1, padding: p,
-                        columnBudget: budget)
+                    let (conv, theta, x, ref) = convolutionCase(
+                        samples: n, channels: c, height: h, width: w, outChannels: cout, kernel: 3, stride: 1,
+                        padding: p, columnBudget: budget, seed: 5)
                     XCTAssertTrue(conv.usesWinograd)
-                    var rng = RNG(seed: 5)
-                    var theta = [Float](repeating: 0, count: layout.count)
-                    conv.initialize(&theta, rng: &rng)
-                    let x = randomTensor([n, c, h, w], seed: 12)
-                    let ref = naiveConvolution(
-                        x: x.storage, weight: theta, samples: n, channels: c, height: h, width: w,
-                        outChannels: cout, kernel: 3, stride: 1, padding: p)
+                    let P = theta.count
                     let planeOut = ref.outHeight * ref.outWidth, label = "\(h)×\(w) p\(p) budget \(budget)"
                     var xc = [Float](repeating: 0, count: x.count)
                     x.storage.withPointer { xs in
@@ -295,7 +298,7 @@ final class ConvLayerTests: XCTestCase {
                             Conv2dLayout.channelMajor(xs, $0, samples: n, channels: c, plane: h * w)
                         }
                     }
-                    let dySample = randomTensor([n, cout, ref.outHeight, ref.outWidth], seed: 13).storage
+                    let dySample = randomTensor([n, cout, ref.outHeight, ref.outWidth], seed: 21).storage
                     var dy = [Float](repeating: 0, count: dySample.count)
                     dySample.withPointer { d in
                         dy.withMutablePointer {
@@ -304,7 +307,7 @@ final class ConvLayerTests: XCTestCase {
                     }
                     var y = [Float](repeating: .nan, count: cout * n * planeOut)
                     var dx = [Float](repeating: 0, count: xc.count)
-                    var gradient = [Float](repeating: 0, count: layout.count)
+                    var gradient = [Float](repeating: 0, count: P)
                     var workspace = [Float](
                         repeating: .nan, count: conv.workspaceCount(samples: n, height: h, width: w))
                     theta.withPointer { t in
@@ -344,7 +347,6 @@ final class ConvLayerTests: XCTestCase {
                     for i in 0..<theta.count { weightSide += Double(theta[i]) * Double(gradient[i]) }
                     XCTAssertEqual(lhs, weightSide, accuracy: 1e-5 * max(1, abs(lhs)), "weight gradient \(label)")
                     // the Winograd batch weight gradient equals the sum of the per-sample (column) gradients
-                    let P = layout.count
                     var rows = [Float](repeating: 0, count: n * P)
                     theta.withPointer { t in
                         xc.withPointer { xp in
