@@ -4,7 +4,8 @@ For each workload the original (python/bench_original.py, in the .venv-bench int
 (`bench --child --workload W`), each in its own process with the same thread count, so that a change of machine load
 hits both. Each process's peak RSS comes from wait4(2). The table of seconds per step, time ratio ours/original, peak
 RSS and RSS ratio is printed and written, with the CPU model, the OpenBLAS core, the torch version, the date and the
-load average before and after, to <out>/compare-<date>.md and .json. Standard library only.
+load average before and after, to <out>/compare-<date>.md and .json (compare-<date>-<HHMM> when that day already
+has one). Standard library only.
 
 Our runs inherit this process's environment unchanged (OPENBLAS_CORETYPE and the like are neither set nor cleared).
 """
@@ -257,6 +258,9 @@ def main():
     report["wall_s"] = time.perf_counter() - start
     text = markdown(report)
     stem = os.path.join(args.out, "compare-" + report["date"][:10])
+    if os.path.exists(stem + ".md") or os.path.exists(stem + ".json"):
+        # an earlier comparison of the same day stays as it is; this one is named by its start time as well
+        stem += "-" + report["date"][11:16].replace(":", "")
     write_atomic(stem + ".md", text)
     write_atomic(stem + ".json", json.dumps(report, indent=2) + "\n")
     print(text)
