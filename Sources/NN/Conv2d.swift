@@ -79,24 +79,30 @@ public struct Conv2d: Sendable {
         let columns = g.columnRows * g.columnCount * samplesPerChunk(samples: n, height: height, width: width)
         guard usesWinograd else { return columns }
         let chunk = winogradSamplesPerChunk(samples: n, height: height, width: width)
-        let tiles = max(
+        let tiles = winogradPasses(height: height, width: width).map {
             Conv2dWinograd.workspaceCount(
-                inChannels: inChannels, outChannels: outChannels, outHeight: g.outHeight, outWidth: g.outWidth,
-                samples: chunk),
-            Conv2dWinograd.workspaceCount(
-                inChannels: outChannels, outChannels: inChannels, outHeight: height, outWidth: width, samples: chunk))
+                inChannels: $0.inChannels, outChannels: $0.outChannels, outHeight: $0.outHeight,
+                outWidth: $0.outWidth, samples: chunk)
+        }.max()!
         return max(columns, Conv2dWinograd.transformedCount(inChannels * outChannels) + tiles)
+    }
+
+    /// The two Winograd correlations of this layer on H × W images: the output (C → Cout, OH × OW) and the input
+    /// gradient (Cout → C, H × W).
+    func winogradPasses(height: Int, width: Int) -> [(inChannels: Int, outChannels: Int, outHeight: Int, outWidth: Int)]
+    {
+        let g = geometry(height: height, width: width)
+        return [(inChannels, outChannels, g.outHeight, g.outWidth), (outChannels, inChannels, height, width)]
     }
 
     /// Floats of the Winograd tiles (V and M) per sample, the larger of the output and the input-gradient pass.
     @usableFromInline
     func winogradFloatsPerSample(height: Int, width: Int) -> Int {
-        let g = geometry(height: height, width: width)
-        return max(
+        winogradPasses(height: height, width: width).map {
             Conv2dWinograd.floatsPerSample(
-                inChannels: inChannels, outChannels: outChannels, outHeight: g.outHeight, outWidth: g.outWidth),
-            Conv2dWinograd.floatsPerSample(
-                inChannels: outChannels, outChannels: inChannels, outHeight: height, outWidth: width))
+                inChannels: $0.inChannels, outChannels: $0.outChannels, outHeight: $0.outHeight,
+                outWidth: $0.outWidth)
+        }.max()!
     }
 
     /// Samples per Winograd chunk: as many as fit in `columnBudget`, balanced like `samplesPerChunk`.

@@ -230,7 +230,7 @@ public enum Conv2dWinograd {
 
     /// y[:, first ..< first + count] (outC, n, OH, OW) = (or +=, when `accumulate`) the correlation of
     /// x (inC, n, H, W) with padding p against the kernels whose transform is U (16, outC, inC).
-    /// `workspace` holds `floatsPerSample(…) · count` floats (V, then M).
+    /// `workspace` holds `workspaceCount(…, samples: count)` floats (V, then M).
     @inlinable
     public static func correlate(
         u: UnsafePointer<Float>, x: UnsafePointer<Float>, inChannels cin: Int, outChannels cout: Int,
@@ -258,35 +258,28 @@ public enum Conv2dWinograd {
                 let o = index / count, j = index % count
                 let plane = y + (o * n + first + j) * oh * ow
                 let source = m + o * t + j * perImage
-                let stride = ms
                 for ty in 0..<th {
                     for tx in 0..<tw {
                         let s = source + ty * tw + tx
                         // Aᵀ M (2 × 4), column by column, then (Aᵀ M) A
-                        let m0 = SIMD4<Float>(s[0], s[stride], s[2 * stride], s[3 * stride])
-                        let m1 = SIMD4<Float>(s[4 * stride], s[5 * stride], s[6 * stride], s[7 * stride])
-                        let m2 = SIMD4<Float>(s[8 * stride], s[9 * stride], s[10 * stride], s[11 * stride])
-                        let m3 = SIMD4<Float>(s[12 * stride], s[13 * stride], s[14 * stride], s[15 * stride])
+                        let m0 = SIMD4<Float>(s[0], s[ms], s[2 * ms], s[3 * ms])
+                        let m1 = SIMD4<Float>(s[4 * ms], s[5 * ms], s[6 * ms], s[7 * ms])
+                        let m2 = SIMD4<Float>(s[8 * ms], s[9 * ms], s[10 * ms], s[11 * ms])
+                        let m3 = SIMD4<Float>(s[12 * ms], s[13 * ms], s[14 * ms], s[15 * ms])
                         let r0 = m0 + m1 + m2, r1 = m1 - m2 - m3
                         let y00 = r0[0] + r0[1] + r0[2], y01 = r0[1] - r0[2] - r0[3]
                         let y10 = r1[0] + r1[1] + r1[2], y11 = r1[1] - r1[2] - r1[3]
                         let oy = 2 * ty, ox = 2 * tx
                         let row0 = plane + oy * ow + ox
                         let right = ox + 1 < ow, below = oy + 1 < oh
-                        if accumulate {
-                            row0[0] += y00
-                            if right { row0[1] += y01 }
-                            if below {
-                                row0[ow] += y10
-                                if right { row0[ow + 1] += y11 }
-                            }
-                        } else {
-                            row0[0] = y00
-                            if right { row0[1] = y01 }
-                            if below {
-                                row0[ow] = y10
-                                if right { row0[ow + 1] = y11 }
-                            }
+                        @inline(__always) func put(_ target: UnsafeMutablePointer<Float>, _ value: Float) {
+                            target.pointee = accumulate ? target.pointee + value : value
+                        }
+                        put(row0, y00)
+                        if right { put(row0 + 1, y01) }
+                        if below {
+                            put(row0 + ow, y10)
+                            if right { put(row0 + ow + 1, y11) }
                         }
                     }
                 }

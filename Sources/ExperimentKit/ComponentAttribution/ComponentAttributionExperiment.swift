@@ -42,8 +42,7 @@ public enum ComponentAttributionExperiment: ExperimentArtifact {
         let dataset = try source.root.dataset(path)
         guard name != "explained" else { return try group.copyDataset(dataset, as: name) }
         let shape = try dataset.shape, values = try dataset.read(as: Double.self)
-        let shown = try ComponentAttributionFigures.info(source).figureIndices
-        let kept = name == "linear2" ? shown : Array(shown.suffix(1))
+        let kept = try (name == "linear2" ? KeptIntervals.figureSteps : .lastFigureStep).indices(source) ?? []
         let block = shape.dropFirst().reduce(1, *)
         let out = kept.flatMap { values[($0 * block)..<(($0 + 1) * block)] }
         let d = try group.write(name, out, shape: [kept.count] + Array(shape.dropFirst()), compressed: true)
@@ -54,7 +53,19 @@ public enum ComponentAttributionExperiment: ExperimentArtifact {
     /// Points per axis a reference companion keeps of a cosine matrix (a 480-pixel heatmap draws no more).
     static let referencePoints = 250
 
-    enum KeptIntervals { case figureSteps, lastFigureStep, none }
+    enum KeptIntervals {
+        case figureSteps, lastFigureStep, none
+
+        /// The interval indices kept of an (I, ...) dataset of `source`; nil for a dataset without an interval axis.
+        func indices(_ source: HDF5File) throws -> [Int]? {
+            let shown = try ComponentAttributionFigures.info(source).figureIndices
+            switch self {
+            case .figureSteps: return shown
+            case .lastFigureStep: return Array(shown.suffix(1))
+            case .none: return nil
+            }
+        }
+    }
 
     /// The kept intervals (for an (I, r, c) dataset) and the kept rows and columns of a cosine dataset.
     static func keepBlocks(
@@ -67,13 +78,7 @@ public enum ComponentAttributionExperiment: ExperimentArtifact {
             return Array(Swift.stride(from: 0, to: n, by: max(1, step)))
         }
         let rows = spaced(r), columns = spaced(c)
-        let shown = try ComponentAttributionFigures.info(source).figureIndices
-        let kept: [Int]? =
-            switch intervals {
-            case .figureSteps: shown
-            case .lastFigureStep: Array(shown.suffix(1))
-            case .none: nil
-            }
+        let kept = try intervals.indices(source)
         var out: [Float] = []
         for k in kept ?? [0] {
             for i in rows { for j in columns { out.append(values[(k * r + i) * c + j]) } }
