@@ -6,9 +6,10 @@ import History
 import NN
 import Tensor
 
-/// The `kernel-gemm` workload: the data-attribution score products of the EPK engine (`ScoreProducts`, the code
-/// `EPKEngine.accumulateDataAttribution` runs), at the shapes of the memory plan the engine picks for P2a, P2b and P4
-/// (the engine's own `memoryPlan(testCount:)` under the workloads' options).
+/// The `kernel-gemm` workload: the data-attribution score products of the EPK engine (`ScoreProducts`, or for a
+/// projecting model `ComponentProjection`: the code `EPKEngine.accumulateDataAttribution` runs), at the shapes of the
+/// memory plan the engine picks for P2a, P2b and P4 (the engine's own `memoryPlan(testCount:)` under the workloads'
+/// options).
 ///
 /// Per training chunk of b rows the engine scores its Ra attribution rows (test chunk × Sa) against the chunk's
 /// per-sample gradients G (b × P), which it recomputes into one reused buffer, with Q (Ra × P) holding the reverse
@@ -28,8 +29,12 @@ enum KernelGEMM {
         }
         var thin: Bool { products.thin }
         var distinct: [Range<Int>] { products.distinct }
-        /// The reduction length summed over the products: distinct ranges (thin) or every group's ranges (fat).
-        var reduction: Int { thin ? distinct.reduce(0) { $0 + $1.count } : groups.joined().reduce(0) { $0 + $1.count } }
+        /// The reduction length summed over the products: every component once (projected, thin) or every group's
+        /// ranges (fat).
+        var reduction: Int {
+            plan.projected || thin
+                ? distinct.reduce(0) { $0 + $1.count } : groups.joined().reduce(0) { $0 + $1.count }
+        }
         var flops: Double { 2 * Double(Ra) * Double(b) * Double(reduction) }
     }
 
@@ -56,6 +61,35 @@ enum KernelGEMM {
         return Shape(
             Ra: min(testCount, plan.testChunk) * Sa, b: min(batchSize, plan.trainChunk), P: P, groups: groups,
             plan: plan)
+    }
+
+    /// Seconds of one projection block's products (best of `repeats`, after a warm-up): per component, the block's
+    /// per-sample gradients (b, |k|) times Q[:, k]ᵀ (|k|, Ra), as `ComponentProjection.flush` runs them inside the
+    /// backward pass, with the accumulation of the products into the (b, Ra, K) dot array.
+    static func projectionSeconds(_ s: Shape, model: Model, repeats: Int) -> Double {
+        let components = model.layout.components.filter { c in s.distinct.contains(c.range) }
+        let largest = components.map(\.count).max()!, K = model.layout.components.count
+        let Q = Fixtures.random(s.Ra * s.P, seed: 21)
+        var scratch = Fixtures.random(s.b * largest, seed: 22)
+        var out = [Double](repeating: 0, count: s.b * s.Ra * K)
+        let run = {
+            Q.withPointer { q in
+                scratch.withUnsafeMutableBufferPointer { sp in
+                    out.withUnsafeMutableBufferPointer { op in
+                        let dot = PerSampleDot(
+                            directions: q, directionCount: s.Ra, parameterCount: s.P, out: op.baseAddress!,
+                            componentCount: K, scratch: sp)
+                        for c in components {
+                            var projection = ComponentProjection(dot, component: c)!
+                            _ = projection.reserve(samples: 0, count: s.b)  // the rows hold the random gradients
+                            projection.flush()
+                        }
+                    }
+                }
+            }
+        }
+        run()  // warm-up: thread pool and pages
+        return Clock.best(max(repeats, 3), run)
     }
 
     /// Seconds of one training chunk's score products (best of `repeats`, after a warm-up).
@@ -107,22 +141,26 @@ enum KernelGEMM {
         ]
         for (name, model, options, train, batch, tests) in cases {
             let s = try shape(model: model, options: options, data: train, batchSize: batch, testCount: tests)
-            let seconds = seconds(s, repeats: ctx.repeats)
+            let projected = s.plan.projected
+            let seconds =
+                projected ? projectionSeconds(s, model: model, repeats: ctx.repeats) : seconds(s, repeats: ctx.repeats)
             let gflops = s.flops / seconds / 1e9
-            let kind = s.thin ? "thin" : "fat"
+            let kind = projected ? "projected" : s.thin ? "thin" : "fat"
             let label = "\(name) scores, \(kind), Ra \(s.Ra) × b \(s.b)"
             let threads = ctx.threads == 1 ? "1 thread" : "\(ctx.threads) threads"
             let products =
-                s.thin
-                ? "\(s.distinct.count) components in pieces of ≤ \(ScoreProducts.pieceSize) over \(threads)"
-                : "\(s.groups.count) groups, BLAS split over \(threads)"
+                projected
+                ? "\(s.distinct.count) components, each in pieces of ≤ \(ComponentProjection.pieceSize) over \(threads), inside the backward pass"
+                : s.thin
+                    ? "\(s.distinct.count) components in pieces of ≤ \(ScoreProducts.pieceSize) over \(threads)"
+                    : "\(s.groups.count) groups, BLAS split over \(threads)"
+            let unit = projected ? "projection block" : "training chunk"
             ctx.add(
                 Row(
                     "kernel-gemm", label, gflops, "GFLOP/s",
                     note: String(
-                        format:
-                            "(%d × K)·(K × %d), K = %d of P = %d; %@; %.4f s per training chunk (%d per step of %d)",
-                        s.Ra, s.b, s.reduction, s.P, products, seconds, (batch + s.b - 1) / s.b, batch)))
+                        format: "(%d × K)·(K × %d), K = %d of P = %d; %@; %.4f s per %@ (%d per step of %d)",
+                        s.Ra, s.b, s.reduction, s.P, products, seconds, unit, (batch + s.b - 1) / s.b, batch)))
             ctx.add(
                 Row(
                     "kernel-gemm", "\(name) scores vs sgemm peak", 100 * gflops / peak.gflops, "%", target: 70,

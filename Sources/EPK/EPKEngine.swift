@@ -31,9 +31,14 @@ public final class EPKEngine {
     /// when several groups share it (like "model"). Wider products are fat enough for `BLAS.sgemm`'s own split.
     /// Internal so tests can compare both paths.
     var thinScoreWidth = ScoreProducts.defaultThinWidth
+    /// Whether the data attribution scores training samples inside the backward pass, each layer projecting its
+    /// per-sample gradients onto the rows of Q (`ComponentProjection`), instead of holding whole per-sample gradient
+    /// rows for `ScoreProducts`: the model's `projectsPerSampleDots`. Internal so tests can compare both paths.
+    var projectsTrainingGradients: Bool
 
     public init(model: Model, history: TrainingHistory, data: ReplayData, options: EPKOptions) throws {
         self.model = model; self.history = history; self.data = data; self.options = options
+        projectsTrainingGradients = model.projectsPerSampleDots
         try EPKEngine.check(model: model, history: history, data: data)
     }
 
@@ -203,8 +208,6 @@ public final class EPKEngine {
         let dotPath: DotPath =
             plan.featurePath != .none && rows.attributionClasses == rows.rowClasses
             ? .contractFeatures : usesSoftmaxBasis(classesPerTest: S) ? .softmaxBasis : .perSampleDots
-        // Rows per backward call bound the activation memory of the replicated inputs.
-        let rowsPerCall = max(8, min(4096, 500_000 / max(1, model.inputShape.reduce(1, *))))
 
         // Test features φ_t of `block` test points at a time, (block·Sa, P): the whole chunk unless the memory plan
         // streams them into Q (then parameter attribution and Q are updated block by block, before the training pass).
@@ -213,7 +216,9 @@ public final class EPKEngine {
         var dataState =
             plan.dataGroups.isEmpty
             ? nil
-            : DataAttributionState(rows: Ra, parameterCount: P, trainChunk: plan.trainChunk, offset: attributionOffset)
+            : DataAttributionState(
+                rows: Ra, rowFloats: trainingRowFloats, trainChunk: plan.trainChunk, offset: attributionOffset,
+                parameterCount: P)
         var delta = [Float](repeating: 0, count: P)  // (P) Δθ_t
         var rho = [Float](repeating: 0, count: P)  // (P) regularisation feature ρ_t
         var invD = [Float](repeating: 0, count: P)  // (P) 1/D_t (AdamW) or 1 (SGD) on active entries
@@ -241,7 +246,7 @@ public final class EPKEngine {
             let outputT = model.forward(parameters: thetaT, inputs: chunkInputs).storage  // (nc, C)
             let step = StepIntegral(
                 thetaT: thetaT, thetaNext: thetaNext, delta: delta, rho: rho,
-                dotPath: dotPath, featurePath: plan.featurePath, rowsPerCall: rowsPerCall)
+                dotPath: dotPath, featurePath: plan.featurePath, rowsPerCall: rowsPerBackwardCall)
             var directions = delta + rho  // (2, P)
             var dots = [Double](repeating: 0, count: R * 2 * K)  // (R, 2, K) per-row [φ·Δθ; φ·ρ] per component
             // Ground truth f(θ_{t+1}) − f(θ_t) of every row; where it shows a (step, test point) integral off by more
@@ -331,21 +336,31 @@ public final class EPKEngine {
     struct ResolvedGroup {
         let name: String
         let ranges: [Range<Int>]
+        /// Layout indices of the components, in the order of `ranges`.
+        let components: [Int]
         var count: Int { ranges.reduce(0) { $0 + $1.count } }
+    }
+
+    /// Rows per backward call: bounds the activation memory of the replicated inputs.
+    var rowsPerBackwardCall: Int { max(8, min(4096, 500_000 / max(1, model.inputShape.reduce(1, *)))) }
+
+    /// Floats of one training row the data attribution holds: a whole per-sample gradient (P), or when projecting
+    /// (`projectsTrainingGradients`) one sample's gradient of the largest component.
+    var trainingRowFloats: Int {
+        projectsTrainingGradients ? model.layout.components.map(\.count).max() ?? 1 : model.parameterCount
     }
 
     func resolveGroups(_ groups: [ComponentGroup]) throws -> [ResolvedGroup] {
         try groups.map { g in
-            ResolvedGroup(
-                name: g.name,
-                ranges: try g.components.map { name in
-                    guard let c = model.layout.component(named: name) else {
-                        throw EPKError.invalidOptions(
-                            "group \(g.name): unknown component \(name) (model components: \(model.layout.names.joined(separator: ", ")))"
-                        )
-                    }
-                    return c.range
-                })
+            let components = try g.components.map { name in
+                guard let c = model.layout.component(named: name) else {
+                    throw EPKError.invalidOptions(
+                        "group \(g.name): unknown component \(name) (model components: \(model.layout.names.joined(separator: ", ")))"
+                    )
+                }
+                return c
+            }
+            return ResolvedGroup(name: g.name, ranges: components.map(\.range), components: components.map(\.index))
         }
     }
 

@@ -18,6 +18,7 @@ extension EPKEngine {
             MemoryPlan(
                 testCount: n, attributionClassesPerTest: Sa, parameterCount: model.parameterCount,
                 trainingCount: history.trainingCount,
+                projectedRowFloats: projectsTrainingGradients ? trainingRowFloats : nil,
                 batchSize: maxBatchSize(options.steps ?? 0..<history.stepCount), dataGroups: dataGroups.count,
                 parameterGroupCount: paramCount * (options.parameterAttribution?.rowsKept(perTestOf: Sa) ?? 1),
                 basisRowsPerTest: basisRows,
@@ -51,10 +52,13 @@ extension EPKEngine {
         public let fixedBytes: Int
         /// C − 1 when materialised rows go through the softmax basis, else 0.
         public let basisRowsPerTest: Int
+        /// Whether the training rows are one component's per-sample gradients projected inside the backward pass
+        /// (`Model.projectsPerSampleDots`); `trainChunk` then counts the samples of a projection block.
+        public let projected: Bool
 
         public init(
             testCount: Int, attributionClassesPerTest Sa: Int, parameterCount P: Int, trainingCount N: Int,
-            batchSize: Int,
+            projectedRowFloats: Int? = nil, batchSize: Int,
             dataGroups: Int, parameterGroupCount: Int, basisRowsPerTest: Int = 0, refinement: Bool = false,
             nodesPerStep: Int = 1, budget: Int
         ) {
@@ -68,9 +72,12 @@ extension EPKEngine {
             let featureBytes = Sa * phiBytes + basisRowsPerTest * P * 4
             let stateBytes = Sa * ((dataGroups > 0 ? P * 4 : 0) + dataGroups * N * 4 + 64) + 3 * parameterGroupCount * 4
             bytesPerTestPoint = stateBytes + featureBytes
-            // Training per-sample gradients: at most a quarter of the budget, at least one row.
-            let fixed = { (train: Int) in train * P * 4 + 4 * P * 4 }
-            let train = dataGroups > 0 ? max(1, min(batchSize, budget / 4 / max(1, P * 4))) : 0
+            // Training per-sample gradients: at most a quarter of the budget, at least one row (P floats, or when the
+            // engine projects, `projectedRowFloats`: one sample's gradient of the largest component).
+            projected = projectedRowFloats != nil
+            let row = projectedRowFloats ?? P
+            let fixed = { (train: Int) in train * row * 4 + 4 * P * 4 }
+            let train = dataGroups > 0 ? max(1, min(batchSize, budget / 4 / max(1, row * 4))) : 0
             let whole = max(1, min(testCount, (budget - fixed(train)) / max(1, bytesPerTestPoint)))
             var plan = (test: whole, train: train, block: whole)
             if dataGroups > 0 && whole < testCount && featureBytes > 0 {
@@ -111,9 +118,11 @@ extension EPKEngine {
                     ? String(format: "%.1f KiB", Double(b) / 1024) : String(format: "%.1f MiB", Double(b) / 1_048_576)
             }
             let training =
-                trainChunk > 0
-                ? "training per-sample gradients in chunks of \(trainChunk)"
-                : "no training per-sample gradients held (per-sample dot products)"
+                trainChunk == 0
+                ? "no training per-sample gradients held (per-sample dot products)"
+                : projected
+                    ? "training per-sample gradients projected onto Q one component at a time, \(trainChunk) samples per block"
+                    : "training per-sample gradients in chunks of \(trainChunk)"
             let streamed =
                 featureBlock < testChunk
                 ? "; features formed \(featureBlock) test points at a time and folded into Q" : ""

@@ -257,6 +257,10 @@ public struct Conv2d: Sendable {
         let positions = g.columnCount, rows = g.columnRows, plane = height * width
         let chunk = samplesPerChunk(samples: n, height: height, width: width)
         let cout = outChannels, w = weight
+        // Per-sample gradients projected onto the directions a block at a time (`ComponentProjection`), when the
+        // caller of a `.perSampleDot` passed a scratch.
+        var projection: ComponentProjection?
+        if case .perSampleDot(let dot) = sink { projection = ComponentProjection(dot, component: w) }
         var first = 0
         while first < n {
             let count = min(chunk, n - first)
@@ -264,6 +268,24 @@ public struct Conv2d: Sendable {
             // cols (C·k·k, count·OH·OW) = im2col(x[:, first..<first+count])
             gatherChunk(g, x: x, samples: n, first: first, count: count, cols: cols)
             switch sink {
+            case .perSampleDot where projection != nil:
+                let colsView = UnsafePointer(cols)
+                var done = 0
+                while done < count {
+                    let take = min(count - done, projection!.capacity), lo = done
+                    let block = projection!.reserve(samples: first + lo, count: take)
+                    Parallel.forEachRange(take) { range in
+                        for j in range {
+                            // g_i (Cout, C·k·k) = dY_i (Cout, OH·OW) · cols_iᵀ, into the block's row j
+                            BLAS.sgemm(
+                                transB: true, m: cout, n: rows, k: positions,
+                                a: dyChunk + (lo + j) * positions, lda: n * positions,
+                                b: colsView + (lo + j) * positions, ldb: count * positions,
+                                c: block + j * w.count)
+                        }
+                    }
+                    done += take
+                }
             case .sum(let gradient):
                 // dW (Cout, C·k·k) += dY (Cout, count·OH·OW) · colsᵀ
                 BLAS.sgemm(
@@ -322,5 +344,6 @@ public struct Conv2d: Sendable {
             }
             first += count
         }
+        projection?.flush()
     }
 }

@@ -74,10 +74,11 @@ public enum GradientCheck {
     }
 
     /// Largest error of the `.perSampleDot` sink against materialised per-sample rows dotted with the same random
-    /// directions, component by component, relative to the largest inner product.
+    /// directions, component by component, relative to the largest inner product. `scratch` floats of workspace let
+    /// the layers that can take the projection path (`ComponentProjection`); 0 keeps the direction-by-direction path.
     public static func perSampleDotError(
         _ model: Model, parameters: [Float], inputs: Tensor, outputGradients w: Tensor,
-        directions D: Int = 2, seed: UInt64 = 11
+        directions D: Int = 2, scratch: Int = 0, seed: UInt64 = 11
     ) -> Double {
         let n = inputs.shape[0], P = model.parameterCount, K = model.layout.components.count
         var rng = RNG(seed: seed)
@@ -89,14 +90,17 @@ public enum GradientCheck {
                 parameters: parameters, inputs: inputs, outputGradients: w, into: .perSample($0, rowStride: P))
         }
         var dots = [Double](repeating: 0, count: n * D * K)
+        var work = [Float](repeating: .nan, count: scratch)  // NaN: a row the layer did not overwrite shows
         v.withPointer { vp in
             dots.withUnsafeMutableBufferPointer { out in
-                _ = model.backward(
-                    parameters: parameters, inputs: inputs, outputGradients: w,
-                    into: .perSampleDot(
-                        PerSampleDot(
-                            directions: vp, directionCount: D, parameterCount: P,
-                            out: out.baseAddress!, componentCount: K)))
+                work.withUnsafeMutableBufferPointer { sp in
+                    _ = model.backward(
+                        parameters: parameters, inputs: inputs, outputGradients: w,
+                        into: .perSampleDot(
+                            PerSampleDot(
+                                directions: vp, directionCount: D, parameterCount: P,
+                                out: out.baseAddress!, componentCount: K, scratch: scratch > 0 ? sp : nil)))
+                }
             }
         }
         var worst = 0.0, scale = 1e-12
@@ -106,7 +110,8 @@ public enum GradientCheck {
                     var ref = 0.0
                     for p in c.range { ref += Double(rows[i * P + p]) * Double(v[d * P + p]) }
                     scale = max(scale, abs(ref))
-                    worst = max(worst, abs(ref - dots[(i * D + d) * K + c.index]))
+                    let error = abs(ref - dots[(i * D + d) * K + c.index])
+                    worst = error.isNaN ? .infinity : max(worst, error)
                 }
             }
         }

@@ -15,6 +15,10 @@ public protocol Model: AnyObject, Sendable {
     /// Number of output classes C.
     var classCount: Int { get }
 
+    /// Whether the model's parameterised layers take the projection path of `.perSampleDot` when given a scratch
+    /// (`ComponentProjection`; default no).
+    var projectsPerSampleDots: Bool { get }
+
     /// PyTorch-default initialisation of θ (documented per model).
     func initialParameters(rng: inout RNG) -> [Float]
 
@@ -29,6 +33,12 @@ public protocol Model: AnyObject, Sendable {
 }
 
 extension Model {
+    /// Whether the model's parameterised layers take the projection path of `.perSampleDot` (`ComponentProjection`)
+    /// when given a scratch: then a backward pass with many directions costs about one per-sample gradient per sample,
+    /// and the EPK engine scores training samples against its accumulator rows inside that pass instead of holding
+    /// whole per-sample gradient rows (docs/ENGINE.md). Models whose layers would loop over the directions say no.
+    public var projectsPerSampleDots: Bool { false }
+
     /// Total parameter count P.
     public var parameterCount: Int { layout.count }
 

@@ -67,13 +67,19 @@ public struct PerSampleDot {
     public let out: UnsafeMutablePointer<Double>
     /// K, the number of components.
     public let componentCount: Int
+    /// Workspace for layers that **project** instead (`ComponentProjection`): they form the per-sample gradients of
+    /// one component for as many samples as fit here and multiply them by all D directions in one GEMM. That costs
+    /// one per-sample weight gradient per sample whatever D is, where the direction-by-direction products cost D
+    /// passes, so callers with many directions (the EPK data attribution's accumulator rows) pass one. Nil: every
+    /// layer uses its direction-by-direction products. Layers without a projection path ignore it.
+    public let scratch: UnsafeMutableBufferPointer<Float>?
 
     public init(
         directions: UnsafePointer<Float>, directionCount: Int, parameterCount: Int,
-        out: UnsafeMutablePointer<Double>, componentCount: Int
+        out: UnsafeMutablePointer<Double>, componentCount: Int, scratch: UnsafeMutableBufferPointer<Float>? = nil
     ) {
         self.directions = directions; self.directionCount = directionCount; self.parameterCount = parameterCount
-        self.out = out; self.componentCount = componentCount
+        self.out = out; self.componentCount = componentCount; self.scratch = scratch
     }
 
     /// Direction d restricted to a component: pointer to v_d[k].

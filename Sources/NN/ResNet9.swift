@@ -61,6 +61,8 @@ public final class ResNet9: Model {
     public let inputShape: [Int]
     public let classCount: Int
     public let configuration: Configuration
+    /// Its convolutions project (`ComponentProjection`); the 2 × 128 linear layer loops over the directions, cheaply.
+    public var projectsPerSampleDots: Bool { true }
 
     let conv0: Conv2d, conv1: Conv2d, block2: Residual, conv3: Conv2d, block5: Residual, conv6: Conv2d
     let linear9: Linear

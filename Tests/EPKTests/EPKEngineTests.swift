@@ -226,6 +226,54 @@ final class EPKEngineTests: XCTestCase {
         XCTAssertLessThan(maxAbsDifference(sum, a.dataAttribution[2].values.map(Double.init)) / scale, 1e-6)
     }
 
+    /// Scoring the training samples inside the backward pass, every convolution projecting its per-sample gradients
+    /// onto the rows of Q (ResNet-9's path), equals the forward reference with per-sample buffers and the whole-row
+    /// products, with projection blocks of the whole batch and of 2 samples; the "model" group is the sum of the layers.
+    func testProjectedTrainingGradientsMatchTheReference() throws {
+        var rng = RNG(seed: 41)
+        let model = ResNet9(.init(widths: [4, 8, 16, 8], inputChannels: 3, inputSize: 16, classCount: 2))
+        let data = TinyData(count: 10, sampleShape: [3, 16, 16], classes: 2, rng: &rng)
+        let history = trainTiny(
+            model: model, data: data, optimizer: .sgd(momentum: 0.9, dampening: 0, weightDecay: 5e-3), steps: 4,
+            batch: 5, schedule: { _ in 0.05 }, seed: 42)
+        var tests = Tensor(shape: [2, 3, 16, 16])
+        tests.storage.withUnsafeMutableBufferPointer { rng.fillNormal($0) }
+        let groups = ResNet9.componentGroups.map { ComponentGroup(name: $0.name, components: $0.components) }
+        let q = QuadratureConfig(rule: .gaussLegendre, points: 2)
+        let largest = model.layout.components.map(\.count).max()!
+        func run(projecting: Bool, budget: Int) throws -> (EPKResult, EPKEngine.MemoryPlan) {
+            let engine = try EPKEngine(
+                model: model, history: history, data: data,
+                options: EPKOptions(quadrature: q, dataAttributionGroups: groups, memoryBudgetBytes: budget))
+            engine.projectsTrainingGradients = projecting
+            return (try engine.run(testInputs: tests, testLabels: nil), try engine.memoryPlan(testCount: 2))
+        }
+        let (whole, wholePlan) = try run(projecting: false, budget: 1 << 30)
+        let (projected, projectedPlan) = try run(projecting: true, budget: 1 << 30)
+        let (blocks, blocksPlan) = try run(projecting: true, budget: 4 * 2 * largest * 4)
+        XCTAssertFalse(wholePlan.projected)
+        XCTAssertTrue(projectedPlan.projected && blocksPlan.projected)
+        XCTAssertEqual(projectedPlan.trainChunk, 5)
+        XCTAssertEqual(blocksPlan.trainChunk, 2)
+        let reference = try EPKReference.run(
+            model: model, history: history, data: data, testInputs: tests, quadrature: q, groups: groups)
+        let scale = reference.dataAttribution.last!.values.map { Double(abs($0)) }.max()!
+        XCTAssertGreaterThan(scale, 0)
+        for g in groups.indices {
+            let truth = reference.dataAttribution[g].values.map(Double.init)
+            for (name, result) in [("whole rows", whole), ("projected", projected), ("blocks of 2", blocks)] {
+                let error = maxAbsDifference(result.dataAttribution[g].values.map(Double.init), truth) / scale
+                XCTAssertLessThan(error, 1e-4, "\(name), group \(groups[g].name)")
+            }
+        }
+        var layers = [Double](repeating: 0, count: projected.dataAttribution[0].values.count)
+        for g in 0..<(groups.count - 1) {
+            for (i, v) in projected.dataAttribution[g].values.enumerated() { layers[i] += Double(v) }
+        }
+        XCTAssertLessThan(
+            maxAbsDifference(layers, projected.dataAttribution.last!.values.map(Double.init)) / scale, 1e-5)
+    }
+
     /// Parameter attribution sums to the component attribution; snapshots partition the total.
     func testParameterAttributionSumsToComponents() throws {
         let problem = TinyProblem.make("adamw")

@@ -71,8 +71,11 @@ final class TinyData: ReplayData {
     let inputs: Tensor
     let labels: [Int]
     var trainingCount: Int { labels.count }
-    init(count: Int, dimension: Int, classes: Int, rng: inout RNG) {
-        var x = Tensor(shape: [count, dimension])
+    convenience init(count: Int, dimension: Int, classes: Int, rng: inout RNG) {
+        self.init(count: count, sampleShape: [dimension], classes: classes, rng: &rng)
+    }
+    init(count: Int, sampleShape: [Int], classes: Int, rng: inout RNG) {
+        var x = Tensor(shape: [count] + sampleShape)
         x.storage.withUnsafeMutableBufferPointer { rng.fillNormal($0) }
         inputs = x
         labels = (0..<count).map { _ in rng.int(below: classes) }

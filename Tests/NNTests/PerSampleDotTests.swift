@@ -36,6 +36,39 @@ final class PerSampleDotTests: XCTestCase {
                 model, parameters: theta, inputs: x, outputGradients: randomCotangent(4, 10, seed: 4)), 1e-5)
     }
 
+    /// The projection path (per-sample gradients of one component at a time, one GEMM against all directions) with
+    /// scratch for one sample, for two and for the whole batch, and with many directions.
+    func testTinyResNet9Projection() {
+        let model = ResNet9(.init(widths: [4, 8, 16, 8], inputChannels: 3, inputSize: 16, classCount: 2))
+        var rng = RNG(seed: 7)
+        let theta = model.initialParameters(rng: &rng)
+        var x = Tensor(shape: [5, 3, 16, 16])
+        x.storage.withUnsafeMutableBufferPointer { rng.fillNormal($0) }
+        let largest = model.layout.components.map(\.count).max()!
+        for (samples, directions) in [(1, 3), (2, 7), (5, 40)] {
+            XCTAssertLessThan(
+                GradientCheck.perSampleDotError(
+                    model, parameters: theta, inputs: x, outputGradients: randomCotangent(5, 2, seed: 8),
+                    directions: directions, scratch: samples * largest), 1e-5,
+                "scratch for \(samples) samples, \(directions) directions")
+        }
+    }
+
+    /// Projection blocks that straddle the convolution's column chunks (2 samples per chunk, blocks of 3 and of 1).
+    func testConvolutionProjectionAcrossColumnChunks() {
+        let model = SummedConvolution(columnSamples: 2)
+        var rng = RNG(seed: 9)
+        let theta = model.initialParameters(rng: &rng)
+        var x = Tensor(shape: [7, 1, 6, 6])
+        x.storage.withUnsafeMutableBufferPointer { rng.fillNormal($0) }
+        for samples in [3, 1] {
+            XCTAssertLessThan(
+                GradientCheck.perSampleDotError(
+                    model, parameters: theta, inputs: x, outputGradients: randomCotangent(7, 3, seed: 10),
+                    directions: 4, scratch: samples * model.parameterCount), 1e-5, "blocks of \(samples)")
+        }
+    }
+
     func testTinyResNet9() {
         let model = ResNet9(.init(widths: [4, 8, 16, 8], inputChannels: 3, inputSize: 16, classCount: 2))
         var rng = RNG(seed: 5)
@@ -45,5 +78,75 @@ final class PerSampleDotTests: XCTestCase {
         XCTAssertLessThan(
             GradientCheck.perSampleDotError(
                 model, parameters: theta, inputs: x, outputGradients: randomCotangent(3, 2, seed: 6)), 1e-5)
+    }
+}
+
+/// log_softmax(Σ_positions conv(x)): one 1 → 3 channel 3×3 convolution on 6 × 6 images whose column workspace holds
+/// `columnSamples` samples, so a batch is processed in several column chunks.
+private final class SummedConvolution: Model, @unchecked Sendable {
+    let name = "summed-convolution"
+    let layout: ParameterLayout
+    let inputShape = [1, 6, 6]
+    let classCount = 3
+    let conv: Conv2d
+
+    init(columnSamples: Int) {
+        var l = ParameterLayout()
+        conv = Conv2d(
+            &l, name: "conv", inChannels: 1, outChannels: 3, kernel: 3, padding: 1, columnBudget: 9 * 36 * columnSamples
+        )
+        layout = l
+    }
+
+    func initialParameters(rng: inout RNG) -> [Float] {
+        var theta = [Float](repeating: 0, count: layout.count)
+        conv.initialize(&theta, rng: &rng)
+        return theta
+    }
+
+    func forward(parameters: [Float], inputs: Tensor) -> Tensor { run(parameters, inputs, nil, nil) }
+
+    func backward(parameters: [Float], inputs: Tensor, outputGradients: Tensor, into sink: GradientSink) -> Tensor {
+        run(parameters, inputs, outputGradients, sink)
+    }
+
+    /// One input channel, so the sample-major input is already channel-major (1, n, 6, 6).
+    private func run(_ theta: [Float], _ x: Tensor, _ df: Tensor?, _ sink: GradientSink?) -> Tensor {
+        let n = x.shape[0], C = classCount, plane = 36
+        var y = [Float](repeating: 0, count: C * n * plane)  // (3, n, 6, 6)
+        var work = [Float](repeating: 0, count: conv.workspaceCount(samples: n, height: 6, width: 6))
+        var z = [Float](repeating: 0, count: n * C)
+        var f = Tensor(shape: [n, C])
+        theta.withPointer { th in
+            x.storage.withPointer { xp in
+                y.withMutablePointer { yp in
+                    work.withMutablePointer {
+                        conv.forward(th, x: xp, y: yp, samples: n, height: 6, width: 6, workspace: $0)
+                    }
+                }
+                for c in 0..<C {
+                    for i in 0..<n { z[i * C + c] = y[(c * n + i) * plane..<((c * n + i + 1) * plane)].reduce(0, +) }
+                }
+                z.withPointer { zp in f.storage.withMutablePointer { LogSoftmax.forward(zp, $0, rows: n, classes: C) } }
+                guard let df, let sink else { return }
+                var dz = [Float](repeating: 0, count: n * C)
+                f.storage.withPointer { fp in
+                    df.storage.withPointer { dfp in
+                        dz.withMutablePointer {
+                            LogSoftmax.backward(output: fp, gradOutput: dfp, gradInput: $0, rows: n, classes: C)
+                        }
+                    }
+                }
+                var dy = [Float](repeating: 0, count: C * n * plane)
+                for c in 0..<C { for i in 0..<n { for p in 0..<plane { dy[(c * n + i) * plane + p] = dz[i * C + c] } } }
+                dy.withPointer { dyp in
+                    work.withMutablePointer {
+                        conv.backward(
+                            th, x: xp, dy: dyp, dx: nil, samples: n, height: 6, width: 6, workspace: $0, sink: sink)
+                    }
+                }
+            }
+        }
+        return f
     }
 }
