@@ -36,24 +36,6 @@ final class PerSampleDotTests: XCTestCase {
                 model, parameters: theta, inputs: x, outputGradients: randomCotangent(4, 10, seed: 4)), 1e-5)
     }
 
-    /// The projection path (per-sample gradients of one component at a time, one GEMM against all directions) with
-    /// scratch for one sample, for two and for the whole batch, and with many directions.
-    func testTinyResNet9Projection() {
-        let model = ResNet9(.init(widths: [4, 8, 16, 8], inputChannels: 3, inputSize: 16, classCount: 2))
-        var rng = RNG(seed: 7)
-        let theta = model.initialParameters(rng: &rng)
-        var x = Tensor(shape: [5, 3, 16, 16])
-        x.storage.withUnsafeMutableBufferPointer { rng.fillNormal($0) }
-        let largest = model.layout.components.map(\.count).max()!
-        for (samples, directions) in [(1, 3), (2, 7), (5, 40)] {
-            XCTAssertLessThan(
-                GradientCheck.perSampleDotError(
-                    model, parameters: theta, inputs: x, outputGradients: randomCotangent(5, 2, seed: 8),
-                    directions: directions, scratch: samples * largest), 1e-5,
-                "scratch for \(samples) samples, \(directions) directions")
-        }
-    }
-
     /// Projection blocks that straddle the convolution's column chunks (2 samples per chunk, blocks of 3 and of 1).
     func testConvolutionProjectionAcrossColumnChunks() {
         let model = SummedConvolution(columnSamples: 2)
@@ -69,15 +51,23 @@ final class PerSampleDotTests: XCTestCase {
         }
     }
 
+    /// Both paths on a small ResNet-9: direction by direction (no scratch), and the projection path (per-sample
+    /// gradients of one component at a time, one GEMM against all directions) with scratch for one sample, for two
+    /// and for the whole batch, and with many directions.
     func testTinyResNet9() {
         let model = ResNet9(.init(widths: [4, 8, 16, 8], inputChannels: 3, inputSize: 16, classCount: 2))
         var rng = RNG(seed: 5)
         let theta = model.initialParameters(rng: &rng)
-        var x = Tensor(shape: [3, 3, 16, 16])
+        var x = Tensor(shape: [5, 3, 16, 16])
         x.storage.withUnsafeMutableBufferPointer { rng.fillNormal($0) }
-        XCTAssertLessThan(
-            GradientCheck.perSampleDotError(
-                model, parameters: theta, inputs: x, outputGradients: randomCotangent(3, 2, seed: 6)), 1e-5)
+        let largest = model.layout.components.map(\.count).max()!
+        for (samples, directions) in [(0, 2), (1, 3), (2, 7), (5, 40)] {
+            XCTAssertLessThan(
+                GradientCheck.perSampleDotError(
+                    model, parameters: theta, inputs: x, outputGradients: randomCotangent(5, 2, seed: 6),
+                    directions: directions, scratch: samples * largest), 1e-5,
+                "scratch for \(samples) samples, \(directions) directions")
+        }
     }
 }
 
