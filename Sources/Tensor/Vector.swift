@@ -23,7 +23,14 @@ public enum Vector {
 
     /// `out[i] = max(x[i], 0)`
     @inlinable public static func relu(_ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, count: Int) {
+        // 16 lanes at a time with a branch-free select (a scalar `?:` compiles to a branch per element)
         var i = 0
+        let zero = SIMD16<Float>()
+        while i &+ 16 <= count {
+            let v = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD16<Float>.self)
+            UnsafeMutableRawPointer(out + i).storeBytes(of: zero.replacing(with: v, where: v .> zero), as: SIMD16<Float>.self)
+            i &+= 16
+        }
         while i < count { out[i] = x[i] > 0 ? x[i] : 0; i &+= 1 }
     }
 
@@ -32,7 +39,16 @@ public enum Vector {
         input x: UnsafePointer<Float>, gradOutput dy: UnsafePointer<Float>,
         gradInput dx: UnsafeMutablePointer<Float>, count: Int, accumulate: Bool
     ) {
+        // 16 lanes at a time with a branch-free select, as in `relu`
         var i = 0
+        let zero = SIMD16<Float>()
+        while i &+ 16 <= count {
+            let v = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD16<Float>.self)
+            var g = zero.replacing(with: UnsafeRawPointer(dy + i).loadUnaligned(as: SIMD16<Float>.self), where: v .> zero)
+            if accumulate { g += UnsafeRawPointer(dx + i).loadUnaligned(as: SIMD16<Float>.self) }
+            UnsafeMutableRawPointer(dx + i).storeBytes(of: g, as: SIMD16<Float>.self)
+            i &+= 16
+        }
         if accumulate {
             while i < count { dx[i] += x[i] > 0 ? dy[i] : 0; i &+= 1 }
         } else {

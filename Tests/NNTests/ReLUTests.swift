@@ -102,6 +102,53 @@ final class ReLUTests: XCTestCase {
         XCTAssertEqual(dx, [0, 0, 0, 4, 5])
     }
 
+    /// The 16-lane kernels against the element-wise rule for every length 0…40 (whole vectors and tails), an
+    /// unaligned start, NaN, ±0 and infinities in the input, and the parallel variants on 2¹⁷ + 5 elements.
+    func testVectorKernelsMatchTheElementwiseRule() {
+        var rng = RNG(seed: 31)
+        let special: [Float] = [.nan, 0, -0.0, .infinity, -.infinity, 1e-30, -1e-30]
+        for count in Array(0...40) + [ReLU.parallelChunk * 2 + 5] {
+            var x = (0..<(count + 1)).map { _ in rng.uniform(-1, 1) }
+            for (k, v) in special.enumerated() where k * 3 < count { x[1 + k * 3] = v }
+            let dy = (0..<(count + 1)).map { _ in rng.uniform(-1, 1) }
+            let start = (0..<(count + 1)).map { _ in rng.uniform() }
+            let xs = Array(x[1...]), dys = Array(dy[1...]), starts = Array(start[1...])
+            let y = xs.map { $0 > 0 ? $0 : 0 }
+            let written = zip(xs, dys).map { $0 > 0 ? $1 : 0 }
+            let summed = zip(written, starts).map { $0 + $1 }
+            for parallel in [false, true] {
+                var out = [Float](repeating: .nan, count: count + 1), dx = [Float](repeating: .nan, count: count + 1)
+                var acc = start
+                x.withPointer { xp in
+                    dy.withPointer { dyp in
+                        out.withMutablePointer {  // offset 1: the vector loads and stores are unaligned
+                            if parallel { ReLU.parallelForward(xp + 1, $0 + 1, count: count) }
+                            else { ReLU.forward(xp + 1, $0 + 1, count: count) }
+                        }
+                        dx.withMutablePointer {
+                            if parallel { ReLU.parallelBackward(input: xp + 1, gradOutput: dyp + 1, gradInput: $0 + 1, count: count) }
+                            else { ReLU.backward(input: xp + 1, gradOutput: dyp + 1, gradInput: $0 + 1, count: count) }
+                        }
+                        acc.withMutablePointer {
+                            if parallel {
+                                ReLU.parallelBackward(
+                                    input: xp + 1, gradOutput: dyp + 1, gradInput: $0 + 1, count: count, accumulate: true)
+                            } else {
+                                ReLU.backward(
+                                    input: xp + 1, gradOutput: dyp + 1, gradInput: $0 + 1, count: count, accumulate: true)
+                            }
+                        }
+                    }
+                }
+                let label = "count \(count), parallel \(parallel)"
+                XCTAssertTrue(out[0].isNaN && dx[0].isNaN && acc[0] == start[0], "wrote before the range, \(label)")
+                XCTAssertEqual(out[1...].map(\.bitPattern), y.map(\.bitPattern), label)
+                XCTAssertEqual(dx[1...].map(\.bitPattern), written.map(\.bitPattern), label)
+                XCTAssertEqual(Array(acc[1...]), summed, label)
+            }
+        }
+    }
+
     func testBackwardMatchesFiniteDifferences() {
         // Step 1e-2 along a unit direction over 35 parameters moves each pre-activation by ~1e-2 · |x| / √35 ≈ 2e-3;
         // the test asserts that no pre-activation is that close to the kink, so the map is smooth along the segment.
