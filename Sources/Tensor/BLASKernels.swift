@@ -116,7 +116,9 @@ public enum BLASKernels {
     public static var summary: String {
         let core = coreInUse
         let source =
-            ProcessInfo.processInfo.environment[coreTypeVariable].map { " via \(coreTypeVariable)=\($0)" } ?? ""
+            ProcessInfo.processInfo.environment[coreTypeVariable].flatMap {
+                $0.isEmpty ? nil : " via \(coreTypeVariable)=\($0)"
+            } ?? ""
         return "OpenBLAS core \(core) (\(level(ofCore: core)))\(source); CPU supports \(cpuLevel)"
     }
 }
