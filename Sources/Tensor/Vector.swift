@@ -28,7 +28,8 @@ public enum Vector {
         let zero = SIMD16<Float>()
         while i &+ 16 <= count {
             let v = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD16<Float>.self)
-            UnsafeMutableRawPointer(out + i).storeBytes(of: zero.replacing(with: v, where: v .> zero), as: SIMD16<Float>.self)
+            UnsafeMutableRawPointer(out + i).storeBytes(
+                of: zero.replacing(with: v, where: v .> zero), as: SIMD16<Float>.self)
             i &+= 16
         }
         while i < count { out[i] = x[i] > 0 ? x[i] : 0; i &+= 1 }
@@ -44,7 +45,8 @@ public enum Vector {
         let zero = SIMD16<Float>()
         while i &+ 16 <= count {
             let v = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD16<Float>.self)
-            var g = zero.replacing(with: UnsafeRawPointer(dy + i).loadUnaligned(as: SIMD16<Float>.self), where: v .> zero)
+            var g = zero.replacing(
+                with: UnsafeRawPointer(dy + i).loadUnaligned(as: SIMD16<Float>.self), where: v .> zero)
             if accumulate { g += UnsafeRawPointer(dx + i).loadUnaligned(as: SIMD16<Float>.self) }
             UnsafeMutableRawPointer(dx + i).storeBytes(of: g, as: SIMD16<Float>.self)
             i &+= 16

@@ -122,20 +122,29 @@ final class ReLUTests: XCTestCase {
                 x.withPointer { xp in
                     dy.withPointer { dyp in
                         out.withMutablePointer {  // offset 1: the vector loads and stores are unaligned
-                            if parallel { ReLU.parallelForward(xp + 1, $0 + 1, count: count) }
-                            else { ReLU.forward(xp + 1, $0 + 1, count: count) }
+                            if parallel {
+                                ReLU.parallelForward(xp + 1, $0 + 1, count: count)
+                            } else {
+                                ReLU.forward(xp + 1, $0 + 1, count: count)
+                            }
                         }
                         dx.withMutablePointer {
-                            if parallel { ReLU.parallelBackward(input: xp + 1, gradOutput: dyp + 1, gradInput: $0 + 1, count: count) }
-                            else { ReLU.backward(input: xp + 1, gradOutput: dyp + 1, gradInput: $0 + 1, count: count) }
+                            if parallel {
+                                ReLU.parallelBackward(
+                                    input: xp + 1, gradOutput: dyp + 1, gradInput: $0 + 1, count: count)
+                            } else {
+                                ReLU.backward(input: xp + 1, gradOutput: dyp + 1, gradInput: $0 + 1, count: count)
+                            }
                         }
                         acc.withMutablePointer {
                             if parallel {
                                 ReLU.parallelBackward(
-                                    input: xp + 1, gradOutput: dyp + 1, gradInput: $0 + 1, count: count, accumulate: true)
+                                    input: xp + 1, gradOutput: dyp + 1, gradInput: $0 + 1, count: count,
+                                    accumulate: true)
                             } else {
                                 ReLU.backward(
-                                    input: xp + 1, gradOutput: dyp + 1, gradInput: $0 + 1, count: count, accumulate: true)
+                                    input: xp + 1, gradOutput: dyp + 1, gradInput: $0 + 1, count: count,
+                                    accumulate: true)
                             }
                         }
                     }
