@@ -8,7 +8,8 @@ import Tensor
 /// `columnBudget` floats (default 32 MiB); each chunk costs one im2col (parallel over samples) and one large GEMM.
 /// 3×3 stride-1 convolutions between layers of at least `Conv2d.winogradMinimumChannels` channels compute the output
 /// and the input gradient with Winograd F(2×2, 3×3) instead (`Conv2dWinograd`, 2.25× fewer multiplications), and
-/// so does the batch weight gradient; per-sample weight gradients come from the columns.
+/// so does the batch weight gradient; per-sample weight gradients come from the columns. A 5×5 stride-2 layer with
+/// padding 2 does the same through its four input phases (`Conv2dPhases`).
 /// Weight W has the PyTorch shape (Cout, C, k, k), read as the matrix (Cout, C·k·k).
 /// Initialisation (PyTorch default, docs/METHOD.md §14): W ~ U(±1/√(C·k·k)).
 public struct Conv2d: Sendable {
@@ -77,6 +78,11 @@ public struct Conv2d: Sendable {
     public func workspaceCount(samples n: Int, height: Int, width: Int) -> Int {
         let g = geometry(height: height, width: width)
         let columns = g.columnRows * g.columnCount * samplesPerChunk(samples: n, height: height, width: width)
+        if phaseShape {
+            // every call of up to n images that takes the phase path fits (`usesPhaseWinograd`)
+            let most = min(n, phaseSampleLimit(height: height, width: width))
+            return most < 1 ? columns : max(columns, phaseWorkspaceCount(samples: most, height: height, width: width))
+        }
         guard usesWinograd else { return columns }
         let chunk = winogradSamplesPerChunk(samples: n, height: height, width: width)
         let tiles = winogradPasses(height: height, width: width).map {
@@ -166,6 +172,10 @@ public struct Conv2d: Sendable {
                 theta, x: x, y: y, samples: n, height: height, width: width, inputGradient: false, workspace: cols)
             return
         }
+        if usesPhaseWinograd(samples: n, height: height, width: width) {
+            phaseForward(theta, x: x, y: y, samples: n, height: height, width: width, workspace: cols)
+            return
+        }
         let g = geometry(height: height, width: width)
         let positions = g.columnCount, rows = g.columnRows
         let chunk = samplesPerChunk(samples: n, height: height, width: width)
@@ -195,6 +205,12 @@ public struct Conv2d: Sendable {
         dx: UnsafeMutablePointer<Float>?, samples n: Int, height: Int, width: Int,
         workspace cols: UnsafeMutablePointer<Float>, sink: GradientSink
     ) {
+        if case .sum(let gradient) = sink, usesPhaseWinograd(samples: n, height: height, width: width) {
+            phaseBackward(
+                theta, x: x, dy: dy, dx: dx, samples: n, height: height, width: width, workspace: cols,
+                gradient: gradient)
+            return
+        }
         if usesWinograd, case .sum(let gradient) = sink {
             winogradWeightGradient(
                 x: x, dy: dy, samples: n, height: height, width: width, workspace: cols,

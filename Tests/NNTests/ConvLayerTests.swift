@@ -282,95 +282,128 @@ final class ConvLayerTests: XCTestCase {
     /// input gradient is its exact adjoint, ⟨W ⋆ x, dy⟩ = ⟨x, dx(dy)⟩, for every padding it takes, odd and even
     /// output sizes (clipped edge tiles) and chunked batches. The weight gradient still comes from the columns.
     func testWinogradConvolutionMatchesNaiveAndItsInputGradientIsTheAdjoint() {
-        let n = 3, c = 8, cout = 9
         for (h, w) in [(7, 6), (8, 8), (5, 9)] {
             for p in [0, 1, 2] {
                 for budget in [1 << 20, 4000] {  // one chunk; chunks of one sample
-                    let (conv, theta, x, ref) = convolutionCase(
-                        samples: n, channels: c, height: h, width: w, outChannels: cout, kernel: 3, stride: 1,
-                        padding: p, columnBudget: budget, seed: 5)
-                    XCTAssertTrue(conv.usesWinograd)
-                    let P = theta.count
-                    let planeOut = ref.outHeight * ref.outWidth, label = "\(h)×\(w) p\(p) budget \(budget)"
-                    var xc = [Float](repeating: 0, count: x.count)
-                    x.storage.withPointer { xs in
-                        xc.withMutablePointer {
-                            Conv2dLayout.channelMajor(xs, $0, samples: n, channels: c, plane: h * w)
-                        }
+                    checkBatchConvolution(kernel: 3, stride: 1, padding: p, height: h, width: w, budget: budget) {
+                        XCTAssertTrue($0.usesWinograd)
                     }
-                    let dySample = randomTensor([n, cout, ref.outHeight, ref.outWidth], seed: 21).storage
-                    var dy = [Float](repeating: 0, count: dySample.count)
-                    dySample.withPointer { d in
-                        dy.withMutablePointer {
-                            Conv2dLayout.channelMajor(d, $0, samples: n, channels: cout, plane: planeOut)
-                        }
-                    }
-                    var y = [Float](repeating: .nan, count: cout * n * planeOut)
-                    var dx = [Float](repeating: 0, count: xc.count)
-                    var gradient = [Float](repeating: 0, count: P)
-                    var workspace = [Float](
-                        repeating: .nan, count: conv.workspaceCount(samples: n, height: h, width: w))
-                    theta.withPointer { t in
-                        xc.withPointer { xp in
-                            workspace.withMutablePointer { ws in
-                                y.withMutablePointer {
-                                    conv.forward(t, x: xp, y: $0, samples: n, height: h, width: w, workspace: ws)
-                                }
-                                dy.withPointer { dyp in
-                                    dx.withMutablePointer { dxp in
-                                        gradient.withMutablePointer { g in
-                                            conv.backward(
-                                                t, x: xp, dy: dyp, dx: dxp, samples: n, height: h, width: w,
-                                                workspace: ws, sink: .sum(g))
-                                        }
-                                    }
-                                }
-                            }
-                        }
-                    }
-                    var ySample = [Float](repeating: 0, count: y.count)
-                    y.withPointer { yp in
-                        ySample.withMutablePointer {
-                            Conv2dLayout.sampleMajor(yp, $0, samples: n, channels: cout, plane: planeOut)
-                        }
-                    }
-                    var worst = 0.0
-                    for i in 0..<ySample.count { worst = max(worst, abs(Double(ySample[i]) - ref.values[i])) }
-                    XCTAssertLessThan(worst, 1e-5, "forward \(label)")
-                    // ⟨y, dy⟩ with the exact y against ⟨x, dx⟩
-                    var lhs = 0.0, rhs = 0.0
-                    for i in 0..<ref.values.count { lhs += ref.values[i] * Double(dySample[i]) }
-                    for i in 0..<xc.count { rhs += Double(xc[i]) * Double(dx[i]) }
-                    XCTAssertEqual(lhs, rhs, accuracy: 1e-5 * max(1, abs(lhs)), "adjoint \(label)")
-                    // the weight gradient ⟨dW, W⟩ = ⟨y, dy⟩ (y is linear in W)
-                    var weightSide = 0.0
-                    for i in 0..<theta.count { weightSide += Double(theta[i]) * Double(gradient[i]) }
-                    XCTAssertEqual(lhs, weightSide, accuracy: 1e-5 * max(1, abs(lhs)), "weight gradient \(label)")
-                    // the Winograd batch weight gradient equals the sum of the per-sample (column) gradients
-                    var rows = [Float](repeating: 0, count: n * P)
-                    theta.withPointer { t in
-                        xc.withPointer { xp in
-                            dy.withPointer { dyp in
-                                workspace.withMutablePointer { ws in
-                                    rows.withMutablePointer { r in
-                                        conv.backward(
-                                            t, x: xp, dy: dyp, dx: nil, samples: n, height: h, width: w,
-                                            workspace: ws, sink: .perSample(r, rowStride: P))
-                                    }
-                                }
-                            }
-                        }
-                    }
-                    var scale = 0.0, gap = 0.0
-                    for k in 0..<P {
-                        var sum = 0.0
-                        for i in 0..<n { sum += Double(rows[i * P + k]) }
-                        scale = max(scale, abs(sum)); gap = max(gap, abs(sum - Double(gradient[k])))
-                    }
-                    XCTAssertLessThan(gap, 1e-5 * max(1, scale), "weight gradient vs per-sample sum \(label)")
                 }
             }
         }
+    }
+
+    /// The 5×5 stride-2 layer as a Winograd correlation of its four input phases (`Conv2dPhases`), the same checks:
+    /// even and odd image sizes (a phase one row or column short), the phase images of the batch exactly at the
+    /// budget (Winograd chunks of one sample inside), and one float under it (the columns instead).
+    func testPhaseWinogradConvolutionMatchesNaiveAndItsGradientsAreTheAdjoints() {
+        let n = 3, c = 8
+        for (h, w) in [(8, 8), (7, 9), (6, 5), (32, 32)] {
+            let phases = 4 * c * n * ((h + 1) / 2) * ((w + 1) / 2)
+            for (budget, phasePath) in [(1 << 20, true), (phases, true), (phases - 1, false)] {
+                checkBatchConvolution(kernel: 5, stride: 2, padding: 2, height: h, width: w, budget: budget) {
+                    XCTAssertEqual($0.usesPhaseWinograd(samples: n, height: h, width: w), phasePath)
+                    XCTAssertFalse($0.usesWinograd)
+                }
+            }
+        }
+        var layout = ParameterLayout()
+        let thin = Conv2d(&layout, name: "c", inChannels: 3, outChannels: 64, kernel: 5, stride: 2, padding: 2)
+        XCTAssertFalse(thin.usesPhaseWinograd(samples: 1, height: 32, width: 32), "below 8 input channels")
+    }
+
+    /// For n = 3 samples of 8 → 9 channels: forward against the naive convolution, the batch backward's input
+    /// gradient as the adjoint of the forward, its weight gradient by ⟨dW, W⟩ = ⟨y, dy⟩ and against the sum of the
+    /// per-sample (column) gradients. `paths` asserts which algorithm the layer takes.
+    func checkBatchConvolution(
+        kernel k: Int, stride s: Int, padding p: Int, height h: Int, width w: Int, budget: Int,
+        paths: (Conv2d) -> Void
+    ) {
+        let n = 3, c = 8, cout = 9
+        let (conv, theta, x, ref) = convolutionCase(
+            samples: n, channels: c, height: h, width: w, outChannels: cout, kernel: k, stride: s, padding: p,
+            columnBudget: budget, seed: 5)
+        paths(conv)
+        let label = "k\(k) s\(s) \(h)×\(w) p\(p) budget \(budget)"
+        let P = theta.count
+        let planeOut = ref.outHeight * ref.outWidth
+        var xc = [Float](repeating: 0, count: x.count)
+        x.storage.withPointer { xs in
+            xc.withMutablePointer {
+                Conv2dLayout.channelMajor(xs, $0, samples: n, channels: c, plane: h * w)
+            }
+        }
+        let dySample = randomTensor([n, cout, ref.outHeight, ref.outWidth], seed: 21).storage
+        var dy = [Float](repeating: 0, count: dySample.count)
+        dySample.withPointer { d in
+            dy.withMutablePointer {
+                Conv2dLayout.channelMajor(d, $0, samples: n, channels: cout, plane: planeOut)
+            }
+        }
+        var y = [Float](repeating: .nan, count: cout * n * planeOut)
+        let dxStart = randomTensor([xc.count], seed: 22).storage  // the backward adds to dx
+        var dx = dxStart
+        var gradient = [Float](repeating: 0, count: P)
+        var workspace = [Float](
+            repeating: .nan, count: conv.workspaceCount(samples: n, height: h, width: w))
+        theta.withPointer { t in
+            xc.withPointer { xp in
+                workspace.withMutablePointer { ws in
+                    y.withMutablePointer {
+                        conv.forward(t, x: xp, y: $0, samples: n, height: h, width: w, workspace: ws)
+                    }
+                    dy.withPointer { dyp in
+                        dx.withMutablePointer { dxp in
+                            gradient.withMutablePointer { g in
+                                conv.backward(
+                                    t, x: xp, dy: dyp, dx: dxp, samples: n, height: h, width: w,
+                                    workspace: ws, sink: .sum(g))
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        var ySample = [Float](repeating: 0, count: y.count)
+        y.withPointer { yp in
+            ySample.withMutablePointer {
+                Conv2dLayout.sampleMajor(yp, $0, samples: n, channels: cout, plane: planeOut)
+            }
+        }
+        var worst = 0.0
+        for i in 0..<ySample.count { worst = max(worst, abs(Double(ySample[i]) - ref.values[i])) }
+        XCTAssertLessThan(worst, 1e-5, "forward \(label)")
+        // ⟨y, dy⟩ with the exact y against ⟨x, dx⟩
+        var lhs = 0.0, rhs = 0.0
+        for i in 0..<ref.values.count { lhs += ref.values[i] * Double(dySample[i]) }
+        for i in 0..<xc.count { rhs += Double(xc[i]) * (Double(dx[i]) - Double(dxStart[i])) }
+        XCTAssertEqual(lhs, rhs, accuracy: 1e-5 * max(1, abs(lhs)), "adjoint \(label)")
+        // the weight gradient ⟨dW, W⟩ = ⟨y, dy⟩ (y is linear in W)
+        var weightSide = 0.0
+        for i in 0..<theta.count { weightSide += Double(theta[i]) * Double(gradient[i]) }
+        XCTAssertEqual(lhs, weightSide, accuracy: 1e-5 * max(1, abs(lhs)), "weight gradient \(label)")
+        // the Winograd batch weight gradient equals the sum of the per-sample (column) gradients
+        var rows = [Float](repeating: 0, count: n * P)
+        theta.withPointer { t in
+            xc.withPointer { xp in
+                dy.withPointer { dyp in
+                    workspace.withMutablePointer { ws in
+                        rows.withMutablePointer { r in
+                            conv.backward(
+                                t, x: xp, dy: dyp, dx: nil, samples: n, height: h, width: w,
+                                workspace: ws, sink: .perSample(r, rowStride: P))
+                        }
+                    }
+                }
+            }
+        }
+        var scale = 0.0, gap = 0.0
+        for k in 0..<P {
+            var sum = 0.0
+            for i in 0..<n { sum += Double(rows[i * P + k]) }
+            scale = max(scale, abs(sum)); gap = max(gap, abs(sum - Double(gradient[k])))
+        }
+        XCTAssertLessThan(gap, 1e-5 * max(1, scale), "weight gradient vs per-sample sum \(label)")
     }
 
     func testColumnGatherMatchesSharedIm2ColAndScatterIsItsAdjoint() {

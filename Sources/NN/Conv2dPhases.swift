@@ -1,0 +1,174 @@
+import Tensor
+
+/// A 5×5 stride-2 convolution with padding 2 (ResNet-9's second layer) as one 3×3 stride-1 Winograd correlation of
+/// its four input phases.
+///
+/// With the phases X_(ry,rx)[c][m, l] = x[c][2m + ry, 2l + rx] (ry, rx ∈ {0, 1}; zero past the image) of size
+/// hp × wp = ⌈H/2⌉ × ⌈W/2⌉, and the kernel taps u = 2u′ + ry, v = 2v′ + rx,
+///
+///     y[o][i, j] = Σ_c Σ_{u,v} W[o, c, u, v] · x[c][2i + u − 2, 2j + v − 2]
+///                = Σ_(ry,rx,c) Σ_{u′,v′ ∈ 0…2} W′[o, (ry,rx,c), u′, v′] · X_(ry,rx)[c][i + u′ − 1, j + v′ − 1],
+///
+///     W′[o, (ry,rx,c), u′, v′] = W[o, c, 2u′ + ry, 2v′ + rx]   (zero when 2u′ + ry = 5 or 2v′ + rx = 5):
+///
+/// a 3×3 stride-1 correlation with padding 1 of 4C channels on hp × wp images, whose output size is the layer's
+/// OH × OW = hp × wp. Winograd F(2×2, 3×3) does it with 4 · 4C multiplies per output and output channel against
+/// 25 · C for the direct product (1.56× fewer), without the layer's 25·C-row im2col. The input gradient is that
+/// correlation's input gradient merged back into x's pixels, the weight gradient its weight gradient read at the
+/// 25 real taps (`Conv2dWinograd` for the correlation itself).
+///
+/// Phase channel (ry, rx, c) is channel (2·ry + rx)·C + c of the phase images X (4C, n, hp, wp).
+extension Conv2d {
+    /// Whether a call on `n` images of H × W takes the phase path: kernel 5, stride 2, padding 2, at least
+    /// `winogradMinimumChannels` channels both ways, and the phase images of the batch within `columnBudget` floats
+    /// (larger batches take the columns, which chunk).
+    public func usesPhaseWinograd(samples n: Int, height: Int, width: Int) -> Bool {
+        phaseShape && n <= phaseSampleLimit(height: height, width: width)
+    }
+
+    /// The kernel shape the phase path rewrites.
+    var phaseShape: Bool {
+        kernel == 5 && stride == 2 && padding == 2 && min(inChannels, outChannels) >= Conv2d.winogradMinimumChannels
+    }
+
+    /// Most images whose phase images fit in `columnBudget` floats.
+    func phaseSampleLimit(height: Int, width: Int) -> Int {
+        columnBudget / max(1, 4 * inChannels * ((height + 1) / 2) * ((width + 1) / 2))
+    }
+
+    /// The stride-1 3×3 layer of the rewrite, 4C → Cout with padding 1, its W′ at offset 0 of its own θ.
+    var phaseLayer: Conv2d {
+        var layout = ParameterLayout()
+        return Conv2d(
+            &layout, name: "phases", inChannels: 4 * inChannels, outChannels: outChannels, kernel: 3, stride: 1,
+            padding: 1, columnBudget: columnBudget)
+    }
+
+    /// Floats of workspace the phase path needs for `n` images: W′ and dW′, the phase images X and dX, then the
+    /// phase layer's Winograd workspace.
+    func phaseWorkspaceCount(samples n: Int, height: Int, width: Int) -> Int {
+        let hp = (height + 1) / 2, wp = (width + 1) / 2
+        return 2 * outChannels * 4 * inChannels * 9 + 2 * 4 * inChannels * n * hp * wp
+            + phaseLayer.workspaceCount(samples: n, height: hp, width: wp)
+    }
+
+    /// y (Cout, n, OH, OW) = W ⋆ x through the phases, overwritten.
+    @usableFromInline
+    func phaseForward(
+        _ theta: UnsafePointer<Float>, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, samples n: Int,
+        height: Int, width: Int, workspace: UnsafeMutablePointer<Float>
+    ) {
+        let hp = (height + 1) / 2, wp = (width + 1) / 2
+        let kernelCount = outChannels * 4 * inChannels * 9, phaseCount = 4 * inChannels * n * hp * wp
+        let wp3 = workspace, xp = workspace + 2 * kernelCount, rest = xp + 2 * phaseCount
+        phaseKernel(theta + weight.offset, into: wp3)
+        splitPhases(x, samples: n, height: height, width: width, into: xp)
+        phaseLayer.winogradPass(
+            wp3, x: xp, y: y, samples: n, height: hp, width: wp, inputGradient: false, workspace: rest)
+    }
+
+    /// Batch backward through the phases: dW += Σ_samples ∂y/∂W · dy at the 25 taps, and dx += its input gradient
+    /// when dx is given.
+    @usableFromInline
+    func phaseBackward(
+        _ theta: UnsafePointer<Float>, x: UnsafePointer<Float>, dy: UnsafePointer<Float>,
+        dx: UnsafeMutablePointer<Float>?, samples n: Int, height: Int, width: Int,
+        workspace: UnsafeMutablePointer<Float>, gradient: UnsafeMutablePointer<Float>
+    ) {
+        let hp = (height + 1) / 2, wp = (width + 1) / 2
+        let kernelCount = outChannels * 4 * inChannels * 9, phaseCount = 4 * inChannels * n * hp * wp
+        let wp3 = workspace, dwp = workspace + kernelCount, xp = workspace + 2 * kernelCount
+        let dxp = xp + phaseCount, rest = dxp + phaseCount
+        phaseKernel(theta + weight.offset, into: wp3)
+        dwp.update(repeating: 0, count: kernelCount)
+        splitPhases(x, samples: n, height: height, width: width, into: xp)
+        if dx != nil { dxp.update(repeating: 0, count: phaseCount) }
+        phaseLayer.backward(
+            wp3, x: xp, dy: dy, dx: dx == nil ? nil : dxp, samples: n, height: hp, width: wp, workspace: rest,
+            sink: .sum(dwp))
+        addPhaseKernelGradient(dwp, into: gradient + weight.offset)
+        if let dx { mergePhases(dxp, samples: n, height: height, width: width, into: dx) }
+    }
+
+    /// W′ (Cout, 4C, 3, 3) from W (Cout, C, 5, 5): W′[o, (ry,rx,c), u′, v′] = W[o, c, 2u′ + ry, 2v′ + rx], or 0.
+    func phaseKernel(_ w: UnsafePointer<Float>, into wp3: UnsafeMutablePointer<Float>) {
+        let c = inChannels
+        for o in 0..<outChannels {
+            for phase in 0..<4 {
+                let ry = phase / 2, rx = phase % 2
+                for ci in 0..<c {
+                    let source = w + (o * c + ci) * 25, target = wp3 + ((o * 4 + phase) * c + ci) * 9
+                    for u in 0..<3 {
+                        for v in 0..<3 {
+                            let su = 2 * u + ry, sv = 2 * v + rx
+                            target[u * 3 + v] = su < 5 && sv < 5 ? source[su * 5 + sv] : 0
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// dW[o, c, 2u′ + ry, 2v′ + rx] += dW′[o, (ry,rx,c), u′, v′] at the 25 real taps (the adjoint of `phaseKernel`).
+    func addPhaseKernelGradient(_ dwp: UnsafePointer<Float>, into dw: UnsafeMutablePointer<Float>) {
+        let c = inChannels
+        for o in 0..<outChannels {
+            for phase in 0..<4 {
+                let ry = phase / 2, rx = phase % 2
+                for ci in 0..<c {
+                    let target = dw + (o * c + ci) * 25, source = dwp + ((o * 4 + phase) * c + ci) * 9
+                    for u in 0..<3 {
+                        for v in 0..<3 where 2 * u + ry < 5 && 2 * v + rx < 5 {
+                            target[(2 * u + ry) * 5 + 2 * v + rx] += source[u * 3 + v]
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// X (4C, n, hp, wp) from x (C, n, H, W): X[(ry,rx,c), j][m, l] = x[c, j][2m + ry, 2l + rx], zero past the image.
+    func splitPhases(
+        _ x: UnsafePointer<Float>, samples n: Int, height: Int, width: Int, into xp: UnsafeMutablePointer<Float>
+    ) {
+        let c = inChannels, hp = (height + 1) / 2, wp = (width + 1) / 2
+        Parallel.forEachRange(c * n) { range in
+            for plane in range {  // plane = ci · n + j, the same index in x and in each phase block of X
+                let image = x + plane * height * width
+                for phase in 0..<4 {
+                    let ry = phase / 2, rx = phase % 2
+                    let out = xp + (phase * c * n + plane) * hp * wp
+                    for m in 0..<hp {
+                        let row = out + m * wp, sy = 2 * m + ry
+                        guard sy < height else {
+                            row.update(repeating: 0, count: wp)
+                            continue
+                        }
+                        let source = image + sy * width + rx
+                        for l in 0..<wp { row[l] = 2 * l + rx < width ? source[2 * l] : 0 }
+                    }
+                }
+            }
+        }
+    }
+
+    /// dx (C, n, H, W) += the phases dX (4C, n, hp, wp) at their pixels (the adjoint of `splitPhases`).
+    func mergePhases(
+        _ dxp: UnsafePointer<Float>, samples n: Int, height: Int, width: Int, into dx: UnsafeMutablePointer<Float>
+    ) {
+        let c = inChannels, hp = (height + 1) / 2, wp = (width + 1) / 2
+        Parallel.forEachRange(c * n) { range in
+            for plane in range {
+                let image = dx + plane * height * width
+                for phase in 0..<4 {
+                    let ry = phase / 2, rx = phase % 2
+                    let source = dxp + (phase * c * n + plane) * hp * wp
+                    for m in 0..<hp where 2 * m + ry < height {
+                        let row = source + m * wp, target = image + (2 * m + ry) * width + rx
+                        for l in 0..<wp where 2 * l + rx < width { target[2 * l] += row[l] }
+                    }
+                }
+            }
+        }
+    }
+}
