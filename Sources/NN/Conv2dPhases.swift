@@ -92,34 +92,29 @@ extension Conv2d {
 
     /// W′ (Cout, 4C, 3, 3) from W (Cout, C, 5, 5): W′[o, (ry,rx,c), u′, v′] = W[o, c, 2u′ + ry, 2v′ + rx], or 0.
     func phaseKernel(_ w: UnsafePointer<Float>, into wp3: UnsafeMutablePointer<Float>) {
-        let c = inChannels
-        for o in 0..<outChannels {
-            for phase in 0..<4 {
-                let ry = phase / 2, rx = phase % 2
-                for ci in 0..<c {
-                    let source = w + (o * c + ci) * 25, target = wp3 + ((o * 4 + phase) * c + ci) * 9
-                    for u in 0..<3 {
-                        for v in 0..<3 {
-                            let su = 2 * u + ry, sv = 2 * v + rx
-                            target[u * 3 + v] = su < 5 && sv < 5 ? source[su * 5 + sv] : 0
-                        }
-                    }
-                }
-            }
-        }
+        forEachPhaseTap { phaseTap, tap in wp3[phaseTap] = tap.map { w[$0] } ?? 0 }
     }
 
     /// dW[o, c, 2u′ + ry, 2v′ + rx] += dW′[o, (ry,rx,c), u′, v′] at the 25 real taps (the adjoint of `phaseKernel`).
     func addPhaseKernelGradient(_ dwp: UnsafePointer<Float>, into dw: UnsafeMutablePointer<Float>) {
+        forEachPhaseTap { phaseTap, tap in
+            if let tap { dw[tap] += dwp[phaseTap] }
+        }
+    }
+
+    /// `body(i′, i)` for every entry i′ of W′ (Cout, 4C, 3, 3), with i its entry in W (Cout, C, 5, 5), or nil for
+    /// the taps past the 5×5 kernel (W′ is zero there).
+    func forEachPhaseTap(_ body: (Int, Int?) -> Void) {
         let c = inChannels
         for o in 0..<outChannels {
             for phase in 0..<4 {
                 let ry = phase / 2, rx = phase % 2
                 for ci in 0..<c {
-                    let target = dw + (o * c + ci) * 25, source = dwp + ((o * 4 + phase) * c + ci) * 9
+                    let base = (o * c + ci) * 25, phaseBase = ((o * 4 + phase) * c + ci) * 9
                     for u in 0..<3 {
-                        for v in 0..<3 where 2 * u + ry < 5 && 2 * v + rx < 5 {
-                            target[(2 * u + ry) * 5 + 2 * v + rx] += source[u * 3 + v]
+                        for v in 0..<3 {
+                            let su = 2 * u + ry, sv = 2 * v + rx
+                            body(phaseBase + u * 3 + v, su < 5 && sv < 5 ? base + su * 5 + sv : nil)
                         }
                     }
                 }
