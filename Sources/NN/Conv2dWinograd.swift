@@ -134,22 +134,56 @@ public enum Conv2dWinograd {
                 for ty in 0..<th {
                     let d0 = padded + 2 * ty * paddedWidth, d1 = d0 + paddedWidth
                     let d2 = d1 + paddedWidth, d3 = d2 + paddedWidth
-                    for k in 0..<half {
+                    // Bᵀ d down the rows, columns split into even and odd: 4 columns at a time (the width of the
+                    // baseline x86-64 vectors) from 8 adjacent floats; the last block reads at most column
+                    // 2·half − 1, the padded row's last
+                    var k = 0
+                    while k &+ 4 <= half {
+                        @inline(__always) func load(_ row: UnsafeMutablePointer<Float>) -> SIMD8<Float> {
+                            UnsafeRawPointer(row + 2 &* k).loadUnaligned(as: SIMD8<Float>.self)
+                        }
+                        @inline(__always) func store(_ r: Int, _ value: SIMD4<Float>) {
+                            UnsafeMutableRawPointer(split + (r &* half &+ k)).storeBytes(
+                                of: value, as: SIMD4<Float>.self)
+                        }
+                        let a0 = load(d0), a1 = load(d1), a2 = load(d2), a3 = load(d3)
+                        store(0, a0.evenHalf - a2.evenHalf); store(1, a0.oddHalf - a2.oddHalf)
+                        store(2, a1.evenHalf + a2.evenHalf); store(3, a1.oddHalf + a2.oddHalf)
+                        store(4, a2.evenHalf - a1.evenHalf); store(5, a2.oddHalf - a1.oddHalf)
+                        store(6, a1.evenHalf - a3.evenHalf); store(7, a1.oddHalf - a3.oddHalf)
+                        k &+= 4
+                    }
+                    while k < half {
                         let e = 2 * k, o = e + 1
                         split[k] = d0[e] - d2[e]; split[half + k] = d0[o] - d2[o]
                         split[2 * half + k] = d1[e] + d2[e]; split[3 * half + k] = d1[o] + d2[o]
                         split[4 * half + k] = d2[e] - d1[e]; split[5 * half + k] = d2[o] - d1[o]
                         split[6 * half + k] = d1[e] - d3[e]; split[7 * half + k] = d1[o] - d3[o]
+                        k &+= 1
                     }
+                    // then B across: 4 tiles at a time
                     for r in 0..<4 {
                         let even = split + 2 * r * half, odd = even + half
                         let row = out + 4 * r * vs + ty * tw
                         let v0 = row, v1 = row + vs, v2 = v1 + vs, v3 = v2 + vs
-                        for tx in 0..<tw {
+                        var tx = 0
+                        while tx &+ 4 <= tw {
+                            @inline(__always) func load(_ p: UnsafeMutablePointer<Float>) -> SIMD4<Float> {
+                                UnsafeRawPointer(p + tx).loadUnaligned(as: SIMD4<Float>.self)
+                            }
+                            @inline(__always) func store(_ p: UnsafeMutablePointer<Float>, _ value: SIMD4<Float>) {
+                                UnsafeMutableRawPointer(p + tx).storeBytes(of: value, as: SIMD4<Float>.self)
+                            }
+                            let e0 = load(even), e1 = load(even + 1), o0 = load(odd), o1 = load(odd + 1)
+                            store(v0, e0 - e1); store(v1, o0 + e1); store(v2, e1 - o0); store(v3, o0 - o1)
+                            tx &+= 4
+                        }
+                        while tx < tw {
                             v0[tx] = even[tx] - even[tx + 1]
                             v1[tx] = odd[tx] + even[tx + 1]
                             v2[tx] = even[tx + 1] - odd[tx]
                             v3[tx] = odd[tx] - odd[tx + 1]
+                            tx &+= 1
                         }
                     }
                 }
