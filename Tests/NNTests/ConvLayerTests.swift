@@ -282,7 +282,7 @@ final class ConvLayerTests: XCTestCase {
     /// input gradient is its exact adjoint, ⟨W ⋆ x, dy⟩ = ⟨x, dx(dy)⟩, for every padding it takes, odd and even
     /// output sizes (clipped edge tiles), rows of 2 to 10 tiles, and chunked batches.
     func testWinogradConvolutionMatchesNaiveAndItsInputGradientIsTheAdjoint() {
-        for (h, w) in [(7, 6), (8, 8), (5, 9), (18, 17)] {  // 2 to 10 tiles a row: vector loops and their tails
+        for (h, w) in [(7, 6), (8, 8), (5, 9), (18, 17), (17, 18)] {  // 2 to 10 tiles a row: vector loops and tails
             for p in [0, 1, 2] {
                 for budget in [1 << 20, 4000] {  // one chunk; chunks of one sample
                     checkBatchConvolution(kernel: 3, stride: 1, padding: p, height: h, width: w, budget: budget) {
