@@ -1,6 +1,6 @@
 import Tensor
 
-/// Element-wise rectifier `y = max(x, 0)`. It has no parameters, so its per-sample gradient rule is empty:
+/// Element-wise rectifier `y = max(x, 0)`, NaN passed through as in PyTorch. It has no parameters, so its per-sample gradient rule is empty:
 /// it only routes output gradients back to its input.
 public enum ReLU {
     /// x (count) → y (count), overwritten.
@@ -9,8 +9,8 @@ public enum ReLU {
         Vector.relu(x, y, count: count)
     }
 
-    /// Backward of `y = max(x, 0)`: `dx (+)= x > 0 ? dy : 0` (written, or accumulated when `accumulate`).
-    /// The derivative at exactly 0 is taken as 0, as in PyTorch.
+    /// Backward of `y = max(x, 0)`: `dx (+)= x ≤ 0 ? 0 : dy` (written, or accumulated when `accumulate`).
+    /// The derivative at exactly 0 is taken as 0, and a NaN input passes dy, as in PyTorch.
     @inlinable
     public static func backward(
         input x: UnsafePointer<Float>, gradOutput dy: UnsafePointer<Float>,

@@ -21,7 +21,8 @@ public enum Vector {
         while i < count { x[i] *= a; i &+= 1 }
     }
 
-    /// `out[i] = max(x[i], 0)`
+    /// `out[i] = x[i] ≤ 0 ? 0 : x[i]`, PyTorch's rule: a NaN passes through (it is not ≤ 0), so a diverged
+    /// activation is not hidden.
     @inlinable public static func relu(_ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, count: Int) {
         // 16 lanes at a time with a branch-free select (a scalar `?:` compiles to a branch per element)
         var i = 0
@@ -29,13 +30,14 @@ public enum Vector {
         while i &+ 16 <= count {
             let v = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD16<Float>.self)
             UnsafeMutableRawPointer(out + i).storeBytes(
-                of: zero.replacing(with: v, where: v .> zero), as: SIMD16<Float>.self)
+                of: v.replacing(with: zero, where: v .<= zero), as: SIMD16<Float>.self)
             i &+= 16
         }
-        while i < count { out[i] = x[i] > 0 ? x[i] : 0; i &+= 1 }
+        while i < count { out[i] = x[i] <= 0 ? 0 : x[i]; i &+= 1 }
     }
 
-    /// `dx[i] (+)= x[i] > 0 ? dy[i] : 0` — the ReLU backward, written or accumulated.
+    /// `dx[i] (+)= x[i] ≤ 0 ? 0 : dy[i]` — the ReLU backward (PyTorch's rule, NaN inputs pass dy), written or
+    /// accumulated.
     @inlinable public static func reluBackward(
         input x: UnsafePointer<Float>, gradOutput dy: UnsafePointer<Float>,
         gradInput dx: UnsafeMutablePointer<Float>, count: Int, accumulate: Bool
@@ -45,16 +47,16 @@ public enum Vector {
         let zero = SIMD16<Float>()
         while i &+ 16 <= count {
             let v = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD16<Float>.self)
-            var g = zero.replacing(
-                with: UnsafeRawPointer(dy + i).loadUnaligned(as: SIMD16<Float>.self), where: v .> zero)
+            var g = UnsafeRawPointer(dy + i).loadUnaligned(as: SIMD16<Float>.self).replacing(
+                with: zero, where: v .<= zero)
             if accumulate { g += UnsafeRawPointer(dx + i).loadUnaligned(as: SIMD16<Float>.self) }
             UnsafeMutableRawPointer(dx + i).storeBytes(of: g, as: SIMD16<Float>.self)
             i &+= 16
         }
         if accumulate {
-            while i < count { dx[i] += x[i] > 0 ? dy[i] : 0; i &+= 1 }
+            while i < count { dx[i] += x[i] <= 0 ? 0 : dy[i]; i &+= 1 }
         } else {
-            while i < count { dx[i] = x[i] > 0 ? dy[i] : 0; i &+= 1 }
+            while i < count { dx[i] = x[i] <= 0 ? 0 : dy[i]; i &+= 1 }
         }
     }
 
