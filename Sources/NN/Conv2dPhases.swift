@@ -33,7 +33,7 @@ extension Conv2d {
 
     /// Most images whose phase images fit in `columnBudget` floats.
     func phaseSampleLimit(height: Int, width: Int) -> Int {
-        columnBudget / max(1, 4 * inChannels * ((height + 1) / 2) * ((width + 1) / 2))
+        columnBudget / max(1, phaseCounts(samples: 1, height: height, width: width).images)
     }
 
     /// The stride-1 3×3 layer of the rewrite, 4C → Cout with padding 1, its W′ at offset 0 of its own θ.
@@ -44,12 +44,35 @@ extension Conv2d {
             padding: 1, columnBudget: columnBudget)
     }
 
-    /// Floats of workspace the phase path needs for `n` images: W′ and dW′, the phase images X and dX, then the
-    /// phase layer's Winograd workspace.
+    /// The phase images' size, ⌈H/2⌉ × ⌈W/2⌉ (also the layer's output size).
+    func phaseSize(height: Int, width: Int) -> (height: Int, width: Int) { ((height + 1) / 2, (width + 1) / 2) }
+
+    /// Floats of W′ (Cout, 4C, 3, 3) and of the phase images X (4C, n, hp, wp) of `n` images.
+    func phaseCounts(samples n: Int, height: Int, width: Int) -> (weights: Int, images: Int) {
+        let size = phaseSize(height: height, width: width)
+        return (outChannels * 4 * inChannels * 9, 4 * inChannels * n * size.height * size.width)
+    }
+
+    /// Floats of workspace the phase path needs for `n` images: the buffers of `phaseBuffers`, then the phase
+    /// layer's Winograd workspace.
     func phaseWorkspaceCount(samples n: Int, height: Int, width: Int) -> Int {
-        let hp = (height + 1) / 2, wp = (width + 1) / 2
-        return 2 * outChannels * 4 * inChannels * 9 + 2 * 4 * inChannels * n * hp * wp
-            + phaseLayer.workspaceCount(samples: n, height: hp, width: wp)
+        let counts = phaseCounts(samples: n, height: height, width: width),
+            size = phaseSize(height: height, width: width)
+        return 2 * counts.weights + 2 * counts.images
+            + phaseLayer.workspaceCount(samples: n, height: size.height, width: size.width)
+    }
+
+    /// The phase path's buffers at the head of `workspace`: W′ and dW′, X and dX, then the rest for the phase layer.
+    func phaseBuffers(
+        _ workspace: UnsafeMutablePointer<Float>, samples n: Int, height: Int, width: Int
+    ) -> (
+        weights: UnsafeMutablePointer<Float>, weightGradient: UnsafeMutablePointer<Float>,
+        images: UnsafeMutablePointer<Float>, imageGradient: UnsafeMutablePointer<Float>,
+        rest: UnsafeMutablePointer<Float>
+    ) {
+        let counts = phaseCounts(samples: n, height: height, width: width)
+        let images = workspace + 2 * counts.weights
+        return (workspace, workspace + counts.weights, images, images + counts.images, images + 2 * counts.images)
     }
 
     /// y (Cout, n, OH, OW) = W ⋆ x through the phases, overwritten.
@@ -58,13 +81,13 @@ extension Conv2d {
         _ theta: UnsafePointer<Float>, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, samples n: Int,
         height: Int, width: Int, workspace: UnsafeMutablePointer<Float>
     ) {
-        let hp = (height + 1) / 2, wp = (width + 1) / 2
-        let kernelCount = outChannels * 4 * inChannels * 9, phaseCount = 4 * inChannels * n * hp * wp
-        let wp3 = workspace, xp = workspace + 2 * kernelCount, rest = xp + 2 * phaseCount
-        phaseKernel(theta + weight.offset, into: wp3)
-        splitPhases(x, samples: n, height: height, width: width, into: xp)
+        let size = phaseSize(height: height, width: width)
+        let buffers = phaseBuffers(workspace, samples: n, height: height, width: width)
+        phaseKernel(theta + weight.offset, into: buffers.weights)
+        splitPhases(x, samples: n, height: height, width: width, into: buffers.images)
         phaseLayer.winogradPass(
-            wp3, x: xp, y: y, samples: n, height: hp, width: wp, inputGradient: false, workspace: rest)
+            buffers.weights, x: buffers.images, y: y, samples: n, height: size.height, width: size.width,
+            inputGradient: false, workspace: buffers.rest)
     }
 
     /// Batch backward through the phases: dW += Σ_samples ∂y/∂W · dy at the 25 taps, and dx += its input gradient
@@ -75,19 +98,18 @@ extension Conv2d {
         dx: UnsafeMutablePointer<Float>?, samples n: Int, height: Int, width: Int,
         workspace: UnsafeMutablePointer<Float>, gradient: UnsafeMutablePointer<Float>
     ) {
-        let hp = (height + 1) / 2, wp = (width + 1) / 2
-        let kernelCount = outChannels * 4 * inChannels * 9, phaseCount = 4 * inChannels * n * hp * wp
-        let wp3 = workspace, dwp = workspace + kernelCount, xp = workspace + 2 * kernelCount
-        let dxp = xp + phaseCount, rest = dxp + phaseCount
-        phaseKernel(theta + weight.offset, into: wp3)
-        dwp.update(repeating: 0, count: kernelCount)
-        splitPhases(x, samples: n, height: height, width: width, into: xp)
-        if dx != nil { dxp.update(repeating: 0, count: phaseCount) }
+        let size = phaseSize(height: height, width: width)
+        let counts = phaseCounts(samples: n, height: height, width: width)
+        let buffers = phaseBuffers(workspace, samples: n, height: height, width: width)
+        phaseKernel(theta + weight.offset, into: buffers.weights)
+        buffers.weightGradient.update(repeating: 0, count: counts.weights)
+        splitPhases(x, samples: n, height: height, width: width, into: buffers.images)
+        if dx != nil { buffers.imageGradient.update(repeating: 0, count: counts.images) }
         phaseLayer.backward(
-            wp3, x: xp, dy: dy, dx: dx == nil ? nil : dxp, samples: n, height: hp, width: wp, workspace: rest,
-            sink: .sum(dwp))
-        addPhaseKernelGradient(dwp, into: gradient + weight.offset)
-        if let dx { mergePhases(dxp, samples: n, height: height, width: width, into: dx) }
+            buffers.weights, x: buffers.images, dy: dy, dx: dx == nil ? nil : buffers.imageGradient, samples: n,
+            height: size.height, width: size.width, workspace: buffers.rest, sink: .sum(buffers.weightGradient))
+        addPhaseKernelGradient(buffers.weightGradient, into: gradient + weight.offset)
+        if let dx { mergePhases(buffers.imageGradient, samples: n, height: height, width: width, into: dx) }
     }
 
     /// W′ (Cout, 4C, 3, 3) from W (Cout, C, 5, 5): W′[o, (ry,rx,c), u′, v′] = W[o, c, 2u′ + ry, 2v′ + rx], or 0.
@@ -126,7 +148,7 @@ extension Conv2d {
     func splitPhases(
         _ x: UnsafePointer<Float>, samples n: Int, height: Int, width: Int, into xp: UnsafeMutablePointer<Float>
     ) {
-        let c = inChannels, hp = (height + 1) / 2, wp = (width + 1) / 2
+        let c = inChannels, (hp, wp) = phaseSize(height: height, width: width)
         Parallel.forEachRange(c * n) { range in
             for plane in range {  // plane = ci · n + j, the same index in x and in each phase block of X
                 let image = x + plane * height * width
@@ -151,7 +173,7 @@ extension Conv2d {
     func mergePhases(
         _ dxp: UnsafePointer<Float>, samples n: Int, height: Int, width: Int, into dx: UnsafeMutablePointer<Float>
     ) {
-        let c = inChannels, hp = (height + 1) / 2, wp = (width + 1) / 2
+        let c = inChannels, (hp, wp) = phaseSize(height: height, width: width)
         Parallel.forEachRange(c * n) { range in
             for plane in range {
                 let image = dx + plane * height * width

@@ -118,36 +118,16 @@ final class ReLUTests: XCTestCase {
             let written = zip(xs, dys).map { $0 <= 0 ? 0 : $1 }
             let summed = zip(written, starts).map { $0 + $1 }
             for parallel in [false, true] {
+                let forward = parallel ? ReLU.parallelForward : ReLU.forward
+                let backward = parallel ? ReLU.parallelBackward : ReLU.backward
                 var out = [Float](repeating: .nan, count: count + 1), dx = [Float](repeating: .nan, count: count + 1)
                 var acc = start
                 x.withPointer { xp in
                     dy.withPointer { dyp in
-                        out.withMutablePointer {  // offset 1: the vector loads and stores are unaligned
-                            if parallel {
-                                ReLU.parallelForward(xp + 1, $0 + 1, count: count)
-                            } else {
-                                ReLU.forward(xp + 1, $0 + 1, count: count)
-                            }
-                        }
-                        dx.withMutablePointer {
-                            if parallel {
-                                ReLU.parallelBackward(
-                                    input: xp + 1, gradOutput: dyp + 1, gradInput: $0 + 1, count: count)
-                            } else {
-                                ReLU.backward(input: xp + 1, gradOutput: dyp + 1, gradInput: $0 + 1, count: count)
-                            }
-                        }
-                        acc.withMutablePointer {
-                            if parallel {
-                                ReLU.parallelBackward(
-                                    input: xp + 1, gradOutput: dyp + 1, gradInput: $0 + 1, count: count,
-                                    accumulate: true)
-                            } else {
-                                ReLU.backward(
-                                    input: xp + 1, gradOutput: dyp + 1, gradInput: $0 + 1, count: count,
-                                    accumulate: true)
-                            }
-                        }
+                        // offset 1: the vector loads and stores are unaligned
+                        out.withMutablePointer { forward(xp + 1, $0 + 1, count) }
+                        dx.withMutablePointer { backward(xp + 1, dyp + 1, $0 + 1, count, false) }
+                        acc.withMutablePointer { backward(xp + 1, dyp + 1, $0 + 1, count, true) }
                     }
                 }
                 let label = "count \(count), parallel \(parallel)"
