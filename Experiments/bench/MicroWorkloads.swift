@@ -158,7 +158,7 @@ enum MicroWorkloads {
                 "resnet-train", "conv GFLOP/s (over total time)", gflops, "GFLOP/s",
                 note: String(
                     format:
-                        "%.2f GFLOP/image (direct-convolution count, fwd ×3; the Winograd layers multiply 2.25× less)",
+                        "%.2f GFLOP/image (direct-convolution count, fwd ×3; the Winograd layers multiply 4× less)",
                     3 * Fixtures.resnetForwardFLOPs / 1e9)))
         ctx.add(
             Row(

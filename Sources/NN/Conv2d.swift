@@ -7,7 +7,7 @@ import Tensor
 /// The batch is processed in chunks of samples whose column matrix (C·k·k, chunk·OH·OW) fits in
 /// `columnBudget` floats (default 32 MiB); each chunk costs one im2col (parallel over samples) and one large GEMM.
 /// 3×3 stride-1 convolutions between layers of at least `Conv2d.winogradMinimumChannels` channels compute the output
-/// and the input gradient with Winograd F(2×2, 3×3) instead (`Conv2dWinograd`, 2.25× fewer multiplications), and
+/// and the input gradient with Winograd F(4×4, 3×3) instead (`Conv2dWinograd`, 4× fewer multiplications), and
 /// so does the batch weight gradient; per-sample weight gradients come from the columns. A 5×5 stride-2 layer with
 /// padding 2 does the same through its four input phases (`Conv2dPhases`).
 /// Weight W has the PyTorch shape (Cout, C, k, k), read as the matrix (Cout, C·k·k).
@@ -28,7 +28,7 @@ public struct Conv2d: Sendable {
     /// Fewest input and output channels for the Winograd path (below, its GEMMs are too thin to gain).
     public static let winogradMinimumChannels = 8
 
-    /// Whether the output and the input gradient use Winograd F(2×2, 3×3): 3×3 kernel, stride 1, padding ≤ 2 (the
+    /// Whether the output and the input gradient use Winograd F(4×4, 3×3): 3×3 kernel, stride 1, padding ≤ 2 (the
     /// input gradient is then a correlation with padding 2 − p), and enough channels both ways.
     public var usesWinograd: Bool {
         kernel == 3 && stride == 1 && padding <= 2
@@ -228,7 +228,7 @@ public struct Conv2d: Sendable {
     }
 
     /// dW (Cout, C, 3, 3) += Σ_samples Gᵀ [Σ_tiles (A dY Aᵀ) ⊙ (Bᵀ d B)] G, the Winograd batch weight gradient
-    /// (`Conv2dWinograd`): per chunk, 16 GEMMs dU_ξ += DY_ξ (Cout, T) · V_ξᵀ (T, C).
+    /// (`Conv2dWinograd`): per chunk, 36 GEMMs dU_ξ += DY_ξ (Cout, T) · V_ξᵀ (T, C).
     @inlinable
     func winogradWeightGradient(
         x: UnsafePointer<Float>, dy: UnsafePointer<Float>, samples n: Int, height: Int, width: Int,
@@ -237,13 +237,13 @@ public struct Conv2d: Sendable {
         let g = geometry(height: height, width: width)
         let (th, tw) = Conv2dWinograd.tiles(outHeight: g.outHeight, outWidth: g.outWidth)
         let cin = inChannels, cout = outChannels, positions = Conv2dWinograd.positions
-        let du = workspace  // (16, Cout, C)
+        let du = workspace  // (36, Cout, C)
         let chunk = winogradSamplesPerChunk(samples: n, height: height, width: width)
         var first = 0
         while first < n {
             let count = min(chunk, n - first), t = count * th * tw
-            let v = du + Conv2dWinograd.transformedCount(cout * cin)  // (16, C, T)
-            let dyt = v + Conv2dWinograd.transformedCount(cin * t)  // (16, Cout, T)
+            let v = du + Conv2dWinograd.transformedCount(cout * cin)  // (36, C, T)
+            let dyt = v + Conv2dWinograd.transformedCount(cin * t)  // (36, Cout, T)
             let us = Conv2dWinograd.planeStride(cout * cin), vs = Conv2dWinograd.planeStride(cin * t)
             let ds = Conv2dWinograd.planeStride(cout * t)
             Conv2dWinograd.transformInput(

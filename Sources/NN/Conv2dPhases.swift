@@ -12,8 +12,8 @@ import Tensor
 ///     W′[o, (ry,rx,c), u′, v′] = W[o, c, 2u′ + ry, 2v′ + rx]   (zero when 2u′ + ry = 5 or 2v′ + rx = 5):
 ///
 /// a 3×3 stride-1 correlation with padding 1 of 4C channels on hp × wp images, whose output size is the layer's
-/// OH × OW = hp × wp. Winograd F(2×2, 3×3) does it with 4 · 4C multiplies per output and output channel against
-/// 25 · C for the direct product (1.56× fewer), without the layer's 25·C-row im2col. The input gradient is that
+/// OH × OW = hp × wp. Winograd F(4×4, 3×3) does it with 2.25 · 4C multiplies per output and output channel against
+/// 25 · C for the direct product (2.8× fewer), without the layer's 25·C-row im2col. The input gradient is that
 /// correlation's input gradient merged back into x's pixels, the weight gradient its weight gradient read at the
 /// 25 real taps (`Conv2dWinograd` for the correlation itself).
 ///

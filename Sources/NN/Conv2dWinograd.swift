@@ -1,15 +1,20 @@
 import Tensor
 
-/// Winograd F(2×2, 3×3): a stride-1 3×3 correlation with 2.25× fewer multiplications than im2col + GEMM
-/// (Lavin & Gray, "Fast Algorithms for Convolutional Neural Networks", 2016).
+/// Winograd F(4×4, 3×3): a stride-1 3×3 correlation with 4× fewer multiplications than im2col + GEMM
+/// (Lavin & Gray, "Fast Algorithms for Convolutional Neural Networks", 2016, with the points 0, ±1, ±2 and ∞).
 ///
-/// The output is cut into 2×2 tiles; tile (ty, tx) reads the 4×4 input window whose top-left corner is
-/// (2·ty − p, 2·tx − p), zero outside the image. With the transforms
+/// The output is cut into 4×4 tiles; tile (ty, tx) reads the 6×6 input window whose top-left corner is
+/// (4·ty − p, 4·tx − p), zero outside the image. With the transforms
 ///
-///     Bᵀ = [1 0 −1 0; 0 1 1 0; 0 −1 1 0; 0 1 0 −1]    G = [1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1]    Aᵀ = [1 1 1 0; 0 1 −1 −1]
+///     Bᵀ = [4  0 −5  0  1  0       G = [ 1/4    0     0         Aᵀ = [1  1  1  1  1  0
+///           0 −4 −4  1  1  0             −1/6  −1/6  −1/6               0  1 −1  2 −2  0
+///           0  4 −4 −1  1  0             −1/6   1/6  −1/6               0  1  1  4  4  0
+///           0 −2 −1  2  1  0              1/24  1/12  1/6               0  1 −1  8 −8  1]
+///           0  2 −1 −2  1  0              1/24 −1/12  1/6
+///           0  4  0 −5  0  1]             0     0     1  ]
 ///
 /// one tile of y[o] = Σ_c g[o, c] ⋆ d[c] is Aᵀ [Σ_c (G g Gᵀ)[o, c] ⊙ (Bᵀ d B)[c]] A. The sum over c at each of the
-/// 16 positions ξ of the 4×4 transformed tile is a GEMM:
+/// 36 positions ξ of the 6×6 transformed tile is a GEMM:
 ///
 ///     M_ξ (Cout, T) = U_ξ (Cout, C) · V_ξ (C, T),   U = G g Gᵀ (weights),  V = Bᵀ d B (input tiles),  T = tiles
 ///
@@ -19,31 +24,38 @@ import Tensor
 ///
 ///     dU_ξ (Cout, C) = Σ_tiles DY_ξ (Cout, T) · V_ξᵀ (T, C),   dW[o, c] = Gᵀ dU[o, c] G,
 ///
-/// again 2.25× fewer multiplications than dY · colsᵀ.
-/// The products are exact in real arithmetic; in float32 they differ from im2col by rounding only (the transform
-/// entries are 0, ±½ and ±1).
+/// again 4× fewer multiplications than dY · colsᵀ.
+/// The products are exact in real arithmetic. In float32 the transforms' entries (up to 8, and 1/6, 1/24) cost some
+/// digits: on 256 channels with outputs of RMS 0.6, the error against the exact sum is about 2·10⁻⁶ RMS and
+/// 3·10⁻⁵ at worst, ten times F(2×2, 3×3)'s and far below the steps' own rounding noise (docs/ENGINE.md).
 ///
 /// Layouts: activations channel-major (C, n, H, W) as everywhere in the convolutions (`Conv2dLayout`);
-/// U (16, outC, inC); V (16, inC, T) and M (16, outC, T) with tile t = j·tilesPerImage + ty·tilesW + tx for sample j
-/// of the chunk.
+/// U (36, outC, inC); V (36, inC, T) and M (36, outC, T) with tile t = j·tilesPerImage + ty·tilesW + tx for sample j
+/// of the chunk. The tile transforms work on blocks of up to `blockTiles` tiles of one channel: a block's 36 window
+/// entries are rows of a scratch, so that the arithmetic runs along the rows, eight tiles at a time, and each
+/// position's row is one contiguous run of its plane.
 public enum Conv2dWinograd {
-    /// Transformed tile positions.
-    public static let positions = 16
+    /// Output tile side.
+    public static let tileSize = 4
+    /// Transformed tile positions, 6 × 6.
+    public static let positions = 36
+    /// Tiles per block of a tile transform (a multiple of the 8 lanes its arithmetic uses).
+    @usableFromInline static let blockTiles = 64
 
-    /// Floats from one of the 16 planes of a transformed array to the next, for planes of `count` floats: two cache
-    /// lines more than `count`, so that the 16 streams a transform writes side by side never share a cache set
-    /// (plane sizes are often powers of two).
+    /// Floats from one of the 36 planes of a transformed array to the next, for planes of `count` floats: two cache
+    /// lines more than `count`, so that the streams a transform writes side by side never share a cache set (plane
+    /// sizes are often powers of two).
     @inlinable
     public static func planeStride(_ count: Int) -> Int { count + 32 }
 
-    /// Floats of a transformed array of 16 planes of `count` floats each.
+    /// Floats of a transformed array of 36 planes of `count` floats each.
     @inlinable
     public static func transformedCount(_ count: Int) -> Int { positions * planeStride(count) }
 
     /// Tiles per image for an output of OH × OW.
     @inlinable
     public static func tiles(outHeight: Int, outWidth: Int) -> (height: Int, width: Int) {
-        ((outHeight + 1) / 2, (outWidth + 1) / 2)
+        ((outHeight + tileSize - 1) / tileSize, (outWidth + tileSize - 1) / tileSize)
     }
 
     /// Floats of V and M per sample for a correlation inC → outC with an OH × OW output (without the plane padding:
@@ -64,7 +76,9 @@ public enum Conv2dWinograd {
         return transformedCount(inChannels * count) + transformedCount(outChannels * count)
     }
 
-    /// U (16, outC, inC) = G g Gᵀ for every 3×3 kernel g of W (Cout, C, 3, 3).
+    // MARK: - Weights
+
+    /// U (36, outC, inC) = G g Gᵀ for every 3×3 kernel g of W (Cout, C, 3, 3).
     /// `flipped` false: outC = Cout, inC = C, g = W[o, c]. `flipped` true (input gradient): outC = C, inC = Cout,
     /// g = W[o, c] rotated by 180°.
     @inlinable
@@ -72,126 +86,288 @@ public enum Conv2dWinograd {
         _ w: UnsafePointer<Float>, outChannels cout: Int, inChannels cin: Int, flipped: Bool,
         into u: UnsafeMutablePointer<Float>
     ) {
-        let pairs = cout * cin, stride = planeStride(pairs)
-        // the outer loop runs over the rows of U so that every one of its 16 planes is written contiguously
+        let stride = planeStride(cout * cin)
+        // U's row `row`, column `column` is the kernel at w + row·rowStep + column·columnStep; the loops run over
+        // the rows, then eight columns at a time (one kernel per lane), so that each plane is written contiguously
         let (rows, columns) = flipped ? (cin, cout) : (cout, cin)
+        let (rowStep, columnStep) = flipped ? (9, 9 * cin) : (9 * cin, 9)
         Parallel.forEachRange(rows, minimumChunk: 8) { range in
-            for row in range {
-                for column in 0..<columns {
-                    let (o, c) = flipped ? (column, row) : (row, column)
-                    let g = w + (o * cin + c) * 9
-                    kernelTransform(g, flipped: flipped, into: u + row * columns + column, planeStride: stride)
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 18) { gg in  // G g, 6 × 3
+                for row in range {
+                    var column = 0
+                    while column < columns {
+                        let width = min(8, columns - column), first = w + row * rowStep + column * columnStep
+                        @inline(__always) func tap(_ r: Int, _ s: Int) -> SIMD8<Float> {
+                            let k = flipped ? 8 - 3 * r - s : 3 * r + s
+                            var lanes = SIMD8<Float>()
+                            for l in 0..<width { lanes[l] = first[l * columnStep + k] }
+                            return lanes
+                        }
+                        // G g column by column, then each row of G g times Gᵀ
+                        for s in 0..<3 { kernelLine(tap(0, s), tap(1, s), tap(2, s)) { gg[3 * $0 + s] = $1 } }
+                        let out = u + row * columns + column
+                        for r in 0..<6 {
+                            kernelLine(gg[3 * r], gg[3 * r + 1], gg[3 * r + 2]) { s, value in
+                                let target = out + (6 * r + s) * stride
+                                if width == 8 {
+                                    UnsafeMutableRawPointer(target).storeBytes(of: value, as: SIMD8<Float>.self)
+                                } else {
+                                    for l in 0..<width { target[l] = value[l] }
+                                }
+                            }
+                        }
+                        column += 8
+                    }
                 }
             }
         }
     }
 
-    /// G g Gᵀ of one 3×3 kernel (rotated by 180° when `flipped`) into 16 floats `planeStride` apart.
+    /// G (a, b, c)ᵀ: the six transformed values of one line (row or column) of 3×3 kernels, one kernel per lane.
     @inlinable @inline(__always)
-    static func kernelTransform(
-        _ g: UnsafePointer<Float>, flipped: Bool, into target: UnsafeMutablePointer<Float>, planeStride: Int
+    static func kernelLine(
+        _ a: SIMD8<Float>, _ b: SIMD8<Float>, _ c: SIMD8<Float>, _ store: (Int, SIMD8<Float>) -> Void
     ) {
-        let k0 = g[flipped ? 8 : 0], k1 = g[flipped ? 7 : 1], k2 = g[flipped ? 6 : 2]
-        let k3 = g[flipped ? 5 : 3], k4 = g[4], k5 = g[flipped ? 3 : 5]
-        let k6 = g[flipped ? 2 : 6], k7 = g[flipped ? 1 : 7], k8 = g[flipped ? 0 : 8]
-        // the four rows of G g, then each row (a, b, d) times Gᵀ: a, ½(a + b + d), ½(a − b + d), d
-        @inline(__always) func row(_ r: Int, _ a: Float, _ b: Float, _ d: Float) {
-            let out = target + 4 * r * planeStride
-            out[0] = a
-            out[planeStride] = 0.5 * (a + b + d)
-            out[2 * planeStride] = 0.5 * (a - b + d)
-            out[3 * planeStride] = d
-        }
-        row(0, k0, k1, k2)
-        row(1, 0.5 * (k0 + k3 + k6), 0.5 * (k1 + k4 + k7), 0.5 * (k2 + k5 + k8))
-        row(2, 0.5 * (k0 - k3 + k6), 0.5 * (k1 - k4 + k7), 0.5 * (k2 - k5 + k8))
-        row(3, k6, k7, k8)
+        let outer = -(a + c) / 6, middle = -b / 6  // values 1 and 2: −(a ± b + c)/6
+        let outer2 = a / 24 + c / 6, middle2 = b / 12  // values 3 and 4: a/24 ± b/12 + c/6
+        store(0, a / 4)
+        store(1, outer + middle)
+        store(2, outer - middle)
+        store(3, outer2 + middle2)
+        store(4, outer2 - middle2)
+        store(5, c)
     }
 
-    /// V (16, inC, T) = Bᵀ d B for the 4×4 input window of every output tile of samples `first ..< first + count`
-    /// of x (inC, n, H, W), padding p. Each row of tiles is transformed at once: Bᵀ down the four input rows, over
-    /// the whole (zero-padded) width, split into even and odd columns, then B across, so that each of the 16
-    /// positions is written as one contiguous run of tiles.
+    /// Gᵀ z: the three values of one line of a kernel gradient from six transformed ones (the adjoint of
+    /// `kernelLine`), in lanes 0…2.
+    @inlinable @inline(__always)
+    static func kernelGradientLine(_ z: SIMD8<Float>) -> SIMD4<Float> {
+        let sum12 = z[1] + z[2], sum34 = z[3] + z[4]
+        return SIMD4(
+            z[0] / 4 - sum12 / 6 + sum34 / 24, (z[2] - z[1]) / 6 + (z[3] - z[4]) / 12, (sum34 - sum12) / 6 + z[5], 0)
+    }
+
+    /// dW (Cout, C, 3, 3) += Gᵀ dU G for dU (36, Cout, C), the adjoint of `transformWeights(flipped: false)`.
+    @inlinable
+    public static func addWeightGradient(
+        _ du: UnsafePointer<Float>, outChannels cout: Int, inChannels cin: Int, into dw: UnsafeMutablePointer<Float>
+    ) {
+        let pairs = cout * cin, stride = planeStride(pairs)
+        Parallel.forEachRange(pairs, minimumChunk: 256) { range in
+            for pair in range {
+                let src = du + pair
+                // Gᵀ dU column by column, then each of the three rows times G
+                var columns = (SIMD4<Float>(), SIMD4<Float>(), SIMD4<Float>(), SIMD4<Float>(), SIMD4<Float>(),
+                    SIMD4<Float>())
+                withUnsafeMutableBytes(of: &columns) { raw in
+                    let column = raw.baseAddress!.assumingMemoryBound(to: SIMD4<Float>.self)
+                    for s in 0..<6 {
+                        var z = SIMD8<Float>()
+                        for r in 0..<6 { z[r] = src[(6 * r + s) * stride] }
+                        column[s] = kernelGradientLine(z)
+                    }
+                    let g = dw + pair * 9
+                    for r in 0..<3 {
+                        let row = kernelGradientLine(
+                            SIMD8(column[0][r], column[1][r], column[2][r], column[3][r], column[4][r], column[5][r],
+                                0, 0))
+                        g[3 * r] += row[0]
+                        g[3 * r + 1] += row[1]
+                        g[3 * r + 2] += row[2]
+                    }
+                }
+            }
+        }
+    }
+
+    // MARK: - Tile transforms, a block of tiles at a time
+
+    /// Calls `body(channel, firstTile, length, block, scratch, &tag)` for every block of up to `blockTiles`
+    /// consecutive tiles of each channel's run of `tiles` tiles, in parallel. `block` holds 36 rows of `blockTiles`
+    /// floats and `scratch` `scratchCount` floats, both private to the worker and zeroed once; `tag` is the
+    /// worker's own integer (−1 at first), which lets a body keep what its scratch holds from one block to the next.
+    @inlinable
+    static func forEachBlock(
+        channels: Int, tiles: Int, scratchCount: Int,
+        _ body: (Int, Int, Int, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>, inout Int) -> Void
+    ) {
+        let blocks = (tiles + blockTiles - 1) / blockTiles, blockCount = positions * blockTiles
+        Parallel.forEachRange(channels * blocks) { range in
+            let buffer = UnsafeMutablePointer<Float>.allocate(capacity: blockCount + scratchCount)
+            defer { buffer.deallocate() }
+            buffer.initialize(repeating: 0, count: blockCount + scratchCount)
+            var tag = -1
+            for index in range {
+                let channel = index / blocks, start = index % blocks * blockTiles
+                body(channel, start, min(blockTiles, tiles - start), buffer, buffer + blockCount, &tag)
+            }
+        }
+    }
+
+    /// The sample, tile row and tile column of consecutive tiles of a run, for images of th × tw tiles.
+    @usableFromInline
+    struct TileCursor {
+        @usableFromInline var sample: Int, ty: Int, tx: Int
+        @usableFromInline let th: Int, tw: Int
+
+        /// At tile `t` of the run.
+        @inlinable
+        init(_ t: Int, tilesHigh th: Int, tilesWide tw: Int) {
+            let rest = t % (th * tw)
+            (sample, ty, tx, self.th, self.tw) = (t / (th * tw), rest / tw, rest % tw, th, tw)
+        }
+
+        /// On to the next tile.
+        @inlinable @inline(__always)
+        mutating func advance() {
+            tx &+= 1
+            if tx == tw {
+                tx = 0
+                ty &+= 1
+                if ty == th { ty = 0; sample &+= 1 }
+            }
+        }
+    }
+
+    /// Applies `line` along the lines of a block, eight tiles at a time: `line` loads the vectors of source line k
+    /// (at `source + k·sourceStep`) and stores result k at `target + k·targetStep`. Source and target may be the
+    /// block itself (in place), or a plane run of `blockTiles` floats.
+    @inlinable @inline(__always)
+    static func alongBlock(
+        from source: UnsafePointer<Float>, step sourceStep: Int, to target: UnsafeMutablePointer<Float>,
+        step targetStep: Int,
+        _ line: (_ load: (Int) -> SIMD8<Float>, _ store: (Int, SIMD8<Float>) -> Void) -> Void
+    ) {
+        var i = 0
+        while i < blockTiles {
+            let from = source + i, to = target + i
+            line(
+                { UnsafeRawPointer(from + $0 * sourceStep).loadUnaligned(as: SIMD8<Float>.self) },
+                { UnsafeMutableRawPointer(to + $0 * targetStep).storeBytes(of: $1, as: SIMD8<Float>.self) })
+            i &+= 8
+        }
+    }
+
+    /// `alongBlock` in place.
+    @inlinable @inline(__always)
+    static func alongBlock(
+        _ block: UnsafeMutablePointer<Float>, step: Int,
+        _ line: (_ load: (Int) -> SIMD8<Float>, _ store: (Int, SIMD8<Float>) -> Void) -> Void
+    ) {
+        alongBlock(from: block, step: step, to: block, step: step, line)
+    }
+
+    /// The last pass of a transform: `line` along the six lines at `block + k·step`, result k to the plane run at
+    /// `planes + k·planeStep`: directly for a full block, else in place and then `length` floats copied (a store
+    /// past `length` would reach the next block's tiles).
+    @inlinable @inline(__always)
+    static func finishLine(
+        _ block: UnsafeMutablePointer<Float>, step: Int, length: Int,
+        into planes: UnsafeMutablePointer<Float>, planeStep: Int,
+        _ line: (_ load: (Int) -> SIMD8<Float>, _ store: (Int, SIMD8<Float>) -> Void) -> Void
+    ) {
+        if length == blockTiles {
+            alongBlock(from: block, step: step, to: planes, step: planeStep, line)
+        } else {
+            alongBlock(block, step: step, line)
+            for k in 0..<6 { copyRow(block + k * step, to: planes + k * planeStep, count: length) }
+        }
+    }
+
+    /// Copies `count` floats, eight at a time: the rows here are a few dozen floats, for which a call to memmove
+    /// costs more than the copy.
+    @inlinable @inline(__always)
+    static func copyRow(_ source: UnsafePointer<Float>, to target: UnsafeMutablePointer<Float>, count: Int) {
+        var i = 0
+        while i &+ 8 <= count {
+            UnsafeMutableRawPointer(target + i).storeBytes(
+                of: UnsafeRawPointer(source + i).loadUnaligned(as: SIMD8<Float>.self), as: SIMD8<Float>.self)
+            i &+= 8
+        }
+        while i < count {
+            target[i] = source[i]
+            i &+= 1
+        }
+    }
+
+    /// Bᵀ (d0, …, d5)ᵀ in place.
+    @inlinable @inline(__always)
+    static func inputLine(_ load: (Int) -> SIMD8<Float>, _ store: (Int, SIMD8<Float>) -> Void) {
+        let d0 = load(0), d1 = load(1), d2 = load(2), d3 = load(3), d4 = load(4), d5 = load(5)
+        let even = d4 - d2, odd = 2 * (d3 - d1)
+        store(0, 4 * d0 - 5 * d2 + d4)
+        store(1, d3 + d4 - 4 * (d1 + d2))
+        store(2, d4 - d3 + 4 * (d1 - d2))
+        store(3, even + odd)
+        store(4, even - odd)
+        store(5, 4 * d1 - 5 * d3 + d5)
+    }
+
+    /// Aᵀ (m0, …, m5)ᵀ in place, into lines 0…3.
+    @inlinable @inline(__always)
+    static func outputLine(_ load: (Int) -> SIMD8<Float>, _ store: (Int, SIMD8<Float>) -> Void) {
+        let m0 = load(0), m1 = load(1), m2 = load(2), m3 = load(3), m4 = load(4), m5 = load(5)
+        let sum12 = m1 + m2, difference12 = m1 - m2, sum34 = m3 + m4, difference34 = m3 - m4
+        store(0, m0 + sum12 + sum34)
+        store(1, difference12 + 2 * difference34)
+        store(2, sum12 + 4 * sum34)
+        store(3, difference12 + 8 * difference34 + m5)
+    }
+
+    /// A (e0, …, e3)ᵀ in place, into lines 0…5 (the adjoint of `outputLine`).
+    @inlinable @inline(__always)
+    static func gradientLine(_ load: (Int) -> SIMD8<Float>, _ store: (Int, SIMD8<Float>) -> Void) {
+        let e0 = load(0), e1 = load(1), e2 = load(2), e3 = load(3)
+        let even = e0 + e2, odd = e1 + e3, even4 = e0 + 4 * e2, odd4 = 2 * e1 + 8 * e3
+        store(0, e0)
+        store(1, even + odd)
+        store(2, even - odd)
+        store(3, even4 + odd4)
+        store(4, even4 - odd4)
+        store(5, e3)
+    }
+
+    /// V (36, inC, T) = Bᵀ d B for the 6×6 input window of every output tile of samples `first ..< first + count`
+    /// of x (inC, n, H, W), padding p.
     @inlinable
     public static func transformInput(
         _ x: UnsafePointer<Float>, channels cin: Int, samples n: Int, first: Int, count: Int,
         height h: Int, width w: Int, padding p: Int, into v: UnsafeMutablePointer<Float>
     ) {
         let (th, tw) = tiles(outHeight: h + 2 * p - 2, outWidth: w + 2 * p - 2)
-        let perImage = th * tw, t = count * perImage
-        let paddedHeight = 2 * th + 2, paddedWidth = 2 * tw + 2, half = tw + 1, vs = planeStride(cin * t)
-        Parallel.forEachRange(cin * count) { range in
-            let padded = UnsafeMutablePointer<Float>.allocate(capacity: paddedHeight * paddedWidth)
-            let split = UnsafeMutablePointer<Float>.allocate(capacity: 8 * half)  // (Bᵀ d) row r: even, odd columns
-            defer { padded.deallocate(); split.deallocate() }
-            padded.initialize(repeating: 0, count: paddedHeight * paddedWidth)
-            for index in range {
-                let c = index / count, j = index % count
-                let plane = x + (c * n + first + j) * h * w
-                // the border stays zero: every plane writes the same interior
-                for iy in 0..<h { (padded + (iy + p) * paddedWidth + p).update(from: plane + iy * w, count: w) }
-                let out = v + c * t + j * perImage
-                for ty in 0..<th {
-                    let d0 = padded + 2 * ty * paddedWidth, d1 = d0 + paddedWidth
-                    let d2 = d1 + paddedWidth, d3 = d2 + paddedWidth
-                    // Bᵀ d down the rows, columns split into even and odd: 4 columns at a time (the width of the
-                    // baseline x86-64 vectors) from 8 adjacent floats; the last block reads at most column
-                    // 2·half − 1, the padded row's last
-                    var k = 0
-                    while k &+ 4 <= half {
-                        @inline(__always) func load(_ row: UnsafeMutablePointer<Float>) -> SIMD8<Float> {
-                            UnsafeRawPointer(row + 2 &* k).loadUnaligned(as: SIMD8<Float>.self)
-                        }
-                        @inline(__always) func store(_ r: Int, _ value: SIMD4<Float>) {
-                            UnsafeMutableRawPointer(split + (r &* half &+ k)).storeBytes(
-                                of: value, as: SIMD4<Float>.self)
-                        }
-                        let a0 = load(d0), a1 = load(d1), a2 = load(d2), a3 = load(d3)
-                        store(0, a0.evenHalf - a2.evenHalf); store(1, a0.oddHalf - a2.oddHalf)
-                        store(2, a1.evenHalf + a2.evenHalf); store(3, a1.oddHalf + a2.oddHalf)
-                        store(4, a2.evenHalf - a1.evenHalf); store(5, a2.oddHalf - a1.oddHalf)
-                        store(6, a1.evenHalf - a3.evenHalf); store(7, a1.oddHalf - a3.oddHalf)
-                        k &+= 4
-                    }
-                    while k < half {
-                        let e = 2 * k, o = e + 1
-                        split[k] = d0[e] - d2[e]; split[half + k] = d0[o] - d2[o]
-                        split[2 * half + k] = d1[e] + d2[e]; split[3 * half + k] = d1[o] + d2[o]
-                        split[4 * half + k] = d2[e] - d1[e]; split[5 * half + k] = d2[o] - d1[o]
-                        split[6 * half + k] = d1[e] - d3[e]; split[7 * half + k] = d1[o] - d3[o]
-                        k &+= 1
-                    }
-                    // then B across: 4 tiles at a time
-                    for r in 0..<4 {
-                        let even = split + 2 * r * half, odd = even + half
-                        let row = out + 4 * r * vs + ty * tw
-                        let v0 = row, v1 = row + vs, v2 = v1 + vs, v3 = v2 + vs
-                        var tx = 0
-                        while tx &+ 4 <= tw {
-                            @inline(__always) func load(_ p: UnsafeMutablePointer<Float>) -> SIMD4<Float> {
-                                UnsafeRawPointer(p + tx).loadUnaligned(as: SIMD4<Float>.self)
-                            }
-                            @inline(__always) func store(_ p: UnsafeMutablePointer<Float>, _ value: SIMD4<Float>) {
-                                UnsafeMutableRawPointer(p + tx).storeBytes(of: value, as: SIMD4<Float>.self)
-                            }
-                            let e0 = load(even), e1 = load(even + 1), o0 = load(odd), o1 = load(odd + 1)
-                            store(v0, e0 - e1); store(v1, o0 + e1); store(v2, e1 - o0); store(v3, o0 - o1)
-                            tx &+= 4
-                        }
-                        while tx < tw {
-                            v0[tx] = even[tx] - even[tx + 1]
-                            v1[tx] = odd[tx] + even[tx + 1]
-                            v2[tx] = even[tx + 1] - odd[tx]
-                            v3[tx] = odd[tx] - odd[tx + 1]
-                            tx &+= 1
-                        }
-                    }
+        let perImage = th * tw, t = count * perImage, lanes = blockTiles
+        let paddedWidth = 4 * tw + 2, vs = planeStride(cin * t)
+        forEachBlock(channels: cin, tiles: t, scratchCount: (4 * th + 2) * paddedWidth) {
+            c, start, length, block, padded, loaded in
+            // `padded` holds one image with a border of p zeros (the border is never written); its plane index
+            // c·n + j is the tag
+            var tile = TileCursor(start, tilesHigh: th, tilesWide: tw)
+            for i in 0..<length {
+                defer { tile.advance() }
+                let plane = c * n + first + tile.sample
+                if plane != loaded {
+                    let image = x + plane * h * w
+                    for iy in 0..<h { copyRow(image + iy * w, to: padded + (iy + p) * paddedWidth + p, count: w) }
+                    loaded = plane
                 }
+                let window = padded + 4 * tile.ty * paddedWidth + 4 * tile.tx
+                for a in 0..<6 {
+                    let row = window + a * paddedWidth, out = block + 6 * a * lanes + i
+                    for b in 0..<6 { out[b * lanes] = row[b] }
+                }
+            }
+            // Bᵀ down each column of the windows, then B across each row
+            for b in 0..<6 { alongBlock(block + b * lanes, step: 6 * lanes, inputLine) }
+            let run = v + c * t + start
+            for a in 0..<6 {
+                finishLine(
+                    block + 6 * a * lanes, step: lanes, length: length, into: run + 6 * a * vs, planeStep: vs,
+                    inputLine)
             }
         }
     }
 
-    /// DY (16, outC, T) = A dy Aᵀ for every 2×2 output tile of samples `first ..< first + count` of
+    /// DY (36, outC, T) = A dy Aᵀ for every 4×4 output tile of samples `first ..< first + count` of
     /// dy (outC, n, OH, OW), zero beyond the edge (the tiles the forward pass clipped).
     @inlinable
     public static func transformOutputGradient(
@@ -199,71 +375,38 @@ public enum Conv2dWinograd {
         outHeight oh: Int, outWidth ow: Int, into out: UnsafeMutablePointer<Float>
     ) {
         let (th, tw) = tiles(outHeight: oh, outWidth: ow)
-        let perImage = th * tw, t = count * perImage
-        let paddedWidth = 2 * tw, ds = planeStride(cout * t)
-        Parallel.forEachRange(cout * count) { range in
-            let padded = UnsafeMutablePointer<Float>.allocate(capacity: 2 * th * paddedWidth)
-            let split = UnsafeMutablePointer<Float>.allocate(capacity: 8 * tw)
-            defer { padded.deallocate(); split.deallocate() }
-            padded.initialize(repeating: 0, count: 2 * th * paddedWidth)
-            for index in range {
-                let o = index / count, j = index % count
-                let plane = dy + (o * n + first + j) * oh * ow
-                for iy in 0..<oh { (padded + iy * paddedWidth).update(from: plane + iy * ow, count: ow) }
-                let base = out + o * t + j * perImage
-                for ty in 0..<th {
-                    let a = padded + 2 * ty * paddedWidth, b = a + paddedWidth
-                    // A dy (4 × 2) for the whole row of tiles: rows a, a + b, a − b, −b, split into even and odd
-                    // columns; then each row (x0, x1) times Aᵀ: x0, x0 + x1, x0 − x1, −x1
-                    for k in 0..<tw {
-                        let a0 = a[2 * k], a1 = a[2 * k + 1], b0 = b[2 * k], b1 = b[2 * k + 1]
-                        split[k] = a0; split[tw + k] = a1
-                        split[2 * tw + k] = a0 + b0; split[3 * tw + k] = a1 + b1
-                        split[4 * tw + k] = a0 - b0; split[5 * tw + k] = a1 - b1
-                        split[6 * tw + k] = -b0; split[7 * tw + k] = -b1
-                    }
-                    for r in 0..<4 {
-                        let even = split + 2 * r * tw, odd = even + tw
-                        let d0 = base + 4 * r * ds + ty * tw, d1 = d0 + ds
-                        let d2 = d1 + ds, d3 = d2 + ds
-                        for tx in 0..<tw {
-                            d0[tx] = even[tx]
-                            d1[tx] = even[tx] + odd[tx]
-                            d2[tx] = even[tx] - odd[tx]
-                            d3[tx] = -odd[tx]
-                        }
-                    }
+        let perImage = th * tw, t = count * perImage, lanes = blockTiles
+        let paddedWidth = 4 * tw, ds = planeStride(cout * t)
+        forEachBlock(channels: cout, tiles: t, scratchCount: 4 * th * paddedWidth) {
+            o, start, length, block, padded, loaded in
+            var tile = TileCursor(start, tilesHigh: th, tilesWide: tw)
+            for i in 0..<length {
+                defer { tile.advance() }
+                let plane = o * n + first + tile.sample
+                if plane != loaded {
+                    let image = dy + plane * oh * ow
+                    for iy in 0..<oh { copyRow(image + iy * ow, to: padded + iy * paddedWidth, count: ow) }
+                    loaded = plane
+                }
+                let corner = padded + 4 * tile.ty * paddedWidth + 4 * tile.tx
+                for r in 0..<4 {
+                    let row = corner + r * paddedWidth, target = block + 6 * r * lanes + i
+                    for s in 0..<4 { target[s * lanes] = row[s] }
                 }
             }
-        }
-    }
-
-    /// dW (Cout, C, 3, 3) += Gᵀ dU G for dU (16, Cout, C), the adjoint of `transformWeights(flipped: false)`.
-    @inlinable
-    public static func addWeightGradient(
-        _ du: UnsafePointer<Float>, outChannels cout: Int, inChannels cin: Int, into dw: UnsafeMutablePointer<Float>
-    ) {
-        let pairs = cout * cin, stride = planeStride(pairs)
-        for pair in 0..<pairs {
-            let src = du + pair
-            @inline(__always) func at(_ r: Int, _ s: Int) -> Float { src[(4 * r + s) * stride] }
-            let g = dw + pair * 9
-            // z = Gᵀ dU (3 × 4), rows as vectors; then each row of z times G
-            let u0 = SIMD4<Float>(at(0, 0), at(0, 1), at(0, 2), at(0, 3))
-            let u1 = SIMD4<Float>(at(1, 0), at(1, 1), at(1, 2), at(1, 3))
-            let u2 = SIMD4<Float>(at(2, 0), at(2, 1), at(2, 2), at(2, 3))
-            let u3 = SIMD4<Float>(at(3, 0), at(3, 1), at(3, 2), at(3, 3))
-            @inline(__always) func add(_ r: Int, _ z: SIMD4<Float>) {
-                g[3 * r] += z[0] + 0.5 * (z[1] + z[2])
-                g[3 * r + 1] += 0.5 * (z[1] - z[2])
-                g[3 * r + 2] += 0.5 * (z[1] + z[2]) + z[3]
+            // A down each column of the tiles (rows 0…3 → 0…5), then Aᵀ across each row
+            for s in 0..<4 { alongBlock(block + s * lanes, step: 6 * lanes, gradientLine) }
+            let run = out + o * t + start
+            for a in 0..<6 {
+                finishLine(
+                    block + 6 * a * lanes, step: lanes, length: length, into: run + 6 * a * ds, planeStep: ds,
+                    gradientLine)
             }
-            add(0, u0 + 0.5 * (u1 + u2)); add(1, 0.5 * (u1 - u2)); add(2, 0.5 * (u1 + u2) + u3)
         }
     }
 
     /// y[:, first ..< first + count] (outC, n, OH, OW) = (or +=, when `accumulate`) the correlation of
-    /// x (inC, n, H, W) with padding p against the kernels whose transform is U (16, outC, inC).
+    /// x (inC, n, H, W) with padding p against the kernels whose transform is U (36, outC, inC).
     /// `workspace` holds `workspaceCount(…, samples: count)` floats (V, then M).
     @inlinable
     public static func correlate(
@@ -273,14 +416,14 @@ public enum Conv2dWinograd {
     ) {
         let oh = h + 2 * p - 2, ow = w + 2 * p - 2
         let (th, tw) = tiles(outHeight: oh, outWidth: ow)
-        let perImage = th * tw, t = count * perImage
-        let v = workspace  // (16, inC, T)
-        let m = workspace + transformedCount(cin * t)  // (16, outC, T)
+        let perImage = th * tw, t = count * perImage, lanes = blockTiles
+        let v = workspace  // (36, inC, T)
+        let m = workspace + transformedCount(cin * t)  // (36, outC, T)
         let us = planeStride(cout * cin), vs = planeStride(cin * t), ms = planeStride(cout * t)
         transformInput(
             x, channels: cin, samples: n, first: first, count: count, height: h, width: w, padding: p, into: v)
 
-        // M_ξ (outC, T) = U_ξ (outC, inC) · V_ξ (inC, T): the 16 products side by side, one per worker at a time
+        // M_ξ (outC, T) = U_ξ (outC, inC) · V_ξ (inC, T): the 36 products side by side, one per worker at a time
         let vp = UnsafePointer(v)
         Parallel.forEachRange(positions) { range in
             for xi in range {
@@ -289,34 +432,32 @@ public enum Conv2dWinograd {
         }
 
         // y tile = Aᵀ M A, clipped to OH × OW
-        Parallel.forEachRange(cout * count) { range in
-            for index in range {
-                let o = index / count, j = index % count
-                let plane = y + (o * n + first + j) * oh * ow
-                let source = m + o * t + j * perImage
-                for ty in 0..<th {
-                    for tx in 0..<tw {
-                        let s = source + ty * tw + tx
-                        // Aᵀ M (2 × 4), column by column, then (Aᵀ M) A
-                        let m0 = SIMD4<Float>(s[0], s[ms], s[2 * ms], s[3 * ms])
-                        let m1 = SIMD4<Float>(s[4 * ms], s[5 * ms], s[6 * ms], s[7 * ms])
-                        let m2 = SIMD4<Float>(s[8 * ms], s[9 * ms], s[10 * ms], s[11 * ms])
-                        let m3 = SIMD4<Float>(s[12 * ms], s[13 * ms], s[14 * ms], s[15 * ms])
-                        let r0 = m0 + m1 + m2, r1 = m1 - m2 - m3
-                        let y00 = r0[0] + r0[1] + r0[2], y01 = r0[1] - r0[2] - r0[3]
-                        let y10 = r1[0] + r1[1] + r1[2], y11 = r1[1] - r1[2] - r1[3]
-                        let oy = 2 * ty, ox = 2 * tx
-                        let row0 = plane + oy * ow + ox
-                        let right = ox + 1 < ow, below = oy + 1 < oh
-                        @inline(__always) func put(_ target: UnsafeMutablePointer<Float>, _ value: Float) {
-                            target.pointee = accumulate ? target.pointee + value : value
-                        }
-                        put(row0, y00)
-                        if right { put(row0 + 1, y01) }
-                        if below {
-                            put(row0 + ow, y10)
-                            if right { put(row0 + ow + 1, y11) }
-                        }
+        let mp = UnsafePointer(m)
+        forEachBlock(channels: cout, tiles: t, scratchCount: 0) { o, start, length, block, _, _ in
+            // Aᵀ down each column (rows 0…5 → 0…3), straight from the planes for a full block (a load past `length`
+            // could leave the array), then A across rows 0…3
+            let run = mp + o * t + start
+            if length == lanes {
+                for b in 0..<6 {
+                    alongBlock(from: run + b * ms, step: 6 * ms, to: block + b * lanes, step: 6 * lanes, outputLine)
+                }
+            } else {
+                for xi in 0..<positions { copyRow(run + xi * ms, to: block + xi * lanes, count: length) }
+                for b in 0..<6 { alongBlock(block + b * lanes, step: 6 * lanes, outputLine) }
+            }
+            for a in 0..<4 { alongBlock(block + 6 * a * lanes, step: lanes, outputLine) }
+            var tile = TileCursor(start, tilesHigh: th, tilesWide: tw)
+            for i in 0..<length {
+                defer { tile.advance() }
+                let oy = 4 * tile.ty, ox = 4 * tile.tx
+                let origin = y + (o * n + first + tile.sample) * oh * ow + oy * ow + ox, source = block + i
+                let columns = min(4, ow - ox)
+                for r in 0..<min(4, oh - oy) {
+                    let row = origin + r * ow, values = source + 6 * r * lanes
+                    if accumulate {
+                        for s in 0..<columns { row[s] += values[s * lanes] }
+                    } else {
+                        for s in 0..<columns { row[s] = values[s * lanes] }
                     }
                 }
             }
