@@ -138,42 +138,41 @@ public enum Conv2dWinograd {
         store(5, c)
     }
 
-    /// Gᵀ z: the three values of one line of a kernel gradient from six transformed ones (the adjoint of
-    /// `kernelLine`), in lanes 0…2.
+    /// Gᵀ (z0, …, z5)ᵀ: the three values of one line of 3×3 kernel gradients from six transformed ones, one kernel
+    /// per lane (the adjoint of `kernelLine`).
     @inlinable @inline(__always)
-    static func kernelGradientLine(_ z: SIMD8<Float>) -> SIMD4<Float> {
-        let sum12 = z[1] + z[2], sum34 = z[3] + z[4]
-        return SIMD4(
-            z[0] / 4 - sum12 / 6 + sum34 / 24, (z[2] - z[1]) / 6 + (z[3] - z[4]) / 12, (sum34 - sum12) / 6 + z[5], 0)
+    static func kernelGradientLine(_ load: (Int) -> SIMD8<Float>, _ store: (Int, SIMD8<Float>) -> Void) {
+        let z0 = load(0), z1 = load(1), z2 = load(2), z3 = load(3), z4 = load(4), z5 = load(5)
+        let sum12 = z1 + z2, sum34 = z3 + z4
+        store(0, z0 / 4 - sum12 / 6 + sum34 / 24)
+        store(1, (z2 - z1) / 6 + (z3 - z4) / 12)
+        store(2, (sum34 - sum12) / 6 + z5)
     }
 
-    /// dW (Cout, C, 3, 3) += Gᵀ dU G for dU (36, Cout, C), the adjoint of `transformWeights(flipped: false)`.
+    /// dW (Cout, C, 3, 3) += Gᵀ dU G for dU (36, Cout, C), the adjoint of `transformWeights(flipped: false)`, eight
+    /// kernels at a time (one per lane).
     @inlinable
     public static func addWeightGradient(
         _ du: UnsafePointer<Float>, outChannels cout: Int, inChannels cin: Int, into dw: UnsafeMutablePointer<Float>
     ) {
         let pairs = cout * cin, stride = planeStride(pairs)
-        Parallel.forEachRange(pairs, minimumChunk: 256) { range in
-            for pair in range {
-                let src = du + pair
-                // Gᵀ dU column by column, then each of the three rows times G
-                var columns = (SIMD4<Float>(), SIMD4<Float>(), SIMD4<Float>(), SIMD4<Float>(), SIMD4<Float>(),
-                    SIMD4<Float>())
-                withUnsafeMutableBytes(of: &columns) { raw in
-                    let column = raw.baseAddress!.assumingMemoryBound(to: SIMD4<Float>.self)
-                    for s in 0..<6 {
-                        var z = SIMD8<Float>()
-                        for r in 0..<6 { z[r] = src[(6 * r + s) * stride] }
-                        column[s] = kernelGradientLine(z)
+        Parallel.forEachRange((pairs + 7) / 8, minimumChunk: 32) { range in
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 18) { gz in  // Gᵀ dU, 3 × 6
+                for group in range {
+                    let first = 8 * group, width = min(8, pairs - first), source = du + first
+                    @inline(__always) func load(_ position: Int) -> SIMD8<Float> {
+                        let plane = source + position * stride
+                        if width == 8 { return UnsafeRawPointer(plane).loadUnaligned(as: SIMD8<Float>.self) }
+                        var lanes = SIMD8<Float>()
+                        for l in 0..<width { lanes[l] = plane[l] }
+                        return lanes
                     }
-                    let g = dw + pair * 9
+                    // Gᵀ dU column by column, then each of its three rows times G
+                    for s in 0..<6 { kernelGradientLine({ load(6 * $0 + s) }) { gz[6 * $0 + s] = $1 } }
                     for r in 0..<3 {
-                        let row = kernelGradientLine(
-                            SIMD8(column[0][r], column[1][r], column[2][r], column[3][r], column[4][r], column[5][r],
-                                0, 0))
-                        g[3 * r] += row[0]
-                        g[3 * r + 1] += row[1]
-                        g[3 * r + 2] += row[2]
+                        kernelGradientLine({ gz[6 * r + $0] }) { s, value in
+                            for l in 0..<width { dw[(first + l) * 9 + 3 * r + s] += value[l] }
+                        }
                     }
                 }
             }

@@ -205,7 +205,8 @@ func forEachConvolutionTap(
                                 let iy = oy * stride + i - padding, ix = ox * stride + j - padding
                                 if iy < 0 || iy >= height || ix < 0 || ix >= width { continue }
                                 body(
-                                    ((s * channels + c) * height + iy) * width + ix, ((o * channels + c) * k + i) * k + j,
+                                    ((s * channels + c) * height + iy) * width + ix,
+                                    ((o * channels + c) * k + i) * k + j,
                                     ((s * outChannels + o) * oh + oy) * ow + ox)
                             }
                         }
