@@ -453,10 +453,12 @@ public enum Conv2dWinograd {
                 let columns = min(4, ow - ox)
                 for r in 0..<min(4, oh - oy) {
                     let row = origin + r * ow, values = source + 6 * r * lanes
-                    if accumulate {
-                        for s in 0..<columns { row[s] += values[s * lanes] }
+                    if columns == 4 {  // a whole row of the tile: one vector
+                        var tileRow = SIMD4(values[0], values[lanes], values[2 * lanes], values[3 * lanes])
+                        if accumulate { tileRow += UnsafeRawPointer(row).loadUnaligned(as: SIMD4<Float>.self) }
+                        UnsafeMutableRawPointer(row).storeBytes(of: tileRow, as: SIMD4<Float>.self)
                     } else {
-                        for s in 0..<columns { row[s] = values[s * lanes] }
+                        for s in 0..<columns { row[s] = accumulate ? row[s] + values[s * lanes] : values[s * lanes] }
                     }
                 }
             }
