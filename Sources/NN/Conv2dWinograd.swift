@@ -40,7 +40,7 @@ public enum Conv2dWinograd {
     /// Transformed tile positions, 6 × 6.
     public static let positions = 36
     /// Tiles per block of a tile transform (a multiple of the 8 lanes its arithmetic uses).
-    @usableFromInline static let blockTiles = 64
+    @usableFromInline static let blockTiles = 128
 
     /// Floats from one of the 36 planes of a transformed array to the next, for planes of `count` floats: two cache
     /// lines more than `count`, so that the streams a transform writes side by side never share a cache set (plane
@@ -289,7 +289,10 @@ public enum Conv2dWinograd {
         }
     }
 
-    /// Bᵀ (d0, …, d5)ᵀ in place.
+    // The line transforms read their inputs through `load` and write their results through `store`, all loads first,
+    // so that they may work in place.
+
+    /// Bᵀ (d0, …, d5)ᵀ.
     @inlinable @inline(__always)
     static func inputLine(_ load: (Int) -> SIMD8<Float>, _ store: (Int, SIMD8<Float>) -> Void) {
         let d0 = load(0), d1 = load(1), d2 = load(2), d3 = load(3), d4 = load(4), d5 = load(5)
@@ -302,7 +305,7 @@ public enum Conv2dWinograd {
         store(5, 4 * d1 - 5 * d3 + d5)
     }
 
-    /// Aᵀ (m0, …, m5)ᵀ in place, into lines 0…3.
+    /// Aᵀ (m0, …, m5)ᵀ, into lines 0…3.
     @inlinable @inline(__always)
     static func outputLine(_ load: (Int) -> SIMD8<Float>, _ store: (Int, SIMD8<Float>) -> Void) {
         let m0 = load(0), m1 = load(1), m2 = load(2), m3 = load(3), m4 = load(4), m5 = load(5)
@@ -313,7 +316,7 @@ public enum Conv2dWinograd {
         store(3, difference12 + 8 * difference34 + m5)
     }
 
-    /// A (e0, …, e3)ᵀ in place, into lines 0…5 (the adjoint of `outputLine`).
+    /// A (e0, …, e3)ᵀ, into lines 0…5 (the adjoint of `outputLine`).
     @inlinable @inline(__always)
     static func gradientLine(_ load: (Int) -> SIMD8<Float>, _ store: (Int, SIMD8<Float>) -> Void) {
         let e0 = load(0), e1 = load(1), e2 = load(2), e3 = load(3)
