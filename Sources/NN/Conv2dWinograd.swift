@@ -13,10 +13,10 @@ import Tensor
 ///           0  2 −1 −2  1  0              1/24 −1/12  1/6
 ///           0  4  0 −5  0  1]             0     0     1  ]
 ///
-/// one tile of y[o] = Σ_c g[o, c] ⋆ d[c] is Aᵀ [Σ_c (G g Gᵀ)[o, c] ⊙ (Bᵀ d B)[c]] A. The sum over c at each of the
-/// 36 positions ξ of the 6×6 transformed tile is a GEMM:
+/// one tile of y[o] = Σ_c g[o, c] ⋆ d[c] is Aᵀ [Σ_c (G g Gᵀ)[o, c] ⊙ (Bᵀ d B)[c]] A. The sum over c at each of
+/// the 36 positions ξ of the 6×6 transformed tile is a GEMM:
 ///
-///     M_ξ (Cout, T) = U_ξ (Cout, C) · V_ξ (C, T),   U = G g Gᵀ (weights),  V = Bᵀ d B (input tiles),  T = tiles
+///     M_ξ (Cout, T) = U_ξ (Cout, C) · V_ξ (C, T),   U = G g Gᵀ (weights), V = Bᵀ d B (input tiles), T = tiles
 ///
 /// The input gradient of a stride-1 3×3 convolution with padding p is itself such a correlation: dy with padding
 /// 2 − p against the kernel rotated by 180° with input and output channels swapped (`transformWeights(flipped:)`).
@@ -138,8 +138,8 @@ public enum Conv2dWinograd {
         store(5, c)
     }
 
-    /// Gᵀ (z0, …, z5)ᵀ: the three values of one line of 3×3 kernel gradients from six transformed ones, one kernel
-    /// per lane (the adjoint of `kernelLine`).
+    /// Gᵀ (z0, …, z5)ᵀ: the three values of one line of 3×3 kernel gradients from six transformed ones, one
+    /// kernel per lane (the adjoint of `kernelLine`).
     @inlinable @inline(__always)
     static func kernelGradientLine(_ load: (Int) -> SIMD8<Float>, _ store: (Int, SIMD8<Float>) -> Void) {
         let z0 = load(0), z1 = load(1), z2 = load(2), z3 = load(3), z4 = load(4), z5 = load(5)
@@ -439,8 +439,8 @@ public enum Conv2dWinograd {
         // y tile = Aᵀ M A, clipped to OH × OW
         let mp = UnsafePointer(m)
         forEachBlock(channels: cout, tiles: t, scratchCount: 0) { o, start, length, block, _, _ in
-            // Aᵀ down each column (rows 0…5 → 0…3), straight from the planes for a full block (a load past `length`
-            // could leave the array), then A across rows 0…3
+            // Aᵀ down each column (rows 0…5 → 0…3), straight from the planes for a full block (a load past
+            // `length` could leave the array), then A across rows 0…3
             let run = mp + o * t + start
             if length == lanes {
                 for b in 0..<6 {

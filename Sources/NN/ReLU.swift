@@ -1,7 +1,7 @@
 import Tensor
 
-/// Element-wise rectifier `y = max(x, 0)`, NaN passed through as in PyTorch. It has no parameters, so its per-sample gradient rule is empty:
-/// it only routes output gradients back to its input.
+/// Element-wise rectifier `y = max(x, 0)`, NaN passed through as in PyTorch. It has no parameters, so its
+/// per-sample gradient rule is empty: it only routes output gradients back to its input.
 public enum ReLU {
     /// x (count) → y (count), overwritten.
     @inlinable

@@ -186,7 +186,6 @@ func randomTensor(_ shape: [Int], seed: UInt64) -> Tensor {
     return t
 }
 
-/// Direct convolution of one sample-major batch, in Float64: y[s, o, oy, ox] = Σ_{c,i,j} W[o,c,i,j] · x[s, c, oy·s+i−p, ox·s+j−p].
 /// Calls `body(xIndex, weightIndex, yIndex)` for every product x · W that the direct convolution of sample-major
 /// x (n, C, H, W) with W (Cout, C, k, k) sums into y (n, Cout, OH, OW); returns OH and OW.
 @discardableResult
@@ -218,6 +217,8 @@ func forEachConvolutionTap(
     return (oh, ow)
 }
 
+/// Direct convolution of one sample-major batch, in Float64:
+/// y[s, o, oy, ox] = Σ_{c,i,j} W[o,c,i,j] · x[s, c, oy·s+i−p, ox·s+j−p].
 func naiveConvolution(
     x: [Float], weight: [Float], samples n: Int, channels: Int, height: Int, width: Int,
     outChannels: Int, kernel k: Int, stride: Int, padding: Int
