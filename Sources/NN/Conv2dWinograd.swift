@@ -191,7 +191,7 @@ public enum Conv2dWinograd {
         _ body: (Int, Int, Int, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>, inout Int) -> Void
     ) {
         let blocks = (tiles + blockTiles - 1) / blockTiles, blockCount = positions * blockTiles
-        Parallel.forEachRange(channels * blocks) { range in
+        Parallel.forEachRange(channels * blocks, partsPerWorker: 4) { range in
             let buffer = UnsafeMutablePointer<Float>.allocate(capacity: blockCount + scratchCount)
             defer { buffer.deallocate() }
             buffer.initialize(repeating: 0, count: blockCount + scratchCount)
@@ -430,7 +430,7 @@ public enum Conv2dWinograd {
 
         // M_ξ (outC, T) = U_ξ (outC, inC) · V_ξ (inC, T): the 36 products side by side, one per worker at a time
         let vp = UnsafePointer(v)
-        Parallel.forEachRange(positions) { range in
+        Parallel.forEachRange(positions, partsPerWorker: positions) { range in
             for xi in range {
                 BLAS.sgemm(m: cout, n: t, k: cin, a: u + xi * us, b: vp + xi * vs, c: m + xi * ms)
             }

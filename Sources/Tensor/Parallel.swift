@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import Synchronization
 
 /// Parallel loops that share the machine's cores with OpenBLAS without oversubscribing them.
 ///
@@ -19,18 +20,31 @@ public enum Parallel {
         BLAS.threads = workers
     }
 
-    /// Runs `body(chunk)` for chunks `0..<count` split into at most `workers` contiguous ranges, in parallel.
-    /// Each invocation receives a disjoint range; the union is `0..<count`.
-    public static func forEachRange(_ count: Int, minimumChunk: Int = 1, _ body: (Range<Int>) -> Void) {
+    /// Runs `body(chunk)` for chunks `0..<count` split into at most `workers · partsPerWorker` contiguous ranges, in
+    /// parallel on at most `workers` threads. Each invocation receives a disjoint range; the union is `0..<count`.
+    /// With more than one part per worker, each worker takes the next range as it becomes free, which evens out a
+    /// worker slowed by other load on the machine.
+    public static func forEachRange(
+        _ count: Int, minimumChunk: Int = 1, partsPerWorker: Int = 1, _ body: (Range<Int>) -> Void
+    ) {
         if count <= 0 { return }
-        let parts = min(workers, max(1, count / max(1, minimumChunk)))
-        if parts <= 1 { body(0..<count); return }
+        let parts = min(workers * max(1, partsPerWorker), max(1, count / max(1, minimumChunk)))
+        if workers <= 1 || parts <= 1 { body(0..<count); return }
         let saved = BLAS.threads
         BLAS.threads = 1
         defer { BLAS.threads = saved }
-        DispatchQueue.concurrentPerform(iterations: parts) { p in
-            let lo = count * p / parts, hi = count * (p + 1) / parts
-            if lo < hi { body(lo..<hi) }
+        let range = { (p: Int) in count * p / parts..<count * (p + 1) / parts }
+        if parts <= workers {
+            DispatchQueue.concurrentPerform(iterations: parts) { p in body(range(p)) }
+            return
+        }
+        let next = Atomic<Int>(0)
+        DispatchQueue.concurrentPerform(iterations: workers) { _ in
+            while true {
+                let p = next.wrappingAdd(1, ordering: .relaxed).oldValue
+                if p >= parts { break }
+                body(range(p))
+            }
         }
     }
 

@@ -147,11 +147,22 @@ final class TensorTests: XCTestCase {
     }
 
     func testParallelRangesPartitionTheIndexSpace() {
-        let n = 1003
-        let hits = UnsafeMutablePointer<Int32>.allocate(capacity: n)
-        hits.initialize(repeating: 0, count: n)
-        defer { hits.deallocate() }
-        Parallel.forEachRange(n) { r in for i in r { hits[i] += 1 } }
-        XCTAssertTrue((0..<n).allSatisfy { hits[$0] == 1 })
+        for (n, partsPerWorker) in [(1003, 1), (1003, 4), (36, 36), (3, 8), (1, 4)] {
+            // hits[i]: how often index i was visited; starts[i]: 1 when a range begins at i (ranges are disjoint, so
+            // no two workers write the same entry)
+            let hits = UnsafeMutablePointer<Int32>.allocate(capacity: n)
+            let starts = UnsafeMutablePointer<Int32>.allocate(capacity: n)
+            hits.initialize(repeating: 0, count: n)
+            starts.initialize(repeating: 0, count: n)
+            defer { hits.deallocate(); starts.deallocate() }
+            Parallel.forEachRange(n, partsPerWorker: partsPerWorker) { r in
+                starts[r.lowerBound] = 1
+                for i in r { hits[i] += 1 }
+            }
+            XCTAssertTrue((0..<n).allSatisfy { hits[$0] == 1 }, "n \(n), \(partsPerWorker) parts per worker")
+            let ranges = (0..<n).reduce(0) { $0 + Int(starts[$1]) }
+            let expected = Parallel.workers == 1 ? 1 : min(n, Parallel.workers * partsPerWorker)
+            XCTAssertEqual(ranges, expected, "n \(n), \(partsPerWorker) parts per worker")
+        }
     }
 }
