@@ -289,6 +289,40 @@ public enum Conv2dWinograd {
         }
     }
 
+    /// One row of the 6 × 6 windows of four neighbouring tiles, whose windows start 4 floats apart: entry b of tile
+    /// k is row[4k + b], stored at out[b · blockTiles + k]. Reads row[0 ..< 18].
+    @inlinable @inline(__always)
+    static func gatherWindowRows(_ row: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>) {
+        @inline(__always) func load(_ k: Int) -> SIMD4<Float> {
+            UnsafeRawPointer(row + 4 * k).loadUnaligned(as: SIMD4<Float>.self)
+        }
+        @inline(__always) func store(_ b: Int, _ value: SIMD4<Float>) {
+            UnsafeMutableRawPointer(out + b * blockTiles).storeBytes(of: value, as: SIMD4<Float>.self)
+        }
+        let r0 = load(0), r1 = load(1), r2 = load(2), r3 = load(3)
+        let r4 = UnsafeRawPointer(row + 16).loadUnaligned(as: SIMD2<Float>.self)
+        store(0, SIMD4(r0[0], r1[0], r2[0], r3[0]))
+        store(1, SIMD4(r0[1], r1[1], r2[1], r3[1]))
+        store(2, SIMD4(r0[2], r1[2], r2[2], r3[2]))
+        store(3, SIMD4(r0[3], r1[3], r2[3], r3[3]))
+        store(4, SIMD4(r1[0], r2[0], r3[0], r4[0]))
+        store(5, SIMD4(r1[1], r2[1], r3[1], r4[1]))
+    }
+
+    /// One row of the 4 × 4 patches of four neighbouring tiles: entry s of tile k is row[4k + s], stored at
+    /// out[s · blockTiles + k] (a 4 × 4 transpose). Reads row[0 ..< 16].
+    @inlinable @inline(__always)
+    static func gatherPatchRows(_ row: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>) {
+        @inline(__always) func load(_ k: Int) -> SIMD4<Float> {
+            UnsafeRawPointer(row + 4 * k).loadUnaligned(as: SIMD4<Float>.self)
+        }
+        let r0 = load(0), r1 = load(1), r2 = load(2), r3 = load(3)
+        for s in 0..<4 {
+            UnsafeMutableRawPointer(out + s * blockTiles).storeBytes(
+                of: SIMD4(r0[s], r1[s], r2[s], r3[s]), as: SIMD4<Float>.self)
+        }
+    }
+
     // The line transforms read their inputs through `load` and write their results through `store`, all loads first,
     // so that they may work in place.
 
@@ -344,8 +378,8 @@ public enum Conv2dWinograd {
             // `padded` holds one image with a border of p zeros (the border is never written); its plane index
             // c·n + j is the tag
             var tile = TileCursor(start, tilesHigh: th, tilesWide: tw)
-            for i in 0..<length {
-                defer { tile.advance() }
+            var i = 0
+            while i < length {
                 let plane = c * n + first + tile.sample
                 if plane != loaded {
                     let image = x + plane * h * w
@@ -353,10 +387,19 @@ public enum Conv2dWinograd {
                     loaded = plane
                 }
                 let window = padded + 4 * tile.ty * paddedWidth + 4 * tile.tx
+                if tile.tx + 4 <= tw && i + 4 <= length {
+                    // four neighbouring tiles of one tile row: their windows are row[4k ..< 4k + 6], k = 0…3
+                    for a in 0..<6 { gatherWindowRows(window + a * paddedWidth, into: block + 6 * a * lanes + i) }
+                    for _ in 0..<4 { tile.advance() }
+                    i &+= 4
+                    continue
+                }
                 for a in 0..<6 {
                     let row = window + a * paddedWidth, out = block + 6 * a * lanes + i
                     for b in 0..<6 { out[b * lanes] = row[b] }
                 }
+                tile.advance()
+                i &+= 1
             }
             // Bᵀ down each column of the windows, then B across each row
             for b in 0..<6 { alongBlock(block + b * lanes, step: 6 * lanes, inputLine) }
@@ -385,8 +428,8 @@ public enum Conv2dWinograd {
         forEachBlock(channels: cout, tiles: t, scratchCount: 4 * th * paddedWidth) {
             o, start, length, block, padded, loaded in
             var tile = TileCursor(start, tilesHigh: th, tilesWide: tw)
-            for i in 0..<length {
-                defer { tile.advance() }
+            var i = 0
+            while i < length {
                 let plane = o * n + first + tile.sample
                 if plane != loaded {
                     let image = dy + plane * oh * ow
@@ -394,10 +437,19 @@ public enum Conv2dWinograd {
                     loaded = plane
                 }
                 let corner = padded + 4 * tile.ty * paddedWidth + 4 * tile.tx
+                if tile.tx + 4 <= tw && i + 4 <= length {
+                    // four neighbouring tiles of one tile row: their patches are row[4k ..< 4k + 4], k = 0…3
+                    for r in 0..<4 { gatherPatchRows(corner + r * paddedWidth, into: block + 6 * r * lanes + i) }
+                    for _ in 0..<4 { tile.advance() }
+                    i &+= 4
+                    continue
+                }
                 for r in 0..<4 {
                     let row = corner + r * paddedWidth, target = block + 6 * r * lanes + i
                     for s in 0..<4 { target[s * lanes] = row[s] }
                 }
+                tile.advance()
+                i &+= 1
             }
             // A down each column of the tiles (rows 0…3 → 0…5), then Aᵀ across each row
             for s in 0..<4 { alongBlock(block + s * lanes, step: 6 * lanes, gradientLine) }
