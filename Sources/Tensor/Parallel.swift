@@ -33,17 +33,12 @@ public enum Parallel {
         let saved = BLAS.threads
         BLAS.threads = 1
         defer { BLAS.threads = saved }
-        let range = { (p: Int) in count * p / parts..<count * (p + 1) / parts }
-        if parts <= workers {
-            DispatchQueue.concurrentPerform(iterations: parts) { p in body(range(p)) }
-            return
-        }
         let next = Atomic<Int>(0)
-        DispatchQueue.concurrentPerform(iterations: workers) { _ in
+        DispatchQueue.concurrentPerform(iterations: min(workers, parts)) { _ in
             while true {
                 let p = next.wrappingAdd(1, ordering: .relaxed).oldValue
                 if p >= parts { break }
-                body(range(p))
+                body(count * p / parts..<count * (p + 1) / parts)
             }
         }
     }
