@@ -28,8 +28,8 @@ public struct Conv2d: Sendable {
     /// Fewest input and output channels for the Winograd path (below, its GEMMs are too thin to gain).
     public static let winogradMinimumChannels = 8
 
-    /// Whether the output and the input gradient use Winograd F(4×4, 3×3): 3×3 kernel, stride 1, padding ≤ 2 (the
-    /// input gradient is then a correlation with padding 2 − p), and enough channels both ways.
+    /// Whether the output and the input gradient use Winograd F(4×4, 3×3): 3×3 kernel, stride 1, padding ≤ 2 (more
+    /// would only add output rows and columns that see nothing but padding), and enough channels both ways.
     public var usesWinograd: Bool {
         kernel == 3 && stride == 1 && padding <= 2
             && min(inChannels, outChannels) >= Conv2d.winogradMinimumChannels
@@ -84,63 +84,42 @@ public struct Conv2d: Sendable {
             return most < 1 ? columns : max(columns, phaseWorkspaceCount(samples: most, height: height, width: width))
         }
         guard usesWinograd else { return columns }
-        let chunk = winogradSamplesPerChunk(samples: n, height: height, width: width)
-        let tiles = winogradPasses(height: height, width: width).map {
-            Conv2dWinograd.workspaceCount(
-                inChannels: $0.inChannels, outChannels: $0.outChannels, outHeight: $0.outHeight,
-                outWidth: $0.outWidth, samples: chunk)
-        }.max()!
-        return max(columns, Conv2dWinograd.transformedCount(inChannels * outChannels) + tiles)
+        let tiles = Conv2dWinograd.workspaceCount(
+            inChannels: inChannels, outChannels: outChannels, outHeight: g.outHeight, outWidth: g.outWidth,
+            samples: winogradSamplesPerChunk(samples: n, height: height, width: width))
+        // U and (in the backward pass) dU, then the chunk's tiles
+        return max(columns, 2 * Conv2dWinograd.transformedCount(inChannels * outChannels) + tiles)
     }
 
-    /// The two Winograd correlations of this layer on H × W images: the output (C → Cout, OH × OW) and the input
-    /// gradient (Cout → C, H × W).
-    func winogradPasses(height: Int, width: Int) -> [(inChannels: Int, outChannels: Int, outHeight: Int, outWidth: Int)]
-    {
-        let g = geometry(height: height, width: width)
-        return [(inChannels, outChannels, g.outHeight, g.outWidth), (outChannels, inChannels, height, width)]
-    }
-
-    /// Floats of the Winograd tiles (V and M) per sample, the larger of the output and the input-gradient pass.
-    @usableFromInline
-    func winogradFloatsPerSample(height: Int, width: Int) -> Int {
-        winogradPasses(height: height, width: width).map {
-            Conv2dWinograd.floatsPerSample(
-                inChannels: $0.inChannels, outChannels: $0.outChannels, outHeight: $0.outHeight,
-                outWidth: $0.outWidth)
-        }.max()!
-    }
-
-    /// Samples per Winograd chunk: as many as fit in `columnBudget`, balanced like `samplesPerChunk`.
+    /// Samples per Winograd chunk: as many as fit their tiles (V and M, or V and DY) in `columnBudget`, balanced like
+    /// `samplesPerChunk`.
     @usableFromInline
     func winogradSamplesPerChunk(samples n: Int, height: Int, width: Int) -> Int {
-        let most = max(1, min(n, columnBudget / max(1, winogradFloatsPerSample(height: height, width: width))))
+        let g = geometry(height: height, width: width)
+        let perSample = Conv2dWinograd.floatsPerSample(
+            inChannels: inChannels, outChannels: outChannels, outHeight: g.outHeight, outWidth: g.outWidth)
+        let most = max(1, min(n, columnBudget / max(1, perSample)))
         let chunks = (n + most - 1) / most
         return max(1, (n + chunks - 1) / max(chunks, 1))
     }
 
-    /// Winograd correlation of a whole batch in chunks: y (outC, n, ·) (+)= x (inC, n, H, W) ⋆ the kernels
-    /// `transformWeights` wrote to the head of `workspace`.
+    /// The Winograd forward pass of a whole batch in chunks: y (Cout, n, OH, OW) = W ⋆ x (C, n, H, W).
     @inlinable
-    func winogradPass(
+    func winogradForward(
         _ theta: UnsafePointer<Float>, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>,
-        samples n: Int, height: Int, width: Int, inputGradient: Bool, workspace: UnsafeMutablePointer<Float>
+        samples n: Int, height: Int, width: Int, workspace: UnsafeMutablePointer<Float>
     ) {
-        let (cin, cout) = inputGradient ? (outChannels, inChannels) : (inChannels, outChannels)
         let u = workspace
         Conv2dWinograd.transformWeights(
-            theta + weight.offset, outChannels: outChannels, inChannels: inChannels, flipped: inputGradient, into: u)
-        let tiles = u + Conv2dWinograd.transformedCount(cin * cout)
-        // the forward pass's input is H × W; the input gradient's input is dy, OH × OW, padded by 2 − p
-        let g = geometry(height: height, width: width)
-        let (h, w, p) = inputGradient ? (g.outHeight, g.outWidth, 2 - padding) : (height, width, padding)
+            theta + weight.offset, outChannels: outChannels, inChannels: inChannels, into: u)
+        let tiles = u + Conv2dWinograd.transformedCount(inChannels * outChannels)
         let chunk = winogradSamplesPerChunk(samples: n, height: height, width: width)
         var first = 0
         while first < n {
             let count = min(chunk, n - first)
             Conv2dWinograd.correlate(
-                u: u, x: x, inChannels: cin, outChannels: cout, samples: n, first: first, count: count,
-                height: h, width: w, padding: p, y: y, accumulate: inputGradient, workspace: tiles)
+                u: u, x: x, inChannels: inChannels, outChannels: outChannels, samples: n, first: first, count: count,
+                height: height, width: width, padding: padding, y: y, workspace: tiles)
             first += count
         }
     }
@@ -168,8 +147,7 @@ public struct Conv2d: Sendable {
         samples n: Int, height: Int, width: Int, workspace cols: UnsafeMutablePointer<Float>
     ) {
         if usesWinograd {
-            winogradPass(
-                theta, x: x, y: y, samples: n, height: height, width: width, inputGradient: false, workspace: cols)
+            winogradForward(theta, x: x, y: y, samples: n, height: height, width: width, workspace: cols)
             return
         }
         if usesPhaseWinograd(samples: n, height: height, width: width) {
@@ -193,10 +171,10 @@ public struct Conv2d: Sendable {
     }
 
     /// Backward of `y = W ⋆ x`.
-    /// - dx (C, n, H, W): `dx += col2im(Wᵀ · dY)` (Winograd layers: `dx += dY ⋆ rot180(W)ᵀ`), skipped when nil (the
-    ///   network input).
+    /// - dx (C, n, H, W): `dx += col2im(Wᵀ · dY)` (Winograd layers: in the transformed domain, `winogradBackward`),
+    ///   skipped when nil (the network input).
     /// - weights: `dW += dY · colsᵀ`, either summed over the samples (one GEMM over the chunk's columns side by side;
-    ///   Winograd layers use `winogradWeightGradient`) or per sample, `dW_i += dY_i (Cout, OH·OW) · cols_iᵀ
+    ///   Winograd layers use `winogradBackward`) or per sample, `dW_i += dY_i (Cout, OH·OW) · cols_iᵀ
     ///   (OH·OW, C·k·k)`, one GEMM per sample in parallel.
     /// The columns are recomputed from x here (cheaper than keeping them for the whole batch).
     @inlinable
@@ -211,60 +189,84 @@ public struct Conv2d: Sendable {
                 gradient: gradient)
             return
         }
-        if usesWinograd, case .sum(let gradient) = sink {
-            winogradWeightGradient(
-                x: x, dy: dy, samples: n, height: height, width: width, workspace: cols,
-                gradient: gradient + weight.offset)
-        } else {
+        guard usesWinograd else {
             columnsWeightGradient(
-                theta, x: x, dy: dy, dx: usesWinograd ? nil : dx, samples: n, height: height, width: width,
-                workspace: cols, sink: sink)
+                theta, x: x, dy: dy, dx: dx, samples: n, height: height, width: width, workspace: cols, sink: sink)
+            return
         }
-        if let dx, usesWinograd {
-            // dx += dY ⋆ rot180(W)ᵀ, after the weight gradients are done with the workspace
-            winogradPass(
-                theta, x: dy, y: dx, samples: n, height: height, width: width, inputGradient: true, workspace: cols)
+        if case .sum(let gradient) = sink {
+            winogradBackward(
+                theta, x: x, dy: dy, dx: dx, samples: n, height: height, width: width, workspace: cols,
+                gradient: gradient + weight.offset)
+            return
+        }
+        // per-sample weight gradients from the columns, the input gradient in the Winograd domain
+        columnsWeightGradient(
+            theta, x: x, dy: dy, dx: nil, samples: n, height: height, width: width, workspace: cols, sink: sink)
+        if let dx {
+            winogradBackward(
+                theta, x: x, dy: dy, dx: dx, samples: n, height: height, width: width, workspace: cols, gradient: nil)
         }
     }
 
-    /// dW (Cout, C, 3, 3) += Σ_samples Gᵀ [Σ_tiles (A dY Aᵀ) ⊙ (Bᵀ d B)] G, the Winograd batch weight gradient
-    /// (`Conv2dWinograd`): per chunk, 36 GEMMs dU_ξ += DY_ξ (Cout, T) · V_ξᵀ (T, C).
+    /// The Winograd backward pass of a batch (`Conv2dWinograd`), per chunk of samples: DY = A dy Aᵀ once, then at
+    /// each of the 36 positions dU_ξ (Cout, C) (+)= DY_ξ (Cout, T) · V_ξᵀ (T, C) with V = Bᵀ x B when `gradient` is
+    /// given (then dW += Gᵀ dU G), and dV_ξ (C, T) = U_ξᵀ (C, Cout) · DY_ξ (Cout, T) when dx is (then dx += the
+    /// windows B dV Bᵀ). Workspace: U, dU, then the chunk's V (overwritten by dV) and DY.
     @inlinable
-    func winogradWeightGradient(
-        x: UnsafePointer<Float>, dy: UnsafePointer<Float>, samples n: Int, height: Int, width: Int,
-        workspace: UnsafeMutablePointer<Float>, gradient: UnsafeMutablePointer<Float>
+    func winogradBackward(
+        _ theta: UnsafePointer<Float>, x: UnsafePointer<Float>, dy: UnsafePointer<Float>,
+        dx: UnsafeMutablePointer<Float>?, samples n: Int, height: Int, width: Int,
+        workspace: UnsafeMutablePointer<Float>, gradient: UnsafeMutablePointer<Float>?
     ) {
         let g = geometry(height: height, width: width)
         let (th, tw) = Conv2dWinograd.tiles(outHeight: g.outHeight, outWidth: g.outWidth)
         let cin = inChannels, cout = outChannels, positions = Conv2dWinograd.positions
-        let du = workspace  // (36, Cout, C)
+        let u = workspace  // (36, Cout, C)
+        let du = u + Conv2dWinograd.transformedCount(cout * cin)  // (36, Cout, C)
+        if dx != nil {
+            Conv2dWinograd.transformWeights(theta + weight.offset, outChannels: cout, inChannels: cin, into: u)
+        }
         let chunk = winogradSamplesPerChunk(samples: n, height: height, width: width)
         var first = 0
         while first < n {
             let count = min(chunk, n - first), t = count * th * tw
-            let v = du + Conv2dWinograd.transformedCount(cout * cin)  // (36, C, T)
+            let v = du + Conv2dWinograd.transformedCount(cout * cin)  // (36, C, T): V, then dV
             let dyt = v + Conv2dWinograd.transformedCount(cin * t)  // (36, Cout, T)
             let us = Conv2dWinograd.planeStride(cout * cin), vs = Conv2dWinograd.planeStride(cin * t)
             let ds = Conv2dWinograd.planeStride(cout * t)
-            Conv2dWinograd.transformInput(
-                x, channels: cin, samples: n, first: first, count: count, height: height, width: width,
-                padding: padding, into: v)
+            if gradient != nil {
+                Conv2dWinograd.transformInput(
+                    x, channels: cin, samples: n, first: first, count: count, height: height, width: width,
+                    padding: padding, into: v)
+            }
             Conv2dWinograd.transformOutputGradient(
                 dy, channels: cout, samples: n, first: first, count: count, outHeight: g.outHeight,
                 outWidth: g.outWidth, into: dyt)
-            // dU_ξ (Cout, C) (+)= DY_ξ (Cout, T) · V_ξᵀ (T, C): the 36 products side by side, one per worker at a
-            // time (splitting each product instead would pack its shared operand once per worker)
-            let dytp = UnsafePointer(dyt), vp = UnsafePointer(v), beta: Float = first == 0 ? 0 : 1
+            // the 36 positions side by side, one per worker at a time (splitting each product instead would pack its
+            // shared operand once per worker); dV_ξ replaces V_ξ once dU_ξ has read it
+            let dytp = UnsafePointer(dyt), up = UnsafePointer(u), beta: Float = first == 0 ? 0 : 1
             Parallel.forEachRange(positions, partsPerWorker: positions) { range in
                 for xi in range {
-                    BLAS.sgemm(
-                        transB: true, m: cout, n: cin, k: t, a: dytp + xi * ds, b: vp + xi * vs, beta: beta,
-                        c: du + xi * us)
+                    if gradient != nil {
+                        BLAS.sgemm(
+                            transB: true, m: cout, n: cin, k: t, a: dytp + xi * ds, b: v + xi * vs, beta: beta,
+                            c: du + xi * us)
+                    }
+                    if dx != nil {
+                        BLAS.sgemm(
+                            transA: true, m: cin, n: t, k: cout, a: up + xi * us, b: dytp + xi * ds, c: v + xi * vs)
+                    }
                 }
+            }
+            if let dx {
+                Conv2dWinograd.addInputGradient(
+                    v, channels: cin, samples: n, first: first, count: count, height: height, width: width,
+                    padding: padding, into: dx)
             }
             first += count
         }
-        Conv2dWinograd.addWeightGradient(du, outChannels: cout, inChannels: cin, into: gradient)
+        if let gradient { Conv2dWinograd.addWeightGradient(du, outChannels: cout, inChannels: cin, into: gradient) }
     }
 
     /// The weight gradients into `sink` from the im2col columns, and `dx += col2im(Wᵀ · dY)` when dx is given.

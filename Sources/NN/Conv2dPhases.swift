@@ -85,9 +85,9 @@ extension Conv2d {
         let buffers = phaseBuffers(workspace, samples: n, height: height, width: width)
         phaseKernel(theta + weight.offset, into: buffers.weights)
         splitPhases(x, samples: n, height: height, width: width, into: buffers.images)
-        phaseLayer.winogradPass(
+        phaseLayer.winogradForward(
             buffers.weights, x: buffers.images, y: y, samples: n, height: size.height, width: size.width,
-            inputGradient: false, workspace: buffers.rest)
+            workspace: buffers.rest)
     }
 
     /// Batch backward through the phases: dW += Σ_samples ∂y/∂W · dy at the 25 taps, and dx += its input gradient

@@ -18,13 +18,14 @@ import Tensor
 ///
 ///     M_ξ (Cout, T) = U_ξ (Cout, C) · V_ξ (C, T),   U = G g Gᵀ (weights), V = Bᵀ d B (input tiles), T = tiles
 ///
-/// The input gradient of a stride-1 3×3 convolution with padding p is itself such a correlation: dy with padding
-/// 2 − p against the kernel rotated by 180° with input and output channels swapped (`transformWeights(flipped:)`).
-/// The weight gradient is the adjoint of g ↦ y in the same transformed domain: with DY = A dy Aᵀ per output tile,
+/// Both gradients are adjoints in the same transformed domain. With DY = A dy Aᵀ per output tile (the adjoint of the
+/// output transform),
 ///
 ///     dU_ξ (Cout, C) = Σ_tiles DY_ξ (Cout, T) · V_ξᵀ (T, C),   dW[o, c] = Gᵀ dU[o, c] G,
+///     dV_ξ (C, T) = U_ξᵀ (C, Cout) · DY_ξ (Cout, T),          dx += Σ_tiles (B dV Bᵀ at the tile's 6×6 window),
 ///
-/// again 4× fewer multiplications than dY · colsᵀ.
+/// again 4× fewer multiplications than dY · colsᵀ and Wᵀ · dY, and one DY serves both (windows of neighbouring tiles
+/// overlap by two rows and columns, so the input gradient adds them up, and drops what falls into the padding).
 /// The products are exact in real arithmetic. In float32 the transforms' entries (up to 8, and 1/6, 1/24) cost some
 /// digits: on 256 channels with outputs of RMS 0.6, the error against the exact sum is about 2·10⁻⁶ RMS and
 /// 3·10⁻⁵ at worst, ten times F(2×2, 3×3)'s and far below the steps' own rounding noise (docs/ENGINE.md).
@@ -78,34 +79,28 @@ public enum Conv2dWinograd {
 
     // MARK: - Weights
 
-    /// U (36, outC, inC) = G g Gᵀ for every 3×3 kernel g of W (Cout, C, 3, 3).
-    /// `flipped` false: outC = Cout, inC = C, g = W[o, c]. `flipped` true (input gradient): outC = C, inC = Cout,
-    /// g = W[o, c] rotated by 180°.
+    /// U (36, Cout, C) = G g Gᵀ for every 3×3 kernel g = W[o, c] of W (Cout, C, 3, 3).
     @inlinable
     public static func transformWeights(
-        _ w: UnsafePointer<Float>, outChannels cout: Int, inChannels cin: Int, flipped: Bool,
-        into u: UnsafeMutablePointer<Float>
+        _ w: UnsafePointer<Float>, outChannels cout: Int, inChannels cin: Int, into u: UnsafeMutablePointer<Float>
     ) {
         let stride = planeStride(cout * cin)
-        // U's row `row`, column `column` is the kernel at w + row·rowStep + column·columnStep; the loops run over
-        // the rows, then eight columns at a time (one kernel per lane), so that each plane is written contiguously
-        let (rows, columns) = flipped ? (cin, cout) : (cout, cin)
-        let (rowStep, columnStep) = flipped ? (9, 9 * cin) : (9 * cin, 9)
-        Parallel.forEachRange(rows, minimumChunk: 8) { range in
+        // the loops run over the rows o of U, then eight columns c at a time (one kernel per lane), so that each plane
+        // is written contiguously
+        Parallel.forEachRange(cout, minimumChunk: 8) { range in
             withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 18) { gg in  // G g, 6 × 3
                 for row in range {
                     var column = 0
-                    while column < columns {
-                        let width = min(8, columns - column), first = w + row * rowStep + column * columnStep
+                    while column < cin {
+                        let width = min(8, cin - column), first = w + (row * cin + column) * 9
                         @inline(__always) func tap(_ r: Int, _ s: Int) -> SIMD8<Float> {
-                            let k = flipped ? 8 - 3 * r - s : 3 * r + s
                             var lanes = SIMD8<Float>()
-                            for l in 0..<width { lanes[l] = first[l * columnStep + k] }
+                            for l in 0..<width { lanes[l] = first[l * 9 + 3 * r + s] }
                             return lanes
                         }
                         // G g column by column, then each row of G g times Gᵀ
                         for s in 0..<3 { kernelLine(tap(0, s), tap(1, s), tap(2, s)) { gg[3 * $0 + s] = $1 } }
-                        let out = u + row * columns + column
+                        let out = u + row * cin + column
                         for r in 0..<6 {
                             kernelLine(gg[3 * r], gg[3 * r + 1], gg[3 * r + 2]) { s, value in
                                 let target = out + (6 * r + s) * stride
@@ -149,7 +144,7 @@ public enum Conv2dWinograd {
         store(2, (sum34 - sum12) / 6 + z5)
     }
 
-    /// dW (Cout, C, 3, 3) += Gᵀ dU G for dU (36, Cout, C), the adjoint of `transformWeights(flipped: false)`, eight
+    /// dW (Cout, C, 3, 3) += Gᵀ dU G for dU (36, Cout, C), the adjoint of `transformWeights`, eight
     /// kernels at a time (one per lane).
     @inlinable
     public static func addWeightGradient(
@@ -323,6 +318,26 @@ public enum Conv2dWinograd {
         }
     }
 
+    /// The adjoint of `gatherWindowRows`: row[4k + b] += entry b of tile k, read at values[b · blockTiles + k], for
+    /// the four neighbouring tiles k = 0…3 and b = 0…5 (neighbours overlap at two entries). Updates row[0 ..< 18].
+    @inlinable @inline(__always)
+    static func scatterWindowRows(_ values: UnsafePointer<Float>, into row: UnsafeMutablePointer<Float>) {
+        @inline(__always) func entry(_ b: Int) -> SIMD4<Float> {
+            UnsafeRawPointer(values + b * blockTiles).loadUnaligned(as: SIMD4<Float>.self)
+        }
+        @inline(__always) func add(_ k: Int, _ value: SIMD4<Float>) {
+            let target = UnsafeMutableRawPointer(row + 4 * k)
+            target.storeBytes(of: target.loadUnaligned(as: SIMD4<Float>.self) + value, as: SIMD4<Float>.self)
+        }
+        let e0 = entry(0), e1 = entry(1), e2 = entry(2), e3 = entry(3), e4 = entry(4), e5 = entry(5)
+        add(0, SIMD4(e0[0], e1[0], e2[0], e3[0]))
+        add(1, SIMD4(e0[1] + e4[0], e1[1] + e5[0], e2[1], e3[1]))
+        add(2, SIMD4(e0[2] + e4[1], e1[2] + e5[1], e2[2], e3[2]))
+        add(3, SIMD4(e0[3] + e4[2], e1[3] + e5[2], e2[3], e3[3]))
+        let tail = UnsafeMutableRawPointer(row + 16)
+        tail.storeBytes(of: tail.loadUnaligned(as: SIMD2<Float>.self) + SIMD2(e4[3], e5[3]), as: SIMD2<Float>.self)
+    }
+
     // The line transforms read their inputs through `load` and write their results through `store`, all loads first,
     // so that they may work in place.
 
@@ -337,6 +352,19 @@ public enum Conv2dWinograd {
         store(3, even + odd)
         store(4, even - odd)
         store(5, 4 * d1 - 5 * d3 + d5)
+    }
+
+    /// B (z0, …, z5)ᵀ (the adjoint of `inputLine`).
+    @inlinable @inline(__always)
+    static func inputGradientLine(_ load: (Int) -> SIMD8<Float>, _ store: (Int, SIMD8<Float>) -> Void) {
+        let z0 = load(0), z1 = load(1), z2 = load(2), z3 = load(3), z4 = load(4), z5 = load(5)
+        let sum12 = z1 + z2, difference21 = z2 - z1, sum34 = z3 + z4, difference34 = z3 - z4
+        store(0, 4 * z0)
+        store(1, 4 * (difference21 + z5) - 2 * difference34)
+        store(2, -5 * z0 - 4 * sum12 - sum34)
+        store(3, 2 * difference34 - difference21 - 5 * z5)
+        store(4, z0 + sum12 + sum34)
+        store(5, z5)
     }
 
     /// Aᵀ (m0, …, m5)ᵀ, into lines 0…3.
@@ -462,14 +490,14 @@ public enum Conv2dWinograd {
         }
     }
 
-    /// y[:, first ..< first + count] (outC, n, OH, OW) = (or +=, when `accumulate`) the correlation of
-    /// x (inC, n, H, W) with padding p against the kernels whose transform is U (36, outC, inC).
+    /// y[:, first ..< first + count] (outC, n, OH, OW) = the correlation of x (inC, n, H, W) with padding p against
+    /// the kernels whose transform is U (36, outC, inC).
     /// `workspace` holds `workspaceCount(…, samples: count)` floats (V, then M).
     @inlinable
     public static func correlate(
         u: UnsafePointer<Float>, x: UnsafePointer<Float>, inChannels cin: Int, outChannels cout: Int,
         samples n: Int, first: Int, count: Int, height h: Int, width w: Int, padding p: Int,
-        y: UnsafeMutablePointer<Float>, accumulate: Bool, workspace: UnsafeMutablePointer<Float>
+        y: UnsafeMutablePointer<Float>, workspace: UnsafeMutablePointer<Float>
     ) {
         let oh = h + 2 * p - 2, ow = w + 2 * p - 2
         let (th, tw) = tiles(outHeight: oh, outWidth: ow)
@@ -512,13 +540,85 @@ public enum Conv2dWinograd {
                 for r in 0..<min(4, oh - oy) {
                     let row = origin + r * ow, values = source + 6 * r * lanes
                     if columns == 4 {  // a whole row of the tile: one vector
-                        var tileRow = SIMD4(values[0], values[lanes], values[2 * lanes], values[3 * lanes])
-                        if accumulate { tileRow += UnsafeRawPointer(row).loadUnaligned(as: SIMD4<Float>.self) }
+                        let tileRow = SIMD4(values[0], values[lanes], values[2 * lanes], values[3 * lanes])
                         UnsafeMutableRawPointer(row).storeBytes(of: tileRow, as: SIMD4<Float>.self)
                     } else {
-                        for s in 0..<columns { row[s] = accumulate ? row[s] + values[s * lanes] : values[s * lanes] }
+                        for s in 0..<columns { row[s] = values[s * lanes] }
                     }
                 }
+            }
+        }
+    }
+
+    /// dx[:, first ..< first + count] (inC, n, H, W) += the adjoint of `transformInput` applied to dV (36, inC, T):
+    /// each tile's 6×6 window B dV Bᵀ added at its place (windows overlap), the part in the padding p dropped.
+    /// Work is split by whole images of a channel, so that every image of dx has one writer; a worker sums an image in
+    /// its own padded scratch and adds the inside to dx when the image's last tile is done.
+    @inlinable
+    public static func addInputGradient(
+        _ dv: UnsafePointer<Float>, channels cin: Int, samples n: Int, first: Int, count: Int,
+        height h: Int, width w: Int, padding p: Int, into dx: UnsafeMutablePointer<Float>
+    ) {
+        let (th, tw) = tiles(outHeight: h + 2 * p - 2, outWidth: w + 2 * p - 2)
+        let perImage = th * tw, t = count * perImage, lanes = blockTiles
+        let paddedWidth = 4 * tw + 2, paddedCount = (4 * th + 2) * paddedWidth, vs = planeStride(cin * t)
+        let imagesPerItem = max(1, lanes / perImage), items = (count + imagesPerItem - 1) / imagesPerItem
+        let blockCount = positions * lanes
+        Parallel.forEachRange(cin * items, partsPerWorker: 4) { range in
+            let buffer = UnsafeMutablePointer<Float>.allocate(capacity: blockCount + paddedCount)
+            defer { buffer.deallocate() }
+            buffer.initialize(repeating: 0, count: blockCount + paddedCount)
+            let block = buffer, padded = buffer + blockCount
+            for index in range {
+                let c = index / items, firstImage = index % items * imagesPerItem
+                let end = min(count, firstImage + imagesPerItem) * perImage
+                var start = firstImage * perImage, tile = TileCursor(start, tilesHigh: th, tilesWide: tw)
+                var image = tile.sample
+                // the inside of the padded sums of `image` onto its plane of dx, and the scratch zeroed for the next
+                @inline(__always) func flush() {
+                    let target = dx + (c * n + first + image) * h * w
+                    for iy in 0..<h { Vector.add(padded + (iy + p) * paddedWidth + p, into: target + iy * w, count: w) }
+                    padded.update(repeating: 0, count: paddedCount)
+                }
+                while start < end {
+                    let length = min(lanes, end - start), run = dv + c * t + start
+                    // B down each column of the transformed tiles, straight from the planes for a full block, then
+                    // Bᵀ across each row
+                    if length == lanes {
+                        for b in 0..<6 {
+                            alongBlock(
+                                from: run + b * vs, step: 6 * vs, to: block + b * lanes, step: 6 * lanes,
+                                inputGradientLine)
+                        }
+                    } else {
+                        for xi in 0..<positions { copyRow(run + xi * vs, to: block + xi * lanes, count: length) }
+                        for b in 0..<6 { alongBlock(block + b * lanes, step: 6 * lanes, inputGradientLine) }
+                    }
+                    for a in 0..<6 { alongBlock(block + 6 * a * lanes, step: lanes, inputGradientLine) }
+                    var i = 0
+                    while i < length {
+                        if tile.sample != image {
+                            flush()
+                            image = tile.sample
+                        }
+                        let window = padded + 4 * tile.ty * paddedWidth + 4 * tile.tx
+                        if tile.tx + 4 <= tw && i + 4 <= length {
+                            // four neighbouring tiles of one tile row, as in `transformInput`
+                            for a in 0..<6 { scatterWindowRows(block + 6 * a * lanes + i, into: window + a * paddedWidth) }
+                            for _ in 0..<4 { tile.advance() }
+                            i &+= 4
+                            continue
+                        }
+                        for a in 0..<6 {
+                            let row = window + a * paddedWidth, values = block + 6 * a * lanes + i
+                            for b in 0..<6 { row[b] += values[b * lanes] }
+                        }
+                        tile.advance()
+                        i &+= 1
+                    }
+                    start += length
+                }
+                flush()
             }
         }
     }

@@ -424,21 +424,27 @@ final class ConvLayerTests: XCTestCase {
         let inputScale = exact.dx.map(abs).max()!, weightScale = exact.dw.map(abs).max()!
         XCTAssertLessThan(largestGap(dxSample, exact.dx), 2e-5 * inputScale, "input gradient \(label)")
         XCTAssertLessThan(largestGap(gradient, exact.dw), 2e-5 * weightScale, "weight gradient \(label)")
-        // the Winograd batch weight gradient equals the sum of the per-sample (column) gradients
+        // the Winograd batch weight gradient equals the sum of the per-sample (column) gradients, and the input
+        // gradient of a per-sample backward equals the batch backward's
         var rows = [Float](repeating: 0, count: n * P)
+        var dxPerSample = dxStart
         theta.withPointer { t in
             xc.withPointer { xp in
                 dy.withPointer { dyp in
                     workspace.withMutablePointer { ws in
                         rows.withMutablePointer { r in
-                            conv.backward(
-                                t, x: xp, dy: dyp, dx: nil, samples: n, height: h, width: w,
-                                workspace: ws, sink: .perSample(r, rowStride: P))
+                            dxPerSample.withMutablePointer { dxp in
+                                conv.backward(
+                                    t, x: xp, dy: dyp, dx: dxp, samples: n, height: h, width: w,
+                                    workspace: ws, sink: .perSample(r, rowStride: P))
+                            }
                         }
                     }
                 }
             }
         }
+        XCTAssertLessThan(
+            largestGap(dxPerSample, dx.map(Double.init)), 2e-5 * inputScale, "per-sample backward's dx \(label)")
         var scale = 0.0, gap = 0.0
         for k in 0..<P {
             var sum = 0.0
