@@ -103,24 +103,54 @@ public struct Conv2d: Sendable {
         return max(1, (n + chunks - 1) / max(chunks, 1))
     }
 
-    /// The Winograd forward pass of a whole batch in chunks: y (Cout, n, OH, OW) = W ⋆ x (C, n, H, W).
+    /// Floats of the Winograd input tiles V of a batch of `n` images, all chunks one after the other: what `forward`
+    /// keeps in its `tiles` buffer for `backward`. Zero for a layer that takes no Winograd path at this batch size.
+    public func savedTilesCount(samples n: Int, height: Int, width: Int) -> Int {
+        if usesPhaseWinograd(samples: n, height: height, width: width) {
+            let size = phaseSize(height: height, width: width)
+            return phaseLayer.savedTilesCount(samples: n, height: size.height, width: size.width)
+        }
+        guard usesWinograd else { return 0 }
+        var total = 0
+        forEachWinogradChunk(samples: n, height: height, width: width) { _, _, tiles, _ in
+            total += Conv2dWinograd.transformedCount(inChannels * tiles)
+        }
+        return total
+    }
+
+    /// `body(first, count, tiles, offset)` for the Winograd chunks of a batch of `n` images in order: samples
+    /// `first ..< first + count`, their `tiles` output tiles, and the offset of their V in a `tiles` buffer.
+    @inlinable
+    func forEachWinogradChunk(samples n: Int, height: Int, width: Int, _ body: (Int, Int, Int, Int) -> Void) {
+        let g = geometry(height: height, width: width)
+        let (th, tw) = Conv2dWinograd.tiles(outHeight: g.outHeight, outWidth: g.outWidth)
+        let chunk = winogradSamplesPerChunk(samples: n, height: height, width: width)
+        var first = 0, offset = 0
+        while first < n {
+            let count = min(chunk, n - first), tiles = count * th * tw
+            body(first, count, tiles, offset)
+            offset += Conv2dWinograd.transformedCount(inChannels * tiles)
+            first += count
+        }
+    }
+
+    /// The Winograd forward pass of a whole batch in chunks: y (Cout, n, OH, OW) = W ⋆ x (C, n, H, W). Each chunk's
+    /// V goes to `tiles` when given (`savedTilesCount` floats), else to the workspace.
     @inlinable
     func winogradForward(
         _ theta: UnsafePointer<Float>, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>,
-        samples n: Int, height: Int, width: Int, workspace: UnsafeMutablePointer<Float>
+        samples n: Int, height: Int, width: Int, workspace: UnsafeMutablePointer<Float>,
+        tiles saved: UnsafeMutablePointer<Float>?
     ) {
         let u = workspace
         Conv2dWinograd.transformWeights(
             theta + weight.offset, outChannels: outChannels, inChannels: inChannels, into: u)
-        let tiles = u + Conv2dWinograd.transformedCount(inChannels * outChannels)
-        let chunk = winogradSamplesPerChunk(samples: n, height: height, width: width)
-        var first = 0
-        while first < n {
-            let count = min(chunk, n - first)
+        let v = u + Conv2dWinograd.transformedCount(inChannels * outChannels)
+        forEachWinogradChunk(samples: n, height: height, width: width) { first, count, tiles, offset in
             Conv2dWinograd.correlate(
                 u: u, x: x, inChannels: inChannels, outChannels: outChannels, samples: n, first: first, count: count,
-                height: height, width: width, padding: padding, y: y, workspace: tiles)
-            first += count
+                height: height, width: width, padding: padding, y: y, v: saved.map { $0 + offset } ?? v,
+                m: v + Conv2dWinograd.transformedCount(inChannels * tiles))
         }
     }
 
@@ -141,17 +171,20 @@ public struct Conv2d: Sendable {
     }
 
     /// Forward: x (C, n, H, W) → y (Cout, n, OH, OW), overwritten. `workspace` holds `workspaceCount(…)` floats.
+    /// `tiles`, when given, holds `savedTilesCount(…)` floats: a Winograd layer keeps its input tiles there, and a
+    /// batch backward pass given the same buffer (and the same x and θ) reads them instead of recomputing them.
     @inlinable
     public func forward(
         _ theta: UnsafePointer<Float>, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>,
-        samples n: Int, height: Int, width: Int, workspace cols: UnsafeMutablePointer<Float>
+        samples n: Int, height: Int, width: Int, workspace cols: UnsafeMutablePointer<Float>,
+        tiles: UnsafeMutablePointer<Float>? = nil
     ) {
         if usesWinograd {
-            winogradForward(theta, x: x, y: y, samples: n, height: height, width: width, workspace: cols)
+            winogradForward(theta, x: x, y: y, samples: n, height: height, width: width, workspace: cols, tiles: tiles)
             return
         }
         if usesPhaseWinograd(samples: n, height: height, width: width) {
-            phaseForward(theta, x: x, y: y, samples: n, height: height, width: width, workspace: cols)
+            phaseForward(theta, x: x, y: y, samples: n, height: height, width: width, workspace: cols, tiles: tiles)
             return
         }
         let g = geometry(height: height, width: width)
@@ -176,17 +209,18 @@ public struct Conv2d: Sendable {
     /// - weights: `dW += dY · colsᵀ`, either summed over the samples (one GEMM over the chunk's columns side by side;
     ///   Winograd layers use `winogradBackward`) or per sample, `dW_i += dY_i (Cout, OH·OW) · cols_iᵀ
     ///   (OH·OW, C·k·k)`, one GEMM per sample in parallel.
-    /// The columns are recomputed from x here (cheaper than keeping them for the whole batch).
+    /// The columns are recomputed from x here (cheaper than keeping them for the whole batch); the Winograd input
+    /// tiles are read from `tiles` when the forward pass kept them there (see `forward`), for a `.sum` sink.
     @inlinable
     public func backward(
         _ theta: UnsafePointer<Float>, x: UnsafePointer<Float>, dy: UnsafePointer<Float>,
         dx: UnsafeMutablePointer<Float>?, samples n: Int, height: Int, width: Int,
-        workspace cols: UnsafeMutablePointer<Float>, sink: GradientSink
+        workspace cols: UnsafeMutablePointer<Float>, sink: GradientSink, tiles: UnsafePointer<Float>? = nil
     ) {
         if case .sum(let gradient) = sink, usesPhaseWinograd(samples: n, height: height, width: width) {
             phaseBackward(
                 theta, x: x, dy: dy, dx: dx, samples: n, height: height, width: width, workspace: cols,
-                gradient: gradient)
+                gradient: gradient, tiles: tiles)
             return
         }
         guard usesWinograd else {
@@ -197,7 +231,7 @@ public struct Conv2d: Sendable {
         if case .sum(let gradient) = sink {
             winogradBackward(
                 theta, x: x, dy: dy, dx: dx, samples: n, height: height, width: width, workspace: cols,
-                gradient: gradient + weight.offset)
+                gradient: gradient + weight.offset, tiles: tiles)
             return
         }
         // per-sample weight gradients from the columns, the input gradient in the Winograd domain
@@ -205,37 +239,38 @@ public struct Conv2d: Sendable {
             theta, x: x, dy: dy, dx: nil, samples: n, height: height, width: width, workspace: cols, sink: sink)
         if let dx {
             winogradBackward(
-                theta, x: x, dy: dy, dx: dx, samples: n, height: height, width: width, workspace: cols, gradient: nil)
+                theta, x: x, dy: dy, dx: dx, samples: n, height: height, width: width, workspace: cols, gradient: nil,
+                tiles: nil)
         }
     }
 
     /// The Winograd backward pass of a batch (`Conv2dWinograd`), per chunk of samples: DY = A dy Aᵀ once, then at
     /// each of the 36 positions dU_ξ (Cout, C) (+)= DY_ξ (Cout, T) · V_ξᵀ (T, C) with V = Bᵀ x B when `gradient` is
     /// given (then dW += Gᵀ dU G), and dV_ξ (C, T) = U_ξᵀ (C, Cout) · DY_ξ (Cout, T) when dx is (then dx += the
-    /// windows B dV Bᵀ). Workspace: U, dU, then the chunk's V (overwritten by dV) and DY.
+    /// windows B dV Bᵀ). V is read from `tiles` when the forward pass kept it there (x is then not read), else computed.
+    /// Workspace: U, dU, then the chunk's V (or dV) and DY.
     @inlinable
     func winogradBackward(
         _ theta: UnsafePointer<Float>, x: UnsafePointer<Float>, dy: UnsafePointer<Float>,
         dx: UnsafeMutablePointer<Float>?, samples n: Int, height: Int, width: Int,
-        workspace: UnsafeMutablePointer<Float>, gradient: UnsafeMutablePointer<Float>?
+        workspace: UnsafeMutablePointer<Float>, gradient: UnsafeMutablePointer<Float>?, tiles saved: UnsafePointer<Float>?
     ) {
         let g = geometry(height: height, width: width)
-        let (th, tw) = Conv2dWinograd.tiles(outHeight: g.outHeight, outWidth: g.outWidth)
         let cin = inChannels, cout = outChannels, positions = Conv2dWinograd.positions
         let u = workspace  // (36, Cout, C)
         let du = u + Conv2dWinograd.transformedCount(cout * cin)  // (36, Cout, C)
+        let v = du + Conv2dWinograd.transformedCount(cout * cin)  // (36, C, T): V, or dV
         if dx != nil {
             Conv2dWinograd.transformWeights(theta + weight.offset, outChannels: cout, inChannels: cin, into: u)
         }
-        let chunk = winogradSamplesPerChunk(samples: n, height: height, width: width)
-        var first = 0
-        while first < n {
-            let count = min(chunk, n - first), t = count * th * tw
-            let v = du + Conv2dWinograd.transformedCount(cout * cin)  // (36, C, T): V, then dV
+        forEachWinogradChunk(samples: n, height: height, width: width) { first, count, t, offset in
             let dyt = v + Conv2dWinograd.transformedCount(cin * t)  // (36, Cout, T)
             let us = Conv2dWinograd.planeStride(cout * cin), vs = Conv2dWinograd.planeStride(cin * t)
             let ds = Conv2dWinograd.planeStride(cout * t)
-            if gradient != nil {
+            var inputTiles = UnsafePointer(v)
+            if let saved {
+                inputTiles = saved + offset
+            } else if gradient != nil {
                 Conv2dWinograd.transformInput(
                     x, channels: cin, samples: n, first: first, count: count, height: height, width: width,
                     padding: padding, into: v)
@@ -244,14 +279,14 @@ public struct Conv2d: Sendable {
                 dy, channels: cout, samples: n, first: first, count: count, outHeight: g.outHeight,
                 outWidth: g.outWidth, into: dyt)
             // the 36 positions side by side, one per worker at a time (splitting each product instead would pack its
-            // shared operand once per worker); dV_ξ replaces V_ξ once dU_ξ has read it
+            // shared operand once per worker); dV_ξ may replace V_ξ once dU_ξ has read it
             let dytp = UnsafePointer(dyt), up = UnsafePointer(u), beta: Float = first == 0 ? 0 : 1
             Parallel.forEachRange(positions, partsPerWorker: positions) { range in
                 for xi in range {
                     if gradient != nil {
                         BLAS.sgemm(
-                            transB: true, m: cout, n: cin, k: t, a: dytp + xi * ds, b: v + xi * vs, beta: beta,
-                            c: du + xi * us)
+                            transB: true, m: cout, n: cin, k: t, a: dytp + xi * ds, b: inputTiles + xi * vs,
+                            beta: beta, c: du + xi * us)
                     }
                     if dx != nil {
                         BLAS.sgemm(
@@ -264,7 +299,6 @@ public struct Conv2d: Sendable {
                     v, channels: cin, samples: n, first: first, count: count, height: height, width: width,
                     padding: padding, into: dx)
             }
-            first += count
         }
         if let gradient { Conv2dWinograd.addWeightGradient(du, outChannels: cout, inChannels: cin, into: gradient) }
     }

@@ -79,7 +79,7 @@ extension Conv2d {
     @usableFromInline
     func phaseForward(
         _ theta: UnsafePointer<Float>, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, samples n: Int,
-        height: Int, width: Int, workspace: UnsafeMutablePointer<Float>
+        height: Int, width: Int, workspace: UnsafeMutablePointer<Float>, tiles: UnsafeMutablePointer<Float>?
     ) {
         let size = phaseSize(height: height, width: width)
         let buffers = phaseBuffers(workspace, samples: n, height: height, width: width)
@@ -87,27 +87,29 @@ extension Conv2d {
         splitPhases(x, samples: n, height: height, width: width, into: buffers.images)
         phaseLayer.winogradForward(
             buffers.weights, x: buffers.images, y: y, samples: n, height: size.height, width: size.width,
-            workspace: buffers.rest)
+            workspace: buffers.rest, tiles: tiles)
     }
 
     /// Batch backward through the phases: dW += Σ_samples ∂y/∂W · dy at the 25 taps, and dx += its input gradient
-    /// when dx is given.
+    /// when dx is given. With the phase layer's input tiles kept by `phaseForward` (`tiles`), the phase images are
+    /// not formed again.
     @usableFromInline
     func phaseBackward(
         _ theta: UnsafePointer<Float>, x: UnsafePointer<Float>, dy: UnsafePointer<Float>,
         dx: UnsafeMutablePointer<Float>?, samples n: Int, height: Int, width: Int,
-        workspace: UnsafeMutablePointer<Float>, gradient: UnsafeMutablePointer<Float>
+        workspace: UnsafeMutablePointer<Float>, gradient: UnsafeMutablePointer<Float>, tiles: UnsafePointer<Float>?
     ) {
         let size = phaseSize(height: height, width: width)
         let counts = phaseCounts(samples: n, height: height, width: width)
         let buffers = phaseBuffers(workspace, samples: n, height: height, width: width)
         phaseKernel(theta + weight.offset, into: buffers.weights)
         buffers.weightGradient.update(repeating: 0, count: counts.weights)
-        splitPhases(x, samples: n, height: height, width: width, into: buffers.images)
+        if tiles == nil { splitPhases(x, samples: n, height: height, width: width, into: buffers.images) }
         if dx != nil { buffers.imageGradient.update(repeating: 0, count: counts.images) }
         phaseLayer.backward(
             buffers.weights, x: buffers.images, dy: dy, dx: dx == nil ? nil : buffers.imageGradient, samples: n,
-            height: size.height, width: size.width, workspace: buffers.rest, sink: .sum(buffers.weightGradient))
+            height: size.height, width: size.width, workspace: buffers.rest, sink: .sum(buffers.weightGradient),
+            tiles: tiles)
         addPhaseKernelGradient(buffers.weightGradient, into: gradient + weight.offset)
         if let dx { mergePhases(buffers.imageGradient, samples: n, height: height, width: width, into: dx) }
     }

@@ -492,18 +492,17 @@ public enum Conv2dWinograd {
 
     /// y[:, first ..< first + count] (outC, n, OH, OW) = the correlation of x (inC, n, H, W) with padding p against
     /// the kernels whose transform is U (36, outC, inC).
-    /// `workspace` holds `workspaceCount(…, samples: count)` floats (V, then M).
+    /// V (36, inC, T) of the chunk is written to `v` and M (36, outC, T) to `m`, `transformedCount(inC·T)` and
+    /// `transformedCount(outC·T)` floats.
     @inlinable
     public static func correlate(
         u: UnsafePointer<Float>, x: UnsafePointer<Float>, inChannels cin: Int, outChannels cout: Int,
         samples n: Int, first: Int, count: Int, height h: Int, width w: Int, padding p: Int,
-        y: UnsafeMutablePointer<Float>, workspace: UnsafeMutablePointer<Float>
+        y: UnsafeMutablePointer<Float>, v: UnsafeMutablePointer<Float>, m: UnsafeMutablePointer<Float>
     ) {
         let oh = h + 2 * p - 2, ow = w + 2 * p - 2
         let (th, tw) = tiles(outHeight: oh, outWidth: ow)
         let perImage = th * tw, t = count * perImage, lanes = blockTiles
-        let v = workspace  // (36, inC, T)
-        let m = workspace + transformedCount(cin * t)  // (36, outC, T)
         let us = planeStride(cout * cin), vs = planeStride(cin * t), ms = planeStride(cout * t)
         transformInput(
             x, channels: cin, samples: n, first: first, count: count, height: h, width: w, padding: p, into: v)

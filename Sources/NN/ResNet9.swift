@@ -117,7 +117,10 @@ public final class ResNet9: Model {
         let n = inputs.shape[0]
         precondition(
             outputGradients.shape == [n, classCount], "ResNet9.backward: cotangent shape \(outputGradients.shape)")
-        let state = ResNet9Activations(self, samples: n)
+        // a batch gradient keeps the Winograd input tiles of the forward pass for the backward
+        var keepsTiles = false
+        if case .sum = sink { keepsTiles = true }
+        let state = ResNet9Activations(self, samples: n, keepingTiles: keepsTiles)
         parameters.withPointer { theta in
             inputs.storage.withPointer { x in runForward(theta, inputs: x, state) }
             outputGradients.storage.withPointer { df in runBackward(theta, outputGradients: df, state, sink: sink) }
@@ -145,8 +148,21 @@ public final class ResNet9: Model {
         ].max()!
     }
 
+    /// Floats of the input tiles that layers 1, 2, 3, 5 and 6 keep from the forward pass for a batch backward
+    /// (`Conv2d.forward`), in that order.
+    func savedTilesCounts(samples n: Int) -> [Int] {
+        [
+            conv1.savedTilesCount(samples: n, height: size0, width: size0),
+            block2.savedTilesCount(samples: n, height: size1, width: size1),
+            conv3.savedTilesCount(samples: n, height: size1, width: size1),
+            block5.savedTilesCount(samples: n, height: size4, width: size4),
+            conv6.savedTilesCount(samples: n, height: size4, width: size4),
+        ]
+    }
+
     func runForward(_ theta: UnsafePointer<Float>, inputs: UnsafePointer<Float>, _ a: ResNet9Activations) {
         let n = a.samples, w = configuration.widths, C = classCount
+        let tiles = a.tiles
         let plane0 = size0 * size0, plane1 = size1 * size1, plane6 = size6 * size6
         // x0 (3, n, S, S) ← inputs (n, 3, S, S)
         Conv2dLayout.channelMajor(inputs, a.x0, samples: n, channels: configuration.inputChannels, plane: plane0)
@@ -154,23 +170,26 @@ public final class ResNet9: Model {
         conv0.forward(theta, x: a.x0, y: a.a0, samples: n, height: size0, width: size0, workspace: a.workspace)
         ReLU.parallelForward(a.a0, a.a0, count: w[0] * n * plane0)
         // 1: a1 (w1, n, S1, S1) = relu(conv k5 s2 (a0))
-        conv1.forward(theta, x: a.a0, y: a.a1, samples: n, height: size0, width: size0, workspace: a.workspace)
+        conv1.forward(
+            theta, x: a.a0, y: a.a1, samples: n, height: size0, width: size0, workspace: a.workspace, tiles: tiles[0])
         ReLU.parallelForward(a.a1, a.a1, count: w[1] * n * plane1)
         // 2: a2 = a1 + relu(conv(relu(conv(a1))))
         block2.forward(
             theta, x: a.a1, hidden: a.h2, branch: a.b2, y: a.a2, samples: n, height: size1, width: size1,
-            workspace: a.workspace)
+            workspace: a.workspace, tiles: tiles[1])
         // 3: a3 (w2, n, S1, S1) = relu(conv(a2))
-        conv3.forward(theta, x: a.a2, y: a.a3, samples: n, height: size1, width: size1, workspace: a.workspace)
+        conv3.forward(
+            theta, x: a.a2, y: a.a3, samples: n, height: size1, width: size1, workspace: a.workspace, tiles: tiles[2])
         ReLU.parallelForward(a.a3, a.a3, count: w[2] * n * plane1)
         // 4: a4 (w2, n, S1/2, S1/2) = maxpool(a3)
         MaxPool2d.forward(a.a3, a.a4, planes: w[2] * n, height: size1, width: size1)
         // 5: a5 = a4 + relu(conv(relu(conv(a4))))
         block5.forward(
             theta, x: a.a4, hidden: a.h5, branch: a.b5, y: a.a5, samples: n, height: size4, width: size4,
-            workspace: a.workspace)
+            workspace: a.workspace, tiles: tiles[3])
         // 6: a6 (w3, n, S6, S6) = relu(conv k3 p0 (a5))
-        conv6.forward(theta, x: a.a5, y: a.a6, samples: n, height: size4, width: size4, workspace: a.workspace)
+        conv6.forward(
+            theta, x: a.a5, y: a.a6, samples: n, height: size4, width: size4, workspace: a.workspace, tiles: tiles[4])
         ReLU.parallelForward(a.a6, a.a6, count: w[3] * n * plane6)
         // 7: pooled (w3, n) = max over S6×S6;  8: features (n, w3) = flatten
         GlobalMaxPool.forward(a.a6, a.pooled, planes: w[3] * n, positions: plane6)
@@ -187,6 +206,9 @@ public final class ResNet9: Model {
         let n = a.samples, w = configuration.widths, C = classCount
         let plane0 = size0 * size0, plane1 = size1 * size1, plane6 = size6 * size6
         let d = a.gradients()  // all zeroed
+        // the kept input tiles serve a batch gradient only
+        var tiles = [UnsafePointer<Float>?](repeating: nil, count: a.tiles.count)
+        if case .sum = sink { tiles = a.tiles.map { $0.map { UnsafePointer($0) } } }
         // 10: logits ← log-softmax
         LogSoftmax.backward(output: a.logProbs, gradOutput: df, gradInput: d.logits, rows: n, classes: C)
         // 9: features · Wᵀ
@@ -199,12 +221,12 @@ public final class ResNet9: Model {
             input: a.a6, gradOutput: d.a6, gradInput: d.a6, count: w[3] * n * plane6, accumulate: false)
         conv6.backward(
             theta, x: a.a5, dy: d.a6, dx: d.a5, samples: n, height: size4, width: size4,
-            workspace: a.workspace, sink: sink)
+            workspace: a.workspace, sink: sink, tiles: tiles[4])
         // 5: residual
         block5.backward(
             theta, x: a.a4, hidden: a.h5, branch: a.b5, dy: d.a5, dx: d.a4,
             scratchBranch: d.scratchBranch, scratchHidden: d.scratchHidden,
-            samples: n, height: size4, width: size4, workspace: a.workspace, sink: sink)
+            samples: n, height: size4, width: size4, workspace: a.workspace, sink: sink, tiles: tiles[3])
         // 4: max-pool
         MaxPool2d.backward(
             input: a.a3, gradOutput: d.a4, gradInput: d.a3, planes: w[2] * n, height: size1, width: size1)
@@ -213,18 +235,18 @@ public final class ResNet9: Model {
             input: a.a3, gradOutput: d.a3, gradInput: d.a3, count: w[2] * n * plane1, accumulate: false)
         conv3.backward(
             theta, x: a.a2, dy: d.a3, dx: d.a2, samples: n, height: size1, width: size1,
-            workspace: a.workspace, sink: sink)
+            workspace: a.workspace, sink: sink, tiles: tiles[2])
         // 2: residual
         block2.backward(
             theta, x: a.a1, hidden: a.h2, branch: a.b2, dy: d.a2, dx: d.a1,
             scratchBranch: d.scratchBranch, scratchHidden: d.scratchHidden,
-            samples: n, height: size1, width: size1, workspace: a.workspace, sink: sink)
+            samples: n, height: size1, width: size1, workspace: a.workspace, sink: sink, tiles: tiles[1])
         // 1: a1 = relu(conv(a0))
         ReLU.parallelBackward(
             input: a.a1, gradOutput: d.a1, gradInput: d.a1, count: w[1] * n * plane1, accumulate: false)
         conv1.backward(
             theta, x: a.a0, dy: d.a1, dx: d.a0, samples: n, height: size0, width: size0,
-            workspace: a.workspace, sink: sink)
+            workspace: a.workspace, sink: sink, tiles: tiles[0])
         // 0: a0 = relu(conv(x0)); no input gradient
         ReLU.parallelBackward(
             input: a.a0, gradOutput: d.a0, gradInput: d.a0, count: w[0] * n * plane0, accumulate: false)
@@ -235,7 +257,8 @@ public final class ResNet9: Model {
 }
 
 /// Buffers of one ResNet-9 forward/backward call: one allocation for the activations (kept for the backward),
-/// the shared column workspace, and (on demand) one zeroed allocation for the activation gradients.
+/// the shared column workspace, and (on demand) one zeroed allocation for the activation gradients and one for the
+/// Winograd input tiles the forward pass keeps for a batch backward.
 final class ResNet9Activations {
     let samples: Int
     let classCount: Int
@@ -247,6 +270,9 @@ final class ResNet9Activations {
     /// (w3, n), (n, w3), (n, C), (n, C)
     let pooled, features, logits, logProbs: UnsafeMutablePointer<Float>
     let workspace: UnsafeMutablePointer<Float>
+    /// The kept input tiles of layers 1, 2, 3, 5 and 6 (`ResNet9.savedTilesCounts`), or nil each when not kept.
+    let tiles: [UnsafeMutablePointer<Float>?]
+    private let tileStorage: UnsafeMutablePointer<Float>?
 
     /// Gradient buffers, zeroed: the residual scratch buffers are sized for the larger of the two blocks.
     struct Gradients {
@@ -254,8 +280,21 @@ final class ResNet9Activations {
             scratchHidden: UnsafeMutablePointer<Float>
     }
 
-    init(_ model: ResNet9, samples n: Int) {
+    init(_ model: ResNet9, samples n: Int, keepingTiles: Bool = false) {
         samples = n
+        let tileCounts = model.savedTilesCounts(samples: n)
+        if keepingTiles {
+            let storage = UnsafeMutablePointer<Float>.allocate(capacity: max(1, tileCounts.reduce(0, +)))
+            var offset = 0
+            tiles = tileCounts.map { count in
+                defer { offset += count }
+                return count > 0 ? storage + offset : nil
+            }
+            tileStorage = storage
+        } else {
+            tiles = tileCounts.map { _ in nil }
+            tileStorage = nil
+        }
         classCount = model.classCount
         let w = model.configuration.widths, c = model.configuration.inputChannels
         let s0 = model.size0 * model.size0 * n, s1 = model.size1 * model.size1 * n
@@ -289,6 +328,7 @@ final class ResNet9Activations {
     deinit {
         storage.deallocate()
         gradientStorage?.deallocate()
+        tileStorage?.deallocate()
     }
 
     /// Allocates (once) and zeroes the gradient buffers.

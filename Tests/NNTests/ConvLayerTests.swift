@@ -445,6 +445,38 @@ final class ConvLayerTests: XCTestCase {
         }
         XCTAssertLessThan(
             largestGap(dxPerSample, dx.map(Double.init)), 2e-5 * inputScale, "per-sample backward's dx \(label)")
+        // with the input tiles kept by the forward pass, the batch backward gives the same gradients without reading
+        // x (NaN here)
+        let tileCount = conv.savedTilesCount(samples: n, height: h, width: w)
+        XCTAssertEqual(tileCount > 0, conv.usesWinograd || conv.usesPhaseWinograd(samples: n, height: h, width: w))
+        var tiles = [Float](repeating: .nan, count: max(1, tileCount))
+        var dxTiles = dxStart, gradientTiles = [Float](repeating: 0, count: P)
+        let backwardX = tileCount > 0 ? [Float](repeating: .nan, count: xc.count) : xc
+        theta.withPointer { t in
+            workspace.withMutablePointer { ws in
+                tiles.withMutablePointer { tp in
+                    xc.withPointer { xp in
+                        y.withMutablePointer {
+                            conv.forward(t, x: xp, y: $0, samples: n, height: h, width: w, workspace: ws, tiles: tp)
+                        }
+                    }
+                    backwardX.withPointer { xp in
+                        dy.withPointer { dyp in
+                            dxTiles.withMutablePointer { dxp in
+                                gradientTiles.withMutablePointer { g in
+                                    conv.backward(
+                                        t, x: xp, dy: dyp, dx: dxp, samples: n, height: h, width: w, workspace: ws,
+                                        sink: .sum(g), tiles: UnsafePointer(tp))
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        XCTAssertLessThan(largestGap(dxTiles, dx.map(Double.init)), 1e-6 * inputScale, "dx with kept tiles \(label)")
+        XCTAssertLessThan(
+            largestGap(gradientTiles, gradient.map(Double.init)), 1e-6 * weightScale, "dW with kept tiles \(label)")
         var scale = 0.0, gap = 0.0
         for k in 0..<P {
             var sum = 0.0
