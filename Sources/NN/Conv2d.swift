@@ -253,7 +253,8 @@ public struct Conv2d: Sendable {
     func winogradBackward(
         _ theta: UnsafePointer<Float>, x: UnsafePointer<Float>, dy: UnsafePointer<Float>,
         dx: UnsafeMutablePointer<Float>?, samples n: Int, height: Int, width: Int,
-        workspace: UnsafeMutablePointer<Float>, gradient: UnsafeMutablePointer<Float>?, tiles saved: UnsafePointer<Float>?
+        workspace: UnsafeMutablePointer<Float>, gradient: UnsafeMutablePointer<Float>?,
+        tiles saved: UnsafePointer<Float>?
     ) {
         let g = geometry(height: height, width: width)
         let cin = inChannels, cout = outChannels, positions = Conv2dWinograd.positions

@@ -603,7 +603,9 @@ public enum Conv2dWinograd {
                         let window = padded + 4 * tile.ty * paddedWidth + 4 * tile.tx
                         if tile.tx + 4 <= tw && i + 4 <= length {
                             // four neighbouring tiles of one tile row, as in `transformInput`
-                            for a in 0..<6 { scatterWindowRows(block + 6 * a * lanes + i, into: window + a * paddedWidth) }
+                            for a in 0..<6 {
+                                scatterWindowRows(block + 6 * a * lanes + i, into: window + a * paddedWidth)
+                            }
                             for _ in 0..<4 { tile.advance() }
                             i &+= 4
                             continue
