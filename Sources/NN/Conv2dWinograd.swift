@@ -79,98 +79,48 @@ public enum Conv2dWinograd {
 
     // MARK: - Weights
 
-    /// U (36, Cout, C) = G g Gᵀ for every 3×3 kernel g = W[o, c] of W (Cout, C, 3, 3).
+    /// The kernel transform as a 36 × 9 matrix: (G g Gᵀ)[r, s] = Σ_{i,j} G[r, i] G[s, j] g[i, j], so row 6r + s,
+    /// column 3i + j holds G[r, i] · G[s, j] (products formed in double, then rounded once).
+    @usableFromInline static let kernelTransform: [Float] = {
+        let g: [[Double]] = [
+            [1.0 / 4, 0, 0], [-1.0 / 6, -1.0 / 6, -1.0 / 6], [-1.0 / 6, 1.0 / 6, -1.0 / 6],
+            [1.0 / 24, 1.0 / 12, 1.0 / 6], [1.0 / 24, -1.0 / 12, 1.0 / 6], [0, 0, 1],
+        ]
+        var matrix = [Float](repeating: 0, count: 36 * 9)
+        for r in 0..<6 {
+            for s in 0..<6 {
+                for i in 0..<3 {
+                    for j in 0..<3 { matrix[(6 * r + s) * 9 + 3 * i + j] = Float(g[r][i] * g[s][j]) }
+                }
+            }
+        }
+        return matrix
+    }()
+
+    /// U (36, Cout, C) = G g Gᵀ for every 3×3 kernel g = W[o, c] of W (Cout, C, 3, 3): one GEMM,
+    /// U (36, Cout·C) = K (36, 9) · Wᵀ (9, Cout·C) with K = `kernelTransform` and W read as (Cout·C, 9).
     @inlinable
     public static func transformWeights(
         _ w: UnsafePointer<Float>, outChannels cout: Int, inChannels cin: Int, into u: UnsafeMutablePointer<Float>
     ) {
-        let stride = planeStride(cout * cin)
-        // the loops run over the rows o of U, then eight columns c at a time (one kernel per lane), so that each plane
-        // is written contiguously
-        Parallel.forEachRange(cout, minimumChunk: 8) { range in
-            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 18) { gg in  // G g, 6 × 3
-                for row in range {
-                    var column = 0
-                    while column < cin {
-                        let width = min(8, cin - column), first = w + (row * cin + column) * 9
-                        @inline(__always) func tap(_ r: Int, _ s: Int) -> SIMD8<Float> {
-                            var lanes = SIMD8<Float>()
-                            for l in 0..<width { lanes[l] = first[l * 9 + 3 * r + s] }
-                            return lanes
-                        }
-                        // G g column by column, then each row of G g times Gᵀ
-                        for s in 0..<3 { kernelLine(tap(0, s), tap(1, s), tap(2, s)) { gg[3 * $0 + s] = $1 } }
-                        let out = u + row * cin + column
-                        for r in 0..<6 {
-                            kernelLine(gg[3 * r], gg[3 * r + 1], gg[3 * r + 2]) { s, value in
-                                let target = out + (6 * r + s) * stride
-                                if width == 8 {
-                                    UnsafeMutableRawPointer(target).storeBytes(of: value, as: SIMD8<Float>.self)
-                                } else {
-                                    for l in 0..<width { target[l] = value[l] }
-                                }
-                            }
-                        }
-                        column += 8
-                    }
-                }
-            }
+        let pairs = cout * cin
+        kernelTransform.withUnsafeBufferPointer { k in
+            BLAS.sgemm(
+                transB: true, m: positions, n: pairs, k: 9, a: k.baseAddress!, b: w, c: u, ldc: planeStride(pairs))
         }
     }
 
-    /// G (a, b, c)ᵀ: the six transformed values of one line (row or column) of 3×3 kernels, one kernel per lane.
-    @inlinable @inline(__always)
-    static func kernelLine(
-        _ a: SIMD8<Float>, _ b: SIMD8<Float>, _ c: SIMD8<Float>, _ store: (Int, SIMD8<Float>) -> Void
-    ) {
-        let outer = -(a + c) / 6, middle = -b / 6  // values 1 and 2: −(a ± b + c)/6
-        let outer2 = a / 24 + c / 6, middle2 = b / 12  // values 3 and 4: a/24 ± b/12 + c/6
-        store(0, a / 4)
-        store(1, outer + middle)
-        store(2, outer - middle)
-        store(3, outer2 + middle2)
-        store(4, outer2 - middle2)
-        store(5, c)
-    }
-
-    /// Gᵀ (z0, …, z5)ᵀ: the three values of one line of 3×3 kernel gradients from six transformed ones, one
-    /// kernel per lane (the adjoint of `kernelLine`).
-    @inlinable @inline(__always)
-    static func kernelGradientLine(_ load: (Int) -> SIMD8<Float>, _ store: (Int, SIMD8<Float>) -> Void) {
-        let z0 = load(0), z1 = load(1), z2 = load(2), z3 = load(3), z4 = load(4), z5 = load(5)
-        let sum12 = z1 + z2, sum34 = z3 + z4
-        store(0, z0 / 4 - sum12 / 6 + sum34 / 24)
-        store(1, (z2 - z1) / 6 + (z3 - z4) / 12)
-        store(2, (sum34 - sum12) / 6 + z5)
-    }
-
-    /// dW (Cout, C, 3, 3) += Gᵀ dU G for dU (36, Cout, C), the adjoint of `transformWeights`, eight
-    /// kernels at a time (one per lane).
+    /// dW (Cout, C, 3, 3) += Gᵀ dU G for dU (36, Cout, C), the adjoint of `transformWeights`: one GEMM,
+    /// dW (Cout·C, 9) += dUᵀ (Cout·C, 36) · K (36, 9).
     @inlinable
     public static func addWeightGradient(
         _ du: UnsafePointer<Float>, outChannels cout: Int, inChannels cin: Int, into dw: UnsafeMutablePointer<Float>
     ) {
-        let pairs = cout * cin, stride = planeStride(pairs)
-        Parallel.forEachRange((pairs + 7) / 8, minimumChunk: 32) { range in
-            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 18) { gz in  // Gᵀ dU, 3 × 6
-                for group in range {
-                    let first = 8 * group, width = min(8, pairs - first), source = du + first
-                    @inline(__always) func load(_ position: Int) -> SIMD8<Float> {
-                        let plane = source + position * stride
-                        if width == 8 { return UnsafeRawPointer(plane).loadUnaligned(as: SIMD8<Float>.self) }
-                        var lanes = SIMD8<Float>()
-                        for l in 0..<width { lanes[l] = plane[l] }
-                        return lanes
-                    }
-                    // Gᵀ dU column by column, then each of its three rows times G
-                    for s in 0..<6 { kernelGradientLine({ load(6 * $0 + s) }) { gz[6 * $0 + s] = $1 } }
-                    for r in 0..<3 {
-                        kernelGradientLine({ gz[6 * r + $0] }) { s, value in
-                            for l in 0..<width { dw[(first + l) * 9 + 3 * r + s] += value[l] }
-                        }
-                    }
-                }
-            }
+        let pairs = cout * cin
+        kernelTransform.withUnsafeBufferPointer { k in
+            BLAS.sgemm(
+                transA: true, m: pairs, n: 9, k: positions, a: du, lda: planeStride(pairs), b: k.baseAddress!,
+                beta: 1, c: dw)
         }
     }
 
