@@ -108,8 +108,6 @@ public final class Trainer {
         precondition(B >= 1 && B <= N, "batch size \(B) must be in 1…\(N)")
         let perEpoch = plan.stepsPerEpoch(trainingCount: N)
         let activeRanges = model.activeComponents.map { model.layout.component(named: $0)!.range }
-        var active = [Bool](repeating: false, count: P)
-        for r in activeRanges { for p in r { active[p] = true } }
 
         var optimizer: Optimizer
         switch plan.optimizer {
@@ -157,7 +155,18 @@ public final class Trainer {
             case .sgd(let mu, _, let wd):
                 // R_t = μ R_{t−1} + c_t λ θ_t with c_t the buffer's gradient weight (1 at the first step).
                 let c = Float(plan.optimizer.gradientWeight(step: step)), m = Float(mu), l = Float(wd)
-                for p in 0..<P where active[p] { decay[p] = (step == 0 ? 0 : m * decay[p]) + c * l * theta[p] }
+                let weight = c * l, first = step == 0
+                decay.withUnsafeMutableBufferPointer { r in
+                    theta.withUnsafeBufferPointer { t in
+                        for range in activeRanges {
+                            if first {
+                                for p in range { r[p] = weight * t[p] }
+                            } else {
+                                for p in range { r[p] = m * r[p] + weight * t[p] }
+                            }
+                        }
+                    }
+                }
                 quantity = decay
                 optimizer.step(parameters: &theta, gradient: gradient, learningRate: lr)
             case .adamw:

@@ -31,6 +31,8 @@ public enum MaxPool2d {
     }
 
     /// Backward: `dx[argmax of window] += dy` for each output position. dx (planes, H, W), dy (planes, H/2, W/2).
+    /// Eight windows of a row at a time with branch-free selects (the winner of a window depends on the data, so a
+    /// branch per window mispredicts often), the rest one by one; both keep the first maximum.
     public static func backward(
         input x: UnsafePointer<Float>, gradOutput dy: UnsafePointer<Float>,
         gradInput dx: UnsafeMutablePointer<Float>, planes: Int, height h: Int, width w: Int
@@ -40,17 +42,57 @@ public enum MaxPool2d {
             for q in range {
                 let src = x + q * h * w, grad = dx + q * h * w, dout = dy + q * oh * ow
                 for oy in 0..<oh {
-                    for ox in 0..<ow {
+                    let top = src + (2 * oy) * w, row = grad + (2 * oy) * w, gradients = dout + oy * ow
+                    var ox = 0
+                    while ox &+ 8 <= ow {  // reads top[2ox ..< 2ox + 16] and the row below, inside the image
+                        addEightWindows(
+                            top: top + 2 &* ox, width: w, gradients: gradients + ox, into: row + 2 &* ox)
+                        ox &+= 8
+                    }
+                    while ox < ow {
                         // Window offsets in row-major order; strict `>` keeps the first maximum.
-                        let base = (2 * oy) * w + 2 * ox
+                        let base = 2 &* ox
                         var best = base
-                        if src[base &+ 1] > src[best] { best = base &+ 1 }
-                        if src[base &+ w] > src[best] { best = base &+ w }
-                        if src[base &+ w &+ 1] > src[best] { best = base &+ w &+ 1 }
-                        grad[best] += dout[oy * ow + ox]
+                        if top[base &+ 1] > top[best] { best = base &+ 1 }
+                        if top[base &+ w] > top[best] { best = base &+ w }
+                        if top[base &+ w &+ 1] > top[best] { best = base &+ w &+ 1 }
+                        row[best] += gradients[ox]
+                        ox &+= 1
                     }
                 }
             }
         }
+    }
+
+    /// Eight neighbouring windows whose top-left corners are top[0], top[2], …, top[14]: each window's gradient is
+    /// added at its first maximum (row-major order, strict `>`, so NaN never wins), in `row` and the row below it.
+    @inlinable @inline(__always)
+    static func addEightWindows(
+        top: UnsafePointer<Float>, width w: Int, gradients: UnsafePointer<Float>, into row: UnsafeMutablePointer<Float>
+    ) {
+        let upper = UnsafeRawPointer(top).loadUnaligned(as: SIMD16<Float>.self)
+        let lower = UnsafeRawPointer(top + w).loadUnaligned(as: SIMD16<Float>.self)
+        let v0 = upper.evenHalf, v1 = upper.oddHalf, v2 = lower.evenHalf, v3 = lower.oddHalf
+        let g = UnsafeRawPointer(gradients).loadUnaligned(as: SIMD8<Float>.self)
+        var best = v0
+        let over1 = v1 .> best
+        best.replace(with: v1, where: over1)
+        let over2 = v2 .> best
+        best.replace(with: v2, where: over2)
+        let over3 = v3 .> best
+        let zero = SIMD8<Float>()
+        let g3 = zero.replacing(with: g, where: over3)
+        let g2 = zero.replacing(with: g, where: over2 .& .!over3)
+        let g1 = zero.replacing(with: g, where: over1 .& .!over2 .& .!over3)
+        let g0 = zero.replacing(with: g, where: .!(over1 .| over2 .| over3))
+        @inline(__always) func add(_ even: SIMD8<Float>, _ odd: SIMD8<Float>, at target: UnsafeMutablePointer<Float>) {
+            let pairs = SIMD16(
+                even[0], odd[0], even[1], odd[1], even[2], odd[2], even[3], odd[3],
+                even[4], odd[4], even[5], odd[5], even[6], odd[6], even[7], odd[7])
+            let raw = UnsafeMutableRawPointer(target)
+            raw.storeBytes(of: raw.loadUnaligned(as: SIMD16<Float>.self) + pairs, as: SIMD16<Float>.self)
+        }
+        add(g0, g1, at: row)
+        add(g2, g3, at: row + w)
     }
 }

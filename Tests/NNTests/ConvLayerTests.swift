@@ -597,6 +597,37 @@ final class ConvLayerTests: XCTestCase {
         XCTAssertEqual(dx, expected)
     }
 
+    /// Rows wide enough for the eight-window path of the max-pool backward (and an odd width, so a scalar tail and a
+    /// dropped column), on values from a set of five so that most windows tie, with NaNs among them: every gradient
+    /// lands on the first maximum in row-major order, as the one-window rule defines it.
+    func testMaxPoolBackwardRoutesToTheFirstMaximumOnWideRows() {
+        let planes = 3, h = 6, w = 37, oh = h / 2, ow = w / 2
+        var rng = RNG(seed: 31)
+        var x = (0..<(planes * h * w)).map { _ in Float(Int(rng.uniformDouble() * 5)) }
+        for i in stride(from: 5, to: x.count, by: 23) { x[i] = .nan }
+        let dy = (0..<(planes * oh * ow)).map { Float($0 % 7) + 0.5 }
+        var dx = [Float](repeating: 0, count: x.count)
+        x.withPointer { xp in
+            dy.withPointer { d in
+                dx.withMutablePointer {
+                    MaxPool2d.backward(input: xp, gradOutput: d, gradInput: $0, planes: planes, height: h, width: w)
+                }
+            }
+        }
+        var expected = [Float](repeating: 0, count: x.count)
+        for q in 0..<planes {
+            for oy in 0..<oh {
+                for ox in 0..<ow {
+                    let base = q * h * w + 2 * oy * w + 2 * ox
+                    var best = base
+                    for offset in [1, w, w + 1] where x[base + offset] > x[best] { best = base + offset }
+                    expected[best] += dy[(q * oh + oy) * ow + ox]
+                }
+            }
+        }
+        XCTAssertEqual(dx, expected)
+    }
+
     func testGlobalMaxPoolValuesAndFirstMaximumTieRule() {
         let x: [Float] = [1, 3, 3, 2, -4, -1, -2, -1]
         var y = [Float](repeating: 0, count: 2)
