@@ -47,6 +47,7 @@ enum Divergence {
 
     /// nil when every entry is finite, else "name: k of n entries non-finite (first: index i = v)".
     static func firstNonFinite(_ v: [Float], name: String) -> String? {
+        if allFinite(v) { return nil }
         var count = 0, first = -1
         v.withUnsafeBufferPointer { b in
             for i in b.indices where !b[i].isFinite {
@@ -56,6 +57,25 @@ enum Divergence {
         }
         guard first >= 0 else { return nil }
         return "\(name): \(count) of \(v.count) entries non-finite (first: index \(first) = \(v[first]))"
+    }
+
+    /// Whether every entry is finite, sixteen at a time without a branch per entry: x · 0 is ±0 for finite x and NaN
+    /// for ±∞ and NaN, and a sum of ±0s is ±0.
+    static func allFinite(_ v: [Float]) -> Bool {
+        v.withUnsafeBufferPointer { b in
+            guard let base = b.baseAddress else { return true }
+            var lanes = SIMD16<Float>(), i = 0
+            while i + 16 <= b.count {
+                lanes += UnsafeRawPointer(base + i).loadUnaligned(as: SIMD16<Float>.self) * 0
+                i += 16
+            }
+            var rest: Float = 0
+            while i < b.count {
+                rest += base[i] * 0
+                i += 1
+            }
+            return lanes.sum() + rest == 0
+        }
     }
 }
 

@@ -150,24 +150,43 @@ extension Conv2d {
     func splitPhases(
         _ x: UnsafePointer<Float>, samples n: Int, height: Int, width: Int, into xp: UnsafeMutablePointer<Float>
     ) {
-        let c = inChannels, (hp, wp) = phaseSize(height: height, width: width)
+        let c = inChannels, (hp, wp) = phaseSize(height: height, width: width), phaseStride = c * n * hp * wp
         Parallel.forEachRange(c * n) { range in
             for plane in range {  // plane = ci · n + j, the same index in x and in each phase block of X
                 let image = x + plane * height * width
-                for phase in 0..<4 {
-                    let ry = phase / 2, rx = phase % 2
-                    let out = xp + (phase * c * n + plane) * hp * wp
+                for ry in 0..<2 {
+                    let even = xp + (2 * ry * c * n + plane) * hp * wp, odd = even + phaseStride
                     for m in 0..<hp {
-                        let row = out + m * wp, sy = 2 * m + ry
+                        let sy = 2 * m + ry
                         guard sy < height else {
-                            row.update(repeating: 0, count: wp)
+                            (even + m * wp).update(repeating: 0, count: wp)
+                            (odd + m * wp).update(repeating: 0, count: wp)
                             continue
                         }
-                        let source = image + sy * width + rx
-                        for l in 0..<wp { row[l] = 2 * l + rx < width ? source[2 * l] : 0 }
+                        Conv2d.splitRow(image + sy * width, width: width, even: even + m * wp, odd: odd + m * wp)
                     }
                 }
             }
+        }
+    }
+
+    /// even[l] = row[2l], odd[l] = row[2l + 1] for l < ⌈W/2⌉, zero past the row: sixteen floats at a time, then one
+    /// by one.
+    @inline(__always)
+    static func splitRow(
+        _ row: UnsafePointer<Float>, width: Int, even: UnsafeMutablePointer<Float>, odd: UnsafeMutablePointer<Float>
+    ) {
+        var l = 0
+        while 2 &* l &+ 16 <= width {
+            let pair = UnsafeRawPointer(row + 2 &* l).loadUnaligned(as: SIMD16<Float>.self)
+            UnsafeMutableRawPointer(even + l).storeBytes(of: pair.evenHalf, as: SIMD8<Float>.self)
+            UnsafeMutableRawPointer(odd + l).storeBytes(of: pair.oddHalf, as: SIMD8<Float>.self)
+            l &+= 8
+        }
+        while 2 &* l < width {
+            even[l] = row[2 &* l]
+            odd[l] = 2 &* l &+ 1 < width ? row[2 &* l &+ 1] : 0
+            l &+= 1
         }
     }
 
@@ -175,19 +194,40 @@ extension Conv2d {
     func mergePhases(
         _ dxp: UnsafePointer<Float>, samples n: Int, height: Int, width: Int, into dx: UnsafeMutablePointer<Float>
     ) {
-        let c = inChannels, (hp, wp) = phaseSize(height: height, width: width)
+        let c = inChannels, (hp, wp) = phaseSize(height: height, width: width), phaseStride = c * n * hp * wp
         Parallel.forEachRange(c * n) { range in
             for plane in range {
                 let image = dx + plane * height * width
-                for phase in 0..<4 {
-                    let ry = phase / 2, rx = phase % 2
-                    let source = dxp + (phase * c * n + plane) * hp * wp
+                for ry in 0..<2 {
+                    let even = dxp + (2 * ry * c * n + plane) * hp * wp, odd = even + phaseStride
                     for m in 0..<hp where 2 * m + ry < height {
-                        let row = source + m * wp, target = image + (2 * m + ry) * width + rx
-                        for l in 0..<wp where 2 * l + rx < width { target[2 * l] += row[l] }
+                        Conv2d.mergeRow(
+                            even: even + m * wp, odd: odd + m * wp, width: width, into: image + (2 * m + ry) * width)
                     }
                 }
             }
+        }
+    }
+
+    /// row[2l] += even[l], row[2l + 1] += odd[l] inside the row (the adjoint of `splitRow`).
+    @inline(__always)
+    static func mergeRow(
+        even: UnsafePointer<Float>, odd: UnsafePointer<Float>, width: Int, into row: UnsafeMutablePointer<Float>
+    ) {
+        var l = 0
+        while 2 &* l &+ 16 <= width {
+            let e = UnsafeRawPointer(even + l).loadUnaligned(as: SIMD8<Float>.self)
+            let o = UnsafeRawPointer(odd + l).loadUnaligned(as: SIMD8<Float>.self)
+            let pairs = SIMD16(
+                e[0], o[0], e[1], o[1], e[2], o[2], e[3], o[3], e[4], o[4], e[5], o[5], e[6], o[6], e[7], o[7])
+            let target = UnsafeMutableRawPointer(row + 2 &* l)
+            target.storeBytes(of: target.loadUnaligned(as: SIMD16<Float>.self) + pairs, as: SIMD16<Float>.self)
+            l &+= 8
+        }
+        while 2 &* l < width {
+            row[2 &* l] += even[l]
+            if 2 &* l &+ 1 < width { row[2 &* l &+ 1] += odd[l] }
+            l &+= 1
         }
     }
 }

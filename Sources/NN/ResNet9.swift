@@ -336,7 +336,9 @@ final class ResNet9Activations {
         let total = gradientSizes.reduce(0, +)
         if gradientStorage == nil { gradientStorage = .allocate(capacity: total) }
         let base = gradientStorage!
-        base.initialize(repeating: 0, count: total)
+        Parallel.forEachRange(total, minimumChunk: ReLU.parallelChunk) { r in
+            (base + r.lowerBound).initialize(repeating: 0, count: r.count)
+        }
         var pointers: [UnsafeMutablePointer<Float>] = []
         var offset = 0
         for size in gradientSizes { pointers.append(base + offset); offset += size }
