@@ -79,9 +79,14 @@ public struct Conv2d: Sendable {
         let g = geometry(height: height, width: width)
         let columns = g.columnRows * g.columnCount * samplesPerChunk(samples: n, height: height, width: width)
         if phaseShape {
-            // every call of up to n images that takes the phase path fits (`usesPhaseWinograd`)
-            let most = min(n, phaseSampleLimit(height: height, width: width))
-            return most < 1 ? columns : max(columns, phaseWorkspaceCount(samples: most, height: height, width: width))
+            // the phase forward's chunks (all of `chunk` samples but the last; one chunk of n when the backward takes
+            // the phase path too)
+            let chunk = phaseForwardChunk(samples: n, height: height, width: width)
+            guard chunk > 0 else { return columns }
+            let last = n - (n - 1) / chunk * chunk
+            return max(
+                columns, phaseWorkspaceCount(samples: chunk, height: height, width: width),
+                phaseWorkspaceCount(samples: last, height: height, width: width))
         }
         guard usesWinograd else { return columns }
         let tiles = Conv2dWinograd.workspaceCount(
@@ -183,7 +188,7 @@ public struct Conv2d: Sendable {
             winogradForward(theta, x: x, y: y, samples: n, height: height, width: width, workspace: cols, tiles: tiles)
             return
         }
-        if usesPhaseWinograd(samples: n, height: height, width: width) {
+        if phaseForwardChunk(samples: n, height: height, width: width) > 0 {
             phaseForward(theta, x: x, y: y, samples: n, height: height, width: width, workspace: cols, tiles: tiles)
             return
         }

@@ -19,11 +19,22 @@ import Tensor
 ///
 /// Phase channel (ry, rx, c) is channel (2·ry + rx)·C + c of the phase images X (4C, n, hp, wp).
 extension Conv2d {
-    /// Whether a call on `n` images of H × W takes the phase path: kernel 5, stride 2, padding 2, at least
-    /// `winogradMinimumChannels` channels both ways, and the phase images of the batch within `columnBudget` floats
-    /// (larger batches take the columns, which chunk).
+    /// Whether a batch backward pass on `n` images of H × W takes the phase path: kernel 5, stride 2, padding 2, at
+    /// least `winogradMinimumChannels` channels both ways, and the phase images of the batch within `columnBudget`
+    /// floats (larger batches take the columns, which chunk). The forward pass takes the phase path for any batch
+    /// once one image's phase images fit, in chunks of samples (`phaseForwardChunk`).
     public func usesPhaseWinograd(samples n: Int, height: Int, width: Int) -> Bool {
         phaseShape && n <= phaseSampleLimit(height: height, width: width)
+    }
+
+    /// Samples per chunk of the phase forward pass on `n` images, as many as `phaseSampleLimit` allows, balanced; 0
+    /// when the layer takes no phase path.
+    @usableFromInline
+    func phaseForwardChunk(samples n: Int, height: Int, width: Int) -> Int {
+        let most = min(n, phaseSampleLimit(height: height, width: width))
+        guard phaseShape && most >= 1 else { return 0 }
+        let chunks = (n + most - 1) / most
+        return (n + chunks - 1) / chunks
     }
 
     /// The kernel shape the phase path rewrites.
@@ -47,10 +58,11 @@ extension Conv2d {
     /// The phase images' size, ⌈H/2⌉ × ⌈W/2⌉ (also the layer's output size).
     func phaseSize(height: Int, width: Int) -> (height: Int, width: Int) { ((height + 1) / 2, (width + 1) / 2) }
 
-    /// Floats of W′ (Cout, 4C, 3, 3) and of the phase images X (4C, n, hp, wp) of `n` images.
-    func phaseCounts(samples n: Int, height: Int, width: Int) -> (weights: Int, images: Int) {
-        let size = phaseSize(height: height, width: width)
-        return (outChannels * 4 * inChannels * 9, 4 * inChannels * n * size.height * size.width)
+    /// Floats of W′ (Cout, 4C, 3, 3), of the phase images X (4C, n, hp, wp) of `n` images, and of the slot after X:
+    /// dX in the backward pass, a chunk's output (Cout, n, hp, wp) in a chunked forward pass.
+    func phaseCounts(samples n: Int, height: Int, width: Int) -> (weights: Int, images: Int, second: Int) {
+        let size = phaseSize(height: height, width: width), plane = n * size.height * size.width
+        return (outChannels * 4 * inChannels * 9, 4 * inChannels * plane, max(4 * inChannels, outChannels) * plane)
     }
 
     /// Floats of workspace the phase path needs for `n` images: the buffers of `phaseBuffers`, then the phase
@@ -58,36 +70,57 @@ extension Conv2d {
     func phaseWorkspaceCount(samples n: Int, height: Int, width: Int) -> Int {
         let counts = phaseCounts(samples: n, height: height, width: width),
             size = phaseSize(height: height, width: width)
-        return 2 * counts.weights + 2 * counts.images
+        return 2 * counts.weights + counts.images + counts.second
             + phaseLayer.workspaceCount(samples: n, height: size.height, width: size.width)
     }
 
-    /// The phase path's buffers at the head of `workspace`: W′ and dW′, X and dX, then the rest for the phase layer.
+    /// The phase path's buffers at the head of `workspace`: W′ and dW′, X, the second slot (dX, or a chunk's output),
+    /// then the rest for the phase layer.
     func phaseBuffers(
         _ workspace: UnsafeMutablePointer<Float>, samples n: Int, height: Int, width: Int
     ) -> (
         weights: UnsafeMutablePointer<Float>, weightGradient: UnsafeMutablePointer<Float>,
-        images: UnsafeMutablePointer<Float>, imageGradient: UnsafeMutablePointer<Float>,
+        images: UnsafeMutablePointer<Float>, second: UnsafeMutablePointer<Float>,
         rest: UnsafeMutablePointer<Float>
     ) {
         let counts = phaseCounts(samples: n, height: height, width: width)
-        let images = workspace + 2 * counts.weights
-        return (workspace, workspace + counts.weights, images, images + counts.images, images + 2 * counts.images)
+        let images = workspace + 2 * counts.weights, second = images + counts.images
+        return (workspace, workspace + counts.weights, images, second, second + counts.second)
     }
 
-    /// y (Cout, n, OH, OW) = W ⋆ x through the phases, overwritten.
+    /// y (Cout, n, OH, OW) = W ⋆ x through the phases, overwritten. A batch within `phaseSampleLimit` is one
+    /// chunk, written straight to y (and may keep its tiles, see `Conv2d.forward`); a larger one runs in chunks of
+    /// samples, each chunk's output going through the workspace into its samples of y (no tiles kept).
     @usableFromInline
     func phaseForward(
         _ theta: UnsafePointer<Float>, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, samples n: Int,
         height: Int, width: Int, workspace: UnsafeMutablePointer<Float>, tiles: UnsafeMutablePointer<Float>?
     ) {
-        let size = phaseSize(height: height, width: width)
-        let buffers = phaseBuffers(workspace, samples: n, height: height, width: width)
+        let size = phaseSize(height: height, width: width), plane = size.height * size.width
+        let chunk = phaseForwardChunk(samples: n, height: height, width: width)
+        let buffers = phaseBuffers(workspace, samples: chunk, height: height, width: width)
         phaseKernel(theta + weight.offset, into: buffers.weights)
-        splitPhases(x, samples: n, height: height, width: width, into: buffers.images)
-        phaseLayer.winogradForward(
-            buffers.weights, x: buffers.images, y: y, samples: n, height: size.height, width: size.width,
-            workspace: buffers.rest, tiles: tiles)
+        guard chunk < n else {
+            splitPhases(x, samples: n, first: 0, count: n, height: height, width: width, into: buffers.images)
+            phaseLayer.winogradForward(
+                buffers.weights, x: buffers.images, y: y, samples: n, height: size.height, width: size.width,
+                workspace: buffers.rest, tiles: tiles)
+            return
+        }
+        var first = 0
+        while first < n {
+            let count = min(chunk, n - first), output = buffers.second  // (Cout, count, hp, wp)
+            splitPhases(x, samples: n, first: first, count: count, height: height, width: width, into: buffers.images)
+            phaseLayer.winogradForward(
+                buffers.weights, x: buffers.images, y: output, samples: count, height: size.height,
+                width: size.width, workspace: buffers.rest, tiles: nil)
+            Parallel.forEachRange(outChannels) { channels in
+                for o in channels {
+                    (y + (o * n + first) * plane).update(from: output + o * count * plane, count: count * plane)
+                }
+            }
+            first += count
+        }
     }
 
     /// Batch backward through the phases: dW += Σ_samples ∂y/∂W · dy at the 25 taps, and dx += its input gradient
@@ -104,14 +137,16 @@ extension Conv2d {
         let buffers = phaseBuffers(workspace, samples: n, height: height, width: width)
         phaseKernel(theta + weight.offset, into: buffers.weights)
         buffers.weightGradient.update(repeating: 0, count: counts.weights)
-        if tiles == nil { splitPhases(x, samples: n, height: height, width: width, into: buffers.images) }
-        if dx != nil { buffers.imageGradient.update(repeating: 0, count: counts.images) }
+        if tiles == nil {
+            splitPhases(x, samples: n, first: 0, count: n, height: height, width: width, into: buffers.images)
+        }
+        if dx != nil { buffers.second.update(repeating: 0, count: counts.images) }
         phaseLayer.backward(
-            buffers.weights, x: buffers.images, dy: dy, dx: dx == nil ? nil : buffers.imageGradient, samples: n,
+            buffers.weights, x: buffers.images, dy: dy, dx: dx == nil ? nil : buffers.second, samples: n,
             height: size.height, width: size.width, workspace: buffers.rest, sink: .sum(buffers.weightGradient),
             tiles: tiles)
         addPhaseKernelGradient(buffers.weightGradient, into: gradient + weight.offset)
-        if let dx { mergePhases(buffers.imageGradient, samples: n, height: height, width: width, into: dx) }
+        if let dx { mergePhases(buffers.second, samples: n, height: height, width: width, into: dx) }
     }
 
     /// W′ (Cout, 4C, 3, 3) from W (Cout, C, 5, 5): W′[o, (ry,rx,c), u′, v′] = W[o, c, 2u′ + ry, 2v′ + rx], or 0.
@@ -146,16 +181,18 @@ extension Conv2d {
         }
     }
 
-    /// X (4C, n, hp, wp) from x (C, n, H, W): X[(ry,rx,c), j][m, l] = x[c, j][2m + ry, 2l + rx], zero past the image.
+    /// X (4C, count, hp, wp) from samples `first ..< first + count` of x (C, n, H, W):
+    /// X[(ry,rx,c), j][m, l] = x[c, first + j][2m + ry, 2l + rx], zero past the image.
     func splitPhases(
-        _ x: UnsafePointer<Float>, samples n: Int, height: Int, width: Int, into xp: UnsafeMutablePointer<Float>
+        _ x: UnsafePointer<Float>, samples n: Int, first: Int, count: Int, height: Int, width: Int,
+        into xp: UnsafeMutablePointer<Float>
     ) {
-        let c = inChannels, (hp, wp) = phaseSize(height: height, width: width), phaseStride = c * n * hp * wp
-        Parallel.forEachRange(c * n) { range in
-            for plane in range {  // plane = ci · n + j, the same index in x and in each phase block of X
-                let image = x + plane * height * width
+        let c = inChannels, (hp, wp) = phaseSize(height: height, width: width), phaseStride = c * count * hp * wp
+        Parallel.forEachRange(c * count) { range in
+            for plane in range {  // plane = ci · count + j in each phase block of X; ci · n + first + j in x
+                let image = x + (plane / count * n + first + plane % count) * height * width
                 for ry in 0..<2 {
-                    let even = xp + (2 * ry * c * n + plane) * hp * wp, odd = even + phaseStride
+                    let even = xp + (2 * ry * c * count + plane) * hp * wp, odd = even + phaseStride
                     for m in 0..<hp {
                         let sy = 2 * m + ry
                         guard sy < height else {

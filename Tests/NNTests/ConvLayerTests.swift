@@ -349,6 +349,46 @@ final class ConvLayerTests: XCTestCase {
         XCTAssertFalse(thin.usesPhaseWinograd(samples: 1, height: 32, width: 32), "below 8 input channels")
     }
 
+    /// A batch larger than the phase path's limit: the forward pass runs the phases in chunks of samples (here
+    /// 3, 3 and 1 of 7, or 4 and 3), equals the direct convolution, and stays inside
+    /// `workspaceCount` floats (sentinels after it).
+    func testPhaseForwardInChunksMatchesTheDirectConvolution() {
+        let n = 7, c = 8, cout = 9, h = 9, w = 8
+        let perImage = 4 * c * ((h + 1) / 2) * ((w + 1) / 2)
+        for images in [3, 4] {
+            let (conv, theta, x, ref) = convolutionCase(
+                samples: n, channels: c, height: h, width: w, outChannels: cout, kernel: 5, stride: 2, padding: 2,
+                columnBudget: images * perImage, seed: 41)
+            XCTAssertFalse(conv.usesPhaseWinograd(samples: n, height: h, width: w))
+            XCTAssertEqual(conv.phaseForwardChunk(samples: n, height: h, width: w), images == 3 ? 3 : 4)
+            let planeOut = ref.outHeight * ref.outWidth, count = conv.workspaceCount(samples: n, height: h, width: w)
+            var xc = [Float](repeating: 0, count: x.count)
+            x.storage.withPointer { xs in
+                xc.withMutablePointer { Conv2dLayout.channelMajor(xs, $0, samples: n, channels: c, plane: h * w) }
+            }
+            var y = [Float](repeating: .nan, count: cout * n * planeOut)
+            var workspace = [Float](repeating: .nan, count: count + 64)
+            for i in count..<(count + 64) { workspace[i] = 1234.5 }
+            theta.withPointer { t in
+                xc.withPointer { xp in
+                    workspace.withMutablePointer { ws in
+                        y.withMutablePointer {
+                            conv.forward(t, x: xp, y: $0, samples: n, height: h, width: w, workspace: ws)
+                        }
+                    }
+                }
+            }
+            XCTAssertTrue(workspace[count...].allSatisfy { $0 == 1234.5 }, "workspace overrun, \(images) images")
+            var ySample = [Float](repeating: 0, count: y.count)
+            y.withPointer { yp in
+                ySample.withMutablePointer {
+                    Conv2dLayout.sampleMajor(yp, $0, samples: n, channels: cout, plane: planeOut)
+                }
+            }
+            XCTAssertLessThan(largestGap(ySample, ref.values), 2e-5, "chunks of \(images)")
+        }
+    }
+
     /// For n = 3 samples of 8 → 9 channels: the forward and the batch backward's input and weight gradients against
     /// the direct convolution in float64, entry by entry, and the weight gradient against the sum of the per-sample
     /// (column) gradients. `paths` asserts which algorithm the layer takes.
