@@ -201,6 +201,23 @@ public enum Conv2dWinograd {
         alongBlock(from: block, step: step, to: block, step: step, line)
     }
 
+    /// The first pass of a transform that reads the planes (the mirror of `finishLine`): `line` along the six plane
+    /// runs at `planes + k·planeStep`, result k to `block + k·step`: directly for a full block, else after copying
+    /// `length` floats of each run into the block (a load past `length` could leave the array).
+    @inlinable @inline(__always)
+    static func startLine(
+        from planes: UnsafePointer<Float>, planeStep: Int, length: Int,
+        into block: UnsafeMutablePointer<Float>, step: Int,
+        _ line: (_ load: (Int) -> SIMD8<Float>, _ store: (Int, SIMD8<Float>) -> Void) -> Void
+    ) {
+        if length == blockTiles {
+            alongBlock(from: planes, step: planeStep, to: block, step: step, line)
+        } else {
+            for k in 0..<6 { copyRow(planes + k * planeStep, to: block + k * step, count: length) }
+            alongBlock(block, step: step, line)
+        }
+    }
+
     /// The last pass of a transform: `line` along the six lines at `block + k·step`, result k to the plane run at
     /// `planes + k·planeStep`: directly for a full block, else in place and then `length` floats copied (a store
     /// past `length` would reach the next block's tiles).
@@ -468,16 +485,12 @@ public enum Conv2dWinograd {
         // y tile = Aᵀ M A, clipped to OH × OW
         let mp = UnsafePointer(m)
         forEachBlock(channels: cout, tiles: t, scratchCount: 0) { o, start, length, block, _, _ in
-            // Aᵀ down each column (rows 0…5 → 0…3), straight from the planes for a full block (a load past
-            // `length` could leave the array), then A across rows 0…3
+            // Aᵀ down each column (rows 0…5 → 0…3) from the planes, then A across rows 0…3
             let run = mp + o * t + start
-            if length == lanes {
-                for b in 0..<6 {
-                    alongBlock(from: run + b * ms, step: 6 * ms, to: block + b * lanes, step: 6 * lanes, outputLine)
-                }
-            } else {
-                for xi in 0..<positions { copyRow(run + xi * ms, to: block + xi * lanes, count: length) }
-                for b in 0..<6 { alongBlock(block + b * lanes, step: 6 * lanes, outputLine) }
+            for b in 0..<6 {
+                startLine(
+                    from: run + b * ms, planeStep: 6 * ms, length: length, into: block + b * lanes, step: 6 * lanes,
+                    outputLine)
             }
             for a in 0..<4 { alongBlock(block + 6 * a * lanes, step: lanes, outputLine) }
             var tile = TileCursor(start, tilesHigh: th, tilesWide: tw)
@@ -531,17 +544,11 @@ public enum Conv2dWinograd {
                 }
                 while start < end {
                     let length = min(lanes, end - start), run = dv + c * t + start
-                    // B down each column of the transformed tiles, straight from the planes for a full block, then
-                    // Bᵀ across each row
-                    if length == lanes {
-                        for b in 0..<6 {
-                            alongBlock(
-                                from: run + b * vs, step: 6 * vs, to: block + b * lanes, step: 6 * lanes,
-                                inputGradientLine)
-                        }
-                    } else {
-                        for xi in 0..<positions { copyRow(run + xi * vs, to: block + xi * lanes, count: length) }
-                        for b in 0..<6 { alongBlock(block + b * lanes, step: 6 * lanes, inputGradientLine) }
+                    // B down each column of the transformed tiles from the planes, then Bᵀ across each row
+                    for b in 0..<6 {
+                        startLine(
+                            from: run + b * vs, planeStep: 6 * vs, length: length, into: block + b * lanes,
+                            step: 6 * lanes, inputGradientLine)
                     }
                     for a in 0..<6 { alongBlock(block + 6 * a * lanes, step: lanes, inputGradientLine) }
                     var i = 0
