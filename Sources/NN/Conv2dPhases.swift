@@ -253,12 +253,9 @@ extension Conv2d {
     ) {
         var l = 0
         while 2 &* l &+ 16 <= width {
-            let e = UnsafeRawPointer(even + l).loadUnaligned(as: SIMD8<Float>.self)
-            let o = UnsafeRawPointer(odd + l).loadUnaligned(as: SIMD8<Float>.self)
-            let pairs = SIMD16(
-                e[0], o[0], e[1], o[1], e[2], o[2], e[3], o[3], e[4], o[4], e[5], o[5], e[6], o[6], e[7], o[7])
-            let target = UnsafeMutableRawPointer(row + 2 &* l)
-            target.storeBytes(of: target.loadUnaligned(as: SIMD16<Float>.self) + pairs, as: SIMD16<Float>.self)
+            Vector.addInterleaved(
+                UnsafeRawPointer(even + l).loadUnaligned(as: SIMD8<Float>.self),
+                UnsafeRawPointer(odd + l).loadUnaligned(as: SIMD8<Float>.self), into: row + 2 &* l)
             l &+= 8
         }
         while 2 &* l < width {

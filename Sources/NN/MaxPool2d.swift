@@ -85,14 +85,7 @@ public enum MaxPool2d {
         let g2 = zero.replacing(with: g, where: over2 .& .!over3)
         let g1 = zero.replacing(with: g, where: over1 .& .!over2 .& .!over3)
         let g0 = zero.replacing(with: g, where: .!(over1 .| over2 .| over3))
-        @inline(__always) func add(_ even: SIMD8<Float>, _ odd: SIMD8<Float>, at target: UnsafeMutablePointer<Float>) {
-            let pairs = SIMD16(
-                even[0], odd[0], even[1], odd[1], even[2], odd[2], even[3], odd[3],
-                even[4], odd[4], even[5], odd[5], even[6], odd[6], even[7], odd[7])
-            let raw = UnsafeMutableRawPointer(target)
-            raw.storeBytes(of: raw.loadUnaligned(as: SIMD16<Float>.self) + pairs, as: SIMD16<Float>.self)
-        }
-        add(g0, g1, at: row)
-        add(g2, g3, at: row + w)
+        Vector.addInterleaved(g0, g1, into: row)
+        Vector.addInterleaved(g2, g3, into: row + w)
     }
 }

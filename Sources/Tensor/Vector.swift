@@ -7,6 +7,18 @@ public enum Vector {
         while i < count { y[i] += x[i]; i &+= 1 }
     }
 
+    /// `target[2l] += even[l]` and `target[2l + 1] += odd[l]` for l < 8: sixteen floats, loaded and stored unaligned.
+    @inlinable @inline(__always)
+    public static func addInterleaved(
+        _ even: SIMD8<Float>, _ odd: SIMD8<Float>, into target: UnsafeMutablePointer<Float>
+    ) {
+        let pairs = SIMD16(
+            even[0], odd[0], even[1], odd[1], even[2], odd[2], even[3], odd[3],
+            even[4], odd[4], even[5], odd[5], even[6], odd[6], even[7], odd[7])
+        let raw = UnsafeMutableRawPointer(target)
+        raw.storeBytes(of: raw.loadUnaligned(as: SIMD16<Float>.self) + pairs, as: SIMD16<Float>.self)
+    }
+
     /// `y[i] += a * x[i]`
     @inlinable public static func addScaled(
         _ x: UnsafePointer<Float>, _ a: Float, into y: UnsafeMutablePointer<Float>, count: Int
