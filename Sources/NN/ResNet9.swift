@@ -118,8 +118,8 @@ public final class ResNet9: Model {
         precondition(
             outputGradients.shape == [n, classCount], "ResNet9.backward: cotangent shape \(outputGradients.shape)")
         // a batch gradient keeps the Winograd input tiles of the forward pass for the backward
-        var keepsTiles = false
-        if case .sum = sink { keepsTiles = true }
+        let keepsTiles: Bool
+        if case .sum = sink { keepsTiles = true } else { keepsTiles = false }
         let state = ResNet9Activations(self, samples: n, keepingTiles: keepsTiles)
         parameters.withPointer { theta in
             inputs.storage.withPointer { x in runForward(theta, inputs: x, state) }
@@ -206,9 +206,7 @@ public final class ResNet9: Model {
         let n = a.samples, w = configuration.widths, C = classCount
         let plane0 = size0 * size0, plane1 = size1 * size1, plane6 = size6 * size6
         let d = a.gradients()  // all zeroed
-        // the kept input tiles serve a batch gradient only
-        var tiles = [UnsafePointer<Float>?](repeating: nil, count: a.tiles.count)
-        if case .sum = sink { tiles = a.tiles.map { $0.map { UnsafePointer($0) } } }
+        let tiles = a.tiles  // kept only for a batch gradient (`backward`)
         // 10: logits ← log-softmax
         LogSoftmax.backward(output: a.logProbs, gradOutput: df, gradInput: d.logits, rows: n, classes: C)
         // 9: features · Wᵀ
