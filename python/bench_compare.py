@@ -3,8 +3,8 @@
 For each workload the original (python/bench_original.py, in the .venv-bench interpreter) runs first, then ours
 (`bench --child --workload W`), each in its own process with the same thread count, so that a change of machine load
 hits both. Each process's peak RSS comes from wait4(2). The table of seconds per step, time ratio ours/original, peak
-RSS and RSS ratio is printed and written, with the CPU model, the OpenBLAS core, the torch version, the date and the
-load average before and after, to <out>/compare-<date>.md and .json (compare-<date>-<HHMM> when that day already
+RSS and RSS ratio is printed and written, with the CPU model, the OpenBLAS core, the torch version, our commit, the
+date and the load average before and after, to <out>/compare-<date>.md and .json (compare-<date>-<HHMM> when that day already
 has one). Standard library only.
 
 Our runs inherit this process's environment unchanged (OPENBLAS_CORETYPE and the like are neither set nor cleared).
@@ -143,6 +143,28 @@ def openblas_info(bench):
             "OPENBLAS_L2_SIZE": os.environ.get("OPENBLAS_L2_SIZE")}
 
 
+def source_info():
+    """The commit of this checkout (the one `make bench-compare` builds the bench from) and whether tracked files differ
+    from it."""
+    root = os.path.dirname(HERE)
+    try:
+        commit = subprocess.run(["git", "-C", root, "rev-parse", "HEAD"], capture_output=True, text=True)
+        status = subprocess.run(["git", "-C", root, "status", "--porcelain", "--untracked-files=no"],
+                                capture_output=True, text=True)
+    except OSError:
+        return {"commit": None, "tracked_changes": None}
+    if commit.returncode != 0 or status.returncode != 0:
+        return {"commit": None, "tracked_changes": None}
+    return {"commit": commit.stdout.strip(), "tracked_changes": bool(status.stdout.strip())}
+
+
+def describe_source(source):
+    if not source.get("commit"):
+        return "commit unknown (not a git checkout)"
+    state = "with uncommitted changes to tracked files" if source["tracked_changes"] else "working tree clean"
+    return f"commit `{source['commit'][:12]}` ({state})"
+
+
 def uptime():
     try:
         return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
@@ -168,7 +190,8 @@ def markdown(report):
              f"{m['cpu']['cores']} cores)",
              f"- Ours: OpenBLAS core {m['openblas']['core']} ({m['openblas']['config']}; {m['openblas']['library']}; "
              f"environment: OPENBLAS_CORETYPE {m['openblas']['OPENBLAS_CORETYPE'] or 'unset'}, OPENBLAS_L2_SIZE "
-             f"{m['openblas']['OPENBLAS_L2_SIZE'] or 'unset'}), `bench --threads {report['threads']}`",
+             f"{m['openblas']['OPENBLAS_L2_SIZE'] or 'unset'}), `bench --threads {report['threads']}`, "
+             f"{describe_source(m.get('source', {}))}",
              f"- Original: explaind {m['original']['explaind']}, torch {m['original']['torch']} (CPU capability "
              f"{m['original']['torch_cpu_capability']}, MKL {'yes' if m['original']['torch_mkl'] else 'no'}), "
              f"Python {m['original']['python']}, `torch.set_num_threads({report['threads']})`",
@@ -236,7 +259,7 @@ def main():
             raise CompareError(f"the original's environment check failed (exit {code}): {last}")
         report = {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
                   "threads": args.threads, "uptime_before": uptime(),
-                  "machine": {"cpu": cpu_info(), "openblas": openblas_info(args.bench),
+                  "machine": {"cpu": cpu_info(), "openblas": openblas_info(args.bench), "source": source_info(),
                               "original": tagged(stdout, "@@orig ")[0]}, "workloads": []}
         print(f"bench-compare: {report['machine']['cpu'].get('model_name')}, OpenBLAS core "
               f"{report['machine']['openblas']['core']}, torch {report['machine']['original']['torch']}; "
