@@ -18,6 +18,17 @@ final class QuickPipelineTests: WorkspaceTestCase {
         for file in ["history.h5", "metrics.h5", "training-loss.png", "training-accuracy.png", "parameter-norm.png"] {
             XCTAssertTrue(FileManager.default.fileExists(atPath: directory + "/train/" + file), file)
         }
+        // metrics.h5 names its training set as the history does: the same source and the same rows of it.
+        let history = try HDF5File(path: directory + "/train/history.h5", mode: .read)
+        let metrics = try HDF5File(path: directory + "/train/metrics.h5", mode: .read)
+        let indices = try history.root.read("data/training_indices", as: Int64.self).values
+        XCTAssertEqual(indices.count, try metrics.root.intAttribute("train_count"))
+        XCTAssertEqual(try metrics.root.read("data/training_indices", as: Int64.self).values, indices)
+        XCTAssertEqual(
+            try metrics.root.group("data").stringAttribute("data_source"),
+            try history.root.stringAttribute("data_source"))
+        history.close()
+        metrics.close()
         let (path, stats) = try EPKDriver.run(
             configPath: "Configs/\(experiment)-epk-quick.json", historyOverride: directory + "/train/history.h5",
             outputDirectory: directory + "/epk", dataDirectory: nil, shard: nil)

@@ -8,6 +8,7 @@ import History
 /// |---|---|---|
 /// | `/epoch/{epoch, step, train_loss, train_acc, val_loss, val_acc, param_norm}` | (epochs) f64 | per-epoch metrics |
 /// | `/step/loss`, `/step/learning_rate` | (T) f64 | batch loss and η per step |
+/// | `/data/training_indices` | (N) i64 | copied from the history: training sample j is row `training_indices[j]` of the source described by the group attribute `data_source` (JSON) |
 ///
 /// Root attributes: `kind`, `experiment`, `data`, `train_count`, `evaluation_count`, `steps`, `wall_seconds`,
 /// `config` (the run's JSON) and provenance.
@@ -36,6 +37,16 @@ public enum TrainingMetrics {
             let step = try root.createGroup("step")
             try step.write("loss", loss, shape: [loss.count]).setAttribute("axis", "step")
             try step.write("learning_rate", lr, shape: [lr.count]).setAttribute("axis", "step")
+            // The training set, as the history records it, so that the curves name their data by themselves.
+            let source = try history.file.root
+            if source.contains("data/training_indices") {
+                let indices = try source.read("data/training_indices", as: Int64.self).values
+                let data = try root.createGroup("data")
+                try data.write("training_indices", indices, shape: [indices.count], compressed: true)
+                if source.hasAttribute("data_source") {
+                    try data.setAttribute("data_source", try source.stringAttribute("data_source"))
+                }
+            }
         }
     }
 }
