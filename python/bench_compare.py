@@ -4,8 +4,8 @@ For each workload the original (python/bench_original.py, in the .venv-bench int
 (`bench --child --workload W`), each in its own process with the same thread count, so that a change of machine load
 hits both. Each process's peak RSS comes from wait4(2). The table of seconds per step, time ratio ours/original, peak
 RSS and RSS ratio is printed and written, with the CPU model, the OpenBLAS core, the torch version, our commit, the
-date and the load average before and after, to <out>/compare-<date>.md and .json (compare-<date>-<HHMM> when that day already
-has one). Standard library only.
+date and the load average before and after, to <out>/compare-<date>.md and .json (compare-<date>-<HHMM> when that
+day already has one). Standard library only.
 
 Our runs inherit this process's environment unchanged (OPENBLAS_CORETYPE and the like are neither set nor cleared).
 """
@@ -146,15 +146,15 @@ def openblas_info(bench):
 def source_info():
     """The commit of this checkout (the one `make bench-compare` builds the bench from) and whether tracked files differ
     from it."""
-    root = os.path.dirname(HERE)
+    root, unknown = os.path.dirname(HERE), {"commit": None, "tracked_changes": None}
     try:
         commit = subprocess.run(["git", "-C", root, "rev-parse", "HEAD"], capture_output=True, text=True)
         status = subprocess.run(["git", "-C", root, "status", "--porcelain", "--untracked-files=no"],
                                 capture_output=True, text=True)
     except OSError:
-        return {"commit": None, "tracked_changes": None}
+        return unknown
     if commit.returncode != 0 or status.returncode != 0:
-        return {"commit": None, "tracked_changes": None}
+        return unknown
     return {"commit": commit.stdout.strip(), "tracked_changes": bool(status.stdout.strip())}
 
 

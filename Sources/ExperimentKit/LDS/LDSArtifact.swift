@@ -126,9 +126,7 @@ public enum LDSArtifact {
             }
         }
         if !o.trainingIndices.isEmpty {
-            let data = try root.createGroup("data")
-            _ = try data.write("training_indices", o.trainingIndices.map(Int64.init), shape: [o.trainingIndices.count])
-            if let source = o.dataSourceJSON { try data.setAttribute("data_source", source) }
+            try root.writeTrainingSet(indices: o.trainingIndices.map(Int64.init), dataSource: o.dataSourceJSON)
         }
     }
 

@@ -66,3 +66,13 @@ extension DataSource {
         return copy
     }
 }
+
+extension HDF5Group {
+    /// A training set named in an artifact other than the history: the group `data` with `training_indices` (int64,
+    /// compressed) and, when known, the history's `data_source` JSON as its attribute (docs/ARTIFACTS.md).
+    func writeTrainingSet(indices: [Int64], dataSource: String?) throws {
+        let data = try createGroup("data")
+        try data.write("training_indices", indices, shape: [indices.count], compressed: true)
+        if let dataSource { try data.setAttribute("data_source", dataSource) }
+    }
+}

@@ -40,12 +40,9 @@ public enum TrainingMetrics {
             // The training set, as the history records it, so that the curves name their data by themselves.
             let source = try history.file.root
             if source.contains("data/training_indices") {
-                let indices = try source.read("data/training_indices", as: Int64.self).values
-                let data = try root.createGroup("data")
-                try data.write("training_indices", indices, shape: [indices.count], compressed: true)
-                if source.hasAttribute("data_source") {
-                    try data.setAttribute("data_source", try source.stringAttribute("data_source"))
-                }
+                try root.writeTrainingSet(
+                    indices: try source.read("data/training_indices", as: Int64.self).values,
+                    dataSource: source.hasAttribute("data_source") ? try source.stringAttribute("data_source") : nil)
             }
         }
     }
