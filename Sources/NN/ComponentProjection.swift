@@ -42,8 +42,28 @@ public struct ComponentProjection {
 
     /// Reduction pieces of the projection: each thread multiplies whole pieces single-threaded, so G and V are each
     /// read once whatever the thread count, and the pieces are summed in a fixed order (the result does not depend
-    /// on the thread count).
-    public static let pieceSize = 1 << 16
+    /// on the thread count). Small enough that ResNet-9's components split evenly over two threads.
+    public static let pieceSize = 1 << 14
+
+    /// How `flush` cuts a piece's product (block × k)·(k × D) into sgemm calls: `rows` block rows and at most
+    /// `length` reduction entries per call.
+    ///
+    /// With OpenBLAS's AVX-512 kernels, the calls are small enough for its small-matrix kernels, which multiply the
+    /// operands without packing them: for this transpose pattern it takes rows · D ≤ 1200 and
+    /// rows · D · length ≤ 100³. P4's (46 × k)·(k × 40) then runs as calls of 23 rows and 1,072 entries: about 110
+    /// rather than 85 GFLOP/s on two Zen 4 cores (docs/ENGINE.md, item 2). Otherwise, or when the calls would be thin
+    /// (fewer than 8 rows or 256 entries), one call per piece.
+    public static func callShape(block n: Int, directions D: Int, smallKernels: Bool) -> (rows: Int, length: Int) {
+        let whole = (rows: n, length: pieceSize)
+        let most = 1_200 / max(1, D)
+        guard smallKernels, most >= min(n, 8) else { return whole }
+        let parts = (n + most - 1) / most, rows = (n + parts - 1) / parts
+        let length = 1_000_000 / (rows * D) / 16 * 16
+        return length >= 256 ? (rows, min(length, pieceSize)) : whole
+    }
+
+    /// Whether OpenBLAS runs its AVX-512 kernel families here, which come with small-matrix kernels.
+    public static let smallKernels = BLASKernels.level(ofCore: BLASKernels.coreInUse) == .avx512
 
     /// Projects the block onto the directions and empties it.
     public mutating func flush() {
@@ -53,13 +73,21 @@ public struct ComponentProjection {
         let partial = UnsafeMutablePointer<Float>.allocate(capacity: pieces * width)
         defer { partial.deallocate() }
         let g = UnsafePointer(rows), v = dot.directions + component.offset, P = dot.parameterCount
+        let call = Self.callShape(block: n, directions: D, smallKernels: Self.smallKernels)
         Parallel.forEachRange(pieces) { range in
             for piece in range {
-                let lo = piece * Self.pieceSize, k = min(size, lo + Self.pieceSize) - lo
-                // partial_piece (n, D) = G_block[:, piece] (n, k) · V[:, k][:, piece]ᵀ (k, D)
-                BLAS.sgemm(
-                    transB: true, m: n, n: D, k: k, a: g + lo, lda: size, b: v + lo, ldb: P,
-                    c: partial + piece * width, ldc: D)
+                let lo = piece * Self.pieceSize, hi = min(size, lo + Self.pieceSize)
+                // partial_piece (n, D) = G_block[:, piece] (n, k) · V[:, k][:, piece]ᵀ (k, D), in calls of
+                // `call.rows` rows and `call.length` entries of the piece, each row range accumulating over its calls
+                for r in stride(from: 0, to: n, by: call.rows) {
+                    let m = min(n, r + call.rows) - r
+                    for start in stride(from: lo, to: hi, by: call.length) {
+                        BLAS.sgemm(
+                            transB: true, m: m, n: D, k: min(hi, start + call.length) - start,
+                            a: g + r * size + start, lda: size, b: v + start, ldb: P, beta: start == lo ? 0 : 1,
+                            c: partial + piece * width + r * D, ldc: D)
+                    }
+                }
             }
         }
         for i in 0..<n {

@@ -69,6 +69,72 @@ final class PerSampleDotTests: XCTestCase {
                 "scratch for \(samples) samples, \(directions) directions")
         }
     }
+
+    /// `ComponentProjection` at P4's block shape (46 samples, 40 directions) on a component of two reduction pieces,
+    /// against a float64 reference. With OpenBLAS's AVX-512 kernels each piece runs as several accumulating sgemm
+    /// calls per half of the block (`callShape`).
+    func testComponentProjectionAtP4Shape() {
+        var layout = ParameterLayout()
+        layout.add("before", [3])
+        let c = layout.add("weight", [ComponentProjection.pieceSize + 1_234])
+        layout.add("after", [5])
+        let P = layout.count, n = 46, D = 40, K = layout.components.count
+        var rng = RNG(seed: 31)
+        var g = [Float](repeating: 0, count: n * c.count), v = [Float](repeating: 0, count: D * P)
+        g.withUnsafeMutableBufferPointer { rng.fillNormal($0) }
+        v.withUnsafeMutableBufferPointer { rng.fillNormal($0) }
+        var reference = [Double](repeating: 0, count: n * D)
+        for i in 0..<n {
+            for d in 0..<D {
+                var sum = 0.0
+                for p in 0..<c.count { sum += Double(g[i * c.count + p]) * Double(v[d * P + c.offset + p]) }
+                reference[i * D + d] = sum
+            }
+        }
+        var out = [Double](repeating: 0, count: n * D * K)
+        var scratch = [Float](repeating: .nan, count: n * c.count)
+        v.withPointer { vp in
+            out.withUnsafeMutableBufferPointer { op in
+                scratch.withUnsafeMutableBufferPointer { sp in
+                    let dot = PerSampleDot(
+                        directions: vp, directionCount: D, parameterCount: P, out: op.baseAddress!, componentCount: K,
+                        scratch: sp)
+                    var projection = ComponentProjection(dot, component: c)!
+                    XCTAssertEqual(projection.capacity, n)
+                    let rows = projection.reserve(samples: 0, count: n)
+                    g.withPointer { rows.update(from: $0, count: n * c.count) }
+                    projection.flush()
+                }
+            }
+        }
+        let scale = reference.map(abs).max()!
+        var worst = 0.0
+        for i in 0..<n {
+            for d in 0..<D {
+                worst = max(worst, abs(out[(i * D + d) * K + c.index] - reference[i * D + d]))
+                XCTAssertEqual(out[(i * D + d) * K], 0)  // other components untouched
+                XCTAssertEqual(out[(i * D + d) * K + 2], 0)
+            }
+        }
+        XCTAssertLessThan(worst / scale, 1e-5)
+    }
+
+    /// The calls stay within what OpenBLAS's small-matrix kernels take (rows · D ≤ 1200, rows · D · length ≤ 100³),
+    /// and are whole pieces without those kernels or when they would be thin.
+    func testProjectionCallShapes() {
+        let p4 = ComponentProjection.callShape(block: 46, directions: 40, smallKernels: true)
+        XCTAssertEqual(p4.rows, 23)
+        XCTAssertEqual(p4.length, 1072)
+        for (n, D) in [(46, 40), (18, 40), (64, 40), (5, 2), (46, 1), (9, 150)] {
+            let s = ComponentProjection.callShape(block: n, directions: D, smallKernels: true)
+            XCTAssertLessThanOrEqual(s.rows * D, 1_200, "\(n) × \(D)")
+            XCTAssertLessThanOrEqual(s.rows * D * s.length, 1_000_000, "\(n) × \(D)")
+            XCTAssertEqual((n + s.rows - 1) / s.rows, (n * D + 1_199) / 1_200, "\(n) × \(D): fewest row parts")
+        }
+        let whole = (rows: 46, length: ComponentProjection.pieceSize)
+        XCTAssert(ComponentProjection.callShape(block: 46, directions: 40, smallKernels: false) == whole)
+        XCTAssert(ComponentProjection.callShape(block: 46, directions: 200, smallKernels: true) == whole)
+    }
 }
 
 /// log_softmax(Σ_positions conv(x)): one 1 → 3 channel 3×3 convolution on 6 × 6 images whose column workspace holds
