@@ -149,8 +149,7 @@ enum KernelGEMM {
             let kind = projected ? "projected" : s.thin ? "thin" : "fat"
             let label = "\(name) scores, \(kind), Ra \(s.Ra) × b \(s.b)"
             let threads = ctx.threads == 1 ? "1 thread" : "\(ctx.threads) threads"
-            let call = ComponentProjection.callShape(
-                block: s.b, directions: s.Ra, smallKernels: ComponentProjection.smallKernels)
+            let call = ComponentProjection.callShape(block: s.b, directions: s.Ra)
             let products =
                 projected
                 ? "\(s.distinct.count) components, each in pieces of ≤ \(ComponentProjection.pieceSize) over \(threads) (sgemm calls of \(call.rows) rows × ≤ \(call.length)), inside the backward pass"

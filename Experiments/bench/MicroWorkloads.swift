@@ -23,6 +23,8 @@ struct BenchContext {
     var p4Steps: Int? = nil
     /// The run's sgemm peak at `threads` threads (GFLOP/s), from the sgemm row the parent printed (nil: none given).
     var runPeakGFLOPS: Double? = nil
+    /// A child's peak measured before its products (`measurePeakBefore`), for `sgemmPeak` to compare with its own.
+    var peakBefore: Double? = nil
     /// Rows are collected here (or discarded when the workload only prepares a cached history).
     var rows: [Row] = []
 
@@ -33,9 +35,7 @@ struct BenchContext {
     /// products and once after (call this after them), keeping the larger. On a shared VM a single measurement can
     /// fall 30 % short for a second or two, and a low peak would make every ratio look better than it is.
     mutating func sgemmPeak() -> SgemmPeak {
-        if let p = runPeakGFLOPS {
-            return SgemmPeak(gflops: p, threads: threads, measuredHere: false)
-        }
+        if let p = runPeakGFLOPS { return SgemmPeak(gflops: p, threads: threads, measuredHere: false) }
         let p = max(peakBefore ?? 0, Fixtures.sgemmGFLOPS(threads: threads, repeats: repeats))
         runPeakGFLOPS = p
         return SgemmPeak(gflops: p, threads: threads, measuredHere: true)
@@ -46,7 +46,6 @@ struct BenchContext {
     mutating func measurePeakBefore() {
         if runPeakGFLOPS == nil { peakBefore = Fixtures.sgemmGFLOPS(threads: threads, repeats: repeats) }
     }
-    var peakBefore: Double? = nil
 }
 
 /// An sgemm peak and where it comes from, for the notes of the fraction-of-peak rows.

@@ -53,7 +53,9 @@ public struct ComponentProjection {
     /// rows · D · length ≤ 100³. P4's (46 × k)·(k × 40) then runs as calls of 23 rows and 1,072 entries: about 110
     /// rather than 85 GFLOP/s on two Zen 4 cores (docs/ENGINE.md, item 2). Otherwise, or when the calls would be thin
     /// (fewer than 8 rows or 256 entries), one call per piece.
-    public static func callShape(block n: Int, directions D: Int, smallKernels: Bool) -> (rows: Int, length: Int) {
+    public static func callShape(
+        block n: Int, directions D: Int, smallKernels: Bool = smallKernels
+    ) -> (rows: Int, length: Int) {
         let whole = (rows: n, length: pieceSize)
         let most = 1_200 / max(1, D)
         guard smallKernels, most >= min(n, 8) else { return whole }
@@ -73,7 +75,7 @@ public struct ComponentProjection {
         let partial = UnsafeMutablePointer<Float>.allocate(capacity: pieces * width)
         defer { partial.deallocate() }
         let g = UnsafePointer(rows), v = dot.directions + component.offset, P = dot.parameterCount
-        let call = Self.callShape(block: n, directions: D, smallKernels: Self.smallKernels)
+        let call = Self.callShape(block: n, directions: D)
         Parallel.forEachRange(pieces) { range in
             for piece in range {
                 let lo = piece * Self.pieceSize, hi = min(size, lo + Self.pieceSize)
