@@ -87,7 +87,12 @@ public final class HDF5Dataset: HDF5Object {
     /// Appends rows along axis 0 of an extendable dataset; `rows.count` must be a multiple of the row size.
     /// Returns the new row count.
     @discardableResult
-    public func append<T: HDF5Scalar>(_ rows: [T]) throws -> Int {
+    public func append<T: HDF5Scalar>(_ rows: [T]) throws -> Int { try append(rows[...]) }
+
+    /// `append` of a slice, written from the array's own storage (a history step appends slices of θ without
+    /// copying them first).
+    @discardableResult
+    public func append<T: HDF5Scalar>(_ rows: ArraySlice<T>) throws -> Int {
         try requireType(T.self)
         let shape = try self.shape
         try requireExtendable(shape)

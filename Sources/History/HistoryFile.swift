@@ -127,7 +127,7 @@ public final class HistoryFileWriter: HistoryWriter {
         try appendParameters(s.parameters)
         let quantity = try root.group("optimizer/\(quantityGroup)")
         for c in layout.components {
-            _ = try quantity.dataset(c.name).append(Array(s.optimizerQuantity[c.range]))
+            _ = try quantity.dataset(c.name).append(s.optimizerQuantity[c.range])
         }
         _ = try root.dataset("optimizer/learning_rate").append([s.learningRate])
         _ = try root.dataset("optimizer/weight_decay").append([s.weightDecay])
@@ -184,7 +184,7 @@ public final class HistoryFileWriter: HistoryWriter {
 
     private func appendParameters(_ theta: [Float]) throws {
         let params = try file.root.group("params")
-        for c in layout.components { _ = try params.dataset(c.name).append(Array(theta[c.range])) }
+        for c in layout.components { _ = try params.dataset(c.name).append(theta[c.range]) }
     }
 
     func truncate(steps T: Int, epochs: Int) throws {
