@@ -19,6 +19,10 @@ public protocol Model: AnyObject, Sendable {
     /// (`ComponentProjection`; default no).
     var projectsPerSampleDots: Bool { get }
 
+    /// Most samples in one forward pass of `forwardChunked` (evaluation over many inputs), which bounds the
+    /// activations the pass holds at once (default 500).
+    var forwardChunk: Int { get }
+
     /// PyTorch-default initialisation of θ (documented per model).
     func initialParameters(rng: inout RNG) -> [Float]
 
@@ -38,6 +42,8 @@ extension Model {
     /// and the EPK engine scores training samples against its accumulator rows inside that pass instead of holding
     /// whole per-sample gradient rows (docs/ENGINE.md). Models whose layers would loop over the directions say no.
     public var projectsPerSampleDots: Bool { false }
+
+    public var forwardChunk: Int { 500 }
 
     /// Total parameter count P.
     public var parameterCount: Int { layout.count }

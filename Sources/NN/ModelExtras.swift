@@ -21,13 +21,15 @@ extension Model {
         (self as? ModelDescription)?.componentGroups ?? layout.names.map { ($0, [$0]) }
     }
 
-    /// Log-probabilities for many inputs, computed in chunks of `chunk` rows to bound memory. (n, C)
-    public func forwardChunked(parameters: [Float], inputs: Tensor, chunk: Int = 500) -> Tensor {
-        let n = inputs.shape[0]
-        if n <= chunk { return forward(parameters: parameters, inputs: inputs) }
+    /// Log-probabilities for many inputs, computed in chunks of at most `chunk` rows (the model's `forwardChunk`
+    /// unless given) to bound memory: as few chunks as that allows, of equal size but the last. (n, C)
+    public func forwardChunked(parameters: [Float], inputs: Tensor, chunk: Int? = nil) -> Tensor {
+        let n = inputs.shape[0], most = max(1, chunk ?? forwardChunk)
+        if n <= most { return forward(parameters: parameters, inputs: inputs) }
+        let chunks = (n + most - 1) / most, size = (n + chunks - 1) / chunks
         var out = Tensor(shape: [n, classCount])
-        for lo in stride(from: 0, to: n, by: chunk) {
-            let hi = min(n, lo + chunk)
+        for lo in stride(from: 0, to: n, by: size) {
+            let hi = min(n, lo + size)
             let part = forward(parameters: parameters, inputs: inputs.rows(lo..<hi))
             out.storage.replaceSubrange((lo * classCount)..<(hi * classCount), with: part.storage)
         }

@@ -64,6 +64,16 @@ public final class ResNet9: Model {
     /// Its convolutions project (`ComponentProjection`); the 2 × 128 linear layer loops over the directions, cheaply.
     public var projectsPerSampleDots: Bool { true }
 
+    /// Floats of activations one forward pass holds at most in `forwardChunked` (32 Mi, 128 MiB).
+    public static let forwardChunkFloats = 1 << 25
+
+    /// A forward pass keeps every layer's activations (335,620 floats, 1.3 MB, per standard image), so an evaluation
+    /// over many images runs in chunks of `forwardChunkFloats` (99 standard images) rather than the default 500,
+    /// whose 0.8 GB pass would set the peak memory of a training run (a step at batch 64 holds about 0.4 GB).
+    public var forwardChunk: Int {
+        max(1, Self.forwardChunkFloats / ResNet9Activations.activationCounts(self, samples: 1).reduce(0, +))
+    }
+
     let conv0: Conv2d, conv1: Conv2d, block2: Residual, conv3: Conv2d, block5: Residual, conv6: Conv2d
     let linear9: Linear
     /// Spatial sizes: input, after layer 1 (layers 1–3), after the max-pool (layers 4–5), after layer 6.
@@ -294,16 +304,11 @@ final class ResNet9Activations {
             tileStorage = nil
         }
         classCount = model.classCount
-        let w = model.configuration.widths, c = model.configuration.inputChannels
+        let w = model.configuration.widths
         let s0 = model.size0 * model.size0 * n, s1 = model.size1 * model.size1 * n
         let s4 = model.size4 * model.size4 * n, s6 = model.size6 * model.size6 * n
         let C = model.classCount
-        //            x0      a0        a1        h2        b2        a2        a3        a4        h5        b5
-        let sizes = [
-            c * s0, w[0] * s0, w[1] * s1, w[1] * s1, w[1] * s1, w[1] * s1, w[2] * s1, w[2] * s4, w[2] * s4,
-            w[2] * s4, w[2] * s4, w[3] * s6, w[3] * n, w[3] * n, n * C, n * C, model.workspaceCount(samples: n),
-        ]
-        //           b5         a5         a6         pooled    features  logits logProbs workspace
+        let sizes = Self.activationCounts(model, samples: n) + [model.workspaceCount(samples: n)]
         storage = .allocate(capacity: sizes.reduce(0, +))
         var pointers: [UnsafeMutablePointer<Float>] = []
         var offset = 0
@@ -321,6 +326,20 @@ final class ResNet9Activations {
             w[0] * s0, max(w[1] * s1, w[2] * s4), max(w[1] * s1, w[2] * s4),
         ]
         //               a0         scratchBranch             scratchHidden
+    }
+
+    /// Floats of x0, a0, a1, h2, b2, a2, a3, a4, h5, b5, a5, a6, pooled, features, logits and logProbs for n
+    /// samples, in that order (the workspace follows them in `storage`).
+    static func activationCounts(_ model: ResNet9, samples n: Int) -> [Int] {
+        let w = model.configuration.widths, c = model.configuration.inputChannels, C = model.classCount
+        let s0 = model.size0 * model.size0 * n, s1 = model.size1 * model.size1 * n
+        let s4 = model.size4 * model.size4 * n, s6 = model.size6 * model.size6 * n
+        //      x0      a0         a1         h2         b2         a2         a3         a4         h5
+        return [
+            c * s0, w[0] * s0, w[1] * s1, w[1] * s1, w[1] * s1, w[1] * s1, w[2] * s1, w[2] * s4, w[2] * s4,
+            w[2] * s4, w[2] * s4, w[3] * s6, w[3] * n, w[3] * n, n * C, n * C,
+        ]
+        //  b5         a5         a6         pooled    features  logits logProbs
     }
 
     deinit {

@@ -124,6 +124,29 @@ final class ResNet9Tests: XCTestCase {
         for i in 0..<ref.count { XCTAssertEqual(Double(out.storage[i]), ref[i], accuracy: 1e-4, "entry \(i)") }
     }
 
+    /// Evaluation runs in chunks whose activations fit `forwardChunkFloats` (99 standard images, not the
+    /// default 500), and gives the outputs of one whole forward pass.
+    func testForwardChunksBoundTheActivations() {
+        let standard = ResNet9(), perImage = ResNet9Activations.activationCounts(standard, samples: 1).reduce(0, +)
+        XCTAssertEqual(perImage, 335_620)
+        XCTAssertEqual(standard.forwardChunk, 99)
+        XCTAssertLessThanOrEqual(standard.forwardChunk * perImage, ResNet9.forwardChunkFloats)
+        XCTAssertGreaterThan((standard.forwardChunk + 1) * perImage, ResNet9.forwardChunkFloats)
+        XCTAssertEqual(ModuloTransformer().forwardChunk, 500)
+
+        var rng = RNG(seed: 8)
+        let theta = tiny.initialParameters(rng: &rng)
+        let x = randomTensor([7, 3, 16, 16], seed: 9)
+        let whole = tiny.forward(parameters: theta, inputs: x)
+        for chunk in [1, 3, 6, 7, 50] {
+            let chunked = tiny.forwardChunked(parameters: theta, inputs: x, chunk: chunk)
+            XCTAssertEqual(chunked.shape, whole.shape)
+            for i in 0..<whole.storage.count {
+                XCTAssertEqual(chunked.storage[i], whole.storage[i], accuracy: 1e-5, "chunk \(chunk), entry \(i)")
+            }
+        }
+    }
+
     /// Finite differences need a model without kinks near θ: with ReLUs and max-pools at random initialisation, units
     /// close to zero and near-tied windows make central differences on a Float32 forward unreliable at the 1e-2 level.
     /// Here all convolution weights and inputs are made positive, so every ReLU is active and only max-pool argmaxes
