@@ -304,9 +304,7 @@ final class ResNet9Activations {
             tileStorage = nil
         }
         classCount = model.classCount
-        let w = model.configuration.widths
-        let s0 = model.size0 * model.size0 * n, s1 = model.size1 * model.size1 * n
-        let s4 = model.size4 * model.size4 * n, s6 = model.size6 * model.size6 * n
+        let w = model.configuration.widths, (s0, s1, s4, s6) = Self.planeCounts(model, samples: n)
         let C = model.classCount
         let sizes = Self.activationCounts(model, samples: n) + [model.workspaceCount(samples: n)]
         storage = .allocate(capacity: sizes.reduce(0, +))
@@ -332,14 +330,22 @@ final class ResNet9Activations {
     /// samples, in that order (the workspace follows them in `storage`).
     static func activationCounts(_ model: ResNet9, samples n: Int) -> [Int] {
         let w = model.configuration.widths, c = model.configuration.inputChannels, C = model.classCount
-        let s0 = model.size0 * model.size0 * n, s1 = model.size1 * model.size1 * n
-        let s4 = model.size4 * model.size4 * n, s6 = model.size6 * model.size6 * n
+        let (s0, s1, s4, s6) = planeCounts(model, samples: n)
         //      x0      a0         a1         h2         b2         a2         a3         a4         h5
         return [
             c * s0, w[0] * s0, w[1] * s1, w[1] * s1, w[1] * s1, w[1] * s1, w[2] * s1, w[2] * s4, w[2] * s4,
             w[2] * s4, w[2] * s4, w[3] * s6, w[3] * n, w[3] * n, n * C, n * C,
         ]
         //  b5         a5         a6         pooled    features  logits logProbs
+    }
+
+    /// Floats of one channel of n samples at each spatial size: the input, after layer 1, after the max-pool and
+    /// after layer 6.
+    private static func planeCounts(_ model: ResNet9, samples n: Int) -> (Int, Int, Int, Int) {
+        (
+            model.size0 * model.size0 * n, model.size1 * model.size1 * n, model.size4 * model.size4 * n,
+            model.size6 * model.size6 * n
+        )
     }
 
     deinit {
