@@ -6,6 +6,8 @@ import Tensor
 /// and keep the arena alive (`withExtendedLifetime`) until the last pointer use; deinit frees everything.
 final class FloatArena {
     private var blocks: [UnsafeMutablePointer<Float>] = []
+    /// Floats allocated so far.
+    private(set) var floats = 0
 
     /// A new zeroed buffer of `count` floats (at least one, so the pointer is always valid).
     func make(_ count: Int) -> UnsafeMutablePointer<Float> {
@@ -13,13 +15,16 @@ final class FloatArena {
         let p = UnsafeMutablePointer<Float>.allocate(capacity: n)
         p.initialize(repeating: 0, count: n)
         blocks.append(p)
+        floats += n
         return p
     }
 
     /// A new buffer of `count` floats whose contents are undefined (for outputs a layer overwrites entirely).
     func makeUninitialized(_ count: Int) -> UnsafeMutablePointer<Float> {
-        let p = UnsafeMutablePointer<Float>.allocate(capacity: max(count, 1))
+        let n = max(count, 1)
+        let p = UnsafeMutablePointer<Float>.allocate(capacity: n)
         blocks.append(p)
+        floats += n
         return p
     }
 

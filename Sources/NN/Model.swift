@@ -20,7 +20,8 @@ public protocol Model: AnyObject, Sendable {
     var projectsPerSampleDots: Bool { get }
 
     /// Most samples in one forward pass of `forwardChunked` (evaluation over many inputs), which bounds the
-    /// activations the pass holds at once (default 500).
+    /// activations the pass holds at once. Models that know what their forward pass holds per sample give as many as
+    /// fit `forwardChunkFloats` (`forwardChunk(holding:)`); the default is 500.
     var forwardChunk: Int { get }
 
     /// PyTorch-default initialisation of θ (documented per model).
@@ -44,6 +45,14 @@ extension Model {
     public var projectsPerSampleDots: Bool { false }
 
     public var forwardChunk: Int { 500 }
+
+    /// Floats of activations one forward pass of `forwardChunked` may hold (32 Mi, 128 MiB), for models that count
+    /// what their forward pass holds.
+    public static var forwardChunkFloats: Int { 1 << 25 }
+
+    /// The `forwardChunk` of a model whose forward pass holds `floats` floats of activations per sample: as many
+    /// samples as fit `forwardChunkFloats`, at least one.
+    public static func forwardChunk(holding floats: Int) -> Int { max(1, forwardChunkFloats / max(1, floats)) }
 
     /// Total parameter count P.
     public var parameterCount: Int { layout.count }

@@ -64,14 +64,11 @@ public final class ResNet9: Model {
     /// Its convolutions project (`ComponentProjection`); the 2 × 128 linear layer loops over the directions, cheaply.
     public var projectsPerSampleDots: Bool { true }
 
-    /// Floats of activations one forward pass holds at most in `forwardChunked` (32 Mi, 128 MiB).
-    public static let forwardChunkFloats = 1 << 25
-
     /// A forward pass keeps every layer's activations (335,620 floats, 1.3 MB, per standard image), so an evaluation
     /// over many images runs in chunks of `forwardChunkFloats` (99 standard images) rather than the default 500,
     /// whose 0.8 GB pass would set the peak memory of a training run (a step at batch 64 holds about 0.4 GB).
     public var forwardChunk: Int {
-        max(1, Self.forwardChunkFloats / ResNet9Activations.activationCounts(self, samples: 1).reduce(0, +))
+        Self.forwardChunk(holding: ResNet9Activations.activationCounts(self, samples: 1).reduce(0, +))
     }
 
     let conv0: Conv2d, conv1: Conv2d, block2: Residual, conv3: Conv2d, block5: Residual, conv6: Conv2d

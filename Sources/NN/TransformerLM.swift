@@ -53,6 +53,11 @@ public final class TransformerLM: Model, ModelDescription {
     public var inputShape: [Int] { [shape.contextLength] }
     public var classCount: Int { shape.contextLength * shape.vocabularySize }
 
+    /// A forward pass keeps every block's activations and attention weights (623,616 floats, 2.5 MB, per sequence of
+    /// the character model), so an evaluation runs in chunks of `forwardChunkFloats` (53 sequences there) rather than
+    /// the default 500, whose pass would take 1.2 GB.
+    public var forwardChunk: Int { Self.forwardChunk(holding: activationCount(samples: 1)) }
+
     let tokenEmbedding: Embedding
     let positionalEmbedding: ParameterLayout.Component
     let blocks: [Block]
@@ -151,6 +156,16 @@ public final class TransformerLM: Model, ModelDescription {
         let lnfStats: UnsafeMutablePointer<Float>  // (2R)
         let logits: UnsafeMutablePointer<Float>  // (R, V)
         let logProbs: UnsafeMutablePointer<Float>  // (R, V)
+    }
+
+    /// Floats `runForward` takes from its arena for n samples: the residual stream (L + 1), after each attention,
+    /// both norms' outputs, the final norm's and one scratch (R, d) each; the norms' statistics (2R each); the
+    /// attention buffers; c_fc and GELU (R, 4d) per block; logits and log-probabilities (R, V).
+    func activationCount(samples n: Int) -> Int {
+        let T = shape.contextLength, d = shape.modelDimensions, V = shape.vocabularySize, L = shape.layers, R = n * T
+        let sizes = blocks.isEmpty ? (0, 0, 0) : blocks[0].attention.bufferSizes(samples: n)
+        return (4 * L + 3) * R * d + 2 * (2 * L + 1) * R + L * (sizes.0 + sizes.1 + sizes.2) + 8 * L * R * d
+            + 2 * R * V
     }
 
     func runForward(_ theta: UnsafePointer<Float>, tokens: UnsafePointer<Float>, samples n: Int) -> Activations {

@@ -1,6 +1,7 @@
-import NN
 import Tensor
 import XCTest
+
+@testable import NN
 
 /// Gradient checks of the language-model layers (LayerNorm, causal attention, GELU, positional embedding) through
 /// a tiny `TransformerLM`, plus targeted checks that each layer is really exercised.
@@ -39,6 +40,24 @@ final class LMLayerTests: XCTestCase {
         let named = model.componentGroups.flatMap(\.components)
         XCTAssertEqual(named.sorted(), model.layout.names.sorted())
         XCTAssertEqual(Set(named).count, named.count)
+    }
+
+    /// Evaluation chunks count what a forward pass takes from its arena: for the tiny model at 1 and 3 sequences,
+    /// and 53 sequences of the character model (64 tokens, 4 blocks of width 128).
+    func testForwardChunksCountTheActivations() {
+        let (model, theta, x, _) = tinyModel()
+        let T = Self.shape.contextLength
+        for n in [1, 3] {
+            let tokens = Tensor(shape: [n, T], storage: Array(x.storage.prefix(n * T)))
+            let taken = theta.withPointer { t in
+                tokens.storage.withPointer { model.runForward(t, tokens: $0, samples: n).arena.floats }
+            }
+            XCTAssertEqual(taken, model.activationCount(samples: n), "\(n) sequences")
+        }
+        let char = TransformerLM(
+            .init(vocabularySize: 63, contextLength: 64, modelDimensions: 128, layers: 4, heads: 4))
+        XCTAssertEqual(char.activationCount(samples: 1), 623_616)
+        XCTAssertEqual(char.forwardChunk, 53)
     }
 
     func testCausality() {

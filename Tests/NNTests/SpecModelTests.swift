@@ -64,9 +64,11 @@ final class SpecModelTests: XCTestCase {
         XCTAssertEqual(again, spec.spec)
     }
 
-    /// Every layer kind in two tiny models (images, tokens): finite differences and the per-sample sinks.
-    func testGradientChecksCoverEveryLayerKind() throws {
-        let image = """
+    /// Every layer kind in three tiny models (images, tokens, shared-projection attention), each with its inputs
+    /// for n samples.
+    static let everyLayerKind: [(spec: String, inputs: (Int) -> Tensor)] = [
+        (
+            """
             {"input_shape": [72], "layers": [
               {"kind": "reshape", "shape": [2, 6, 6]},
               {"kind": "conv2d", "out_channels": 3, "kernel": 3, "padding": 1},
@@ -81,8 +83,11 @@ final class SpecModelTests: XCTestCase {
               {"kind": "layer_norm"},
               {"kind": "linear", "out_features": 3, "bias": false},
               {"kind": "log_softmax"}]}
+            """,
+            { SequenceFixtures.normalTensor([$0, 72], seed: 4) }
+        ),
+        (
             """
-        let tokens = """
             {"input_shape": [4], "input": "tokens", "layers": [
               {"kind": "embedding", "vocabulary": 5, "dimensions": 4, "scale": 2},
               {"kind": "positional", "init_std": 0.1},
@@ -90,23 +95,32 @@ final class SpecModelTests: XCTestCase {
               {"kind": "tanh"},
               {"kind": "linear", "out_features": 5},
               {"kind": "log_softmax"}]}
+            """,
+            { SequenceFixtures.tokens($0, 4, vocabulary: 5, seed: 5) }
+        ),
+        (
             """
-        let shared = """
             {"input_shape": [3], "input": "tokens", "layers": [
               {"kind": "embedding", "vocabulary": 6, "dimensions": 4},
               {"kind": "parameter", "name": "unused", "shape": [2, 4]},
               {"kind": "shared_qkv_attention", "heads": 2, "head_dimensions": 2},
               {"kind": "linear", "out_features": 6},
               {"kind": "log_softmax"}]}
-            """
+            """,
+            { SequenceFixtures.tokens($0, 3, vocabulary: 6, seed: 8) }
+        ),
+    ]
+
+    static func model(_ text: String) throws -> SpecModel {
+        try SpecModel(JSONDecoder().decode(ModelSpec.self, from: Data(text.utf8)))
+    }
+
+    /// Every layer kind: finite differences and the per-sample sinks.
+    func testGradientChecksCoverEveryLayerKind() throws {
         // The image model has ReLU and max-pool kinks, so its step is smaller (1e-3); the smooth token model keeps the
         // default 1e-2, where Float32 round-off stays small.
-        for (text, inputs, step) in [
-            (image, SequenceFixtures.normalTensor([3, 72], seed: 4), Float(1e-3)),
-            (tokens, SequenceFixtures.tokens(3, 4, vocabulary: 5, seed: 5), Float(1e-2)),
-            (shared, SequenceFixtures.tokens(3, 3, vocabulary: 6, seed: 8), Float(1e-2)),
-        ] {
-            let model = try SpecModel(JSONDecoder().decode(ModelSpec.self, from: Data(text.utf8)))
+        for ((text, makeInputs), step) in zip(Self.everyLayerKind, [Float(1e-3), 1e-2, 1e-2]) {
+            let model = try Self.model(text), inputs = makeInputs(3)
             var rng = RNG(seed: 9)
             let theta = model.initialParameters(rng: &rng)
             let w = SequenceFixtures.normalTensor([inputs.shape[0], model.classCount], seed: 6)
@@ -121,6 +135,42 @@ final class SpecModelTests: XCTestCase {
             XCTAssertLessThan(
                 GradientCheck.perSampleDotError(model, parameters: theta, inputs: inputs, outputGradients: w), 1e-5)
         }
+    }
+
+    /// `forwardChunk` counts what a forward pass holds: for every layer kind, and for an image reshaped to another
+    /// image and ReLUs in place after a conv and a linear layer, the count is the floats the pass takes from its
+    /// arena besides the convolutions' workspace. The spec ResNet-9 holds as much per image as the hand-written one
+    /// and evaluates in the same chunks.
+    func testActivationCountIsWhatTheForwardPassTakes() throws {
+        let inPlace = """
+            {"input_shape": [2, 6, 6], "layers": [
+              {"kind": "conv2d", "out_channels": 3, "kernel": 3, "padding": 1},
+              {"kind": "relu"},
+              {"kind": "reshape", "shape": [3, 4, 9]},
+              {"kind": "relu"},
+              {"kind": "flatten"},
+              {"kind": "linear", "out_features": 5},
+              {"kind": "relu"},
+              {"kind": "log_softmax"}]}
+            """
+        for (text, makeInputs) in Self.everyLayerKind + [
+            (inPlace, { SequenceFixtures.normalTensor([$0, 72], seed: 3) })
+        ] {
+            let model = try Self.model(text)
+            var rng = RNG(seed: 10)
+            let theta = model.initialParameters(rng: &rng)
+            for n in [1, 3] {
+                let taken = theta.withPointer { t in
+                    makeInputs(n).storage.withPointer { x in model.run(t, x, samples: n).ctx.arena.floats }
+                }
+                let workspace = max(1, model.nodes.map { $0.workspaceCount(samples: n) }.max() ?? 0)
+                XCTAssertEqual(taken - workspace, model.activationCount(samples: n), "\(n) samples of \(text)")
+            }
+        }
+        let spec = try Self.loadSpec("resnet9.json"), hand = ResNet9()
+        XCTAssertEqual(
+            spec.activationCount(samples: 1), ResNet9Activations.activationCounts(hand, samples: 1).reduce(0, +))
+        XCTAssertEqual(spec.forwardChunk, hand.forwardChunk)
     }
 
     func testTanhBackwardMatchesFiniteDifference() {

@@ -84,8 +84,19 @@ public final class SpecModel: Model, ModelDescription {
         return inputs.shape[0]
     }
 
+    /// Floats a forward pass over n samples takes from its arena besides the convolutions' workspace: the
+    /// channel-major copy of an image input, every layer's output and what the layers save for the backward pass.
+    func activationCount(samples n: Int) -> Int {
+        if case .image = inputLayout { return n * inputLayout.count + chainCount(nodes, samples: n) }
+        return chainCount(nodes, samples: n)
+    }
+
+    /// As many samples as keep a forward pass within `forwardChunkFloats` of activations (a spec ResNet-9 holds as
+    /// much per image as the hand-written one: 99 standard images).
+    public var forwardChunk: Int { Self.forwardChunk(holding: activationCount(samples: 1)) }
+
     /// Forward of all layers; returns the arena, the context and every layer's output (the last is log-probabilities).
-    private func run(
+    func run(
         _ theta: UnsafePointer<Float>, _ x: UnsafePointer<Float>, samples n: Int
     )
         -> (ctx: SpecContext, input: UnsafePointer<Float>, outputs: [UnsafeMutablePointer<Float>], saved: [SpecSaved])

@@ -62,6 +62,9 @@ protocol SpecNode: Sendable {
     func initialize(_ theta: inout [Float], rng: inout RNG)
     /// Column workspace (floats) this layer needs for n samples.
     func workspaceCount(samples n: Int) -> Int
+    /// Floats that `forward` takes from the arena for n samples besides its output: what it saves for the backward
+    /// pass, its scratch, and the inner outputs of a composite layer.
+    func savedCount(samples n: Int) -> Int
     /// x (input layout) → y (output layout), every element of y overwritten (y starts uninitialised, or is x itself
     /// for an in-place ReLU).
     func forward(_ ctx: SpecContext, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>) -> SpecSaved
@@ -73,6 +76,23 @@ protocol SpecNode: Sendable {
 
 extension SpecNode {
     func workspaceCount(samples n: Int) -> Int { 0 }
+    func savedCount(samples n: Int) -> Int { 0 }
+}
+
+/// Whether node i of a chain writes its output over its input. A ReLU after a linear or conv layer does: those
+/// layers' backward needs only their input, and the ReLU's mask is the same on its output (y > 0 ⇔ x > 0), as in the
+/// hand-written ResNet-9.
+func runsInPlace(_ nodes: [SpecNode], _ i: Int) -> Bool {
+    i > 0 && (nodes[i] as? ActivationNode)?.function == .relu
+        && (nodes[i - 1] is Conv2dNode || nodes[i - 1] is LinearNode)
+}
+
+/// Floats `runChain` takes from the arena for n samples: every output not written in place, and what the layers
+/// save.
+func chainCount(_ nodes: [SpecNode], samples n: Int) -> Int {
+    nodes.indices.reduce(0) { sum, i in
+        sum + (runsInPlace(nodes, i) ? 0 : n * nodes[i].output.count) + nodes[i].savedCount(samples: n)
+    }
 }
 
 /// Runs a chain of nodes forward, returning each node's output buffer.
@@ -82,13 +102,8 @@ func runChain(
     var outputs: [UnsafeMutablePointer<Float>] = [], saved: [SpecSaved] = []
     var current = x
     for (i, node) in nodes.enumerated() {
-        // A ReLU after a linear or conv layer runs in place: those layers' backward needs only their input, and
-        // the ReLU's mask is the same on its output (y > 0 ⇔ x > 0), as in the hand-written ResNet-9.
-        let inPlace =
-            i > 0 && (node as? ActivationNode)?.function == .relu
-            && (nodes[i - 1] is Conv2dNode || nodes[i - 1] is LinearNode)
         let y =
-            inPlace
+            runsInPlace(nodes, i)
             ? UnsafeMutablePointer(mutating: current) : ctx.arena.makeUninitialized(ctx.samples * node.output.count)
         saved.append(node.forward(ctx, x: current, y: y))
         outputs.append(y)

@@ -68,6 +68,7 @@ struct LayerNormNode: SpecNode {
     var input: ActivationShape { .sequence(positions: positions, features: norm.dimensions) }
     var output: ActivationShape { input }
     func initialize(_ theta: inout [Float], rng: inout RNG) { norm.initialize(&theta) }
+    func savedCount(samples n: Int) -> Int { 2 * n * positions }
     func forward(_ ctx: SpecContext, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>) -> SpecSaved {
         let rows = ctx.samples * positions, saved = SpecSaved()
         let stats = ctx.arena.make(2 * rows)  // mean (rows), rstd (rows)
@@ -153,6 +154,10 @@ struct AttentionNode: SpecNode {
             attention.projection.initialize(&theta, rng: &rng)
         }
     }
+    func savedCount(samples n: Int) -> Int {
+        let sizes = attention.bufferSizes(samples: n)
+        return sizes.0 + sizes.1 + sizes.2
+    }
     func forward(_ ctx: SpecContext, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>) -> SpecSaved {
         let sizes = attention.bufferSizes(samples: ctx.samples), saved = SpecSaved()
         saved.buffers = [ctx.arena.make(sizes.0), ctx.arena.make(sizes.1), ctx.arena.make(sizes.2)]
@@ -177,13 +182,16 @@ struct SharedAttentionNode: SpecNode {
     var input: ActivationShape { .sequence(positions: attention.sequenceLength, features: attention.modelDimensions) }
     var output: ActivationShape { .sequence(positions: 1, features: attention.modelDimensions) }
     func initialize(_ theta: inout [Float], rng: inout RNG) { attention.initialize(&theta, rng: &rng) }
+    /// Floats of the saved projections (n, T, heads·hd), softmax weights (n, heads, T) and mixed values
+    /// (n, heads·hd).
+    func bufferSizes(samples n: Int) -> [Int] {
+        let a = attention
+        return [n * a.sequenceLength * a.stackedWidth, n * a.heads * a.sequenceLength, n * a.stackedWidth]
+    }
+    func savedCount(samples n: Int) -> Int { bufferSizes(samples: n).reduce(0, +) }
     func forward(_ ctx: SpecContext, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>) -> SpecSaved {
         let n = ctx.samples, saved = SpecSaved()
-        saved.buffers = [
-            ctx.arena.make(n * attention.sequenceLength * attention.stackedWidth),  // projected
-            ctx.arena.make(n * attention.heads * attention.sequenceLength),  // weights
-            ctx.arena.make(n * attention.stackedWidth),
-        ]  // mixed
+        saved.buffers = bufferSizes(samples: n).map { ctx.arena.make($0) }  // projected, weights, mixed
         attention.forward(
             ctx.theta, x: x, projected: saved.buffers[0], weights: saved.buffers[1], mixed: saved.buffers[2], y: y,
             samples: n)

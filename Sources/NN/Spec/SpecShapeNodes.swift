@@ -71,6 +71,11 @@ struct ReshapeNode: SpecNode {
     let input: ActivationShape
     let output: ActivationShape
     func initialize(_ theta: inout [Float], rng: inout RNG) {}
+    /// An image to an image goes through a sample-major copy.
+    func savedCount(samples n: Int) -> Int {
+        if case .image = input, case .image = output { return n * input.count }
+        return 0
+    }
 
     /// Converts n samples from `from`'s layout to `to`'s layout (same count per sample), overwriting y.
     static func convert(
@@ -140,6 +145,7 @@ struct ResidualNode: SpecNode {
     var output: ActivationShape { shape }
     func initialize(_ theta: inout [Float], rng: inout RNG) { for c in children { c.initialize(&theta, rng: &rng) } }
     func workspaceCount(samples n: Int) -> Int { children.map { $0.workspaceCount(samples: n) }.max() ?? 0 }
+    func savedCount(samples n: Int) -> Int { chainCount(children, samples: n) }
     func forward(_ ctx: SpecContext, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>) -> SpecSaved {
         let (outputs, children) = runChain(self.children, ctx, x: x)
         let count = ctx.samples * shape.count
