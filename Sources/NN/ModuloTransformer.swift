@@ -104,11 +104,11 @@ public final class ModuloTransformer: Model {
 
     func runForward(_ theta: UnsafePointer<Float>, tokens: UnsafePointer<Float>, samples n: Int) -> Activations {
         let T = Self.sequenceLength, d = Self.modelDimensions, D = Self.hiddenDimensions, C = classCount
-        let W = attention.stackedWidth
+        let sizes = attention.bufferSizes(samples: n)
         let arena = FloatArena()
         let act = Activations(
-            arena: arena, x: arena.make(n * T * d), projected: arena.make(n * T * W),
-            weights: arena.make(n * Self.heads * T), mixed: arena.make(n * W), u: arena.make(n * d),
+            arena: arena, x: arena.make(n * T * d), projected: arena.make(sizes.0),
+            weights: arena.make(sizes.1), mixed: arena.make(sizes.2), u: arena.make(n * d),
             z1: arena.make(n * D), r1: arena.make(n * D), z2: arena.make(n * d), r2: arena.make(n * d),
             v: arena.make(n * d), logits: arena.make(n * C), logProbs: arena.make(n * C))
         // X = 8·E[t]

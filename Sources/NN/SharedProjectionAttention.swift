@@ -43,6 +43,10 @@ public struct SharedProjectionAttention: Sendable {
 
     /// Width of all heads side by side, heads · headDimensions.
     public var stackedWidth: Int { heads * headDimensions }
+    /// Floats each saved buffer of `forward` needs for n samples: (projected, weights, mixed).
+    public func bufferSizes(samples n: Int) -> (Int, Int, Int) {
+        (n * sequenceLength * stackedWidth, n * heads * sequenceLength, n * stackedWidth)
+    }
     /// Score scale 1/√headDimensions.
     public var scoreScale: Float { Float(1 / Double(headDimensions).squareRoot()) }
 

@@ -182,16 +182,13 @@ struct SharedAttentionNode: SpecNode {
     var input: ActivationShape { .sequence(positions: attention.sequenceLength, features: attention.modelDimensions) }
     var output: ActivationShape { .sequence(positions: 1, features: attention.modelDimensions) }
     func initialize(_ theta: inout [Float], rng: inout RNG) { attention.initialize(&theta, rng: &rng) }
-    /// Floats of the saved projections (n, T, heads·hd), softmax weights (n, heads, T) and mixed values
-    /// (n, heads·hd).
-    func bufferSizes(samples n: Int) -> [Int] {
-        let a = attention
-        return [n * a.sequenceLength * a.stackedWidth, n * a.heads * a.sequenceLength, n * a.stackedWidth]
+    func savedCount(samples n: Int) -> Int {
+        let sizes = attention.bufferSizes(samples: n)
+        return sizes.0 + sizes.1 + sizes.2
     }
-    func savedCount(samples n: Int) -> Int { bufferSizes(samples: n).reduce(0, +) }
     func forward(_ ctx: SpecContext, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>) -> SpecSaved {
-        let n = ctx.samples, saved = SpecSaved()
-        saved.buffers = bufferSizes(samples: n).map { ctx.arena.make($0) }  // projected, weights, mixed
+        let n = ctx.samples, saved = SpecSaved(), sizes = attention.bufferSizes(samples: n)
+        saved.buffers = [ctx.arena.make(sizes.0), ctx.arena.make(sizes.1), ctx.arena.make(sizes.2)]
         attention.forward(
             ctx.theta, x: x, projected: saved.buffers[0], weights: saved.buffers[1], mixed: saved.buffers[2], y: y,
             samples: n)
